@@ -1,0 +1,45 @@
+"""urbancover: where the people of a city's old districts are not served.
+
+Service-radius rules of old-district renewal plans (bus stop within 500 m, toilets within 300 m of
+main streets, a park within 500 m ...) measured over the real street network of an OpenStreetMap
+extract, reproducibly and offline.
+
+>>> import urbancover
+>>> net = urbancover.walk_network("data/sample/shenzhen_longgang.osm.bz2")
+"""
+
+from urbancover import settings
+from urbancover.engine import (
+    DistanceField,
+    distance_field,
+    edge_coverage,
+    nearest_facility,
+    network_distance,
+    straight_line_distance,
+)
+from urbancover.errors import CRSError, InputError, NoWalkableWaysError, OSMReadError, UrbancoverError
+from urbancover.io import OSMData, read_osm
+from urbancover.network import Network, from_networkx, snap_points, walk_network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CRSError",
+    "DistanceField",
+    "InputError",
+    "Network",
+    "NoWalkableWaysError",
+    "OSMData",
+    "OSMReadError",
+    "UrbancoverError",
+    "distance_field",
+    "edge_coverage",
+    "from_networkx",
+    "nearest_facility",
+    "network_distance",
+    "read_osm",
+    "settings",
+    "snap_points",
+    "straight_line_distance",
+    "walk_network",
+]

@@ -1,0 +1,63 @@
+"""Settings in one place.
+
+Every tunable default of the library lives here, like ``osmnx.settings``. Numbers that come from a
+plan (thresholds, targets) are *not* settings: they belong to a rule set (see :mod:`urbancover.rules`).
+Change a setting for a session with ``urbancover.settings.max_snap_distance = 300``.
+"""
+
+from __future__ import annotations
+
+#: OSMnx ``network_type="walk"`` filter (osmnx 2.1, ``_overpass._get_network_filter``), as
+#: ``(key, regex)`` pairs: a way is walkable when it has a ``highway`` tag and, for every pair, the
+#: way's value for ``key`` does not match ``regex`` (unanchored, like Overpass ``!~``). Keeping the
+#: same filter makes our networks comparable with ``osmnx.graph_from_*(network_type="walk")``.
+walk_exclude: tuple[tuple[str, str], ...] = (
+    ("area", "yes"),
+    ("access", "private"),
+    (
+        "highway",
+        "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|"
+        "raceway|razed|rest_area|services",
+    ),
+    ("foot", "no"),
+    ("service", "private"),
+    ("sidewalk", "separate"),
+    ("sidewalk:both", "separate"),
+    ("sidewalk:left", "separate"),
+    ("sidewalk:right", "separate"),
+)
+
+#: Tag keys of ways kept as columns of the street layer (all tags stay in the ``tags`` column).
+way_columns: tuple[str, ...] = (
+    "highway", "name", "foot", "access", "area", "service", "sidewalk", "oneway", "bridge", "tunnel",
+)
+
+#: An OSM object becomes a feature (point, line or polygon) when it has one of these keys.
+feature_keys: tuple[str, ...] = (
+    "amenity", "shop", "leisure", "landuse", "building", "public_transport", "highway", "natural",
+    "waterway", "water", "emergency", "healthcare", "sport", "tourism", "place", "boundary",
+    "entrance", "craft", "office", "railway", "bus",
+)
+
+#: ``highway`` values that make a *node* a feature (a highway node is usually only a vertex).
+feature_highway_nodes: tuple[str, ...] = ("bus_stop", "platform", "crossing", "elevator", "street_lamp")
+
+#: Tag keys of features kept as columns (all tags stay in the ``tags`` column).
+feature_columns: tuple[str, ...] = (
+    "name", "amenity", "shop", "leisure", "landuse", "building", "building:levels", "public_transport",
+    "bus", "highway", "natural", "waterway", "emergency", "healthcare", "sport", "access",
+    "opening_hours", "cuisine", "start_date", "building:age", "admin_level", "boundary",
+)
+
+#: Points farther than this (metres) from every walkable edge are not snapped: their distance is
+#: ``inf`` and a warning says how many there were. ``None`` snaps every point however far.
+max_snap_distance: float | None = 1000.0
+
+#: ``building`` values that are homes.
+residential_building_values: tuple[str, ...] = (
+    "residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory",
+    "bungalow",
+)
+
+#: A ``building=yes`` inside one of these ``landuse`` polygons counts as a home.
+residential_landuse_values: tuple[str, ...] = ("residential",)
