@@ -17,9 +17,11 @@ from urbancover.engine import (
     network_distance,
     straight_line_distance,
 )
+from urbancover.gaps import Report, evaluate
 from urbancover.errors import CRSError, InputError, NoWalkableWaysError, OSMReadError, UrbancoverError
 from urbancover.io import OSMData, read_osm
 from urbancover.network import Network, from_networkx, snap_points, walk_network
+from urbancover.rules import RuleSet, load_rules
 
 __version__ = "0.1.0"
 
@@ -31,10 +33,14 @@ __all__ = [
     "NoWalkableWaysError",
     "OSMData",
     "OSMReadError",
+    "Report",
+    "RuleSet",
     "UrbancoverError",
     "distance_field",
     "edge_coverage",
+    "evaluate",
     "from_networkx",
+    "load_rules",
     "nearest_facility",
     "network_distance",
     "read_osm",

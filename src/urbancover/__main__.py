@@ -1,0 +1,5 @@
+import sys
+
+from urbancover.cli import main
+
+sys.exit(main())

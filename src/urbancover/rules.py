@@ -1,0 +1,254 @@
+"""Rule sets as data: load, validate and resolve a plan's measurable rules.
+
+A rule set is a TOML file. The Zhengzhou 2018 preset ships in the package
+(``urbancover/presets/zhengzhou-2018.toml``) and is loaded by name::
+
+    >>> from urbancover.rules import load_rules
+    >>> rs = load_rules("zhengzhou-2018")
+    >>> rs["bus_stop_500"].threshold
+    500.0
+
+Copy it, edit it, and load your file by path. Every number of a plan (thresholds, targets, walking
+distances) lives in the file, never in code. See ``docs/rules.md`` for every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from urbancover.errors import InputError
+from urbancover.selectors import validate_selector
+
+#: Keys every rule may have, whatever its kind.
+COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", "target", "demand"}
+
+#: Kind -> (required keys, optional keys) beyond COMMON_KEYS.
+KINDS: dict[str, tuple[set[str], set[str]]] = {
+    "radius": ({"facilities"}, {"threshold_m", "minutes"}),
+}
+
+#: Demand layers a radius rule can be measured on.
+DEMAND_LAYERS = {"residential_buildings", "streets"}
+
+RULESET_KEYS = {"ruleset", "walking", "rule"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One measurable rule of a plan.
+
+    Attributes
+    ----------
+    id : str
+        The rule id of PLAN_RULES.md (``bus_stop_500`` ...).
+    kind : str
+        How it is evaluated: ``radius`` (nearest facility within ``threshold`` metres).
+    threshold : float or None
+        Distance in metres (resolved from ``minutes`` through the rule set's walking table).
+    target : float
+        Share of demand that must be served (0-1).
+    facilities : list of dict
+        Tag selector of the facilities (see :mod:`urbancover.selectors`).
+    demand : tuple of str
+        Demand layers measured (``residential_buildings``, ``streets``).
+    """
+
+    id: str
+    kind: str
+    clause: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    text_zh: str = ""
+    note: str = ""
+    target: float = 1.0
+    demand: tuple[str, ...] = ("residential_buildings",)
+    facilities: tuple[dict, ...] = ()
+    threshold: float | None = None
+    minutes: float | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named collection of rules with the walking distances of its time circles."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    source: str
+    walking: dict
+    rules: tuple[Rule, ...]
+    path: Path | None = None
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"rule set {self.id!r} has no rule {rule_id!r}; it has {[r.id for r in self.rules]}")
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    @property
+    def max_threshold(self) -> float:
+        """The largest distance threshold of any rule (metres), e.g. for the margin to read."""
+        return max((r.threshold for r in self.rules if r.threshold is not None), default=0.0)
+
+
+def presets() -> list[str]:
+    """Names of the rule sets shipped with urbancover."""
+    return sorted(p.name[: -len(".toml")] for p in resources.files("urbancover.presets").iterdir() if p.name.endswith(".toml"))
+
+
+def load_rules(rules: str | os.PathLike | RuleSet = "zhengzhou-2018") -> RuleSet:
+    """Load a rule set by preset name (``"zhengzhou-2018"``) or from a TOML file path.
+
+    Raises
+    ------
+    InputError
+        The file is missing or not TOML, or a rule has an unknown key, a bad tag selector, a
+        missing or invalid threshold; the message names the file, the rule id and the field.
+    """
+    if isinstance(rules, RuleSet):
+        return rules
+    name = str(rules)
+    if name in presets():
+        res = resources.files("urbancover.presets") / f"{name}.toml"
+        text, path = res.read_text(encoding="utf-8"), Path(str(res))
+    else:
+        path = Path(rules)
+        if not path.exists():
+            raise InputError(f"{name}: no such rule file, and not a preset (presets: {', '.join(presets())}).")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: rule files must be UTF-8 text ({err}).") from err
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML: {err}.") from err
+    return parse_rules(data, where=str(path), path=path)
+
+
+def parse_rules(data: dict, *, where: str = "rules", path: Path | None = None) -> RuleSet:
+    """Validate a rule set given as a dict (the parsed TOML) and resolve its thresholds."""
+    unknown = set(data) - RULESET_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(RULESET_KEYS)}.")
+    meta = data.get("ruleset", {})
+    if not isinstance(meta, dict) or "id" not in meta:
+        raise InputError(f"{where}: needs a [ruleset] table with at least an id.")
+    walking = _walking(data.get("walking", {}), where)
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list) or not raw_rules:
+        raise InputError(f"{where}: defines no rules; add [[rule]] tables.")
+    rules, seen = [], set()
+    for i, raw in enumerate(raw_rules):
+        rule = _parse_rule(raw, walking, f"{where}, rule #{i + 1}")
+        if rule.id in seen:
+            raise InputError(f"{where}: rule id {rule.id!r} is defined twice.")
+        seen.add(rule.id)
+        rules.append(rule)
+    return RuleSet(
+        id=str(meta["id"]),
+        name_zh=str(meta.get("name_zh", "")),
+        name_en=str(meta.get("name_en", "")),
+        source=str(meta.get("source", "")),
+        walking=walking,
+        rules=tuple(rules),
+        path=path,
+    )
+
+
+def _walking(raw, where) -> dict:
+    """The walking table: minutes -> metres, and an optional speed (km/h) for other minutes."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: [walking] must be a table.")
+    out: dict = {"minutes": {}, "speed_kmh": None}
+    for key, val in raw.items():
+        if key == "speed_kmh":
+            if not _positive(val):
+                raise InputError(f"{where}: [walking] speed_kmh must be a positive number, got {val!r}.")
+            out["speed_kmh"] = float(val)
+        elif key == "minutes":
+            if not isinstance(val, dict):
+                raise InputError(f"{where}: [walking.minutes] must map minutes to metres, e.g. 10 = 500.")
+            for m, d in val.items():
+                try:
+                    minutes = float(m)
+                except ValueError as err:
+                    raise InputError(f"{where}: [walking.minutes] key {m!r} is not a number of minutes.") from err
+                if not _positive(d):
+                    raise InputError(f"{where}: [walking.minutes] {m} = {d!r}: metres must be a positive number.")
+                out["minutes"][minutes] = float(d)
+        else:
+            raise InputError(f"{where}: unknown key {key!r} in [walking]; allowed: minutes, speed_kmh.")
+    return out
+
+
+def _positive(val) -> bool:
+    return isinstance(val, (int, float)) and not isinstance(val, bool) and val > 0 and val == val and val != float("inf")
+
+
+def _parse_rule(raw, walking, where) -> Rule:
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: each [[rule]] must be a table.")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise InputError(f"{where}: missing rule id (field 'id').")
+    where = f"{where.rsplit(', rule #', 1)[0]}, rule {rid!r}"
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise InputError(f"{where}: field 'kind' is {kind!r}; known kinds: {sorted(KINDS)}.")
+    required, optional = KINDS[kind]
+    unknown = set(raw) - COMMON_KEYS - required - optional
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule.")
+    missing = required - set(raw)
+    if missing:
+        raise InputError(f"{where}: missing field(s) {sorted(missing)}.")
+    target = raw.get("target", 1.0)
+    if not isinstance(target, (int, float)) or isinstance(target, bool) or not 0 <= target <= 1:
+        raise InputError(f"{where}: field 'target' must be a share between 0 and 1, got {target!r}.")
+    demand = raw.get("demand", ["residential_buildings"])
+    if isinstance(demand, str):
+        demand = [demand]
+    bad = [d for d in demand if d not in DEMAND_LAYERS] if isinstance(demand, list) else [demand]
+    if bad or not demand:
+        raise InputError(f"{where}: field 'demand' has unknown layer(s) {bad}; known: {sorted(DEMAND_LAYERS)}.")
+    facilities = tuple(validate_selector(raw["facilities"], f"{where}: field 'facilities'"))
+    threshold, minutes = _threshold(raw, walking, where)
+    strings = {k: str(raw.get(k, "")) for k in ("clause", "name_zh", "name_en", "text_zh", "note")}
+    return Rule(
+        id=rid, kind=kind, target=float(target), demand=tuple(demand), facilities=facilities,
+        threshold=threshold, minutes=minutes, **strings,
+    )
+
+
+def _threshold(raw, walking, where) -> tuple[float, float | None]:
+    has_m, has_min = "threshold_m" in raw, "minutes" in raw
+    if has_m == has_min:
+        raise InputError(f"{where}: give exactly one of 'threshold_m' (metres) or 'minutes' (walking time).")
+    if has_m:
+        val = raw["threshold_m"]
+        if not _positive(val):
+            raise InputError(f"{where}: field 'threshold_m' must be a positive number of metres, got {val!r}.")
+        return float(val), None
+    minutes = raw["minutes"]
+    if not _positive(minutes):
+        raise InputError(f"{where}: field 'minutes' must be a positive number, got {minutes!r}.")
+    table = walking["minutes"]
+    if float(minutes) in table:
+        return table[float(minutes)], float(minutes)
+    if walking["speed_kmh"]:
+        return walking["speed_kmh"] * 1000.0 / 60.0 * float(minutes), float(minutes)
+    raise InputError(
+        f"{where}: {minutes} minutes has no walking distance; add it to [walking.minutes] or set [walking] speed_kmh."
+    )
