@@ -108,7 +108,22 @@ def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.nd
     last = np.where(is_pt, pieces, shapely.get_point(pieces, -1))
     a = shapely.line_locate_point(edge_geom[pidx], first)
     b = shapely.line_locate_point(edge_geom[pidx], last)
-    return ei[pidx].astype(np.int64), np.minimum(a, b), np.maximum(a, b), gi[pidx].astype(np.int64)
+    pe, lo, hi, prow = ei[pidx].astype(np.int64), np.minimum(a, b), np.maximum(a, b), gi[pidx].astype(np.int64)
+    # On a loop edge the closing node is both position 0 and the full length, and
+    # line_locate_point always says 0: place such pieces by their midpoint and half their length
+    # instead, and split a piece that runs through the closing node in two.
+    loop = (network.u[pe] == network.v[pe]) & ~is_pt
+    if loop.any():
+        L = network.length[pe[loop]]
+        h = shapely.length(pieces[loop]) / 2.0
+        m = shapely.line_locate_point(edge_geom[pidx][loop], shapely.line_interpolate_point(pieces[loop], h))
+        lo[loop], hi[loop] = np.maximum(m - h, 0.0), np.minimum(m + h, L)
+        under, over = m - h < 0, m + h > L
+        pe = np.concatenate([pe, pe[loop][under], pe[loop][over]])
+        lo = np.concatenate([lo, (L + m - h)[under], np.zeros(over.sum())])
+        hi = np.concatenate([hi, L[under], (m + h - L)[over]])
+        prow = np.concatenate([prow, prow[loop][under], prow[loop][over]])
+    return pe, lo, hi, prow
 
 
 @dataclass(frozen=True, eq=False)

@@ -147,7 +147,8 @@ class Network:
         rev = shapely.reverse(self.geometry)
         for k, (a, b, w) in enumerate(zip(self.u, self.v, self.length)):
             g.add_edge(int(osmid[a]), int(osmid[b]), length=float(w), geometry=self.geometry[k], edge=k)
-            g.add_edge(int(osmid[b]), int(osmid[a]), length=float(w), geometry=rev[k], edge=k)
+            if a != b:
+                g.add_edge(int(osmid[b]), int(osmid[a]), length=float(w), geometry=rev[k], edge=k)
         return g
 
 
@@ -247,6 +248,11 @@ def walk_network(
         if filter != "walk":
             raise InputError(f"walk_network: filter must be 'walk' or None, not {filter!r}.")
         ways = ways[walkable(ways)]
+    if len(ways) and "node_ids" not in ways.columns:
+        # a user layer's MultiLineStrings are streets too: use their parts
+        multi = shapely.get_type_id(ways.geometry.values) == shapely.GeometryType.MULTILINESTRING
+        if multi.any():
+            ways = ways.explode(index_parts=False)
     lines = ways[shapely.get_type_id(ways.geometry.values) == shapely.GeometryType.LINESTRING] if len(ways) else ways
     if len(lines) == 0:
         raise NoWalkableWaysError(
@@ -290,7 +296,11 @@ def _split_into_edges(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
         raise NoWalkableWaysError("source: every line has zero length; no network can be built.")
     _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     shared = counts[inverse] > 1
-    is_node = shared | first | last
+    # a way that turns back on itself (A B A, common in exported graphs) is split at the turn so
+    # the two runs become identical edges, one of which is dropped below
+    turn = np.zeros(len(ids), dtype=bool)
+    turn[1:-1] = ~first[1:-1] & ~last[1:-1] & (ids[:-2] == ids[2:])
+    is_node = shared | first | last | turn
     # segment k runs from vertex k to k+1 (only where k is not the last vertex of its line)
     seg = np.flatnonzero(~last)
     starts_edge = is_node[seg]
@@ -315,7 +325,9 @@ def _split_into_edges(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
         {"osmid": node_osmid}, geometry=shapely.points(coords[node_vertex]), crs=lines.crs
     )
     src_line = line_of[start_vertex]
-    attrs = lines.drop(columns=[c for c in ("geometry", "node_ids") if c in lines.columns]).iloc[src_line]
+    # u, v and length are the network's own columns (a layer such as OSMnx's edges may carry its own)
+    own = (lines.geometry.name, "geometry", "node_ids", "u", "v", "length")
+    attrs = lines.drop(columns=[c for c in lines.columns if c in own]).iloc[src_line]
     attrs = attrs.reset_index(drop=True)
     if "osmid" not in attrs.columns:
         attrs.insert(0, "source_row", lines.index.to_numpy()[src_line])
@@ -323,6 +335,11 @@ def _split_into_edges(lines: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
         {"u": u, "v": v, "length": shapely.length(geometry)}, geometry=geometry, crs=lines.crs
     )
     edges = pd.concat([edges, attrs], axis=1)
+    # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
+    # count its length twice: keep one edge per geometry, whichever direction it runs
+    key = shapely.to_wkb(shapely.normalize(geometry))
+    dup = pd.Series(key).duplicated().to_numpy()
+    edges = edges[~dup].reset_index(drop=True)
     return nodes, gpd.GeoDataFrame(edges, geometry="geometry", crs=lines.crs)
 
 
@@ -352,6 +369,12 @@ def from_networkx(graph, crs: pyproj.CRS | str | int | None = None) -> Network:
         geom = d.get("geometry")
         if geom is None:
             geom = shapely.linestrings([xy[pos[a]], xy[pos[b]]])
+        elif pos[a] != pos[b]:
+            # an undirected graph may report an edge as (b, a) while its geometry runs a -> b;
+            # offsets along an edge are measured from u, so the geometry must start at u
+            start = shapely.get_coordinates(geom)[0]
+            if np.hypot(*(start - xy[pos[b]])) < np.hypot(*(start - xy[pos[a]])):
+                geom = shapely.reverse(geom)
         u.append(pos[a])
         v.append(pos[b])
         geoms.append(geom)
