@@ -478,6 +478,8 @@ def uncovered_intervals(network: Network, edge: np.ndarray, start: np.ndarray, e
     """The complement, on every edge, of disjoint sorted covered intervals ``(edge, start, end)``
     (as returned by :meth:`DistanceField.covered_intervals`)."""
     m = network.n_edges
+    if len(edge) == 0:
+        return np.arange(m), np.zeros(m), network.length.copy()
     # gaps before each covered interval, and after the last one of each edge
     prev_end = np.r_[0.0, end[:-1]]
     first_of_edge = np.r_[True, edge[1:] != edge[:-1]]

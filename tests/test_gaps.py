@@ -1,0 +1,114 @@
+"""The bus_stop_500 rule end to end, on a hand-made city whose answers are worked out by hand,
+and on the bundled sample (properties), plus the command line."""
+
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+
+import urbancover as uc
+from osmfactory import square, write_osm
+from urbancover.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "shenzhen_longgang.osm.bz2"
+
+
+def _home(first_id, cx, cy, size=20):
+    """Nodes and a closed way for a square apartment building centred on (cx, cy)."""
+    ring = square(cx - size / 2, cy - size / 2, size)[:-1]
+    nodes = {first_id + i: xy for i, xy in enumerate(ring)}
+    refs = [first_id + i for i in range(4)] + [first_id]
+    return nodes, (first_id, refs, {"building": "apartments"})
+
+
+def _city(tmp_path, stops=True):
+    """A 1000 m street along y = 0; a bus stop 10 m off its west end; homes centred 40 m north
+    of the street at x = 100, 470 and 900; a platform without bus=yes at x = 900 (not a bus stop)."""
+    nodes = {1: (0, 0), 2: (500, 0), 3: (1000, 0)}
+    ways = [(1, [1, 2, 3], {"highway": "residential"})]
+    if stops:
+        nodes[10] = (0, 10, {"highway": "bus_stop"})
+    nodes[11] = (900, 10, {"public_transport": "platform", "train": "yes"})
+    for k, x in enumerate((100, 470, 900)):
+        hn, hw = _home(100 + 10 * k, x, 40)
+        nodes.update(hn)
+        ways.append(hw)
+    return write_osm(tmp_path / "city.osm", nodes, ways, bounds=(-50, -100, 1050, 100))
+
+
+def test_bus_stop_rule_on_hand_made_city(tmp_path):
+    report = uc.evaluate(_city(tmp_path), only=["bus_stop_500"])
+    row = report.summary.set_index("id").loc["bus_stop_500"]
+    assert row["facilities"] == 1  # the train platform is not a bus stop
+    # home at x=100: 10 (stop access) + 100 (along street) + 40 (home access) = 150 m, served
+    # home at x=470: 10 + 470 + 40 = 520 m > 500, unserved; straight line sqrt(470^2 + 30^2) = 471 m, served
+    # home at x=900: 10 + 900 + 40 = 950 m, unserved both ways
+    assert row["buildings"] == 3
+    assert row["buildings_served"] == pytest.approx(1 / 3)
+    assert row["buildings_served_straight"] == pytest.approx(2 / 3)
+    unserved = report.results["bus_stop_500"].layers["buildings_unserved"]
+    assert sorted(np.round(unserved["network_distance"], 1)) == [520.0, 950.0]
+    assert sorted(np.round(unserved["straight_distance"], 1)) == [round(np.hypot(470, 30), 1), round(np.hypot(900, 30), 1)]
+    # street: 1000 m, covered from the stop's projection (x=0, cost 10) up to x = 490
+    assert row["street_km"] == pytest.approx(1.0, abs=1e-3)
+    assert row["street_served"] == pytest.approx(0.490, abs=1e-3)
+    # straight line: the 500 m circle around (0, 10) meets y=0 up to x = sqrt(500^2 - 10^2) = 499.9
+    assert row["street_served_straight"] == pytest.approx(np.sqrt(500**2 - 10**2) / 1000, abs=1e-3)
+    streets = report.results["bus_stop_500"].layers["streets_unserved"]
+    assert streets["length"].sum() == pytest.approx(510, abs=1)
+    assert streets.length.sum() == pytest.approx(510, abs=1)  # geometry agrees with the column
+    assert not row["passed"]
+
+
+def test_missing_facilities_are_an_all_gap_with_a_warning(tmp_path):
+    with pytest.warns(UserWarning, match="highway=bus_stop"):
+        report = uc.evaluate(_city(tmp_path, stops=False), only=["bus_stop_500"])
+    row = report.summary.iloc[0]
+    assert row["facilities"] == 0
+    assert row["buildings_served"] == 0 and row["street_served"] == 0
+    assert len(report.results["bus_stop_500"].layers["buildings_unserved"]) == 3
+    assert any("no facility" in n for n in report.notes)
+
+
+def test_area_restricts_demand_but_not_facilities(tmp_path):
+    import geopandas as gpd
+    import shapely
+    from osmfactory import X0, Y0
+
+    # analyse only x in [300, 1050]: the stop at x=0 lies outside but still serves x in [300, 490]
+    area = gpd.GeoSeries([shapely.box(X0 + 300, Y0 - 100, X0 + 1050, Y0 + 100)], crs=32650)
+    report = uc.evaluate(_city(tmp_path), only=["bus_stop_500"], area=area)
+    row = report.summary.iloc[0]
+    assert row["street_km"] == pytest.approx(0.7, abs=1e-3)
+    assert row["street_served"] == pytest.approx(190 / 700, abs=1e-3)
+    assert row["buildings"] == 2  # homes at x=470 and x=900
+
+
+def test_sample_properties():
+    report = uc.evaluate(SAMPLE, only=["bus_stop_500"])
+    row = report.summary.iloc[0]
+    assert row["facilities"] == 16  # shared/data/README.md
+    assert 0 <= row["buildings_served"] <= row["buildings_served_straight"] <= 1
+    assert 0 <= row["street_served"] <= row["street_served_straight"] <= 1
+    layers = report.results["bus_stop_500"].layers
+    assert (layers["buildings_unserved"]["network_distance"] > 500).all()
+    assert (layers["buildings_unserved"]["network_distance"] >= layers["buildings_unserved"]["straight_distance"] - 1e-6).all()
+    # unserved street length agrees with the share
+    unserved_km = layers["streets_unserved"].length.sum() / 1000
+    assert unserved_km == pytest.approx(row["street_km"] * (1 - row["street_served"]), rel=1e-3)
+
+
+def test_cli_writes_geopackage_and_prints_summary(tmp_path, capsys):
+    assert main(["analyze", str(SAMPLE), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bus_stop_500" in out
+    layers = dict(pyogrio.list_layers(tmp_path / "shenzhen_longgang.gpkg"))
+    assert {"bus_stop_500__buildings_unserved", "bus_stop_500__streets_unserved", "summary"} <= set(layers)
+    assert main(["analyze", str(SAMPLE), "--out", str(tmp_path), "--strict", "-q"]) == 1  # the sample misses the target
+
+
+def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope.osm.pbf")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nope.osm.pbf" in err and "no such file" in err and len(err.splitlines()) == 1
