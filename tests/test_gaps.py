@@ -47,7 +47,7 @@ def test_bus_stop_rule_on_hand_made_city(tmp_path):
     assert row["buildings"] == 3
     assert row["buildings_served"] == pytest.approx(1 / 3)
     assert row["buildings_served_straight"] == pytest.approx(2 / 3)
-    unserved = report.results["bus_stop_500"].layers["buildings_unserved"]
+    unserved = report.results["bus_stop_500"].layers["homes_unserved"]
     assert sorted(np.round(unserved["network_distance"], 1)) == [520.0, 950.0]
     assert sorted(np.round(unserved["straight_distance"], 1)) == [round(np.hypot(470, 30), 1), round(np.hypot(900, 30), 1)]
     # street: 1000 m, covered from the stop's projection (x=0, cost 10) up to x = 490
@@ -67,7 +67,7 @@ def test_missing_facilities_are_an_all_gap_with_a_warning(tmp_path):
     row = report.summary.iloc[0]
     assert row["facilities"] == 0
     assert row["buildings_served"] == 0 and row["street_served"] == 0
-    assert len(report.results["bus_stop_500"].layers["buildings_unserved"]) == 3
+    assert len(report.results["bus_stop_500"].layers["homes_unserved"]) == 3
     assert any("no facility" in n for n in report.notes)
 
 
@@ -92,8 +92,8 @@ def test_sample_properties():
     assert 0 <= row["buildings_served"] <= row["buildings_served_straight"] <= 1
     assert 0 <= row["street_served"] <= row["street_served_straight"] <= 1
     layers = report.results["bus_stop_500"].layers
-    assert (layers["buildings_unserved"]["network_distance"] > 500).all()
-    assert (layers["buildings_unserved"]["network_distance"] >= layers["buildings_unserved"]["straight_distance"] - 1e-6).all()
+    assert (layers["homes_unserved"]["network_distance"] > 500).all()
+    assert (layers["homes_unserved"]["network_distance"] >= layers["homes_unserved"]["straight_distance"] - 1e-6).all()
     # unserved street length agrees with the share
     unserved_km = layers["streets_unserved"].length.sum() / 1000
     assert unserved_km == pytest.approx(row["street_km"] * (1 - row["street_served"]), rel=1e-3)
@@ -104,7 +104,7 @@ def test_cli_writes_geopackage_and_prints_summary(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "bus_stop_500" in out
     layers = dict(pyogrio.list_layers(tmp_path / "shenzhen_longgang.gpkg"))
-    assert {"bus_stop_500__buildings_unserved", "bus_stop_500__streets_unserved", "summary"} <= set(layers)
+    assert {"bus_stop_500__homes_unserved", "bus_stop_500__streets_unserved", "summary"} <= set(layers)
     assert main(["analyze", str(SAMPLE), "--out", str(tmp_path), "--strict", "-q"]) == 1  # the sample misses the target
 
 

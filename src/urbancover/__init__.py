@@ -17,7 +17,7 @@ from urbancover.engine import (
     network_distance,
     straight_line_distance,
 )
-from urbancover.gaps import Report, evaluate
+from urbancover.analysis import Report, evaluate
 from urbancover.errors import CRSError, InputError, NoWalkableWaysError, OSMReadError, UrbancoverError
 from urbancover.io import OSMData, read_osm
 from urbancover.network import Network, from_networkx, snap_points, walk_network

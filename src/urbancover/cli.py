@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 def _analyze(args) -> int:
     import geopandas as gpd
 
-    from urbancover.gaps import evaluate
+    from urbancover.analysis import evaluate
 
     area = None
     if args.area:

@@ -6,11 +6,16 @@ row is demand, so a planner can check the selection.
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from urbancover import settings
+from urbancover.errors import InputError
+from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 
 
@@ -53,3 +58,163 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def demand_points(layer: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """One point per demand feature (a point inside each polygon: ``point_on_surface``)."""
     return gpd.GeoSeries(shapely.point_on_surface(layer.geometry.values), index=layer.index, crs=layer.crs)
+
+
+_YEAR = re.compile(r"(1[5-9]\d\d|20\d\d)")
+
+
+def _year(value) -> float:
+    """First plausible year in an OSM date/age tag ('1995', '1990-05', 'c. 1985', '~1978'), else NaN."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    m = _YEAR.search(str(value))
+    return float(m.group(1)) if m else np.nan
+
+
+def compounds(
+    osm: OSMData | None = None,
+    layer: gpd.GeoDataFrame | None = None,
+    *,
+    before_year: int | None = None,
+    assume_old: bool | None = None,
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Residential compounds (小区) and whether each is old.
+
+    Parameters
+    ----------
+    osm
+        OSM data: compounds are its ``landuse=residential`` polygons, with a year from
+        ``start_date`` or ``building:age``.
+    layer
+        A user layer (takes precedence): polygons with optional ``name`` and ``year_built`` columns.
+    before_year
+        A compound is old when built before this year (default
+        :data:`settings.old_compound_before_year`).
+    assume_old
+        Whether compounds with no year count as old (default
+        :data:`settings.assume_old_without_year`).
+
+    Returns
+    -------
+    (GeoDataFrame, str)
+        Compounds with ``name``, ``year_built``, ``old`` (bool) and ``old_source`` (why), in the
+        input's CRS; and a sentence saying which source was used.
+    """
+    before_year = settings.old_compound_before_year if before_year is None else before_year
+    assume_old = settings.assume_old_without_year if assume_old is None else assume_old
+    if layer is not None:
+        layer = require_crs(layer, "compounds")
+        polys = layer[shapely.get_dimensions(layer.geometry.values) == 2]
+        if len(polys) < len(layer):
+            raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
+        out = gpd.GeoDataFrame(
+            {
+                "name": polys["name"].to_numpy() if "name" in polys else None,
+                "year_built": pd.to_numeric(polys["year_built"], errors="coerce").to_numpy() if "year_built" in polys else np.nan,
+            },
+            geometry=polys.geometry.to_numpy(), crs=polys.crs,
+        )
+        source = "user compound layer"
+    else:
+        f = osm.features
+        polys = f[(f["landuse"].isin(settings.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
+        years = [min(_year(t.get("start_date")), _year(t.get("building:age")), key=lambda v: (np.isnan(v), v)) for t in polys["tags"]]
+        out = gpd.GeoDataFrame(
+            {"name": polys["name"].to_numpy(), "osmid": polys["osmid"].to_numpy(), "year_built": np.asarray(years, dtype=float)},
+            geometry=polys.geometry.to_numpy(), crs=polys.crs,
+        )
+        source = "OSM landuse=residential polygons"
+    known = ~np.isnan(out["year_built"].to_numpy(dtype=float))
+    old = np.where(known, out["year_built"].to_numpy(dtype=float) < before_year, assume_old)
+    out["old"] = old.astype(bool)
+    out["old_source"] = np.where(
+        known, f"built before {before_year}" , "no year: assumed old" if assume_old else "no year: not counted as old"
+    )
+    out.loc[known & ~old, "old_source"] = f"built {before_year} or later"
+    n_unknown = int((~known).sum())
+    if n_unknown and len(out):
+        source += (
+            f"; {n_unknown} of {len(out)} have no year and are "
+            + ("assumed old (settings.assume_old_without_year)" if assume_old else "not counted as old")
+        )
+    return out.reset_index(drop=True), source
+
+
+def _levels(value) -> float:
+    try:
+        v = float(str(value).split(";")[0])
+    except (TypeError, ValueError):
+        return np.nan
+    return v if 0 < v < 200 else np.nan
+
+
+def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None) -> np.ndarray:
+    """Residents of each home: footprint area x floors / floor area per person.
+
+    Floors come from ``building:levels`` where tagged, else ``levels`` (default
+    :data:`settings.default_building_levels`); ``m2_per_person`` defaults to
+    :data:`settings.floor_area_per_person`. ``homes`` must be in a metric CRS.
+    """
+    levels = settings.default_building_levels if levels is None else levels
+    m2 = settings.floor_area_per_person if m2_per_person is None else m2_per_person
+    if not homes.crs or not homes.crs.is_projected:
+        raise InputError("estimate_residents: homes must be in a projected CRS in metres (e.g. their UTM zone).")
+    tagged = np.array([_levels(v) for v in homes["building:levels"]]) if "building:levels" in homes else np.full(len(homes), np.nan)
+    floors = np.where(np.isnan(tagged), levels, tagged)
+    return shapely.area(homes.geometry.values) * floors / m2
+
+
+def population_points(
+    homes: gpd.GeoDataFrame,
+    population: gpd.GeoDataFrame | None = None,
+    *,
+    column: str = "population",
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Weighted points where residents live, in the homes' (metric) CRS.
+
+    Without ``population``, one point per home weighted by :func:`estimate_residents`. With a
+    point layer, its points and ``column``. With a polygon layer (census tracts, communities), each
+    polygon's population is spread over the homes inside it by floor area, or put at the polygon's
+    point on surface when it holds no home.
+
+    Returns the points (``residents``, ``home``: row of ``homes`` or -1) and a sentence on the source.
+    """
+    if population is None:
+        w = estimate_residents(homes)
+        pts = gpd.GeoDataFrame({"residents": w, "home": np.arange(len(homes))}, geometry=demand_points(homes).values, crs=homes.crs)
+        return pts, (
+            f"residents estimated from residential building footprints x floors ({settings.default_building_levels:g} "
+            f"floors where building:levels is missing) / {settings.floor_area_per_person:g} m² per person"
+        )
+    population = require_crs(population, "population")
+    if column not in population:
+        raise InputError(f"population: no column {column!r}; it has {list(population.columns)}. Pass column=...")
+    values = pd.to_numeric(population[column], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any() or (values < 0).any():
+        raise InputError(f"population: column {column!r} has {int(np.isnan(values).sum() + (values < 0).sum())} missing or negative values.")
+    pop = population.to_crs(homes.crs)
+    dims = shapely.get_dimensions(pop.geometry.values)
+    if (dims == 0).all():
+        return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), "user population points"
+    if not (dims == 2).all():
+        raise InputError("population: give either points or polygons, not a mix or lines.")
+    floor = estimate_residents(homes)  # proportional to floor area
+    pts = demand_points(homes).values
+    hi, pi = shapely.STRtree(pop.geometry.values).query(pts, predicate="within")
+    hi, first = np.unique(hi, return_index=True)
+    pi = pi[first]
+    share = np.zeros(len(pop))
+    np.add.at(share, pi, floor[hi])
+    w_home = np.zeros(len(homes))
+    w_home[hi] = values[pi] * floor[hi] / np.where(share[pi] > 0, share[pi], 1.0)
+    empty = np.flatnonzero(share == 0)
+    rows = np.flatnonzero(w_home > 0)
+    out = gpd.GeoDataFrame(
+        {
+            "residents": np.r_[w_home[rows], values[empty]],
+            "home": np.r_[rows, np.full(len(empty), -1)],
+        },
+        geometry=np.r_[pts[rows], shapely.point_on_surface(pop.geometry.values[empty])],
+        crs=homes.crs,
+    )
+    return out, "user population polygons, spread over the homes inside by floor area"

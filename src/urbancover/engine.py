@@ -29,10 +29,14 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from urbancover.errors import InputError
+from urbancover.intervals import complement, merge as _merge_intervals, ranges as _ranges
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.network import Network, Snapped, _as_geometry, snap_geometries
 
 Layer = gpd.GeoDataFrame | gpd.GeoSeries
+
+#: metres: a street this close to an area facility meets it (absorbs reprojection rounding)
+TOUCH = 1e-3
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +80,9 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources") -> tuple[S
     # polygons and lines: every part of an edge that lies inside them, at cost 0
     area_rows = np.flatnonzero(~is_point & valid)
     if len(area_rows):
-        e, a, b, r = parts_inside(network, geoms[area_rows])
+        # grown by 1 mm so a street along an area's boundary (sharing its nodes) meets it whatever
+        # rounding reprojection left: otherwise it would flip between inside and outside
+        e, a, b, r = parts_inside(network, shapely.buffer(geoms[area_rows], TOUCH))
         parts.append((e, a, b, np.zeros(len(a)), area_rows[r]))
         # facilities that touch no edge: reached at the network's nearest point to them
         untouched = np.setdiff1d(area_rows, area_rows[r])
@@ -265,32 +271,6 @@ class DistanceField:
         return float(radius)
 
 
-def _ranges(counts: np.ndarray) -> np.ndarray:
-    """0..c-1 for each count c, concatenated (vectorised)."""
-    total = counts.sum()
-    starts = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - starts
-
-
-def _merge_intervals(edge, start, end):
-    """Union of intervals per edge; returns disjoint (edge, start, end) sorted by edge and start."""
-    keep = end > start
-    edge, start, end = edge[keep], start[keep], end[keep]
-    if len(edge) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
-    order = np.lexsort((start, edge))
-    edge, start, end = edge[order], start[order], end[order]
-    # shift each edge into its own stretch of the line so one running max serves all edges
-    span = float(np.max(end)) + 1.0
-    base = edge.astype(float) * span
-    run_end = np.maximum.accumulate(end + base) - base
-    new = np.r_[True, (edge[1:] != edge[:-1]) | (start[1:] > run_end[:-1])]
-    group = np.cumsum(new) - 1
-    g_end = np.full(group[-1] + 1, -np.inf)
-    np.maximum.at(g_end, group, end)
-    return edge[new], start[new], g_end
-
-
 def distance_field(
     network: Network, sources: Layer, cutoff: float | None = None, *, name: str = "sources"
 ) -> DistanceField:
@@ -477,20 +457,4 @@ def straight_line_intervals(network: Network, sources: Layer, radius: float):
 def uncovered_intervals(network: Network, edge: np.ndarray, start: np.ndarray, end: np.ndarray):
     """The complement, on every edge, of disjoint sorted covered intervals ``(edge, start, end)``
     (as returned by :meth:`DistanceField.covered_intervals`)."""
-    m = network.n_edges
-    if len(edge) == 0:
-        return np.arange(m), np.zeros(m), network.length.copy()
-    # gaps before each covered interval, and after the last one of each edge
-    prev_end = np.r_[0.0, end[:-1]]
-    first_of_edge = np.r_[True, edge[1:] != edge[:-1]]
-    prev_end = np.where(first_of_edge, 0.0, prev_end)
-    last_of_edge = np.r_[edge[1:] != edge[:-1], True]
-    covered_edges = np.zeros(m, dtype=bool)
-    covered_edges[edge] = True
-    bare = np.flatnonzero(~covered_edges)
-    g_edge = np.concatenate([edge, edge[last_of_edge], bare])
-    g_start = np.concatenate([prev_end, end[last_of_edge], np.zeros(len(bare))])
-    g_end = np.concatenate([start, network.length[edge[last_of_edge]], network.length[bare]])
-    keep = g_end - g_start > 1e-9
-    order = np.lexsort((g_start[keep], g_edge[keep]))
-    return g_edge[keep][order], g_start[keep][order], g_end[keep][order]
+    return complement(edge, start, end, network.length)

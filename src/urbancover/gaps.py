@@ -1,305 +1,264 @@
-"""Coverage tables and gap layers: who is not served, by network and by straight-line distance.
+"""Coverage tables and gap layers of the distance rules: who is not served, by network and by
+straight-line distance.
 
-:func:`evaluate` runs a rule set on an extract and returns a :class:`Report`; the functions below it
-evaluate one rule on layers you already have.
+Two rule kinds are distance rules, and both are measured by one function, :func:`measure`:
+
+* ``radius``: the nearest facility of one category within a threshold;
+* ``all_of``: a facility of *every* category within its own threshold (the 10-minute living circle),
+  reporting which categories each place is missing.
+
+Demand layers: ``residents`` (weighted points), ``residential_buildings``, ``compounds`` and
+``streets`` (exact covered length per edge). Every measure is given by network distance and, beside
+it, by straight-line distance.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.demand import demand_points, residential_buildings
-from urbancover.engine import (
-    _merge_intervals,
-    _ranges,
-    distance_field,
-    parts_inside,
-    straight_line_distance,
-    straight_line_intervals,
-    uncovered_intervals,
-)
-from urbancover.errors import InputError
-from urbancover.io.crs import require_crs
-from urbancover.io.osm import OSMData, read_osm
-from urbancover.network import Network, line_substrings, walk_network
-from urbancover.rules import Rule, RuleSet, load_rules
-from urbancover.selectors import describe, select
+from urbancover import intervals, settings
+from urbancover.context import Context
+from urbancover.demand import demand_points
+from urbancover.engine import DistanceField, straight_line_distance, straight_line_intervals
+from urbancover.network import line_substrings
+from urbancover.rules import Rule
+from urbancover.selectors import describe
 
 
 @dataclass
 class RuleResult:
-    """What one rule measured: a summary row and its gap layers (GeoDataFrames keyed by name)."""
+    """What one rule measured: a summary row, its layers, and per-place results for the report.
+
+    ``compound_served`` (bool per compound of the context) and ``residents_served`` (bool per
+    population point) are set by distance rules; they feed the per-compound and per-unit tables.
+    """
 
     rule: Rule
     summary: dict
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    compound_served: np.ndarray | None = None
+    residents_served: np.ndarray | None = None
 
 
-@dataclass
-class Report:
-    """Results of :func:`evaluate`.
+@dataclass(frozen=True)
+class Check:
+    """One facility category a place must reach: its name, distance field, facilities and threshold."""
 
-    Attributes
-    ----------
-    summary : DataFrame
-        One row per rule: id, names, clause, threshold, measured shares by network and by
-        straight-line distance, target, pass/fail.
-    results : dict
-        Rule id -> :class:`RuleResult` with the gap layers of that rule.
-    network : Network
-        The walking network used.
-    notes : list of str
-        What the evaluation assumed or could not do (missing facilities, estimates ...).
-    """
-
-    summary: pd.DataFrame
-    results: dict[str, RuleResult]
-    network: Network
-    notes: list[str] = field(default_factory=list)
-
-    def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Every gap layer, named ``<rule id>__<layer>``."""
-        return {f"{rid}__{name}": gdf for rid, res in self.results.items() for name, gdf in res.layers.items()}
-
-    def to_gpkg(self, path: str | os.PathLike) -> Path:
-        """Write every layer and the summary table to one GeoPackage (overwritten), in the network's CRS."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.unlink()
-        for name, gdf in self.layers().items():
-            _for_file(gdf).to_file(path, layer=name, driver="GPKG")
-        import pyogrio
-
-        pyogrio.write_dataframe(_for_file(self.summary), path, layer="summary", driver="GPKG")
-        return path
+    name: str
+    field: DistanceField
+    facilities: gpd.GeoDataFrame
+    threshold: float
 
 
-def _for_file(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy with dict/list columns as JSON text, which GeoPackage can store."""
-    out = df.copy()
-    for col in out.columns:
-        if col == getattr(out, "_geometry_column_name", None):
-            continue
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, (dict, list, tuple, np.ndarray))).any():
-            out[col] = out[col].map(
-                lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False)
-                if isinstance(v, (dict, list, tuple, np.ndarray)) else v
-            )
-    return out
+def base_row(rule: Rule) -> dict:
+    """The columns every summary row starts with."""
+    return {"id": rule.id, "kind": rule.kind, "name_zh": rule.name_zh, "name_en": rule.name_en, "clause": rule.clause}
 
 
-def evaluate(
-    source: str | os.PathLike | OSMData,
-    rules: str | os.PathLike | RuleSet = "zhengzhou-2018",
-    *,
-    area=None,
-    network: Network | None = None,
-    only: list[str] | None = None,
-) -> Report:
-    """Evaluate a rule set on an OSM extract.
-
-    Parameters
-    ----------
-    source
-        Path of an OSM extract, or what :func:`urbancover.read_osm` returned.
-    rules
-        A preset name (``"zhengzhou-2018"``), a rule file path, or a loaded :class:`RuleSet`.
-    area
-        The analysed area: a GeoDataFrame/GeoSeries (any CRS) or a shapely polygon in EPSG:4326.
-        Homes and street length are counted inside it; facilities and streets of the whole
-        extract serve them, so an extract reaching beyond the area avoids edge effects.
-        Default: the extract's bounds.
-    network
-        A walking network built from ``source`` (built if not given).
-    only
-        Rule ids to evaluate (default: all).
-
-    Returns
-    -------
-    Report
-
-    Examples
-    --------
-    >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2")
-    >>> report.summary[["id", "buildings_served", "buildings_served_straight"]]  # doctest: +SKIP
-    """
-    osm = source if isinstance(source, OSMData) else read_osm(source)
-    ruleset = load_rules(rules)
-    net = network if network is not None else walk_network(osm)
-    area_geom, notes = _area(area, osm, net, ruleset)
-    homes = residential_buildings(osm).to_crs(net.crs)
-    homes = homes[shapely.intersects(area_geom, demand_points(homes).values)].reset_index(drop=True)
-    in_area = parts_inside(net, np.array([area_geom]))[:3]
-    if len(homes) == 0:
-        notes.append("no residential buildings found: building-based shares are undefined (NaN).")
-    chosen = [r for r in ruleset if only is None or r.id in only]
-    if only is not None:
-        missing = sorted(set(only) - {r.id for r in chosen})
-        if missing:
-            raise KeyError(f"rule set {ruleset.id!r} has no rule(s) {missing}.")
-    features = osm.projected("features")
-    results = {}
-    for rule in chosen:
-        facilities = features[select(features, rule.facilities)]
-        if len(facilities) == 0:
-            msg = (
-                f"{rule.id}: no facility in the data matches {describe(rule.facilities)}; "
-                "the whole area is reported as a gap."
-            )
-            warnings.warn(msg, stacklevel=2)
-            notes.append(msg)
-        results[rule.id] = radius_rule(rule, net, facilities, homes, in_area)
-    summary = pd.DataFrame([r.summary for r in results.values()])
-    return Report(summary=summary, results=results, network=net, notes=notes)
+def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
+    """Warn (and note) that no feature matches a rule's selector: the rule becomes an all-gap."""
+    msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
+    warnings.warn(msg, stacklevel=3)
+    ctx.notes.append(msg)
 
 
-def _area(area, osm: OSMData, net: Network, ruleset: RuleSet) -> tuple[shapely.Geometry, list[str]]:
-    """The analysed area in the network's CRS, and notes on it (source, margin for edge effects)."""
-    notes = []
-    if area is None:
-        geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
-        notes.append(f"analysed area: the extract's bounds ({geom.area / 1e6:.2f} km²).")
-    else:
-        if isinstance(area, shapely.Geometry):
-            area = gpd.GeoSeries([area], crs=4326)
-        geom = require_crs(area, "area").to_crs(net.crs).geometry.union_all()
-        if geom.is_empty or geom.area == 0:
-            raise InputError("area: the analysed area is empty or has no area; give polygons.")
-        notes.append(f"analysed area: {geom.area / 1e6:.2f} km² given by the user.")
-    extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
-    margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
-    need = ruleset.max_threshold
-    if margin < need:
-        notes.append(
-            f"the extract reaches only {margin:.0f} m beyond the analysed area, less than the largest "
-            f"threshold ({need:.0f} m): facilities just outside it are missing, so coverage near the "
-            "edge may be understated. Use an extract with that margin around the area."
-        )
-    return geom, notes
+def radius_rule(rule: Rule, ctx: Context) -> RuleResult:
+    """Every place of the demand within ``rule.threshold`` of a facility (kind ``radius``)."""
+    fld, fac = ctx.field(rule.facilities, min_area_m2=rule.params.get("facility_min_area_m2"), name=f"{rule.id} facilities")
+    if len(fac) == 0:
+        warn_missing(rule, ctx, rule.facilities)
+    return measure(rule, ctx, [Check(rule.id, fld, fac, rule.threshold)])
 
 
-def radius_rule(
-    rule: Rule,
-    network: Network,
-    facilities: gpd.GeoDataFrame,
-    homes: gpd.GeoDataFrame,
-    in_area: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> RuleResult:
-    """Evaluate one radius rule: every place within ``rule.threshold`` metres of a facility.
+def all_of_rule(rule: Rule, ctx: Context) -> RuleResult:
+    """Every category within its threshold (kind ``all_of``); reports the missing categories."""
+    checks = []
+    for cat in rule.categories:
+        fld, fac = ctx.field(cat.facilities, min_area_m2=cat.min_area_m2, name=f"{rule.id} {cat.name}")
+        if len(fac) == 0:
+            warn_missing(rule, ctx, cat.facilities, what=f"{cat.name}")
+        checks.append(Check(cat.name, fld, fac, cat.threshold))
+    return measure(rule, ctx, checks)
 
-    ``in_area`` restricts the street measure to intervals of edges (``edge, start, end``, as from
-    :func:`urbancover.engine.parts_inside`); default every street.
 
-    One multi-source pass serves every demand layer of the rule. It runs without a cut-off so the
-    gap layers carry the real distance of every unserved place. Buildings are measured from a
-    point on their surface; streets by the covered length of each edge.
-    """
-    threshold = rule.threshold
-    field_ = distance_field(network, facilities, None, name=f"{rule.id} facilities")
-    row = {
-        "id": rule.id,
-        "name_zh": rule.name_zh,
-        "name_en": rule.name_en,
-        "clause": rule.clause,
-        "threshold_m": threshold,
-        "facilities": len(facilities),
-        "target": rule.target,
+def measure(rule: Rule, ctx: Context, checks: list[Check]) -> RuleResult:
+    """Measure a distance rule on each of its demand layers."""
+    row = base_row(rule)
+    many = len(checks) > 1
+    row["threshold_m"] = np.nan if many else checks[0].threshold
+    row["thresholds"] = ", ".join(f"{c.name} {c.threshold:g} m" for c in checks)
+    row["facilities"] = sum(len(c.facilities) for c in checks)
+    result = RuleResult(rule=rule, summary=row)
+    facilities = pd.concat([c.facilities[["geometry"]].assign(category=c.name, osmid=c.facilities["osmid"], name=c.facilities["name"]) for c in checks])
+    result.layers["facilities"] = gpd.GeoDataFrame(facilities, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    homes_only_old = rule.params.get("homes_in") == "old_compounds"
+    first = None
+    for layer in rule.demand:
+        if layer == "streets":
+            served = _streets(rule, ctx, checks, result)
+        else:
+            served = _places(layer, ctx, checks, result, homes_only_old)
+        if first is None:
+            first = (layer, served)
+    layer, share = first
+    row["measure"] = f"share of {layer.replace('_', ' ')} served"
+    row["value"] = share
+    row["target"] = rule.target
+    row["target_text"] = f">= {rule.target:.0%}"
+    row["passed"] = None if np.isnan(share) else bool(share >= rule.target - 1e-12)
+    if "residential_buildings" in rule.demand or "residents" in rule.demand:
+        result.layers["gaps"] = gap_polygons(ctx, checks)
+    return result
+
+
+def _points(layer: str, ctx: Context, only_old: bool) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """(features, their points, weights) of a place-type demand layer."""
+    if layer == "residents":
+        feats = ctx.population
+        keep = np.ones(len(feats), bool)
+        if only_old:
+            keep = _in_old(ctx, feats["compound"].to_numpy())
+        feats = feats[keep]
+        return feats, feats.geometry.values, feats["residents"].to_numpy(dtype=float)
+    if layer == "residential_buildings":
+        feats = ctx.homes
+        if only_old:
+            feats = feats[_in_old(ctx, feats["compound"].to_numpy())]
+        return feats, demand_points(feats).values, np.ones(len(feats))
+    if layer == "compounds":
+        feats = ctx.compounds[ctx.compounds["old"].to_numpy()] if only_old else ctx.compounds
+        return feats, demand_points(feats).values, np.ones(len(feats))
+    raise ValueError(layer)  # pragma: no cover - validated by the rule loader
+
+
+def _in_old(ctx: Context, compound: np.ndarray) -> np.ndarray:
+    old = ctx.compounds["old"].to_numpy(dtype=bool)
+    return (compound >= 0) & old[np.maximum(compound, 0)]
+
+
+_LABEL = {"residents": "residents", "residential_buildings": "buildings", "compounds": "compounds"}
+
+
+def _places(layer, ctx, checks, result, only_old) -> float:
+    """Network and straight-line shares of a place layer; adds its unserved layer; returns the share."""
+    feats, pts, w = _points(layer, ctx, only_old)
+    pts_gs = gpd.GeoSeries(pts, crs=ctx.crs)
+    net_d = np.zeros((len(pts), len(checks)))
+    line_d = np.zeros((len(pts), len(checks)))
+    thresholds = np.array([c.threshold for c in checks])
+    cols = {}
+    for k, c in enumerate(checks):
+        if len(pts):
+            net_d[:, k] = c.field.at(pts_gs, name=f"{result.rule.id} {layer}")
+            line_d[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
+        suffix = f"_{c.name}" if len(checks) > 1 else ""
+        cols[f"network_distance{suffix}"] = net_d[:, k]
+        cols[f"straight_distance{suffix}"] = line_d[:, k]
+    miss = net_d > thresholds
+    net_ok = ~miss.any(axis=1)
+    line_ok = (line_d <= thresholds).all(axis=1)
+    label = _LABEL[layer]
+    total = float(w.sum())
+    if total == 0:
+        which = f"{label} in old compounds" if only_old else label
+        ctx.notes.append(f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
+    share = float(w[net_ok].sum() / total) if total > 0 else np.nan
+    row = result.summary
+    row[label] = total if layer == "residents" else len(pts)
+    row[f"{label}_served"] = share
+    row[f"{label}_served_straight"] = float(w[line_ok].sum() / total) if total > 0 else np.nan
+    if layer == "residents":
+        if not only_old and len(feats) == len(ctx.population):
+            result.residents_served = net_ok
+        if len(checks) > 1 and total > 0:
+            lack = (w[:, None] * miss).sum(axis=0) / total
+            row["missing"] = "; ".join(f"{c.name} {v:.0%}" for c, v in zip(checks, lack) if v > 0) or "none"
+    if layer == "compounds" and not only_old:
+        result.compound_served = net_ok
+    if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
+        out = feats.assign(**cols)
+        if len(checks) > 1:
+            names = np.full(len(pts), "", dtype=object)
+            for k, c in enumerate(checks):
+                names = names + np.where(miss[:, k], c.name + ", ", "")
+            out = out.assign(missing=[m[:-2] for m in names])
+        keep = [c for c in out.columns if c not in ("tags", "demand_source", "home")]
+        name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
+        result.layers[name] = out.loc[~net_ok, keep].reset_index(drop=True)
+    return share
+
+
+def _streets(rule, ctx, checks, result) -> float:
+    """Exact shares of street length served; adds the unserved street pieces; returns the share."""
+    net = ctx.network
+    p = rule.params
+    demand = ctx.street_intervals(p.get("streets"), p.get("streets_in"), p.get("streets_near"), p.get("streets_near_m", 0.0))
+    covered = demand
+    straight = demand
+    for c in checks:
+        covered = intervals.intersect(covered, c.field.covered_intervals(c.threshold))
+        straight = intervals.intersect(straight, straight_line_intervals(net, c.facilities, c.threshold))
+    length = intervals.total(demand)
+    share = intervals.total(covered) / length if length > 0 else np.nan
+    row = result.summary
+    row["street_km"] = length / 1000.0
+    row["street_served"] = share
+    row["street_served_straight"] = intervals.total(straight) / length if length > 0 else np.nan
+    if length == 0:
+        ctx.notes.append(f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
+    # uncovered = demand minus covered
+    edge, start, end = intervals.intersect(intervals.complement(*covered, net.length), demand)
+    cols = {
+        "edge": edge,
+        "highway": net.edges["highway"].to_numpy()[edge] if "highway" in net.edges else None,
+        "name": net.edges["name"].to_numpy()[edge] if "name" in net.edges else None,
+        "length": end - start,
     }
-    layers = {"facilities": facilities[["geometry"]].assign(osmid=facilities.get("osmid"), name=facilities.get("name"))}
-    value = np.nan
-    if "residential_buildings" in rule.demand:
-        served, layer = building_coverage(field_, facilities, homes, threshold)
-        row.update(served)
-        layers["buildings_unserved"] = layer
-        value = served["buildings_served"]
-    if "streets" in rule.demand:
-        served, layer = street_coverage(field_, facilities, threshold, in_area)
-        row.update(served)
-        layers["streets_unserved"] = layer
-        if np.isnan(value):
-            value = served["street_served"]
-    row["value"] = value
-    row["passed"] = bool(value >= rule.target) if not np.isnan(value) else None
-    return RuleResult(rule=rule, summary=row, layers=layers)
+    for c in checks:
+        suffix = f"_{c.name}" if len(checks) > 1 else ""
+        cols[f"dist_u{suffix}"] = c.field.node_distance[net.u[edge]]
+        cols[f"dist_v{suffix}"] = c.field.node_distance[net.v[edge]]
+    result.layers["streets_unserved"] = gpd.GeoDataFrame(cols, geometry=line_substrings(net.geometry[edge], start, end), crs=net.crs)
+    return share
 
 
-def building_coverage(field_, facilities, homes, threshold):
-    """Shares of homes served by network and straight-line distance, and the unserved homes."""
-    pts = demand_points(homes)
-    net_d = field_.at(pts, name="residential buildings")
-    line_d = straight_line_distance(facilities, pts, crs=field_.network.crs)
-    n = len(homes)
-    served = {
-        "buildings": n,
-        "buildings_served": float((net_d <= threshold).mean()) if n else np.nan,
-        "buildings_served_straight": float((line_d <= threshold).mean()) if n else np.nan,
-    }
-    out = homes.assign(network_distance=net_d, straight_distance=line_d)
-    keep = [c for c in ("osmid", "name", "building", "demand_source", "network_distance", "straight_distance", "geometry") if c in out]
-    return served, out.loc[net_d > threshold, keep].reset_index(drop=True)
+def gap_polygons(ctx: Context, checks: list[Check], cell: float | None = None) -> gpd.GeoDataFrame:
+    """Residential land (compounds and home footprints in the area) farther than the threshold.
 
-
-def street_coverage(field_, facilities, threshold, in_area=None):
-    """Shares of street length within the threshold by network and straight line, and the
-    uncovered street pieces (edges split where coverage ends), counted inside ``in_area``."""
-    net = field_.network
-    if in_area is None:
-        in_area = (np.arange(net.n_edges), np.zeros(net.n_edges), net.length.copy())
-    area_len = _total(in_area)
-    covered = field_.covered_intervals(threshold)
-    straight = straight_line_intervals(net, facilities, threshold)
-    served = {
-        "street_km": area_len / 1000.0,
-        "street_served": _overlap(covered, in_area) / area_len if area_len else np.nan,
-        "street_served_straight": _overlap(straight, in_area) / area_len if area_len else np.nan,
-    }
-    edge, start, end = _intersect(uncovered_intervals(net, *covered), in_area)
-    pieces = gpd.GeoDataFrame(
-        {
-            "edge": edge,
-            "highway": net.edges["highway"].to_numpy()[edge] if "highway" in net.edges else None,
-            "name": net.edges["name"].to_numpy()[edge] if "name" in net.edges else None,
-            "length": end - start,
-            "dist_u": field_.node_distance[net.u[edge]],
-            "dist_v": field_.node_distance[net.v[edge]],
-        },
-        geometry=line_substrings(net.geometry[edge], start, end),
-        crs=net.crs,
-    )
-    return served, pieces
-
-
-def _total(intervals) -> float:
-    return float(np.sum(intervals[2] - intervals[1]))
-
-
-def _overlap(a, b) -> float:
-    """Length of the intersection of two sets of disjoint intervals: |A| + |B| - |A u B|."""
-    union = _merge_intervals(*(np.concatenate([x, y]) for x, y in zip(a, b)))
-    return _total(a) + _total(b) - _total(union)
-
-
-def _intersect(a, b):
-    """Intersection of two sets of disjoint sorted intervals ``(edge, start, end)``, as intervals.
-
-    Pairs every interval of ``a`` with the intervals of ``b`` on the same edge (few per edge)."""
-    order = np.lexsort((b[1], b[0]))
-    be, bs, bn = (x[order] for x in b)
-    lo = np.searchsorted(be, a[0], side="left")
-    cnt = np.searchsorted(be, a[0], side="right") - lo
-    ai = np.repeat(np.arange(len(a[0])), cnt)
-    bi = np.repeat(lo, cnt) + _ranges(cnt)
-    start = np.maximum(a[1][ai], bs[bi])
-    end = np.minimum(a[2][ai], bn[bi])
-    keep = end - start > 1e-9
-    return a[0][ai][keep], start[keep], end[keep]
+    The land is sampled with a grid of ``cell`` metres (default :data:`settings.gap_cell_m`); a
+    cell is a gap when its centre misses any check; gap cells are merged and cut to the land.
+    O(C log E) for C cells on residential land.
+    """
+    cell = settings.gap_cell_m if cell is None else cell
+    land_parts = np.concatenate([ctx.compounds.geometry.values, ctx.homes.geometry.values])
+    empty = gpd.GeoDataFrame({"area_m2": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)
+    if len(land_parts) == 0:
+        return empty
+    land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
+    if land.is_empty:
+        return empty
+    minx, miny, maxx, maxy = land.bounds
+    xs = np.arange(minx + cell / 2, maxx, cell)
+    ys = np.arange(miny + cell / 2, maxy, cell)
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    shapely.prepare(land)
+    # a cell counts when it overlaps the land; test its centre and, for thin land, its own box
+    boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+    on_land = shapely.intersects(land, boxes)
+    gx, gy, boxes = gx[on_land], gy[on_land], boxes[on_land]
+    pts = gpd.GeoSeries(shapely.points(gx, gy), crs=ctx.crs)
+    gap = np.zeros(len(pts), bool)
+    for c in checks:
+        gap |= c.field.at(pts, name="gap grid") > c.threshold
+    if not gap.any():
+        return empty
+    geom = shapely.intersection(shapely.coverage_union_all(boxes[gap]), land)
+    parts = shapely.get_parts(geom)
+    parts = parts[shapely.get_dimensions(parts) == 2]
+    return gpd.GeoDataFrame({"area_m2": shapely.area(parts)}, geometry=parts, crs=ctx.crs)

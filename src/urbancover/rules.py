@@ -24,17 +24,61 @@ from urbancover.errors import InputError
 from urbancover.selectors import validate_selector
 
 #: Keys every rule may have, whatever its kind.
-COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", "target", "demand"}
+COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", "target"}
 
-#: Kind -> (required keys, optional keys) beyond COMMON_KEYS.
-KINDS: dict[str, tuple[set[str], set[str]]] = {
-    "radius": ({"facilities"}, {"threshold_m", "minutes"}),
+# Types of kind-specific keys: how each is checked.
+SELECTOR, POSITIVE, NONNEG, STRING, CATEGORIES, DEMAND = "selector", "positive", "nonneg", "string", "categories", "demand"
+
+#: Kind -> {key: (type, required)}. ``threshold_m``/``minutes`` are checked together (one of them).
+KINDS: dict[str, dict[str, tuple[str, bool]]] = {
+    # nearest facility within a distance
+    "radius": {
+        "facilities": (SELECTOR, True), "demand": (DEMAND, False),
+        "facility_min_area_m2": (POSITIVE, False),
+        "streets": (SELECTOR, False), "streets_in": (SELECTOR, False),
+        "streets_near": (SELECTOR, False), "streets_near_m": (POSITIVE, False),
+        "homes_in": (STRING, False),
+    },
+    # several categories must all be within their distance
+    "all_of": {"categories": (CATEGORIES, True), "demand": (DEMAND, False)},
+    # facilities per km2 of the analysed area within bounds
+    "density": {"facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False)},
+    # one facility per N residents
+    "ratio": {
+        "facilities": (SELECTOR, True),
+        "residents_per_facility_min": (POSITIVE, False), "residents_per_facility_max": (POSITIVE, True),
+    },
+    # facility area per resident
+    "area_per_capita": {"facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True)},
+    # each facility of a category at least this big
+    "min_area": {"categories": (CATEGORIES, True)},
+    # at least N facilities in every area unit (subdistrict)
+    "count_per_unit": {"facilities": (SELECTOR, True), "min_count": (POSITIVE, True), "units": (SELECTOR, False)},
+    # street length and junctions per km2
+    "road_density": {"streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True)},
+    # dead-end streets that are not cut by the data boundary
+    "dead_ends": {"streets": (SELECTOR, False), "boundary_m": (NONNEG, False)},
 }
 
-#: Demand layers a radius rule can be measured on.
-DEMAND_LAYERS = {"residential_buildings", "streets"}
+#: Kinds measured by distance: they take ``threshold_m`` or ``minutes`` (all_of: per category).
+DISTANCE_KINDS = {"radius"}
+
+#: Demand layers a distance rule can be measured on.
+DEMAND_LAYERS = {"residents", "residential_buildings", "compounds", "streets"}
 
 RULESET_KEYS = {"ruleset", "walking", "rule"}
+
+
+@dataclass(frozen=True)
+class Category:
+    """One category of an ``all_of`` or ``min_area`` rule."""
+
+    name: str
+    facilities: tuple[dict, ...]
+    name_zh: str = ""
+    threshold: float | None = None
+    minutes: float | None = None
+    min_area_m2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +90,8 @@ class Rule:
     id : str
         The rule id of PLAN_RULES.md (``bus_stop_500`` ...).
     kind : str
-        How it is evaluated: ``radius`` (nearest facility within ``threshold`` metres).
+        How it is evaluated, one of :data:`KINDS` (``radius``: nearest facility within ``threshold``
+        metres; ``all_of``: every category within its distance; ``density``, ``ratio`` ...).
     threshold : float or None
         Distance in metres (resolved from ``minutes`` through the rule set's walking table).
     target : float
@@ -54,7 +99,11 @@ class Rule:
     facilities : list of dict
         Tag selector of the facilities (see :mod:`urbancover.selectors`).
     demand : tuple of str
-        Demand layers measured (``residential_buildings``, ``streets``).
+        Demand layers measured (``residents``, ``residential_buildings``, ``compounds``, ``streets``).
+    categories : tuple of Category
+        The categories of ``all_of`` and ``min_area`` rules.
+    params : dict
+        The other kind-specific keys of the rule file, checked (``min_per_km2`` ...).
     """
 
     id: str
@@ -65,10 +114,11 @@ class Rule:
     text_zh: str = ""
     note: str = ""
     target: float = 1.0
-    demand: tuple[str, ...] = ("residential_buildings",)
+    demand: tuple[str, ...] = ("residents", "residential_buildings")
     facilities: tuple[dict, ...] = ()
     threshold: float | None = None
     minutes: float | None = None
+    categories: tuple[Category, ...] = ()
     params: dict = field(default_factory=dict)
 
 
@@ -99,7 +149,8 @@ class RuleSet:
     @property
     def max_threshold(self) -> float:
         """The largest distance threshold of any rule (metres), e.g. for the margin to read."""
-        return max((r.threshold for r in self.rules if r.threshold is not None), default=0.0)
+        values = [r.threshold for r in self.rules] + [c.threshold for r in self.rules for c in r.categories]
+        return max((v for v in values if v is not None), default=0.0)
 
 
 def presets() -> list[str]:
@@ -207,29 +258,86 @@ def _parse_rule(raw, walking, where) -> Rule:
     kind = raw.get("kind")
     if kind not in KINDS:
         raise InputError(f"{where}: field 'kind' is {kind!r}; known kinds: {sorted(KINDS)}.")
-    required, optional = KINDS[kind]
-    unknown = set(raw) - COMMON_KEYS - required - optional
+    schema = KINDS[kind]
+    allowed = COMMON_KEYS | set(schema) | ({"threshold_m", "minutes"} if kind in DISTANCE_KINDS else set())
+    unknown = set(raw) - allowed
     if unknown:
-        raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule.")
-    missing = required - set(raw)
+        raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule; allowed: {sorted(allowed)}.")
+    missing = {k for k, (_, req) in schema.items() if req} - set(raw)
     if missing:
-        raise InputError(f"{where}: missing field(s) {sorted(missing)}.")
+        raise InputError(f"{where}: missing field(s) {sorted(missing)} for a {kind} rule.")
     target = raw.get("target", 1.0)
     if not isinstance(target, (int, float)) or isinstance(target, bool) or not 0 <= target <= 1:
         raise InputError(f"{where}: field 'target' must be a share between 0 and 1, got {target!r}.")
-    demand = raw.get("demand", ["residential_buildings"])
-    if isinstance(demand, str):
-        demand = [demand]
-    bad = [d for d in demand if d not in DEMAND_LAYERS] if isinstance(demand, list) else [demand]
-    if bad or not demand:
-        raise InputError(f"{where}: field 'demand' has unknown layer(s) {bad}; known: {sorted(DEMAND_LAYERS)}.")
-    facilities = tuple(validate_selector(raw["facilities"], f"{where}: field 'facilities'"))
-    threshold, minutes = _threshold(raw, walking, where)
+    values: dict = {}
+    for key, (typ, _) in schema.items():
+        if key in raw:
+            values[key] = _check(typ, raw[key], walking, f"{where}: field {key!r}")
+    threshold = minutes = None
+    if kind in DISTANCE_KINDS:
+        threshold, minutes = _threshold(raw, walking, where)
+    for cat in values.get("categories", ()):
+        if kind == "all_of" and cat.threshold is None:
+            raise InputError(f"{where}, category {cat.name!r}: missing 'threshold_m' or 'minutes'.")
+        if kind == "min_area" and cat.min_area_m2 is None:
+            raise InputError(f"{where}, category {cat.name!r}: missing 'min_area_m2'.")
     strings = {k: str(raw.get(k, "")) for k in ("clause", "name_zh", "name_en", "text_zh", "note")}
     return Rule(
-        id=rid, kind=kind, target=float(target), demand=tuple(demand), facilities=facilities,
-        threshold=threshold, minutes=minutes, **strings,
+        id=rid, kind=kind, target=float(target),
+        demand=values.pop("demand", Rule.demand),
+        facilities=values.pop("facilities", ()),
+        categories=values.pop("categories", ()),
+        threshold=threshold, minutes=minutes, params=values, **strings,
     )
+
+
+def _check(typ: str, val, walking, where):
+    """Check one kind-specific value; return it in its parsed form."""
+    if typ == SELECTOR:
+        return tuple(validate_selector(val, where))
+    if typ in (POSITIVE, NONNEG):
+        ok = isinstance(val, (int, float)) and not isinstance(val, bool) and val == val and val != float("inf")
+        if not ok or (val <= 0 if typ == POSITIVE else val < 0):
+            raise InputError(f"{where} must be a {'positive' if typ == POSITIVE else 'non-negative'} number, got {val!r}.")
+        return float(val)
+    if typ == STRING:
+        if not isinstance(val, str) or not val:
+            raise InputError(f"{where} must be a non-empty string, got {val!r}.")
+        return val
+    if typ == DEMAND:
+        demand = [val] if isinstance(val, str) else val
+        bad = [d for d in demand if d not in DEMAND_LAYERS] if isinstance(demand, list) else [demand]
+        if bad or not demand:
+            raise InputError(f"{where} has unknown layer(s) {bad}; known: {sorted(DEMAND_LAYERS)}.")
+        return tuple(demand)
+    if typ == CATEGORIES:
+        if not isinstance(val, list) or not val:
+            raise InputError(f"{where} must be a non-empty list of tables with name and facilities.")
+        cats, names = [], set()
+        for i, c in enumerate(val):
+            cw = f"{where}, category #{i + 1}"
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+                raise InputError(f"{cw}: needs a 'name' and 'facilities'.")
+            cw = f"{where}, category {c['name']!r}"
+            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2"}
+            if unknown:
+                raise InputError(f"{cw}: unknown field(s) {sorted(unknown)}.")
+            if "facilities" not in c:
+                raise InputError(f"{cw}: missing field 'facilities'.")
+            if c["name"] in names:
+                raise InputError(f"{cw}: category name used twice.")
+            names.add(c["name"])
+            threshold = minutes = None
+            if "threshold_m" in c or "minutes" in c:
+                threshold, minutes = _threshold(c, walking, cw)
+            area = _check(POSITIVE, c["min_area_m2"], walking, f"{cw}: field 'min_area_m2'") if "min_area_m2" in c else None
+            cats.append(Category(
+                name=c["name"], name_zh=str(c.get("name_zh", "")),
+                facilities=tuple(validate_selector(c["facilities"], f"{cw}: field 'facilities'")),
+                threshold=threshold, minutes=minutes, min_area_m2=area,
+            ))
+        return tuple(cats)
+    raise AssertionError(typ)  # pragma: no cover
 
 
 def _threshold(raw, walking, where) -> tuple[float, float | None]:

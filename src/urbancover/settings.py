@@ -61,3 +61,18 @@ residential_building_values: tuple[str, ...] = (
 
 #: A ``building=yes`` inside one of these ``landuse`` polygons counts as a home.
 residential_landuse_values: tuple[str, ...] = ("residential",)
+
+#: Residents estimate (when no population layer is given): floors of a home without
+#: ``building:levels``, and gross floor area per resident (m²). China's urban average floor area per
+#: person is about 36-40 m² (2020 census); old compounds are often 6-storey walk-ups.
+default_building_levels: float = 6.0
+floor_area_per_person: float = 35.0
+
+#: Compounds: a compound is "old" when built before this year (``start_date`` / ``building:age``);
+#: compounds with no year count as old when ``assume_old_without_year`` is True (the analysed area is
+#: an old district by choice), and the result says so.
+old_compound_before_year: int = 2000
+assume_old_without_year: bool = True
+
+#: Side of the grid cells (metres) that sample residential land for gap polygons.
+gap_cell_m: float = 25.0

@@ -1,0 +1,199 @@
+"""The inputs of one evaluation, prepared once and shared by every rule.
+
+A :class:`Context` holds the extract, the walking network, the analysed area, the demand layers
+(homes, residents, compounds, area units) in the network's metric CRS, and caches what several rules
+share: one distance field per facility selector (the three toilet rules make one Dijkstra pass),
+street networks per way selector.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from urbancover.demand import compounds as compounds_from, population_points, residential_buildings
+from urbancover.engine import DistanceField, _merge_intervals, distance_field, parts_inside
+from urbancover.errors import InputError
+from urbancover.io.crs import require_crs
+from urbancover.io.osm import OSMData
+from urbancover.network import Network, walk_network
+from urbancover.selectors import select
+
+
+@dataclass(eq=False)
+class Context:
+    """Everything a rule needs, in the network's CRS. Build it with :func:`make_context`.
+
+    Attributes
+    ----------
+    homes : GeoDataFrame
+        Residential buildings inside the area, with ``residents`` and ``compound`` (row in
+        ``compounds`` or -1).
+    population : GeoDataFrame
+        Weighted points where residents live (``residents``, ``home``, ``compound``).
+    compounds : GeoDataFrame
+        Compounds inside the area (most of their area), with ``old``.
+    units : GeoDataFrame or None
+        Area units (subdistricts) with a ``unit`` name column, when known.
+    """
+
+    osm: OSMData
+    network: Network
+    area: shapely.Geometry
+    features: gpd.GeoDataFrame
+    homes: gpd.GeoDataFrame
+    population: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame | None
+    notes: list[str] = field(default_factory=list)
+    residents_estimated: bool = True
+    _fields: dict = field(default_factory=dict, repr=False)
+    _networks: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def crs(self):
+        return self.network.crs
+
+    @property
+    def area_km2(self) -> float:
+        return self.area.area / 1e6
+
+    def facilities(self, selector, *, min_area_m2: float | None = None, inside: bool = False) -> gpd.GeoDataFrame:
+        """Features matching ``selector`` (whole extract, or only those meeting the area with
+        ``inside``); polygons smaller than ``min_area_m2`` are dropped (points are kept only when
+        ``min_area_m2`` is None, since their area is unknown)."""
+        f = self.features[select(self.features, selector)]
+        if min_area_m2 is not None:
+            f = f[shapely.area(f.geometry.values) >= min_area_m2]
+        if inside:
+            f = f[shapely.intersects(f.geometry.values, self.area)]
+        return f
+
+    def field(self, selector, *, min_area_m2: float | None = None, name: str = "facilities") -> tuple[DistanceField, gpd.GeoDataFrame]:
+        """Distance field (no cut-off) of the facilities matching ``selector``, computed once."""
+        key = (json.dumps(selector, sort_keys=True, default=str), min_area_m2)
+        if key not in self._fields:
+            fac = self.facilities(selector, min_area_m2=min_area_m2)
+            self._fields[key] = (distance_field(self.network, fac, None, name=name), fac)
+        return self._fields[key]
+
+    def street_network(self, selector) -> Network:
+        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once."""
+        key = json.dumps(selector, sort_keys=True, default=str)
+        if key not in self._networks:
+            ways = self.osm.ways[select(self.osm.ways, selector)]
+            self._networks[key] = walk_network(ways, filter=None, crs=self.crs) if len(ways) else None
+        return self._networks[key]
+
+    def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
+        """Parts of the walking network that are street demand: inside the area, on edges matching
+        ``streets``, inside polygons matching ``streets_in``, within ``near_m`` of features matching
+        ``streets_near``. Returns disjoint intervals ``(edge, start, end)``."""
+        from urbancover.intervals import intersect
+
+        net = self.network
+        out = _merge_intervals(*parts_inside(net, np.array([self.area]))[:3])
+        if streets:
+            rows = np.flatnonzero(select(net.edges, streets))
+            out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
+        if streets_in:
+            polys = self.facilities(streets_in).geometry.values
+            polys = polys[shapely.get_dimensions(polys) == 2]
+            out = intersect(out, _merge_intervals(*parts_inside(net, polys)[:3]))
+        if streets_near:
+            near = self.facilities(streets_near).geometry.values
+            out = intersect(out, _merge_intervals(*parts_inside(net, shapely.buffer(near, near_m))[:3]))
+        return out
+
+
+def make_context(
+    osm: OSMData,
+    network: Network | None = None,
+    *,
+    area=None,
+    compounds: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | None = None,
+    population_column: str = "population",
+    units: gpd.GeoDataFrame | None = None,
+    units_column: str = "name",
+    margin_needed: float = 0.0,
+) -> Context:
+    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
+    net = network if network is not None else walk_network(osm)
+    area_geom, notes = _area(area, osm, net, margin_needed)
+    features = osm.projected("features")
+    homes_all = residential_buildings(osm).to_crs(net.crs)
+    homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
+    comp, comp_source = compounds_from(osm, compounds)
+    comp = comp.to_crs(net.crs)
+    inside = shapely.area(shapely.intersection(comp.geometry.values, area_geom)) > 0.5 * shapely.area(comp.geometry.values)
+    comp = comp[inside].reset_index(drop=True)
+    notes.append(f"compounds: {comp_source}; {len(comp)} in the area, {int(comp['old'].sum())} old.")
+    pop, pop_source = population_points(homes, population, column=population_column)
+    if population is not None:
+        pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
+    notes.append(f"residents: {pop_source} ({pop['residents'].sum():,.0f} in the area).")
+    homes = homes.assign(compound=_compound_of(homes, comp))
+    if population is None:
+        homes = homes.assign(residents=pop["residents"].to_numpy())
+    else:
+        w = np.zeros(len(homes))
+        on_home = pop["home"].to_numpy() >= 0
+        np.add.at(w, pop["home"].to_numpy()[on_home], pop["residents"].to_numpy()[on_home])
+        homes = homes.assign(residents=w)
+    pop = pop.assign(compound=_compound_of(pop, comp))
+    if len(homes) == 0:
+        notes.append("no residential buildings in the area: building-based shares are undefined.")
+    unit_layer = _units(units, units_column, osm, net) if units is not None else None
+    return Context(
+        osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
+        compounds=comp, units=unit_layer, notes=notes, residents_estimated=population is None,
+    )
+
+
+def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:
+    """Row of the compound holding each feature's point on surface, -1 if none."""
+    out = np.full(len(layer), -1, dtype=np.int64)
+    if len(layer) and len(comp):
+        pts = shapely.point_on_surface(layer.geometry.values)
+        li, ci = shapely.STRtree(comp.geometry.values).query(pts, predicate="within")
+        out[li] = ci
+    return out
+
+
+def _units(units, column, osm, net) -> gpd.GeoDataFrame:
+    units = require_crs(units, "units")
+    if column not in units:
+        raise InputError(f"units: no column {column!r} naming the units; it has {list(units.columns)}.")
+    polys = units[shapely.get_dimensions(units.geometry.values) == 2]
+    if len(polys) == 0:
+        raise InputError("units: the layer holds no polygons.")
+    return gpd.GeoDataFrame({"unit": polys[column].astype(str).to_numpy()}, geometry=polys.geometry.to_crs(net.crs).to_numpy(), crs=net.crs)
+
+
+def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geometry, list[str]]:
+    """The analysed area in the network's CRS, and notes on it (source, margin for edge effects)."""
+    notes = []
+    if area is None:
+        geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+        notes.append(f"analysed area: the extract's bounds ({geom.area / 1e6:.2f} km²).")
+    else:
+        if isinstance(area, shapely.Geometry):
+            area = gpd.GeoSeries([area], crs=4326)
+        geom = require_crs(area, "area").to_crs(net.crs).geometry.union_all()
+        if geom.is_empty or geom.area == 0:
+            raise InputError("area: the analysed area is empty or has no area; give polygons.")
+        notes.append(f"analysed area: {geom.area / 1e6:.2f} km² given by the user.")
+    extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+    margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
+    if margin < need:
+        notes.append(
+            f"the extract reaches only {margin:.0f} m beyond the analysed area, less than the largest "
+            f"threshold ({need:.0f} m): facilities just outside it are missing, so coverage near the "
+            "edge may be understated. Use an extract with that margin around the area."
+        )
+    return geom, notes
