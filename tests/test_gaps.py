@@ -112,3 +112,40 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "nope.osm.pbf")]) == 2
     err = capsys.readouterr().err.strip()
     assert "nope.osm.pbf" in err and "no such file" in err and len(err.splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def sample_report():
+    with pytest.warns(UserWarning, match="no .* in the data matches"):
+        return uc.evaluate(SAMPLE)
+
+
+def test_preset_on_sample_every_rule_in_range(sample_report):
+    summary = sample_report.summary.set_index("id")
+    assert list(summary.index) == [r.id for r in uc.load_rules("zhengzhou-2018")]
+    shares = [c for c in summary.columns if c.endswith("_served") or c.endswith("_served_straight")]
+    values = summary[shares].to_numpy(dtype=float)
+    assert np.all((values[~np.isnan(values)] >= 0) & (values[~np.isnan(values)] <= 1))
+    # network coverage never exceeds straight-line coverage
+    for layer in ("residents", "buildings", "compounds", "street"):
+        net, line = summary[f"{layer}_served"].to_numpy(float), summary[f"{layer}_served_straight"].to_numpy(float)
+        ok = ~np.isnan(net)
+        assert np.all(net[ok] <= line[ok] + 1e-9), layer
+    # toilets: main streets and other roads are disjoint and together make all the streets
+    main, general = summary.loc["toilet_main_300"], summary.loc["toilet_general_500"]
+    total = sample_report.results["bus_stop_500"].summary["street_km"]
+    assert main["street_km"] + general["street_km"] == pytest.approx(total, rel=1e-6)
+    # the sample has no market: the living circle says so for every home
+    assert "market 100%" in summary.loc["living_10min", "missing"]
+    assert (sample_report.results["living_10min"].layers["homes_unserved"]["missing"].str.contains("market")).all()
+    assert summary.loc["toilet_density", "value"] == pytest.approx(
+        summary.loc["toilet_density", "facilities"] / sample_report.context.area_km2)
+
+
+def test_report_geopackage_has_every_layer(sample_report, tmp_path):
+    path = sample_report.to_gpkg(tmp_path / "all.gpkg")
+    layers = dict(pyogrio.list_layers(path))
+    assert "summary" in layers and "compounds" in layers
+    for name, gdf in sample_report.layers().items():
+        if "geometry" in gdf:
+            assert name in layers
