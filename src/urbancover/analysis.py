@@ -82,12 +82,19 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        for name, gdf in self.layers().items():
-            if len(gdf.columns) and "geometry" in gdf:
-                pyogrio.write_dataframe(_for_file(gdf), path, layer=name, driver="GPKG")
-        pyogrio.write_dataframe(_for_file(self.summary), path, layer="summary", driver="GPKG")
+        tables = {name: gdf for name, gdf in self.layers().items() if "geometry" in gdf}
+        tables["summary"] = self.summary
         if self.by_unit is not None:
-            pyogrio.write_dataframe(_for_file(self.by_unit), path, layer="summary_by_unit", driver="GPKG")
+            tables["summary_by_unit"] = self.by_unit
+        # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new, so a
+        # crash loses nothing that could not be written again
+        previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+        try:
+            for name, table in tables.items():
+                pyogrio.write_dataframe(_for_file(table), path, layer=name, driver="GPKG")
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
         return path
 
 
