@@ -391,7 +391,9 @@ def nearest_facility(network: Network, sources: Layer, targets: Layer, cutoff: f
     out = targets.copy() if isinstance(targets, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=targets)
     out["distance"] = dist
     labels = np.asarray(sources.index, dtype=object)
-    out["facility"] = np.where(src >= 0, labels[np.maximum(src, 0)], None)
+    facility = np.full(len(src), None, dtype=object)  # (no sources at all: nothing to index)
+    facility[src >= 0] = labels[src[src >= 0]]
+    out["facility"] = facility
     return out
 
 
