@@ -126,6 +126,7 @@ def evaluate(
     units_column: str = "name",
     network: Network | None = None,
     only: list[str] | None = None,
+    progress: bool = False,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -153,6 +154,8 @@ def evaluate(
         A walking network built from ``source`` (built if not given).
     only
         Rule ids to evaluate (default: all).
+    progress
+        Show a progress bar (reading, network, each rule) on stderr.
 
     Returns
     -------
@@ -163,23 +166,54 @@ def evaluate(
     >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2")
     >>> report.summary[["id", "value", "passed"]]  # doctest: +SKIP
     """
-    osm = source if isinstance(source, OSMData) else read_osm(source)
     ruleset = load_rules(rules)
     chosen = [r for r in ruleset if only is None or r.id in only]
     if only is not None:
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
             raise KeyError(f"rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
+    bar = _Progress(len(chosen) + 2, progress)
+    bar.step("reading extract")
+    osm = source if isinstance(source, OSMData) else read_osm(source)
+    bar.step("walking network")
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, margin_needed=ruleset.max_threshold,
     )
-    results = {rule.id: EVALUATORS[rule.kind](rule, ctx) for rule in chosen}
+    results = {}
+    for rule in chosen:
+        bar.step(rule.id)
+        results[rule.id] = EVALUATORS[rule.kind](rule, ctx)
+    bar.close()
     summary = pd.DataFrame([r.summary for r in results.values()])
     return Report(
         summary=summary, results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
     )
+
+
+class _Progress:
+    """A tqdm bar over named steps, or nothing."""
+
+    def __init__(self, total: int, show: bool):
+        self.bar = None
+        if show:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="step", leave=False, disable=None)  # only on a terminal
+        self.started = False
+
+    def step(self, name: str) -> None:
+        if self.bar is not None:
+            if self.started:
+                self.bar.update(1)
+            self.started = True
+            self.bar.set_description(name)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.close()
 
 
 def _compound_table(ctx: Context, results: dict) -> gpd.GeoDataFrame:

@@ -138,8 +138,8 @@ def _points(layer: str, ctx: Context, only_old: bool) -> tuple[gpd.GeoDataFrame,
 
 
 def _in_old(ctx: Context, compound: np.ndarray) -> np.ndarray:
-    old = ctx.compounds["old"].to_numpy(dtype=bool)
-    return (compound >= 0) & old[np.maximum(compound, 0)]
+    old = np.r_[ctx.compounds["old"].to_numpy(dtype=bool), False]  # compound -1 (none) -> False
+    return old[compound]
 
 
 _LABEL = {"residents": "residents", "residential_buildings": "buildings", "compounds": "compounds"}
