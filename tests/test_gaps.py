@@ -149,3 +149,25 @@ def test_report_geopackage_has_every_layer(sample_report, tmp_path):
     for name, gdf in sample_report.layers().items():
         if "geometry" in gdf:
             assert name in layers
+
+
+@pytest.mark.parametrize("gate, expected", [(False, 20 + 285), (True, 20 + 500 + 100)])
+def test_parks_with_mapped_gates_are_reached_at_the_gates(tmp_path, gate, expected):
+    # street y=0 from x=0 to 1000; park (400..600, 0..200) lies along it; home centred (100, 20)
+    # without gates: access 20 + walk to within settings.polygon_reach_m (15 m) of the park's
+    # edge at x=400: 285 -> 305 m
+    # with a gate at (600, 100) on the east side: 20 + walk to x=600: 500 + the gate's access 100 -> 620 m
+    nodes = {1: (0, 0), 2: (1000, 0), 11: (400, 0), 12: (600, 0), 13: (600, 200), 14: (400, 200)}
+    ways = [(1, [1, 2], {"highway": "residential"}), (2, [11, 12, 13, 14, 11], {"leisure": "park"})]
+    if gate:
+        nodes[15] = (600, 100, {"barrier": "gate"})
+    hn, hw = _home(100, 100, 20, size=10)
+    nodes.update(hn)
+    ways.append(hw)
+    path = write_osm(tmp_path / "park.osm", nodes, ways, bounds=(-50, -100, 1050, 300))
+    report = uc.evaluate(path, only=["park_500"])
+    d = report.results["park_500"].layers["homes_unserved"]["network_distance"]
+    if expected <= 500:
+        assert len(d) == 0 and report.summary["buildings_served"].iloc[0] == 1
+    else:
+        assert d.to_numpy() == pytest.approx([expected], abs=0.5)

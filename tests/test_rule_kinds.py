@@ -134,14 +134,15 @@ def test_toilet_riverside_context(city):
 
 
 def test_green_and_park_reached_at_boundary(city):
-    # home A (300,100) projects onto the main road at x=300 (access 100) and walks 300 m to park 1's
-    # edge at x=600: 400 m. Home B (900,400) projects onto the x=1000 street (access 100), 100 m to
-    # n6, 300 m to n3, 200 m to x=800: 700 m. Straight lines: 300 m and 223.6 m.
+    # Parks are reached from streets within settings.polygon_reach_m (15 m) of their outline: park 1
+    # (600..800) from x=585 to x=815 of the main road. Home A (300,100) projects onto the main road
+    # at x=300 (access 100) and walks 285 m: 385 m. Home B (900,400) projects onto the x=1000 street
+    # (access 100), 100 m to n6, 300 m to n3, 185 m to x=815: 685 m. Straight lines: 300 and 223.6 m.
     green, park = _row(city, "green_300"), _row(city, "park_500")
     assert green["residents_served"] == 0 and green["residents_served_straight"] == 1
     assert park["residents_served"] == pytest.approx(0.5, abs=SHARE) and park["residents_served_straight"] == 1
     homes = city.results["park_500"].layers["homes_unserved"]
-    assert homes["network_distance"].to_numpy() == pytest.approx([700.0], abs=0.5)
+    assert homes["network_distance"].to_numpy() == pytest.approx([685.0], abs=0.5)
     assert homes["straight_distance"].to_numpy() == pytest.approx([np.hypot(100, 200)], abs=0.5)
     # gap polygons: the residential land beyond 500 m is compound B and home B, not compound A
     gaps = city.results["park_500"].layers["gaps"]
@@ -152,7 +153,7 @@ def test_green_and_park_reached_at_boundary(city):
 
 
 def test_garden_only_in_old_compounds(city):
-    # only home A is in an old compound (1985); the nearest green is 400 m away -> 0 of 1 served
+    # only home A is in an old compound (1985); the nearest green is 385 m away -> 0 of 1 served
     garden = _row(city, "garden_100_in_compound")
     assert garden["buildings"] == 1 and garden["buildings_served"] == 0
 

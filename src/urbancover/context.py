@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
+from urbancover import settings
 from urbancover.demand import compounds as compounds_from, population_points, residential_buildings
 from urbancover.engine import DistanceField, _merge_intervals, distance_field, parts_inside
 from urbancover.errors import InputError
@@ -78,8 +80,33 @@ class Context:
         key = (json.dumps(selector, sort_keys=True, default=str), min_area_m2)
         if key not in self._fields:
             fac = self.facilities(selector, min_area_m2=min_area_m2)
-            self._fields[key] = (distance_field(self.network, fac, None, name=name), fac)
+            sources = self.at_entrances(fac)
+            self._fields[key] = (distance_field(self.network, sources, None, name=name, reach=settings.polygon_reach_m), fac)
         return self._fields[key]
+
+    def at_entrances(self, facilities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Polygon facilities with mapped entrances (gates, ``entrance=*`` nodes within
+        :data:`settings.entrance_tolerance_m` of the outline) replaced by those entrance points,
+        one row each (same attributes); other facilities unchanged. A walled park is then reached
+        only through its gates. O(F log G) for F facilities and G entrances."""
+        entrances = self.features[select(self.features, settings.entrance_selector)]
+        entrances = entrances[shapely.get_type_id(entrances.geometry.values) == shapely.GeometryType.POINT]
+        polys = np.flatnonzero(shapely.get_dimensions(facilities.geometry.values) == 2)
+        if len(entrances) == 0 or len(polys) == 0:
+            return facilities
+        outline = shapely.boundary(facilities.geometry.values[polys])
+        pi, gi = shapely.STRtree(entrances.geometry.values).query(
+            outline, predicate="dwithin", distance=settings.entrance_tolerance_m
+        )
+        if len(pi) == 0:
+            return facilities
+        gated = polys[np.unique(pi)]
+        keep = np.setdiff1d(np.arange(len(facilities)), gated)
+        gates = facilities.iloc[polys[pi]].copy()
+        gates["geometry"] = entrances.geometry.values[gi]
+        return gpd.GeoDataFrame(
+            pd.concat([facilities.iloc[keep], gates]), geometry="geometry", crs=facilities.crs
+        )
 
     def street_network(self, selector) -> Network:
         """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once."""

@@ -57,8 +57,10 @@ class Seeds:
         return len(self.edge)
 
 
-def seeds(network: Network, sources: Layer, *, name: str = "sources") -> tuple[Seeds, np.ndarray]:
+def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: float = TOUCH) -> tuple[Seeds, np.ndarray]:
     """Place facilities on the network; returns the seeds and the facility geometries (network CRS).
+
+    Polygons and lines are reached on every part of an edge within ``reach`` metres of them.
 
     Notes
     -----
@@ -82,7 +84,7 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources") -> tuple[S
     if len(area_rows):
         # grown by 1 mm so a street along an area's boundary (sharing its nodes) meets it whatever
         # rounding reprojection left: otherwise it would flip between inside and outside
-        e, a, b, r = parts_inside(network, shapely.buffer(geoms[area_rows], TOUCH))
+        e, a, b, r = parts_inside(network, shapely.buffer(geoms[area_rows], reach))
         parts.append((e, a, b, np.zeros(len(a)), area_rows[r]))
         # facilities that touch no edge: reached at the network's nearest point to them
         untouched = np.setdiff1d(area_rows, area_rows[r])
@@ -272,7 +274,7 @@ class DistanceField:
 
 
 def distance_field(
-    network: Network, sources: Layer, cutoff: float | None = None, *, name: str = "sources"
+    network: Network, sources: Layer, cutoff: float | None = None, *, name: str = "sources", reach: float = TOUCH
 ) -> DistanceField:
     """One multi-source shortest-path pass from every facility in ``sources``.
 
@@ -284,6 +286,11 @@ def distance_field(
         Facilities: points, lines or polygons in any CRS. May be empty (every distance is ``inf``).
     cutoff
         Stop searching at this distance (metres); ``None`` searches the whole network.
+    reach
+        A polygon or line facility is reached from every point of an edge within this many metres
+        of it, at no cost (default 1 mm: where they meet). Rules use
+        :data:`urbancover.settings.polygon_reach_m`, since streets are mapped as centre lines and
+        park outlines stop at the kerb.
 
     Returns
     -------
@@ -295,7 +302,7 @@ def distance_field(
     part of the network within it is visited. Memory O(V + E + K).
     """
     cutoff = _check_cutoff(cutoff)
-    s, geoms = seeds(network, sources, name=name)
+    s, geoms = seeds(network, sources, name=name, reach=reach)
     n = network.n_nodes
     if len(s) == 0:
         dist = np.full(n, np.inf)

@@ -39,8 +39,23 @@ feature_keys: tuple[str, ...] = (
     "entrance", "craft", "office", "railway", "bus",
 )
 
-#: ``highway`` values that make a *node* a feature (a highway node is usually only a vertex).
-feature_highway_nodes: tuple[str, ...] = ("bus_stop", "platform", "crossing", "elevator", "street_lamp")
+#: Keys that make a *node* a feature only with these values (a highway or barrier node is usually
+#: only a vertex of a street or fence; bus stops and gates matter).
+feature_node_values: dict[str, tuple[str, ...]] = {
+    "highway": ("bus_stop", "platform", "crossing", "elevator", "street_lamp"),
+    "barrier": ("gate", "entrance", "turnstile", "kissing_gate"),
+}
+
+#: A polygon facility (park, green) is reached from every point of a walkable street within this
+#: many metres of its outline: streets are mapped as centre lines and parks stop at the kerb, and OSM
+#: coordinates are rounded to about 1 cm, so "touching" needs a tolerance. Farther polygons are
+#: reached at the network point nearest to them, with that access leg.
+polygon_reach_m: float = 15.0
+
+#: Mapped entrances of polygon facilities (parks): a polygon with entrance nodes within
+#: ``entrance_tolerance_m`` of its outline is reached at those entrances only.
+entrance_selector: tuple[dict, ...] = ({"entrance": True}, {"barrier": ["gate", "entrance", "turnstile", "kissing_gate"]})
+entrance_tolerance_m: float = 2.0
 
 #: Tag keys of features kept as columns (all tags stay in the ``tags`` column).
 feature_columns: tuple[str, ...] = (

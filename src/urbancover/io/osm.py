@@ -195,14 +195,12 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
 
 
 def _is_feature(tags: dict, element: str) -> bool:
+    if element == "node":
+        for key, values in settings.feature_node_values.items():
+            if tags.get(key) in values:
+                return True
     for key in settings.feature_keys:
-        if key in tags:
-            if key == "highway" and element == "node":
-                if tags["highway"] in settings.feature_highway_nodes:
-                    return True
-                continue
-            if key == "highway":
-                continue  # highway ways are streets, read into `ways`
+        if key in tags and key not in settings.feature_node_values:
             return True
     return False
 
