@@ -120,7 +120,7 @@ def evaluate(
     *,
     area=None,
     compounds: gpd.GeoDataFrame | None = None,
-    population: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | str | os.PathLike | None = None,
     population_column: str = "population",
     units: gpd.GeoDataFrame | None = None,
     units_column: str = "name",
@@ -145,8 +145,9 @@ def evaluate(
         Residential compounds (polygons; optional ``name``, ``year_built``). Default: OSM
         ``landuse=residential`` polygons.
     population, population_column
-        Residents as points or polygons with a count column. Default: estimated from homes
-        (footprint x floors / m² per person), and the report says so.
+        Residents as points or polygons with a count column, or the path of a population grid
+        (GeoTIFF). Default: estimated from homes (footprint x floors / m² per person), and the
+        report says so.
     units, units_column
         Area units (subdistricts, districts) as polygons named by ``units_column``: the summary is
         also given per unit, and ``count_per_unit`` rules use them.

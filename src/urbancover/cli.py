@@ -92,7 +92,8 @@ def _analyze(args) -> int:
     layers = {
         "area": _read_layer(args.area, "area polygon"),
         "compounds": _read_layer(args.compounds, "compound"),
-        "population": _read_layer(args.population, "population"),
+        "population": args.population if str(args.population).lower().endswith((".tif", ".tiff"))
+        else _read_layer(args.population, "population"),
         "units": _read_layer(args.units, "area unit"),
     }
     with warnings.catch_warnings():

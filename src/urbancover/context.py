@@ -9,6 +9,7 @@ street networks per way selector.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -143,7 +144,7 @@ def make_context(
     *,
     area=None,
     compounds: gpd.GeoDataFrame | None = None,
-    population: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | str | os.PathLike | None = None,
     population_column: str = "population",
     units: gpd.GeoDataFrame | None = None,
     units_column: str = "name",

@@ -6,6 +6,7 @@ row is demand, so a planner can check the selection.
 
 from __future__ import annotations
 
+import os
 import re
 
 import geopandas as gpd
@@ -166,7 +167,7 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
 
 def population_points(
     homes: gpd.GeoDataFrame,
-    population: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | str | os.PathLike | None = None,
     *,
     column: str = "population",
 ) -> tuple[gpd.GeoDataFrame, str]:
@@ -186,6 +187,8 @@ def population_points(
             f"residents estimated from residential building footprints x floors ({settings.default_building_levels:g} "
             f"floors where building:levels is missing) / {settings.floor_area_per_person:g} m² per person"
         )
+    if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
+        population = raster_points(population, column=column)
     population = require_crs(population, "population")
     if column not in population:
         raise InputError(f"population: no column {column!r}; it has {list(population.columns)}. Pass column=...")
@@ -218,3 +221,29 @@ def population_points(
         crs=homes.crs,
     )
     return out, "user population polygons, spread over the homes inside by floor area"
+
+
+def raster_points(path: str | os.PathLike, *, column: str = "population", band: int = 1) -> gpd.GeoDataFrame:
+    """One point per cell of a population grid (GeoTIFF) with a positive count, at the cell centre.
+
+    Needs rasterio (``pip install 'urbancover[raster]'``). Cells with no data or 0 are dropped.
+    O(cells).
+    """
+    try:
+        import rasterio
+    except ImportError as err:
+        raise InputError(f"{path}: reading a population grid needs rasterio: pip install 'urbancover[raster]'.") from err
+    try:
+        with rasterio.open(path) as src:
+            values = src.read(band, masked=True)
+            transform, crs = src.transform, src.crs
+    except rasterio.errors.RasterioIOError as err:
+        raise InputError(f"{path}: cannot be read as a raster ({err}).") from err
+    if crs is None:
+        raise InputError(f"{path}: the grid has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:4326).")
+    filled = np.ma.filled(values.astype(float), 0.0)
+    rows, cols = np.nonzero(filled > 0)
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    return gpd.GeoDataFrame(
+        {column: filled[rows, cols]}, geometry=gpd.points_from_xy(np.asarray(xs), np.asarray(ys)), crs=crs.to_wkt()
+    )
