@@ -81,3 +81,33 @@ def test_batch_on_a_dask_cluster(tmp_path):
     assert set(summary["task"]) == {"shenzhen_longgang", "shanghai_jingan_drive"}
     assert summary["error"].fillna("").eq("").all()
     assert os.path.exists(tmp_path / "shanghai_jingan_drive" / "shanghai_jingan_drive.gpkg")
+
+
+def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
+    import geopandas as gpd
+    import pyogrio
+
+    import urbancover as uc
+
+    osm = uc.read_osm(SHENZHEN)
+    stops = osm.features[osm.features["highway"] == "bus_stop"][["name", "geometry"]].reset_index(drop=True)
+    lon, lat = uc.wgs84_to_gcj02(stops.geometry.x.to_numpy(), stops.geometry.y.to_numpy())
+    path = tmp_path / "stops.geojson"  # GeoJSON says WGS 84, but these are AutoNavi (GCJ-02) values
+    gpd.GeoDataFrame({"name": stops["name"]}, geometry=gpd.points_from_xy(lon, lat), crs=4326).to_file(path)
+
+    def served(out):
+        table = pyogrio.read_dataframe(out / "shenzhen_longgang.gpkg", layer="summary")
+        return table.set_index("id").loc["bus_stop_500", "residents_served"]
+
+    base = ["analyze", str(SHENZHEN), "--only", "bus_stop_500"]
+    assert main([*base, "--out", str(tmp_path / "osm")]) == 0
+    # declared as GCJ-02: converted back, the same coverage as OSM's own stops
+    assert main([*base, "--out", str(tmp_path / "gcj"), "--facilities", f"bus_stop_500={path}", "--crs", "gcj02"]) == 0
+    assert served(tmp_path / "gcj") == pytest.approx(served(tmp_path / "osm"), abs=1e-6)
+    capsys.readouterr()
+    # not declared: a warning says the layer looks like GCJ-02, and the coverage differs
+    with pytest.warns(UserWarning, match="GCJ-02"):
+        assert main([*base, "--out", str(tmp_path / "raw"), "--facilities", f"bus_stop_500={path}"]) == 0
+    assert served(tmp_path / "raw") != pytest.approx(served(tmp_path / "osm"), abs=1e-3)
+    assert main([*base, "--facilities", "bus_stop_500"]) == 2
+    assert "RULE=FILE" in capsys.readouterr().err

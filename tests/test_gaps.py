@@ -171,3 +171,37 @@ def test_parks_with_mapped_gates_are_reached_at_the_gates(tmp_path, gate, expect
         assert len(d) == 0 and report.summary["buildings_served"].iloc[0] == 1
     else:
         assert d.to_numpy() == pytest.approx([expected], abs=0.5)
+
+
+def test_user_facility_layer_replaces_osm(tmp_path):
+    import geopandas as gpd
+    from osmfactory import X0, Y0
+
+    # one stop 10 m off the street at x=470: homes at x=100, 470, 900 are 40+370+10, 40+0+10 and
+    # 40+430+10 metres away: all served
+    stops = gpd.GeoDataFrame({"name": ["mine"]}, geometry=gpd.points_from_xy([X0 + 470], [Y0 + 10]), crs=32650).to_crs(4326)
+    report = uc.evaluate(_city(tmp_path), only=["bus_stop_500"], facilities={"bus_stop_500": stops})
+    row = report.summary.iloc[0]
+    assert row["facilities"] == 1 and row["buildings_served"] == 1
+    assert any("user's layer" in n for n in report.notes)
+    with pytest.raises(uc.InputError, match="no rule or category 'bus_stops'"):
+        uc.evaluate(_city(tmp_path), only=["bus_stop_500"], facilities={"bus_stops": stops})
+
+
+def test_user_layer_in_gcj02_is_flagged():
+    osm = uc.read_osm(SAMPLE)
+    stops = osm.features[osm.features["highway"] == "bus_stop"][["name", "geometry"]]
+    lon, lat = uc.wgs84_to_gcj02(stops.geometry.x.to_numpy(), stops.geometry.y.to_numpy())
+    shifted = stops.set_geometry(gpd_points(lon, lat, stops.index))
+    with pytest.warns(UserWarning, match="GCJ-02"):
+        uc.evaluate(osm, only=["bus_stop_500"], facilities={"bus_stop_500": shifted})
+    fixed = uc.to_wgs84(shifted.set_crs(None, allow_override=True), "gcj02")
+    report = uc.evaluate(osm, only=["bus_stop_500"], facilities={"bus_stop_500": fixed})
+    original = uc.evaluate(osm, only=["bus_stop_500"])
+    assert report.summary["residents_served"].iloc[0] == pytest.approx(original.summary["residents_served"].iloc[0], abs=1e-6)
+
+
+def gpd_points(lon, lat, index):
+    import geopandas as gpd
+
+    return gpd.GeoSeries(gpd.points_from_xy(lon, lat), index=index, crs=4326)

@@ -19,13 +19,32 @@ from urbancover.engine import (
 )
 from urbancover.analysis import Report, evaluate
 from urbancover.errors import CRSError, InputError, NoWalkableWaysError, OSMReadError, UrbancoverError
-from urbancover.io import OSMData, read_osm
+from urbancover.io import (
+    OSMData,
+    bd09_to_wgs84,
+    detect_offset,
+    gcj02_to_wgs84,
+    read_layer,
+    read_osm,
+    to_wgs84,
+    warn_if_offset,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 from urbancover.network import Network, from_networkx, snap_points, walk_network
 from urbancover.rules import RuleSet, load_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "bd09_to_wgs84",
+    "detect_offset",
+    "gcj02_to_wgs84",
+    "read_layer",
+    "to_wgs84",
+    "warn_if_offset",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
     "CRSError",
     "DistanceField",
     "InputError",

@@ -124,6 +124,7 @@ def evaluate(
     population_column: str = "population",
     units: gpd.GeoDataFrame | None = None,
     units_column: str = "name",
+    facilities: dict[str, gpd.GeoDataFrame] | None = None,
     network: Network | None = None,
     only: list[str] | None = None,
     progress: bool = False,
@@ -151,6 +152,11 @@ def evaluate(
     units, units_column
         Area units (subdistricts, districts) as polygons named by ``units_column``: the summary is
         also given per unit, and ``count_per_unit`` rules use them.
+    facilities
+        The user's own facility layers, replacing OSM's: ``{"bus_stop_500": stops}``, or
+        ``{"living_10min.market": markets}`` for one category. Each must carry its CRS (convert
+        GCJ-02/BD-09 lists with :func:`urbancover.to_wgs84` first); a layer that looks offset
+        against the streets gets a warning.
     network
         A walking network built from ``source`` (built if not given).
     only
@@ -180,6 +186,7 @@ def evaluate(
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, margin_needed=ruleset.max_threshold,
+        facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
     )
     results = {}
     for rule in chosen:
@@ -191,6 +198,11 @@ def evaluate(
         summary=summary, results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
     )
+
+
+def _facility_keys(ruleset: RuleSet) -> set[str]:
+    """Keys under which a user may give a facility layer: rule ids, and ``rule.category``."""
+    return {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
 
 
 class _Progress:

@@ -1,7 +1,8 @@
 """Command line.
 
     urbancover analyze EXTRACT [--rules zhengzhou-2018] [--out DIR] [--area FILE] [--compounds FILE]
-                               [--population FILE] [--units FILE] [--lang zh|en] [--strict] [-q]
+                               [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
+                               [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
     urbancover rules list | show NAME_OR_FILE | check FILE
     urbancover batch EXTRACT... --out DIR [--districts FILE] [--scheduler ADDRESS] [--workers N]
 
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--compounds", help="polygon file of residential compounds (columns name, year_built)")
     a.add_argument("--population", help="points or polygons with a 'population' column")
     a.add_argument("--units", help="polygon file of area units (subdistricts) with a 'name' column")
+    a.add_argument("--facilities", nargs="+", metavar="RULE=FILE", default=[],
+                   help="your own facility layers replacing OSM's, e.g. bus_stop_500=stops.geojson")
+    a.add_argument("--crs", help="coordinate system of the files given above when they do not declare one "
+                                 "(EPSG code, or gcj02 / bd09 for AutoNavi/Tencent/Baidu coordinates)")
     a.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of rule names in the table")
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
     a.add_argument("--strict", action="store_true", help="exit 1 if a rule misses its target")
@@ -73,15 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _read_layer(path: str | None, what: str):
+def _read_layer(path: str | None, what: str, crs=None):
     if path is None:
         return None
-    import geopandas as gpd
+    from urbancover.io.coords import read_layer
 
     if not Path(path).exists():
         raise OSError(f"{path}: no such {what} file.")
     try:
-        return gpd.read_file(path)
+        return read_layer(path, crs=crs, name=f"{path} ({what})")
+    except UrbancoverError:
+        raise
     except Exception as err:  # pyogrio raises DataSourceError and others
         raise OSError(f"{path}: cannot be read as a {what} layer ({err}).") from err
 
@@ -90,12 +97,18 @@ def _analyze(args) -> int:
     from urbancover.analysis import evaluate
 
     layers = {
-        "area": _read_layer(args.area, "area polygon"),
-        "compounds": _read_layer(args.compounds, "compound"),
+        "area": _read_layer(args.area, "area polygon", args.crs),
+        "compounds": _read_layer(args.compounds, "compound", args.crs),
         "population": args.population if str(args.population).lower().endswith((".tif", ".tiff"))
-        else _read_layer(args.population, "population"),
-        "units": _read_layer(args.units, "area unit"),
+        else _read_layer(args.population, "population", args.crs),
+        "units": _read_layer(args.units, "area unit", args.crs),
+        "facilities": {},
     }
+    for item in args.facilities:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise OSError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
+        layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs)
     with warnings.catch_warnings():
         if args.quiet:
             warnings.simplefilter("ignore")

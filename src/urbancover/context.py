@@ -54,6 +54,7 @@ class Context:
     units: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
     residents_estimated: bool = True
+    user_facilities: dict = field(default_factory=dict)
     _fields: dict = field(default_factory=dict, repr=False)
     _networks: dict = field(default_factory=dict, repr=False)
 
@@ -65,22 +66,32 @@ class Context:
     def area_km2(self) -> float:
         return self.area.area / 1e6
 
-    def facilities(self, selector, *, min_area_m2: float | None = None, inside: bool = False) -> gpd.GeoDataFrame:
+    def facilities(
+        self, selector, *, min_area_m2: float | None = None, inside: bool = False, user: str | None = None
+    ) -> gpd.GeoDataFrame:
         """Features matching ``selector`` (whole extract, or only those meeting the area with
         ``inside``); polygons smaller than ``min_area_m2`` are dropped (points are kept only when
-        ``min_area_m2`` is None, since their area is unknown)."""
-        f = self.features[select(self.features, selector)]
+        ``min_area_m2`` is None, since their area is unknown). When the user gave a facility layer
+        under the key ``user`` (a rule id, or ``rule.category``), that layer is used instead."""
+        if user is not None and user in self.user_facilities:
+            f = self.user_facilities[user]
+        else:
+            f = self.features[select(self.features, selector)]
         if min_area_m2 is not None:
             f = f[shapely.area(f.geometry.values) >= min_area_m2]
         if inside:
             f = f[shapely.intersects(f.geometry.values, self.area)]
         return f
 
-    def field(self, selector, *, min_area_m2: float | None = None, name: str = "facilities") -> tuple[DistanceField, gpd.GeoDataFrame]:
-        """Distance field (no cut-off) of the facilities matching ``selector``, computed once."""
-        key = (json.dumps(selector, sort_keys=True, default=str), min_area_m2)
+    def field(
+        self, selector, *, min_area_m2: float | None = None, name: str = "facilities", user: str | None = None
+    ) -> tuple[DistanceField, gpd.GeoDataFrame]:
+        """Distance field (no cut-off) of the facilities matching ``selector`` (or the user's layer
+        under ``user``), computed once per selector."""
+        mine = user is not None and user in self.user_facilities
+        key = (json.dumps(selector, sort_keys=True, default=str), min_area_m2, user if mine else None)
         if key not in self._fields:
-            fac = self.facilities(selector, min_area_m2=min_area_m2)
+            fac = self.facilities(selector, min_area_m2=min_area_m2, user=user)
             sources = self.at_entrances(fac)
             self._fields[key] = (distance_field(self.network, sources, None, name=name, reach=settings.polygon_reach_m), fac)
         return self._fields[key]
@@ -148,6 +159,8 @@ def make_context(
     population_column: str = "population",
     units: gpd.GeoDataFrame | None = None,
     units_column: str = "name",
+    facilities: dict | None = None,
+    valid_facility_keys: set | None = None,
     margin_needed: float = 0.0,
 ) -> Context:
     """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
@@ -180,7 +193,31 @@ def make_context(
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=unit_layer, notes=notes, residents_estimated=population is None,
+        user_facilities=_user_facilities(facilities, valid_facility_keys, net, notes),
     )
+
+
+def _user_facilities(layers: dict | None, valid: set | None, net: Network, notes: list[str]) -> dict:
+    """User facility layers in the network's CRS, checked for a CRS and for a GCJ-02/BD-09 offset."""
+    from urbancover.io.coords import warn_if_offset
+
+    out = {}
+    for key, layer in (layers or {}).items():
+        if valid is not None and key not in valid:
+            raise InputError(
+                f"facilities: no rule or category {key!r} to replace; use a rule id or 'rule.category', one of {sorted(valid)}."
+            )
+        layer = require_crs(layer, f"facilities[{key!r}]")
+        check = warn_if_offset(layer, net, name=f"facilities[{key!r}]", stacklevel=4)
+        if check.flagged:
+            notes.append(check.message)
+        layer = layer.to_crs(net.crs)
+        for col in ("osmid", "name"):
+            if col not in layer:
+                layer[col] = None
+        notes.append(f"{key}: facilities from the user's layer ({len(layer)} features) instead of OSM.")
+        out[key] = layer
+    return out
 
 
 def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:

@@ -70,7 +70,9 @@ def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> 
 
 def radius_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Every place of the demand within ``rule.threshold`` of a facility (kind ``radius``)."""
-    fld, fac = ctx.field(rule.facilities, min_area_m2=rule.params.get("facility_min_area_m2"), name=f"{rule.id} facilities")
+    fld, fac = ctx.field(
+        rule.facilities, min_area_m2=rule.params.get("facility_min_area_m2"), name=f"{rule.id} facilities", user=rule.id
+    )
     if len(fac) == 0:
         warn_missing(rule, ctx, rule.facilities)
     return measure(rule, ctx, [Check(rule.id, fld, fac, rule.threshold)])
@@ -80,7 +82,7 @@ def all_of_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Every category within its threshold (kind ``all_of``); reports the missing categories."""
     checks = []
     for cat in rule.categories:
-        fld, fac = ctx.field(cat.facilities, min_area_m2=cat.min_area_m2, name=f"{rule.id} {cat.name}")
+        fld, fac = ctx.field(cat.facilities, min_area_m2=cat.min_area_m2, name=f"{rule.id} {cat.name}", user=f"{rule.id}.{cat.name}")
         if len(fac) == 0:
             warn_missing(rule, ctx, cat.facilities, what=f"{cat.name}")
         checks.append(Check(cat.name, fld, fac, cat.threshold))

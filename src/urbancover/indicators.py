@@ -39,7 +39,7 @@ def _residents(ctx: Context, row: dict) -> float:
 
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Facilities per km² of the analysed area within ``[min_per_km2, max_per_km2]``."""
-    fac = ctx.facilities(rule.facilities, inside=True)
+    fac = ctx.facilities(rule.facilities, inside=True, user=rule.id)
     if len(fac) == 0:
         warn_missing(rule, ctx, rule.facilities)
     lo, hi = rule.params.get("min_per_km2", 0.0), rule.params.get("max_per_km2", math.inf)
@@ -52,7 +52,7 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
 
 def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Residents per facility at most ``residents_per_facility_max`` (one facility per N residents)."""
-    fac = ctx.facilities(rule.facilities, inside=True)
+    fac = ctx.facilities(rule.facilities, inside=True, user=rule.id)
     if len(fac) == 0:
         warn_missing(rule, ctx, rule.facilities)
     row = base_row(rule) | {"facilities": len(fac)}
@@ -67,7 +67,7 @@ def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
 
 def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Facility area (polygons, overlaps counted once, cut to the area) per resident above a minimum."""
-    fac = ctx.facilities(rule.facilities, inside=True)
+    fac = ctx.facilities(rule.facilities, inside=True, user=rule.id)
     if len(fac) == 0:
         warn_missing(rule, ctx, rule.facilities)
     polys = fac.geometry.values[shapely.get_dimensions(fac.geometry.values) == 2]
@@ -89,7 +89,7 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
     layers, ok_all, known_all = [], 0, 0
     parts = []
     for cat in rule.categories:
-        fac = ctx.facilities(cat.facilities, inside=True)
+        fac = ctx.facilities(cat.facilities, inside=True, user=f"{rule.id}.{cat.name}")
         if len(fac) == 0:
             warn_missing(rule, ctx, cat.facilities, what=cat.name)
         area = np.where(shapely.get_dimensions(fac.geometry.values) == 2, shapely.area(fac.geometry.values), np.nan)
@@ -120,7 +120,7 @@ def count_per_unit_rule(rule: Rule, ctx: Context) -> RuleResult:
     ``admin_level=8``) that meet the area, cut to it; without any, the area is one unit (noted).
     """
     units = _units(rule, ctx)
-    fac = ctx.facilities(rule.facilities, inside=True)
+    fac = ctx.facilities(rule.facilities, inside=True, user=rule.id)
     if len(fac) == 0:
         warn_missing(rule, ctx, rule.facilities)
     pts = shapely.point_on_surface(fac.geometry.values)

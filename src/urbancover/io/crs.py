@@ -60,7 +60,7 @@ def require_crs(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoDat
         raise CRSError(
             f"{name} has no coordinate reference system, so distances cannot be measured. "
             "Declare it, e.g. layer.set_crs('EPSG:4326') for longitude/latitude "
-            "(for AutoNavi/Tencent or Baidu coordinates convert from GCJ-02 / BD-09 first)."
+            "For AutoNavi/Tencent or Baidu coordinates use urbancover.read_layer(path, crs='gcj02' or 'bd09')."
         )
     return data
 
