@@ -33,6 +33,7 @@ from urbancover.io import (
 )
 from urbancover.network import Network, from_networkx, snap_points, walk_network
 from urbancover.rules import RuleSet, load_rules
+from urbancover.siting import SitingResult, site_facilities
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,7 @@ __all__ = [
     "OSMReadError",
     "Report",
     "RuleSet",
+    "SitingResult",
     "UrbancoverError",
     "distance_field",
     "edge_coverage",
@@ -64,6 +66,7 @@ __all__ = [
     "network_distance",
     "read_osm",
     "settings",
+    "site_facilities",
     "snap_points",
     "straight_line_distance",
     "walk_network",

@@ -51,10 +51,11 @@ def overlap(a: Intervals, b: Intervals) -> float:
     return total(a) + total(b) - total(union)
 
 
-def intersect(a: Intervals, b: Intervals) -> Intervals:
-    """Intersection of two sets of disjoint intervals, as disjoint intervals sorted like ``a``.
+def intersect(a: Intervals, b: Intervals, *, return_index: bool = False):
+    """Intersection of two sets of intervals (``b`` disjoint), sorted like ``a``.
 
-    Pairs every interval of ``a`` with those of ``b`` on the same edge (few per edge)."""
+    Pairs every interval of ``a`` with those of ``b`` on the same edge (few per edge). With
+    ``return_index``, returns ``(row of a, start, end)`` instead of ``(edge, start, end)``."""
     order = np.lexsort((b[1], b[0]))
     be, bs, bn = (np.asarray(x)[order] for x in b)
     lo = np.searchsorted(be, a[0], side="left")
@@ -64,6 +65,8 @@ def intersect(a: Intervals, b: Intervals) -> Intervals:
     start = np.maximum(a[1][ai], bs[bi])
     end = np.minimum(a[2][ai], bn[bi])
     keep = end - start > 1e-9
+    if return_index:
+        return ai[keep], start[keep], end[keep]
     return np.asarray(a[0])[ai][keep], start[keep], end[keep]
 
 
