@@ -111,3 +111,17 @@ def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
     assert served(tmp_path / "raw") != pytest.approx(served(tmp_path / "osm"), abs=1e-3)
     assert main([*base, "--facilities", "bus_stop_500"]) == 2
     assert "RULE=FILE" in capsys.readouterr().err
+
+
+def test_zones_command(tmp_path, capsys):
+    import pyogrio
+
+    # the sample's old compounds do not fill any ~1 km² block union three at a time: diagnosis, exit 1
+    assert main(["zones", str(SHENZHEN), "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "no zone" in out and "old compounds" in out
+    assert main(["zones", str(SHENZHEN), "--out", str(tmp_path), "--min-old", "2", "--top", "2"]) == 0
+    zones = pyogrio.read_dataframe(tmp_path / "shenzhen_longgang_zones.gpkg", layer="zones")
+    assert 1 <= len(zones) <= 2
+    assert (zones["old_compounds"] >= 2).all()
+    assert ((zones.area >= 0.8e6) & (zones.area <= 1.2e6)).all()

@@ -34,6 +34,7 @@ from urbancover.io import (
 from urbancover.network import Network, from_networkx, snap_points, walk_network
 from urbancover.rules import RuleSet, load_rules
 from urbancover.siting import SitingResult, site_facilities
+from urbancover.zones import find_zones, street_blocks
 
 __version__ = "0.1.0"
 
@@ -60,6 +61,7 @@ __all__ = [
     "distance_field",
     "edge_coverage",
     "evaluate",
+    "find_zones",
     "from_networkx",
     "load_rules",
     "nearest_facility",
@@ -69,5 +71,6 @@ __all__ = [
     "site_facilities",
     "snap_points",
     "straight_line_distance",
+    "street_blocks",
     "walk_network",
 ]

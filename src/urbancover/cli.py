@@ -3,11 +3,13 @@
     urbancover analyze EXTRACT [--rules zhengzhou-2018] [--out DIR] [--area FILE] [--compounds FILE]
                                [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
                                [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
+    urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
     urbancover rules list | show NAME_OR_FILE | check FILE
     urbancover batch EXTRACT... --out DIR [--districts FILE] [--scheduler ADDRESS] [--workers N]
 
-Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, or a batch task failed;
-2 bad input (one line on stderr naming the input and what is wrong).
+Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, a batch task failed, or
+no demonstration zone met the constraints (the diagnosis is printed); 2 bad input (one line on
+stderr naming the input and what is wrong).
 """
 
 from __future__ import annotations
@@ -31,21 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("analyze", help="evaluate a rule set on an extract; write the GeoPackage and print the summary")
-    a.add_argument("extract", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
-    a.add_argument("--rules", default="zhengzhou-2018", help="preset name or rule file (default: zhengzhou-2018)")
-    a.add_argument("--out", default="out", help="output folder (default: out)")
-    a.add_argument("--area", help="polygon file of the analysed area (default: the extract's bounds)")
-    a.add_argument("--compounds", help="polygon file of residential compounds (columns name, year_built)")
-    a.add_argument("--population", help="points or polygons with a 'population' column")
-    a.add_argument("--units", help="polygon file of area units (subdistricts) with a 'name' column")
-    a.add_argument("--facilities", nargs="+", metavar="RULE=FILE", default=[],
-                   help="your own facility layers replacing OSM's, e.g. bus_stop_500=stops.geojson")
-    a.add_argument("--crs", help="coordinate system of the files given above when they do not declare one "
-                                 "(EPSG code, or gcj02 / bd09 for AutoNavi/Tencent/Baidu coordinates)")
-    a.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of rule names in the table")
+    _inputs(a)
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
     a.add_argument("--strict", action="store_true", help="exit 1 if a rule misses its target")
-    a.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    z = sub.add_parser("zones", help="propose demonstration zones: ~1 km² enclosed by roads with >= 3 old compounds")
+    _inputs(z)
+    z.add_argument("--level", default="tertiary", help="road level enclosing the blocks (primary, secondary, tertiary, residential)")
+    z.add_argument("--band", nargs=2, type=float, default=(0.8, 1.2), metavar=("MIN_KM2", "MAX_KM2"))
+    z.add_argument("--min-old", type=int, default=3, help="old compounds a zone must hold (default 3)")
+    z.add_argument("--top", type=int, default=5, help="how many non-overlapping zones to return")
 
     r = sub.add_parser("rules", help="list the presets, show a rule set, or check a rule file")
     rs = r.add_subparsers(dest="action", required=True)
@@ -68,10 +65,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _inputs(p: argparse.ArgumentParser) -> None:
+    """The inputs of an evaluation, shared by analyze and zones."""
+    p.add_argument("extract", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
+    p.add_argument("--rules", default="zhengzhou-2018", help="preset name or rule file (default: zhengzhou-2018)")
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--area", help="polygon file of the analysed area (default: the extract's bounds)")
+    p.add_argument("--compounds", help="polygon file of residential compounds (columns name, year_built)")
+    p.add_argument("--population", help="points or polygons with a 'population' column, or a GeoTIFF grid")
+    p.add_argument("--units", help="polygon file of area units (subdistricts) with a 'name' column")
+    p.add_argument("--facilities", nargs="+", metavar="RULE=FILE", default=[],
+                   help="your own facility layers replacing OSM's, e.g. bus_stop_500=stops.geojson")
+    p.add_argument("--crs", help="coordinate system of the files given above when they do not declare one "
+                                 "(EPSG code, or gcj02 / bd09 for AutoNavi/Tencent/Baidu coordinates)")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of names in tables and maps")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"analyze": _analyze, "rules": _rules, "batch": _batch}[args.command](args)
+        return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
     except (UrbancoverError, KeyError, OSError) as err:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"urbancover: error: {msg}", file=sys.stderr)
@@ -93,7 +107,8 @@ def _read_layer(path: str | None, what: str, crs=None):
         raise OSError(f"{path}: cannot be read as a {what} layer ({err}).") from err
 
 
-def _analyze(args) -> int:
+def _evaluate(args, only=None):
+    """Read the user's layers and evaluate the extract, as analyze and zones both do."""
     from urbancover.analysis import evaluate
 
     layers = {
@@ -112,7 +127,11 @@ def _analyze(args) -> int:
     with warnings.catch_warnings():
         if args.quiet:
             warnings.simplefilter("ignore")
-        report = evaluate(args.extract, args.rules, only=args.only, progress=not args.quiet, **layers)
+        return evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
+
+
+def _analyze(args) -> int:
+    report = _evaluate(args, only=args.only)
     gpkg = report.to_gpkg(Path(args.out) / f"{extract_stem(args.extract)}.gpkg")
     if not args.quiet:
         print(summary_table(report.summary, lang=args.lang))
@@ -121,6 +140,33 @@ def _analyze(args) -> int:
         print(f"wrote {gpkg}")
     failed = report.summary["passed"].eq(False).any()
     return 1 if args.strict and failed else 0
+
+
+def _zones(args) -> int:
+    from urbancover.zones import find_zones
+
+    report = _evaluate(args)
+    lo, hi = args.band
+    with warnings.catch_warnings():
+        if args.quiet:
+            warnings.simplefilter("ignore")
+        zones = find_zones(report, level=args.level, band=(lo * 1e6, hi * 1e6), min_old_compounds=args.min_old, top=args.top)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{extract_stem(args.extract)}_zones.gpkg"
+    if path.exists():
+        path.unlink()
+    if len(zones):
+        zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(path, layer="zones")
+    if not args.quiet:
+        print(f"old compounds: {zones.attrs.get('compound_source', '')}")
+        if len(zones):
+            cols = ["rank", "area_km2", "old_compounds", "residents", "score", "reason"]
+            print(zones[cols].round({"area_km2": 2, "residents": 0, "score": 1}).to_string(index=False))
+            print(f"wrote {path}")
+        else:
+            print(f"no zone: {zones.attrs.get('diagnosis', '')}")
+    return 0 if len(zones) else 1
 
 
 def summary_table(summary: pd.DataFrame, lang: str = "zh") -> str:

@@ -54,6 +54,7 @@ class Context:
     units: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
     residents_estimated: bool = True
+    compound_source: str = ""
     user_facilities: dict = field(default_factory=dict)
     _fields: dict = field(default_factory=dict, repr=False)
     _networks: dict = field(default_factory=dict, repr=False)
@@ -193,6 +194,7 @@ def make_context(
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=unit_layer, notes=notes, residents_estimated=population is None,
+        compound_source=comp_source,
         user_facilities=_user_facilities(facilities, valid_facility_keys, net, notes),
     )
 
