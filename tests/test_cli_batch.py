@@ -125,3 +125,14 @@ def test_zones_command(tmp_path, capsys):
     assert 1 <= len(zones) <= 2
     assert (zones["old_compounds"] >= 2).all()
     assert ((zones.area >= 0.8e6) & (zones.area <= 1.2e6)).all()
+
+
+def test_analyze_writes_report_and_maps(tmp_path, capsys):
+    args = ["analyze", str(SHENZHEN), "--only", "bus_stop_500", "park_500", "--out", str(tmp_path), "--report", "--maps", "png"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    html = (tmp_path / "shenzhen_longgang.html").read_text(encoding="utf-8")
+    assert "bus_stop_500" in html and "park_500" in html and "公交站点500米覆盖" in html
+    for rid in ("bus_stop_500", "park_500"):
+        png = tmp_path / "maps" / f"{rid}.png"
+        assert png.stat().st_size > 50_000 and str(png) in out

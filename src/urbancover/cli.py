@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="evaluate a rule set on an extract; write the GeoPackage and print the summary")
     _inputs(a)
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
+    a.add_argument("--report", action="store_true",
+                   help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
+    a.add_argument("--maps", choices=("png", "pdf"), help="also write a print-quality gap map per distance rule")
     a.add_argument("--strict", action="store_true", help="exit 1 if a rule misses its target")
 
     z = sub.add_parser("zones", help="propose demonstration zones: ~1 km² enclosed by roads with >= 3 old compounds")
@@ -132,14 +135,43 @@ def _evaluate(args, only=None):
 
 def _analyze(args) -> int:
     report = _evaluate(args, only=args.only)
-    gpkg = report.to_gpkg(Path(args.out) / f"{extract_stem(args.extract)}.gpkg")
+    out = Path(args.out)
+    stem = extract_stem(args.extract)
+    written = [report.to_gpkg(out / f"{stem}.gpkg")]
+    if args.report or args.maps:
+        written += _maps(args, report, out, stem)
     if not args.quiet:
         print(summary_table(report.summary, lang=args.lang))
         for note in report.notes:
             print(f"note: {note}")
-        print(f"wrote {gpkg}")
+        for path in written:
+            print(f"wrote {path}")
     failed = report.summary["passed"].eq(False).any()
     return 1 if args.strict and failed else 0
+
+
+def _maps(args, report, out: Path, stem: str) -> list[Path]:
+    """Gap maps and the HTML report (with zone candidates, or the reason there are none)."""
+    try:
+        from urbancover import report as maps
+    except ImportError as err:
+        raise OSError(f"--report/--maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
+    from urbancover.zones import find_zones
+
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if args.maps:
+            for rid, res in report.results.items():
+                if res.rule.kind in ("radius", "all_of"):
+                    path = out / "maps" / f"{rid}.{args.maps}"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    maps.gap_map(report, rid, lang=args.lang, path=path, dpi=300)
+                    written.append(path)
+        if args.report:
+            zones = find_zones(report) if len(report.compounds) else None
+            written.append(maps.html_report(report, out / f"{stem}.html", zones=zones, lang=args.lang))
+    return written
 
 
 def _zones(args) -> int:

@@ -1,0 +1,328 @@
+"""One-page HTML report of a district, and the export of every layer to one GeoPackage."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from urbancover.report._common import (
+    DISTANCE_KINDS,
+    WEB_FONT_FAMILY,
+    check_lang,
+    category_name,
+    distance_rules,
+    esc,
+    fmt_share,
+    fmt_value,
+    measure_text,
+    result_word,
+    rule_name,
+    street_distances,
+    summary_row,
+    target_text,
+    with_web_font,
+    zones_frame,
+)
+
+CSS = """
+:root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
+*{box-sizing:border-box}
+body{margin:0;padding:24px 32px 40px;font-family:'%(font)s','Helvetica Neue',Arial,'Noto Sans CJK SC','Microsoft YaHei',
+'PingFang SC',sans-serif;color:#222;line-height:1.5;max-width:1280px;margin:auto}
+h1{font-size:26px;font-weight:600;margin:0 0 4px}
+h2{font-size:19px;font-weight:600;margin:34px 0 10px;padding-bottom:4px;border-bottom:2px solid #222}
+.sub{color:var(--muted);margin:0 0 6px}
+ul.notes{margin:0;padding-left:20px;color:#333;font-size:14px}
+table{border-collapse:collapse;width:100%%;font-size:13px}
+th,td{border-bottom:1px solid var(--line);padding:5px 7px;text-align:left;vertical-align:top}
+td.rule{min-width:210px}td.rule b{font-weight:600}td.rule code{color:#555}
+th{background:#f4f4f4;font-weight:600}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+td.pair{white-space:nowrap;font-variant-numeric:tabular-nums}
+td.pair .line{color:var(--muted)}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;white-space:nowrap;color:#fff}
+.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}.badge.none{background:#999}
+code{font-size:12px;background:#f4f4f4;padding:0 3px;border-radius:3px}
+figure{margin:18px 0 26px;page-break-inside:avoid}
+figure img{width:100%%;height:auto;border:1px solid var(--line)}
+figcaption{font-size:13px;color:var(--muted)}
+iframe.map{width:100%%;height:640px;border:1px solid var(--line)}
+footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid var(--line);padding-top:8px}
+@media print{iframe.map{display:none}body{padding:0}}
+"""
+
+
+def _b64_png(fig, dpi: int) -> str:
+    """The figure as a base64 PNG, reduced to 256 colours (a quarter of the bytes, same look)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    small = io.BytesIO()
+    fast = getattr(getattr(Image, "Quantize", Image), "FASTOCTREE")  # Pillow < 9.1 has the plain constants
+    no_dither = getattr(getattr(Image, "Dither", Image), "NONE")
+    img.quantize(colors=256, method=fast, dither=no_dither).save(small, format="PNG", optimize=True)
+    return base64.b64encode(small.getvalue()).decode("ascii")
+
+
+def _district(report) -> str:
+    path = getattr(getattr(report.context, "osm", None), "path", None)
+    if path is None:
+        return ""
+    name = Path(str(path)).name
+    for suffix in (".osm.bz2", ".osm.gz", ".osm.pbf", ".osm", ".pbf"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def _requirement(rule, row, lang, T) -> str:
+    if rule.kind == "radius":
+        d = f"{rule.threshold:g} 米" if lang == "zh" else f"{rule.threshold:g} m"
+        text = T["distance_rule"].format(t=d)
+    elif rule.kind == "all_of":
+        sep = "，" if lang == "zh" else ", "
+        unit = " 米" if lang == "zh" else " m"
+        text = sep.join(f"{category_name(c, lang)} ≤ {c.threshold:g}{unit}" for c in rule.categories)
+    else:
+        return esc(target_text(row.get("target_text"), lang))
+    return f"{esc(text)}<br><span class='sub'>{esc(T['target'])} {100 * rule.target:g}%</span>"
+
+
+def _pair(row, key) -> str:
+    if f"{key}_served" not in row:
+        return "<td class='pair'></td>"
+    return (f"<td class='pair'>{esc(fmt_share(row.get(f'{key}_served')))} "
+            f"<span class='line'>｜ {esc(fmt_share(row.get(f'{key}_served_straight')))}</span></td>")
+
+
+def _badge(passed, kind, T) -> str:
+    word = result_word(passed, kind, T)
+    cls = "none" if passed is None or (isinstance(passed, float) and math.isnan(passed)) else ("pass" if bool(passed) else "fail")
+    return f"<span class='badge {cls}'>{esc(word)}</span>"
+
+
+def summary_table(report, lang: str = "zh") -> str:
+    """The summary as an HTML table: one row per rule (``id="rule-<id>"``), network and
+    straight-line shares side by side."""
+    T = check_lang(lang)
+    head = ["col_rule", "col_requirement", "col_residents", "col_buildings", "col_compounds", "col_street", "col_value",
+            "col_result"]
+    out = ["<table class='summary'><thead><tr>" + "".join(f"<th>{T[h]}</th>" for h in head) + "</tr></thead><tbody>"]
+    for rid, res in report.results.items():
+        rule = res.rule
+        row = summary_row(report, rid)
+        other = ""
+        if rule.kind not in DISTANCE_KINDS and ("value" in row or "measure" in row):
+            other = f"{esc(measure_text(str(row.get('measure', '')), lang))}: <b>{esc(fmt_value(row.get('value')))}</b>"
+            for extra in ("facilities_needed", "units_failing", "detail"):
+                if extra in row and row[extra] not in ("", None):
+                    val = fmt_value(row[extra]) if isinstance(row[extra], (int, float, np.number)) else row[extra]
+                    other += f"<br><span class='sub'>{esc(T[extra])}: {esc(val)}</span>"
+        elif isinstance(row.get("missing"), str) and row.get("missing") not in ("", "none"):
+            other = f"<span class='sub'>{esc(T['missing'])}: {esc(row['missing'])}</span>"
+        out.append(
+            f"<tr id='rule-{esc(rid)}' data-rule='{esc(rid)}'><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br>"
+            f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
+            f"<td>{_requirement(rule, row, lang, T)}</td>"
+            + _pair(row, "residents") + _pair(row, "buildings") + _pair(row, "compounds") + _pair(row, "street")
+            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T)}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _zones_table(z, T, diagnosis: str = "") -> str:
+    if z is None or len(z) == 0:
+        return f"<p class='sub'>{esc(diagnosis or T['zones_none'])}</p>"
+    rows = ["<table class='zones'><thead><tr><th>#</th>"
+            f"<th>{esc(T['area_km2'])}</th><th>{esc(T['compound_names'])}</th><th>{esc(T['score'])}</th><th>{esc(T['reason'])}</th>"
+            "</tr></thead><tbody>"]
+    for k, r in z.iterrows():
+        score = r.get("score")
+        try:
+            score = f"{float(score):.3g}"
+        except (TypeError, ValueError):
+            score = "" if score is None else str(score)
+        rows.append(f"<tr id='zone-{k + 1}'><td>{k + 1}</td><td class='num'>{float(r['area_km2']):.2f}</td>"
+                    f"<td>{esc(r['compound_names'])}</td><td class='num'>{esc(score)}</td><td>{esc(r['reason'])}</td></tr>")
+    rows.append("</tbody></table>")
+    return "".join(rows)
+
+
+def html_report(
+    report,
+    path: str | os.PathLike,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    lang: str = "zh",
+    title: str | None = None,
+    maps: bool | list[str] = True,
+    interactive: bool = True,
+    dpi: int = 130,
+    gpkg: str | os.PathLike | bool | None = None,
+    offline: bool = True,
+) -> Path:
+    """Write a one-page HTML report of a district.
+
+    The page holds: the title, the notes of the evaluation (what it assumed: estimated residents,
+    old compounds, edge effects ...), the summary table of every rule (shares served by network
+    distance next to straight-line distance, pass/fail), the demonstration-zone candidates with
+    their reasons, the interactive map (when folium is installed) and the static gap map of every
+    distance rule. Everything is inside the one file (maps as base64 PNG, the interactive map in
+    an ``iframe srcdoc``, Leaflet and the characters of the CJK font inlined), so it opens offline.
+
+    Parameters
+    ----------
+    report
+        What :func:`urbancover.evaluate` returned.
+    path
+        The HTML file to write.
+    zones
+        Demonstration-zone candidates (:func:`urbancover.zones.find_zones`), listed and drawn.
+    lang
+        ``"zh"`` or ``"en"``.
+    title
+        Page title (default: "<report title> — <extract name>").
+    maps
+        Embed a static gap map per distance rule (``True``), for the listed rule ids, or none.
+    interactive
+        Embed the interactive map (needs folium; without it the page says so).
+    dpi
+        Resolution of the embedded maps.
+    gpkg
+        Also export every layer (and the zones, and the street distances) to a GeoPackage: a path,
+        or ``True`` for ``path`` with the suffix ``.gpkg``; the page links to it.
+    offline
+        Passed to :func:`interactive_map`.
+
+    Returns
+    -------
+    pathlib.Path of the page.
+    """
+    from urbancover import __version__
+    from urbancover.report._static import gap_map
+
+    T = check_lang(lang)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    z = zones_frame(zones, report.network.crs)
+    district = _district(report)
+    heading = title if title is not None else (f"{T['report_title']} — {district}" if district else T["report_title"])
+    rs = "zh-CN" if lang == "zh" else "en"
+    parts = [
+        f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<meta name='generator' content='urbancover {esc(__version__)}'>"
+        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}</style></head><body>",
+        f"<header><h1>{esc(heading)}</h1>",
+        f"<p class='sub'>{esc(_facts(report, lang))}</p></header>",
+    ]
+    if report.notes:
+        parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
+                     + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
+    parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
+    diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
+    parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
+    if interactive:
+        parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2>")
+        try:
+            from urbancover.report._interactive import interactive_map
+
+            m = interactive_map(report, zones=zones, lang=lang, offline=offline)
+            doc = m.get_root().render()
+            parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
+            # an attribute in single quotes needs only & and ' escaped (JSON's many " stay as they are)
+            srcdoc = doc.replace("&", "&amp;").replace("'", "&#39;")
+            parts.append(f"<iframe class='map' title='{esc(T['interactive'])}' srcdoc='{srcdoc}'></iframe>")
+        except ImportError:
+            parts.append(f"<p class='sub'>{esc(T['interactive_missing'])}</p>")
+        parts.append("</section>")
+    chosen = distance_rules(report) if maps is True else (list(maps) if maps else [])
+    if chosen:
+        parts.append(f"<section id='maps'><h2>{esc(T['maps'])}</h2>")
+        for rid in chosen:
+            data = _b64_png(gap_map(report, rid, lang=lang, zones=zones), dpi)
+            name = rule_name(report.results[rid].rule, lang)
+            parts.append(f"<figure id='map-{esc(rid)}'><img alt='{esc(name)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption><code>{esc(rid)}</code> {esc(name)}</figcaption></figure>")
+        parts.append("</section>")
+    foot = [esc(T["attribution"]), esc(T["generated_by"].format(version=__version__))]
+    if gpkg:
+        gpath = path.with_suffix(".gpkg") if gpkg is True else Path(gpkg)
+        export_gpkg(report, gpath, zones=zones)
+        try:
+            rel = os.path.relpath(gpath, path.parent)
+        except ValueError:  # another drive on Windows
+            rel = str(gpath)
+        foot.append(f"{esc(T['gpkg'])}<a href='{esc(rel)}'>{esc(gpath.name)}</a>")
+    parts.append("<footer>" + "<br>".join(foot) + "</footer></body></html>")
+    page = with_web_font("".join(parts))
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _facts(report, lang: str) -> str:
+    ctx = report.context
+    homes = len(ctx.homes)
+    residents = float(ctx.population["residents"].sum()) if len(ctx.population) else 0.0
+    est = getattr(ctx, "residents_estimated", False)
+    if lang == "zh":
+        return (f"分析范围 {ctx.area_km2:.2f} km² · 住宅 {homes} 栋 · 居民 {residents:,.0f} 人{'（估算）' if est else ''} · "
+                f"小区 {len(ctx.compounds)} 个 · 步行路网 {float(report.network.length.sum()) / 1000:.1f} km")
+    return (f"Analysed area {ctx.area_km2:.2f} km² · {homes} homes · {residents:,.0f} residents{' (estimated)' if est else ''} · "
+            f"{len(ctx.compounds)} compounds · {float(report.network.length.sum()) / 1000:.1f} km of walkable network")
+
+
+def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | None = None, street_distance: bool = True) -> Path:
+    """Write every layer of the report to one GeoPackage with named layers, overwriting it.
+
+    The layers of :meth:`Report.to_gpkg` (``<rule id>__<layer>``, ``compounds``, the ``summary``
+    table), plus ``zones`` when given and, with ``street_distance``, ``<rule id>__street_distance``
+    for every distance rule: the streets cut where the distance crosses the threshold, each piece
+    with its network distance at both ends and in the middle and whether it is served (what the
+    gap maps colour, for restyling in a desktop GIS).
+    """
+    import pyogrio
+
+    path = Path(report.to_gpkg(path))
+    extra = {}
+    z = zones_frame(zones, report.network.crs)
+    if z is not None:
+        extra["zones"] = z
+    if street_distance:
+        for rid in distance_rules(report):
+            extra[f"{rid}__street_distance"] = street_distances(report, rid, step=math.inf)
+    previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})  # a new file: nothing to lose
+    try:
+        for name, gdf in extra.items():
+            pyogrio.write_dataframe(_plain(gdf), path, layer=name, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
+    return path
+
+
+def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Copy a GeoPackage can store: no infinities, lists and dicts as text."""
+    import json
+
+    out = gdf.copy()
+    geom = out.geometry.name
+    for col in out.columns:
+        if col == geom:
+            continue
+        s = out[col]
+        if s.dtype == object:
+            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
+                             if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
+        elif s.dtype.kind == "f":
+            out[col] = s.replace([np.inf, -np.inf], np.nan)
+    return out
