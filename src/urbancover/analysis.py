@@ -74,8 +74,9 @@ class Report:
         out["compounds"] = self.compounds
         return out
 
-    def to_gpkg(self, path: str | os.PathLike) -> Path:
-        """Write every layer and the summary (and per-unit) tables to one GeoPackage, overwriting it."""
+    def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None) -> Path:
+        """Write every layer, the summary (and per-unit) tables and any ``extra`` named tables to
+        one GeoPackage, overwriting it."""
         import pyogrio
 
         path = Path(path)
@@ -86,6 +87,7 @@ class Report:
         tables["summary"] = self.summary
         if self.by_unit is not None:
             tables["summary_by_unit"] = self.by_unit
+        tables.update(extra or {})
         # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new, so a
         # crash loses nothing that could not be written again
         previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
@@ -107,7 +109,7 @@ def _for_file(df: pd.DataFrame) -> pd.DataFrame:
             continue
         s = out[col]
         if s.dtype == object and s.map(lambda v: isinstance(v, (dict, list, tuple, np.ndarray))).any():
-            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False)
+            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
                              if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
         elif pd.api.types.is_float_dtype(s):
             out[col] = s.replace([np.inf, -np.inf], np.nan)

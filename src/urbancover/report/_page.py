@@ -290,9 +290,6 @@ def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | No
     with its network distance at both ends and in the middle and whether it is served (what the
     gap maps colour, for restyling in a desktop GIS).
     """
-    import pyogrio
-
-    path = Path(report.to_gpkg(path))
     extra = {}
     z = zones_frame(zones, report.network.crs)
     if z is not None:
@@ -300,29 +297,6 @@ def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | No
     if street_distance:
         for rid in distance_rules(report):
             extra[f"{rid}__street_distance"] = street_distances(report, rid, step=math.inf)
-    previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})  # a new file: nothing to lose
-    try:
-        for name, gdf in extra.items():
-            pyogrio.write_dataframe(_plain(gdf), path, layer=name, driver="GPKG")
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
-    return path
+    return Path(report.to_gpkg(path, extra=extra))
 
 
-def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Copy a GeoPackage can store: no infinities, lists and dicts as text."""
-    import json
-
-    out = gdf.copy()
-    geom = out.geometry.name
-    for col in out.columns:
-        if col == geom:
-            continue
-        s = out[col]
-        if s.dtype == object:
-            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
-                             if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
-        elif s.dtype.kind == "f":
-            out[col] = s.replace([np.inf, -np.inf], np.nan)
-    return out
