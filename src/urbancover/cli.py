@@ -127,10 +127,14 @@ def _evaluate(args, only=None):
         if not sep or not key or not path:
             raise OSError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs)
-    with warnings.catch_warnings():
-        if args.quiet:
-            warnings.simplefilter("ignore")
-        return evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
+    if not args.quiet:  # most warnings are also notes, printed with the table
+        for w in caught:
+            if str(w.message) not in report.notes:
+                print(f"urbancover: warning: {w.message}", file=sys.stderr)
+    return report
 
 
 def _analyze(args) -> int:

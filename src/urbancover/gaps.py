@@ -64,7 +64,7 @@ def base_row(rule: Rule) -> dict:
 def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
     """Warn (and note) that no feature matches a rule's selector: the rule becomes an all-gap."""
     msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
-    warnings.warn(msg, stacklevel=3)
+    warnings.warn(msg, stacklevel=4)  # the caller of evaluate(), through the rule's function
     ctx.notes.append(msg)
 
 
