@@ -106,6 +106,22 @@ class Network:
         return self._tree
 
     @cached_property
+    def node_tree(self):
+        """k-d tree of the node coordinates (built once)."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(shapely.get_coordinates(self.nodes.geometry.values))
+
+    @cached_property
+    def node_edge(self) -> np.ndarray:
+        """One edge at each node (the first in edge order), for places that lie on a node."""
+        out = np.full(self.n_nodes, -1, dtype=np.int64)
+        order = np.arange(self.n_edges)
+        out[self.v[::-1]] = order[::-1]
+        out[self.u[::-1]] = order[::-1]
+        return out
+
+    @cached_property
     def components(self) -> np.ndarray:
         """Connected-component label of every node."""
         from scipy.sparse.csgraph import connected_components
@@ -387,6 +403,10 @@ def from_networkx(graph, crs: pyproj.CRS | str | int | None = None) -> Network:
 
 
 # -- snapping ------------------------------------------------------------------------------------
+#: metres: a place this close to a graph node is placed on the node itself
+NODE_TOLERANCE = 1e-6
+
+
 @dataclass(frozen=True, eq=False)
 class Snapped:
     """Points placed on their nearest edge.
@@ -440,18 +460,36 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
     if not valid.any():
         return Snapped(edge, offset, access)
     idx = np.flatnonzero(valid)
-    kw = {} if max_distance is None else {"max_distance": float(max_distance)}
-    (qi, ei), dist = network.tree.query_nearest(geoms[idx], return_distance=True, all_matches=False, **kw)
-    pts = geoms[idx][qi]
-    nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
-    if nonpoint.any():
-        pts = pts.copy()
-        pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[ei[nonpoint]], pts[nonpoint]), 0)
-    rows = idx[qi]
-    edge[rows] = ei
-    offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
-    access[rows] = dist
-    far = len(idx) - len(rows)
+    # places exactly on a graph node (isochrones at nodes, stops at junctions) take a k-d tree
+    # lookup onto one of the node's own edges; the rest an STRtree nearest-edge query
+    is_pt = shapely.get_type_id(geoms[idx]) == shapely.GeometryType.POINT
+    at_node = np.zeros(len(idx), dtype=bool)
+    if is_pt.any():
+        xy = shapely.get_coordinates(geoms[idx][is_pt])
+        d, node = network.node_tree.query(xy, distance_upper_bound=NODE_TOLERANCE)
+        hit = np.isfinite(d)
+        rows = idx[is_pt][hit]
+        e = network.node_edge[node[hit]]
+        edge[rows] = e
+        offset[rows] = np.where(network.u[e] == node[hit], 0.0, network.length[e])
+        access[rows] = d[hit]
+        at_node[np.flatnonzero(is_pt)[hit]] = True
+    rest = idx[~at_node]
+    if len(rest):
+        # nearest edge without max_distance, filtered after: GEOS is much faster that way
+        (qi, ei), dist = network.tree.query_nearest(geoms[rest], return_distance=True, all_matches=False)
+        near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
+        qi, ei, dist = qi[near], ei[near], dist[near]
+        pts = geoms[rest][qi]
+        nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+        if nonpoint.any():
+            pts = pts.copy()
+            pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[ei[nonpoint]], pts[nonpoint]), 0)
+        rows = rest[qi]
+        edge[rows] = ei
+        offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
+        access[rows] = dist
+    far = int((edge[idx] < 0).sum())
     if far:
         warnings.warn(
             f"{name}: {far} of {len(idx)} places lie more than {max_distance} m from every walkable edge; "
