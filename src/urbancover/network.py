@@ -169,14 +169,17 @@ class Network:
 
 
 def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
-    """CSR matrix keeping the minimum of duplicate (row, col) entries (scipy would sum them)."""
-    order = np.lexsort((w, cols, rows))
-    rows, cols, w = rows[order], cols[order], w[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-    rows, cols, w = rows[first], cols[first], w[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    np.cumsum(indptr, out=indptr)
+    """CSR matrix keeping the minimum of duplicate (row, col) entries (scipy would sum them).
+
+    One argsort of a combined int64 key, O(E log E)."""
+    key = rows.astype(np.int64) * n + cols
+    order = np.argsort(key)
+    key, w = key[order], w[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    w = np.minimum.reduceat(w, first) if len(first) else w
+    key = key[first]
+    rows, cols = key // n, key % n
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))]
     return sp.csr_matrix((w, cols.astype(np.int32), indptr), shape=(n, n))
 
 
@@ -476,7 +479,9 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
         at_node[np.flatnonzero(is_pt)[hit]] = True
     rest = idx[~at_node]
     if len(rest):
-        # nearest edge without max_distance, filtered after: GEOS is much faster that way
+        # nearest edge without max_distance, filtered after (GEOS is ~2x faster that way), and in
+        # Hilbert-curve order, so that consecutive queries visit the same tree nodes (~2x again)
+        rest = rest[_hilbert_order(geoms[rest])]
         (qi, ei), dist = network.tree.query_nearest(geoms[rest], return_distance=True, all_matches=False)
         near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
         qi, ei, dist = qi[near], ei[near], dist[near]
@@ -497,6 +502,13 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
             stacklevel=3,
         )
     return Snapped(edge, offset, access)
+
+
+def _hilbert_order(geoms: np.ndarray) -> np.ndarray:
+    """Positions of ``geoms`` sorted along a Hilbert curve over their bounds (geopandas)."""
+    if len(geoms) < 2:
+        return np.arange(len(geoms))
+    return np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
 
 
 def _as_geometry(data, crs: pyproj.CRS, name: str) -> np.ndarray:
