@@ -338,8 +338,11 @@ def _with_virtual_sources(network: Network, s: Seeds) -> sp.csr_matrix:
     base = network.csr
     n, k = network.n_nodes, len(s)
     u, v = network.u[s.edge], network.v[s.edge]
-    to_u = s.cost + s.start
-    to_v = s.cost + (network.length[s.edge] - s.end)
+    # offsets come from line_locate_point and may pass the stored length by rounding: clip, so no
+    # weight is ever negative
+    length = network.length[s.edge]
+    to_u = s.cost + np.clip(s.start, 0.0, length)
+    to_v = s.cost + np.clip(length - s.end, 0.0, length)
     loop = u == v
     to_u = np.where(loop, np.minimum(to_u, to_v), to_u)
     counts = np.where(loop, 1, 2)
