@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -166,7 +167,24 @@ def make_context(
 ) -> Context:
     """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
     net = network if network is not None else walk_network(osm)
+    # every user layer is checked the same way before use (see _user_layer)
+    checked: list[str] = []
+    reach = max(settings.max_snap_distance or 0.0, margin_needed)
+    if area is not None:
+        area = _user_layer(area, "area", osm, net, reach, checked)
+    if compounds is not None:
+        compounds = _user_layer(compounds, "compounds", osm, net, reach, checked)
+    if population is not None and not isinstance(population, (str, os.PathLike)):
+        population = _user_layer(population, "population", osm, net, reach, checked)
+    if units is not None:
+        units = _user_layer(units, "units", osm, net, reach, checked)
+    facilities = {
+        key: _user_layer(layer, f"facilities[{key!r}]", osm, net, reach, checked)
+        if not (valid_facility_keys is not None and key not in valid_facility_keys) else layer
+        for key, layer in (facilities or {}).items()
+    }
     area_geom, notes = _area(area, osm, net, margin_needed)
+    notes.extend(checked)
     features = osm.projected("features")
     homes_all = residential_buildings(osm).to_crs(net.crs)
     homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
@@ -214,12 +232,85 @@ def _user_facilities(layers: dict | None, valid: set | None, net: Network, notes
         if check.flagged:
             notes.append(check.message)
         layer = layer.to_crs(net.crs)
+        # a MultiPoint row is several facilities (each reached by its own access leg)
+        multi = shapely.get_type_id(layer.geometry.values) == shapely.GeometryType.MULTIPOINT
+        if multi.any():
+            layer = layer.explode(index_parts=False)
         for col in ("osmid", "name"):
             if col not in layer:
                 layer[col] = None
         notes.append(f"{key}: facilities from the user's layer ({len(layer)} features) instead of OSM.")
         out[key] = layer
     return out
+
+
+def _user_layer(layer, name: str, osm: OSMData, net: Network, reach: float, notes: list[str]) -> gpd.GeoDataFrame:
+    """A user layer (area, compounds, population, units, facilities) checked before any measure.
+
+    * it must carry a CRS, and a layer labelled in degrees must have coordinates within +-180 / +-90
+      (a projected layer wrongly labelled EPSG:4326 is refused: "layer in metres declared as degrees");
+    * rows without a usable geometry (missing, empty, NaN coordinates) are dropped, with a warning
+      and a note;
+    * invalid polygons (self-intersecting outlines such as a bow-tie) are repaired with
+      ``shapely.make_valid``, with a note: area, containment and intersections are then right;
+    * a layer none of whose features comes within ``reach`` metres of the extract (its bounds and
+      streets) is refused: it cannot serve or describe the extract, and a wrong CRS (a layer in
+      degrees labelled as metres, a GCJ-02 list labelled as a projected CRS) is the usual cause.
+
+    Returns a GeoDataFrame in the layer's own CRS.
+    """
+    from urbancover.io.coords import _check_degrees
+
+    if isinstance(layer, shapely.Geometry):  # a bare polygon (area) is longitude/latitude
+        layer = gpd.GeoSeries([layer], crs=4326)
+    layer = require_crs(layer, name)
+    if isinstance(layer, gpd.GeoSeries):
+        layer = gpd.GeoDataFrame(geometry=layer.to_numpy(), index=layer.index, crs=layer.crs)
+    if layer.attrs.get("path"):
+        name = f"{name} ({layer.attrs['path']})"
+    geoms = layer.geometry.to_numpy()
+    unusable = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, row = shapely.get_coordinates(geoms[~unusable], return_index=True)
+    nan_rows = np.flatnonzero(~unusable)[np.unique(row[~np.isfinite(coords).all(axis=1)])]
+    unusable[nan_rows] = True
+    if unusable.any():
+        msg = (f"{name}: {int(unusable.sum())} of {len(layer)} rows have no usable geometry (missing, empty or "
+               "with NaN coordinates) and are ignored.")
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        notes.append(msg)
+        layer = layer[~unusable]
+        geoms = geoms[~unusable]
+    if len(layer) == 0:
+        return layer
+    if layer.crs.is_geographic:
+        _check_degrees(layer, name, layer.crs, False)
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        layer = layer.copy()
+        layer[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
+        notes.append(f"{name}: {int(invalid.sum())} invalid geometries (e.g. self-intersecting outlines) repaired.")
+    extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).total_bounds
+    streets = net.edges.total_bounds
+    box = shapely.box(min(extract[0], streets[0]), min(extract[1], streets[1]), max(extract[2], streets[2]), max(extract[3], streets[3]))
+    with np.errstate(invalid="ignore"):
+        mine = layer.geometry.to_crs(net.crs).to_numpy()
+        gap = float(np.nanmin(shapely.distance(box, mine), initial=np.inf))
+    if not gap <= reach:
+        minx, miny, maxx, maxy = layer.total_bounds
+        hint = ""
+        if layer.crs.is_projected and max(abs(minx), abs(maxx)) <= 180.0 and max(abs(miny), abs(maxy)) <= 90.0:
+            hint = (f" Its coordinates (x {minx:.6g} .. {maxx:.6g}, y {miny:.6g} .. {maxy:.6g}) look like longitude/latitude "
+                    f"in degrees but it is labelled {layer.crs.name} (metres): a layer in degrees declared as metres? "
+                    "Declare it EPSG:4326 (layer.set_crs(4326, allow_override=True)).")
+        far = f"{gap / 1000:,.1f} km" if np.isfinite(gap) else "infinitely far"
+        raise InputError(
+            f"{name}: lies entirely outside the extract {osm.path.name}: its nearest feature is {far} from the "
+            f"extract's bounds (more than {reach:.0f} m), so it can neither serve nor describe it. Check the layer's "
+            f"coordinate system.{hint}"
+        )
+    return layer
 
 
 def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:

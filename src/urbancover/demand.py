@@ -110,8 +110,9 @@ def compounds(
             raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
         out = gpd.GeoDataFrame(
             {
-                "name": polys["name"].to_numpy() if "name" in polys else None,
-                "year_built": pd.to_numeric(polys["year_built"], errors="coerce").to_numpy() if "year_built" in polys else np.nan,
+                "name": polys["name"].to_numpy() if "name" in polys else np.full(len(polys), None, dtype=object),
+                "year_built": pd.to_numeric(polys["year_built"], errors="coerce").to_numpy()
+                if "year_built" in polys else np.full(len(polys), np.nan),
             },
             geometry=polys.geometry.to_numpy(), crs=polys.crs,
         )

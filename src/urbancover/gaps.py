@@ -62,8 +62,13 @@ def base_row(rule: Rule) -> dict:
 
 
 def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
-    """Warn (and note) that no feature matches a rule's selector: the rule becomes an all-gap."""
-    msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
+    """Warn (and note) that no feature matches a rule's selector, or that the user's layer replacing
+    them holds none: the rule becomes an all-gap."""
+    user = next((k for k in (f"{rule.id}.{what}", rule.id) if k in ctx.user_facilities), None)
+    if user is not None:
+        msg = f"{rule.id}: the user's layer facilities[{user!r}] gives no {what}; reported as a gap everywhere."
+    else:
+        msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
     warnings.warn(msg, stacklevel=4)  # the caller of evaluate(), through the rule's function
     ctx.notes.append(msg)
 
@@ -171,6 +176,19 @@ def _places(layer, ctx, checks, result, only_old) -> float:
         which = f"{label} in old compounds" if only_old else label
         ctx.notes.append(f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
     share = float(w[net_ok].sum() / total) if total > 0 else np.nan
+    places = [d for d in result.rule.demand if d != "streets"]
+    if layer == ("residential_buildings" if "residential_buildings" in places else places[0]):
+        # places no facility can reach at all (another part of a disconnected network, or too far
+        # from every street to be placed on it): unserved, and said so rather than hidden in a share
+        cut = np.zeros(len(pts), bool)
+        for k, c in enumerate(checks):
+            if len(c.facilities):
+                cut |= np.isinf(net_d[:, k])
+        if cut.any():
+            ctx.notes.append(
+                f"{result.rule.id}: {int(cut.sum())} of {len(pts)} {label} cannot reach any facility along the walking "
+                "network (they lie on a part of it joined to none, or too far from every street); they count as unserved."
+            )
     row = result.summary
     row[label] = total if layer == "residents" else len(pts)
     row[f"{label}_served"] = share

@@ -68,6 +68,12 @@ DEMAND_LAYERS = {"residents", "residential_buildings", "compounds", "streets"}
 
 RULESET_KEYS = {"ruleset", "walking", "rule"}
 
+#: Largest walking distance (metres) a rule may use, directly (``threshold_m``), through the walking
+#: table or through ``speed_kmh`` x ``minutes``. Service radii of plans are hundreds of metres to a few
+#: kilometres; anything beyond 100 km is almost surely a unit mistake (kilometres or centimetres
+#: written as metres) and would silently report everything as served, so it is refused.
+MAX_THRESHOLD_M = 100_000.0
+
 
 @dataclass(frozen=True)
 class Category:
@@ -238,6 +244,11 @@ def _walking(raw, where) -> dict:
                     raise InputError(f"{where}: [walking.minutes] key {m!r} is not a number of minutes.") from err
                 if not _positive(d):
                     raise InputError(f"{where}: [walking.minutes] {m} = {d!r}: metres must be a positive number.")
+                if d > MAX_THRESHOLD_M:
+                    raise InputError(
+                        f"{where}: [walking.minutes] {m} = {d!r} metres is more than {MAX_THRESHOLD_M / 1000:g} km, "
+                        "almost surely a unit mistake; give the walking distance in metres."
+                    )
                 out["minutes"][minutes] = float(d)
         else:
             raise InputError(f"{where}: unknown key {key!r} in [walking]; allowed: minutes, speed_kmh.")
@@ -252,6 +263,8 @@ def _parse_rule(raw, walking, where) -> Rule:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: each [[rule]] must be a table.")
     rid = raw.get("id")
+    if "id" in raw and (not isinstance(rid, str) or not rid):
+        raise InputError(f"{where}: field 'id' must be a non-empty string, got {rid!r}.")
     if not isinstance(rid, str) or not rid:
         raise InputError(f"{where}: missing rule id (field 'id').")
     where = f"{where.rsplit(', rule #', 1)[0]}, rule {rid!r}"
@@ -348,6 +361,11 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
         val = raw["threshold_m"]
         if not _positive(val):
             raise InputError(f"{where}: field 'threshold_m' must be a positive number of metres, got {val!r}.")
+        if val > MAX_THRESHOLD_M:
+            raise InputError(
+                f"{where}: field 'threshold_m' is {val!r} metres, more than {MAX_THRESHOLD_M / 1000:g} km: almost surely "
+                "a unit mistake (thresholds are in metres, e.g. 500)."
+            )
         return float(val), None
     minutes = raw["minutes"]
     if not _positive(minutes):
@@ -356,7 +374,13 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
     if float(minutes) in table:
         return table[float(minutes)], float(minutes)
     if walking["speed_kmh"]:
-        return walking["speed_kmh"] * 1000.0 / 60.0 * float(minutes), float(minutes)
+        metres = walking["speed_kmh"] * 1000.0 / 60.0 * float(minutes)
+        if metres > MAX_THRESHOLD_M:
+            raise InputError(
+                f"{where}: field 'minutes' = {minutes!r} at [walking] speed_kmh = {walking['speed_kmh']:g} is "
+                f"{metres:,.0f} m, more than {MAX_THRESHOLD_M / 1000:g} km: almost surely a unit mistake."
+            )
+        return metres, float(minutes)
     raise InputError(
         f"{where}: {minutes} minutes has no walking distance; add it to [walking.minutes] or set [walking] speed_kmh."
     )

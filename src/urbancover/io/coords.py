@@ -491,12 +491,66 @@ def read_layer(
         raise InputError(f"{path}: no such file.")
     try:
         layer = gpd.read_file(path, **read_kwargs)
+    except UnicodeDecodeError as err:
+        raise InputError(
+            f"{path}: its text cannot be decoded ({err}): it is not UTF-8, or not what its .cpg file says. Pass "
+            "the real encoding, e.g. read_layer(path, encoding='gbk') for files saved on Chinese Windows, or "
+            "correct its .cpg file."
+        ) from err
     except Exception as err:  # pyogrio/fiona raise their own types
         raise InputError(f"{path}: cannot be read as a GIS layer ({type(err).__name__}: {err}).") from err
+    if not isinstance(layer, gpd.GeoDataFrame):
+        raise InputError(
+            f"{path}: holds a table without geometry. For a list of points with coordinate columns (a CSV of POIs "
+            "from a map service) name them, e.g. read_layer(path, crs='gcj02', X_POSSIBLE_NAMES='lng', "
+            "Y_POSSIBLE_NAMES='lat'), or save it as GeoJSON or GeoPackage with point geometry."
+        )
+    if "encoding" not in read_kwargs:
+        layer = _undeclared_encoding(layer, path, read_kwargs)
     out = to_wgs84(layer, crs, name=name, override=override)
+    out.attrs["path"] = str(path)
     if streets is not None:
         warn_if_offset(out, streets, name=name, stacklevel=3)
     return out
+
+
+def _undeclared_encoding(layer: gpd.GeoDataFrame, path: Path, read_kwargs: dict) -> gpd.GeoDataFrame:
+    """A shapefile without a ``.cpg`` file does not say how its text is encoded, and GDAL then reads
+    it as ISO-8859-1, which turns Chinese names into mojibake without any error. When its text is
+    not ASCII: UTF-8 bytes are read again as UTF-8 (no Latin-1 text is valid UTF-8 by chance);
+    bytes that would read as GBK/GB18030 (the usual encoding of shapefiles from Chinese offices)
+    are refused with the fix, since Latin-1 text can decode as GBK too and names must not be guessed."""
+    if path.suffix.lower() not in (".shp", ".dbf") or any(
+        path.with_suffix(ext).exists() for ext in (".cpg", ".CPG")
+    ):
+        return layer
+    columns = [c for c in layer.columns if c != layer.geometry.name and layer[c].dtype.kind in ("O", "T", "U")]
+    text = [v for c in columns for v in layer[c] if isinstance(v, str) and not v.isascii()]
+    if not text:
+        return layer
+    try:
+        raw = [v.encode("latin-1") for v in text]
+    except UnicodeEncodeError:
+        return layer  # GDAL decoded it with some other declared code page (the .dbf's language id)
+
+    def decodes(encoding):
+        try:
+            return [b.decode(encoding) for b in raw]
+        except UnicodeDecodeError:
+            return None
+
+    if decodes("utf-8") is not None:
+        return gpd.read_file(path, encoding="utf-8", **read_kwargs)
+    gbk = decodes("gb18030")
+    if gbk is not None:
+        cpg = path.with_suffix(".cpg").name
+        raise InputError(
+            f"{path}: the shapefile does not declare the encoding of its text (no {cpg} file), and its names "
+            f"read as GBK ({', '.join(repr(v) for v in gbk[:3])}) or as Latin-1 ({', '.join(repr(v) for v in text[:3])}). "
+            f"Say which: pass encoding='gbk' (read_layer(path, encoding='gbk')), or put a file {cpg} containing "
+            "GBK next to it (or 'ISO-8859-1' if the Latin-1 names are right)."
+        )
+    return layer
 
 
 # -- offset detection ----------------------------------------------------------------------------

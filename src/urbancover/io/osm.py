@@ -15,6 +15,7 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +136,11 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None) -> OSMData:
     except OSMReadError:
         raise
     except Exception as err:  # libosmium raises RuntimeError/ValueError with its own message
+        if "out of order" in str(err):
+            raise OSMReadError(
+                f"{path}: its objects are not sorted by type and id ({err}), as files saved by editors such as "
+                "JOSM often are; sort it first, e.g. 'osmium sort in.osm -o sorted.osm.pbf'."
+            ) from err
         raise OSMReadError(
             f"{path}: cannot be read as OSM data ({type(err).__name__}: {err}). The file may be truncated "
             "or corrupt, or not an OSM XML/PBF file: download or export it again."
@@ -215,6 +221,8 @@ def _scan(path: Path):
     way_lat: list[float] = []
     way_ok: list[bool] = []
     feats = {"element": [], "osmid": [], "tags": [], "wkb": []}
+    broken: dict[int, dict] = {}  # closed ways libosmium could not make an area of -> their tags
+    broken_relations: list[int] = []  # multipolygon relations it could not assemble
 
     processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
     for obj in processor:
@@ -266,16 +274,61 @@ def _scan(path: Path):
             try:
                 geom = wkb.create_multipolygon(obj)
             except RuntimeError:
+                if obj.from_way():
+                    broken[obj.orig_id()] = tags  # e.g. a self-intersecting outline: repaired below
+                else:
+                    broken_relations.append(obj.orig_id())
                 continue  # libosmium could not build a valid ring
             feats["element"].append(element)
             feats["osmid"].append(obj.orig_id())
             feats["tags"].append(tags)
             feats["wkb"].append(geom)
+    if broken:
+        repaired = _repair_outlines(path, broken)
+        for wid, geom in repaired.items():
+            feats["element"].append("way")
+            feats["osmid"].append(wid)
+            feats["tags"].append(broken[wid])
+            feats["wkb"].append(geom)
+        if repaired:
+            warnings.warn(
+                f"{path}: {len(repaired)} closed way(s) with an invalid outline (e.g. self-intersecting: "
+                f"way {next(iter(repaired))}) were repaired with shapely.make_valid.",
+                UserWarning, stacklevel=3,
+            )
+    if broken_relations:
+        warnings.warn(
+            f"{path}: {len(broken_relations)} multipolygon relation(s) with invalid rings (e.g. relation "
+            f"{broken_relations[0]}) could not be assembled and are left out; fix them in an OSM editor.",
+            UserWarning, stacklevel=3,
+        )
     ways["node_ids"] = way_ids
     ways["lon"] = np.asarray(way_lon, dtype=float)
     ways["lat"] = np.asarray(way_lat, dtype=float)
     ways["ok"] = np.asarray(way_ok, dtype=bool)
     return ways, feats, header_box
+
+
+def _repair_outlines(path: Path, broken: dict[int, dict]) -> dict[int, bytes]:
+    """Polygons (WKB) of closed ways whose outline libosmium refused (a bow-tie, a ring touching
+    itself), rebuilt from their nodes and repaired with ``shapely.make_valid``. A second pass over
+    the file, made only when such ways exist; ways with nodes missing from the extract are skipped."""
+    out = {}
+    processor = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)).with_filter(osmium.filter.IdFilter(list(broken)))
+    )
+    for obj in processor:
+        if obj.id not in broken or not all(nd.location.valid() for nd in obj.nodes):
+            continue
+        xy = [(nd.location.lon, nd.location.lat) for nd in obj.nodes]
+        if len(xy) < 4 or xy[0] != xy[-1]:
+            continue
+        geom = shapely.make_valid(shapely.Polygon(xy), method="structure", keep_collapsed=False)
+        if geom.is_empty or shapely.get_dimensions(geom) != 2:
+            continue
+        out[obj.id] = shapely.to_wkb(geom)
+    return out
 
 
 def _could_be_area(tags: dict) -> bool:
