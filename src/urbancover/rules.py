@@ -244,11 +244,7 @@ def _walking(raw, where) -> dict:
                     raise InputError(f"{where}: [walking.minutes] key {m!r} is not a number of minutes.") from err
                 if not _positive(d):
                     raise InputError(f"{where}: [walking.minutes] {m} = {d!r}: metres must be a positive number.")
-                if d > MAX_THRESHOLD_M:
-                    raise InputError(
-                        f"{where}: [walking.minutes] {m} = {d!r} metres is more than {MAX_THRESHOLD_M / 1000:g} km, "
-                        "almost surely a unit mistake; give the walking distance in metres."
-                    )
+                _not_enormous(d, f"{where}: [walking.minutes] {m} = {d!r} metres")
                 out["minutes"][minutes] = float(d)
         else:
             raise InputError(f"{where}: unknown key {key!r} in [walking]; allowed: minutes, speed_kmh.")
@@ -353,6 +349,15 @@ def _check(typ: str, val, walking, where):
     raise AssertionError(typ)  # pragma: no cover
 
 
+def _not_enormous(metres: float, what: str) -> None:
+    """Refuse a walking distance beyond :data:`MAX_THRESHOLD_M`; ``what`` starts the message."""
+    if metres > MAX_THRESHOLD_M:
+        raise InputError(
+            f"{what}, more than {MAX_THRESHOLD_M / 1000:g} km: almost surely a unit mistake "
+            "(walking distances are in metres, e.g. 500)."
+        )
+
+
 def _threshold(raw, walking, where) -> tuple[float, float | None]:
     has_m, has_min = "threshold_m" in raw, "minutes" in raw
     if has_m == has_min:
@@ -361,11 +366,7 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
         val = raw["threshold_m"]
         if not _positive(val):
             raise InputError(f"{where}: field 'threshold_m' must be a positive number of metres, got {val!r}.")
-        if val > MAX_THRESHOLD_M:
-            raise InputError(
-                f"{where}: field 'threshold_m' is {val!r} metres, more than {MAX_THRESHOLD_M / 1000:g} km: almost surely "
-                "a unit mistake (thresholds are in metres, e.g. 500)."
-            )
+        _not_enormous(val, f"{where}: field 'threshold_m' is {val!r} metres")
         return float(val), None
     minutes = raw["minutes"]
     if not _positive(minutes):
@@ -375,11 +376,7 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
         return table[float(minutes)], float(minutes)
     if walking["speed_kmh"]:
         metres = walking["speed_kmh"] * 1000.0 / 60.0 * float(minutes)
-        if metres > MAX_THRESHOLD_M:
-            raise InputError(
-                f"{where}: field 'minutes' = {minutes!r} at [walking] speed_kmh = {walking['speed_kmh']:g} is "
-                f"{metres:,.0f} m, more than {MAX_THRESHOLD_M / 1000:g} km: almost surely a unit mistake."
-            )
+        _not_enormous(metres, f"{where}: field 'minutes' = {minutes!r} at [walking] speed_kmh = {walking['speed_kmh']:g} is {metres:,.0f} m")
         return metres, float(minutes)
     raise InputError(
         f"{where}: {minutes} minutes has no walking distance; add it to [walking.minutes] or set [walking] speed_kmh."

@@ -424,18 +424,7 @@ def _subtitle(rule, row: dict, lang: str, T: dict, checks) -> str:
         if row.get("target_text"):
             parts.append(f"{T['target']} {target_text(row['target_text'], lang)}")
     parts.append(result_word(row.get("passed"), rule.kind, T))
-    # fill lines up to a width (in half-width characters: a hanzi counts two)
-    width = 150
-    lines, cur = [], ""
-    for part in parts:
-        cand = part if not cur else cur + sep + part
-        if cur and _text_width(cand) > width:
-            lines.append(cur)
-            cur = part
-        else:
-            cur = cand
-    lines.append(cur)
-    return "\n".join(lines)
+    return _fill(parts, sep, 150)
 
 
 def _text_width(text: str) -> int:
@@ -444,9 +433,14 @@ def _text_width(text: str) -> int:
 
 def _wrap(text: str, width: int) -> str:
     """Wrap a label at spaces (English) or anywhere (Chinese) to ``width`` half-width characters."""
+    if " " in text:
+        return _fill(text.split(" "), " ", width)
+    return _fill(list(text), "", width)
+
+
+def _fill(tokens: list[str], joiner: str, width: int) -> str:
+    """Greedy line filling of ``tokens`` up to ``width`` half-width characters (a hanzi counts two)."""
     out, cur = [], ""
-    tokens = text.split(" ") if " " in text else list(text)
-    joiner = " " if " " in text else ""
     for tok in tokens:
         cand = tok if not cur else cur + joiner + tok
         if cur and _text_width(cand) > width:
