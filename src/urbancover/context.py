@@ -24,7 +24,7 @@ from urbancover.engine import DistanceField, _merge_intervals, distance_field, p
 from urbancover.errors import InputError
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
-from urbancover.network import Network, walk_network
+from urbancover.network import Network, Snapped, snap_geometries, walk_network
 from urbancover.selectors import select
 
 
@@ -59,6 +59,7 @@ class Context:
     user_facilities: dict = field(default_factory=dict)
     _fields: dict = field(default_factory=dict, repr=False)
     _networks: dict = field(default_factory=dict, repr=False)
+    _snapped: dict = field(default_factory=dict, repr=False)
 
     @property
     def crs(self):
@@ -121,6 +122,13 @@ class Context:
         return gpd.GeoDataFrame(
             pd.concat([facilities.iloc[keep], gates]), geometry="geometry", crs=facilities.crs
         )
+
+    def snapped(self, key, geoms: np.ndarray, *, name: str = "places") -> Snapped:
+        """Places (an array of geometries in the network's CRS) snapped onto the network, once per
+        ``key`` for the whole evaluation: every rule measuring the same demand layer reuses it."""
+        if key not in self._snapped:
+            self._snapped[key] = snap_geometries(self.network, geoms, name=name)
+        return self._snapped[key]
 
     def street_network(self, selector) -> Network:
         """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once."""

@@ -162,7 +162,8 @@ def _places(layer, ctx, checks, result, only_old) -> float:
     cols = {}
     for k, c in enumerate(checks):
         if len(pts):
-            net_d[:, k] = c.field.at(pts_gs, name=f"{result.rule.id} {layer}")
+            snapped = ctx.snapped((layer, only_old), np.asarray(pts), name=layer.replace("_", " "))
+            net_d[:, k] = c.field.at_snapped(snapped, geoms=np.asarray(pts))
             line_d[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
         suffix = f"_{c.name}" if len(checks) > 1 else ""
         cols[f"network_distance{suffix}"] = net_d[:, k]
@@ -272,10 +273,11 @@ def gap_polygons(ctx: Context, checks: list[Check], cell: float | None = None) -
     boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
     on_land = shapely.intersects(land, boxes)
     gx, gy, boxes = gx[on_land], gy[on_land], boxes[on_land]
-    pts = gpd.GeoSeries(shapely.points(gx, gy), crs=ctx.crs)
+    pts = shapely.points(gx, gy)
+    snapped = ctx.snapped(("gap grid", cell), pts, name="gap grid")  # the same grid for every rule
     gap = np.zeros(len(pts), bool)
     for c in checks:
-        gap |= c.field.at(pts, name="gap grid") > c.threshold
+        gap |= c.field.at_snapped(snapped, geoms=pts) > c.threshold
     if not gap.any():
         return empty
     geom = shapely.intersection(shapely.coverage_union_all(boxes[gap]), land)
