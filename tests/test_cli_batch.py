@@ -136,3 +136,17 @@ def test_analyze_writes_report_and_maps(tmp_path, capsys):
     for rid in ("bus_stop_500", "park_500"):
         png = tmp_path / "maps" / f"{rid}.png"
         assert png.stat().st_size > 50_000 and str(png) in out
+
+
+def test_unexpected_errors_are_one_line_unless_debug(monkeypatch, capsys):
+    import urbancover.analysis
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(urbancover.analysis, "evaluate", broken)
+    assert main(["analyze", str(SHENZHEN)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("urbancover: internal error: ZeroDivisionError: boom") and len(err.splitlines()) == 1
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "analyze", str(SHENZHEN)])

@@ -9,7 +9,8 @@
 
 Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, a batch task failed, or
 no demonstration zone met the constraints (the diagnosis is printed); 2 bad input (one line on
-stderr naming the input and what is wrong).
+stderr naming the input and what is wrong); 3 an internal error (one line; ``--debug`` shows the
+traceback).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="urbancover",
         description="Service-radius coverage gaps over the street network of OSM extracts (offline).",
     )
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of unexpected errors")
     sub = p.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("analyze", help="evaluate a rule set on an extract; write the GeoPackage and print the summary")
@@ -93,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
         print(f"urbancover: error: {msg}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug, not the user's input: one line, the traceback on request
+        if args.debug:
+            raise
+        print(f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback "
+              "and please report it)", file=sys.stderr)
+        return 3
 
 
 def _read_layer(path: str | None, what: str, crs=None):
