@@ -29,7 +29,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from urbancover.errors import InputError
-from urbancover.intervals import complement, merge as _merge_intervals, ranges as _ranges
+from urbancover.intervals import merge as _merge_intervals, ranges as _ranges
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.network import Network, Snapped, _as_geometry, snap_geometries
 
@@ -440,22 +440,6 @@ def straight_line_distance(
     return out
 
 
-def straight_line_coverage(network: Network, sources: Layer, radius: float) -> gpd.GeoDataFrame:
-    """Covered length of every edge inside the straight-line buffer of radius ``radius`` around the
-    sources (the way plans are usually checked): edges with ``covered_length`` and ``covered_share``.
-
-    Exact, per edge: the parts of each edge inside any buffer (buffers with 32 segments per quarter
-    circle), merged. O(P log E) for P (buffer, edge) candidate pairs.
-    """
-    edge, start, end = straight_line_intervals(network, sources, radius)
-    covered = np.bincount(edge, weights=end - start, minlength=network.n_edges)
-    out = network.edges[["u", "v", "length", "geometry"]].copy()
-    out["covered_length"] = np.minimum(covered, network.length)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["covered_share"] = np.where(network.length > 0, out["covered_length"] / network.length, 1.0)
-    return out
-
-
 def straight_line_intervals(network: Network, sources: Layer, radius: float):
     """Parts of edges within ``radius`` straight-line metres of a source, as disjoint sorted
     intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle)."""
@@ -464,9 +448,3 @@ def straight_line_intervals(network: Network, sources: Layer, radius: float):
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, radius, quad_segs=32))
     return _merge_intervals(edge, start, end)
-
-
-def uncovered_intervals(network: Network, edge: np.ndarray, start: np.ndarray, end: np.ndarray):
-    """The complement, on every edge, of disjoint sorted covered intervals ``(edge, start, end)``
-    (as returned by :meth:`DistanceField.covered_intervals`)."""
-    return complement(edge, start, end, network.length)
