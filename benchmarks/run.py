@@ -292,7 +292,8 @@ def _uc_stages(net_factory, sources, targets, cutoff) -> dict:
     """Wall time of each step of one cold network_distance call (uses urbancover internals)."""
     from scipy.sparse.csgraph import dijkstra
 
-    from urbancover import engine, network
+    from urbancover import engine, snap
+    from urbancover.engine.graph import check_cutoff, seed_arcs, with_virtual_sources
 
     st = {}
     net = net_factory()
@@ -300,16 +301,16 @@ def _uc_stages(net_factory, sources, targets, cutoff) -> dict:
     st["strtree_build"], _ = _timed(lambda: net.tree)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        st["snap_sources (seeds)"], (s, _geoms) = _timed(engine.seeds, net, sources)
-        st["virtual_source_graph"], graph = _timed(engine._with_virtual_sources, net, s)
+        st["snap_sources (seeds)"], (s, _geoms) = _timed(snap.seeds, net, sources)
+        st["virtual_source_graph"], graph = _timed(lambda: with_virtual_sources(net.csr, *seed_arcs(net, s)))
         n = net.n_nodes
         st["dijkstra"], _ = _timed(
             dijkstra, graph, directed=True, indices=np.arange(n, n + len(s)), min_only=True,
-            limit=engine._check_cutoff(cutoff), return_predecessors=True,
+            limit=check_cutoff(cutoff), return_predecessors=True,
         )
         field = engine.distance_field(net, sources, cutoff)  # same pass, to get the object for .at
-        st["targets_to_geometry"], tg = _timed(network._as_geometry, targets, net.crs, "targets")
-        st["snap_targets"], snapped = _timed(network.snap_geometries, net, tg)
+        st["targets_to_geometry"], tg = _timed(snap.as_geometry, targets, net.crs, "targets")
+        st["snap_targets"], snapped = _timed(snap.snap_geometries, net, tg)
         st["distance_at_targets"], _ = _timed(field.at_snapped, snapped, geoms=tg)
     return st
 
@@ -559,12 +560,13 @@ def engine_source_hash() -> str:
     """Short hash of urbancover's network.py and engine.py as imported (detects edits during a run)."""
     import hashlib
 
-    import urbancover.engine
     import urbancover.network
+    import urbancover.snap
 
     h = hashlib.sha1()
-    for mod in (urbancover.network, urbancover.engine):
-        h.update(Path(mod.__file__).read_bytes())
+    src = Path(urbancover.network.__file__).parent
+    for path in [Path(urbancover.network.__file__), Path(urbancover.snap.__file__), *sorted((src / "engine").glob("*.py"))]:
+        h.update(path.read_bytes())
     return h.hexdigest()[:10]
 
 
@@ -701,7 +703,7 @@ def machine_info() -> dict:
     try:
         info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                             text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/urbancover/network.py", "src/urbancover/engine.py"], cwd=ROOT, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/urbancover/network.py", "src/urbancover/snap.py", "src/urbancover/engine"], cwd=ROOT, capture_output=True,
                                text=True, check=False).stdout.strip()
         info["src_dirty"] = bool(dirty)
     except OSError:  # no git

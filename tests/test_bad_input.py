@@ -219,9 +219,9 @@ def test_zero_and_infinite_cutoff(small_net):
 
 
 @pytest.mark.parametrize("radius", [-5.0, float("nan"), math.inf])
-def test_bad_radius(small_net, radius):
+def test_bad_threshold(small_net, radius):
     field = uc.distance_field(small_net, points((0, 0)), cutoff=200)
-    with pytest.raises(uc.InputError, match="radius"):
+    with pytest.raises(uc.InputError, match="threshold"):
         field.edge_coverage(radius)
     with pytest.raises(uc.InputError):
         uc.edge_coverage(small_net, points((0, 0)), radius)

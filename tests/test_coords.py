@@ -19,14 +19,13 @@ import shapely
 
 import urbancover as uc
 from urbancover.errors import CRSError, InputError
-from urbancover.io.coords import (
+from urbancover.io import (
     CHINA_BOX,
     bd09_to_gcj02,
     bd09_to_wgs84,
     detect_offset,
     gcj02_to_bd09,
     gcj02_to_wgs84,
-    offset_effect,
     out_of_china,
     parse_crs,
     read_layer,
@@ -36,6 +35,7 @@ from urbancover.io.coords import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
+from urbancover.offset import offset_effect
 
 GEOD = pyproj.Geod(ellps="WGS84")
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "shenzhen_longgang.osm.bz2"

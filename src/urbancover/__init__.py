@@ -31,7 +31,9 @@ from urbancover.io import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from urbancover.network import Network, from_networkx, snap_points, walk_network
+from urbancover.network import Network, from_networkx, walk_network
+from urbancover.offset import OffsetEffect, offset_effect
+from urbancover.snap import snap_points
 from urbancover.rules import RuleSet, load_rules
 from urbancover.siting import SitingResult, site_facilities
 from urbancover.zones import find_zones, street_blocks
@@ -44,6 +46,7 @@ __all__ = [
     "InputError",
     "Network",
     "NoWalkableWaysError",
+    "OffsetEffect",
     "OSMData",
     "OSMReadError",
     "Report",
@@ -60,6 +63,7 @@ __all__ = [
     "gcj02_to_wgs84",
     "load_rules",
     "nearest_facility",
+    "offset_effect",
     "network_distance",
     "read_layer",
     "read_osm",

@@ -12,26 +12,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import gaps, indicators
 from urbancover.context import Context, make_context
+from urbancover.errors import InputError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network import Network
+from urbancover.measure import evaluator
 from urbancover.rules import RuleSet, load_rules
-
-#: Rule kind -> the function that evaluates it. A new kind is a function here plus its keys in
-#: :data:`urbancover.rules.KINDS`.
-EVALUATORS = {
-    "radius": gaps.radius_rule,
-    "all_of": gaps.all_of_rule,
-    "density": indicators.density_rule,
-    "ratio": indicators.ratio_rule,
-    "area_per_capita": indicators.area_per_capita_rule,
-    "min_area": indicators.min_area_rule,
-    "count_per_unit": indicators.count_per_unit_rule,
-    "road_density": indicators.road_density_rule,
-    "dead_ends": indicators.dead_ends_rule,
-}
-
 
 @dataclass
 class Report:
@@ -180,7 +166,7 @@ def evaluate(
     if only is not None:
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
-            raise KeyError(f"rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
+            raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
     bar = _Progress(len(chosen) + 2, progress)
     bar.step("reading extract")
     osm = source if isinstance(source, OSMData) else read_osm(source)
@@ -193,7 +179,7 @@ def evaluate(
     results = {}
     for rule in chosen:
         bar.step(rule.id)
-        results[rule.id] = EVALUATORS[rule.kind](rule, ctx)
+        results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     summary = pd.DataFrame([r.summary for r in results.values()])
     return Report(

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 def _read_layer(path: str | None, what: str, crs=None):
     if path is None:
         return None
-    from urbancover.io.coords import read_layer
+    from urbancover.io.layers import read_layer
 
     if not Path(path).exists():
         raise OSError(f"{path}: no such {what} file.")
@@ -175,7 +175,7 @@ def _maps(args, report, out: Path, stem: str) -> list[Path]:
         warnings.simplefilter("ignore")
         if args.maps:
             for rid, res in report.results.items():
-                if res.rule.kind in ("radius", "all_of"):
+                if res.measurement is not None:
                     path = out / "maps" / f"{rid}.{args.maps}"
                     path.parent.mkdir(parents=True, exist_ok=True)
                     maps.gap_map(report, rid, lang=args.lang, path=path, dpi=300)

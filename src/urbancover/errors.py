@@ -5,6 +5,8 @@ Every error names the input, the problem and the fix, so a batch log line is eno
 
 from __future__ import annotations
 
+import math
+
 
 class UrbancoverError(Exception):
     """Base class of the errors urbancover raises on purpose."""
@@ -22,5 +24,30 @@ class NoWalkableWaysError(InputError):
     """An extract or layer holds no way a pedestrian may use, so no network can be built."""
 
 
+class UnknownRuleError(InputError, KeyError):
+    """A rule id that the rule set or report does not hold (a ``KeyError`` too, as for a mapping)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CRSError(InputError):
     """A layer has no coordinate reference system, or one that cannot be used here."""
+
+
+def require_number(value, name: str, *, positive: bool = False) -> float:
+    """``value`` as a float when it is a finite number (``> 0`` with ``positive``, else ``>= 0``).
+
+    Raises :class:`InputError` naming ``name`` otherwise (booleans and NaN are refused).
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        try:  # numpy scalars
+            import numpy as np
+
+            ok = isinstance(value, (np.integer, np.floating))
+        except ImportError:  # pragma: no cover
+            ok = False
+    if not ok or not math.isfinite(value) or (value <= 0 if positive else value < 0):
+        raise InputError(f"{name} must be a finite number {'> 0' if positive else '>= 0'} (metres or seconds), got {value!r}.")
+    return float(value)

@@ -1,11 +1,10 @@
 """Coverage tables and gap layers of the distance rules: who is not served, by network and by
 straight-line distance.
 
-Two rule kinds are distance rules, and both are measured by one function, :func:`measure`:
-
-* ``radius``: the nearest facility of one category within a threshold;
-* ``all_of``: a facility of *every* category within its own threshold (the 10-minute living circle),
-  reporting which categories each place is missing.
+Every distance kind (``radius``: the nearest facility of one category within a threshold;
+``all_of``: a facility of *every* category within its own threshold, the 10-minute living circle,
+reporting which categories each place is missing) is evaluated by one function,
+:func:`distance_rule`, from the rule's :class:`~urbancover.measure.Measurement`.
 
 Demand layers: ``residents`` (weighted points), ``residential_buildings``, ``compounds`` and
 ``streets`` (exact covered length per edge). Every measure is given by network distance and, beside
@@ -22,10 +21,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import intervals
 from urbancover.context import Context
-from urbancover.demand import demand_points
-from urbancover.engine import DistanceField, straight_line_distance, straight_line_intervals
+from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
 from urbancover.rules import Rule
 from urbancover.selectors import describe
@@ -35,8 +33,10 @@ from urbancover.selectors import describe
 class RuleResult:
     """What one rule measured: a summary row, its layers, and per-place results for the report.
 
-    ``compound_served`` (bool per compound of the context) and ``residents_served`` (bool per
-    population point) are set by distance rules; they feed the per-compound and per-unit tables.
+    ``measurement`` is what a distance rule measured (:class:`urbancover.measure.Measurement`; None for
+    other kinds): maps, reports, siting and zones read it. ``compound_served`` (bool per compound of
+    the context) and ``residents_served`` (bool per population point) are set by distance rules;
+    they feed the per-compound and per-unit tables.
     """
 
     rule: Rule
@@ -44,16 +44,7 @@ class RuleResult:
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     compound_served: np.ndarray | None = None
     residents_served: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class Check:
-    """One facility category a place must reach: its name, distance field, facilities and threshold."""
-
-    name: str
-    field: DistanceField
-    facilities: gpd.GeoDataFrame
-    threshold: float
+    measurement: Measurement | None = None
 
 
 def base_row(rule: Rule) -> dict:
@@ -73,44 +64,25 @@ def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> 
     ctx.notes.append(msg)
 
 
-def radius_rule(rule: Rule, ctx: Context) -> RuleResult:
-    """Every place of the demand within ``rule.threshold`` of a facility (kind ``radius``)."""
-    fld, fac = ctx.field(
-        rule.facilities, min_area_m2=rule.params.get("facility_min_area_m2"), name=f"{rule.id} facilities", user=rule.id
-    )
-    if len(fac) == 0:
-        warn_missing(rule, ctx, rule.facilities)
-    return measure(rule, ctx, [Check(rule.id, fld, fac, rule.threshold)])
-
-
-def all_of_rule(rule: Rule, ctx: Context) -> RuleResult:
-    """Every category within its threshold (kind ``all_of``); reports the missing categories."""
-    checks = []
-    for cat in rule.categories:
-        fld, fac = ctx.field(cat.facilities, min_area_m2=cat.min_area_m2, name=f"{rule.id} {cat.name}", user=f"{rule.id}.{cat.name}")
-        if len(fac) == 0:
-            warn_missing(rule, ctx, cat.facilities, what=f"{cat.name}")
-        checks.append(Check(cat.name, fld, fac, cat.threshold))
-    return measure(rule, ctx, checks)
-
-
-def measure(rule: Rule, ctx: Context, checks: list[Check]) -> RuleResult:
-    """Measure a distance rule on each of its demand layers."""
+def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
+    """Every place of the demand within the threshold of a facility of each category (kinds
+    ``radius`` and ``all_of``): shares by network and straight-line distance, unserved layers."""
+    m = measure(rule, ctx)
+    for c in m.checks:
+        if len(c.facilities) == 0:
+            warn_missing(rule, ctx, c.selector, what="facility" if len(m.checks) == 1 else c.name)
+    checks = m.checks
     row = base_row(rule)
     many = len(checks) > 1
     row["threshold_m"] = np.nan if many else checks[0].threshold
     row["thresholds"] = ", ".join(f"{c.name} {c.threshold:g} m" for c in checks)
-    row["facilities"] = sum(len(c.facilities) for c in checks)
-    result = RuleResult(rule=rule, summary=row)
+    row["facilities"] = m.n_facilities
+    result = RuleResult(rule=rule, summary=row, measurement=m)
     facilities = pd.concat([c.facilities[["geometry"]].assign(category=c.name, osmid=c.facilities["osmid"], name=c.facilities["name"]) for c in checks])
     result.layers["facilities"] = gpd.GeoDataFrame(facilities, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
-    homes_only_old = rule.params.get("homes_in") == "old_compounds"
     first = None
     for layer in rule.demand:
-        if layer == "streets":
-            served = _streets(rule, ctx, checks, result)
-        else:
-            served = _places(layer, ctx, checks, result, homes_only_old)
+        served = _streets(m, ctx, result) if layer == "streets" else _places(layer, m, ctx, result)
         if first is None:
             first = (layer, served)
     layer, share = first
@@ -120,59 +92,28 @@ def measure(rule: Rule, ctx: Context, checks: list[Check]) -> RuleResult:
     row["target_text"] = f">= {rule.target:.0%}"
     row["passed"] = None if np.isnan(share) else bool(share >= rule.target - 1e-12)
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
-        result.layers["gaps"] = gap_polygons(ctx, checks)
+        result.layers["gaps"] = gap_polygons(ctx, m)
     return result
 
 
-def _points(layer: str, ctx: Context, only_old: bool) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
-    """(features, their points, weights) of a place-type demand layer."""
-    if layer == "residents":
-        feats = ctx.population
-        keep = np.ones(len(feats), bool)
-        if only_old:
-            keep = _in_old(ctx, feats["compound"].to_numpy())
-        feats = feats[keep]
-        return feats, feats.geometry.values, feats["residents"].to_numpy(dtype=float)
-    if layer == "residential_buildings":
-        feats = ctx.homes
-        if only_old:
-            feats = feats[_in_old(ctx, feats["compound"].to_numpy())]
-        return feats, demand_points(feats).values, np.ones(len(feats))
-    if layer == "compounds":
-        feats = ctx.compounds[ctx.compounds["old"].to_numpy()] if only_old else ctx.compounds
-        return feats, demand_points(feats).values, np.ones(len(feats))
-    raise ValueError(layer)  # pragma: no cover - validated by the rule loader
-
-
-def _in_old(ctx: Context, compound: np.ndarray) -> np.ndarray:
-    old = np.r_[ctx.compounds["old"].to_numpy(dtype=bool), False]  # compound -1 (none) -> False
-    return old[compound]
-
-
-_LABEL = {"residents": "residents", "residential_buildings": "buildings", "compounds": "compounds"}
-
-
-def _places(layer, ctx, checks, result, only_old) -> float:
+def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> float:
     """Network and straight-line shares of a place layer; adds its unserved layer; returns the share."""
-    feats, pts, w = _points(layer, ctx, only_old)
-    pts_gs = gpd.GeoSeries(pts, crs=ctx.crs)
-    net_d = np.zeros((len(pts), len(checks)))
-    line_d = np.zeros((len(pts), len(checks)))
-    thresholds = np.array([c.threshold for c in checks])
+    p = m.places[layer]
+    checks = m.checks
+    only_old = m.rule.params.get("homes_in") == "old_compounds"
+    feats, w = p.features, p.weights
+    net_d, line_d = p.network_m, p.straight_m
+    thresholds = m.thresholds
     cols = {}
     for k, c in enumerate(checks):
-        if len(pts):
-            snapped = ctx.snapped((layer, only_old), np.asarray(pts), name=layer.replace("_", " "))
-            net_d[:, k] = c.field.at_snapped(snapped, geoms=np.asarray(pts))
-            line_d[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
         suffix = f"_{c.name}" if len(checks) > 1 else ""
         cols[f"network_distance{suffix}"] = net_d[:, k]
         cols[f"straight_distance{suffix}"] = line_d[:, k]
     miss = net_d > thresholds
     net_ok = ~miss.any(axis=1)
     line_ok = (line_d <= thresholds).all(axis=1)
-    label = _LABEL[layer]
-    total = float(w.sum())
+    label = LAYER_UNITS[layer]
+    total = p.total
     if total == 0:
         which = f"{label} in old compounds" if only_old else label
         ctx.notes.append(f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
@@ -181,17 +122,17 @@ def _places(layer, ctx, checks, result, only_old) -> float:
     if layer == ("residential_buildings" if "residential_buildings" in places else places[0]):
         # places no facility can reach at all (another part of a disconnected network, or too far
         # from every street to be placed on it): unserved, and said so rather than hidden in a share
-        cut = np.zeros(len(pts), bool)
+        cut = np.zeros(len(p), bool)
         for k, c in enumerate(checks):
             if len(c.facilities):
                 cut |= np.isinf(net_d[:, k])
         if cut.any():
             ctx.notes.append(
-                f"{result.rule.id}: {int(cut.sum())} of {len(pts)} {label} cannot reach any facility along the walking "
+                f"{result.rule.id}: {int(cut.sum())} of {len(p)} {label} cannot reach any facility along the walking "
                 "network (they lie on a part of it joined to none, or too far from every street); they count as unserved."
             )
     row = result.summary
-    row[label] = total if layer == "residents" else len(pts)
+    row[label] = total if layer == "residents" else len(p)
     row[f"{label}_served"] = share
     row[f"{label}_served_straight"] = float(w[line_ok].sum() / total) if total > 0 else np.nan
     if layer == "residents":
@@ -205,26 +146,22 @@ def _places(layer, ctx, checks, result, only_old) -> float:
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
         out = feats.assign(**cols)
         if len(checks) > 1:
-            names = np.full(len(pts), "", dtype=object)
+            names = np.full(len(p), "", dtype=object)
             for k, c in enumerate(checks):
                 names = names + np.where(miss[:, k], c.name + ", ", "")
-            out = out.assign(missing=[m[:-2] for m in names])
+            out = out.assign(missing=[s[:-2] for s in names])
         keep = [c for c in out.columns if c not in ("tags", "demand_source", "home")]
         name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
         result.layers[name] = out.loc[~net_ok, keep].reset_index(drop=True)
     return share
 
 
-def _streets(rule, ctx, checks, result) -> float:
+def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     """Exact shares of street length served; adds the unserved street pieces; returns the share."""
     net = ctx.network
-    p = rule.params
-    demand = ctx.street_intervals(p.get("streets"), p.get("streets_in"), p.get("streets_near"), p.get("streets_near_m", 0.0))
-    covered = demand
-    straight = demand
-    for c in checks:
-        covered = intervals.intersect(covered, c.field.covered_intervals(c.threshold))
-        straight = intervals.intersect(straight, straight_line_intervals(net, c.facilities, c.threshold))
+    rule, checks, demand = m.rule, m.checks, m.streets
+    covered = intervals.intersect(demand, m.covered())
+    straight = intervals.intersect(demand, m.covered_straight())
     length = intervals.total(demand)
     share = intervals.total(covered) / length if length > 0 else np.nan
     row = result.summary
@@ -249,34 +186,19 @@ def _streets(rule, ctx, checks, result) -> float:
     return share
 
 
-def gap_polygons(ctx: Context, checks: list[Check], cell: float | None = None) -> gpd.GeoDataFrame:
+def gap_polygons(ctx: Context, m: Measurement, cell: float | None = None) -> gpd.GeoDataFrame:
     """Residential land (compounds and home footprints in the area) farther than the threshold.
 
-    The land is sampled with a grid of ``cell`` metres (default :data:`settings.gap_cell_m`); a
-    cell is a gap when its centre misses any check; gap cells are merged and cut to the land.
-    O(C log E) for C cells on residential land.
+    The land is sampled with the evaluation's grid of ``cell`` metres (:func:`urbancover.measure.gap_cells`,
+    built once for every rule); a cell is a gap when its centre misses any check; gap cells are merged
+    and cut to the land. O(C) per rule for C cells on residential land, plus the union of its gap cells.
     """
-    cell = settings.gap_cell_m if cell is None else cell
-    land_parts = np.concatenate([ctx.compounds.geometry.values, ctx.homes.geometry.values])
+    land, boxes, pts, snapped = gap_cells(ctx, cell)
     empty = gpd.GeoDataFrame({"area_m2": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)
-    if len(land_parts) == 0:
+    if len(boxes) == 0:
         return empty
-    land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
-    if land.is_empty:
-        return empty
-    minx, miny, maxx, maxy = land.bounds
-    xs = np.arange(minx + cell / 2, maxx, cell)
-    ys = np.arange(miny + cell / 2, maxy, cell)
-    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
-    shapely.prepare(land)
-    # a cell counts when it overlaps the land; test its centre and, for thin land, its own box
-    boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
-    on_land = shapely.intersects(land, boxes)
-    gx, gy, boxes = gx[on_land], gy[on_land], boxes[on_land]
-    pts = shapely.points(gx, gy)
-    snapped = ctx.snapped(("gap grid", cell), pts, name="gap grid")  # the same grid for every rule
     gap = np.zeros(len(pts), bool)
-    for c in checks:
+    for c in m.checks:
         gap |= c.field.at_snapped(snapped, geoms=pts) > c.threshold
     if not gap.any():
         return empty

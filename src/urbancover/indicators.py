@@ -15,7 +15,8 @@ import shapely
 
 from urbancover import intervals
 from urbancover.context import Context
-from urbancover.engine import _merge_intervals, parts_inside
+from urbancover.intervals import merge
+from urbancover.snap import parts_inside
 from urbancover.gaps import RuleResult, base_row, warn_missing
 from urbancover.rules import Rule
 
@@ -164,7 +165,7 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
     if net is None:
         km, junctions = 0.0, 0
     else:
-        km = intervals.total(_merge_intervals(*parts_inside(net, np.array([ctx.area]))[:3])) / 1000.0
+        km = intervals.total(merge(*parts_inside(net, np.array([ctx.area]))[:3])) / 1000.0
         degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
         inside = shapely.intersects_xy(ctx.area, *shapely.get_coordinates(net.nodes.geometry.values).T)
         junctions = int(((degree >= 3) & inside).sum())

@@ -96,7 +96,7 @@ class Network:
         rows = np.concatenate([self.u[keep], self.v[keep]])
         cols = np.concatenate([self.v[keep], self.u[keep]])
         w = np.concatenate([self.length[keep], self.length[keep]])
-        return _csr_min(rows, cols, w, self.n_nodes)
+        return csr_min(rows, cols, w, self.n_nodes)
 
     @property
     def tree(self) -> shapely.STRtree:
@@ -168,10 +168,12 @@ class Network:
         return g
 
 
-def _csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
+def csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR matrix keeping the minimum of duplicate (row, col) entries (scipy would sum them).
 
     One argsort of a combined int64 key, O(E log E)."""
+    if len(rows) == 0:
+        return sp.csr_matrix((np.zeros(0), np.zeros(0, dtype=np.int32), np.zeros(n + 1, dtype=np.int64)), shape=(n, n))
     key = rows.astype(np.int64) * n + cols
     order = np.argsort(key)
     key, w = key[order], w[order]
@@ -403,123 +405,6 @@ def from_networkx(graph, crs: pyproj.CRS | str | int | None = None) -> Network:
         {"u": u, "v": v, "length": shapely.length(geoms)}, geometry=geoms, crs=crs
     )
     return Network(nodes=nodes, edges=edges, crs=crs)
-
-
-# -- snapping ------------------------------------------------------------------------------------
-#: metres: a place this close to a graph node is placed on the node itself
-NODE_TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True, eq=False)
-class Snapped:
-    """Points placed on their nearest edge.
-
-    ``edge`` is -1 where a point was not snapped (empty geometry, or farther than the snap limit);
-    its ``offset`` and ``access`` are then NaN and inf.
-    """
-
-    edge: np.ndarray  # int64 edge index, -1 if not snapped
-    offset: np.ndarray  # metres from the edge's u end along its geometry
-    access: np.ndarray  # straight access leg in metres (inf if not snapped)
-
-    def __len__(self) -> int:
-        return len(self.edge)
-
-
-def snap_points(
-    network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points"
-) -> Snapped:
-    """Snap points to the orthogonal projection on their nearest edge.
-
-    Parameters
-    ----------
-    network
-        The network.
-    points
-        Points in any CRS (reprojected to the network's). Non-point geometries are snapped by their
-        nearest point to the network.
-    max_distance
-        Points farther than this (metres) stay unsnapped (distance ``inf``) and a warning counts
-        them. Default :data:`settings.max_snap_distance`.
-    name
-        Name of the input in messages.
-
-    Notes
-    -----
-    Vectorised: one STRtree nearest query and one ``line_locate_point`` call, O(P log E).
-    """
-    return snap_geometries(network, _as_geometry(points, network.crs, name), max_distance=max_distance, name=name)
-
-
-def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
-    """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
-    if max_distance is ...:
-        max_distance = settings.max_snap_distance
-    n = len(geoms)
-    edge = np.full(n, -1, dtype=np.int64)
-    offset = np.full(n, np.nan)
-    access = np.full(n, np.inf)
-    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not valid.any():
-        return Snapped(edge, offset, access)
-    idx = np.flatnonzero(valid)
-    # places exactly on a graph node (isochrones at nodes, stops at junctions) take a k-d tree
-    # lookup onto one of the node's own edges; the rest an STRtree nearest-edge query
-    is_pt = shapely.get_type_id(geoms[idx]) == shapely.GeometryType.POINT
-    at_node = np.zeros(len(idx), dtype=bool)
-    if is_pt.any():
-        xy = shapely.get_coordinates(geoms[idx][is_pt])
-        d, node = network.node_tree.query(xy, distance_upper_bound=NODE_TOLERANCE)
-        hit = np.isfinite(d)
-        rows = idx[is_pt][hit]
-        e = network.node_edge[node[hit]]
-        edge[rows] = e
-        offset[rows] = np.where(network.u[e] == node[hit], 0.0, network.length[e])
-        access[rows] = d[hit]
-        at_node[np.flatnonzero(is_pt)[hit]] = True
-    rest = idx[~at_node]
-    if len(rest):
-        # nearest edge without max_distance, filtered after (GEOS is ~2x faster that way), and in
-        # Hilbert-curve order, so that consecutive queries visit the same tree nodes (~2x again)
-        rest = rest[_hilbert_order(geoms[rest])]
-        (qi, ei), dist = network.tree.query_nearest(geoms[rest], return_distance=True, all_matches=False)
-        near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
-        qi, ei, dist = qi[near], ei[near], dist[near]
-        pts = geoms[rest][qi]
-        nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
-        if nonpoint.any():
-            pts = pts.copy()
-            pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[ei[nonpoint]], pts[nonpoint]), 0)
-        rows = rest[qi]
-        edge[rows] = ei
-        offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
-        access[rows] = dist
-    far = int((edge[idx] < 0).sum())
-    if far:
-        warnings.warn(
-            f"{name}: {far} of {len(idx)} places lie more than {max_distance} m from every walkable edge; "
-            "they are unreachable (distance inf). Check their CRS, or raise settings.max_snap_distance.",
-            stacklevel=3,
-        )
-    return Snapped(edge, offset, access)
-
-
-def _hilbert_order(geoms: np.ndarray) -> np.ndarray:
-    """Positions of ``geoms`` sorted along a Hilbert curve over their bounds (geopandas)."""
-    if len(geoms) < 2:
-        return np.arange(len(geoms))
-    return np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
-
-
-def _as_geometry(data, crs: pyproj.CRS, name: str) -> np.ndarray:
-    """Geometry array of a GeoDataFrame/GeoSeries reprojected to ``crs``."""
-    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        data = require_crs(data, name)
-        return data.to_crs(crs).geometry.to_numpy() if isinstance(data, gpd.GeoDataFrame) else data.to_crs(crs).to_numpy()
-    raise InputError(
-        f"{name}: expected a GeoDataFrame or GeoSeries with a CRS, got {type(data).__name__}. "
-        "Wrap coordinates with geopandas.points_from_xy(..., crs=...)."
-    )
 
 
 def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

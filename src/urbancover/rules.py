@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from urbancover.errors import InputError
+from urbancover.errors import InputError, UnknownRuleError
 from urbancover.selectors import validate_selector
 
 #: Keys every rule may have, whatever its kind.
@@ -29,39 +29,97 @@ COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", 
 # Types of kind-specific keys: how each is checked.
 SELECTOR, POSITIVE, NONNEG, STRING, CATEGORIES, DEMAND = "selector", "positive", "nonneg", "string", "categories", "demand"
 
-#: Kind -> {key: (type, required)}. ``threshold_m``/``minutes`` are checked together (one of them).
-KINDS: dict[str, dict[str, tuple[str, bool]]] = {
-    # nearest facility within a distance
-    "radius": {
-        "facilities": (SELECTOR, True), "demand": (DEMAND, False),
-        "facility_min_area_m2": (POSITIVE, False),
-        "streets": (SELECTOR, False), "streets_in": (SELECTOR, False),
-        "streets_near": (SELECTOR, False), "streets_near_m": (POSITIVE, False),
-        "homes_in": (STRING, False),
-    },
-    # several categories must all be within their distance
-    "all_of": {"categories": (CATEGORIES, True), "demand": (DEMAND, False)},
-    # facilities per km2 of the analysed area within bounds
-    "density": {"facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False)},
-    # one facility per N residents
-    "ratio": {
-        "facilities": (SELECTOR, True),
-        "residents_per_facility_min": (POSITIVE, False), "residents_per_facility_max": (POSITIVE, True),
-    },
-    # facility area per resident
-    "area_per_capita": {"facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True)},
-    # each facility of a category at least this big
-    "min_area": {"categories": (CATEGORIES, True)},
-    # at least N facilities in every area unit (subdistrict)
-    "count_per_unit": {"facilities": (SELECTOR, True), "min_count": (POSITIVE, True), "units": (SELECTOR, False)},
-    # street length and junctions per km2
-    "road_density": {"streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True)},
-    # dead-end streets that are not cut by the data boundary
-    "dead_ends": {"streets": (SELECTOR, False), "boundary_m": (NONNEG, False)},
-}
+@dataclass(frozen=True)
+class Kind:
+    """How a rule kind is read from a rule file and evaluated: one entry of :data:`KINDS`.
 
-#: Kinds measured by distance: they take ``threshold_m`` or ``minutes`` (all_of: per category).
-DISTANCE_KINDS = {"radius"}
+    Attributes
+    ----------
+    keys : dict
+        Kind-specific keys of the rule file: ``{key: (type, required)}``.
+    evaluate : str
+        ``"module:function"`` that evaluates a rule of this kind, ``(rule, ctx) -> RuleResult``;
+        resolved when a rule is evaluated (rules know nothing of the layers above them).
+    distance : bool
+        Measured by network distance: the rule has facility categories with thresholds, its
+        measurement holds one distance field per category, and maps, siting and the zone search
+        read those fields.
+    threshold : str or None
+        Where the distance is given: ``"rule"`` (``threshold_m`` or ``minutes`` on the rule),
+        ``"category"`` (on each category) or None.
+    listed : bool
+        The result is a list to act on (dead ends), not a pass or a fail.
+    roads : bool
+        The rule measures the road network itself (its map draws roads, not facilities).
+    category_requires : tuple of str
+        Keys every category of the rule must have (besides name and facilities).
+    """
+
+    keys: dict[str, tuple[str, bool]]
+    evaluate: str
+    distance: bool = False
+    threshold: str | None = None
+    listed: bool = False
+    roads: bool = False
+    category_requires: tuple[str, ...] = ()
+
+
+#: Rule kind -> :class:`Kind`. Adding a kind = one entry here + the function it names.
+KINDS: dict[str, Kind] = {
+    # nearest facility within a distance
+    "radius": Kind(
+        {
+            "facilities": (SELECTOR, True), "demand": (DEMAND, False),
+            "facility_min_area_m2": (POSITIVE, False),
+            "streets": (SELECTOR, False), "streets_in": (SELECTOR, False),
+            "streets_near": (SELECTOR, False), "streets_near_m": (POSITIVE, False),
+            "homes_in": (STRING, False),
+        },
+        "urbancover.gaps:distance_rule", distance=True, threshold="rule",
+    ),
+    # several categories must all be within their distance
+    "all_of": Kind(
+        {"categories": (CATEGORIES, True), "demand": (DEMAND, False)},
+        "urbancover.gaps:distance_rule", distance=True, threshold="category",
+    ),
+    # facilities per km2 of the analysed area within bounds
+    "density": Kind(
+        {"facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False)},
+        "urbancover.indicators:density_rule",
+    ),
+    # one facility per N residents
+    "ratio": Kind(
+        {
+            "facilities": (SELECTOR, True),
+            "residents_per_facility_min": (POSITIVE, False), "residents_per_facility_max": (POSITIVE, True),
+        },
+        "urbancover.indicators:ratio_rule",
+    ),
+    # facility area per resident
+    "area_per_capita": Kind(
+        {"facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True)},
+        "urbancover.indicators:area_per_capita_rule",
+    ),
+    # each facility of a category at least this big
+    "min_area": Kind(
+        {"categories": (CATEGORIES, True)}, "urbancover.indicators:min_area_rule", category_requires=("min_area_m2",),
+    ),
+    # at least N facilities in every area unit (subdistrict)
+    "count_per_unit": Kind(
+        {"facilities": (SELECTOR, True), "min_count": (POSITIVE, True), "units": (SELECTOR, False)},
+        "urbancover.indicators:count_per_unit_rule",
+    ),
+    # street length and junctions per km2
+    "road_density": Kind(
+        {"streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True)},
+        "urbancover.indicators:road_density_rule", roads=True,
+    ),
+    # dead-end streets that are not cut by the data boundary
+    "dead_ends": Kind(
+        {"streets": (SELECTOR, False), "boundary_m": (NONNEG, False)},
+        "urbancover.indicators:dead_ends_rule", listed=True, roads=True,
+    ),
+}
 
 #: Demand layers a distance rule can be measured on.
 DEMAND_LAYERS = {"residents", "residential_buildings", "compounds", "streets"}
@@ -144,7 +202,7 @@ class RuleSet:
         for r in self.rules:
             if r.id == rule_id:
                 return r
-        raise KeyError(f"rule set {self.id!r} has no rule {rule_id!r}; it has {[r.id for r in self.rules]}")
+        raise UnknownRuleError(f"rule set {self.id!r} has no rule {rule_id!r}; it has {[r.id for r in self.rules]}.")
 
     def __iter__(self):
         return iter(self.rules)
@@ -267,8 +325,9 @@ def _parse_rule(raw, walking, where) -> Rule:
     kind = raw.get("kind")
     if kind not in KINDS:
         raise InputError(f"{where}: field 'kind' is {kind!r}; known kinds: {sorted(KINDS)}.")
-    schema = KINDS[kind]
-    allowed = COMMON_KEYS | set(schema) | ({"threshold_m", "minutes"} if kind in DISTANCE_KINDS else set())
+    spec = KINDS[kind]
+    schema = spec.keys
+    allowed = COMMON_KEYS | set(schema) | ({"threshold_m", "minutes"} if spec.threshold == "rule" else set())
     unknown = set(raw) - allowed
     if unknown:
         raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule; allowed: {sorted(allowed)}.")
@@ -283,13 +342,14 @@ def _parse_rule(raw, walking, where) -> Rule:
         if key in raw:
             values[key] = _check(typ, raw[key], walking, f"{where}: field {key!r}")
     threshold = minutes = None
-    if kind in DISTANCE_KINDS:
+    if spec.threshold == "rule":
         threshold, minutes = _threshold(raw, walking, where)
     for cat in values.get("categories", ()):
-        if kind == "all_of" and cat.threshold is None:
+        if spec.threshold == "category" and cat.threshold is None:
             raise InputError(f"{where}, category {cat.name!r}: missing 'threshold_m' or 'minutes'.")
-        if kind == "min_area" and cat.min_area_m2 is None:
-            raise InputError(f"{where}, category {cat.name!r}: missing 'min_area_m2'.")
+        for key in spec.category_requires:
+            if getattr(cat, key) is None:
+                raise InputError(f"{where}, category {cat.name!r}: missing {key!r}.")
     strings = {k: str(raw.get(k, "")) for k in ("clause", "name_zh", "name_en", "text_zh", "note")}
     return Rule(
         id=rid, kind=kind, target=float(target),

@@ -74,3 +74,6 @@ def to_metric(data: gpd.GeoDataFrame | gpd.GeoSeries, crs: pyproj.CRS, name: str
         if not np.isfinite(xy[~np.isnan(xy).any(axis=1)]).all():
             raise CRSError(f"{name}: coordinates fall outside the valid area of {data.crs} after reprojection.")
     return out
+
+#: How to declare a layer's coordinate system, quoted by every CRS error.
+CRS_FIX = "pass crs='EPSG:4326' (GPS / OpenStreetMap), 'gcj02' (AutoNavi/Amap, Tencent) or 'bd09' (Baidu)"

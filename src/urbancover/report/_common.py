@@ -15,7 +15,11 @@ import pandas as pd
 import shapely
 
 from urbancover import intervals
+from urbancover.errors import InputError
+from urbancover.measure import Measurement
+from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
+from urbancover.rules import KINDS
 
 LANGS = ("zh", "en")
 
@@ -235,7 +239,6 @@ MEASURES_ZH = {
     "share of streets served": "街道覆盖率",
 }
 
-DISTANCE_KINDS = ("radius", "all_of")
 
 
 def check_lang(lang: str) -> dict:
@@ -323,7 +326,7 @@ def fmt_value(x) -> str:
 
 def result_word(passed, kind: str, T: dict) -> str:
     if passed is None or (isinstance(passed, float) and math.isnan(passed)):
-        return T["listed"] if kind == "dead_ends" else T["undefined"]
+        return T["listed"] if KINDS[kind].listed else T["undefined"]
     return T["passed"] if bool(passed) else T["failed"]
 
 
@@ -387,69 +390,49 @@ def measure_text(measure: str, lang: str) -> str:
 
 @dataclass
 class RuleChecks:
-    """The categories of a distance rule: (label, DistanceField, facilities, threshold) each."""
+    """The categories of a distance rule as the outputs label them, read from its measurement."""
 
     labels: list
     fields: list
     facilities: list
     thresholds: np.ndarray
+    measurement: Measurement
 
     @property
     def same_threshold(self) -> bool:
         return bool(np.allclose(self.thresholds, self.thresholds[0]))
 
+    def along(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """(points x categories) network distances of points on edges (see Measurement.along)."""
+        return self.measurement.along(edge, offset)
+
+
+def is_distance_rule(report, rule_id: str) -> bool:
+    """Whether a rule of the report was measured by distance (it has a measurement)."""
+    return report.results[rule_id].measurement is not None
+
 
 def rule_checks(report, rule_id: str, lang: str = "en") -> RuleChecks | None:
-    """Distance fields of a distance rule (cached by the report's context), or None for other kinds."""
-    res = report.results[rule_id]
-    rule = res.rule
-    ctx = report.context
-    if rule.kind == "radius":
-        fld, fac = ctx.field(rule.facilities, min_area_m2=rule.params.get("facility_min_area_m2"), name=f"{rule.id} facilities")
-        return RuleChecks([rule_name(rule, lang)], [fld], [fac], np.array([float(rule.threshold)]))
-    if rule.kind == "all_of":
-        labels, fields, facs, ts = [], [], [], []
-        for cat in rule.categories:
-            fld, fac = ctx.field(cat.facilities, min_area_m2=cat.min_area_m2, name=f"{rule.id} {cat.name}")
-            labels.append(category_name(cat, lang))
-            fields.append(fld)
-            facs.append(fac)
-            ts.append(float(cat.threshold))
-        return RuleChecks(labels, fields, facs, np.array(ts))
-    return None
+    """The checks of a distance rule, from the measurement the evaluation made (the user's facility
+    layers included), or None for other kinds."""
+    m = report.results[rule_id].measurement
+    if m is None:
+        return None
+    if len(m.checks) == 1:
+        labels = [rule_name(m.rule, lang)]
+    else:
+        labels = [(c.name_zh or c.name) if lang == "zh" else c.name for c in m.checks]
+    return RuleChecks(labels, [c.field for c in m.checks], [c.facilities for c in m.checks], m.thresholds, m)
 
 
 def distance_rules(report) -> list[str]:
-    return [rid for rid, res in report.results.items() if res.rule.kind in DISTANCE_KINDS]
+    return measured_by_distance(report.results)
 
 
 def street_demand(report, rule_id: str):
     """Intervals of the rule's street demand (edge, start, end), or None when it has none."""
-    rule = report.results[rule_id].rule
-    if "streets" not in rule.demand:
-        return None
-    p = rule.params
-    return report.context.street_intervals(p.get("streets"), p.get("streets_in"), p.get("streets_near"), p.get("streets_near_m", 0.0))
-
-
-def _distance_along(fld, edge: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Network distance to the nearest facility of a field at position ``t`` of ``edge``
-    (metres from the edge's ``u`` end): through either end, or along the edge to a facility on it."""
-    net = fld.network
-    nd = fld.node_distance
-    best = np.minimum(nd[net.u[edge]] + t, nd[net.v[edge]] + (net.length[edge] - t))
-    s = fld.seeds
-    if len(s):
-        order = np.argsort(s.edge, kind="stable")
-        sedge = s.edge[order]
-        lo = np.searchsorted(sedge, edge, side="left")
-        cnt = np.searchsorted(sedge, edge, side="right") - lo
-        if cnt.any():
-            tgt = np.repeat(np.arange(len(edge)), cnt)
-            pos = order[np.repeat(lo, cnt) + intervals.ranges(cnt)]
-            run = s.cost[pos] + np.maximum(0.0, np.maximum(s.start[pos] - t[tgt], t[tgt] - s.end[pos]))
-            np.minimum.at(best, tgt, run)
-    return best
+    m = report.results[rule_id].measurement
+    return None if m is None else m.streets
 
 
 def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.GeoDataFrame:
@@ -471,7 +454,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     """
     checks = rule_checks(report, rule_id)
     if checks is None:
-        raise ValueError(f"{rule_id}: a {report.results[rule_id].rule.kind!r} rule has no distance to map.")
+        raise InputError(f"{rule_id}: a {report.results[rule_id].rule.kind!r} rule has no distance to map.")
     net = report.network
     m = net.n_edges
     L = net.length
@@ -483,12 +466,10 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     e_reg = np.repeat(np.arange(m), n_seg + 1)
     p_reg = intervals.ranges(n_seg + 1) * (L / n_seg)[e_reg]
     be, bp = [e_reg], [p_reg]
-    covered = None
     for fld, T in zip(checks.fields, checks.thresholds):
         ce, cs, cn = fld.covered_intervals(T)
         be += [ce, ce]
         bp += [cs, cn]
-        covered = (ce, cs, cn) if covered is None else intervals.intersect(covered, (ce, cs, cn))
     demand = street_demand(report, rule_id)
     if demand is not None:
         be += [demand[0], demand[0]]
@@ -504,9 +485,9 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     keep = pn - ps > 1e-6
     pe, ps, pn = pe[keep], ps[keep], pn[keep]
     mid = (ps + pn) / 2.0
-    dists = np.column_stack([_distance_along(fld, pe, mid) for fld in checks.fields])
-    d_from = np.column_stack([_distance_along(fld, pe, ps) for fld in checks.fields]).max(axis=1)
-    d_to = np.column_stack([_distance_along(fld, pe, pn) for fld in checks.fields]).max(axis=1)
+    dists = checks.along(pe, mid)
+    d_from = checks.along(pe, ps).max(axis=1)
+    d_to = checks.along(pe, pn).max(axis=1)
     ratio = (dists / checks.thresholds[None, :]).max(axis=1)
     served = (dists <= checks.thresholds[None, :]).all(axis=1)
     distance = dists.max(axis=1)

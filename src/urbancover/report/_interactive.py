@@ -19,8 +19,6 @@ import shapely
 
 from urbancover import intervals
 from urbancover.report._common import (
-    DISTANCE_KINDS,
-    _distance_along,
     check_lang,
     esc,
     fmt_m,
@@ -196,7 +194,7 @@ def interactive_map(
         res = report.results[rid]
         name = f"{rid} · {rule_name(res.rule, lang)}"
         fg = folium.FeatureGroup(name=name, show=first, control=True)
-        if res.rule.kind in DISTANCE_KINDS:
+        if res.measurement is not None:
             _distance_layers(folium, fg, report, rid, lang, T, fails)
         else:
             _other_layers(folium, fg, report, rid, lang, T)
@@ -337,8 +335,8 @@ def _runs(report, checks, bad: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     net = report.network
     # distance at the run ends and, through the pieces' middles, inside it
     ends = np.column_stack([
-        np.max(np.column_stack([_distance_along(f, e, s) for f in checks.fields]), axis=1),
-        np.max(np.column_stack([_distance_along(f, e, n) for f in checks.fields]), axis=1),
+        checks.along(e, s).max(axis=1),
+        checks.along(e, n).max(axis=1),
     ])
     span = float(net.length.max()) + 1.0
     key_r = e.astype(float) * span + s

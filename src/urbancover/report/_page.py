@@ -12,10 +12,8 @@ import geopandas as gpd
 import numpy as np
 
 from urbancover.report._common import (
-    DISTANCE_KINDS,
     WEB_FONT_FAMILY,
     check_lang,
-    category_name,
     distance_rules,
     esc,
     fmt_share,
@@ -83,17 +81,17 @@ def _district(report) -> str:
     return Path(name).stem
 
 
-def _requirement(rule, row, lang, T) -> str:
-    if rule.kind == "radius":
-        d = f"{rule.threshold:g} 米" if lang == "zh" else f"{rule.threshold:g} m"
-        text = T["distance_rule"].format(t=d)
-    elif rule.kind == "all_of":
-        sep = "，" if lang == "zh" else ", "
-        unit = " 米" if lang == "zh" else " m"
-        text = sep.join(f"{category_name(c, lang)} ≤ {c.threshold:g}{unit}" for c in rule.categories)
-    else:
+def _requirement(m, row, lang, T) -> str:
+    """The rule's requirement in words: its distance(s) from the measurement, else its target."""
+    if m is None:
         return esc(target_text(row.get("target_text"), lang))
-    return f"{esc(text)}<br><span class='sub'>{esc(T['target'])} {100 * rule.target:g}%</span>"
+    unit = " 米" if lang == "zh" else " m"
+    if len(m.checks) == 1:
+        text = T["distance_rule"].format(t=f"{m.checks[0].threshold:g}{unit}")
+    else:
+        sep = "，" if lang == "zh" else ", "
+        text = sep.join(f"{(c.name_zh or c.name) if lang == 'zh' else c.name} ≤ {c.threshold:g}{unit}" for c in m.checks)
+    return f"{esc(text)}<br><span class='sub'>{esc(T['target'])} {100 * m.rule.target:g}%</span>"
 
 
 def _pair(row, key) -> str:
@@ -120,7 +118,7 @@ def summary_table(report, lang: str = "zh") -> str:
         rule = res.rule
         row = summary_row(report, rid)
         other = ""
-        if rule.kind not in DISTANCE_KINDS and ("value" in row or "measure" in row):
+        if res.measurement is None and ("value" in row or "measure" in row):
             other = f"{esc(measure_text(str(row.get('measure', '')), lang))}: <b>{esc(fmt_value(row.get('value')))}</b>"
             for extra in ("facilities_needed", "units_failing", "detail"):
                 if extra in row and row[extra] not in ("", None):
@@ -131,7 +129,7 @@ def summary_table(report, lang: str = "zh") -> str:
         out.append(
             f"<tr id='rule-{esc(rid)}' data-rule='{esc(rid)}'><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br>"
             f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
-            f"<td>{_requirement(rule, row, lang, T)}</td>"
+            f"<td>{_requirement(res.measurement, row, lang, T)}</td>"
             + _pair(row, "residents") + _pair(row, "buildings") + _pair(row, "compounds") + _pair(row, "street")
             + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T)}</td></tr>"
         )

@@ -10,8 +10,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from urbancover.rules import KINDS
+from urbancover.errors import UnknownRuleError
 from urbancover.report._common import (
-    DISTANCE_KINDS,
     check_lang,
     fmt_value,
     font_families,
@@ -232,7 +233,7 @@ def gap_map(
     """
     T = check_lang(lang)
     if rule_id not in report.results:
-        raise KeyError(f"the report has no rule {rule_id!r}; it has {list(report.results)}.")
+        raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(report.results)}.")
     import matplotlib
 
     families = font_families(lang)
@@ -286,7 +287,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title):
     for sp in ax.spines.values():
         sp.set_linewidth(0.8)
     handles: list = []
-    distance_rule = rule.kind in DISTANCE_KINDS
+    distance_rule = res.measurement is not None
     checks = rule_checks(report, rule_id, lang) if distance_rule else None
     cbar_info = None
 
@@ -324,7 +325,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title):
         if uc_ is not None and len(uc_):
             _draw_polys(ax, _polys(uc_), facecolor="none", edgecolor=BEYOND, linewidth=2.0, zorder=7)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, linewidth=2.0, label=T["compound_unserved"]))
-        if circles and rule.kind == "radius":
+        if circles and len(checks.facilities) == 1:
             fac = checks.facilities[0]
             if 0 < len(fac) <= 5000:
                 buf = shapely.union_all(shapely.buffer(fac.geometry.values, float(checks.thresholds[0]), quad_segs=16))
@@ -556,7 +557,7 @@ def _draw_other(ax, report, rule_id, T, handles):
     res = report.results[rule_id]
     rule = res.rule
     net = report.network
-    road_rule = rule.kind in ("road_density", "dead_ends")
+    road_rule = KINDS[rule.kind].roads
     streets = net.geometry
     if road_rule and rule.params.get("streets"):
         sub = report.context.street_network(rule.params["streets"])

@@ -1,24 +1,10 @@
-"""The demonstration zone of plan clause IV.1: street blocks, and the search that proposes zones.
-
-选定1平方公里左右围合区域作为示范区（包含3个以上老旧小区）: each district picks an area of about
-1 km², enclosed by roads, that holds three or more old residential compounds. This module
-
-* cuts the land into **street blocks**, the faces enclosed by the roads of a chosen level
-  (:func:`street_blocks`), and
-* searches unions of adjacent blocks for the zones that meet the clause and where the need measured
-  by the rules evaluation is greatest, and explains each one (:func:`find_zones`).
-
-Everything is in the metric CRS of the input (the report's network CRS for :func:`find_zones`).
-See ``docs/zones.md`` for the method and its parameters.
-"""
+"""The demonstration-zone search of plan clause IV.1 (:func:`find_zones`), on an evaluated report."""
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -26,463 +12,16 @@ import pandas as pd
 import shapely
 
 from urbancover.errors import InputError
-from urbancover.io.osm import OSMData
-from urbancover.network import Network, walk_network
-from urbancover.selectors import describe, select
-
-_MAJOR = ("motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link")
-
-#: Road level -> the OSM ``highway`` values whose ways enclose street blocks at that level. Each
-#: level adds classes to the one above it; ``"tertiary"`` (the default of :func:`street_blocks`
-#: and :func:`find_zones`) is the level of the urban road grid that bounds a neighbourhood.
-#: Add a level here, or pass a list of ``highway`` values as ``level``.
-LEVELS: dict[str, tuple[str, ...]] = {
-    "primary": _MAJOR,
-    "secondary": _MAJOR + ("secondary", "secondary_link"),
-    "tertiary": _MAJOR + ("secondary", "secondary_link", "tertiary", "tertiary_link"),
-    "residential": _MAJOR + (
-        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified", "residential", "living_street",
-    ),
-}
-
-#: OSM features that are water: a face mostly covered by them is not a street block.
-WATER: list[dict] = [{"natural": "water"}, {"waterway": "riverbank"}, {"landuse": "reservoir"}]
+from urbancover.selectors import describe
+from urbancover.zones.blocks import LEVELS, MIN_STRIP_M, TOL, as_metric, road_classes, street_blocks
+from urbancover.zones.search import POLISH_MOVES, POLISH_TRIES, Budget, Problem, Search, climb, search_beam, search_exact
 
 #: Default weight of one old compound in a zone's score, in the unit of the need term (residents
 #: unserved, averaged over the distance rules): an old compound counts as much as 500 residents who
 #: lack a service, about the residents of a small compound of 150-200 homes.
 OLD_COMPOUND_WEIGHT: float = 500.0
 
-#: Hill-climbing after the beam search: at most this many moves per zone, and this many moves
-#: tried (best estimated gain first) before a step gives up.
-POLISH_MOVES: int = 100
-POLISH_TRIES: int = 30
-
-#: metres: a strip between two blocks narrower than this on average is rounding noise, not a road
-_MIN_STRIP_M = 1.0
-
-#: metres added to distance tolerances to absorb floating-point rounding of shared boundaries
-_TOL = 0.01
-
 _EMPTY_COLUMNS = ["rank", "area_km2", "n_blocks", "blocks", "old_compounds", "compound_names", "residents"]
-
-
-# --------------------------------------------------------------------------------- street blocks
-def road_classes(level: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """The ``highway`` values of a road level (a key of :data:`LEVELS`, or a list of values)."""
-    if isinstance(level, str):
-        if level not in LEVELS:
-            raise InputError(
-                f"level: unknown road level {level!r}; use one of {list(LEVELS)} or a list of OSM highway values "
-                "such as ['primary', 'secondary']."
-            )
-        return LEVELS[level]
-    classes = tuple(level)
-    if not classes or not all(isinstance(c, str) and c for c in classes):
-        raise InputError(f"level: give a level name {list(LEVELS)} or a non-empty list of highway values, not {level!r}.")
-    return classes
-
-
-def street_blocks(
-    source,
-    level: str | list[str] | tuple[str, ...] = "tertiary",
-    *,
-    min_area_m2: float = 2000.0,
-    min_width_m: float = 20.0,
-    max_water_share: float = 0.5,
-    water: gpd.GeoDataFrame | None = None,
-    tunnels: bool = False,
-) -> gpd.GeoDataFrame:
-    """Street blocks: the polygons enclosed by the roads of one level.
-
-    The road lines of the level are noded (split wherever they cross, as they are seen on a plan)
-    and polygonized; each face is a block. Faces that are slivers (road strips between the two
-    carriageways of a dual road, link triangles) or mostly water are dropped.
-
-    Parameters
-    ----------
-    source
-        The roads: an :class:`~urbancover.io.osm.OSMData` (its ``highway`` ways), a
-        :class:`~urbancover.context.Context` or :class:`~urbancover.analysis.Report` (the street
-        network of its extract, in its CRS), a :class:`~urbancover.network.Network` (its edges, by
-        their ``highway`` column; note a walking network has no motorways), or a GeoDataFrame of
-        lines with a ``highway`` column.
-    level
-        Road level enclosing the blocks: a key of :data:`LEVELS` (``"primary"``, ``"secondary"``,
-        ``"tertiary"``, ``"residential"``) or a list of OSM ``highway`` values.
-    min_area_m2
-        Faces smaller than this (m²) are slivers.
-    min_width_m
-        Faces whose mean width ``2 x area / perimeter`` is below this (metres) are slivers (a strip
-        of width w has mean width about w).
-    max_water_share
-        Faces with more than this share of their area under water (:data:`WATER` features) are dropped.
-    water
-        Water polygons to use instead of the OSM features (any CRS); required to drop water when
-        ``source`` is a Network or a GeoDataFrame, which carry no features.
-    tunnels
-        Whether roads in tunnels bound blocks (default no: they do not cut the land on the surface).
-
-    Returns
-    -------
-    GeoDataFrame
-        One row per block, in the metric CRS of the source: ``block`` (id), ``area_m2``,
-        ``width_m`` (mean width), ``water_share``, Polygon geometry. ``attrs`` holds ``level``, the
-        ``highway`` values used and how many faces were dropped as slivers or water.
-
-    Raises
-    ------
-    InputError
-        Unknown level, or a source of another type.
-
-    Notes
-    -----
-    O(L log L) for L road segments (GEOS noding and polygonizing), plus O(F log W) to measure the
-    water of F faces against W water polygons.
-
-    Examples
-    --------
-    >>> osm = urbancover.read_osm("data/sample/shenzhen_longgang.osm.bz2")
-    >>> blocks = street_blocks(osm, "tertiary")  # doctest: +SKIP
-    >>> blocks[["block", "area_m2", "width_m"]].head()  # doctest: +SKIP
-    """
-    classes = road_classes(level)
-    lines, crs, features = _road_lines(source, classes, tunnels)
-    if water is not None:
-        features = _as_metric(water, crs, "water")
-        wpolys = features.geometry.values
-    elif features is not None:
-        wpolys = features.geometry.values[select(features, WATER)] if len(features) else np.zeros(0, object)
-    else:
-        wpolys = np.zeros(0, object)
-    wpolys = wpolys[shapely.get_dimensions(wpolys) == 2] if len(wpolys) else wpolys
-    faces = np.zeros(0, dtype=object)
-    if len(lines):
-        noded = shapely.get_parts(shapely.union_all(lines))
-        faces = shapely.get_parts(shapely.polygonize(noded))
-    area = shapely.area(faces)
-    width = 2 * area / np.maximum(shapely.length(faces), _TOL) if len(faces) else np.zeros(0)
-    water_share = np.zeros(len(faces))
-    if len(faces) and len(wpolys):
-        wunion = shapely.union_all(shapely.make_valid(wpolys))
-        shapely.prepare(wunion)
-        hit = shapely.intersects(faces, wunion)
-        water_share[hit] = shapely.area(shapely.intersection(faces[hit], wunion)) / area[hit]
-    sliver = (area < min_area_m2) | (width < min_width_m)
-    wet = ~sliver & (water_share > max_water_share)
-    keep = ~sliver & ~wet
-    out = gpd.GeoDataFrame(
-        {
-            "block": np.arange(int(keep.sum())),
-            "area_m2": area[keep],
-            "width_m": width[keep],
-            "water_share": water_share[keep],
-        },
-        geometry=faces[keep] if keep.any() else gpd.GeoSeries([], crs=crs).values,
-        crs=crs,
-    )
-    out.attrs.update(
-        level=level if isinstance(level, str) else "custom",
-        highway=list(classes),
-        faces=int(len(faces)),
-        dropped_slivers=int(sliver.sum()),
-        dropped_water=int(wet.sum()),
-        road_segments=int(len(lines)),
-    )
-    return out
-
-
-def _road_lines(source, classes, tunnels: bool):
-    """(road line geometries, metric CRS, features GeoDataFrame or None) of the chosen classes."""
-    from urbancover.analysis import Report
-    from urbancover.context import Context
-
-    if isinstance(source, Report):
-        source = source.context
-    selector = [{"highway": list(classes)}]
-    if isinstance(source, Context):
-        net = source.street_network(selector)
-        edges = net.edges if net is not None else None
-        return _lines_of(edges, None, tunnels), source.crs, source.features
-    if isinstance(source, OSMData):
-        ways = source.ways[select(source.ways, selector)] if len(source.ways) else source.ways
-        edges = walk_network(ways, filter=None, crs=source.crs).edges if len(ways) else None
-        return _lines_of(edges, None, tunnels), source.crs, source.projected("features")
-    if isinstance(source, Network):
-        return _lines_of(source.edges, classes, tunnels), source.crs, None
-    if isinstance(source, gpd.GeoDataFrame):
-        if "highway" not in source:
-            raise InputError(
-                f"street_blocks: the road layer has no 'highway' column to choose the level from; it has "
-                f"{list(source.columns)}. Add one, or pass an OSMData or Network."
-            )
-        roads = source[source["highway"].isin(classes).to_numpy()]
-        edges = walk_network(roads, filter=None).edges if len(roads) else None
-        crs = edges.crs if edges is not None else (source.crs if source.crs and source.crs.is_projected else None)
-        return _lines_of(edges, None, tunnels), crs, None
-    raise InputError(
-        f"street_blocks: source must be an OSMData, a Context or Report, a Network or a GeoDataFrame of road lines, "
-        f"not {type(source).__name__}."
-    )
-
-
-def _lines_of(edges: gpd.GeoDataFrame | None, classes, tunnels: bool) -> np.ndarray:
-    if edges is None or len(edges) == 0:
-        return np.zeros(0, dtype=object)
-    keep = np.ones(len(edges), dtype=bool)
-    if classes is not None:
-        if "highway" not in edges:
-            raise InputError("street_blocks: the network's edges have no 'highway' column to choose the level from.")
-        keep &= edges["highway"].isin(classes).to_numpy()
-    if not tunnels and "tunnel" in edges:
-        t = edges["tunnel"]
-        keep &= (t.isna() | (t == "no")).to_numpy()
-    return edges.geometry.values[keep]
-
-
-def _as_metric(layer, crs, name: str) -> gpd.GeoDataFrame:
-    from urbancover.io.crs import require_crs
-
-    if not isinstance(layer, gpd.GeoDataFrame):
-        raise InputError(f"{name}: expected a GeoDataFrame of polygons with a CRS, got {type(layer).__name__}.")
-    return require_crs(layer, name).to_crs(crs)
-
-
-# --------------------------------------------------------------------------------- the search
-@dataclass
-class _Problem:
-    """Per-block quantities of a zone search (arrays indexed by block position)."""
-
-    area: np.ndarray
-    perim: np.ndarray
-    value: np.ndarray  # weighted need of each block
-    old_in: np.ndarray  # old compounds with most of their area in the block
-    adj: list  # per block: list of (neighbour, shared boundary m, seam area m²)
-    split: list  # per block: list of (compound, overlap m²) for old compounds no block holds most of
-    half: np.ndarray  # half the area of each compound
-    w_old: float
-    lo: float
-    hi: float
-    k: int
-    min_compact: float
-
-    def __post_init__(self) -> None:
-        self.nbrs = [[u for u, _, _ in a] for a in self.adj]
-        self.gain = (self.value + self.w_old * self.old_in).tolist()
-        # plain lists: indexing them in the search loops is several times faster than numpy
-        self.area_l = self.area.tolist()
-        self.perim_l = self.perim.tolist()
-        self.value_l = self.value.tolist()
-        self.old_l = self.old_in.tolist()
-
-
-@dataclass
-class _Search:
-    """What a search found: valid candidates and the best attempts at each constraint."""
-
-    candidates: dict = field(default_factory=dict)  # frozenset of blocks -> (search score, compactness)
-    states: int = 0
-    in_band: int = 0
-    best_old: tuple | None = None  # (old, area, blocks) of the in-band set with most old compounds
-    best_compact: tuple | None = None  # (compactness, area, old) among in-band sets with enough compounds
-    below: float = 0.0  # largest area reached below the band
-    above: float = math.inf  # smallest area of a union that overshoots the band
-
-
-class _Budget(Exception):
-    pass
-
-
-# a search state: (blocks, area, value, old compounds, perimeter, coverage of split compounds)
-def _grow(P: _Problem, st: tuple, b: int, S: _Search):
-    """The state ``st`` plus block ``b``, or None when it overshoots the band (noted in ``S``)."""
-    blocks, area, value, old, perim, cov = st
-    sh = 0.0
-    seam = 0.0
-    for u, s_len, s_area in P.adj[b]:
-        if u in blocks:
-            sh += s_len
-            seam += s_area
-    area2 = area + P.area_l[b] + seam
-    if area2 > P.hi:
-        if area2 < S.above:
-            S.above = area2
-        return None
-    old2 = old + P.old_l[b]
-    if P.split[b]:
-        cov = dict(cov) if cov else {}
-        for c, ov in P.split[b]:
-            before = cov.get(c, 0.0)
-            cov[c] = before + ov
-            if before <= P.half[c] < before + ov:
-                old2 += 1
-    return (blocks | {b}, area2, value + P.value_l[b], old2, perim + P.perim_l[b] - 2.0 * sh, cov)
-
-
-def _record(P: _Problem, st: tuple, S: _Search) -> None:
-    S.states += 1
-    blocks, area, value, old, perim, _ = st
-    if area < P.lo:
-        if area > S.below:
-            S.below = area
-        return
-    S.in_band += 1
-    if S.best_old is None or (old, -abs(area - (P.lo + P.hi) / 2)) > (S.best_old[0], -abs(S.best_old[1] - (P.lo + P.hi) / 2)):
-        S.best_old = (old, area, blocks)
-    if old < P.k:
-        return
-    compact = 4 * math.pi * area / perim**2 if perim > 0 else 0.0
-    if compact < P.min_compact:
-        if S.best_compact is None or compact > S.best_compact[0]:
-            S.best_compact = (compact, area, old)
-        return
-    S.candidates[blocks] = (value + P.w_old * old, compact)
-
-
-def _seed_state(P: _Problem, b: int) -> tuple:
-    old = P.old_l[b]
-    cov = None
-    if P.split[b]:
-        cov = {}
-        for c, ov in P.split[b]:
-            cov[c] = ov
-            if ov > P.half[c]:
-                old += 1
-    return (frozenset((b,)), P.area_l[b], P.value_l[b], old, P.perim_l[b], cov)
-
-
-def _exact(P: _Problem, S: _Search, max_states: int) -> None:
-    """Every connected set of blocks whose area stays within the band's top, each visited once
-    (ESU, Wernicke 2006: extend a set only by neighbours of higher index than its first block and
-    not adjacent to the set before). Raises :class:`_Budget` past ``max_states`` sets."""
-    nbrs = P.nbrs
-    for v in range(len(P.area)):
-        if P.area[v] > P.hi:
-            S.above = min(S.above, float(P.area[v]))
-            continue
-        st = _seed_state(P, v)
-        _record(P, st, S)
-        stack = [(st, [u for u in nbrs[v] if u > v], frozenset(nbrs[v]) | {v})]
-        while stack:
-            st, ext, hood = stack[-1]
-            if not ext:
-                stack.pop()
-                continue
-            w = ext.pop()
-            child = _grow(P, st, w, S)
-            if child is None:
-                continue
-            _record(P, child, S)
-            if S.states > max_states:
-                raise _Budget
-            new = [u for u in nbrs[w] if u > v and u not in hood]
-            stack.append((child, ext + new, hood | frozenset(nbrs[w])))
-
-
-def _beam(P: _Problem, S: _Search, width: int) -> None:
-    """Best-first growth from every seed block, twice: once guided by need per area, once by old
-    compounds per area (both times multiplied by compactness), keeping the ``width`` best sets of each
-    size. A set already grown under a guide (from another seed) is not grown again under it.
-    Seeds: every block that holds part of an old compound (every zone holds one) when at least
-    one is needed, else every block."""
-    nbrs = P.nbrs
-    guides = (
-        lambda s: (s[2] + P.w_old * s[3]) / s[1] * _compact(s),
-        lambda s: (min(s[3], P.k) / s[1] * _compact(s), s[2] + P.w_old * s[3]),
-    )
-    seeds = [v for v in range(len(P.area)) if P.k == 0 or P.old_in[v] or P.split[v]]
-    for v in range(len(P.area)):
-        if P.area[v] > P.hi:
-            S.above = min(S.above, float(P.area[v]))
-    for guide in guides:
-        seen: set = set()
-        for v in seeds:
-            if P.area[v] > P.hi:
-                continue
-            start = _seed_state(P, v)
-            _record(P, start, S)
-            beam = [start]
-            while beam:
-                children = []
-                for st in beam:
-                    frontier = {u for b in st[0] for u in nbrs[b]} - st[0]
-                    for w in frontier:
-                        key = st[0] | {w}
-                        if key in seen:
-                            continue
-                        child = _grow(P, st, w, S)
-                        if child is None:
-                            continue
-                        seen.add(key)
-                        _record(P, child, S)
-                        children.append(child)
-                beam = heapq.nlargest(width, children, key=guide)
-
-
-def _state_of(P: _Problem, blocks: frozenset) -> tuple:
-    """The search state of a set of blocks, from scratch: O(n d) for n blocks of degree d."""
-    shared = seam = 0.0
-    old = 0
-    cov: dict = {}
-    for b in blocks:
-        old += int(P.old_in[b])
-        for u, s_len, s_area in P.adj[b]:
-            if u in blocks:
-                shared += s_len
-                seam += s_area
-        for c, ov in P.split[b]:
-            cov[c] = cov.get(c, 0.0) + ov
-    old += sum(1 for c, v in cov.items() if v > P.half[c])
-    area = float(P.area[list(blocks)].sum()) + seam / 2
-    perim = float(P.perim[list(blocks)].sum()) - shared
-    return (blocks, area, float(P.value[list(blocks)].sum()), old, perim, cov or None)
-
-
-def _connected(blocks: frozenset, nbrs: list) -> bool:
-    start = next(iter(blocks))
-    seen = {start}
-    todo = [start]
-    while todo:
-        for u in nbrs[todo.pop()]:
-            if u in blocks and u not in seen:
-                seen.add(u)
-                todo.append(u)
-    return len(seen) == len(blocks)
-
-
-def _climb(P: _Problem, S: _Search, key: frozenset, score: float, forbidden: set, max_moves: int, tries: int) -> tuple:
-    """Hill-climb one zone: add a neighbouring block, or swap a block on the edge of the zone for a
-    neighbouring one (never a block in ``forbidden``), while the score rises and the zone stays
-    connected, in the band, with enough old compounds and compact enough. Moves are tried best
-    estimated gain first, at most ``tries`` per step, at most ``max_moves`` steps.
-    Returns (blocks, score). O(max_moves x tries x n d) for n blocks of degree d."""
-    nbrs = P.nbrs
-    gain = P.gain
-    cur, cur_score = key, score
-    for _ in range(max_moves):
-        frontier = {u for b in cur for u in nbrs[b]} - cur - forbidden
-        edge = [r for r in cur if any(u not in cur for u in nbrs[r])]
-        moves = [(gain[b], -1, b) for b in frontier if gain[b] > 0]
-        moves += [(gain[b] - gain[r], r, b) for r in edge for b in frontier if gain[b] > gain[r]]
-        moves.sort(key=lambda m: -m[0])
-        for _, r, b in moves[:tries]:
-            new = (cur - {r} if r >= 0 else cur) | {b}
-            if r >= 0 and not _connected(new, nbrs):
-                continue
-            st = _state_of(P, new)
-            S.states += 1
-            st_score = st[2] + P.w_old * st[3]
-            if P.lo <= st[1] <= P.hi and st[3] >= P.k and _compact(st) >= P.min_compact and st_score > cur_score + 1e-9:
-                _record(P, st, S)
-                cur, cur_score = new, st_score
-                break
-        else:
-            break
-    return cur, cur_score
-
-
-def _compact(st: tuple) -> float:
-    return 4 * math.pi * st[1] / st[4] ** 2 if st[4] > 0 else 0.0
 
 
 def find_zones(
@@ -642,7 +181,7 @@ def find_zones(
         blocks = street_blocks(ctx, level)
     else:
         level_name = blocks.attrs.get("level", "given blocks")
-        blocks = _as_metric(blocks, crs, "blocks")
+        blocks = as_metric(blocks, crs, "blocks")
     geoms_all = blocks.geometry.values
     ids_all = blocks["block"].to_numpy() if "block" in blocks else np.arange(len(blocks))
     if len(geoms_all):
@@ -693,18 +232,18 @@ def find_zones(
         geoms, geoms_all, pos_in_all, old_comp, ctx.population, rules, w, lo, hi, int(min_old_compounds), min_compactness,
         join_gap_m, min_shared_m,
     )
-    S = _Search()
+    S = Search()
     used = method
     if method in ("auto", "exact"):
         try:
-            _exact(P, S, max_states if method == "auto" else math.inf)
+            search_exact(P, S, max_states if method == "auto" else math.inf)
             used = "exact"
-        except _Budget:
-            S = _Search()
+        except Budget:
+            S = Search()
             used = "beam"
             search_info["exact_gave_up_after"] = int(max_states)
     if used == "beam":
-        _beam(P, S, beam_width)
+        search_beam(P, S, beam_width)
     search_info.update(method=used, adjacencies=int(adjacent_pairs), states=int(S.states), candidates=len(S.candidates))
 
     if not S.candidates:
@@ -728,7 +267,7 @@ def find_zones(
             break
         pool = order[:n_pool]
         if polish > 0 and used == "beam":
-            climbed = [_climb(P, S, key, sc[0], taken, POLISH_MOVES, POLISH_TRIES) + (k,) for k, (key, sc) in enumerate(pool)]
+            climbed = [climb(P, S, key, sc[0], taken, POLISH_MOVES, POLISH_TRIES) + (k,) for k, (key, sc) in enumerate(pool)]
         else:
             climbed = [(key, sc[0], k) for k, (key, sc) in enumerate(pool)]
         key, _, k = max(climbed, key=lambda c: (c[1], -c[2]))
@@ -792,7 +331,7 @@ def _weights(weights, rule_ids: list[str]) -> dict[str, float]:
     return default
 
 
-def _problem(geoms, all_geoms, pos_in_all, old_comp, pop, rules, w, lo, hi, k, min_compact, gap, min_shared) -> tuple[_Problem, int]:
+def _problem(geoms, all_geoms, pos_in_all, old_comp, pop, rules, w, lo, hi, k, min_compact, gap, min_shared) -> tuple[Problem, int]:
     """Per-block areas, perimeters, need and old compounds, and the adjacency with shared lengths.
 
     ``geoms`` are the blocks searched, ``all_geoms`` every block (``geoms = all_geoms[pos_in_all]``):
@@ -802,7 +341,7 @@ def _problem(geoms, all_geoms, pos_in_all, old_comp, pop, rules, w, lo, hi, k, m
     perim = shapely.length(geoms)
     tree = shapely.STRtree(geoms)
     i, j, shared, seam = _adjacency(geoms, all_geoms, pos_in_all, gap)
-    ok = shared >= max(min_shared, _TOL)
+    ok = shared >= max(min_shared, TOL)
     i, j, shared, seam = i[ok], j[ok], shared[ok], seam[ok]
     adj = [[] for _ in range(B)]
     for a, b, s, m in zip(i.tolist(), j.tolist(), shared.tolist(), seam.tolist()):
@@ -832,7 +371,7 @@ def _problem(geoms, all_geoms, pos_in_all, old_comp, pop, rules, w, lo, hi, k, m
         for c, b, o in zip(ci.tolist(), bi.tolist(), ov.tolist()):
             if not most[c] and o > 0:
                 split[b].append((c, o))
-    P = _Problem(area=area, perim=perim, value=value, old_in=old_in, adj=adj, split=split, half=half,
+    P = Problem(area=area, perim=perim, value=value, old_in=old_in, adj=adj, split=split, half=half,
                  w_old=w["old_compounds"], lo=lo, hi=hi, k=k, min_compact=min_compact)
     return P, len(i)
 
@@ -847,13 +386,13 @@ def _adjacency(geoms, all_geoms, pos_in_all, gap: float):
     """
     tree = shapely.STRtree(geoms)
     if gap > 0:
-        i, j = tree.query(geoms, predicate="dwithin", distance=gap + _TOL)
+        i, j = tree.query(geoms, predicate="dwithin", distance=gap + TOL)
     else:
         i, j = tree.query(geoms, predicate="intersects")
     keep = i < j
     i, j = i[keep], j[keep]
     bd = shapely.boundary(geoms)
-    shared = shapely.length(shapely.intersection(bd[i], shapely.buffer(geoms[j], _TOL)))
+    shared = shapely.length(shapely.intersection(bd[i], shapely.buffer(geoms[j], TOL)))
     seam = np.zeros(len(i))
     if gap <= 0 or len(i) == 0:
         return i, j, shared, seam
@@ -872,10 +411,10 @@ def _adjacency(geoms, all_geoms, pos_in_all, gap: float):
         fill[rows] = shapely.difference(fill[rows], np.asarray(blockers, dtype=object))
     parts, pidx = shapely.get_parts(fill, return_index=True)
     # slivers of rounding along a shared boundary are no strip
-    wide = 2 * shapely.area(parts) > _MIN_STRIP_M * shapely.length(parts)
+    wide = 2 * shapely.area(parts) > MIN_STRIP_M * shapely.length(parts)
     parts, pidx = parts[wide], pidx[wide]
     if len(parts):
-        grown = shapely.buffer(parts, _TOL)
+        grown = shapely.buffer(parts, TOL)
         contact = np.minimum(
             shapely.length(shapely.intersection(bd[i][pidx], grown)),
             shapely.length(shapely.intersection(bd[j][pidx], grown)),
@@ -887,7 +426,7 @@ def _adjacency(geoms, all_geoms, pos_in_all, gap: float):
 
 def _close(geoms, gap: float):
     """Morphological closing: fills gaps and notches narrower than ``gap``; keeps square corners."""
-    r = gap / 2 + _TOL
+    r = gap / 2 + TOL
     return shapely.buffer(shapely.buffer(geoms, r, join_style="mitre"), -r, join_style="mitre")
 
 
@@ -907,7 +446,7 @@ def _zone_geometry(all_geoms: np.ndarray, ids: np.ndarray, tree: shapely.STRtree
     return shapely.union_all(parts) if len(parts) != 1 else parts[0]
 
 
-def _outline(P: _Problem, key) -> float:
+def _outline(P: Problem, key) -> float:
     """Outline length of a set of blocks: their perimeters less twice what they share."""
     shared = sum(s for b in key for u, s, _ in P.adj[b] if u in key) / 2
     return float(sum(P.perim[b] for b in key) - 2 * shared)
@@ -994,7 +533,7 @@ def _reason(r, prev, rules, labels, n_valid, w_old, w) -> str:
     return "; ".join(parts) + "."
 
 
-def _diagnose(P: _Problem, S: _Search, n_old: int, source: str) -> tuple[str, str]:
+def _diagnose(P: Problem, S: Search, n_old: int, source: str) -> tuple[str, str]:
     """Which constraint failed, and how close the best attempt came."""
     lo, hi = P.lo / 1e6, P.hi / 1e6
     if S.in_band == 0:

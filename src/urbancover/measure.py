@@ -1,0 +1,298 @@
+"""The measurement core: what a rule measures, built once per evaluation and read by every output.
+
+A distance rule (a kind with ``distance=True`` in :data:`urbancover.rules.KINDS`) is measured by
+:func:`measure`, once per evaluation, into a :class:`Measurement`:
+
+* its **checks**: one per facility category (one for a ``radius`` rule), each with the facilities
+  (the user's layer when one was given under the rule's id or ``rule.category``, else OSM's), the
+  threshold, and the distance field of one Dijkstra pass (shared by every rule with the same
+  facilities: the three toilet rules make one pass);
+* its **demand places** per demand layer (residents, homes, compounds), snapped once per evaluation,
+  with their network and straight-line distance to every check;
+* its **street demand** as intervals along edges.
+
+The rule's summary and layers (:mod:`urbancover.gaps`), the gap maps and the HTML report
+(:mod:`urbancover.report`), the GeoPackage, siting (:mod:`urbancover.siting`) and the zone search
+(:mod:`urbancover.zones`) all read ``report.results[rule_id].measurement``; none rebuilds it.
+
+Adding a rule kind
+------------------
+One function ``(rule, ctx) -> RuleResult`` in the module of its family (``gaps`` for distance kinds,
+``indicators`` for the others) and one :class:`~urbancover.rules.Kind` entry in
+:data:`urbancover.rules.KINDS` naming it. A distance kind gets its measurement from :func:`measure`;
+whether a kind is a distance kind is that entry's ``distance`` flag, never its name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from urbancover import intervals, settings
+from urbancover.context import Context
+from urbancover.demand import demand_points
+from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
+from urbancover.errors import InputError
+from urbancover.rules import KINDS, Kind, Rule
+from urbancover.snap import Snapped, at_entrances
+
+Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+#: Demand layers made of places (the others, ``streets``, are lengths of street).
+PLACE_LAYERS = ("residents", "residential_buildings", "compounds")
+
+#: What each place layer counts, in summary columns and messages.
+LAYER_UNITS = {"residents": "residents", "residential_buildings": "buildings", "compounds": "compounds", "streets": "street_m"}
+
+
+@dataclass(frozen=True, eq=False)
+class Check:
+    """One facility category a place must reach within a threshold.
+
+    Attributes
+    ----------
+    name : str
+        The category's name (the rule id for a one-category rule).
+    name_zh : str
+        Its Chinese name, when the rule file gives one.
+    threshold : float
+        Metres.
+    facilities : GeoDataFrame
+        The facilities measured (network CRS): the user's layer when given, else OSM's.
+    field : DistanceField
+        Distance from every node to the nearest of them (no cut-off).
+    user_key : str or None
+        The key of :func:`urbancover.evaluate`'s ``facilities`` the layer came from, None for OSM.
+    selector : tuple
+        The OSM tag selector of the category.
+    """
+
+    name: str
+    name_zh: str
+    threshold: float
+    facilities: gpd.GeoDataFrame
+    field: DistanceField
+    user_key: str | None
+    selector: tuple
+
+
+@dataclass(frozen=True, eq=False)
+class DemandPlaces:
+    """The places of one demand layer as a rule counts them, snapped onto the network.
+
+    ``network_m`` and ``straight_m`` are (places x checks) distances in metres; ``inf`` where a place
+    cannot reach any facility of a check.
+    """
+
+    layer: str
+    features: gpd.GeoDataFrame
+    points: np.ndarray
+    weights: np.ndarray
+    snapped: Snapped
+    network_m: np.ndarray
+    straight_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @property
+    def total(self) -> float:
+        return float(self.weights.sum())
+
+
+@dataclass(eq=False)
+class Measurement:
+    """What a distance rule measures (see the module docstring). Built by :func:`measure`."""
+
+    rule: Rule
+    kind: Kind
+    checks: tuple[Check, ...]
+    places: dict[str, DemandPlaces] = field(default_factory=dict)
+    streets: Intervals | None = None
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return np.array([c.threshold for c in self.checks], dtype=float)
+
+    @property
+    def n_facilities(self) -> int:
+        return int(sum(len(c.facilities) for c in self.checks))
+
+    def served(self, layer: str) -> np.ndarray:
+        """Boolean per place of ``layer``: every check within its threshold along the network."""
+        return (self.places[layer].network_m <= self.thresholds).all(axis=1)
+
+    def along(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """(points x checks) network distance of points on edges (``offset`` metres from ``u``)."""
+        return np.column_stack([c.field.along(edge, offset) for c in self.checks])
+
+    def covered(self) -> Intervals:
+        """Street intervals within every check's threshold (exact, partial edges included)."""
+        out = None
+        for c in self.checks:
+            cov = c.field.covered_intervals(c.threshold)
+            out = cov if out is None else intervals.intersect(out, cov)
+        return out
+
+    def covered_straight(self) -> Intervals:
+        """Street intervals within every check's threshold by straight-line distance."""
+        net = self.checks[0].field.network
+        out = None
+        for c in self.checks:
+            cov = straight_line_intervals(net, c.facilities, c.threshold)
+            out = cov if out is None else intervals.intersect(out, cov)
+        return out
+
+
+def kind_of(rule: Rule) -> Kind:
+    """The :class:`~urbancover.rules.Kind` of a rule."""
+    return KINDS[rule.kind]
+
+
+def evaluator(rule: Rule):
+    """The function that evaluates a rule, ``(rule, ctx) -> RuleResult``, from its kind's entry."""
+    module, _, name = kind_of(rule).evaluate.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | None:
+    """The ``facilities`` key of :func:`urbancover.evaluate` that replaces a category's OSM
+    facilities (``rule.category``, then the rule id), or None when the user gave none."""
+    keys = ([f"{rule.id}.{category}"] if category is not None else []) + [rule.id]
+    return next((k for k in keys if k in ctx.user_facilities), None)
+
+
+def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: str | None, name: str):
+    """``(DistanceField, facilities)`` of a category, one Dijkstra pass per distinct facility set in
+    the evaluation (cached on the context). Polygons with mapped gates are reached at the gates;
+    other polygons within :data:`settings.polygon_reach_m` of their outline."""
+    key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
+    if key not in ctx.cache:
+        fac = ctx.facilities(selector, min_area_m2=min_area_m2, user=user)
+        sources = at_entrances(fac, ctx.features)
+        fld = distance_field(ctx.network, sources, None, name=name, reach=settings.polygon_reach_m)
+        ctx.cache[key] = (fld, fac)
+    return ctx.cache[key]
+
+
+def checks_of(rule: Rule, ctx: Context) -> tuple[Check, ...]:
+    """The checks of a distance rule: its one category (threshold on the rule) or each category."""
+    spec = kind_of(rule)
+    if not spec.distance:
+        raise InputError(f"{rule.id}: a {rule.kind!r} rule is not measured by distance; it has no checks.")
+    if spec.threshold == "rule":
+        cats = [(rule.id, rule.name_zh, rule.facilities, rule.params.get("facility_min_area_m2"), rule.threshold, None)]
+    else:
+        cats = [(c.name, c.name_zh, c.facilities, c.min_area_m2, c.threshold, c.name) for c in rule.categories]
+    out = []
+    for name, name_zh, selector, min_area, threshold, category in cats:
+        user = user_key(rule, ctx, category)
+        fld, fac = facility_field(ctx, selector, min_area_m2=min_area, user=user, name=f"{rule.id} {name}")
+        out.append(Check(name, name_zh, float(threshold), fac, fld, user, selector))
+    return tuple(out)
+
+
+def demand_places(ctx: Context, layer: str, *, only_old: bool = False):
+    """``(features, points, weights)`` of a place layer as rules count it: residents (weighted
+    points), homes (one point on each building), compounds (one point each); with ``only_old``, only
+    those in old compounds."""
+    if layer == "residents":
+        feats = ctx.population
+        if only_old:
+            feats = feats[in_old(ctx, feats["compound"].to_numpy())]
+        return feats, feats.geometry.values, feats["residents"].to_numpy(dtype=float)
+    if layer == "residential_buildings":
+        feats = ctx.homes
+        if only_old:
+            feats = feats[in_old(ctx, feats["compound"].to_numpy())]
+        return feats, demand_points(feats).values, np.ones(len(feats))
+    if layer == "compounds":
+        feats = ctx.compounds[ctx.compounds["old"].to_numpy()] if only_old else ctx.compounds
+        return feats, demand_points(feats).values, np.ones(len(feats))
+    raise InputError(f"demand layer {layer!r} is not a layer of places; use one of {list(PLACE_LAYERS)}.")
+
+
+def in_old(ctx: Context, compound: np.ndarray) -> np.ndarray:
+    """Boolean per row: the compound it lies in (row of ``ctx.compounds``, -1 for none) is old."""
+    old = np.r_[ctx.compounds["old"].to_numpy(dtype=bool), False]  # compound -1 (none) -> False
+    return old[compound]
+
+
+def street_demand(rule: Rule, ctx: Context) -> Intervals:
+    """The rule's street demand as disjoint intervals ``(edge, start, end)`` of the walking network."""
+    p = rule.params
+    return ctx.street_intervals(p.get("streets"), p.get("streets_in"), p.get("streets_near"), p.get("streets_near_m", 0.0))
+
+
+def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...]) -> DemandPlaces:
+    feats, pts, w = demand_places(ctx, layer, only_old=only_old)
+    pts = np.asarray(pts)
+    net_m = np.zeros((len(pts), len(checks)))
+    line_m = np.zeros((len(pts), len(checks)))
+    snapped = ctx.snapped((layer, only_old), pts, name=layer.replace("_", " "))
+    pts_gs = gpd.GeoSeries(pts, crs=ctx.crs)
+    for k, c in enumerate(checks):
+        if len(pts):
+            net_m[:, k] = c.field.at_snapped(snapped, geoms=pts)
+            line_m[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
+    return DemandPlaces(layer, feats, pts, w, snapped, net_m, line_m)
+
+
+def measure(rule: Rule, ctx: Context) -> Measurement:
+    """Measure a distance rule once per evaluation (cached on the context by rule id).
+
+    Cost: one Dijkstra pass per distinct facility set, O((V + E + K) log(V + K)), shared across
+    rules; O(P log E) to snap each demand layer once; O(P k) to read the fields for P places and k
+    categories.
+    """
+    key = ("measurement", rule.id)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    checks = checks_of(rule, ctx)
+    only_old = rule.params.get("homes_in") == "old_compounds"
+    places = {layer: _places(ctx, layer, only_old, checks) for layer in rule.demand if layer in PLACE_LAYERS}
+    streets = street_demand(rule, ctx) if "streets" in rule.demand else None
+    m = Measurement(rule, kind_of(rule), checks, places, streets)
+    ctx.cache[key] = m
+    return m
+
+
+def distance_rules(results: dict) -> list[str]:
+    """Ids of the rules among ``results`` (rule id -> RuleResult) measured by distance."""
+    return [rid for rid, res in results.items() if res.measurement is not None]
+
+
+def gap_cells(ctx: Context, cell: float | None = None):
+    """The grid sampling residential land for gap polygons, built once per evaluation.
+
+    Returns ``(land, boxes, points, snapped)``: the residential land (compounds and home footprints
+    in the area), the cells (``cell`` metres, default :data:`settings.gap_cell_m`) that overlap it,
+    their centres and the centres snapped. Every rule reads the same grid.
+    """
+    cell = settings.gap_cell_m if cell is None else cell
+    key = ("gap grid", cell)
+    if key in ctx.cache:
+        return ctx.cache[key]
+    land_parts = np.concatenate([ctx.compounds.geometry.values, ctx.homes.geometry.values])
+    land = shapely.Polygon()
+    boxes = np.zeros(0, dtype=object)
+    if len(land_parts):
+        land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
+    if not land.is_empty:
+        minx, miny, maxx, maxy = land.bounds
+        xs = np.arange(minx + cell / 2, maxx, cell)
+        ys = np.arange(miny + cell / 2, maxy, cell)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+        shapely.prepare(land)
+        # a cell counts when it overlaps the land; test its own box, so thin land is not missed
+        boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+        boxes = boxes[shapely.intersects(land, boxes)]
+    pts = shapely.centroid(boxes)
+    snapped = ctx.snapped(key, pts, name="gap grid")
+    ctx.cache[key] = (land, boxes, pts, snapped)
+    return ctx.cache[key]

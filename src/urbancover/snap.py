@@ -1,0 +1,277 @@
+"""Where places and facilities meet the walking network.
+
+Everything that puts a geometry on the network lives here:
+
+* :func:`snap_points` / :func:`snap_geometries`: a place (home, stop, grid cell) projected
+  orthogonally on its nearest edge, with its straight access leg;
+* :func:`seeds`: where a facility touches the network: a point at its projection, a polygon or line
+  (a park) on every part of an edge within ``reach`` metres of it;
+* :func:`parts_inside`: the parts of edges inside polygons (street demand inside an area);
+* :func:`at_entrances`: walled polygons reached only at their mapped gates.
+
+The engine (:mod:`urbancover.engine`) searches from these; it never snaps anything itself.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from urbancover import settings
+from urbancover.errors import InputError
+from urbancover.io.crs import require_crs
+from urbancover.network import Network
+from urbancover.selectors import select
+
+Layer = gpd.GeoDataFrame | gpd.GeoSeries
+
+#: metres: a place this close to a graph node is placed on the node itself
+NODE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Snapped:
+    """Points placed on their nearest edge.
+
+    ``edge`` is -1 where a point was not snapped (empty geometry, or farther than the snap limit);
+    its ``offset`` and ``access`` are then NaN and inf.
+    """
+
+    edge: np.ndarray  # int64 edge index, -1 if not snapped
+    offset: np.ndarray  # metres from the edge's u end along its geometry
+    access: np.ndarray  # straight access leg in metres (inf if not snapped)
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+def snap_points(
+    network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points"
+) -> Snapped:
+    """Snap points to the orthogonal projection on their nearest edge.
+
+    Parameters
+    ----------
+    network
+        The network.
+    points
+        Points in any CRS (reprojected to the network's). Non-point geometries are snapped by their
+        nearest point to the network.
+    max_distance
+        Points farther than this (metres) stay unsnapped (distance ``inf``) and a warning counts
+        them. Default :data:`settings.max_snap_distance`.
+    name
+        Name of the input in messages.
+
+    Notes
+    -----
+    Vectorised: one STRtree nearest query and one ``line_locate_point`` call, O(P log E).
+    """
+    return snap_geometries(network, as_geometry(points, network.crs, name), max_distance=max_distance, name=name)
+
+
+def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
+    """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
+    if max_distance is ...:
+        max_distance = settings.max_snap_distance
+    n = len(geoms)
+    edge = np.full(n, -1, dtype=np.int64)
+    offset = np.full(n, np.nan)
+    access = np.full(n, np.inf)
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not valid.any():
+        return Snapped(edge, offset, access)
+    idx = np.flatnonzero(valid)
+    # places exactly on a graph node (isochrones at nodes, stops at junctions) take a k-d tree
+    # lookup onto one of the node's own edges; the rest an STRtree nearest-edge query
+    is_pt = shapely.get_type_id(geoms[idx]) == shapely.GeometryType.POINT
+    at_node = np.zeros(len(idx), dtype=bool)
+    if is_pt.any():
+        xy = shapely.get_coordinates(geoms[idx][is_pt])
+        d, node = network.node_tree.query(xy, distance_upper_bound=NODE_TOLERANCE)
+        hit = np.isfinite(d)
+        rows = idx[is_pt][hit]
+        e = network.node_edge[node[hit]]
+        edge[rows] = e
+        offset[rows] = np.where(network.u[e] == node[hit], 0.0, network.length[e])
+        access[rows] = d[hit]
+        at_node[np.flatnonzero(is_pt)[hit]] = True
+    rest = idx[~at_node]
+    if len(rest):
+        # nearest edge without max_distance, filtered after (GEOS is ~2x faster that way), and in
+        # Hilbert-curve order, so that consecutive queries visit the same tree nodes (~2x again)
+        rest = rest[hilbert_order(geoms[rest])]
+        (qi, ei), dist = network.tree.query_nearest(geoms[rest], return_distance=True, all_matches=False)
+        near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
+        qi, ei, dist = qi[near], ei[near], dist[near]
+        pts = geoms[rest][qi]
+        nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+        if nonpoint.any():
+            pts = pts.copy()
+            pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[ei[nonpoint]], pts[nonpoint]), 0)
+        rows = rest[qi]
+        edge[rows] = ei
+        offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
+        access[rows] = dist
+    far = int((edge[idx] < 0).sum())
+    if far:
+        warnings.warn(
+            f"{name}: {far} of {len(idx)} places lie more than {max_distance} m from every walkable edge; "
+            "they are unreachable (distance inf). Check their CRS, or raise settings.max_snap_distance.",
+            stacklevel=3,
+        )
+    return Snapped(edge, offset, access)
+
+
+def hilbert_order(geoms: np.ndarray) -> np.ndarray:
+    """Positions of ``geoms`` sorted along a Hilbert curve over their bounds (geopandas)."""
+    if len(geoms) < 2:
+        return np.arange(len(geoms))
+    return np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
+
+
+def as_geometry(data, crs: pyproj.CRS, name: str) -> np.ndarray:
+    """Geometry array of a GeoDataFrame/GeoSeries reprojected to ``crs``."""
+    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        data = require_crs(data, name)
+        return data.to_crs(crs).geometry.to_numpy() if isinstance(data, gpd.GeoDataFrame) else data.to_crs(crs).to_numpy()
+    raise InputError(
+        f"{name}: expected a GeoDataFrame or GeoSeries with a CRS, got {type(data).__name__}. "
+        "Wrap coordinates with geopandas.points_from_xy(..., crs=...)."
+    )
+
+
+
+#: metres: a street this close to an area facility meets it (absorbs reprojection rounding)
+TOUCH = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class Seeds:
+    """Where facilities touch the network: an interval ``[start, end]`` on an edge at a cost.
+
+    A point facility is an interval of zero width at its projection, with its access leg as cost;
+    a polygon gives one interval of cost 0 per part of an edge inside it.
+    """
+
+    edge: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    cost: np.ndarray
+    source: np.ndarray  # position of the facility in the input
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: float = TOUCH) -> tuple[Seeds, np.ndarray]:
+    """Place facilities on the network; returns the seeds and the facility geometries (network CRS).
+
+    Polygons and lines are reached on every part of an edge within ``reach`` metres of them.
+
+    Notes
+    -----
+    Vectorised: one STRtree query for polygons, one nearest query for points, O(K log E).
+    """
+    geoms = as_geometry(sources, network.crs, name)
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not shapely.is_valid(geoms[valid & ~is_point]).all():
+        geoms = geoms.copy()
+        bad = valid & ~is_point & ~shapely.is_valid(geoms)
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    parts = []
+    # points: snapped like any place
+    pt_rows = np.flatnonzero(is_point & valid)
+    snapped = snap_geometries(network, geoms[pt_rows], name=name)
+    ok = snapped.edge >= 0
+    parts.append((snapped.edge[ok], snapped.offset[ok], snapped.offset[ok], snapped.access[ok], pt_rows[ok]))
+    # polygons and lines: every part of an edge that lies inside them, at cost 0
+    area_rows = np.flatnonzero(~is_point & valid)
+    if len(area_rows):
+        # grown by 1 mm so a street along an area's boundary (sharing its nodes) meets it whatever
+        # rounding reprojection left: otherwise it would flip between inside and outside
+        e, a, b, r = parts_inside(network, shapely.buffer(geoms[area_rows], reach))
+        parts.append((e, a, b, np.zeros(len(a)), area_rows[r]))
+        # facilities that touch no edge: reached at the network's nearest point to them
+        untouched = np.setdiff1d(area_rows, area_rows[r])
+        if len(untouched):
+            sn = snap_geometries(network, geoms[untouched], name=name)
+            ok = sn.edge >= 0
+            parts.append((sn.edge[ok], sn.offset[ok], sn.offset[ok], sn.access[ok], untouched[ok]))
+    edge, start, end, cost, src = (np.concatenate(c) for c in zip(*parts))
+    return Seeds(edge.astype(np.int64), start, end, cost, src.astype(np.int64)), geoms
+
+
+def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parts of edges inside (or on) polygons or lines, as intervals along the edges.
+
+    Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
+    ``geoms`` of the geometry containing the part. Vectorised: one STRtree query and one
+    ``intersection`` call over the candidate pairs.
+    """
+    gi, ei = network.tree.query(geoms, predicate="intersects")
+    if len(gi) == 0:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
+    edge_geom = network.geometry[ei]
+    pieces, pidx = shapely.get_parts(shapely.intersection(edge_geom, geoms[gi]), return_index=True)
+    keep = ~shapely.is_empty(pieces)
+    pieces, pidx = pieces[keep], pidx[keep]
+    is_pt = shapely.get_type_id(pieces) == shapely.GeometryType.POINT
+    first = np.where(is_pt, pieces, shapely.get_point(pieces, 0))
+    last = np.where(is_pt, pieces, shapely.get_point(pieces, -1))
+    a = shapely.line_locate_point(edge_geom[pidx], first)
+    b = shapely.line_locate_point(edge_geom[pidx], last)
+    pe, lo, hi, prow = ei[pidx].astype(np.int64), np.minimum(a, b), np.maximum(a, b), gi[pidx].astype(np.int64)
+    # On a loop edge the closing node is both position 0 and the full length, and
+    # line_locate_point always says 0: place such pieces by their midpoint and half their length
+    # instead, and split a piece that runs through the closing node in two.
+    loop = (network.u[pe] == network.v[pe]) & ~is_pt
+    if loop.any():
+        L = network.length[pe[loop]]
+        h = shapely.length(pieces[loop]) / 2.0
+        m = shapely.line_locate_point(edge_geom[pidx][loop], shapely.line_interpolate_point(pieces[loop], h))
+        lo[loop], hi[loop] = np.maximum(m - h, 0.0), np.minimum(m + h, L)
+        under, over = m - h < 0, m + h > L
+        pe = np.concatenate([pe, pe[loop][under], pe[loop][over]])
+        lo = np.concatenate([lo, (L + m - h)[under], np.zeros(over.sum())])
+        hi = np.concatenate([hi, L[under], (m + h - L)[over]])
+        prow = np.concatenate([prow, prow[loop][under], prow[loop][over]])
+    return pe, lo, hi, prow
+
+
+def at_entrances(facilities: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygon facilities with mapped entrances replaced by those entrance points.
+
+    Entrances are the ``features`` matching :data:`settings.entrance_selector` (gates,
+    ``entrance=*`` nodes) within :data:`settings.entrance_tolerance_m` of a polygon's outline; each
+    becomes one row with the polygon's attributes. Other facilities are unchanged. A walled park is
+    then reached only through its gates.
+
+    Notes
+    -----
+    O(F log G) for F facilities and G entrances (one STRtree query).
+    """
+    entrances = features[select(features, settings.entrance_selector)]
+    entrances = entrances[shapely.get_type_id(entrances.geometry.values) == shapely.GeometryType.POINT]
+    polys = np.flatnonzero(shapely.get_dimensions(facilities.geometry.values) == 2)
+    if len(entrances) == 0 or len(polys) == 0:
+        return facilities
+    outline = shapely.boundary(facilities.geometry.values[polys])
+    pi, gi = shapely.STRtree(entrances.geometry.values).query(
+        outline, predicate="dwithin", distance=settings.entrance_tolerance_m
+    )
+    if len(pi) == 0:
+        return facilities
+    gated = polys[np.unique(pi)]
+    keep = np.setdiff1d(np.arange(len(facilities)), gated)
+    gates = facilities.iloc[polys[pi]].copy()
+    gates["geometry"] = entrances.geometry.values[gi]
+    return gpd.GeoDataFrame(pd.concat([facilities.iloc[keep], gates]), geometry="geometry", crs=facilities.crs)
