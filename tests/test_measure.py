@@ -1,0 +1,123 @@
+"""The measurement core: a rule is measured once and every output reads that measurement.
+
+The regression case of issue 11: on the Shenzhen sample, a user layer of ONE bus stop replaced OSM's
+16 stops in the summary, but siting and the gap map silently used OSM's stops again. Here the same
+reproduction is read through every output, and each must see the one stop and the same share; the
+share itself is checked against an independent computation (the engine's plain
+``network_distance`` from the one stop to each resident point).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+import urbancover as uc
+from urbancover import measure
+from urbancover.rules import KINDS
+
+RID = "bus_stop_500"
+
+
+@pytest.fixture(scope="module")
+def one_stop_report(shenzhen_osm):
+    stops = shenzhen_osm.features[shenzhen_osm.features["highway"] == "bus_stop"]
+    assert len(stops) > 1  # OSM has many: the user's layer must replace them
+    one = stops.iloc[[0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(shenzhen_osm, only=[RID], facilities={RID: one})
+    return report, one
+
+
+def test_the_measurement_holds_the_users_layer(one_stop_report):
+    report, one = one_stop_report
+    m = report.results[RID].measurement
+    assert len(m.checks) == 1 and m.checks[0].user_key == RID
+    assert len(m.checks[0].facilities) == 1
+    assert report.summary.loc[report.summary["id"] == RID, "facilities"].item() == 1
+
+
+def test_share_matches_an_independent_network_distance(one_stop_report, shenzhen_net):
+    """Residents served = weight of resident points within 500 m of the one stop, recomputed with
+    the public engine call, not through the measurement."""
+    report, one = one_stop_report
+    pop = report.context.population
+    d = uc.network_distance(shenzhen_net, one, pop.geometry, cutoff=None)
+    w = pop["residents"].to_numpy()
+    expected = w[d <= 500].sum() / w.sum()
+    row = report.summary.set_index("id").loc[RID]
+    assert row["residents_served"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_every_output_sees_one_facility_and_one_share(one_stop_report, tmp_path):
+    report, one = one_stop_report
+    row = report.summary.set_index("id").loc[RID]
+    # the rule's own layer
+    assert len(report.results[RID].layers["facilities"]) == 1
+    # what the gap map and the interactive map draw
+    from urbancover.report import _common
+
+    checks = _common.rule_checks(report, RID)
+    assert [len(f) for f in checks.facilities] == [1]
+    pieces = _common.street_distances(report, RID, step=np.inf)
+    fld = report.results[RID].measurement.checks[0].field
+    mid = (pieces["start"].to_numpy() + pieces["end"].to_numpy()) / 2
+    np.testing.assert_allclose(pieces["network_distance"].to_numpy(), fld.along(pieces["edge"].to_numpy(), mid))
+    # the GeoPackage
+    path = report.to_gpkg(tmp_path / "one.gpkg")
+    assert len(pyogrio.read_dataframe(path, layer=f"{RID}__facilities")) == 1
+    summary = pyogrio.read_dataframe(path, layer="summary")
+    assert summary.loc[summary["id"] == RID, "residents_served"].item() == pytest.approx(row["residents_served"])
+    # siting starts from the measured share
+    res = uc.site_facilities(report, RID, demand="residents")
+    assert res.before == pytest.approx(row["residents_served"], abs=1e-12)
+    # the zone search's need: residents served per point, summed
+    served = report.results[RID].residents_served
+    w = report.context.population["residents"].to_numpy()
+    assert w[served].sum() / w.sum() == pytest.approx(row["residents_served"], abs=1e-12)
+
+
+def test_one_distance_pass_per_facility_set(shenzhen_osm):
+    """The three toilet rules share a selector: one field object, not three passes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(shenzhen_osm, only=["toilet_main_300", "toilet_general_500", "toilet_riverside_800"])
+    fields = {id(report.results[r].measurement.checks[0].field) for r in report.results}
+    assert len(fields) == 1
+
+
+def test_kinds_are_data():
+    """Distance kinds are flagged in the registry, and each names a function that exists."""
+    assert {k for k, spec in KINDS.items() if spec.distance} == {"radius", "all_of"}
+    for name, spec in KINDS.items():
+        module, _, func = spec.evaluate.partition(":")
+        assert callable(getattr(__import__(module, fromlist=[func]), func)), name
+
+
+def test_non_distance_rules_have_no_measurement(shenzhen_osm):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(shenzhen_osm, only=["road_density", RID])
+    assert report.results["road_density"].measurement is None
+    assert measure.distance_rules(report.results) == [RID]
+
+
+def test_gap_grid_is_built_once(shenzhen_osm):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(shenzhen_osm, only=[RID, "park_500"])
+    grids = [k for k in report.context.cache if isinstance(k, tuple) and k[0] == "gap grid"]
+    assert len(grids) == 1
+    # a gap cell's centre is farther than the threshold from every stop, along the network
+    gaps = report.results[RID].layers["gaps"]
+    land, boxes, pts, snapped = measure.gap_cells(report.context)
+    d = report.results[RID].measurement.checks[0].field.at_snapped(snapped, geoms=pts)
+    inside_gap = shapely.intersects(gaps.geometry.union_all(), pts) if len(gaps) else np.zeros(len(pts), bool)
+    # every cell centre in a gap polygon is unserved (cells are cut to land, so test centres on land)
+    on_land = shapely.intersects(land, pts)
+    assert (d[inside_gap & on_land] > 500).all()
