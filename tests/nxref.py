@@ -4,7 +4,10 @@ Nothing here imports urbancover: it takes plain edge geometries (LineStrings in 
 running from its node ``u`` to its node ``v``) and plain shapely sources/targets, and computes the
 distance of PLAN_RULES.md section A the slow, obvious way:
 
-* every point is projected on its nearest edge, found by brute force over *all* edges;
+* every point is projected on its nearest edge, found by brute force over *all* edges; when that
+  edge lies on a scrap of network (a connected component, found with networkx, that is not the
+  longest one and holds less than ``main_component_m`` of street) and an edge of the real network is
+  within ``island_snap_m``, on the nearest such edge instead;
 * every edge is cut at every projection and where it crosses the boundary of a polygon source,
   giving a networkx MultiGraph whose pieces weigh their length along the edge geometry
   (``shapely.ops.substring`` is used to measure them, not the difference of the positions);
@@ -28,10 +31,33 @@ from shapely.ops import substring
 POS_TOL = 1e-7  # two cuts closer than this along one edge are the same node
 
 
-def nearest_edge(point, edge_geoms: np.ndarray):
-    """(edge index, offset along it, access distance) of a geometry's nearest edge, by brute force."""
+def main_edges(edge_geoms, u, v, main_component_m: float) -> np.ndarray:
+    """Boolean per edge: its connected component (networkx) is the longest or holds at least
+    ``main_component_m`` metres."""
+    g = nx.MultiGraph()
+    for k, (a, b) in enumerate(zip(u, v)):
+        g.add_edge(int(a), int(b), key=k)
+    lengths = shapely.length(np.asarray(edge_geoms, dtype=object))
+    comp_len = {}
+    edge_comp = np.zeros(len(lengths), dtype=np.int64)
+    for c, nodes in enumerate(nx.connected_components(g)):
+        ks = [k for _, _, k in g.edges(nodes, keys=True)]
+        edge_comp[ks] = c
+        comp_len[c] = float(lengths[ks].sum())
+    best = max(comp_len.values(), default=0.0)
+    return np.array([comp_len[c] >= main_component_m or comp_len[c] == best for c in edge_comp], dtype=bool)
+
+
+def nearest_edge(point, edge_geoms: np.ndarray, main: np.ndarray | None = None, island_snap_m: float = 100.0):
+    """(edge index, offset along it, access distance) of a geometry's nearest edge, by brute force;
+    off a scrap of network onto the real one (``main``) when that is within ``island_snap_m``."""
     d = shapely.distance(point, edge_geoms)
     e = int(np.argmin(d))
+    if main is not None and not main[e] and main.any():
+        dm = np.where(main, d, np.inf)
+        e2 = int(np.argmin(dm))
+        if dm[e2] <= island_snap_m:
+            e = e2
     if isinstance(point, shapely.Point):
         on_edge = point
     else:  # nearest point of the edge to a polygon / line
@@ -66,6 +92,8 @@ def reference(
     cutoff: float | None = None,
     max_snap: float | None = 1000.0,
     touch: float = 0.0,
+    main_component_m: float = 1000.0,
+    island_snap_m: float = 100.0,
 ):
     """Distances (and nearest-source positions) of ``targets`` from ``sources``.
 
@@ -79,6 +107,9 @@ def reference(
         Distances above it become inf.
     max_snap
         Points farther than this from every edge are unreachable (urbancover's default 1000 m).
+    main_component_m, island_snap_m
+        The real network and how far a place on a scrap of network looks for it (urbancover's
+        settings of the same names).
     touch
         Polygon sources are grown by this many metres (shapely.buffer) before finding where they
         meet edges (urbancover grows them by 1 mm); a target is inside one only without it.
@@ -92,6 +123,7 @@ def reference(
     u = np.asarray(u)
     v = np.asarray(v)
     lengths = shapely.length(edge_geoms)
+    main = main_edges(edge_geoms, u, v, main_component_m)
     cuts: dict[int, list[float]] = {e: [0.0, float(lengths[e])] for e in range(len(edge_geoms))}
     zero_cost: dict[int, list[int]] = {}  # edge -> polygon sources meeting it
     src_snap = []  # (source k, edge, pos, access)
@@ -99,7 +131,7 @@ def reference(
         if s is None or s.is_empty:
             continue
         if isinstance(s, shapely.Point):
-            e, p, acc = nearest_edge(s, edge_geoms)
+            e, p, acc = nearest_edge(s, edge_geoms, main, island_snap_m)
             if max_snap is not None and acc > max_snap:
                 continue
             src_snap.append((k, e, p, acc))
@@ -112,14 +144,14 @@ def reference(
                     zero_cost.setdefault(e, []).append(k)
                     cuts[e] += ps
             else:
-                e, p, acc = nearest_edge(s, edge_geoms)
+                e, p, acc = nearest_edge(s, edge_geoms, main, island_snap_m)
                 if max_snap is not None and acc > max_snap:
                     continue
                 src_snap.append((k, e, p, acc))
                 cuts[e].append(p)
     tgt_snap = []
     for i, t in enumerate(targets):
-        e, p, acc = nearest_edge(t, edge_geoms)
+        e, p, acc = nearest_edge(t, edge_geoms, main, island_snap_m)
         if max_snap is not None and acc > max_snap:
             tgt_snap.append(None)
             continue

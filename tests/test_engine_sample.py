@@ -148,14 +148,20 @@ def test_edge_coverage_matches_sampled_reference(shanghai_net):
 
 
 def test_snapping_matches_brute_force(shenzhen_net):
-    # The access leg is the distance to the nearest edge (brute force over all edges), and the
-    # offset locates the orthogonal projection on it.
+    # The access leg is the distance to the nearest edge (brute force over all edges; over the
+    # real network's edges when the nearest is on a scrap of network and the real one is within
+    # island_snap_m), and the offset locates the orthogonal projection on it.
     net = shenzhen_net
     rng = np.random.default_rng(11)
     pts = random_points(net, 200, rng)
     sn = uc.snap_points(net, pts, max_distance=None)
     d_all = shapely.distance(pts.to_numpy()[:, None], net.geometry[None, :])
-    np.testing.assert_allclose(sn.access, d_all.min(axis=1), atol=1e-6)
+    main = nxref.main_edges(net.geometry, net.u, net.v, uc.settings.main_component_m)
+    nearest = d_all.argmin(axis=1)
+    d_main = np.where(main[None, :], d_all, np.inf).min(axis=1)
+    moved = ~main[nearest] & (d_main <= uc.settings.island_snap_m)
+    expected = np.where(moved, d_main, d_all.min(axis=1))
+    np.testing.assert_allclose(sn.access, expected, atol=1e-6)
     proj = shapely.line_interpolate_point(net.geometry[sn.edge], sn.offset)
     np.testing.assert_allclose(shapely.distance(proj, pts.to_numpy()), sn.access, atol=1e-6)
     assert np.all((sn.offset >= 0) & (sn.offset <= net.length[sn.edge] + 1e-9))
@@ -163,11 +169,14 @@ def test_snapping_matches_brute_force(shenzhen_net):
     pts = random_points(net, 200, rng, pad=3000)
     with pytest.warns(UserWarning, match="1000"):
         lim = uc.snap_points(net, pts)
-    brute = shapely.distance(pts.to_numpy()[:, None], net.geometry[None, :]).min(axis=1)
+    d_all = shapely.distance(pts.to_numpy()[:, None], net.geometry[None, :])
+    brute = d_all.min(axis=1)
     far = np.isinf(lim.access)
     assert far.any() and np.all(lim.edge[far] == -1) and np.all(np.isnan(lim.offset[far]))
     assert np.all(brute[far] > 1000) and np.all(brute[~far] <= 1000)
-    np.testing.assert_allclose(lim.access[~far], brute[~far], atol=1e-6)
+    d_main = np.where(main[None, :], d_all, np.inf).min(axis=1)
+    moved = ~main[d_all.argmin(axis=1)] & (d_main <= uc.settings.island_snap_m)
+    np.testing.assert_allclose(lim.access[~far], np.where(moved, d_main, brute)[~far], atol=1e-6)
 
 
 def test_network_is_split_at_shared_nodes(shenzhen_osm, shenzhen_net):

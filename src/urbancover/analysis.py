@@ -26,7 +26,8 @@ class Report:
     Attributes
     ----------
     summary : DataFrame
-        One row per rule: id, kind, names, clause, ``value`` with its ``measure``, ``target_text``,
+        One row per rule, indexed by rule id (``report.summary.loc["bus_stop_500"]``): id, kind,
+        names, clause, ``value`` with its ``measure``, ``target_text``,
         ``passed``; for distance rules the shares of residents, buildings, compounds and street
         length served by network distance and, beside each, by straight-line distance.
     results : dict
@@ -88,7 +89,7 @@ class Report:
 
 def _for_file(df: pd.DataFrame) -> pd.DataFrame:
     """Copy with dict/list columns as JSON text and no infinities, which GeoPackage can store."""
-    out = df.copy()
+    out = df.reset_index(drop=True)
     geom = getattr(out, "_geometry_column_name", None)
     for col in out.columns:
         if col == geom:
@@ -182,6 +183,7 @@ def evaluate(
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     summary = pd.DataFrame([r.summary for r in results.values()])
+    summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
     return Report(
         summary=summary, results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,

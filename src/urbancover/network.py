@@ -128,6 +128,23 @@ class Network:
 
         return connected_components(self.csr, directed=False)[1]
 
+    @cached_property
+    def main_edges(self) -> np.ndarray:
+        """Boolean per edge: it belongs to the real network, the largest connected component or
+        one holding at least :data:`settings.main_component_m` metres of street (O(V + E))."""
+        if self.n_edges == 0:
+            return np.zeros(0, dtype=bool)
+        comp = self.components[self.u]
+        total = np.bincount(comp, weights=self.length)
+        main = (total >= settings.main_component_m) | (total == total.max())
+        return main[comp]
+
+    @cached_property
+    def main_tree(self) -> tuple[shapely.STRtree, np.ndarray]:
+        """STRtree over the edges of the real network (:attr:`main_edges`), and their edge ids."""
+        ids = np.flatnonzero(self.main_edges)
+        return shapely.STRtree(self.geometry[ids]), ids
+
     def __repr__(self) -> str:
         return (
             f"Network({self.n_nodes} nodes, {self.n_edges} edges, {self.length.sum() / 1000:.1f} km, "

@@ -68,6 +68,15 @@ feature_columns: tuple[str, ...] = (
 #: ``inf`` and a warning says how many there were. ``None`` snaps every point however far.
 max_snap_distance: float | None = 1000.0
 
+#: The real network: a connected component of the walking network is part of it when it is the
+#: largest one or holds at least this many metres of street. Smaller components (a footway island
+#: through a building, an indoor ``highway=corridor``) are scraps: places and facilities are snapped
+#: to the real network instead, unless no street of it lies within ``island_snap_m`` of them (then
+#: they stay on their scrap, and a truly separate component stays unreachable). OSMnx keeps only
+#: the largest component unless ``retain_all=True``; QGIS's network cleaning drops small islands.
+main_component_m: float = 1000.0
+island_snap_m: float = 100.0
+
 #: ``building`` values that are homes.
 residential_building_values: tuple[str, ...] = (
     "residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory",

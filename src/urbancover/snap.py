@@ -119,6 +119,7 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
         edge[rows] = ei
         offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
         access[rows] = dist
+    _off_islands(network, geoms, edge, offset, access)
     far = int((edge[idx] < 0).sum())
     if far:
         warnings.warn(
@@ -127,6 +128,36 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
             stacklevel=3,
         )
     return Snapped(edge, offset, access)
+
+
+def _off_islands(network: Network, geoms: np.ndarray, edge: np.ndarray, offset: np.ndarray, access: np.ndarray) -> None:
+    """Move places snapped onto a scrap of network (not :attr:`Network.main_edges`) to the nearest
+    edge of the real network when one lies within :data:`settings.island_snap_m`; in place.
+
+    A place farther than that from the real network stays on its scrap (a separate component stays
+    unreachable). O(I log E) for I places on scraps.
+    """
+    main = network.main_edges
+    rows = np.flatnonzero(edge >= 0)
+    rows = rows[~main[edge[rows]]]
+    if len(rows) == 0 or not main.any():
+        return
+    tree, ids = network.main_tree
+    (qi, ki), dist = tree.query_nearest(geoms[rows], return_distance=True, all_matches=False)
+    ok = dist <= settings.island_snap_m
+    qi, ki, dist = qi[ok], ki[ok], dist[ok]
+    if len(qi) == 0:
+        return
+    r = rows[qi]
+    e = ids[ki]
+    pts = geoms[r]
+    nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+    if nonpoint.any():
+        pts = pts.copy()
+        pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[e[nonpoint]], pts[nonpoint]), 0)
+    edge[r] = e
+    offset[r] = shapely.line_locate_point(network.geometry[e], pts)
+    access[r] = dist
 
 
 def hilbert_order(geoms: np.ndarray) -> np.ndarray:
