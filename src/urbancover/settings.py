@@ -91,3 +91,7 @@ assume_old_without_year: bool = True
 
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
+
+#: Service areas (isochrones, :func:`urbancover.access.service_areas`): the reached street pieces are
+#: buffered by this many metres on each side, like the ``edge_buff`` of OSMnx's isochrone recipe.
+service_area_width_m: float = 25.0
