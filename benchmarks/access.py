@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from run import grid_network, random_sources  # noqa: E402
+from run import grid_network, random_sources
 
 
 def timed(fn, *args, repeat: int = 2, **kw):
@@ -87,15 +87,15 @@ def main() -> None:
     except ImportError:
         row("pandana nearest_pois", float("nan"), "pandana not installed")
 
-    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     lines = [
         "# urbancover.access benchmark",
         "",
-        f"{time.strftime('%Y-%m-%d %H:%M')} · commit {commit} · {platform.processor() or platform.machine()} · "
-        f"python {platform.python_version()}",
+        (f"{time.strftime('%Y-%m-%d %H:%M')} · commit {commit} · {platform.processor() or platform.machine()} · "
+         f"python {platform.python_version()}"),
         "",
-        f"Grid {args.side} x {args.side} ({net.n_nodes} nodes, {net.n_edges} edges, spacing ~{net.length.mean():.0f} m), "
-        f"{args.facilities} facilities, {args.places} homes; best of 2 runs (service areas: 1).",
+        (f"Grid {args.side} x {args.side} ({net.n_nodes} nodes, {net.n_edges} edges, spacing ~{net.length.mean():.0f} m), "
+         f"{args.facilities} facilities, {args.places} homes; best of 2 runs (service areas: 1)."),
         "",
         "| measure | seconds | note |",
         "|---|---:|---|",

@@ -254,7 +254,7 @@ def _pairs(search: _Search, snapped, geoms: np.ndarray, limit: float):
         tot = np.repeat(d, cnt) + inc_cost[pos]
         parts = [(np.repeat(f, cnt), inc_place[pos], tot)]
         # same edge: place at t, seed [start, end] at cost c -> access + c + gap along the edge
-        spos, scnt = _take(search.seed_order, search.seed_ptr, chunk)
+        spos, _ = _take(search.seed_order, search.seed_ptr, chunk)
         lo = np.searchsorted(edge_sorted, s.edge[spos], side="left")
         m = np.searchsorted(edge_sorted, s.edge[spos], side="right") - lo
         sp_i = np.repeat(spos, m)
