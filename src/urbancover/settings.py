@@ -100,3 +100,10 @@ assume_old_without_year: bool = True
 
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
+
+#: Service areas (isochrones, :func:`urbancover.access.service_areas`): the reached street pieces are
+#: buffered by this many metres on each side, like the ``edge_buff`` of OSMnx's isochrone recipe.
+service_area_width_m: float = 25.0
+#: Segments per quarter circle of the round ends and joins of those buffers (4: within 8 % of the
+#: width; the reached lengths are exact whatever this is).
+service_area_quad_segs: int = 4
