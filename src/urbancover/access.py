@@ -35,11 +35,12 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from urbancover import settings
-from urbancover.engine import TOUCH, Seeds, distance_field, seeds
+from urbancover.engine import distance_field
 from urbancover.errors import InputError
 from urbancover.intervals import merge, ranges
 from urbancover.io.crs import require_crs
-from urbancover.network import Network, line_substrings, snap_points
+from urbancover.network import Network, line_substrings
+from urbancover.snap import TOUCH, Seeds, seeds, snap_points
 
 __all__ = [
     "count_within",
