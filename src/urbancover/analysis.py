@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from urbancover.context import Context, make_context
-from urbancover.errors import InputError
+from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network import Network
 from urbancover.measure import evaluator
@@ -54,6 +54,33 @@ class Report:
     @property
     def network(self) -> Network:
         return self.context.network
+
+    def sweep(self, rule_id: str, thresholds) -> pd.DataFrame:
+        """Shares served by a distance rule at other thresholds, from the distances already measured.
+
+        Parameters
+        ----------
+        rule_id
+            A distance rule of the report (``"bus_stop_500"``).
+        thresholds
+            Distances in metres; each replaces the threshold of every category of the rule.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``threshold_m``: per demand layer the share served along the network and by
+            straight line, and ``street_served`` for street demand.
+
+        Examples
+        --------
+        >>> report.sweep("bus_stop_500", [200, 300, 400, 500])  # doctest: +SKIP
+        """
+        if rule_id not in self.results:
+            raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(self.results)}.")
+        m = self.results[rule_id].measurement
+        if m is None:
+            raise InputError(f"rule_id: {rule_id!r} is a {self.results[rule_id].rule.kind!r} rule, not measured by distance.")
+        return m.sweep(thresholds)
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Every layer, named ``<rule id>__<layer>``, plus ``compounds``."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from urbancover import intervals, settings
@@ -138,6 +139,35 @@ class Measurement:
             cov = c.field.covered_intervals(c.threshold)
             out = cov if out is None else intervals.intersect(out, cov)
         return out
+
+    def sweep(self, thresholds) -> pd.DataFrame:
+        """Shares served at other thresholds, read from the same distances (no new search).
+
+        Each value of ``thresholds`` (metres) replaces the threshold of every check. Returns one
+        row per threshold (index ``threshold_m``) with, per demand layer, the share served by
+        network and by straight-line distance (``<unit>_served``, ``<unit>_served_straight``).
+        O(P k) per threshold for P places, plus the street intervals of each field.
+        """
+        values = np.asarray(list(thresholds), dtype=float)
+        if values.ndim != 1 or len(values) == 0 or not np.isfinite(values).all() or (values < 0).any():
+            raise InputError(f"thresholds: need finite distances >= 0 in metres, got {list(thresholds)!r}.")
+        rows = []
+        for t in values:
+            row = {"threshold_m": float(t)}
+            for layer, p in self.places.items():
+                unit = LAYER_UNITS[layer]
+                total = p.total
+                for suffix, d in (("", p.network_m), ("_straight", p.straight_m)):
+                    ok = (d <= t).all(axis=1)
+                    row[f"{unit}_served{suffix}"] = float(p.weights[ok].sum() / total) if total > 0 else np.nan
+            if self.streets is not None:
+                length = intervals.total(self.streets)
+                covered = self.streets
+                for c in self.checks:
+                    covered = intervals.intersect(covered, c.field.covered_intervals(t))
+                row["street_served"] = intervals.total(covered) / length if length > 0 else np.nan
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("threshold_m")
 
     def covered_straight(self) -> Intervals:
         """Street intervals within every check's threshold by straight-line distance."""
