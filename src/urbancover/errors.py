@@ -24,3 +24,9 @@ class NoWalkableWaysError(InputError):
 
 class CRSError(InputError):
     """A layer has no coordinate reference system, or one that cannot be used here."""
+
+
+class TruncatedExtractWarning(UserWarning):
+    """An OSM extract looks cut short (ways miss many of their nodes, or a .pbf has nodes but no
+    ways): its results may be wrong. ``read_osm(..., strict=True)`` raises :class:`OSMReadError`
+    instead; the CLI's ``--strict`` turns this warning into exit code 2."""

@@ -91,3 +91,23 @@ assume_old_without_year: bool = True
 
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
+
+# -- reading OSM extracts (urbancover.io.osm, urbancover.io.extent) --------------------------------
+#: Street vertices separated from the median street vertex by a gap wider than this (metres, along
+#: x or y) are lone outliers when their side holds at most ``extent_outlier_share`` of the vertices:
+#: they are left out of the default analysed area (a stray node at 0,0), and reported.
+extent_outlier_gap_m: float = 10_000.0
+extent_outlier_share: float = 0.01
+#: The default analysed area (a lon/lat box) gets a vertex every this many degrees along its sides
+#: before it is reprojected, so its edges stay where the box's are (about 1 km).
+boundary_segment_deg: float = 0.01
+#: An extract whose ways miss locations for more than this share of their node references is
+#: reported as possibly truncated (a cut extract or a .pbf ending early). Extracts cut with
+#: ``osmium extract --strategy simple`` miss a few nodes at their edge, far below this.
+truncated_missing_share: float = 0.05
+#: ... and when at least this many references are missing (a hand-made file of ten nodes missing one
+#: is an edge case, not a cut file).
+truncated_missing_min: int = 20
+#: ``"osmium"`` reads with pyosmium's C++ filters and writer (fast); ``"python"`` is the former
+#: reader that looks at every object in Python, kept to compare results and speed.
+osm_reader: str = "osmium"
