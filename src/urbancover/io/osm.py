@@ -527,6 +527,15 @@ def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return ids, lon, lat, counts
 
 
+def _ranges(start: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start[i], start[i] + counts[i])`` without a Python loop."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return np.arange(total, dtype=np.int64) + np.repeat(start - offsets, counts)
+
+
 def _scan_fast(path: Path):
     """One pass of libosmium over nodes and ways (node locations, a key filter and an OPL writer
     with locations on ways, all in C++), then a bulk parse in Python of only the tagged objects
@@ -581,7 +590,7 @@ def _scan_fast(path: Path):
     is_feat = np.array([_is_feature(t, "way") for t in way_tags], dtype=bool)
     # highway ways: the raw columns of the Python reader
     hw = np.flatnonzero(is_hw)
-    hw_vert = np.concatenate([np.arange(start[i], start[i] + counts[i]) for i in hw]) if len(hw) else np.zeros(0, np.int64)
+    hw_vert = _ranges(start[hw], counts[hw])
     ways = {
         "osmid": [way_id[i] for i in hw], "tags": [way_tags[i] for i in hw], "n_nodes": [int(counts[i]) for i in hw],
         "node_ids": [ids[start[i]:start[i] + counts[i]] for i in hw],
@@ -592,7 +601,7 @@ def _scan_fast(path: Path):
     if len(fw):
         closed = ids[start[fw]] == ids[start[fw] + counts[fw] - 1]
         area = closed & np.array([_could_be_area(way_tags[i]) for i in fw], dtype=bool)
-        vert = np.concatenate([np.arange(start[i], start[i] + counts[i]) for i in fw])
+        vert = _ranges(start[fw], counts[fw])
         owner = np.repeat(np.arange(len(fw)), counts[fw])
         complete = np.ones(len(fw), dtype=bool)
         np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
