@@ -146,4 +146,7 @@ def densified_box(bounds: tuple[float, float, float, float]) -> shapely.Polygon:
     >>> len(densified_box((114.0, 22.5, 114.1, 22.6)).exterior.coords) > 5
     True
     """
-    return shapely.segmentize(shapely.box(*bounds), settings.boundary_segment_deg)
+    box = shapely.box(*bounds)
+    if not (bounds[0] < bounds[2] and bounds[1] < bounds[3]):
+        return box  # a point or a line of data: nothing to densify (GEOS refuses a degenerate ring)
+    return shapely.segmentize(box, settings.boundary_segment_deg)

@@ -163,6 +163,8 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     try:
         if settings.osm_reader == "python":
             ways_raw, feats_raw, header_box = _scan(path)
+            stats = {"refs": len(ways_raw["ok"]), "missing": int((~ways_raw["ok"]).sum()),
+                     "tagged_ways": len(ways_raw["osmid"]) + feats_raw["element"].count("way"), "has_nodes": True}
         else:
             ways_raw, feats_raw, header_box, stats = _scan_fast(path)
     except OSMReadError:
@@ -178,8 +180,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
             "or corrupt, or not an OSM XML/PBF file: download or export it again."
         ) from err
     notes: list[str] = []
-    if stats is not None:
-        _check_truncation(path, stats, strict, notes)
+    _check_truncation(path, stats, strict, notes)
     if not ways_raw["osmid"] and not feats_raw["osmid"] and not ways_raw["n_nodes"]:
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
@@ -226,6 +227,18 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
         bounds = header_box
     else:
         bounds = ext.bounds
+        if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
+            near = features[features["element"] != "relation"]
+            xy = shapely.get_coordinates(near.geometry.values)
+            if len(xy):
+                to_m = pyproj.Transformer.from_crs(WGS84, ext.crs, always_xy=True)
+                bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
+                fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
+                gap = settings.extent_outlier_gap_m
+                ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
+                if ok.any():
+                    bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
+                              max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
         what = "streets'" if len(ways) else "features'"
         notes.append(f"{path.name}: no <bounds> in the header; the default area is the {what} extent "
                      f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
@@ -625,10 +638,15 @@ def _scan_fast(path: Path):
         if poly_ok.any():
             _, inv = np.unique(owner[sel], return_inverse=True)
             rings = shapely.linearrings(xy[sel], indices=inv)
-            polys = shapely.polygons(rings)
+            polys = shapely.orient_polygons(shapely.polygons(rings))  # outer rings CCW, as libosmium's
             valid = shapely.is_valid(polys)
             if (~valid).any():
                 polys[~valid] = shapely.make_valid(polys[~valid], method="structure", keep_collapsed=False)
+                warnings.warn(
+                    f"{path}: {int((~valid).sum())} closed way(s) with an invalid outline (e.g. self-intersecting: "
+                    f"way {way_id[fw[np.flatnonzero(poly_ok)[np.flatnonzero(~valid)[0]]]]}) were repaired with "
+                    "shapely.make_valid.", UserWarning, stacklevel=3,
+                )
             for k, g, v in zip(np.flatnonzero(poly_ok), polys, valid):
                 if not v and (g.is_empty or shapely.get_dimensions(g) != 2):
                     continue
