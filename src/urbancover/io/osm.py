@@ -229,7 +229,7 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
         bounds = ext.bounds
         if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
             near = features[features["element"] != "relation"]
-            xy = shapely.get_coordinates(near.geometry.values)
+            xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
             if len(xy):
                 to_m = pyproj.Transformer.from_crs(WGS84, ext.crs, always_xy=True)
                 bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
