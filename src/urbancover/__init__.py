@@ -28,7 +28,14 @@ from urbancover.engine import (
     straight_line_distance,
 )
 from urbancover.analysis import Report, evaluate
-from urbancover.errors import CRSError, InputError, NoWalkableWaysError, OSMReadError, UrbancoverError
+from urbancover.errors import (
+    CRSError,
+    InputError,
+    NoWalkableWaysError,
+    OSMReadError,
+    TruncatedExtractWarning,
+    UrbancoverError,
+)
 from urbancover.io import (
     OSMData,
     bd09_to_wgs84,
@@ -62,6 +69,7 @@ __all__ = [
     "Report",
     "RuleSet",
     "SitingResult",
+    "TruncatedExtractWarning",
     "UrbancoverError",
     "bd09_to_wgs84",
     "count_within",

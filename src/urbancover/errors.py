@@ -51,3 +51,9 @@ def require_number(value, name: str, *, positive: bool = False) -> float:
     if not ok or not math.isfinite(value) or (value <= 0 if positive else value < 0):
         raise InputError(f"{name} must be a finite number {'> 0' if positive else '>= 0'} (metres or seconds), got {value!r}.")
     return float(value)
+
+
+class TruncatedExtractWarning(UserWarning):
+    """An OSM extract looks cut short (ways miss many of their nodes, or a .pbf has nodes but no
+    ways): its results may be wrong. ``read_osm(..., strict=True)`` raises :class:`OSMReadError`
+    instead; the CLI's ``--strict`` turns this warning into exit code 2."""

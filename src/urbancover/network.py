@@ -9,8 +9,6 @@ simplification, and every edge keeps its full geometry so distances run along th
 from __future__ import annotations
 
 import os
-import re
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -24,7 +22,7 @@ import shapely
 from urbancover import settings
 from urbancover.errors import InputError, NoWalkableWaysError
 from urbancover.io.crs import require_crs, utm_crs_for
-from urbancover.io.osm import OSMData, read_osm
+from urbancover.io.osm import OSMData, read_osm, walkable_mask
 
 
 @dataclass(eq=False)
@@ -206,15 +204,10 @@ def csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr
 def walkable(ways: pd.DataFrame) -> np.ndarray:
     """Boolean mask of the ways a pedestrian may use (OSMnx ``network_type="walk"``).
 
-    Applies :data:`urbancover.settings.walk_exclude` to each way's ``tags``.
+    Applies :data:`urbancover.settings.walk_exclude` to each way's ``tags``
+    (:func:`urbancover.io.osm.walkable_mask`, which the reader uses too).
     """
-    tags = ways["tags"]
-    mask = np.array(["highway" in t for t in tags], dtype=bool)
-    for key, pattern in settings.walk_exclude:
-        rx = re.compile(pattern)
-        values = [t.get(key) for t in tags]
-        mask &= ~np.array([v is not None and rx.search(str(v)) is not None for v in values], dtype=bool)
-    return mask
+    return walkable_mask(ways["tags"])
 
 
 def walk_network(

@@ -107,3 +107,25 @@ service_area_width_m: float = 25.0
 #: Segments per quarter circle of the round ends and joins of those buffers (4: within 8 % of the
 #: width; the reached lengths are exact whatever this is).
 service_area_quad_segs: int = 4
+
+# -- reading OSM extracts (urbancover.io.osm, urbancover.io.extent) --------------------------------
+#: Street vertices separated from the median street vertex by a gap wider than this (metres, along
+#: x or y) are lone outliers when their side holds at most ``extent_outlier_share`` of the vertices:
+#: they are left out of the default analysed area (a stray node at 0,0), and reported.
+extent_outlier_gap_m: float = 10_000.0
+extent_outlier_share: float = 0.01
+#: The default analysed area (a lon/lat box) gets a vertex every this many degrees along its sides
+#: before it is reprojected, so its edges stay where the box's are (about 1 km).
+boundary_segment_deg: float = 0.01
+#: An extract whose ways miss locations for more than this share of their node references is
+#: reported as possibly truncated (a cut extract or a .pbf ending early). Extracts cut with
+#: ``osmium extract --strategy simple`` miss a few nodes at their edge, far below this.
+truncated_missing_share: float = 0.05
+#: ... and when at least this many references are missing (a hand-made file of ten nodes missing one
+#: is an edge case, not a cut file).
+truncated_missing_min: int = 20
+#: ``"python"`` (default) is the reader that looks at every object in Python; ``"osmium"`` reads
+#: with pyosmium's C++ filters and OPL writer and parses in bulk. The osmium reader gives the same
+#: ways and features on the samples and Malta but is not yet the default: three tests of
+#: tests/test_messy_inputs.py still differ with it (pbf vs xml evaluation, unsorted files, names).
+osm_reader: str = "python"
