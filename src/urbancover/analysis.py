@@ -68,6 +68,16 @@ class Report:
     def network(self) -> Network:
         return self.context.network
 
+    def __repr__(self) -> str:
+        from urbancover.display import report_repr
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        from urbancover.display import report_html
+
+        return report_html(self)
+
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Every layer, named ``<rule id>__<layer>``, plus ``compounds``."""
         out = {f"{rid}__{name}": gdf for rid, res in self.results.items() for name, gdf in res.layers.items()}
@@ -213,9 +223,9 @@ class _Progress:
     def __init__(self, total: int, show: bool):
         self.bar = None
         if show:
-            from tqdm import tqdm
+            from urbancover.progress import progress_bar
 
-            self.bar = tqdm(total=total, unit="step", leave=False, disable=None)  # only on a terminal
+            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook, not a log
         self.started = False
 
     def step(self, name: str) -> None:

@@ -45,6 +45,16 @@ class RuleResult:
     compound_served: np.ndarray | None = None
     residents_served: np.ndarray | None = None
 
+    def __repr__(self) -> str:
+        from urbancover.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from urbancover.display import result_html
+
+        return result_html(self)
+
 
 @dataclass(frozen=True)
 class Check:
