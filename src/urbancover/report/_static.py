@@ -150,7 +150,8 @@ def _layout(extent, paper: str, orientation: str | None, heading: str, sub_parts
         top = ph - (ph - block_h) / 2
         map_box = (bx + (block_w - mw) / 2, top - title_h - mh, mw, mh)
         panel_box = (bx, map_box[1] - ATTRIB_H - GAP - need_h, block_w, need_h)
-    return Layout((pw, ph), orient, panel, map_box, panel_box, (bx, top), title, sub, ncol)
+    # the title starts at the page margin: it is wrapped to the page's width, not the block's
+    return Layout((pw, ph), orient, panel, map_box, panel_box, (min(bx, MARGIN), top), title, sub, ncol)
 
 
 def _entries(handles) -> int:
