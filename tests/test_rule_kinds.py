@@ -14,7 +14,6 @@ Graph nodes: n1, n2, n3, n5, n6, n7, n9, n10 (the stub's end). n1, n3, n5, n7 ar
 (degree 2); n2 and n6 are junctions (degree 3); n9 and n10 are dead ends, n10 on the boundary.
 """
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np

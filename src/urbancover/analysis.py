@@ -82,6 +82,16 @@ class Report:
             raise InputError(f"rule_id: {rule_id!r} is a {self.results[rule_id].rule.kind!r} rule, not measured by distance.")
         return m.sweep(thresholds)
 
+    def __repr__(self) -> str:
+        from urbancover.display import report_repr
+
+        return report_repr(self)
+
+    def _repr_html_(self) -> str:
+        from urbancover.display import report_html
+
+        return report_html(self)
+
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Every layer, named ``<rule id>__<layer>``, plus ``compounds``."""
         out = {f"{rid}__{name}": gdf for rid, res in self.results.items() for name, gdf in res.layers.items()}
@@ -228,9 +238,9 @@ class _Progress:
     def __init__(self, total: int, show: bool):
         self.bar = None
         if show:
-            from tqdm import tqdm
+            from urbancover.progress import progress_bar
 
-            self.bar = tqdm(total=total, unit="step", leave=False, disable=None)  # only on a terminal
+            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook, not a log
         self.started = False
 
     def step(self, name: str) -> None:

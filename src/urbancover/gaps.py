@@ -46,6 +46,17 @@ class RuleResult:
     residents_served: np.ndarray | None = None
     measurement: Measurement | None = None
 
+    def __repr__(self) -> str:
+        from urbancover.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from urbancover.display import result_html
+
+        return result_html(self)
+
+
 
 def base_row(rule: Rule) -> dict:
     """The columns every summary row starts with."""

@@ -243,7 +243,7 @@ MEASURES_ZH = {
 
 def check_lang(lang: str) -> dict:
     if lang not in TEXT:
-        raise ValueError(f"lang must be one of {LANGS}, not {lang!r}.")
+        raise InputError(f"lang must be one of {LANGS}, not {lang!r}.")
     return TEXT[lang]
 
 
@@ -537,7 +537,7 @@ def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
     if not isinstance(zones, gpd.GeoDataFrame):
         raise TypeError(f"zones must be a GeoDataFrame (urbancover.zones.find_zones), got {type(zones).__name__}.")
     if zones.crs is None:
-        raise ValueError("zones: the GeoDataFrame has no CRS; set it (e.g. zones.set_crs(...)) first.")
+        raise InputError("zones: the GeoDataFrame has no CRS; set it (e.g. zones.set_crs(...)) first.")
     z = zones.to_crs(crs).reset_index(drop=True)
     g = z.geometry.values
     z = z[~shapely.is_missing(g) & ~shapely.is_empty(g)].reset_index(drop=True)

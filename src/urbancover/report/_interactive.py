@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from urbancover import intervals
+from urbancover.errors import InputError
 from urbancover.report._common import (
     check_lang,
     esc,
@@ -32,6 +33,31 @@ from urbancover.report._common import (
 )
 
 BEYOND, FACILITY, ZONE, STREET = "#d7191c", "#2166ac", "#6a3d9a", "#8a8a8a"
+#: Outline of a compound by the number of rules it fails: none, one or two, three or more.
+COMPOUND_OK, COMPOUND_SOME = "#1a9850", "#fdae61"
+
+#: Legend words of the compound layer (the other words are shared, in ``_common.TEXT``).
+LEGEND_WORDS = {
+    "zh": {"compound_ok": "小区：全部达标", "compound_some": "小区：1–2 项未达标", "compound_many": "小区：3 项及以上未达标"},
+    "en": {"compound_ok": "Compound: meets every rule", "compound_some": "Compound: fails 1–2 rules",
+           "compound_many": "Compound: fails 3 or more rules"},
+}
+
+
+def _metric_scale(folium):
+    """A Leaflet scale control in metres and kilometres only (folium's ``control_scale`` adds miles)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    class MetricScale(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "L.control.scale({metric: true, imperial: false, maxWidth: 160, position: 'bottomright'})"
+            ".addTo({{ this._parent.get_name() }});"
+            "{% endmacro %}"
+        )
+
+    return MetricScale()
 
 
 def _folium():
@@ -117,6 +143,7 @@ def interactive_map(
     tiles: str | None = None,
     rules: list[str] | None = None,
     embed_font: bool = True,
+    basemap: str | None = None,
 ):
     """Interactive map of a report: one toggleable layer per rule.
 
@@ -135,14 +162,17 @@ def interactive_map(
         Inline Leaflet (shipped with urbancover) so the file works with no internet (default). With
         ``False`` the page loads Leaflet, jQuery, Bootstrap and Font Awesome from folium's CDNs.
     tiles
-        A folium tile layer name or URL (``"OpenStreetMap"``, ``"CartoDB positron"`` ...) to draw
-        under the layers. Default none: the streets of the network are drawn instead and nothing is
-        fetched. Tiles always need the internet, whatever ``offline`` says.
+        The former name of ``basemap`` (kept working; give one of the two).
     rules
         Rule ids to draw (default: every rule).
     embed_font
         Embed the shipped CJK font, cut down to the characters of the page (about 50 kB), so that
         Chinese shows on a machine with no CJK font.
+    basemap
+        A background map only when you ask for one: a folium tile layer name or URL
+        (``"OpenStreetMap"``, ``"CartoDB positron"`` ...), drawn under the layers. Default none:
+        the streets of the network are drawn instead and nothing is fetched. A basemap always
+        needs the internet, whatever ``offline`` says.
 
     Returns
     -------
@@ -155,11 +185,15 @@ def interactive_map(
     """
     folium = _folium()
     T = check_lang(lang)
+    if basemap is not None and tiles is not None and basemap != tiles:
+        raise InputError(f"interactive_map(basemap={basemap!r}, tiles={tiles!r}): give one of the two (tiles is the old name).")
+    basemap = basemap if basemap is not None else tiles
     ctx = report.context
     net = report.network
     crs = net.crs
     bounds = gpd.GeoSeries([ctx.area], crs=crs).to_crs(4326).total_bounds
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=True, zoom_control=True)
+    _metric_scale(folium).add_to(m)
     if offline:
         # instance lists shadow folium's class-level CDN links; Leaflet is inlined instead
         m.default_js = []
@@ -167,8 +201,8 @@ def interactive_map(
         root = m.get_root()
         root.header.add_child(folium.Element(f"<style>{_asset('leaflet.css')}</style>"), name="leaflet_css_inline")
         root.header.add_child(folium.Element(f"<script>{_asset('leaflet.js')}</script>"), name="leaflet_js_inline")
-    if tiles is not None:
-        folium.TileLayer(tiles, name=str(tiles), control=True).add_to(m)
+    if basemap is not None:
+        folium.TileLayer(basemap, name=str(basemap), control=True).add_to(m)
     # leave room on the right for the layer control
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding_top_left=(10, 10), padding_bottom_right=(330, 10))
     m.get_root().header.add_child(folium.Element(
@@ -213,7 +247,7 @@ def interactive_map(
         _add_geojson(folium, zg, z, {"color": ZONE, "weight": 3, "fillColor": ZONE, "fillOpacity": 0.08}, popups=popups)
         zg.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(T, zones is not None)))
+    m.get_root().html.add_child(folium.Element(_legend_html(T, zones is not None, lang, len(report.compounds) > 0)))
     if embed_font:
         css = web_font_css(m.get_root().render())
         if css:
@@ -232,14 +266,23 @@ def _fmt_score(s) -> str:
         return "" if s is None else str(s)
 
 
-def _legend_html(T: dict, zones: bool) -> str:
+def _legend_html(T: dict, zones: bool, lang: str = "en", compounds: bool = True) -> str:
+    """Every kind of feature the map draws, with its symbol."""
+    W = LEGEND_WORDS[lang]
+    line = "<span style='display:inline-block;width:18px;height:0;border-top:{w}px {style} {c};vertical-align:middle'></span>"
     items = [
-        (f"<span style='display:inline-block;width:18px;height:0;border-top:3px solid {BEYOND};vertical-align:middle'></span>", T["street_gap"]),
+        (line.format(w=1, style="solid", c=STREET), T["streets_layer"]),
+        (line.format(w=2, style="dashed", c="#000000"), T["area"]),
+        (line.format(w=3, style="solid", c=BEYOND), T["street_gap"]),
         (f"<span style='display:inline-block;width:12px;height:10px;background:{BEYOND}'></span>", T["home_unserved"]),
         (f"<span style='display:inline-block;width:12px;height:10px;border:2px solid {BEYOND}'></span>", T["compound_unserved"]),
         (f"<span style='display:inline-block;width:12px;height:10px;background:{BEYOND};opacity:.3'></span>", T["gap"]),
         (f"<span style='display:inline-block;width:10px;height:10px;border-radius:50%;background:{FACILITY}'></span>", T["facility"]),
     ]
+    if compounds:
+        box = "<span style='display:inline-block;width:12px;height:10px;border:2px dashed {c}'></span>"
+        items += [(box.format(c=COMPOUND_OK), W["compound_ok"]), (box.format(c=COMPOUND_SOME), W["compound_some"]),
+                  (box.format(c=BEYOND), W["compound_many"])]
     if zones:
         items.append((f"<span style='display:inline-block;width:12px;height:10px;border:2px solid {ZONE}'></span>", T["zone"]))
     rows = "".join(f"<div>{sw} {esc(label)}</div>" for sw, label in items)
@@ -424,7 +467,7 @@ def _compound_layer(folium, m, report, lang, T):
         rows.append((T["fails"], esc(row.get("failed_rules") or T["none"])))
         popups.append(_props(rows, title=esc(T["compound"])))
         n = int(row.get("n_failed", 0) or 0)
-        styles.append({"color": "#1a9850" if n == 0 else ("#fdae61" if n <= 2 else BEYOND)})
+        styles.append({"color": COMPOUND_OK if n == 0 else (COMPOUND_SOME if n <= 2 else BEYOND)})
     c = comp.assign(_style=styles)
     _add_geojson(folium, fg, c, {"weight": 2, "dashArray": "5 3", "fillOpacity": 0.05}, style_column="_style", popups=popups)
     fg.add_to(m)

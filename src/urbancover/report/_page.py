@@ -55,6 +55,31 @@ footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid va
 @media print{iframe.map{display:none}body{padding:0}}
 """
 
+#: Print stylesheet: A4 pages, the summary table first, the interactive map left out (it cannot
+#: print), and each gap map alone on a page of its own orientation, scaled to fit it.
+PRINT_CSS = """
+@page{size:A4 portrait;margin:12mm 11mm}
+@page landscape{size:A4 landscape;margin:10mm}
+@page portrait{size:A4 portrait;margin:10mm}
+@media print{
+body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
+h1{font-size:17pt}h2{font-size:12.5pt;margin:12pt 0 5pt;break-after:avoid;page-break-after:avoid}
+table{font-size:7.5pt}th,td{padding:1.5pt 3pt}td.rule{min-width:0;width:30mm}
+table.summary td:nth-child(2){min-width:32mm}td.pair{white-space:normal}td.pair .line{display:block}
+thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
+.badge{padding:0 4pt;font-size:7.5pt;border:1px solid #666;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ul.notes{font-size:8.5pt}
+#interactive,iframe.map,#maps>h2{display:none}
+figure.map{margin:0;break-before:page;page-break-before:always;break-inside:avoid;page-break-inside:avoid}
+figure.map.landscape{page:landscape}figure.map.portrait{page:portrait}
+figure.map img{display:block;width:auto;height:auto;max-width:100%;border:none;margin:0 auto}
+figure.map.landscape img{max-height:182mm}figure.map.portrait img{max-height:268mm}
+figure.map figcaption{display:none}
+footer{display:none}.printonly{display:block;font-size:8pt}
+}
+.printonly{display:none}
+"""
+
 
 def _b64_png(fig, dpi: int) -> str:
     """The figure as a base64 PNG, reduced to 256 colours (a quarter of the bytes, same look)."""
@@ -170,12 +195,15 @@ def html_report(
 ) -> Path:
     """Write a one-page HTML report of a district.
 
-    The page holds: the title, the notes of the evaluation (what it assumed: estimated residents,
-    old compounds, edge effects ...), the summary table of every rule (shares served by network
-    distance next to straight-line distance, pass/fail), the demonstration-zone candidates with
+    The page holds: the title, the summary table of every rule (shares served by network distance
+    next to straight-line distance, pass/fail), the notes of the evaluation (what it assumed:
+    estimated residents, old compounds, edge effects ...), the demonstration-zone candidates with
     their reasons, the interactive map (when folium is installed) and the static gap map of every
     distance rule. Everything is inside the one file (maps as base64 PNG, the interactive map in
     an ``iframe srcdoc``, Leaflet and the characters of the CJK font inlined), so it opens offline.
+
+    Printed (or saved as PDF from a browser) it is A4: the summary first, the interactive map left
+    out, and each gap map alone on a page of its own orientation, scaled to fit.
 
     Parameters
     ----------
@@ -219,14 +247,17 @@ def html_report(
         f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<meta name='generator' content='urbancover {esc(__version__)}'>"
-        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}</style></head><body>",
+        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}{PRINT_CSS}</style></head><body>",
         f"<header><h1>{esc(heading)}</h1>",
-        f"<p class='sub'>{esc(_facts(report, lang))}</p></header>",
+        f"<p class='sub'>{esc(_facts(report, lang))}</p>",
+        # on paper the footer would take a page of its own after the last map: its words go here
+        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}</p></header>",
     ]
+    # the summary first (on screen and on paper), then what the evaluation assumed
+    parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
     if report.notes:
         parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
                      + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
-    parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
     diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
     if interactive:
@@ -247,9 +278,12 @@ def html_report(
     if chosen:
         parts.append(f"<section id='maps'><h2>{esc(T['maps'])}</h2>")
         for rid in chosen:
-            data = _b64_png(gap_map(report, rid, lang=lang, zones=zones), dpi)
+            fig = gap_map(report, rid, lang=lang, zones=zones)
+            w, h = fig.get_size_inches()
+            data = _b64_png(fig, dpi)
             name = rule_name(report.results[rid].rule, lang)
-            parts.append(f"<figure id='map-{esc(rid)}'><img alt='{esc(name)}' src='data:image/png;base64,{data}'>"
+            orient = "landscape" if w > h else "portrait"
+            parts.append(f"<figure id='map-{esc(rid)}' class='map {orient}'><img alt='{esc(name)}' src='data:image/png;base64,{data}'>"
                          f"<figcaption><code>{esc(rid)}</code> {esc(name)}</figcaption></figure>")
         parts.append("</section>")
     foot = [esc(T["attribution"]), esc(T["generated_by"].format(version=__version__))]

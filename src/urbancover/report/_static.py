@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,7 +13,7 @@ import numpy as np
 import shapely
 
 from urbancover.rules import KINDS
-from urbancover.errors import UnknownRuleError
+from urbancover.errors import InputError, UnknownRuleError
 from urbancover.report._common import (
     check_lang,
     fmt_value,
@@ -35,24 +37,208 @@ HOME, HOME_EDGE, UNSERVED_EDGE = "#d9d9d9", "#8c8c8c", "#67000d"
 ZONE = "#6a3d9a"
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "h"]
 
-#: Figure width in inches (A4 landscape less margins); the height follows the map's shape.
-FIG_WIDTH = 11.0
-MAP_WIDTH, MAP_MAX_HEIGHT, TOP_BAND, BOTTOM = 7.7, 8.6, 1.05, 0.2
-PANEL_X, PANEL_W = 8.1, 2.8
+#: ISO 216 paper sizes in inches, portrait (A4: 210 x 297 mm, A3: 297 x 420 mm).
+PAPER = {"A4": (210 / 25.4, 297 / 25.4), "A3": (297 / 25.4, 420 / 25.4)}
+#: Page layout in inches: margin, gap between map and panel, legend panel width (beside the map)
+#: or height (under it), and the strip under the map for the attribution.
+MARGIN, GAP, PANEL_W, PANEL_H, ATTRIB_H = 0.45, 0.25, 2.65, 2.35, 0.22
+TITLE_PT, SUB_PT, LEGEND_PT = 17.0, 9.5, 8.5
+ORIENTATIONS = ("portrait", "landscape")
 
 
-def _layout(report) -> tuple[tuple[float, float], tuple[float, ...], float]:
-    """Figure size and map axes box (figure fractions) for the area's shape; also the map top in inches."""
-    x0, x1, y0, y1 = _extent(report)
-    aspect = (y1 - y0) / max(x1 - x0, 1e-9)
-    mw = MAP_WIDTH
-    mh = mw * aspect
-    if mh > MAP_MAX_HEIGHT:
-        mh = MAP_MAX_HEIGHT
-        mw = mh / aspect
-    height = max(mh + TOP_BAND + BOTTOM, 6.6)
-    box = (0.15 / FIG_WIDTH, BOTTOM / height, mw / FIG_WIDTH, mh / height)
-    return (FIG_WIDTH, height), box, BOTTOM + mh
+_MAP_FIGURE = []
+
+
+def _map_figure(**kwargs):
+    """A matplotlib Figure that shows itself in Jupyter (as a PNG), whatever the backend, and is
+    on an Agg canvas of its own (no pyplot state, no window)."""
+    if not _MAP_FIGURE:
+        from matplotlib.figure import Figure
+
+        class MapFigure(Figure):
+            __module__ = __name__
+
+            def _repr_png_(self) -> bytes:
+                buf = io.BytesIO()
+                self.savefig(buf, format="png", dpi=100)
+                return buf.getvalue()
+
+        _MAP_FIGURE.append(MapFigure)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _MAP_FIGURE[0](**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everything goes on the page (inches from the lower left corner)."""
+
+    page: tuple[float, float]
+    orientation: str
+    panel: str  # "right" (beside the map) or "below"
+    map_box: tuple[float, float, float, float]  # x, y, width, height
+    panel_box: tuple[float, float, float, float]
+    title_xy: tuple[float, float]
+    title: str
+    subtitle: str
+    ncol: int = 1
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def _wrap_width(width_in: float, pt: float) -> int:
+    """How many half-width characters of a ``pt`` font fit in ``width_in`` inches."""
+    return max(20, int(width_in * 72 / (0.56 * pt)))
+
+
+def _legend_height(n_entries: int, ncol: int = 1) -> float:
+    rows = math.ceil(n_entries / ncol)
+    return 0.4 + rows * LEGEND_PT * 1.95 / 72
+
+
+def _layout(extent, paper: str, orientation: str | None, heading: str, sub_parts: list[str], sub_sep: str,
+            n_entries: int, colorbar: bool) -> Layout:
+    """The page and the biggest map scale it allows: every orientation (unless fixed) with the legend
+    panel beside or under the map; the map box keeps the area's shape, and map, panel and title are
+    centred on the page as one block, so no strip is left empty between them."""
+    x0, x1, y0, y1 = extent
+    dw, dh = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+    furniture = 1.05 + (0.75 if colorbar else 0.0)  # scale bar and north arrow, colour bar
+    best = None
+    for orient in ([orientation] if orientation else ORIENTATIONS):
+        pw, ph = PAPER[paper] if orient == "portrait" else PAPER[paper][::-1]
+        inner_w = pw - 2 * MARGIN
+        title = _fill(list(heading) if " " not in heading else heading.split(" "), "" if " " not in heading else " ",
+                      _wrap_width(inner_w, TITLE_PT))
+        sub = _fill(sub_parts, sub_sep, _wrap_width(inner_w, SUB_PT))
+        title_h = _lines(title) * TITLE_PT * 1.3 / 72 + 0.12 + _lines(sub) * SUB_PT * 1.5 / 72 + 0.18
+        avail_h = ph - 2 * MARGIN - title_h - ATTRIB_H
+        for panel in ("right", "below"):
+            if panel == "right":
+                aw, ah = inner_w - PANEL_W - GAP, avail_h
+                need = _legend_height(n_entries) + furniture  # the panel's height, at least
+                if need > avail_h:
+                    continue
+            else:
+                ncol = max(1, int((inner_w - 2.6) // 2.5))
+                need_h = max(_legend_height(n_entries, ncol), furniture)
+                aw, ah = inner_w, avail_h - need_h - GAP
+            if aw <= 0.5 or ah <= 0.5:
+                continue
+            scale = min(aw / dw, ah / dh)
+            if best is None or scale > best[0] * 1.02:
+                best = (scale, orient, panel, (pw, ph), title, sub, title_h,
+                        need_h if panel == "below" else 0.0, need if panel == "right" else 0.0, ncol if panel == "below" else 1)
+    if best is None:
+        raise InputError(f"the legend does not fit on {paper} paper: use paper='A3' or a smaller legend.")
+    scale, orient, panel, (pw, ph), title, sub, title_h, need_h, need, ncol = best
+    mw, mh = scale * dw, scale * dh
+    if panel == "right":
+        block_w, panel_h = mw + GAP + PANEL_W, max(mh, need)
+        block_h = title_h + panel_h + ATTRIB_H
+        bx = (pw - block_w) / 2
+        top = ph - (ph - block_h) / 2
+        map_box = (bx, top - title_h - mh, mw, mh)
+        panel_box = (bx + mw + GAP, top - title_h - panel_h, PANEL_W, panel_h)
+    else:
+        block_w = max(mw, min(pw - 2 * MARGIN, 7.0))
+        block_h = title_h + mh + ATTRIB_H + GAP + need_h
+        bx = (pw - block_w) / 2
+        top = ph - (ph - block_h) / 2
+        map_box = (bx + (block_w - mw) / 2, top - title_h - mh, mw, mh)
+        panel_box = (bx, map_box[1] - ATTRIB_H - GAP - need_h, block_w, need_h)
+    # the title starts at the page margin: it is wrapped to the page's width, not the block's
+    return Layout((pw, ph), orient, panel, map_box, panel_box, (min(bx, MARGIN), top), title, sub, ncol)
+
+
+def _entries(handles) -> int:
+    """Lines the legend takes: one per handle, more for wrapped labels."""
+    return sum(_lines(str(h.get_label())) for h in handles)
+
+
+def _page(fig, ax, report, crs, T, lang, heading, parts, sep, handles, cbar_info, paper, orientation) -> None:
+    """Lay the drawn map out on its page: title, map, legend panel with colour bar, scale bar and
+    north arrow (beside or under the map, clear of the data), attribution under the map."""
+    lay = _layout(_extent(report), paper, orientation, heading, parts, sep, _entries(handles), cbar_info is not None)
+    W, H = lay.page
+    fig.set_size_inches(W, H)
+
+    def frac(x, y, w, h):
+        return (x / W, y / H, w / W, h / H)
+
+    mx, my, mw, mh = lay.map_box
+    ax.set_position(frac(mx, my, mw, mh))
+    tx, ty = lay.title_xy
+    fig.text(tx / W, ty / H, lay.title, fontsize=TITLE_PT, ha="left", va="top", linespacing=1.15)
+    sub_top = ty - _lines(lay.title) * TITLE_PT * 1.3 / 72 - 0.12
+    fig.text(tx / W, sub_top / H, lay.subtitle, fontsize=SUB_PT, ha="left", va="top", color="#333333", linespacing=1.5)
+    fig.text((mx + mw) / W, (my - 0.05) / H, T["attribution"], ha="right", va="top", fontsize=6.5, color="#333333")
+    px, py, pw, ph = lay.panel_box
+    furniture = 1.05 + (0.75 if cbar_info is not None else 0.0)
+    if lay.panel == "right":
+        legend_box = (px, py + furniture, pw, ph - furniture)
+        col = px
+    else:
+        legend_box = (px, py, pw - 2.6, ph)
+        col = px + pw - 2.5
+    legend_ax = fig.add_axes(frac(*legend_box))
+    legend_ax.axis("off")
+    leg = legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=LEGEND_PT, title=T["legend_title"],
+                           title_fontsize=10, alignment="left", handlelength=2.4, borderaxespad=0.0, ncol=lay.ncol,
+                           columnspacing=1.2)
+    leg._legend_box.align = "left"
+    if cbar_info is not None:
+        cy = py + 1.6 if lay.panel == "right" else py + ph - 0.3
+        _colorbar(fig, fig.add_axes(frac(col + 0.1, cy, 2.3, 0.16)), cbar_info, lang)
+    x0, x1 = ax.get_xlim()
+    _panel_scale_bar(fig.add_axes(frac(col + 0.1, py + 0.1, 1.8, 0.55)), (x1 - x0) / mw, T)
+    y0, y1 = ax.get_ylim()
+    _panel_north_arrow(fig.add_axes(frac(col + 1.95, py + 0.05, 0.55, 0.95)), crs, (x0 + x1) / 2, (y0 + y1) / 2, T)
+
+
+def _panel_scale_bar(sax, m_per_in: float, T: dict) -> None:
+    """A scale bar at the map's scale in an axes of its own (beside the map, not on it)."""
+    from matplotlib.patches import Rectangle
+
+    width_in = sax.get_position().width * sax.figure.get_size_inches()[0]
+    span = width_in * m_per_in
+    sax.set_xlim(-0.04 * span, span)
+    sax.set_ylim(0, 1)
+    sax.axis("off")
+    # the longest round length that fits in 90% of the axes (_nice_length gives a fifth of its argument)
+    length = _nice_length(span * 0.9 * 5)
+    n = 4
+    seg = length / n
+    for k in range(n):
+        sax.add_patch(Rectangle((k * seg, 0.2), seg, 0.16, facecolor="black" if k % 2 == 0 else "white",
+                                edgecolor="black", linewidth=0.6))
+    unit_km = length >= 1000
+    for frac_, val in ((0.0, 0.0), (0.5, length / 2), (1.0, length)):
+        label = f"{val / 1000:g}" if unit_km else f"{val:g}"
+        if frac_ == 1.0:
+            label += " " + (T["scale_km"] if unit_km else T["scale_m"])
+        sax.text(frac_ * length, 0.45, label, ha="center", va="bottom", fontsize=7.5)
+
+
+def _panel_north_arrow(nax, crs, x: float, y: float, T: dict) -> None:
+    """A north arrow turned by the grid convergence at the map's centre, in an axes of its own."""
+    nax.axis("off")
+    try:
+        angle = _north_angle(crs, x, y)
+    except Exception:  # pragma: no cover - a CRS pyproj cannot invert
+        angle = 0.0
+    a = math.radians(angle)
+    length = 30.0  # points
+    dx, dy = length * math.sin(a), length * math.cos(a)
+    nax.annotate("", xy=(0.5, 0.72), xycoords="axes fraction", xytext=(-dx, -dy), textcoords="offset points",
+                 arrowprops=dict(arrowstyle="-|>,head_length=0.9,head_width=0.45", color="black", linewidth=2.0,
+                                 shrinkA=0, shrinkB=0))
+    nax.annotate(T["north"], xy=(0.5, 0.72), xycoords="axes fraction", xytext=(3 * math.sin(a), 3),
+                 textcoords="offset points", ha="center", va="bottom", fontsize=12)
 
 
 def _cmap():
@@ -196,6 +382,8 @@ def gap_map(
     zones: gpd.GeoDataFrame | None = None,
     circles: bool = True,
     title: str | None = None,
+    paper: str = "A4",
+    orientation: str | None = None,
 ):
     """Static map of one rule: the streets coloured by network distance to the nearest facility.
 
@@ -209,8 +397,9 @@ def gap_map(
     lang
         ``"zh"`` (Chinese, with the shipped Noto Sans SC subset) or ``"en"``.
     ax
-        A matplotlib Axes to draw into (the legend then sits inside it); default: a new A4-landscape
-        figure with the legend and colour bar beside the map.
+        A matplotlib Axes to draw into (the legend, scale bar and north arrow then sit inside it);
+        default: a new figure of the size of the ``paper``, with legend, colour bar, scale bar and
+        north arrow beside or under the map, clear of the data.
     path
         Write the figure there too: ``.png``, ``.pdf`` or ``.svg`` (by suffix; 300 dpi suits print).
     dpi
@@ -221,10 +410,24 @@ def gap_map(
         For ``radius`` rules, outline the straight-line buffers of the facilities for comparison.
     title
         Replace the title (default: the rule's name in ``lang`` and its clause).
+    paper
+        ``"A4"`` (default) or ``"A3"``: the figure is exactly that page (A4 landscape is 842 x 595
+        pt), so a PDF prints at 1:1 with the scale bar true.
+    orientation
+        ``"portrait"`` or ``"landscape"``; default: whichever shows the area at the larger scale
+        (a tall area gets a portrait page, a wide one landscape), with the legend panel beside the
+        map or under it, whichever leaves the map bigger.
 
     Returns
     -------
     matplotlib.figure.Figure
+        It shows itself in a Jupyter notebook (as a PNG) when it is a cell's last expression.
+
+    Examples
+    --------
+    >>> fig = gap_map(report, "bus_stop_500", lang="en", paper="A3", path="bus_stop_500.pdf")  # doctest: +SKIP
+    >>> fig.get_size_inches() * 72                        # doctest: +SKIP
+    array([1190.55, 841.89])
 
     Streets are coloured continuously from green (at a facility) to orange (at the threshold) and
     red beyond it; the break falls exactly where the distance reaches the threshold, inside the
@@ -234,11 +437,15 @@ def gap_map(
     T = check_lang(lang)
     if rule_id not in report.results:
         raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(report.results)}.")
+    if paper not in PAPER:
+        raise InputError(f"gap_map(paper={paper!r}): unknown paper size; use one of {sorted(PAPER)}.")
+    if orientation is not None and orientation not in ORIENTATIONS:
+        raise InputError(f"gap_map(orientation={orientation!r}): use 'portrait', 'landscape' or None (chosen from the area's shape).")
     import matplotlib
 
     families = font_families(lang)
     with matplotlib.rc_context({"font.family": families, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path", "axes.unicode_minus": False}):
-        fig = _draw(report, rule_id, lang, T, ax, zones, circles, title)
+        fig = _draw(report, rule_id, lang, T, ax, zones, circles, title, paper, orientation)
         if path is not None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,10 +463,8 @@ def _metadata(path: Path, report, rule_id, lang) -> dict:
     return {}
 
 
-def _draw(report, rule_id, lang, T, ax, zones, circles, title):
+def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orientation=None):
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -270,11 +475,9 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title):
     row = summary_row(report, rule_id)
     own_figure = ax is None
     if own_figure:
-        size, box, map_top = _layout(report)
-        # a Figure of its own on the Agg canvas: no pyplot state, no window, whatever the backend
-        fig = Figure(figsize=size)
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes(box)
+        # drawn first on a provisional page; the page and the map's place follow from the legend
+        fig = _map_figure(figsize=PAPER[paper][::-1])
+        ax = fig.add_axes((0.05, 0.05, 0.6, 0.8))
     else:
         fig = ax.figure
     x0, x1, y0, y1 = _extent(report)
@@ -359,28 +562,18 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title):
                     bbox=dict(boxstyle="circle,pad=0.2", facecolor="white", edgecolor=ZONE, linewidth=1.0))
         handles.append(Patch(facecolor="none", edgecolor=ZONE, linewidth=2.2, label=T["zone"]))
 
-    # furniture
-    _scale_bar(ax, T)
-    _north_arrow(ax, net.crs, T)
-    ax.text(0.995, 0.006, T["attribution"], transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5, color="#333333",
-            zorder=23, bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=1.5))
     heading = title if title is not None else _title(rule, lang)
-    sub = _subtitle(rule, row, lang, T, checks)
+    parts, sep = _subtitle_parts(rule, row, lang, T, checks)
     if own_figure:
-        W, H = fig.get_size_inches()
-        fig.text(0.15 / W, 1 - 0.18 / H, heading, fontsize=17, ha="left", va="top")
-        fig.text(0.15 / W, 1 - 0.55 / H, sub, fontsize=9.5, ha="left", va="top", color="#333333", linespacing=1.5)
-        legend_ax = fig.add_axes((PANEL_X / W, (BOTTOM + 1.5) / H, PANEL_W / W, (map_top - BOTTOM - 1.5) / H))
-        legend_ax.axis("off")
-        leg = legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8.5, title=T["legend_title"],
-                               title_fontsize=10, alignment="left", handlelength=2.4, borderaxespad=0.0)
-        leg._legend_box.align = "left"
-        if cbar_info is not None:
-            cax = fig.add_axes(((PANEL_X + 0.1) / W, (BOTTOM + 0.75) / H, 2.3 / W, 0.16 / H))
-            _colorbar(fig, cax, cbar_info, lang)
+        _page(fig, ax, report, net.crs, T, lang, heading, parts, sep, handles, cbar_info, paper, orientation)
     else:
+        _scale_bar(ax, T)
+        _north_arrow(ax, net.crs, T)
+        ax.text(0.995, 0.006, T["attribution"], transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5,
+                color="#333333", zorder=23, bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=1.5))
         # the title Text belongs to the caller's axes, made before our fonts were set: name them
-        ax.set_title(heading + "\n" + sub, fontsize=10, loc="left", fontfamily=matplotlib.rcParams["font.family"])
+        ax.set_title(heading + "\n" + _fill(parts, sep, 150), fontsize=10, loc="left",
+                     fontfamily=matplotlib.rcParams["font.family"])
         ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85, title=T["legend_title"], title_fontsize=8)
         if cbar_info is not None:
             cax = ax.inset_axes((0.62, 0.075, 0.33, 0.022))
@@ -407,7 +600,7 @@ def _title(rule, lang: str) -> str:
     return name
 
 
-def _subtitle(rule, row: dict, lang: str, T: dict, checks) -> str:
+def _subtitle_parts(rule, row: dict, lang: str, T: dict, checks) -> tuple[list[str], str]:
     sep = " · "
     parts = []
     if checks is not None:
@@ -425,7 +618,7 @@ def _subtitle(rule, row: dict, lang: str, T: dict, checks) -> str:
         if row.get("target_text"):
             parts.append(f"{T['target']} {target_text(row['target_text'], lang)}")
     parts.append(result_word(row.get("passed"), rule.kind, T))
-    return _fill(parts, sep, 150)
+    return parts, sep
 
 
 def _text_width(text: str) -> int:
