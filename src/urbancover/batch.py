@@ -96,7 +96,7 @@ def extract_stem(path: str | os.PathLike) -> str:
 def _named(labels: list[str], default: str, safe: list[str] | None = None) -> tuple[list[str], list[str]]:
     """Safe, unique folder names for labels, and a note for each one that had to change."""
     safe = [safe_name(label, default) for label in labels] if safe is None else safe
-    safe = [s + "_" if s.lower() == SUMMARY else s for s in safe]
+    safe = [s + "_task" if s.lower() == SUMMARY else s for s in safe]  # not the collected summary
     names, _ = unique_names(safe)
     notes = []
     for label, name, first in zip(labels, names, safe):
