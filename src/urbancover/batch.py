@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -368,6 +369,8 @@ def run_batch(
 
     if not tasks:
         raise InputError("batch: no tasks.")
+    if isinstance(scheduler, str) and not re.fullmatch(r"(\w+://)?[\w.\-\[\]:]+:\d+/?", scheduler):
+        raise InputError(f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://10.0.0.5:8786.")
     out = check_writable(out)
     hashes = {r: rules_hash(r) for r in {t.rules for t in tasks}}
     with FolderLock(out, wait=lock_wait):
@@ -405,13 +408,18 @@ def run_batch(
                         results = [f.result() for f in _progress(as_completed(futures), progress, len(futures))]
             for frame in results:
                 name = frame["task"].iloc[0]
-                states[name] = "failed" if frame["error"].fillna("").astype(str).ne("").any() else "done"
+                states[name] = "failed" if _has_error(frame).any() else "done"
         frames = [pd.read_csv(inside(out, t.name, SUMMARY), keep_default_na=False, na_values=[""], encoding="utf-8-sig")
                   for t in tasks]
         summary = pd.concat(frames, ignore_index=True)
         guard.wrote(write_csv(summary, guard.target(SUMMARY)))
     summary.attrs["states"] = states
     return summary
+
+
+def _has_error(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose ``error`` holds a message (read back from CSV an empty column is float NaN)."""
+    return frame["error"].notna() & frame["error"].astype(str).ne("")
 
 
 def _say(progress: bool, message: str) -> None:
@@ -433,8 +441,6 @@ def _run_dask(args, scheduler, progress: bool) -> list[pd.DataFrame]:
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise InputError("--scheduler needs dask.distributed: pip install 'urbancover[dask]'.") from err
     own = not isinstance(scheduler, Client)
-    if own and (not isinstance(scheduler, str) or "://" not in scheduler and ":" not in scheduler):
-        raise InputError(f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://10.0.0.5:8786.")
     try:
         client = Client(scheduler, timeout=20) if own else scheduler
     except (OSError, TimeoutError, ValueError, TypeError) as err:

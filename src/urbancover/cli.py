@@ -289,6 +289,8 @@ def _evaluate(args, only=None):
     for item in args.facilities:
         key, _, path = item.partition("=")
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
+    if isinstance(layers["population"], pd.DataFrame):
+        _check_population(layers["population"], args.population)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
@@ -297,6 +299,20 @@ def _evaluate(args, only=None):
             if str(w.message) not in report.notes:
                 _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
     return report
+
+
+def _check_population(layer, path) -> None:
+    """Refuse a population layer without finite counts >= 0 before the evaluation starts."""
+    import numpy as np
+
+    if "population" not in layer:
+        raise InputError(f"--population {path}: no column 'population'; it has "
+                         f"{[c for c in layer.columns if c != layer.geometry.name]}. Rename the column of residents.")
+    values = pd.to_numeric(layer["population"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"--population {path}: {int(bad.sum())} value(s) of 'population' are missing, negative or "
+                         f"infinite (first at row {int(np.flatnonzero(bad)[0]) + 1}); give a finite count >= 0 for every feature.")
 
 
 def _analyze(args) -> int:
@@ -602,7 +618,7 @@ def _batch(args) -> int:
     )
     states = summary.attrs.get("states", {})
     n = {k: sum(v == k for v in states.values()) for k in ("skipped", "done", "failed")}
-    errors = summary[summary["error"].fillna("").astype(str) != ""]
+    errors = summary[summary["error"].notna() & summary["error"].astype(str).ne("")]
     if not args.quiet:
         _say(sys.stdout, f"{len(tasks)} tasks: {n['done']} done, {n['skipped']} skipped (done before), "
              f"{n['failed']} failed; summary in {Path(args.out) / 'summary.csv'}")
