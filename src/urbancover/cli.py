@@ -262,7 +262,7 @@ def _check_before_work(args, only=None):
         if unknown:
             raise InputError(f"--only {' '.join(unknown)}: no such rule in {args.rules}; it has {[r.id for r in ruleset]}.")
     if not Path(args.extract).is_file():
-        raise InputError(f"{args.extract}: no such extract file.")
+        raise InputError(f"{args.extract}: no such file (the OSM extract).")
     keys = {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
     for item in args.facilities:
         key, sep, path = item.partition("=")
@@ -544,7 +544,8 @@ def _rules(args) -> int:
         if errors:
             for e in errors:
                 _say(sys.stderr, f"urbancover: error: {e}")
-            _say(sys.stderr, f"urbancover: {args.rules}: {len(errors)} error(s)")
+            if len(errors) > 1:  # one error stays one line
+                _say(sys.stderr, f"urbancover: {args.rules}: {len(errors)} errors")
             return 2
         rs = load_rules(args.rules)
         _say(sys.stdout, f"{args.rules}: ok, {len(rs)} rules ({', '.join(r.id for r in rs)})"
