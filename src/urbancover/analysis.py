@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network import Network
 from urbancover.measure import evaluator
+from urbancover.progress import in_notebook, progress_bar
 from urbancover.rules import RuleSet, load_rules
 
 @dataclass
@@ -205,7 +208,7 @@ def evaluate(
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
             raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
-    bar = _Progress(len(chosen) + 2, progress)
+    bar = _Progress(len(chosen) + 2, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
     osm = source if isinstance(source, OSMData) else read_osm(source)
     bar.step("walking network")
@@ -233,17 +236,22 @@ def _facility_keys(ruleset: RuleSet) -> set[str]:
 
 
 class _Progress:
-    """A tqdm bar over named steps, or nothing."""
+    """A tqdm bar over named steps on a terminal; off a terminal (a log file, a batch worker) one
+    line per step on stderr, so a long run shows where it is; or nothing."""
 
-    def __init__(self, total: int, show: bool):
+    def __init__(self, total: int, show: bool, label: str = ""):
         self.bar = None
-        if show:
-            from urbancover.progress import progress_bar
-
-            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook, not a log
+        self.lines = show and not in_notebook() and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+        self.total, self.done, self.label = total, 0, f"{label}: " if label else ""
+        if show and not self.lines:
+            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook
         self.started = False
 
     def step(self, name: str) -> None:
+        if self.lines:
+            self.done += 1
+            print(f"urbancover: {time.strftime('%H:%M:%S')} {self.label}step {self.done}/{self.total} {name}",
+                  file=sys.stderr, flush=True)
         if self.bar is not None:
             if self.started:
                 self.bar.update(1)

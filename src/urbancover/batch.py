@@ -1,9 +1,21 @@
 """Batch runs over many extracts (or many districts of one extract), resumable, local or on Dask.
 
-Each task evaluates one extract (or one district polygon of an extract) and writes its own folder:
-``<out>/<task>/<task>.gpkg`` and ``<out>/<task>/summary.csv``; the summary is written last, through
-a temporary file and a rename, so a task whose summary exists is complete and is skipped on the
-next run. :func:`run_batch` then collects every task's summary into ``<out>/summary.csv``.
+Each task evaluates one extract (or one district polygon of an extract) and owns one folder
+``<out>/<task>/`` holding ``<task>.gpkg``, ``summary.csv`` and, on request, ``<task>.html`` and
+``maps/``. No run can lose or corrupt work:
+
+* the whole run holds a lock on ``<out>`` (:class:`urbancover.outputs.FolderLock`): a second run on
+  the same folder waits (``lock_wait``) or refuses, naming the holder;
+* a task writes into a hidden temporary folder ``<out>/.work-<task>-*`` and, once every file is
+  complete, writes its done-marker (``.done.json``: the extract's path, size, mtime and SHA-256,
+  the district's and the rule set's hashes, every file's size) and renames the folder into place;
+  a run killed at any moment leaves the previous result or nothing, never a partial one;
+* resume skips a task only when its marker is complete, says "done", and still matches the
+  extract, the district, the rule set and the requested outputs; failed tasks are retried;
+* task names come from :func:`urbancover.outputs.safe_name`, made unique (``a b.osm`` and
+  ``a_b.osm``; repeated or missing district names), and every path is proven inside ``<out>``.
+
+:func:`run_batch` then collects every task's summary into ``<out>/summary.csv`` (UTF-8 with a BOM).
 
 By default tasks run in parallel processes on this machine; with ``scheduler="tcp://host:8786"``
 they go to an existing Dask distributed cluster unchanged (the workers need urbancover installed
@@ -12,33 +24,65 @@ and the extracts readable at the same paths).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
+import shutil
+import sys
+import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from urbancover.errors import InputError
+from urbancover.outputs import (
+    MARKER_NAME,
+    FolderLock,
+    OutputError,
+    file_fingerprint,
+    fingerprint_matches,
+    inside,
+    read_marker,
+    safe_name,
+    text_hash,
+    unique_names,
+    write_csv,
+    write_marker,
+)
 
 SUMMARY = "summary.csv"
+log = logging.getLogger("urbancover.batch")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: an extract, optionally cut to one district polygon (WKT in EPSG:4326)."""
+    """One unit of work: an extract, optionally cut to one district polygon (WKT in EPSG:4326).
+
+    ``name`` is the task's folder (safe and unique); ``label`` the name it came from (the extract's
+    file name or the district's name); ``note`` says why ``name`` differs from it, when it does.
+    """
 
     name: str
     extract: str
     rules: str
     district_wkt: str | None = None
+    label: str = ""
+    note: str = ""
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("_") or "task"
+@dataclass(frozen=True)
+class Outputs:
+    """What each task writes besides its GeoPackage and summary."""
+
+    report: bool = False
+    maps: str | None = None  # "png" or "pdf"
+    lang: str = "zh"
 
 
 def extract_stem(path: str | os.PathLike) -> str:
@@ -50,6 +94,22 @@ def extract_stem(path: str | os.PathLike) -> str:
     return Path(path).stem
 
 
+def _named(labels: list[str], default: str, safe: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """Safe, unique folder names for labels, and a note for each one that had to change."""
+    safe = [safe_name(label, default) for label in labels] if safe is None else safe
+    safe = [s + "_task" if s.lower() == SUMMARY else s for s in safe]  # not the collected summary
+    names, _ = unique_names(safe)
+    notes = []
+    for label, name, first in zip(labels, names, safe):
+        if name == label:
+            notes.append("")
+        elif name != first:
+            notes.append(f"{label!r} is task {name!r}: another task already has the name {first!r}")
+        else:
+            notes.append(f"{label!r} is task {name!r} (characters unsafe in file names replaced)")
+    return names, notes
+
+
 def make_tasks(
     extracts: list[str | os.PathLike],
     *,
@@ -57,46 +117,96 @@ def make_tasks(
     districts=None,
     district_column: str = "name",
 ) -> list[Task]:
-    """One task per extract, or, with ``districts`` (a polygon layer or file), one per district and extract."""
+    """One task per extract, or, with ``districts`` (a polygon layer or file), one per district and extract.
+
+    Task names are the extracts' stems (``city.osm.pbf`` -> ``city``), or ``<stem>__<district>``,
+    made safe for every file system and unique: colliding names get ``-2``, ``-3`` ..., a missing
+    district name becomes ``district<row>``; each such change is in the task's ``note``.
+
+    Raises
+    ------
+    InputError
+        No extracts, a missing extract, a district layer without CRS or without ``district_column``.
+
+    Examples
+    --------
+    >>> [t.name for t in make_tasks(["a b.osm", "a_b.osm"])]  # doctest: +SKIP
+    ['a_b', 'a_b-2']
+    """
     if not extracts:
         raise InputError("batch: no extracts given.")
-    missing = [str(e) for e in extracts if not Path(e).exists()]
+    missing = [str(e) for e in extracts if not Path(e).is_file()]
     if missing:
         raise InputError(f"batch: no such extract file(s): {', '.join(missing)}.")
     stems = [extract_stem(e) for e in extracts]
-    dupes = {s for s in stems if stems.count(s) > 1}
-    if dupes:
-        raise InputError(f"batch: several extracts are named {sorted(dupes)}; task folders would collide. Rename them.")
     if districts is None:
-        return [Task(_slug(s), str(Path(e).resolve()), str(rules)) for s, e in zip(stems, extracts)]
+        names, notes = _named(stems, "extract")
+        return [Task(n, str(Path(e).resolve()), str(rules), label=s, note=note)
+                for n, e, s, note in zip(names, extracts, stems, notes)]
     import geopandas as gpd
 
     layer = gpd.read_file(districts) if isinstance(districts, (str, os.PathLike)) else districts
     if layer.crs is None:
-        raise InputError("districts: the layer has no CRS; set it (e.g. .set_crs('EPSG:4326')).")
+        raise InputError("--districts: the layer has no CRS; save it with one, or set it (.set_crs('EPSG:4326')).")
     if district_column not in layer:
-        raise InputError(f"districts: no column {district_column!r}; it has {list(layer.columns)}.")
+        raise InputError(f"--district-column {district_column!r}: no such column in the districts; it has "
+                         f"{[c for c in layer.columns if c != layer.geometry.name]}.")
     layer = layer.to_crs(4326)
-    tasks = []
+    raw = layer[district_column].tolist()
+    labels = [f"district{i + 1}" if v is None or (isinstance(v, float) and v != v) or not str(v).strip() else str(v)
+              for i, v in enumerate(raw)]
+    tasks, all_labels, safe, info = [], [], [], []
     for s, e in zip(stems, extracts):
-        for name, geom in zip(layer[district_column].astype(str), layer.geometry):
-            tasks.append(Task(_slug(f"{s}__{name}"), str(Path(e).resolve()), str(rules), geom.wkt))
+        for i, (label, geom) in enumerate(zip(labels, layer.geometry)):
+            if geom is None or geom.is_empty:
+                raise InputError(f"--districts: district {label!r} (row {i + 1}) has no geometry.")
+            all_labels.append(f"{s}__{label}")
+            safe.append(f"{safe_name(s, 'extract')}__{safe_name(label, 'district')}")
+            info.append((e, geom.wkt, label != str(raw[i]) if raw[i] is not None else True))
+    names, notes = _named(all_labels, "district", safe)
+    for name, label, note, (e, wkt, was_missing) in zip(names, all_labels, notes, info):
+        if was_missing:
+            note = f"{label!r}: the district has no name in column {district_column!r}" + (f"; {note}" if note else "")
+        tasks.append(Task(name, str(Path(e).resolve()), str(rules), wkt, label=label, note=note))
     return tasks
 
 
-def run_task(task: Task, out: str) -> pd.DataFrame:
-    """Evaluate one task and write its GeoPackage and summary; returns the summary with task columns.
+def rules_hash(rules: str | os.PathLike) -> str:
+    """SHA-256 of a rule set's text (a preset's, or a rule file's bytes); refuses unknown rules."""
+    from urbancover.rules import load_rules, presets
 
-    Never raises for a bad input: the error becomes the task's summary row, so one broken extract
-    does not stop a batch of hundreds.
+    load_rules(rules)  # a bad rule set is an input error before any task starts
+    if str(rules) in presets():
+        return text_hash((resources.files("urbancover.presets") / f"{rules}.toml").read_bytes())
+    return text_hash(Path(rules).read_bytes())
+
+
+def _step(task: Task, progress: bool, message: str) -> None:
+    if progress:
+        print(f"urbancover: {time.strftime('%H:%M:%S')} {task.name}: {message}", file=sys.stderr, flush=True)
+
+
+def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
+             progress: bool = False) -> pd.DataFrame:
+    """Evaluate one task into a temporary folder, mark it done (or failed) and move it into place.
+
+    Never raises for a bad input: the error becomes the task's summary row (and the marker says
+    ``failed``, so the next run retries it), so one broken extract does not stop a batch of
+    hundreds. Returns the summary with ``task``, ``extract``, ``notes`` and ``error`` columns.
     """
     import shapely
 
     from urbancover.analysis import evaluate
 
-    folder = Path(out) / task.name
-    folder.mkdir(parents=True, exist_ok=True)
+    final = inside(out, task.name)
+    work = inside(out, f".work-{task.name}-{os.getpid()}-{secrets.token_hex(3)}")
+    work.mkdir(parents=True)
+    started = time.time()
+    marker = {"task": task.name, "label": task.label, "district_sha256": text_hash(task.district_wkt or ""),
+              "rules_sha256": rules_sha256 or rules_hash(task.rules), "outputs": _outputs_key(outputs)}
     try:
+        _step(task, progress, "started")
+        marker["extract"] = file_fingerprint(task.extract)  # before reading: a later change forces a redo
         area = None
         if task.district_wkt:
             import geopandas as gpd
@@ -104,23 +214,102 @@ def run_task(task: Task, out: str) -> pd.DataFrame:
             area = gpd.GeoSeries([shapely.from_wkt(task.district_wkt)], crs=4326)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing facilities etc. are in the report's notes
-            report = evaluate(task.extract, task.rules, area=area)
-        report.to_gpkg(folder / f"{task.name}.gpkg")
+            report = evaluate(task.extract, task.rules, area=area, progress=progress)
+        _step(task, progress, "evaluated")
+        report.to_gpkg(work / f"{task.name}.gpkg")
+        _step(task, progress, "wrote GeoPackage")
+        if outputs.report or outputs.maps:
+            write_maps(report, work, task.name, outputs)
+            _step(task, progress, "wrote report/maps")
         summary = report.summary.copy()
         summary.insert(0, "task", task.name)
         summary.insert(1, "extract", task.extract)
         summary["notes"] = " | ".join(report.notes)
         summary["error"] = ""
+        marker["status"] = "done"
     except Exception as err:  # one failing task is reported, the batch goes on
         summary = pd.DataFrame([{
             "task": task.name, "extract": task.extract,
             "error": f"{type(err).__name__}: {err}",
             "traceback": "".join(traceback.format_exception_only(type(err), err)).strip(),
         }])
-    tmp = folder / (SUMMARY + ".tmp")
-    summary.to_csv(tmp, index=False)
-    os.replace(tmp, folder / SUMMARY)
+        marker["status"] = "failed"
+        marker["error"] = f"{type(err).__name__}: {err}"
+        _step(task, progress, f"failed: {type(err).__name__}: {err}")
+    write_csv(summary, work / SUMMARY)
+    marker["seconds"] = round(time.time() - started, 3)
+    write_marker(work, marker)
+    _replace_folder(work, final)
+    _step(task, progress, f"{marker['status']} in {marker['seconds']:.1f} s")
     return summary
+
+
+def _outputs_key(outputs: Outputs) -> dict:
+    return {"report": bool(outputs.report), "maps": outputs.maps, "lang": outputs.lang}
+
+
+def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None) -> list[Path]:
+    """Gap maps (``maps/<rule>.<png|pdf>``) and the HTML report of one evaluation, each written atomically.
+
+    ``target(*parts)`` gives each output path (default: proven inside ``folder``).
+    """
+    from urbancover.outputs import atomic_path
+
+    try:
+        from urbancover import report as maps
+    except ImportError as err:
+        raise InputError(f"--report/--maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
+    from urbancover.zones import find_zones
+
+    target = target or (lambda *parts: inside(folder, *parts))
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if outputs.maps:
+            for rid, res in report.results.items():
+                if res.measurement is not None:
+                    path = target("maps", f"{safe_name(rid, 'rule')}.{outputs.maps}")
+                    with atomic_path(path) as part:
+                        maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300)
+                    written.append(path)
+        if outputs.report:
+            zones = find_zones(report) if len(report.compounds) else None
+            path = target(f"{stem}.html")
+            with atomic_path(path) as part:
+                maps.html_report(report, part, zones=zones, lang=outputs.lang)
+            written.append(path)
+    return written
+
+
+def _replace_folder(work: Path, final: Path) -> None:
+    """Move a finished task folder into place; the previous one (the task's own product) goes last."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{secrets.token_hex(3)}")
+        os.replace(final, old)
+    os.replace(work, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: Outputs = Outputs()) -> str:
+    """``"done"`` (a complete marker matching the extract, district, rules and outputs), ``"failed"``,
+    ``"stale"`` (done for other inputs), ``"missing"``, or ``"foreign"`` (a folder urbancover did not write)."""
+    folder = inside(out, task.name)
+    if not folder.exists():
+        return "missing"
+    marker = read_marker(folder)
+    if marker is None:
+        return "foreign" if not (folder / MARKER_NAME).exists() and any(folder.iterdir()) else "missing"
+    if marker.get("status") != "done":
+        return "failed"
+    ok = (marker.get("task") == task.name
+          and marker.get("district_sha256") == text_hash(task.district_wkt or "")
+          and marker.get("rules_sha256") == rules_sha256
+          and marker.get("outputs") == _outputs_key(outputs)
+          and isinstance(marker.get("extract"), dict)
+          and fingerprint_matches(marker["extract"], task.extract))
+    return "done" if ok else "stale"
 
 
 def _run_task_here(args):
@@ -135,6 +324,9 @@ def run_batch(
     workers: int | None = None,
     resume: bool = True,
     progress: bool = False,
+    outputs: Outputs = Outputs(),
+    overwrite: bool = False,
+    lock_wait: float = 0.0,
 ) -> pd.DataFrame:
     """Run tasks in parallel, skipping those already done, and collect one summary table.
 
@@ -150,57 +342,113 @@ def run_batch(
     workers
         Local processes (default: the number of CPUs).
     resume
-        Skip tasks whose ``summary.csv`` exists.
+        Skip tasks whose done-marker is complete and matches the extract, district, rule set and
+        ``outputs``; failed tasks are always run again.
+    progress
+        A progress bar on a terminal; otherwise one line per task step on stderr (workers included).
+    outputs
+        Also write the HTML report and/or gap maps of each task.
+    overwrite
+        Replace task folders urbancover did not write (default: refuse before any work).
+    lock_wait
+        Seconds to wait for another run holding ``out`` (default: refuse at once).
 
     Returns
     -------
     DataFrame
-        The collected summary.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    todo = [t for t in tasks if not (resume and (out / t.name / SUMMARY).exists())]
-    if todo:
-        args = [(t, str(out)) for t in todo]
-        if scheduler is not None:
-            _run_dask(args, scheduler, progress)
-        else:
-            n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-            if n == 1:
-                for a in _progress(args, progress, len(args)):
-                    _run_task_here(a)
-            else:
-                import multiprocessing
+        The collected summary; ``.attrs["states"]`` maps each task to ``"skipped"`` (done before),
+        ``"done"`` or ``"failed"``.
 
-                ctx = multiprocessing.get_context("spawn")  # safe with threads in the parent (GDAL, BLAS)
-                with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-                    for _ in _progress(pool.map(_run_task_here, args), progress, len(args)):
-                        pass
-    frames = [pd.read_csv(out / t.name / SUMMARY, keep_default_na=False, na_values=[""]) for t in tasks]
-    summary = pd.concat(frames, ignore_index=True)
-    summary.to_csv(out / SUMMARY, index=False)
+    Raises
+    ------
+    InputError
+        Before any work: a task folder or ``summary.csv`` urbancover did not write (without
+        ``overwrite``), an input inside a task folder, a bad rule set, ``out`` locked or not writable.
+    """
+    from urbancover.outputs import OutputGuard, check_writable
+
+    if not tasks:
+        raise InputError("batch: no tasks.")
+    if isinstance(scheduler, str) and not re.fullmatch(r"(\w+://)?[\w.\-\[\]:]+:\d+/?", scheduler):
+        raise InputError(f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://10.0.0.5:8786.")
+    out = check_writable(out)
+    hashes = {r: rules_hash(r) for r in {t.rules for t in tasks}}
+    with FolderLock(out, wait=lock_wait):
+        guard = OutputGuard(out, [t.extract for t in tasks], overwrite=overwrite)
+        guard.target(SUMMARY)  # a foreign summary.csv is refused before the work, not after
+        states = {}
+        for t in tasks:
+            folder = inside(out, t.name)
+            for src in (t.extract, *[r for r in [t.rules] if Path(r).is_file()]):
+                if folder.resolve() in Path(src).resolve().parents:
+                    raise OutputError(f"--out {out}: the input {src} lies in the task folder {folder} that the batch "
+                                      "replaces; move it or choose another output folder.")
+            state = task_state(t, out, hashes[t.rules], outputs)
+            if state == "foreign" and not overwrite:
+                raise OutputError(f"--out {out}: {folder} exists and was not written by this urbancover batch; move it, "
+                                  "choose another folder, or pass --overwrite.")
+            states[t.name] = "skipped" if resume and state == "done" else "todo"
+        todo = [t for t in tasks if states[t.name] == "todo"]
+        _say(progress, f"{len(tasks)} tasks: {len(tasks) - len(todo)} already done, {len(todo)} to run")
+        if todo:
+            line_mode = progress and not sys.stderr.isatty()
+            args = [(t, str(out), hashes[t.rules], outputs, line_mode) for t in todo]
+            if scheduler is not None:
+                results = _run_dask(args, scheduler, progress)
+            else:
+                n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+                if n == 1:
+                    results = [_run_task_here(a) for a in _progress(args, progress, len(args))]
+                else:
+                    import multiprocessing
+
+                    ctx = multiprocessing.get_context("spawn")  # safe with threads in the parent (GDAL, BLAS)
+                    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
+                        futures = [pool.submit(_run_task_here, a) for a in args]
+                        results = [f.result() for f in _progress(as_completed(futures), progress, len(futures))]
+            for frame in results:
+                name = frame["task"].iloc[0]
+                states[name] = "failed" if _has_error(frame).any() else "done"
+        frames = [pd.read_csv(inside(out, t.name, SUMMARY), keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+                  for t in tasks]
+        summary = pd.concat(frames, ignore_index=True)
+        guard.wrote(write_csv(summary, guard.target(SUMMARY)))
+    summary.attrs["states"] = states
     return summary
 
 
+def _has_error(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose ``error`` holds a message (read back from CSV an empty column is float NaN)."""
+    return frame["error"].notna() & frame["error"].astype(str).ne("")
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(f"urbancover: {message}", file=sys.stderr, flush=True)
+
+
 def _progress(iterable, show: bool, total: int):
-    if not show:
-        return iterable
+    if not show or not sys.stderr.isatty():
+        return iterable  # off a terminal the tasks print one line per step instead
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc="extracts", unit="task", disable=None)  # only on a terminal
+    return tqdm(iterable, total=total, desc="tasks", unit="task")
 
 
-def _run_dask(args, scheduler, progress: bool) -> None:
+def _run_dask(args, scheduler, progress: bool) -> list[pd.DataFrame]:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, as_completed as dask_completed
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise InputError("batch: --scheduler needs dask.distributed: pip install 'urbancover[dask]'.") from err
+        raise InputError("--scheduler needs dask.distributed: pip install 'urbancover[dask]'.") from err
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    try:
+        client = Client(scheduler, timeout=20) if own else scheduler
+    except (OSError, TimeoutError, ValueError, TypeError) as err:
+        raise InputError(f"--scheduler {scheduler}: cannot connect ({type(err).__name__}: {err}); "
+                         "check the address and that the scheduler runs.") from err
     try:
         futures = client.map(_run_task_here, args, pure=False)
-        for fut in _progress(as_completed(futures), progress, len(futures)):
-            fut.result()
+        return [fut.result() for fut in _progress(dask_completed(futures), progress, len(futures))]
     finally:
         if own:
             client.close()

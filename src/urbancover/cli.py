@@ -4,18 +4,27 @@
                                [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
                                [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
     urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
-    urbancover rules list | show NAME_OR_FILE | check FILE
+    urbancover rules list | show NAME_OR_FILE | check FILE | copy PRESET FILE
     urbancover batch EXTRACT... --out DIR [--districts FILE] [--scheduler ADDRESS] [--workers N]
+                                [--report] [--maps [png|pdf]] [--overwrite] [--wait SECONDS]
+    urbancover --version
+
+Point files may be CSV with longitude/latitude (or x/y) columns, found by name (lon/lng/longitude/x/
+经度, lat/latitude/y/纬度) or named with ``--x-column``/``--y-column``; a CSV declares no coordinate
+system, so it needs ``--crs``. Outputs are written to a temporary name and renamed into place; an
+existing file is replaced only when urbancover wrote it and nobody changed it since, or with
+``--overwrite``; an input of the run is never replaced.
 
 Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, a batch task failed, or
 no demonstration zone met the constraints (the diagnosis is printed); 2 bad input (one line on
-stderr naming the input and what is wrong); 3 an internal error (one line; ``--debug`` shows the
-traceback).
+stderr naming the input or flag and what is wrong, found before the work starts where it can be:
+``--out`` is checked first); 3 an internal error, a bug (one line; ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -23,7 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from urbancover.batch import extract_stem
-from urbancover.errors import UrbancoverError
+from urbancover.errors import InputError, UrbancoverError
+from urbancover.rules import KINDS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Service-radius coverage gaps over the street network of OSM extracts (offline).",
     )
     p.add_argument("--debug", action="store_true", help="show the Python traceback of unexpected errors")
+    p.add_argument("--version", action="version", version=f"urbancover {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("analyze", help="evaluate a rule set on an extract; write the GeoPackage and print the summary")
@@ -39,8 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
     a.add_argument("--report", action="store_true",
                    help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
-    a.add_argument("--maps", choices=("png", "pdf"), help="also write a print-quality gap map per distance rule")
+    a.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
+                   help="also write a print-quality gap map per distance rule (png when no format is given)")
     a.add_argument("--strict", action="store_true", help="exit 1 if a rule misses its target")
+    a.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write "
+                                                           "(never an input of the run)")
 
     z = sub.add_parser("zones", help="propose demonstration zones: ~1 km² enclosed by roads with >= 3 old compounds")
     _inputs(z)
@@ -48,14 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     z.add_argument("--band", nargs=2, type=float, default=(0.8, 1.2), metavar=("MIN_KM2", "MAX_KM2"))
     z.add_argument("--min-old", type=int, default=3, help="old compounds a zone must hold (default 3)")
     z.add_argument("--top", type=int, default=5, help="how many non-overlapping zones to return")
+    z.add_argument("--overwrite", action="store_true", help="replace an existing zones file urbancover did not write")
 
     r = sub.add_parser("rules", help="list the presets, show a rule set, or check a rule file")
     rs = r.add_subparsers(dest="action", required=True)
     rs.add_parser("list", help="list the shipped rule sets")
     show = rs.add_parser("show", help="print the rules of a preset or file")
     show.add_argument("rules")
-    check = rs.add_parser("check", help="validate a rule file (exit 2 with the reason if it is wrong)")
+    check = rs.add_parser("check", help="validate a rule file: every error at once (exit 2), warnings on likely typos")
     check.add_argument("rules")
+    copy = rs.add_parser("copy", help="copy a preset to a file to edit, e.g. rules copy zhengzhou-2018 my-rules.toml")
+    copy.add_argument("preset")
+    copy.add_argument("file")
+    copy.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
     b = sub.add_parser("batch", help="analyze many extracts (or districts) in parallel, resumable")
     b.add_argument("extracts", nargs="+", help="OSM extracts")
@@ -66,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="address of a Dask distributed scheduler (default: local processes)")
     b.add_argument("--workers", type=int, help="local processes (default: CPUs)")
     b.add_argument("--no-resume", action="store_true", help="redo tasks that are already done")
+    b.add_argument("--report", action="store_true", help="also write each task's HTML report (needs urbancover[maps])")
+    b.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
+                   help="also write each task's gap maps (png when no format is given)")
+    b.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of reports and maps")
+    b.add_argument("--overwrite", action="store_true", help="replace task folders urbancover did not write")
+    b.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for another run using --out (default: refuse at once)")
     b.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -83,39 +109,169 @@ def _inputs(p: argparse.ArgumentParser) -> None:
                    help="your own facility layers replacing OSM's, e.g. bus_stop_500=stops.geojson")
     p.add_argument("--crs", help="coordinate system of the files given above when they do not declare one "
                                  "(EPSG code, or gcj02 / bd09 for AutoNavi/Tencent/Baidu coordinates)")
+    p.add_argument("--x-column", help="column of longitudes (or x) in CSV point files (default: found by name)")
+    p.add_argument("--y-column", help="column of latitudes (or y) in CSV point files (default: found by name)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of names in tables and maps")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def _version() -> str:
+    from urbancover import __version__
+
+    return __version__
+
+
+def _say(stream, text: str) -> None:
+    """Print even text with undecodable file names (surrogates) without failing."""
+    enc = getattr(stream, "encoding", None) or "utf-8"
+    print(text.encode(enc, "backslashreplace").decode(enc, "replace"), file=stream)
+
+
+#: Library wording -> the command line's flags, so an error names what the shell user types.
+_FLAG_WORDS = (
+    (re.compile(r"Read files with urbancover\.read_layer\(path, crs=\.\.\.\)\."), ""),
+    (re.compile(r"\.set_crs\('([^']+)'\)"), r"--crs \1"),
+    (re.compile(r"\bcrs=\.\.\."), "--crs ..."),
+    (re.compile(r"\bpass crs='([^']+)'"), r"pass --crs \1"),
+    (re.compile(r"\bcrs='([^']+)'"), r"--crs \1"),
+    (re.compile(r"\bcrs=([^\s:,;]+)"), r"--crs \1"),
+    (re.compile(r"(--crs [^\s]+ \([^)]*\)), '(gcj02|bd09)'"), r"\1, --crs \2"),
+    (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
+    (re.compile(r"\bband="), "--band"),
+    (re.compile(r"\bmin_old_compounds="), "--min-old"),
+    (re.compile(r"^level:"), "--level:"),
+)
+
+
+def cli_message(message: str) -> str:
+    """An error or note of the library in the command line's words (``--crs`` for ``crs=`` ...)."""
+    for pattern, repl in _FLAG_WORDS:
+        message = pattern.sub(repl, message)
+    return " ".join(message.split())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
-    except (UrbancoverError, KeyError, OSError) as err:
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"urbancover: error: {msg}", file=sys.stderr)
+    except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
+        _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
         return 2
     except Exception as err:  # a bug, not the user's input: one line, the traceback on request
         if args.debug:
             raise
-        print(f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the traceback "
-              "and please report it)", file=sys.stderr)
+        _say(sys.stderr, f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
+             "traceback and please report it)")
         return 3
 
 
-def _read_layer(path: str | None, what: str, crs=None):
+#: Column names of longitude/x and latitude/y in point CSVs, tried in this order (case-insensitive).
+X_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "wgs84_lng", "gcj02_lng")
+Y_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
+
+
+def read_points_csv(path: str, flag: str, crs, x_column: str | None = None, y_column: str | None = None):
+    """A CSV of points with coordinate columns as a GeoDataFrame in WGS 84.
+
+    The columns are ``x_column``/``y_column`` or found by name (:data:`X_NAMES`, :data:`Y_NAMES`);
+    a CSV declares no coordinate system, so ``crs`` is required. Every row needs finite numbers.
+
+    Raises
+    ------
+    InputError
+        Naming ``flag`` and the file: no coordinate columns, ambiguous or non-numeric values, no ``--crs``.
+    """
+    import geopandas as gpd
+    import numpy as np
+
+    from urbancover.io import read_layer
+
+    try:
+        table = pd.read_csv(path, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(f"{flag} {path}: cannot be read as CSV ({err}).") from err
+    lower = {str(c).strip().lower(): c for c in table.columns}
+
+    def pick(given, names, which, opt):
+        if given is not None:
+            if given not in table.columns:
+                raise InputError(f"{opt} {given!r}: no such column in {path}; it has {list(table.columns)}.")
+            return given
+        for n in names:
+            if n in lower:
+                return lower[n]
+        raise InputError(f"{flag} {path}: no {which} column (looked for {', '.join(names)}); it has "
+                         f"{list(table.columns)}. Name it with {opt} COLUMN.")
+
+    xc = pick(x_column, X_NAMES, "longitude/x", "--x-column")
+    yc = pick(y_column, Y_NAMES, "latitude/y", "--y-column")
+    x = pd.to_numeric(table[xc], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(table[yc], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        raise InputError(f"{flag} {path}: {int(bad.sum())} row(s) without numeric {xc}/{yc} (first: row "
+                         f"{int(np.flatnonzero(bad)[0]) + 2} of the file); fix or remove them.")
+    if crs is None:
+        raise InputError(f"{flag} {path}: a CSV carries no coordinate system; add --crs EPSG:4326 (GPS / "
+                         "OpenStreetMap), --crs gcj02 (AutoNavi/Amap, Tencent) or --crs bd09 (Baidu).")
+    layer = gpd.GeoDataFrame(table.drop(columns=[xc, yc]), geometry=gpd.points_from_xy(x, y), crs=None)
+    return read_layer(layer, crs=crs, name=f"{flag} {path}")
+
+
+def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None):
     if path is None:
         return None
-    from urbancover.io.layers import read_layer
+    from urbancover.io import read_layer
 
-    if not Path(path).exists():
-        raise OSError(f"{path}: no such {what} file.")
+    flag = flag or f"--{what}"
+    if not Path(path).is_file():
+        raise InputError(f"{flag} {path}: no such file.")
+    if str(path).lower().endswith((".csv", ".txt")):
+        return read_points_csv(path, flag, crs, getattr(args, "x_column", None), getattr(args, "y_column", None))
     try:
-        return read_layer(path, crs=crs, name=f"{path} ({what})")
+        return read_layer(path, crs=crs, name=f"{flag} {path}")
     except UrbancoverError:
         raise
     except Exception as err:  # pyogrio raises DataSourceError and others
-        raise OSError(f"{path}: cannot be read as a {what} layer ({err}).") from err
+        raise InputError(f"{flag} {path}: cannot be read as a {what} layer ({err}).") from err
+
+
+def _input_files(args) -> list[str]:
+    """Every file the run reads: never an output."""
+    files = [args.extract, args.area, args.compounds, args.population, args.units]
+    files += [item.partition("=")[2] for item in args.facilities]
+    if Path(str(args.rules)).is_file():
+        files.append(args.rules)
+    return [f for f in files if f]
+
+
+def _check_before_work(args, only=None):
+    """Everything about the inputs that can be found wrong before the evaluation: exit 2 at once.
+
+    ``--out`` first (writable), then the rule set and ``--only``, the extract, the facility keys.
+    """
+    from urbancover.outputs import check_writable
+    from urbancover.rules import load_rules
+
+    check_writable(args.out)
+    ruleset = load_rules(args.rules)
+    if only:
+        unknown = sorted(set(only) - {r.id for r in ruleset})
+        if unknown:
+            raise InputError(f"--only {' '.join(unknown)}: no such rule in {args.rules}; it has {[r.id for r in ruleset]}.")
+    if not Path(args.extract).is_file():
+        raise InputError(f"{args.extract}: no such file (the OSM extract).")
+    keys = {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
+    for item in args.facilities:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise InputError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
+        if key not in keys:
+            raise InputError(f"--facilities {key}: no rule or category of that name takes facilities; "
+                             f"use one of {sorted(keys)}.")
+    return ruleset
 
 
 def _evaluate(args, only=None):
@@ -123,93 +279,123 @@ def _evaluate(args, only=None):
     from urbancover.analysis import evaluate
 
     layers = {
-        "area": _read_layer(args.area, "area polygon", args.crs),
-        "compounds": _read_layer(args.compounds, "compound", args.crs),
+        "area": _read_layer(args.area, "area", args.crs, args=args),
+        "compounds": _read_layer(args.compounds, "compounds", args.crs, args=args),
         "population": args.population if str(args.population).lower().endswith((".tif", ".tiff"))
-        else _read_layer(args.population, "population", args.crs),
-        "units": _read_layer(args.units, "area unit", args.crs),
+        else _read_layer(args.population, "population", args.crs, args=args),
+        "units": _read_layer(args.units, "units", args.crs, args=args),
         "facilities": {},
     }
     for item in args.facilities:
-        key, sep, path = item.partition("=")
-        if not sep or not key or not path:
-            raise OSError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
-        layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs)
+        key, _, path = item.partition("=")
+        layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
+    if isinstance(layers["population"], pd.DataFrame):
+        _check_population(layers["population"], args.population)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
     if not args.quiet:  # most warnings are also notes, printed with the table
         for w in caught:
             if str(w.message) not in report.notes:
-                print(f"urbancover: warning: {w.message}", file=sys.stderr)
+                _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
     return report
 
 
+def _check_population(layer, path) -> None:
+    """Refuse a population layer without finite counts >= 0 before the evaluation starts."""
+    import numpy as np
+
+    if "population" not in layer:
+        raise InputError(f"--population {path}: no column 'population'; it has "
+                         f"{[c for c in layer.columns if c != layer.geometry.name]}. Rename the column of residents.")
+    values = pd.to_numeric(layer["population"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"--population {path}: {int(bad.sum())} value(s) of 'population' are missing, negative or "
+                         f"infinite (first at row {int(np.flatnonzero(bad)[0]) + 1}); give a finite count >= 0 for every feature.")
+
+
 def _analyze(args) -> int:
+    from urbancover.batch import Outputs, write_maps
+    from urbancover.outputs import FolderLock, OutputGuard, atomic_path, safe_name
+
+    ruleset = _check_before_work(args, args.only)
+    stem = safe_name(extract_stem(args.extract), "extract")
+    guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
+    outputs = Outputs(report=args.report, maps=args.maps, lang=args.lang)
+    rids = [r.id for r in ruleset if args.only is None or r.id in args.only]
+
+    def planned():
+        paths = [guard.target(f"{stem}.gpkg")]
+        if args.report:
+            paths.append(guard.target(f"{stem}.html"))
+        if args.maps:
+            paths += [guard.target("maps", f"{safe_name(rid, 'rule')}.{args.maps}") for rid in rids
+                      if KINDS[ruleset[rid].kind].distance]
+        return paths
+
+    planned()  # refuse a foreign file or an input in the way before the evaluation
     report = _evaluate(args, only=args.only)
-    out = Path(args.out)
-    stem = extract_stem(args.extract)
-    written = [report.to_gpkg(out / f"{stem}.gpkg")]
-    if args.report or args.maps:
-        written += _maps(args, report, out, stem)
+    with FolderLock(args.out, wait=600):  # another run writing here: wait for it
+        guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
+        planned()
+        gpkg = guard.target(f"{stem}.gpkg")
+        with atomic_path(gpkg) as part:
+            report.to_gpkg(part)
+        written = [guard.wrote(gpkg)]
+        if args.report or args.maps:
+            written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target)]
     if not args.quiet:
         print(summary_table(report.summary, lang=args.lang))
         for note in report.notes:
-            print(f"note: {note}")
+            _say(sys.stdout, f"note: {cli_message(note)}")
         for path in written:
-            print(f"wrote {path}")
+            _say(sys.stdout, f"wrote {path}")
     failed = report.summary["passed"].eq(False).any()
     return 1 if args.strict and failed else 0
 
 
-def _maps(args, report, out: Path, stem: str) -> list[Path]:
-    """Gap maps and the HTML report (with zone candidates, or the reason there are none)."""
-    try:
-        from urbancover import report as maps
-    except ImportError as err:
-        raise OSError(f"--report/--maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
-    from urbancover.zones import find_zones
-
-    written = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if args.maps:
-            for rid, res in report.results.items():
-                if res.measurement is not None:
-                    path = out / "maps" / f"{rid}.{args.maps}"
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    maps.gap_map(report, rid, lang=args.lang, path=path, dpi=300)
-                    written.append(path)
-        if args.report:
-            zones = find_zones(report) if len(report.compounds) else None
-            written.append(maps.html_report(report, out / f"{stem}.html", zones=zones, lang=args.lang))
-    return written
-
-
 def _zones(args) -> int:
-    from urbancover.zones import find_zones
+    from urbancover.outputs import FolderLock, OutputGuard, atomic_path, safe_name
+    from urbancover.zones import LEVELS, find_zones
 
-    report = _evaluate(args)
     lo, hi = args.band
-    with warnings.catch_warnings():
-        if args.quiet:
-            warnings.simplefilter("ignore")
+    if not (0 < lo <= hi < float("inf")):
+        raise InputError(f"--band {lo:g} {hi:g}: give the zone area range in km² with 0 < MIN <= MAX, e.g. --band 0.8 1.2.")
+    if args.min_old < 0:
+        raise InputError(f"--min-old {args.min_old}: give a number of old compounds >= 0.")
+    if args.top < 1:
+        raise InputError(f"--top {args.top}: give how many zones to return, at least 1.")
+    if args.level not in LEVELS:
+        raise InputError(f"--level {args.level}: unknown road level; use one of {', '.join(LEVELS)}.")
+    _check_before_work(args)
+    guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
+    name = f"{safe_name(extract_stem(args.extract), 'extract')}_zones.gpkg"
+    guard.target(name)
+    report = _evaluate(args)
+    with warnings.catch_warnings(record=True) as caught:  # the diagnosis is printed once, below
+        warnings.simplefilter("always")
         zones = find_zones(report, level=args.level, band=(lo * 1e6, hi * 1e6), min_old_compounds=args.min_old, top=args.top)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{extract_stem(args.extract)}_zones.gpkg"
-    if path.exists():
-        path.unlink()
+    diagnosis = zones.attrs.get("diagnosis", "")
+    path = None
     if len(zones):
-        zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(path, layer="zones")
+        with FolderLock(args.out, wait=600):
+            path = guard.target(name)
+            with atomic_path(path) as part:
+                zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(part, layer="zones")
+            guard.wrote(path)
     if not args.quiet:
+        for w in caught:
+            if diagnosis and diagnosis in str(w.message):
+                continue
+            _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
         print(f"old compounds: {zones.attrs.get('compound_source', '')}")
         if len(zones):
             cols = ["rank", "area_km2", "old_compounds", "residents", "score", "reason"]
             print(zones[cols].round({"area_km2": 2, "residents": 0, "score": 1}).to_string(index=False))
-            print(f"wrote {path}")
+            _say(sys.stdout, f"wrote {path}")
         else:
-            print(f"no zone: {zones.attrs.get('diagnosis', '')}")
+            _say(sys.stdout, f"no zone: {cli_message(diagnosis)}")
     return 0 if len(zones) else 1
 
 
@@ -243,40 +429,202 @@ def _fmt(value, measure) -> str:
     return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
+#: Rule and category ids name files and layers: identifiers only.
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+#: OSM keys a selector is likely to use besides the ones urbancover reads as columns: a key close
+#: to one of these (``higway``) but not equal is reported as a likely typo by ``rules check``.
+COMMON_OSM_KEYS = (
+    "barrier", "operator", "brand", "ref", "religion", "parking", "surface", "lit", "wheelchair", "toilets",
+    "vending", "fee", "community_centre", "social_facility", "healthcare:speciality", "isced:level", "school",
+    "shelter", "shelter_type", "footway", "crossing", "park_ride", "route", "network", "layer", "level",
+    "height", "min_height", "addr:street", "addr:housenumber", "website", "phone", "capacity", "covered",
+    "indoor", "man_made", "military", "power", "water", "wetland", "garden:type", "playground", "fitness_station",
+)
+
+
+def _selector_keys(raw_rule: dict):
+    """(field, key) of every tag key in a raw rule's selectors."""
+    from urbancover.rules import KINDS, SELECTOR
+
+    schema = KINDS.get(raw_rule.get("kind"), {})
+    fields = [(k, raw_rule[k]) for k, (typ, _) in schema.items() if typ == SELECTOR and k in raw_rule]
+    for c in raw_rule.get("categories", []) if isinstance(raw_rule.get("categories"), list) else []:
+        if isinstance(c, dict) and "facilities" in c:
+            fields.append((f"category {c.get('name')!r} facilities", c["facilities"]))
+    for field, sel in fields:
+        for alt in [sel] if isinstance(sel, dict) else sel if isinstance(sel, list) else []:
+            if isinstance(alt, dict):
+                for key in alt:
+                    yield field, key
+
+
+def check_rules_file(path: str) -> tuple[list[str], list[str], int]:
+    """Every error and warning of a rule file at once: ``(errors, warnings, n_rules)``.
+
+    Each ``[[rule]]`` is validated on its own (its first error is reported, then the next rule's),
+    duplicate and non-identifier rule ids are errors, and selector keys that look like typos of
+    known OSM keys (``higway``) are warnings.
+    """
+    import difflib
+    import tomllib
+
+    from urbancover import settings
+    from urbancover.rules import load_rules, parse_rules, presets
+
+    if str(path) in presets():
+        return [], [], len(load_rules(path))
+    p = Path(path)
+    if not p.is_file():
+        load_rules(path)  # the usual message: no such file, and not a preset
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        return [f"{p}: rule files must be UTF-8 text ({err})."], [], 0
+    except tomllib.TOMLDecodeError as err:
+        return [f"{p}: not valid TOML: {err}."], [], 0
+    errors: list[str] = []
+    raw_rules = data.get("rule", [])
+    try:
+        parse_rules({**data, "rule": raw_rules[:1]} if isinstance(raw_rules, list) and raw_rules else data, where=str(p))
+    except InputError as err:  # the file's frame (top-level keys, [ruleset], [walking], no rules)
+        if not (isinstance(raw_rules, list) and raw_rules) or ", rule" not in str(err):
+            errors.append(str(err))
+    good_frame = not errors
+    ids: dict[str, int] = {}
+    warn: list[str] = []
+    known = {*settings.feature_keys, *settings.way_columns, *settings.feature_columns,
+             *settings.feature_node_values, *COMMON_OSM_KEYS}
+    for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        where = f"{p}, rule {rid!r}" if isinstance(rid, str) and rid else f"{p}, rule #{i + 1}"
+        if good_frame:
+            try:
+                parse_rules({**data, "rule": [raw]}, where=str(p))
+            except InputError as err:
+                errors.append(str(err).replace(f"{p}, rule #1", f"{p}, rule #{i + 1}"))
+        if isinstance(rid, str) and rid:
+            if not _IDENTIFIER.match(rid):
+                errors.append(f"{where}: the id must be an identifier (ASCII letters, digits and _, not starting "
+                              "with a digit): it names output layers and files.")
+            if rid in ids:
+                errors.append(f"{p}: rule id {rid!r} is defined twice (rules #{ids[rid] + 1} and #{i + 1}).")
+            ids.setdefault(rid, i)
+        if isinstance(raw, dict):
+            for c in raw.get("categories", []) if isinstance(raw.get("categories"), list) else []:
+                name = c.get("name") if isinstance(c, dict) else None
+                if isinstance(name, str) and name and not _IDENTIFIER.match(name):
+                    errors.append(f"{where}, category {name!r}: the name must be an identifier (ASCII letters, "
+                                  "digits and _): it names layers (rule.category).")
+            for field, key in _selector_keys(raw):
+                if key in known or not isinstance(key, str):
+                    continue
+                close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
+                if close:
+                    warn.append(f"{where}: field {field!r}: OSM key {key!r} is not a key urbancover knows; "
+                                f"did you mean {close[0]!r}?")
+    return errors, warn, len(raw_rules) if isinstance(raw_rules, list) else 0
+
+
 def _rules(args) -> int:
     from urbancover.rules import load_rules, presets
+    from urbancover.selectors import describe
 
     if args.action == "list":
         for name in presets():
             rs = load_rules(name)
             print(f"{name}\t{len(rs)} rules\t{rs.name_zh or rs.name_en}")
         return 0
-    rs = load_rules(args.rules)
+    if args.action == "copy":
+        return _rules_copy(args)
     if args.action == "check":
-        print(f"{args.rules}: ok, {len(rs)} rules ({', '.join(r.id for r in rs)})")
+        errors, warns, n = check_rules_file(args.rules)
+        for w in warns:
+            _say(sys.stderr, f"urbancover: warning: {w}")
+        if errors:
+            for e in errors:
+                _say(sys.stderr, f"urbancover: error: {e}")
+            if len(errors) > 1:  # one error stays one line
+                _say(sys.stderr, f"urbancover: {args.rules}: {len(errors)} errors")
+            return 2
+        rs = load_rules(args.rules)
+        _say(sys.stdout, f"{args.rules}: ok, {len(rs)} rules ({', '.join(r.id for r in rs)})"
+             + (f", {len(warns)} warning(s)" if warns else ""))
         return 0
+    rs = load_rules(args.rules)
     print(f"{rs.id}: {rs.name_zh}\n{rs.name_en}\n")
     for r in rs:
         threshold = f"{r.threshold:g} m" if r.threshold else ", ".join(f"{c.name} {c.threshold:g} m" if c.threshold else c.name for c in r.categories)
         extra = " ".join(f"{k}={v}" for k, v in r.params.items() if not isinstance(v, tuple))
         print(f"{r.id:<24} {r.kind:<15} {r.clause:<6} {r.name_zh}  {threshold} {extra}".rstrip())
+        if r.facilities:
+            print(f"    facilities: {describe(r.facilities)}")
+        for k, v in r.params.items():
+            if isinstance(v, tuple) and v and isinstance(v[0], dict):
+                print(f"    {k}: {describe(v)}")
+        for c in r.categories:
+            limit = f" within {c.threshold:g} m" if c.threshold else (f", at least {c.min_area_m2:g} m²" if c.min_area_m2 else "")
+            print(f"    {c.name}{limit}: {describe(c.facilities)}")
+    return 0
+
+
+def _rules_copy(args) -> int:
+    from importlib import resources
+
+    from urbancover.outputs import atomic_path
+    from urbancover.rules import presets
+
+    if args.preset not in presets():
+        raise InputError(f"rules copy {args.preset}: not a preset; presets: {', '.join(presets())}.")
+    dest = Path(args.file)
+    if dest.is_dir():
+        raise InputError(f"rules copy {args.file}: is a folder; give the file to write, e.g. {dest / 'my-rules.toml'}.")
+    if dest.exists() and not args.overwrite:
+        raise InputError(f"rules copy {args.file}: exists; choose another name or pass --overwrite.")
+    text = (resources.files("urbancover.presets") / f"{args.preset}.toml").read_bytes()
+    try:
+        with atomic_path(dest) as part:
+            part.write_bytes(text)
+    except OSError as err:
+        raise InputError(f"rules copy {args.file}: cannot write there ({err.strerror or err}).") from err
+    _say(sys.stdout, f"wrote {dest}: edit it, check it with `urbancover rules check {dest}`, "
+         f"use it with --rules {dest}")
     return 0
 
 
 def _batch(args) -> int:
-    from urbancover.batch import make_tasks, run_batch
+    from urbancover.batch import Outputs, make_tasks, run_batch
+    from urbancover.outputs import check_writable
+    from urbancover.rules import load_rules
 
-    districts = _read_layer(args.districts, "district") if args.districts else None
+    check_writable(args.out)
+    load_rules(args.rules)
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers {args.workers}: give at least 1 process.")
+    if args.report or args.maps:
+        try:
+            from urbancover import report as _maps  # noqa: F401
+        except ImportError as err:
+            raise InputError(f"--report/--maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
+    districts = _read_layer(args.districts, "districts") if args.districts else None
     tasks = make_tasks(args.extracts, rules=args.rules, districts=districts, district_column=args.district_column)
+    if not args.quiet:
+        for t in tasks:
+            if t.note:
+                _say(sys.stderr, f"urbancover: note: {t.note}")
     summary = run_batch(
         tasks, args.out, scheduler=args.scheduler, workers=args.workers, resume=not args.no_resume,
-        progress=not args.quiet,
+        progress=not args.quiet, outputs=Outputs(report=args.report, maps=args.maps, lang=args.lang),
+        overwrite=args.overwrite, lock_wait=args.wait,
     )
-    errors = summary[summary["error"].fillna("").astype(str) != ""]
+    states = summary.attrs.get("states", {})
+    n = {k: sum(v == k for v in states.values()) for k in ("skipped", "done", "failed")}
+    errors = summary[summary["error"].notna() & summary["error"].astype(str).ne("")]
     if not args.quiet:
-        print(f"{len(tasks)} tasks, {len(errors)} failed; summary in {Path(args.out) / 'summary.csv'}")
+        _say(sys.stdout, f"{len(tasks)} tasks: {n['done']} done, {n['skipped']} skipped (done before), "
+             f"{n['failed']} failed; summary in {Path(args.out) / 'summary.csv'}")
         for _, row in errors.drop_duplicates("task").iterrows():
-            print(f"failed: {row['task']}: {row['error']}")
+            _say(sys.stdout, f"failed: {row['task']}: {row['error']}")
     return 1 if len(errors) else 0
 
 

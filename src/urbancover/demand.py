@@ -194,8 +194,10 @@ def population_points(
     if column not in population:
         raise InputError(f"population: no column {column!r}; it has {list(population.columns)}. Pass column=...")
     values = pd.to_numeric(population[column], errors="coerce").to_numpy(dtype=float)
-    if np.isnan(values).any() or (values < 0).any():
-        raise InputError(f"population: column {column!r} has {int(np.isnan(values).sum() + (values < 0).sum())} missing or negative values.")
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"population: column {column!r} has {int(bad.sum())} missing, negative or infinite values "
+                         f"(first at row {int(np.flatnonzero(bad)[0])}); give a finite count of residents >= 0 for every feature.")
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():

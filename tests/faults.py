@@ -1,0 +1,61 @@
+"""Fault injection for batch and CLI tests: run the command line in a child process that is killed
+with SIGKILL (as by ``kill -9`` or the OOM killer: no clean-up code runs) at a chosen step.
+
+Steps: ``("layer", n)`` kills right after the n-th GeoPackage layer is written (a partial file
+exists), ``("rename", n)`` right before the n-th ``os.replace`` (everything written, nothing moved
+into place yet).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+_CHILD = r"""
+import os, signal, sys
+step, n = os.environ.get("UC_KILL_STEP", ""), int(os.environ.get("UC_KILL_AT", "0"))
+count = [0]
+
+def arm(module, name, after):
+    real = getattr(module, name)
+
+    def wrapper(*a, **k):
+        count[0] += 1
+        if count[0] == n and not after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        out = real(*a, **k)
+        if count[0] == n and after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+    setattr(module, name, wrapper)
+
+if step == "layer":
+    import pyogrio
+    arm(pyogrio, "write_dataframe", after=True)
+elif step == "rename":
+    arm(os, "replace", after=False)
+from urbancover.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_cli(args: list[str], *, kill: tuple[str, int] | None = None, timeout: float = 600,
+            **popen) -> subprocess.CompletedProcess:
+    """Run ``urbancover ARGS`` from this checkout in a child process, optionally killed at ``kill``."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    if kill:
+        env.update(UC_KILL_STEP=kill[0], UC_KILL_AT=str(kill[1]))
+    return subprocess.run([sys.executable, "-c", _CHILD, *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=timeout, **popen)
+
+
+def start_cli(args: list[str], **popen) -> subprocess.Popen:
+    """Start ``urbancover ARGS`` in a child process (for races)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen([sys.executable, "-c", _CHILD, *map(str, args)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
