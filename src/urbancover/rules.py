@@ -28,6 +28,7 @@ COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", 
 
 # Types of kind-specific keys: how each is checked.
 SELECTOR, POSITIVE, NONNEG, STRING, CATEGORIES, DEMAND = "selector", "positive", "nonneg", "string", "categories", "demand"
+BOOL = "bool"
 
 #: Kind -> {key: (type, required)}. ``threshold_m``/``minutes`` are checked together (one of them).
 KINDS: dict[str, dict[str, tuple[str, bool]]] = {
@@ -40,22 +41,39 @@ KINDS: dict[str, dict[str, tuple[str, bool]]] = {
         "homes_in": (STRING, False),
     },
     # several categories must all be within their distance
-    "all_of": {"categories": (CATEGORIES, True), "demand": (DEMAND, False)},
-    # facilities per km2 of the analysed area within bounds
-    "density": {"facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False)},
+    # (list_unmatched: features of this pool that no category takes are listed, e.g. schools of
+    # unknown level)
+    "all_of": {"categories": (CATEGORIES, True), "demand": (DEMAND, False), "list_unmatched": (SELECTOR, False)},
+    # facilities per km2 of the analysed area within bounds (each facility once: a point inside a
+    # polygon of the same selector is the same facility); without a given area, per km2 of built-up
+    # land when built_up_without_area (default true)
+    "density": {
+        "facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False),
+        "built_up_without_area": (BOOL, False),
+    },
     # one facility per N residents
     "ratio": {
         "facilities": (SELECTOR, True),
         "residents_per_facility_min": (POSITIVE, False), "residents_per_facility_max": (POSITIVE, True),
     },
     # facility area per resident
-    "area_per_capita": {"facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True)},
-    # each facility of a category at least this big
-    "min_area": {"categories": (CATEGORIES, True)},
+    # (facilities: ground area; floor_area_facilities: footprint x levels, default_levels when untagged)
+    "area_per_capita": {
+        "facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True),
+        "floor_area_facilities": (SELECTOR, False), "default_levels": (POSITIVE, False),
+    },
+    # each facility of a category at least this big (categories with floor_area = true: footprint x
+    # levels, default_levels when untagged)
+    "min_area": {"categories": (CATEGORIES, True), "default_levels": (POSITIVE, False)},
     # at least N facilities in every area unit (subdistrict)
     "count_per_unit": {"facilities": (SELECTOR, True), "min_count": (POSITIVE, True), "units": (SELECTOR, False)},
     # street length and junctions per km2
-    "road_density": {"streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True)},
+    # (a dual carriageway, two opposite one-way ways of one name within dual_carriageway_m, counts
+    # once; expressways are added only with include_expressways)
+    "road_density": {
+        "streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True), "dual_carriageway_m": (NONNEG, False),
+        "expressways": (SELECTOR, False), "include_expressways": (BOOL, False),
+    },
     # dead-end streets that are not cut by the data boundary
     "dead_ends": {"streets": (SELECTOR, False), "boundary_m": (NONNEG, False)},
 }
@@ -85,6 +103,7 @@ class Category:
     threshold: float | None = None
     minutes: float | None = None
     min_area_m2: float | None = None
+    floor_area: bool = False
 
 
 @dataclass(frozen=True)
@@ -309,6 +328,10 @@ def _check(typ: str, val, walking, where):
         if not ok or (val <= 0 if typ == POSITIVE else val < 0):
             raise InputError(f"{where} must be a {'positive' if typ == POSITIVE else 'non-negative'} number, got {val!r}.")
         return float(val)
+    if typ == BOOL:
+        if not isinstance(val, bool):
+            raise InputError(f"{where} must be true or false, got {val!r}.")
+        return val
     if typ == STRING:
         if not isinstance(val, str) or not val:
             raise InputError(f"{where} must be a non-empty string, got {val!r}.")
@@ -328,7 +351,7 @@ def _check(typ: str, val, walking, where):
             if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
                 raise InputError(f"{cw}: needs a 'name' and 'facilities'.")
             cw = f"{where}, category {c['name']!r}"
-            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2"}
+            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2", "floor_area"}
             if unknown:
                 raise InputError(f"{cw}: unknown field(s) {sorted(unknown)}.")
             if "facilities" not in c:
@@ -340,10 +363,11 @@ def _check(typ: str, val, walking, where):
             if "threshold_m" in c or "minutes" in c:
                 threshold, minutes = _threshold(c, walking, cw)
             area = _check(POSITIVE, c["min_area_m2"], walking, f"{cw}: field 'min_area_m2'") if "min_area_m2" in c else None
+            floor = _check(BOOL, c["floor_area"], walking, f"{cw}: field 'floor_area'") if "floor_area" in c else False
             cats.append(Category(
                 name=c["name"], name_zh=str(c.get("name_zh", "")),
                 facilities=tuple(validate_selector(c["facilities"], f"{cw}: field 'facilities'")),
-                threshold=threshold, minutes=minutes, min_area_m2=area,
+                threshold=threshold, minutes=minutes, min_area_m2=area, floor_area=floor,
             ))
         return tuple(cats)
     raise AssertionError(typ)  # pragma: no cover
