@@ -1,6 +1,5 @@
 """The command line: flags shell users expect, errors naming the flag, exit codes, outputs that never destroy."""
 
-import sys
 from pathlib import Path
 
 import pandas as pd

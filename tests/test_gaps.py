@@ -131,15 +131,27 @@ def test_preset_on_sample_every_rule_in_range(sample_report):
         net, line = summary[f"{layer}_served"].to_numpy(float), summary[f"{layer}_served_straight"].to_numpy(float)
         ok = ~np.isnan(net)
         assert np.all(net[ok] <= line[ok] + 1e-9), layer
-    # toilets: main streets and other roads are disjoint and together make all the streets
+    # toilets: main streets and other roads are disjoint, and together they are the roads (道路) of the
+    # two selectors, not every walkable way (footways, paths, service alleys are not roads, rev 2)
+    import shapely
+
+    from urbancover.selectors import select
+
     main, general = summary.loc["toilet_main_300"], summary.loc["toilet_general_500"]
-    total = sample_report.results["bus_stop_500"].summary["street_km"]
-    assert main["street_km"] + general["street_km"] == pytest.approx(total, rel=1e-6)
+    rules = uc.load_rules("zhengzhou-2018")
+    edges = sample_report.context.network.edges
+    roads = select(edges, rules["toilet_main_300"].params["streets"] + rules["toilet_general_500"].params["streets"])
+    inside = shapely.intersection(edges.geometry.values[roads], sample_report.context.area)
+    assert main["street_km"] + general["street_km"] == pytest.approx(shapely.length(inside).sum() / 1000, rel=1e-3)
+    assert main["street_km"] + general["street_km"] < sample_report.results["bus_stop_500"].summary["street_km"]
     # the sample has no market: the living circle says so for every home
     assert "market 100%" in summary.loc["living_10min", "missing"]
     assert (sample_report.results["living_10min"].layers["homes_unserved"]["missing"].str.contains("market")).all()
+    # no area given: toilets per km² of built-up land, not of the extract's box (rev 2)
+    assert "built-up" in summary.loc["toilet_density", "area_source"]
+    assert summary.loc["toilet_density", "area_km2"] < sample_report.context.area_km2
     assert summary.loc["toilet_density", "value"] == pytest.approx(
-        summary.loc["toilet_density", "facilities"] / sample_report.context.area_km2)
+        summary.loc["toilet_density", "facilities"] / summary.loc["toilet_density", "area_km2"])
 
 
 def test_report_geopackage_has_every_layer(sample_report, tmp_path):

@@ -68,7 +68,7 @@ def city(tmp_path_factory):
         (5, [2, 9], {"highway": "residential", "name": "Dead End"}),
         (6, [6, 10], {"highway": "residential"}),
     ]
-    river_nodes = {90: (0, -250), 91: (1000, -250)}
+    river_nodes = {90: (0, -230), 91: (1000, -230)}
     nodes.update(river_nodes)
     ways.append((7, [90, 91], {"waterway": "river"}))
     # homes A (centre 300,100) and B (centre 900,400), 20 x 20 m
@@ -125,10 +125,11 @@ def test_toilets_follow_road_class(city):
 
 
 def test_toilet_riverside_context(city):
-    # demand: parts of streets inside a park AND within 100 m of the river (y=-250): the dead end
-    # from y=-150 to y=-200, 50 m; the toilet at (250,5) reaches it at 5 + 250 + 150..200 m <= 800
+    # demand: parts of streets inside a park AND within streets_near_m = 50 m (PLAN_RULES rev 2) of
+    # the river (y=-230): the dead end from y=-180 to y=-200, 20 m; the toilet at (250,5) reaches it
+    # at 5 + 250 + 180..200 m <= 800
     river = _row(city, "toilet_riverside_800")
-    assert river["street_km"] == pytest.approx(0.05, abs=1e-3)
+    assert river["street_km"] == pytest.approx(0.02, abs=1e-3)
     assert river["street_served"] == pytest.approx(1.0)
 
 
@@ -174,10 +175,15 @@ def test_emergency_shelter_uses_big_parks_only(city):
 
 
 def test_density_ratio_and_area_rules(city):
+    # no area given: toilets per km² of built-up land (PLAN_RULES rev 2), here the two compounds and
+    # their buildings grown by 50 m (under 2 x 160 x 160 m); neither toilet lies on it (the one at
+    # (250, 5) is 45 m below compound A, 94 m from its building) -> 0 per km², fails
     density = _row(city, "toilet_density")
-    assert density["value"] == pytest.approx(2 / 1.2, rel=1e-3) and not density["passed"]
+    assert "built-up" in density["area_source"] and 0 < density["area_km2"] < 2 * 0.16**2
+    assert density["value"] == 0 and density["passed"] is False
     station = _row(city, "health_station_ratio")
-    assert station["value"] == pytest.approx(2 * HOME, rel=1e-3) and station["passed"]
+    # the clinic has no name saying 卫生服务站/卫生室: a private clinic, not a station (rev 2)
+    assert station["facilities"] == 0 and station["value"] == np.inf and not station["passed"]
     sports = _row(city, "sports_area_per_capita")
     assert sports["value"] == pytest.approx(2000 / (2 * HOME), rel=1e-3) and sports["passed"]
     culture = _row(city, "culture_area")

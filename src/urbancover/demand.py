@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -150,20 +151,136 @@ def _levels(value) -> float:
     return v if 0 < v < 200 else np.nan
 
 
+def default_levels(homes: gpd.GeoDataFrame) -> np.ndarray:
+    """Floors assumed for each home without ``building:levels``: by its ``building`` value from
+    :data:`settings.default_levels_by_building`, else :data:`settings.default_building_levels`."""
+    table = settings.default_levels_by_building
+    kinds = homes["building"].to_list() if "building" in homes else [None] * len(homes)
+    return np.array([float(table.get(k, settings.default_building_levels)) for k in kinds], dtype=float)
+
+
 def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None) -> np.ndarray:
     """Residents of each home: footprint area x floors / floor area per person.
 
-    Floors come from ``building:levels`` where tagged, else ``levels`` (default
-    :data:`settings.default_building_levels`); ``m2_per_person`` defaults to
-    :data:`settings.floor_area_per_person`. ``homes`` must be in a metric CRS.
+    Floors come from ``building:levels`` where tagged, else ``levels`` when given, else the default
+    of the building type (:func:`default_levels`: a house 2, an apartment block 6 ...);
+    ``m2_per_person`` defaults to :data:`settings.floor_area_per_person`. ``homes`` must be in a
+    metric CRS.
     """
-    levels = settings.default_building_levels if levels is None else levels
     m2 = settings.floor_area_per_person if m2_per_person is None else m2_per_person
     if not homes.crs or not homes.crs.is_projected:
         raise InputError("estimate_residents: homes must be in a projected CRS in metres (e.g. their UTM zone).")
     tagged = np.array([_levels(v) for v in homes["building:levels"]]) if "building:levels" in homes else np.full(len(homes), np.nan)
-    floors = np.where(np.isnan(tagged), levels, tagged)
+    fallback = default_levels(homes) if levels is None else np.full(len(homes), float(levels))
+    floors = np.where(np.isnan(tagged), fallback, tagged)
     return shapely.area(homes.geometry.values) * floors / m2
+
+
+def spread_totals(homes: gpd.GeoDataFrame, units: gpd.GeoDataFrame, column: str) -> tuple[gpd.GeoDataFrame, str]:
+    """Spread a total of residents per unit (subdistrict, community) over its homes by floor area.
+
+    Each home (by its point on surface) takes ``total x its floor area / floor area of the unit's
+    homes``; floor area as in :func:`estimate_residents`. Homes in no unit get 0 and a unit with no
+    home keeps its residents unplaced: the returned sentence says how many. O((H + U) log U).
+
+    Parameters
+    ----------
+    homes
+        Residential buildings (polygons) in a projected CRS in metres.
+    units
+        Polygons with the total residents in ``column`` (any CRS; reprojected).
+    column
+        Name of the column of totals (non-negative numbers).
+
+    Returns
+    -------
+    (GeoDataFrame, str)
+        A copy of ``homes`` with ``residents`` and ``unit`` (row of ``units``, -1 for none), and a
+        sentence on the source for the report.
+
+    Examples
+    --------
+    Two homes of 100 m² and 300 m² footprint (same floors) in a unit of 1 000 residents get 250 and 750.
+    """
+    units = require_crs(units, "units")
+    if column not in units:
+        raise InputError(f"units: no column {column!r} of residents; it has {list(units.columns)}. Pass the column's name.")
+    totals = pd.to_numeric(units[column], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(totals) | (totals < 0)
+    if bad.any():
+        raise InputError(f"units: column {column!r} has {int(bad.sum())} missing or negative totals; give a number of residents for every unit.")
+    polys = units.to_crs(homes.crs).geometry.values
+    floor = estimate_residents(homes)
+    hi, ui = shapely.STRtree(polys).query(demand_points(homes).values, predicate="within")
+    hi, first = np.unique(hi, return_index=True)
+    ui = ui[first]
+    unit = np.full(len(homes), -1, dtype=np.int64)
+    unit[hi] = ui
+    per_unit = np.bincount(ui, weights=floor[hi], minlength=len(units))
+    residents = np.zeros(len(homes))
+    residents[hi] = totals[ui] * floor[hi] / np.where(per_unit[ui] > 0, per_unit[ui], 1.0)
+    out = homes.copy()
+    out["residents"] = residents
+    out["unit"] = unit
+    empty = per_unit == 0
+    note = f"residents: totals of {len(units)} units spread over their homes by floor area"
+    if empty.any():
+        note += f"; {int(empty.sum())} units with {totals[empty].sum():,.0f} residents hold no home and are not placed"
+    return out, note + "."
+
+
+def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
+    """Area (km²) of residential land: the union of ``landuse`` polygons of
+    :data:`settings.residential_landuse_values`, cut to ``area`` when given. ``features`` in a
+    projected CRS in metres."""
+    dims = shapely.get_dimensions(features.geometry.values)
+    land = features[features["landuse"].isin(settings.residential_landuse_values).to_numpy() & (dims == 2)]
+    if len(land) == 0:
+        return 0.0
+    union = shapely.union_all(shapely.make_valid(land.geometry.values))
+    if area is not None:
+        union = shapely.intersection(union, area)
+    return float(union.area) / 1e6
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    """Whether a residents figure is plausible for the residential land it lives on.
+
+    ``ok`` is None when it cannot be judged (no residential land mapped); ``message`` says why in
+    one sentence for the report, to be shown beside every per-resident result.
+    """
+
+    ok: bool | None
+    residents_per_km2: float
+    message: str
+
+
+def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None) -> Plausibility:
+    """Check residents per km² of residential land against the plausible range of old districts
+    (:data:`settings.plausible_residents_per_km2`, 10 000-40 000).
+
+    Examples
+    --------
+    >>> plausibility(7046, 0.1).ok  # 70 460 per km²: too many for the land
+    False
+    >>> plausibility(20000, 1.0).ok
+    True
+    """
+    lo, hi = settings.plausible_residents_per_km2
+    lo = lo if low is None else low
+    hi = hi if high is None else high
+    if land_km2 <= 0:
+        return Plausibility(None, float("nan"), (
+            f"residents ({residents:,.0f}) cannot be checked: no residential land (landuse=residential) is mapped."))
+    density = residents / land_km2
+    if lo <= density <= hi:
+        return Plausibility(True, density, f"residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected).")
+    side = "few" if density < lo else "many"
+    return Plausibility(False, density, (
+        f"residents implausible: {density:,.0f} per km² of residential land ({land_km2:.2f} km²), "
+        f"{lo:,.0f}-{hi:,.0f} expected in old districts; too {side} homes or floors are mapped, so "
+        "per-resident results are unreliable. Give a population layer or totals per subdistrict."))
 
 
 def population_points(
@@ -185,8 +302,10 @@ def population_points(
         w = estimate_residents(homes)
         pts = gpd.GeoDataFrame({"residents": w, "home": np.arange(len(homes))}, geometry=demand_points(homes).values, crs=homes.crs)
         return pts, (
-            f"residents estimated from residential building footprints x floors ({settings.default_building_levels:g} "
-            f"floors where building:levels is missing) / {settings.floor_area_per_person:g} m² per person"
+            "residents estimated from residential building footprints x floors (where building:levels is missing: "
+            "by building type, settings.default_levels_by_building, e.g. apartments "
+            f"{settings.default_levels_by_building.get('apartments', settings.default_building_levels):g}) / "
+            f"{settings.floor_area_per_person:g} m² per person"
         )
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)

@@ -28,6 +28,7 @@ COMMON_KEYS = {"id", "kind", "clause", "name_zh", "name_en", "text_zh", "note", 
 
 # Types of kind-specific keys: how each is checked.
 SELECTOR, POSITIVE, NONNEG, STRING, CATEGORIES, DEMAND = "selector", "positive", "nonneg", "string", "categories", "demand"
+BOOL = "bool"
 
 @dataclass(frozen=True)
 class Kind:
@@ -79,12 +80,17 @@ KINDS: dict[str, Kind] = {
     ),
     # several categories must all be within their distance
     "all_of": Kind(
-        {"categories": (CATEGORIES, True), "demand": (DEMAND, False)},
+        # list_unmatched: features of this pool that no category takes are listed (schools of unknown level)
+        {"categories": (CATEGORIES, True), "demand": (DEMAND, False), "list_unmatched": (SELECTOR, False)},
         "urbancover.gaps:distance_rule", distance=True, threshold="category",
     ),
     # facilities per km2 of the analysed area within bounds
     "density": Kind(
-        {"facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False)},
+        # each facility once; without a given area, per km2 of built-up land when built_up_without_area
+        {
+            "facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False),
+            "built_up_without_area": (BOOL, False),
+        },
         "urbancover.indicators:density_rule",
     ),
     # one facility per N residents
@@ -97,12 +103,17 @@ KINDS: dict[str, Kind] = {
     ),
     # facility area per resident
     "area_per_capita": Kind(
-        {"facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True)},
+        # facilities: ground area; floor_area_facilities: footprint x levels (default_levels untagged)
+        {
+            "facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True),
+            "floor_area_facilities": (SELECTOR, False), "default_levels": (POSITIVE, False),
+        },
         "urbancover.indicators:area_per_capita_rule",
     ),
     # each facility of a category at least this big
     "min_area": Kind(
-        {"categories": (CATEGORIES, True)}, "urbancover.indicators:min_area_rule", category_requires=("min_area_m2",),
+        {"categories": (CATEGORIES, True), "default_levels": (POSITIVE, False)},
+        "urbancover.indicators:min_area_rule", category_requires=("min_area_m2",),
     ),
     # at least N facilities in every area unit (subdistrict)
     "count_per_unit": Kind(
@@ -111,7 +122,12 @@ KINDS: dict[str, Kind] = {
     ),
     # street length and junctions per km2
     "road_density": Kind(
-        {"streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True)},
+        # a dual carriageway (two opposite one-way ways of one name within dual_carriageway_m) counts
+        # once; expressways are added only with include_expressways
+        {
+            "streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True), "dual_carriageway_m": (NONNEG, False),
+            "expressways": (SELECTOR, False), "include_expressways": (BOOL, False),
+        },
         "urbancover.indicators:road_density_rule", roads=True,
     ),
     # dead-end streets that are not cut by the data boundary
@@ -143,6 +159,7 @@ class Category:
     threshold: float | None = None
     minutes: float | None = None
     min_area_m2: float | None = None
+    floor_area: bool = False
 
 
 @dataclass(frozen=True)
@@ -369,6 +386,10 @@ def _check(typ: str, val, walking, where):
         if not ok or (val <= 0 if typ == POSITIVE else val < 0):
             raise InputError(f"{where} must be a {'positive' if typ == POSITIVE else 'non-negative'} number, got {val!r}.")
         return float(val)
+    if typ == BOOL:
+        if not isinstance(val, bool):
+            raise InputError(f"{where} must be true or false, got {val!r}.")
+        return val
     if typ == STRING:
         if not isinstance(val, str) or not val:
             raise InputError(f"{where} must be a non-empty string, got {val!r}.")
@@ -388,7 +409,7 @@ def _check(typ: str, val, walking, where):
             if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
                 raise InputError(f"{cw}: needs a 'name' and 'facilities'.")
             cw = f"{where}, category {c['name']!r}"
-            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2"}
+            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2", "floor_area"}
             if unknown:
                 raise InputError(f"{cw}: unknown field(s) {sorted(unknown)}.")
             if "facilities" not in c:
@@ -400,10 +421,11 @@ def _check(typ: str, val, walking, where):
             if "threshold_m" in c or "minutes" in c:
                 threshold, minutes = _threshold(c, walking, cw)
             area = _check(POSITIVE, c["min_area_m2"], walking, f"{cw}: field 'min_area_m2'") if "min_area_m2" in c else None
+            floor = _check(BOOL, c["floor_area"], walking, f"{cw}: field 'floor_area'") if "floor_area" in c else False
             cats.append(Category(
                 name=c["name"], name_zh=str(c.get("name_zh", "")),
                 facilities=tuple(validate_selector(c["facilities"], f"{cw}: field 'facilities'")),
-                threshold=threshold, minutes=minutes, min_area_m2=area,
+                threshold=threshold, minutes=minutes, min_area_m2=area, floor_area=floor,
             ))
         return tuple(cats)
     raise AssertionError(typ)  # pragma: no cover

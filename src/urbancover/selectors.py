@@ -11,7 +11,18 @@ condition              holds when the feature's value for ``key`` ...
 ``true``               exists (any value)
 ``false``              does not exist
 ``{not = [...]}``      is missing or is none of the strings
+``{contains = [...]}`` contains one of the substrings (``name`` patterns such
+                       as 社区卫生服务站; a single string is allowed)
+``{regex = "..."}``    matches the Python regular expression (``re.search``)
+``{always_open = true}`` is an ``opening_hours`` value meaning open around the
+                       clock, parsed by :func:`urbancover.features.always_open`
+                       (``false``: not proven always open, or missing)
 =====================  =====================================================
+
+A table may combine these conditions (``{ contains = ["中学"], not = ["..."] }``): all must hold.
+The pseudo-key ``geometry`` tests the feature's shape instead of a tag: ``geometry = { min_area_m2 =
+10000 }`` holds for polygons of at least that area (points and lines have none); it needs features
+in a projected CRS in metres, as a :class:`~urbancover.context.Context` holds them.
 
 Example (TOML)::
 
@@ -19,17 +30,30 @@ Example (TOML)::
       { highway = "bus_stop" },
       { public_transport = "platform", bus = "yes" },
       { amenity = "toilets", access = { not = ["private", "customers"] } },
+      { amenity = ["clinic", "doctors"], name = { contains = ["社区卫生服务站", "卫生室"] } },
+      { shop = "convenience", opening_hours = { always_open = true } },
+      { leisure = "park", geometry = { min_area_m2 = 10000 } },
     ]
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from urbancover.errors import InputError
+from urbancover.features import always_open
+
+#: Keys a condition table may hold (all given must hold).
+CONDITION_KEYS = ("not", "contains", "regex", "always_open")
+
+#: The pseudo-key testing a feature's geometry, and the conditions it takes.
+GEOMETRY_KEY = "geometry"
+GEOMETRY_CONDITIONS = ("min_area_m2",)
 
 Selector = Sequence[Mapping[str, object]]
 
@@ -47,23 +71,58 @@ def validate_selector(selector: object, where: str) -> list[dict]:
         for key, cond in alt.items():
             if not isinstance(key, str) or not key:
                 raise InputError(f"{where}: tag keys must be non-empty strings, got {key!r}.")
+            if key == GEOMETRY_KEY:
+                _check_geometry(cond, where)
+                continue
             ok = (
                 isinstance(cond, (str, bool))
                 or (isinstance(cond, list) and cond and all(isinstance(c, str) for c in cond))
-                or (
-                    isinstance(cond, Mapping)
-                    and set(cond) == {"not"}
-                    and isinstance(cond["not"], list)
-                    and all(isinstance(c, str) for c in cond["not"])
-                )
+                or (isinstance(cond, Mapping) and _condition_table_ok(cond, key, where))
             )
             if not ok:
                 raise InputError(
                     f"{where}: bad condition for tag {key!r}: {cond!r}. Use a string, a list of strings, "
-                    "true, false or {not = [...]}."
+                    "true, false or a table of {not = [...]}, {contains = [...]}, {regex = \"...\"}, "
+                    "{always_open = true}."
                 )
         out.append(dict(alt))
     return out
+
+
+def _strings(val) -> bool:
+    return isinstance(val, list) and bool(val) and all(isinstance(c, str) and c for c in val)
+
+
+def _condition_table_ok(cond: Mapping, key: str, where: str) -> bool:
+    if not cond or set(cond) - set(CONDITION_KEYS):
+        return False
+    if "not" in cond and not (isinstance(cond["not"], list) and all(isinstance(c, str) for c in cond["not"])):
+        return False
+    if "contains" in cond and not (_strings(cond["contains"]) or (isinstance(cond["contains"], str) and cond["contains"])):
+        return False
+    if "regex" in cond:
+        if not isinstance(cond["regex"], str) or not cond["regex"]:
+            return False
+        try:
+            re.compile(cond["regex"])
+        except re.error as err:
+            raise InputError(f"{where}: tag {key!r}: regex {cond['regex']!r} is not a valid regular expression ({err}).") from err
+    if "always_open" in cond and not isinstance(cond["always_open"], bool):
+        return False
+    return True
+
+
+def _check_geometry(cond, where: str) -> None:
+    ok = (
+        isinstance(cond, Mapping) and cond and not set(cond) - set(GEOMETRY_CONDITIONS)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and v == v and v != float("inf")
+                for v in cond.values())
+    )
+    if not ok:
+        raise InputError(
+            f"{where}: bad condition for 'geometry': {cond!r}. Use {{ min_area_m2 = <square metres> }}, "
+            "e.g. geometry = { min_area_m2 = 10000 }."
+        )
 
 
 def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
@@ -81,10 +140,48 @@ def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
     for alt in selector:
         m = np.ones(len(tags), dtype=bool)
         for key, cond in alt.items():
+            if key == GEOMETRY_KEY:
+                m &= _geometry_holds(features, cond)
+                continue
             vals = [t.get(key) for t in tags]
-            m &= np.fromiter((_holds(v, cond) for v in vals), dtype=bool, count=len(vals))
+            if isinstance(cond, Mapping):
+                m &= _table_holds(vals, cond)
+            else:
+                m &= np.fromiter((_holds(v, cond) for v in vals), dtype=bool, count=len(vals))
         mask |= m
     return mask
+
+
+def _table_holds(vals: list, cond: Mapping) -> np.ndarray:
+    """A condition table on the values of one key (vectorised over the features)."""
+    m = np.ones(len(vals), dtype=bool)
+    if not len(vals):
+        return m
+    series = pd.Series(vals, dtype=object)
+    if "not" in cond:
+        m &= ~series.isin(cond["not"]).to_numpy() | series.isna().to_numpy()
+    if "contains" in cond:
+        subs = [cond["contains"]] if isinstance(cond["contains"], str) else cond["contains"]
+        m &= series.str.contains("|".join(re.escape(s) for s in subs), regex=True, na=False).to_numpy(dtype=bool)
+    if "regex" in cond:
+        m &= series.str.contains(cond["regex"], regex=True, na=False).to_numpy(dtype=bool)
+    if "always_open" in cond:
+        opened = np.fromiter((always_open(v) for v in vals), dtype=bool, count=len(vals))
+        m &= opened if cond["always_open"] else ~opened
+    return m
+
+
+def _geometry_holds(features: pd.DataFrame, cond: Mapping) -> np.ndarray:
+    geoms = getattr(features, "geometry", None)
+    if geoms is None:
+        raise InputError("selector: a 'geometry' condition needs features with geometries (a GeoDataFrame).")
+    if len(features) and (features.crs is None or not features.crs.is_projected):
+        raise InputError(
+            "selector: a 'geometry = { min_area_m2 = ... }' condition needs features in a projected CRS in "
+            "metres; reproject them (e.g. OSMData.projected('features'))."
+        )
+    area = np.where(shapely.get_dimensions(geoms.values) == 2, shapely.area(geoms.values), 0.0)
+    return area >= cond.get("min_area_m2", 0.0)
 
 
 def _holds(value, cond) -> bool:
@@ -112,8 +209,18 @@ def describe(selector: Selector) -> str:
                 parts.append(f"{k}={c}")
             elif isinstance(c, list):
                 parts.append(f"{k}={'|'.join(c)}")
+            elif k == GEOMETRY_KEY:
+                parts.append(f"area >= {c['min_area_m2']:g} m²" if "min_area_m2" in c else "geometry")
             else:
-                parts.append(f"{k} not {'|'.join(c['not'])}")
+                if "not" in c:
+                    parts.append(f"{k} not {'|'.join(c['not'])}")
+                if "contains" in c:
+                    subs = [c["contains"]] if isinstance(c["contains"], str) else c["contains"]
+                    parts.append(f"{k} contains {'|'.join(subs)}")
+                if "regex" in c:
+                    parts.append(f"{k} ~ {c['regex']}")
+                if "always_open" in c:
+                    parts.append(f"{k} {'' if c['always_open'] else 'not '}always open")
         return " + ".join(parts)
 
     return " or ".join(one(a) for a in selector)

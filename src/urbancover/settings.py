@@ -129,3 +129,23 @@ truncated_missing_min: int = 20
 #: ways and features on the samples and Malta but is not yet the default: three tests of
 #: tests/test_messy_inputs.py still differ with it (pbf vs xml evaluation, unsorted files, names).
 osm_reader: str = "python"
+
+#: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
+#: village houses 2-3, terraces 3, dormitories 5, apartment blocks of old districts mostly 6-storey
+#: walk-ups); any other value uses :data:`default_building_levels`.
+default_levels_by_building: dict[str, float] = {
+    "house": 2.0, "detached": 2.0, "semidetached_house": 2.0, "bungalow": 1.0, "terrace": 3.0,
+    "dormitory": 5.0, "apartments": 6.0, "residential": 6.0, "yes": 6.0,
+}
+
+#: Plausible residents per km² of residential land (``landuse=residential``) in Chinese old
+#: districts (PLAN_RULES.md rev 2: roughly 10 000-40 000); a figure outside is flagged beside every
+#: per-resident result.
+plausible_residents_per_km2: tuple[float, float] = (10_000.0, 40_000.0)
+
+#: Built-up land, used by density rules when no analysed area is given (the extract's box holds
+#: hills and water): these ``landuse`` polygons, plus every building grown by ``built_up_buffer_m``.
+built_up_landuse_values: tuple[str, ...] = (
+    "residential", "commercial", "retail", "industrial", "education", "institutional", "construction",
+)
+built_up_buffer_m: float = 50.0

@@ -49,7 +49,9 @@ class OSMData:
         Ways with a ``highway`` tag (EPSG:4326): ``osmid``, the columns of
         :data:`settings.way_columns`, ``tags`` (dict of all tags), ``node_ids`` (int64 array of the
         way's node ids, one per vertex) and LineString geometry. A way whose nodes are partly
-        missing from the extract is cut into its complete runs (several rows, same ``osmid``).
+        missing from the extract is cut into its complete runs (several rows, same ``osmid``);
+        ``cut_start`` / ``cut_end`` say that a run's first / last vertex is not the way's own end
+        (the extract cut the way there: not a dead end).
     features : GeoDataFrame
         Tagged nodes, ways and areas (EPSG:4326): ``element`` (node/way/relation), ``osmid``, the
         columns of :data:`settings.feature_columns`, ``tags`` and geometry.
@@ -442,7 +444,7 @@ def _could_be_area(tags: dict) -> bool:
 
 def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
-    columns = ["osmid", *settings.way_columns, "tags", "node_ids"]
+    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
     n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
     if n_nodes.sum() == 0:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
@@ -470,12 +472,17 @@ def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     first = kept_idx[np.r_[0, np.flatnonzero(np.diff(run_idx)) + 1]]
     way_idx = way_of[first]
     node_ids = np.split(ids[kept_idx], np.flatnonzero(np.diff(run_idx)) + 1)
+    # ends of a run that are not the way's own ends: the extract (or the clip) cut the way there
+    last = kept_idx[np.r_[np.flatnonzero(np.diff(run_idx)), len(run_idx) - 1]]
+    ends_way = np.r_[way_of[1:] != way_of[:-1], True]
     tags = [raw["tags"][i] for i in way_idx]
     data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
     for key in settings.way_columns:
         data[key] = [t.get(key) for t in tags]
     data["tags"] = tags
     data["node_ids"] = node_ids
+    data["cut_start"] = ~starts_way[first]
+    data["cut_end"] = ~ends_way[last]
     frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
     # a run whose vertices all share one location has no length; drop it
     return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
