@@ -29,7 +29,7 @@ import shapely
 
 import urbancover as uc
 from osmfactory import X0, Y0, write_osm
-from urbancover.demand import default_levels, estimate_residents, plausibility, spread_totals
+from urbancover.demand import default_levels, estimate_residents, plausibility, population_points
 from urbancover.errors import InputError
 from urbancover.features import always_open, dedupe_points_in_polygons, unmatched
 from urbancover.selectors import select, validate_selector
@@ -334,17 +334,21 @@ def test_default_levels_by_building_type():
     assert estimate_residents(h) == pytest.approx([200 / 35, 600 / 35, 400 / 35])
 
 
-def test_spread_totals_by_floor_area():
-    """Unit U (1 000 residents) holds homes of 100 m² and 300 m² footprint (same floors): 250 and 750.
-    A home outside every unit gets 0; unit V holds no home: its 500 residents are not placed."""
+def test_totals_per_subdistrict_spread_by_floor_area():
+    """Subdistrict U (1 000 residents) holds homes of 100 m² and 300 m² footprint (same floors): 250
+    and 750. A home outside every subdistrict gets none; subdistrict V holds no home: its 500
+    residents stay at a point inside it rather than being lost."""
     h = _homes(["apartments"] * 3, [10, np.sqrt(300), 10])
     units = gpd.GeoDataFrame({"pop": [1000, 500]}, geometry=[shapely.box(-1, -1, 150, 50), shapely.box(5000, 0, 5100, 100)], crs=32650)
-    out, note = spread_totals(h, units, "pop")
-    assert out["residents"].to_numpy() == pytest.approx([250, 750, 0])
-    assert out["unit"].tolist() == [0, 0, -1]
-    assert "1 units with 500 residents hold no home" in note
+    pts, note = population_points(h, units, column="pop")
+    on_home = pts[pts["home"] >= 0]
+    per_home = np.zeros(len(h))
+    per_home[on_home["home"].to_numpy()] = on_home["residents"].to_numpy()
+    assert per_home == pytest.approx([250, 750, 0])
+    assert pts.loc[pts["home"] < 0, "residents"].tolist() == [500]
+    assert "spread over the homes" in note
     with pytest.raises(InputError, match="column 'people'"):
-        spread_totals(h, units, "people")
+        population_points(h, units, column="people")
 
 
 def test_plausibility():

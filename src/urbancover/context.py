@@ -16,7 +16,14 @@ import numpy as np
 import shapely
 
 from urbancover import settings
-from urbancover.demand import compounds as compounds_from, population_points, residential_buildings
+from urbancover.demand import (
+    Plausibility,
+    plausibility,
+    population_points,
+    residential_buildings,
+    residential_land_km2,
+)
+from urbancover.demand import compounds as compounds_from
 from urbancover.errors import InputError
 from urbancover.intervals import intersect, merge
 from urbancover.io.crs import require_crs
@@ -54,6 +61,9 @@ class Context:
     units: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
     residents_estimated: bool = True
+    #: Residents per km² of residential land against the plausible range (demand.plausibility), once
+    #: per evaluation; shown beside every per-resident result.
+    residents_check: Plausibility | None = None
     compound_source: str = ""
     user_facilities: dict = field(default_factory=dict)
     #: What the evaluation computed once and shares: distance fields, snapped layers, street networks,
@@ -166,6 +176,9 @@ def make_context(
     if population is not None:
         pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
     notes.append(f"residents: {pop_source} ({pop['residents'].sum():,.0f} in the area).")
+    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom))
+    if check.ok is False:
+        notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
     if population is None:
         homes = homes.assign(residents=pop["residents"].to_numpy())
@@ -180,7 +193,7 @@ def make_context(
     units_gdf = unit_layer(units, units_column, net) if units is not None else None
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
-        compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None,
+        compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
         compound_source=comp_source,
         user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
     )

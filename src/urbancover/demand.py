@@ -176,59 +176,6 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
     return shapely.area(homes.geometry.values) * floors / m2
 
 
-def spread_totals(homes: gpd.GeoDataFrame, units: gpd.GeoDataFrame, column: str) -> tuple[gpd.GeoDataFrame, str]:
-    """Spread a total of residents per unit (subdistrict, community) over its homes by floor area.
-
-    Each home (by its point on surface) takes ``total x its floor area / floor area of the unit's
-    homes``; floor area as in :func:`estimate_residents`. Homes in no unit get 0 and a unit with no
-    home keeps its residents unplaced: the returned sentence says how many. O((H + U) log U).
-
-    Parameters
-    ----------
-    homes
-        Residential buildings (polygons) in a projected CRS in metres.
-    units
-        Polygons with the total residents in ``column`` (any CRS; reprojected).
-    column
-        Name of the column of totals (non-negative numbers).
-
-    Returns
-    -------
-    (GeoDataFrame, str)
-        A copy of ``homes`` with ``residents`` and ``unit`` (row of ``units``, -1 for none), and a
-        sentence on the source for the report.
-
-    Examples
-    --------
-    Two homes of 100 m² and 300 m² footprint (same floors) in a unit of 1 000 residents get 250 and 750.
-    """
-    units = require_crs(units, "units")
-    if column not in units:
-        raise InputError(f"units: no column {column!r} of residents; it has {list(units.columns)}. Pass the column's name.")
-    totals = pd.to_numeric(units[column], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(totals) | (totals < 0)
-    if bad.any():
-        raise InputError(f"units: column {column!r} has {int(bad.sum())} missing or negative totals; give a number of residents for every unit.")
-    polys = units.to_crs(homes.crs).geometry.values
-    floor = estimate_residents(homes)
-    hi, ui = shapely.STRtree(polys).query(demand_points(homes).values, predicate="within")
-    hi, first = np.unique(hi, return_index=True)
-    ui = ui[first]
-    unit = np.full(len(homes), -1, dtype=np.int64)
-    unit[hi] = ui
-    per_unit = np.bincount(ui, weights=floor[hi], minlength=len(units))
-    residents = np.zeros(len(homes))
-    residents[hi] = totals[ui] * floor[hi] / np.where(per_unit[ui] > 0, per_unit[ui], 1.0)
-    out = homes.copy()
-    out["residents"] = residents
-    out["unit"] = unit
-    empty = per_unit == 0
-    note = f"residents: totals of {len(units)} units spread over their homes by floor area"
-    if empty.any():
-        note += f"; {int(empty.sum())} units with {totals[empty].sum():,.0f} residents hold no home and are not placed"
-    return out, note + "."
-
-
 def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
     """Area (km²) of residential land: the union of ``landuse`` polygons of
     :data:`settings.residential_landuse_values`, cut to ``area`` when given. ``features`` in a
