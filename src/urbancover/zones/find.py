@@ -142,53 +142,17 @@ def find_zones(
     >>> find_zones(report).attrs["diagnosis"]  # doctest: +SKIP
     'best 1.00 km² enclosed area holds only 2 old compounds (need 3; ...'
     """
-    from urbancover import demand
-
     t0 = time.perf_counter()
     ctx = report.context
     crs = ctx.crs
-    lo, hi = (float(b) for b in band)
-    if not (0 < lo <= hi):
-        raise InputError(f"band: give (min, max) zone area in m² with 0 < min <= max, not {band!r}.")
-    if min_old_compounds < 0 or top < 1:
-        raise InputError("find_zones: min_old_compounds must be >= 0 and top >= 1.")
-    if method not in ("auto", "exact", "beam"):
-        raise InputError(f"method: use 'auto', 'exact' or 'beam', not {method!r}.")
-    if min_shared_m < 0 or join_gap_m < 0:
-        raise InputError("find_zones: join_gap_m and min_shared_m must be >= 0 (metres).")
-
-    # -- compounds
-    if compounds is not None or before_year is not None or assume_old is not None:
-        comp, comp_source = demand.compounds(ctx.osm, compounds, before_year=before_year, assume_old=assume_old)
-        comp = comp.to_crs(crs)
-        inside = shapely.area(shapely.intersection(comp.geometry.values, ctx.area)) > 0.5 * shapely.area(comp.geometry.values)
-        comp = comp[inside].reset_index(drop=True)
-    else:
-        comp = report.compounds
-        comp_source = _compound_source(report)
-    old_comp = comp[comp["old"].to_numpy(dtype=bool)].reset_index(drop=True) if len(comp) else comp
+    lo, hi = _check_arguments(band, min_old_compounds, top, method, min_shared_m, join_gap_m)
+    comp_source, old_comp = _old_compounds(report, compounds, before_year, assume_old)
     names = _compound_names(old_comp)
-
-    # -- rules and weights
+    # the need: the distance rules' served residents, as measured by the evaluation
     rules = {rid: res for rid, res in report.results.items() if res.residents_served is not None}
     w = _weights(weights, list(rules))
     w_old = w["old_compounds"]
-
-    # -- blocks
-    level_name = level if isinstance(level, str) else "custom"
-    given_blocks = blocks is not None
-    if blocks is None:
-        blocks = street_blocks(ctx, level)
-    else:
-        level_name = blocks.attrs.get("level", "given blocks")
-        blocks = as_metric(blocks, crs, "blocks")
-    geoms_all = blocks.geometry.values
-    ids_all = blocks["block"].to_numpy() if "block" in blocks else np.arange(len(blocks))
-    if len(geoms_all):
-        share_in = shapely.area(shapely.intersection(geoms_all, ctx.area)) / shapely.area(geoms_all)
-        inside = share_in > min_inside_share
-    else:
-        inside = np.zeros(0, dtype=bool)
+    level_name, given_blocks, geoms_all, ids_all, inside = _blocks_in_area(ctx, level, blocks, crs, min_inside_share)
     geoms = geoms_all[inside]
     base_attrs = {
         "compound_source": comp_source,
@@ -206,19 +170,7 @@ def find_zones(
 
     search_info = {"method": None, "blocks": int(len(geoms)), "states": 0, "candidates": 0, "seconds": 0.0}
     if len(geoms) == 0:
-        if len(geoms_all):
-            why = f"{len(geoms_all)} blocks, none mostly inside the analysed area"
-        elif given_blocks:
-            why = "the blocks given are empty"
-        else:
-            why = (f"the roads of that level ({describe([{'highway': list(road_classes(level))}])}) enclose no "
-                   "block larger than the sliver thresholds")
-        return fail(
-            "blocks",
-            f"no street block enclosed by roads at level {level_name!r}: {why}. Choose a lower level "
-            f"(one of {list(LEVELS)}) or check that the extract covers the district's roads.",
-            search_info,
-        )
+        return fail("blocks", _no_blocks(geoms_all, given_blocks, level, level_name), search_info)
     if len(old_comp) < min_old_compounds:
         return fail(
             "old_compounds",
@@ -226,12 +178,101 @@ def find_zones(
             "Give a compound layer (compounds=..., with year_built), or change before_year / assume_old.",
             search_info,
         )
-
     pos_in_all = np.flatnonzero(inside)
     P, adjacent_pairs = _problem(
         geoms, geoms_all, pos_in_all, old_comp, ctx.population, rules, w, lo, hi, int(min_old_compounds), min_compactness,
         join_gap_m, min_shared_m,
     )
+    S, used = _search(P, method, max_states, beam_width, search_info)
+    search_info.update(method=used, adjacencies=int(adjacent_pairs), states=int(S.states), candidates=len(S.candidates))
+    if not S.candidates:
+        search_info["seconds"] = time.perf_counter() - t0
+        what, message = _diagnose(P, S, len(old_comp), comp_source)
+        return fail(what, message, search_info)
+    rows, rejected = _pick(
+        P, S, used, top, polish, pos_in_all, geoms_all, ids_all, join_gap_m, old_comp, names, ctx.population,
+        {rid: res.residents_served for rid, res in rules.items()}, w, w_old, lo, hi, min_old_compounds, min_compactness,
+    )
+    search_info["rejected_on_exact_geometry"] = rejected
+    search_info["seconds"] = time.perf_counter() - t0
+    if not rows:
+        return fail(
+            "area",
+            f"{len(S.candidates)} unions met the constraints on the block sums, but none on its exact geometry "
+            f"(area, compounds or compactness changed when measured); widen band= or lower min_compactness=.",
+            search_info,
+        )
+    out = _table(rows, rules, crs, len(S.candidates), w_old, w)
+    out.attrs.update(base_attrs, failed=None, diagnosis=None, search=search_info)
+    return out
+
+
+# -- the steps of find_zones -----------------------------------------------------------------------
+def _check_arguments(band, min_old_compounds, top, method, min_shared_m, join_gap_m) -> tuple[float, float]:
+    """The zone area band (m²), after checking every argument of :func:`find_zones`."""
+    lo, hi = (float(b) for b in band)
+    if not (0 < lo <= hi):
+        raise InputError(f"band: give (min, max) zone area in m² with 0 < min <= max, not {band!r}.")
+    if min_old_compounds < 0 or top < 1:
+        raise InputError("find_zones: min_old_compounds must be >= 0 and top >= 1.")
+    if method not in ("auto", "exact", "beam"):
+        raise InputError(f"method: use 'auto', 'exact' or 'beam', not {method!r}.")
+    if min_shared_m < 0 or join_gap_m < 0:
+        raise InputError("find_zones: join_gap_m and min_shared_m must be >= 0 (metres).")
+    return lo, hi
+
+
+def _old_compounds(report, compounds, before_year, assume_old) -> tuple[str, gpd.GeoDataFrame]:
+    """(source sentence, old compounds in the area): the report's, or re-read with other settings."""
+    from urbancover import demand
+
+    ctx = report.context
+    if compounds is not None or before_year is not None or assume_old is not None:
+        comp, comp_source = demand.compounds(ctx.osm, compounds, before_year=before_year, assume_old=assume_old)
+        comp = comp.to_crs(ctx.crs)
+        inside = shapely.area(shapely.intersection(comp.geometry.values, ctx.area)) > 0.5 * shapely.area(comp.geometry.values)
+        comp = comp[inside].reset_index(drop=True)
+    else:
+        comp = report.compounds
+        comp_source = _compound_source(report)
+    old_comp = comp[comp["old"].to_numpy(dtype=bool)].reset_index(drop=True) if len(comp) else comp
+    return comp_source, old_comp
+
+
+def _blocks_in_area(ctx, level, blocks, crs, min_inside_share: float):
+    """(level name, blocks given?, all block geometries, their ids, mask of those mostly in the area)."""
+    level_name = level if isinstance(level, str) else "custom"
+    given_blocks = blocks is not None
+    if blocks is None:
+        blocks = street_blocks(ctx, level)
+    else:
+        level_name = blocks.attrs.get("level", "given blocks")
+        blocks = as_metric(blocks, crs, "blocks")
+    geoms_all = blocks.geometry.values
+    ids_all = blocks["block"].to_numpy() if "block" in blocks else np.arange(len(blocks))
+    if len(geoms_all):
+        share_in = shapely.area(shapely.intersection(geoms_all, ctx.area)) / shapely.area(geoms_all)
+        inside = share_in > min_inside_share
+    else:
+        inside = np.zeros(0, dtype=bool)
+    return level_name, given_blocks, geoms_all, ids_all, inside
+
+
+def _no_blocks(geoms_all, given_blocks, level, level_name) -> str:
+    """Why there is no block to search, and what to do."""
+    if len(geoms_all):
+        why = f"{len(geoms_all)} blocks, none mostly inside the analysed area"
+    elif given_blocks:
+        why = "the blocks given are empty"
+    else:
+        why = (f"the roads of that level ({describe([{'highway': list(road_classes(level))}])}) enclose no "
+               "block larger than the sliver thresholds")
+    return (f"no street block enclosed by roads at level {level_name!r}: {why}. Choose a lower level "
+            f"(one of {list(LEVELS)}) or check that the extract covers the district's roads.")
+
+
+def _search(P: Problem, method: str, max_states: int, beam_width: int, info: dict) -> tuple[Search, str]:
+    """Exact enumeration (within ``max_states`` under ``"auto"``), else beam search."""
     S = Search()
     used = method
     if method in ("auto", "exact"):
@@ -241,26 +282,22 @@ def find_zones(
         except Budget:
             S = Search()
             used = "beam"
-            search_info["exact_gave_up_after"] = int(max_states)
+            info["exact_gave_up_after"] = int(max_states)
     if used == "beam":
         search_beam(P, S, beam_width)
-    search_info.update(method=used, adjacencies=int(adjacent_pairs), states=int(S.states), candidates=len(S.candidates))
+    return S, used
 
-    if not S.candidates:
-        search_info["seconds"] = time.perf_counter() - t0
-        what, message = _diagnose(P, S, len(old_comp), comp_source)
-        return fail(what, message, search_info)
 
-    # -- pick non-overlapping zones by score (after the beam search, hill-climb the best few
-    # candidates that share no block with the zones taken, and keep the best), measuring each exactly
+def _pick(P, S, used, top, polish, pos_in_all, geoms_all, ids_all, join_gap_m, old_comp, names, pop, served, w, w_old,
+          lo, hi, min_old_compounds, min_compactness) -> tuple[list, int]:
+    """Non-overlapping zones by score, each measured on its exact geometry (after the beam search,
+    the best few candidates sharing no block with the zones taken are hill-climbed first)."""
     order = sorted(S.candidates.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
     n_pool = max(polish, 1) if used == "beam" else 1
     taken: set = set()
     rows = []
     rejected = 0
     block_tree = shapely.STRtree(geoms_all)
-    pop = ctx.population
-    served = {rid: res.residents_served for rid, res in rules.items()}
     while len(rows) < top:
         order = [kv for kv in order if not (taken & kv[0])]
         if not order:
@@ -281,18 +318,7 @@ def find_zones(
         taken |= key
         row.update(n_blocks=len(ids), blocks=[int(b) for b in ids_all[ids]], geometry=zone)
         rows.append(row)
-    search_info["rejected_on_exact_geometry"] = rejected
-    search_info["seconds"] = time.perf_counter() - t0
-    if not rows:
-        return fail(
-            "area",
-            f"{len(S.candidates)} unions met the constraints on the block sums, but none on its exact geometry "
-            f"(area, compounds or compactness changed when measured); widen band= or lower min_compactness=.",
-            search_info,
-        )
-    out = _table(rows, rules, crs, len(S.candidates), w_old, w)
-    out.attrs.update(base_attrs, failed=None, diagnosis=None, search=search_info)
-    return out
+    return rows, rejected
 
 
 def _compound_source(report) -> str:
