@@ -168,8 +168,7 @@ class SegmentIndex:
         ny = int(h // cell) + 1
         # segments in order of the cell of their midpoint, so that neighbours in space are
         # neighbours in memory
-        key = (((y0 + y1) * 0.5 - miny) // cell).astype(np.int64) * nx + (((x0 + x1) * 0.5 - minx) // cell).astype(np.int64)
-        order = np.argsort(key, kind="stable")
+        order = _order_by_cell((x0 + x1) * 0.5, (y0 + y1) * 0.5, minx, miny, cell, nx, ny)
         x0, y0, x1, y1, edge, start, rank = (arr[order] for arr in (x0, y0, x1, y1, edge, start, rank))
         cell_start, cell_items = _fill_grid(x0, y0, x1, y1, minx, miny, cell, nx, ny)
         return cls(len(geoms), x0, y0, x1, y1, edge, start, rank, (float(minx), float(miny)), float(cell),
