@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         tk, dk = results[(cutoff, "kernel")]
         tg, dg = results[(cutoff, "GEOS")]
         rows.append((cutoff, t_nx, tk, tg, int(np.isfinite(dk).sum()), int(np.isfinite(d_nx).sum()),
-                     float(np.abs(dk - dg)[np.isfinite(dg)].max()) if np.isfinite(dg).any() else 0.0,
+                     float(np.abs(dk - dg)[np.isfinite(dg) & np.isfinite(dk)].max()) if (np.isfinite(dg) & np.isfinite(dk)).any() else 0.0,
                      bool((np.isfinite(dk) == np.isfinite(dg)).all())))
     del G
     say(f"## network_distance: {N_SOURCES} random sources, every node ({n:,}) as a lon/lat target point\n")
