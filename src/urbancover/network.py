@@ -23,6 +23,7 @@ from urbancover import settings
 from urbancover.errors import InputError, NoWalkableWaysError
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
+from urbancover.nearest import SegmentIndex
 
 
 @dataclass(eq=False)
@@ -49,6 +50,7 @@ class Network:
     crs: pyproj.CRS
     bounds: tuple[float, float, float, float] | None = None
     _tree: shapely.STRtree | None = field(default=None, repr=False)
+    _segments: SegmentIndex | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.crs is None or not pyproj.CRS(self.crs).is_projected:
@@ -102,6 +104,19 @@ class Network:
         if self._tree is None:
             self._tree = shapely.STRtree(self.geometry)
         return self._tree
+
+    @property
+    def segment_index(self) -> SegmentIndex:
+        """Grid index of every segment of the edge geometries (built once), for
+        :func:`urbancover.nearest.nearest_segments`. O(segments)."""
+        if self._segments is None:
+            self._segments = SegmentIndex.from_lines(self.geometry, name="network edges")
+        return self._segments
+
+    @cached_property
+    def node_xy(self) -> np.ndarray:
+        """(n_nodes, 2) array of the node coordinates."""
+        return shapely.get_coordinates(self.nodes.geometry.values)
 
     @cached_property
     def node_tree(self):

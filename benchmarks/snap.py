@@ -1,0 +1,199 @@
+"""Snapping benchmark (issue 13, item 2): the nearest-segment kernel against GEOS, and
+network_distance with every node given as a lon/lat point against the networkx baseline.
+
+    python benchmarks/snap.py                 # 1M-segment grid (708 x 708), ~3-5 min on 2 shared cores
+    python benchmarks/snap.py --side 100      # 20k-segment grid, seconds
+
+Writes benchmarks/results/snap.md (or --out). One process, one run: every ratio compares timings
+of the same run. This is a benchmark, not a timed test.
+
+What is measured, on the jittered street grid of benchmarks/run.py (100 m spacing, EPSG:32649):
+1. Index build: urbancover.nearest.SegmentIndex.from_lines vs shapely.STRtree (+ its first query).
+2. Nearest edge of --points uniform random points over the grid (+ 50 m margin): the kernel
+   (edge, offset, distance) vs STRtree.query_nearest + line_locate_point (on --geos-points of
+   them, so that the run stays short), and the agreement on those.
+3. network_distance(net, 1000 sources, every node as a lon/lat point, cutoff) on a fresh Network
+   (cold: CSR, segment index, reprojection and snapping included), with the kernel and with the
+   GEOS path (urbancover.network.HAVE_NUMBA switched off), vs the networkx baseline of
+   benchmarks/run.py (osmnx nearest_nodes + multi_source_dijkstra_path_length; graph build
+   reported apart, as in run.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import N_SOURCES, _nx_graph, case_seed, grid_arrays, grid_network, random_sources  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(fn, *a, **kw):
+    t = time.perf_counter()
+    out = fn(*a, **kw)
+    return time.perf_counter() - t, out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--side", type=int, default=708, help="grid side in nodes (708: 1,001,112 segments)")
+    ap.add_argument("--points", type=int, default=1_000_000, help="random points for the kernel")
+    ap.add_argument("--geos-points", type=int, default=100_000, help="of which GEOS snaps this many")
+    ap.add_argument("--cutoffs", default="500,full", help="network_distance cut-offs, comma separated")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "snap.md")
+    args = ap.parse_args(argv)
+
+    import pyproj
+    import shapely
+
+    import urbancover
+    import urbancover.network as unet
+    from urbancover.nearest import HAVE_NUMBA, SegmentIndex, nearest_segments
+
+    if not HAVE_NUMBA:
+        print("numba is not installed: the kernel would run as plain Python. pip install numba", file=sys.stderr)
+        return 2
+    lines = []
+    say = lines.append
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True, text=True).stdout.strip()
+    import numba
+
+    say("# Snapping benchmark (issue 13, item 2)\n")
+    say(f"- {_dt.datetime.now().astimezone().isoformat(timespec='seconds')}, {platform.node()}, {os.cpu_count()} cores, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start")
+    say(f"- commit {commit}{' (src/ modified)' if dirty else ''}; python {platform.python_version()}, numpy {np.__version__}, "
+        f"numba {numba.__version__}, shapely {shapely.__version__} / GEOS {shapely.geos_version_string}")
+    say(f"- command: `python benchmarks/snap.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
+
+    # warm the compiled kernels (from numba's cache; compiles on the very first run)
+    tiny = SegmentIndex.from_lines([shapely.LineString([(0, 0), (1, 0)])])
+    t_jit, _ = timed(nearest_segments, tiny, np.zeros((300, 2)))
+
+    # -- 1. index build ------------------------------------------------------------------------
+    x, y, u, v = grid_arrays(args.side)
+    xy = np.column_stack([x, y])
+    geom = shapely.linestrings(np.stack([xy[u], xy[v]], axis=1))
+    n_seg = len(geom)
+    t_idx, idx = timed(SegmentIndex.from_lines, geom)
+    t_tree, tree = timed(lambda: (lambda t: (t.query_nearest(shapely.points([(0.0, 0.0)])), t)[1])(shapely.STRtree(geom)))
+    say(f"## Grid: {args.side} x {args.side} nodes, {n_seg:,} segments (one per edge)\n")
+    say(f"kernel load/compile on first call of the process: {t_jit:.2f} s\n")
+    say("| index | build s |\n|---|---|")
+    say(f"| SegmentIndex.from_lines ({idx.shape[0]} x {idx.shape[1]} cells of {idx.cell:.1f} m, "
+        f"{len(idx.cell_items) / n_seg:.2f} cell entries per segment) | {t_idx:.3f} |")
+    say(f"| shapely.STRtree (+ first query) | {t_tree:.3f} |\n")
+
+    # -- 2. nearest edge of random points ----------------------------------------------------
+    rng = np.random.default_rng(1)
+    p = np.column_stack([rng.uniform(x.min() - 50, x.max() + 50, args.points), rng.uniform(y.min() - 50, y.max() + 50, args.points)])
+    t_k, (e, o, d) = timed(nearest_segments, idx, p)
+    t_k2, _ = timed(nearest_segments, idx, p)
+    m = min(args.geos_points, args.points)
+    pts = shapely.points(p[:m])
+
+    def geos():
+        (qi, ei), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        return qi, ei, dist, shapely.line_locate_point(geom[ei], pts[qi])
+
+    t_g, (qi, ei, dist, off) = timed(geos)
+    k_rate = args.points / min(t_k, t_k2)
+    g_rate = m / t_g
+    same = ei == e[:m]
+    (_, ties_e), tie_d = tree.query_nearest(pts[~same], return_distance=True, all_matches=True)
+    say(f"## Nearest edge of {args.points:,} uniform random points\n")
+    say("| method | points | s | points/s | vs GEOS |\n|---|---|---|---|---|")
+    say(f"| kernel `nearest_segments` (best of 2; first {t_k:.3f} s) | {args.points:,} | {min(t_k, t_k2):.3f} | {k_rate:,.0f} | {k_rate / g_rate:.1f}x |")
+    say(f"| GEOS `STRtree.query_nearest` + `line_locate_point` | {m:,} | {t_g:.3f} | {g_rate:,.0f} | 1x |\n")
+    say(f"Agreement on the {m:,} points GEOS snapped: max |distance difference| {np.abs(dist - d[:m]).max():.3g} m; "
+        f"same edge for {same.sum():,}, max |offset difference| there {np.abs(off - o[:m])[same].max():.3g} m; "
+        f"the {(~same).sum()} others are exact ties (GEOS lists the kernel's edge among the equidistant ones: "
+        f"{bool(np.isin(e[:m][~same], ties_e).all()) if (~same).any() else 'n/a'}).\n")
+    del p, pts, qi, ei, dist, off, e, o, d, tree, idx
+    gc.collect()
+
+    # -- 3. network_distance with every node as a lon/lat point -------------------------------
+    import geopandas as gpd
+
+    net0 = grid_network(args.side)
+    sources = random_sources(net0, N_SOURCES, case_seed(f"grid-{args.side}", "sources"))
+    nxy = shapely.get_coordinates(net0.nodes.geometry.values)
+    lon, lat = pyproj.Transformer.from_crs(net0.crs, 4326, always_xy=True).transform(nxy[:, 0], nxy[:, 1])
+    targets = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    cutoffs = [None if c.strip() == "full" else float(c) for c in args.cutoffs.split(",")]
+    rows = []
+    results = {}
+    for cutoff in cutoffs:
+        for label, kernel in (("kernel", True), ("GEOS", False)):
+            unet.HAVE_NUMBA = kernel
+            net = grid_network(args.side)  # fresh: no cached CSR, index or tree
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t, dist = timed(urbancover.network_distance, net, sources, targets, cutoff)
+            results[(cutoff, label)] = (t, dist)
+            del net
+            gc.collect()
+    unet.HAVE_NUMBA = HAVE_NUMBA
+    del net0
+    gc.collect()
+
+    import networkx as nx
+    import osmnx as ox
+
+    net = grid_network(args.side)
+    sxy = shapely.get_coordinates(sources.geometry.values)
+    t_build, G = timed(_nx_graph, net)
+    n = net.n_nodes
+    del net
+    for cutoff in cutoffs:
+        def query():
+            nodes = ox.distance.nearest_nodes(G, sxy[:, 0], sxy[:, 1])
+            lengths = nx.multi_source_dijkstra_path_length(G, {int(k) for k in nodes}, cutoff=cutoff, weight="length")
+            out = np.full(n, np.inf)
+            out[np.fromiter(lengths.keys(), dtype=np.int64, count=len(lengths))] = np.fromiter(lengths.values(), dtype=float, count=len(lengths))
+            return out
+
+        t_nx, d_nx = timed(query)
+        tk, dk = results[(cutoff, "kernel")]
+        tg, dg = results[(cutoff, "GEOS")]
+        rows.append((cutoff, t_nx, tk, tg, int(np.isfinite(dk).sum()), int(np.isfinite(d_nx).sum()),
+                     float(np.abs(dk - dg)[np.isfinite(dg) & np.isfinite(dk)].max()) if (np.isfinite(dg) & np.isfinite(dk)).any() else 0.0,
+                     bool((np.isfinite(dk) == np.isfinite(dg)).all())))
+    del G
+    say(f"## network_distance: {N_SOURCES} random sources, every node ({n:,}) as a lon/lat target point\n")
+    say("Cold calls on a fresh Network (CSR, segment index, reprojection, snapping, Dijkstra). The networkx "
+        f"baseline (benchmarks/run.py's) snaps sources to nodes and returns node distances; its graph build "
+        f"({t_build:.1f} s) is not counted.\n")
+    say("| cut-off | networkx s | uc kernel s | uc GEOS s | networkx / kernel | networkx / GEOS | targets reached (uc / nx) "
+        "| max abs(kernel - GEOS), m | same reached set |\n|---|---|---|---|---|---|---|---|---|")
+    for cutoff, t_nx, tk, tg, rk, rn, diff, same_set in rows:
+        say(f"| {'full' if cutoff is None else f'{cutoff:g} m'} | {t_nx:.2f} | {tk:.2f} | {tg:.2f} | **{t_nx / tk:.1f}x** | "
+            f"{t_nx / tg:.1f}x | {rk:,} / {rn:,} | {diff:.3g} | {same_set} |")
+    say("")
+    say("## Targets (issue 13)\n")
+    say(f"- kernel >= 1 M points/s on the 1M-segment grid: {k_rate / 1e6:.2f} M/s "
+        f"({'met' if k_rate >= 1e6 else 'NOT met'}{'' if n_seg >= 1_000_000 else '; this grid is smaller'})")
+    worst = min(t_nx / tk for _, t_nx, tk, *_ in rows)
+    say(f"- network_distance >= 20x the networkx baseline: worst {worst:.1f}x ({'met' if worst >= 20 else 'NOT met'})")
+    say(f"- load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (a shared machine: compare ratios)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
