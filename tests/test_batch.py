@@ -263,9 +263,12 @@ def test_batch_districts_of_one_extract(tmp_path):
     import geopandas as gpd
     import shapely
 
-    # split the Shenzhen extract's bounds (as the analysis projects them, EPSG:32650) into a west
-    # and an east district along a north-south line, so the two exactly make the whole
-    whole = gpd.GeoSeries([shapely.box(114.1862, 22.6732, 114.2318, 22.7019)], crs=4326).to_crs(32650).iloc[0]
+    # split the Shenzhen extract's analysed area (its header bounds, densified as the analysis
+    # projects them, EPSG:32650) into a west and an east district along a north-south line, so the
+    # two exactly make the whole
+    from urbancover import read_osm
+
+    whole = gpd.GeoSeries([read_osm(SHENZHEN).boundary], crs=4326).to_crs(32650).iloc[0]
     cx = whole.centroid.x
     west = whole.intersection(shapely.box(cx - 1e5, 0, cx, 1e7))
     east = whole.intersection(shapely.box(cx, 0, cx + 1e5, 1e7))
