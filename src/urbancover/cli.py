@@ -445,9 +445,10 @@ COMMON_OSM_KEYS = (
 
 def _selector_keys(raw_rule: dict):
     """(field, key) of every tag key in a raw rule's selectors."""
-    from urbancover.rules import KINDS, SELECTOR
+    from urbancover.rules import SELECTOR
 
-    schema = KINDS.get(raw_rule.get("kind"), {})
+    spec = KINDS.get(raw_rule.get("kind"))
+    schema = spec.keys if spec is not None else {}
     fields = [(k, raw_rule[k]) for k, (typ, _) in schema.items() if typ == SELECTOR and k in raw_rule]
     for c in raw_rule.get("categories", []) if isinstance(raw_rule.get("categories"), list) else []:
         if isinstance(c, dict) and "facilities" in c:
