@@ -177,7 +177,7 @@ def test_rules_list_show_copy(tmp_path, capsys):
     for rule in load_rules("zhengzhou-2018"):
         assert rule.id in out
     # the selectors, as the preset writes them
-    assert "highway=bus_stop" in out and "amenity=marketplace" in out and "shop=convenience + opening_hours=24/7" in out
+    assert "highway=bus_stop" in out and "amenity=marketplace" in out and "shop=convenience + opening_hours always open" in out
     dest = tmp_path / "mine.toml"
     assert main(["rules", "copy", "zhengzhou-2018", str(dest)]) == 0
     assert dest.read_bytes() == PRESET.read_bytes()
