@@ -386,10 +386,10 @@ def test_no_facilities_gives_empty_results(city):
 def test_results_do_not_depend_on_chunking(city, monkeypatch):
     """Facilities searched two at a time (three Dijkstra calls) give the same answers as all at once:
     k nearest kept across chunks, 2SFCA ratios complete per chunk."""
-    from urbancover import access
+    from urbancover.engine import bounded
 
     net, fac, pl, ref = city
-    monkeypatch.setattr(access, "CHUNK_MAX", 2)
+    monkeypatch.setattr(bounded, "CHUNK_MAX", 2)
     got = uc.k_nearest(net, fac, pl, 3)[["nearest_1_m", "nearest_2_m", "nearest_3_m"]].to_numpy()
     np.testing.assert_allclose(got, np.sort(ref, axis=0)[:3].T, atol=TOL, rtol=0)
     pop = np.arange(1.0, 11.0)

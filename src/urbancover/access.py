@@ -13,34 +13,32 @@ Distance is the engine's (access leg of the place + shortest path along the stre
 projections, the direct run when both lie on one edge + access leg of the facility; a polygon
 facility is met wherever it touches a street and a place inside it is at distance 0).
 
-How it is measured: **one bounded search per facility**, all in a few vectorised Dijkstra calls. Each
-facility is a virtual node joined to both ends of every edge it touches (as
-:func:`urbancover.engine.distance_field` does, but one virtual node per facility instead of one
-multi-source pass), and :func:`scipy.sparse.csgraph.dijkstra` runs from a chunk of virtual nodes at
-once with ``limit=`` the cut-off, over the nodes within the cut-off in a straight line from the
-chunk's facilities only (a walk is never shorter than the straight line). Reached nodes are then
-joined to the places on their edges; no Python loop runs over facilities, places or pairs.
+How it is measured: **one bounded search per facility**, all in a few vectorised Dijkstra calls, by
+the engine's :mod:`urbancover.engine.bounded` (the searches siting uses too): each facility is a
+virtual node joined to both ends of every edge it touches, and :func:`scipy.sparse.csgraph.dijkstra`
+runs from a chunk of virtual nodes at once with ``limit=`` the cut-off, over the nodes within the
+cut-off in a straight line from the chunk's facilities only. Reached nodes are then joined to the
+places on their edges; no Python loop runs over facilities, places or pairs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from urbancover import settings
 from urbancover.engine import distance_field
+from urbancover.engine.bounded import Places, Sources, dedupe_min, pairs, reach_intervals
 from urbancover.errors import InputError
-from urbancover.intervals import merge, ranges
+from urbancover.intervals import ranges
 from urbancover.io.crs import require_crs
 from urbancover.network import Network, line_substrings
-from urbancover.snap import TOUCH, Seeds, seeds, snap_points
+from urbancover.snap import TOUCH, seeds, snap_points
 
 __all__ = [
     "count_within",
@@ -55,10 +53,6 @@ __all__ = [
 
 Layer = gpd.GeoDataFrame | gpd.GeoSeries
 
-#: cells of the dense distance block one Dijkstra call returns (bounds memory to ~32 MB)
-CHUNK_CELLS = 1 << 22
-#: facilities searched together at most (one Dijkstra call)
-CHUNK_MAX = 1024
 
 
 # -- units ----------------------------------------------------------------------------------------
@@ -122,154 +116,44 @@ def _geoms(layer, crs, name: str) -> np.ndarray:
     return layer.geometry.to_numpy() if isinstance(layer, gpd.GeoDataFrame) else layer.to_numpy()
 
 
-def _incidence(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(order, indptr): rows ``order[indptr[k]:indptr[k+1]]`` of ``keys`` equal ``k``."""
-    order = np.argsort(keys, kind="stable")
-    return order, np.searchsorted(keys[order], np.arange(n + 1))
-
-
-def _take(order: np.ndarray, ptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of every key in ``keys`` (with :func:`_incidence`'s arrays): (positions, counts)."""
-    cnt = ptr[keys + 1] - ptr[keys]
-    return order[np.repeat(ptr[keys], cnt) + ranges(cnt)], cnt
-
-
-def _dedupe_min(a: np.ndarray, b: np.ndarray, d: np.ndarray, nb: int):
-    """Keep the smallest ``d`` of each (a, b) pair; sorted by (a, b)."""
-    if len(a) == 0:
-        return a, b, d
-    key = a.astype(np.int64) * max(nb, 1) + b
-    order = np.lexsort((d, key))
-    key = key[order]
-    first = np.r_[True, key[1:] != key[:-1]]
-    keep = order[first]
-    return a[keep], b[keep], d[keep]
-
-
-class _Search:
-    """Facilities placed on the network, ready for bounded searches one facility at a time."""
-
-    def __init__(self, network: Network, facilities: Layer, *, name: str, reach: float):
-        self.network = network
-        self.seeds: Seeds
-        self.seeds, self.geoms = seeds(network, facilities, name=name, reach=reach)
-        self.reach = reach
-        self.n = len(self.geoms)
-        valid = ~(shapely.is_missing(self.geoms) | shapely.is_empty(self.geoms))
-        self.is_polygon = valid & (shapely.get_dimensions(self.geoms) == 2)
-        has_seed = np.zeros(self.n, dtype=bool)
-        has_seed[self.seeds.source] = True
-        # a polygon with no seed (too far to snap) still serves the places inside it
-        facs = np.flatnonzero(has_seed | self.is_polygon)
-        if len(facs) > 1:  # along a Hilbert curve: each chunk of facilities is compact
-            hd = gpd.GeoSeries(self.geoms[facs]).hilbert_distance().to_numpy()
-            facs = facs[np.argsort(hd, kind="stable")]
-        self.facilities = facs
-        self.seed_order, self.seed_ptr = _incidence(self.seeds.source, self.n)
-
-    def nodes(self, limit: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Yield ``(chunk, facility, node, distance)``: the facilities of the chunk (positions in the
-        input) and the network distance from each to every node within ``limit``.
-
-        Every facility belongs to exactly one chunk. Cost per chunk: one Dijkstra call from k
-        virtual nodes over the V_r nodes within ``limit`` of them in a straight line,
-        O(k (V_r + E_r) log V_r), plus O(k V_r) to read the dense block scipy returns.
-        """
-        net, s, facs = self.network, self.seeds, self.facilities
-        if len(facs) == 0:
-            return
-        n = net.n_nodes
-        bounded = math.isfinite(limit)
-        if bounded:
-            fi, ni = shapely.STRtree(net.nodes.geometry.values).query(
-                self.geoms[facs], predicate="dwithin", distance=limit + self.reach
-            )
-            near_order, near_ptr = _incidence(fi, len(facs))
-            widest = int(np.bincount(fi, minlength=len(facs)).max()) if len(fi) else 0
-        else:
-            widest = n
-        k = min(len(facs), CHUNK_MAX)
-        while k > 1 and k * (min(n, k * widest) + k) > CHUNK_CELLS:
-            k //= 2
-        csr = net.csr
-        for lo in range(0, len(facs), k):
-            hi = min(len(facs), lo + k)
-            chunk = facs[lo:hi]
-            if bounded:
-                sub = np.unique(ni[near_order[near_ptr[lo]:near_ptr[hi]]])
-            else:
-                sub = np.arange(n)
-            ns, kc = len(sub), len(chunk)
-            new_id = np.full(n, -1, dtype=np.int64)
-            new_id[sub] = np.arange(ns)
-            base = csr[sub][:, sub]  # keeps explicit zeros (edges of length 0)
-            # virtual edges: facility -> both ends of every edge it touches, min per (facility, node)
-            pos, cnt = _take(self.seed_order, self.seed_ptr, chunk)
-            row = np.repeat(np.arange(kc), cnt)
-            e = s.edge[pos]
-            length = net.length[e]
-            to_u = s.cost[pos] + np.clip(s.start[pos], 0.0, length)
-            to_v = s.cost[pos] + np.clip(length - s.end[pos], 0.0, length)
-            r = np.concatenate([row, row])
-            c = np.concatenate([new_id[net.u[e]], new_id[net.v[e]]])
-            w = np.concatenate([to_u, to_v])
-            ok = c >= 0
-            r, c, w = _dedupe_min(r[ok], c[ok], w[ok], ns)
-            indptr = np.concatenate([base.indptr, base.indptr[-1] + np.searchsorted(r, np.arange(1, kc + 1))])
-            graph = sp.csr_matrix(
-                (np.concatenate([base.data, w]), np.concatenate([base.indices, c]).astype(np.int32), indptr),
-                shape=(ns + kc, ns + kc),
-            )
-            dist = dijkstra(graph, directed=True, indices=np.arange(ns, ns + kc), limit=limit)[:, :ns]
-            fr, x = np.nonzero(np.isfinite(dist))
-            yield chunk, chunk[fr], sub[x], dist[fr, x]
+def _sources(network: Network, facilities: Layer, *, name: str, reach: float) -> tuple[Sources, np.ndarray]:
+    """Facilities as sources of the engine's bounded searches (every edge each touches, as
+    :func:`urbancover.distance_field` places them), and the mask of polygon facilities."""
+    s, geoms = seeds(network, facilities, name=name, reach=reach)
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return Sources(s, geoms, margin=reach), valid & (shapely.get_dimensions(geoms) == 2)
 
 
 def _pair_chunks(network: Network, facilities: Layer, places: Layer, limit: float, *, reach: float,
                  fac_name: str = "facilities", place_name: str = "places"):
-    """Yield ``(facility, place, distance)`` of every pair within ``limit``, chunk by chunk; each
-    facility's pairs all come in one chunk, one row per pair (its shortest distance).
-
-    Returns the generator and the number of places."""
-    search = _Search(network, facilities, name=fac_name, reach=reach)
+    """``(generator, number of places)``: the generator yields ``(facility, place, distance)`` of
+    every pair within ``limit``, chunk by chunk (:func:`urbancover.engine.bounded.pairs`); each
+    facility's pairs all come in one chunk, one row per pair (its shortest distance). A place inside
+    (or on) a polygon facility is at distance 0 from it."""
+    sources, is_polygon = _sources(network, facilities, name=fac_name, reach=reach)
     geoms = _geoms(places, network.crs, place_name)
-    snapped = snap_points(network, gpd.GeoSeries(geoms, crs=network.crs), name=place_name)
-    return _pairs(search, snapped, geoms, limit), len(geoms), search
+    sn = snap_points(network, gpd.GeoSeries(geoms, crs=network.crs), name=place_name)
+    places_on = Places(sn.edge, sn.offset, sn.access, geoms)
+    return _with_inside(network, sources, is_polygon, places_on, limit), len(geoms)
 
 
-def _pairs(search: _Search, snapped, geoms: np.ndarray, limit: float):
-    net, s = search.network, search.seeds
-    nt = len(geoms)
-    okp = np.flatnonzero((snapped.edge >= 0) & (snapped.access <= limit))
-    pe, pt, pa = snapped.edge[okp], snapped.offset[okp], snapped.access[okp]
-    # each place hangs off both ends of its edge
-    inc_order, inc_ptr = _incidence(np.concatenate([net.u[pe], net.v[pe]]), net.n_nodes)
-    inc_place = np.tile(okp, 2)
-    inc_cost = np.concatenate([pt, net.length[pe] - pt]) + np.tile(pa, 2)
-    # places by edge, for facilities on their own edge (the direct run along it)
-    edge_order = np.argsort(pe, kind="stable")
-    edge_sorted = pe[edge_order]
-    place_tree = shapely.STRtree(geoms) if search.is_polygon.any() else None
-    for chunk, f, x, d in search.nodes(limit):
-        pos, cnt = _take(inc_order, inc_ptr, x)
-        tot = np.repeat(d, cnt) + inc_cost[pos]
-        parts = [(np.repeat(f, cnt), inc_place[pos], tot)]
-        # same edge: place at t, seed [start, end] at cost c -> access + c + gap along the edge
-        spos, _ = _take(search.seed_order, search.seed_ptr, chunk)
-        lo = np.searchsorted(edge_sorted, s.edge[spos], side="left")
-        m = np.searchsorted(edge_sorted, s.edge[spos], side="right") - lo
-        sp_i = np.repeat(spos, m)
-        q = edge_order[np.repeat(lo, m) + ranges(m)]
-        gap = np.maximum.reduce([np.zeros(len(q)), s.start[sp_i] - pt[q], pt[q] - s.end[sp_i]])
-        parts.append((s.source[sp_i], okp[q], pa[q] + s.cost[sp_i] + gap))
-        # places inside (or on) a polygon facility: distance 0
-        polys = chunk[search.is_polygon[chunk]]
-        if place_tree is not None and len(polys):
-            gi, ti = place_tree.query(search.geoms[polys], predicate="intersects")
-            parts.append((polys[gi], ti, np.zeros(len(ti))))
-        fa, pl, dd = (np.concatenate(c) for c in zip(*parts))
-        good = dd <= limit
-        yield _dedupe_min(fa[good].astype(np.int64), pl[good].astype(np.int64), dd[good], nt)
+def _with_inside(network, sources: Sources, is_polygon: np.ndarray, places: Places, limit: float):
+    nt = len(places)
+    tree = shapely.STRtree(places.geometry) if is_polygon.any() and nt else None
+    seen = np.zeros(len(sources), dtype=bool)
+    for chunk, f, p, d in pairs(network, sources, places, limit):
+        seen[chunk] = True
+        polys = chunk[is_polygon[chunk]]
+        if tree is None or len(polys) == 0:
+            yield f, p, d
+            continue
+        gi, ti = tree.query(sources.geometry[polys], predicate="intersects")
+        yield dedupe_min(np.r_[f, polys[gi]], np.r_[p, ti], np.r_[d, np.zeros(len(ti))], nt)
+    rest = np.flatnonzero(is_polygon & ~seen)  # polygons on no street still hold the places inside
+    if tree is not None and len(rest):
+        gi, ti = tree.query(sources.geometry[rest], predicate="intersects")
+        if len(gi):
+            yield dedupe_min(rest[gi], ti, np.zeros(len(ti)), nt)
 
 
 def pair_distances(
@@ -308,7 +192,7 @@ def pair_distances(
     >>> od.groupby("place").distance_m.min()      # = network_distance(net, stops, homes, 500)
     """
     limit = _distance(cutoff, "cutoff", allow_none=True)
-    gen, _, _ = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, _ = _pair_chunks(network, facilities, places, limit, reach=reach)
     parts = list(gen)
     if parts:
         f, p, d = (np.concatenate(c) for c in zip(*parts))
@@ -358,7 +242,7 @@ def count_within(
     if ds.size == 0:
         raise InputError("count_within: distance must be a distance in metres or a non-empty list of them.")
     ds = np.array([_distance(d, "distance") for d in ds])
-    gen, nt, _ = _pair_chunks(network, facilities, places, float(ds.max()), reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, float(ds.max()), reach=reach)
     counts = np.zeros((len(ds), nt), dtype=np.int64)
     for _, p, d in gen:
         for i, lim in enumerate(ds):  # a few distances
@@ -416,7 +300,7 @@ def k_nearest(
     limit = _distance(cutoff, "cutoff", allow_none=True)
     if speed_kmh is not None:
         _speed(speed_kmh)
-    gen, nt, _ = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach)
     best_p, best_f, best_d = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     for f, p, d in gen:
         pp, ff, dd = (np.concatenate(c) for c in ((best_p, p), (best_f, f), (best_d, d)))
@@ -524,7 +408,7 @@ def gravity(
         raise InputError("gravity: min_distance must be > 0 metres for the power decay.")
     limit = _distance(cutoff, "cutoff", allow_none=True)
     supply = _values(facilities, weight, "facilities", "weight")
-    gen, nt, _ = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach)
     score = np.zeros(nt)
     for f, p, d in gen:
         w = np.exp(-beta * d) if decay == "exponential" else np.maximum(d, floor) ** -beta
@@ -596,7 +480,7 @@ def two_step_fca(
     p_val = _values(demand, demand_column, "demand", "demand values")
     if decay is not None and not callable(decay):
         raise InputError(f"two_step_fca: decay must be a function of distance in metres or None, got {decay!r}.")
-    gen, nt, _ = _pair_chunks(network, supply, demand, limit, reach=reach, fac_name="supply", place_name="demand")
+    gen, nt = _pair_chunks(network, supply, demand, limit, reach=reach, fac_name="supply", place_name="demand")
     score = np.zeros(nt)
     ratio = np.zeros(len(supply))
     weighted = np.zeros(len(supply))
@@ -663,46 +547,9 @@ def reachable_intervals(
     either way along its own edges. O(pairs log pairs) to merge.
     """
     bands = _bands(bands, None, None)
-    search = _Search(network, facilities, name="facilities", reach=reach)
-    net, s = network, search.seeds
-    m = net.n_edges
-    inc_order, inc_ptr = _incidence(np.concatenate([net.u, net.v]), net.n_nodes)
-    inc_edge = np.tile(np.arange(m), 2)
-    from_u = np.repeat([True, False], m)
-    parts = []
-    for chunk, f, x, d in search.nodes(float(bands.max())):
-        pos, cnt = _take(inc_order, inc_ptr, x)
-        e, fu = inc_edge[pos], from_u[pos]
-        ff, dd = np.repeat(f, cnt), np.repeat(d, cnt)
-        spos, _ = _take(search.seed_order, search.seed_ptr, chunk)
-        for b in bands:  # a few bands
-            ok = dd <= b
-            slack, L = b - dd[ok], net.length[e[ok]]
-            start = np.where(fu[ok], 0.0, np.maximum(0.0, L - slack))
-            end = np.where(fu[ok], np.minimum(L, slack), L)
-            own = spos[s.cost[spos] <= b]
-            oslack = b - s.cost[own]
-            oe = s.edge[own]
-            parts.append((
-                np.concatenate([ff[ok], s.source[own]]), np.full(ok.sum() + len(own), b),
-                np.concatenate([e[ok], oe]),
-                np.concatenate([start, np.maximum(0.0, s.start[own] - oslack)]),
-                np.concatenate([end, np.minimum(net.length[oe], s.end[own] + oslack)]),
-            ))
-    if not parts:
-        return pd.DataFrame({"facility": np.zeros(0, np.int64), "band_m": np.zeros(0), "edge": np.zeros(0, np.int64),
-                             "start": np.zeros(0), "end": np.zeros(0)})
-    fac, band, edge, start, end = (np.concatenate(c) for c in zip(*parts))
-    # merge per (facility, band, edge): a dense rank per triple, merged as if it were an edge
-    bi = np.searchsorted(bands, band)
-    key = (fac.astype(np.int64) * len(bands) + bi) * m + edge
-    uniq, rank = np.unique(key, return_inverse=True)
-    r, start, end = merge(rank, start, end)
-    key = uniq[r]
-    return pd.DataFrame({
-        "facility": key // (m * len(bands)), "band_m": bands[(key // m) % len(bands)], "edge": key % m,
-        "start": start, "end": end,
-    })
+    sources, _ = _sources(network, facilities, name="facilities", reach=reach)
+    fac, bi, (edge, start, end) = reach_intervals(network, sources, bands)
+    return pd.DataFrame({"facility": fac, "band_m": bands[bi], "edge": edge, "start": start, "end": end})
 
 
 def service_areas(

@@ -21,34 +21,44 @@ def check_cutoff(cutoff) -> float:
     return cutoff
 
 
+def with_virtual_arcs(base: sp.csr_matrix, source: np.ndarray, node: np.ndarray, weight: np.ndarray, k: int) -> sp.csr_matrix:
+    """``base`` (n x n) with ``k`` extra rows: virtual source ``s`` (node ``n + s``) has an arc to
+    ``node[i]`` weighing ``weight[i]`` for every ``i`` with ``source[i] == s``.
+
+    Arcs to a node given as -1 (outside a subgraph) are dropped; of several arcs from one source to
+    one node the lightest is kept. Virtual nodes have no incoming arcs, so a search started from them
+    never passes through another source. Both the whole-network field
+    (:func:`urbancover.engine.distance_field`) and the bounded searches
+    (:mod:`urbancover.engine.bounded`) build their graphs here. O(E + A log A) for A arcs.
+    """
+    n = base.shape[0]
+    source = np.asarray(source, dtype=np.int64)
+    node = np.asarray(node, dtype=np.int64)
+    weight = np.asarray(weight, dtype=float)
+    ok = node >= 0
+    source, node, weight = source[ok], node[ok], weight[ok]
+    if len(source):
+        key = source * max(n, 1) + node
+        order = np.lexsort((weight, key))
+        key = key[order]
+        keep = order[np.r_[True, key[1:] != key[:-1]]]
+        source, node, weight = source[keep], node[keep], weight[keep]
+    counts = np.bincount(source, minlength=k)
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+    indices = np.concatenate([base.indices, node.astype(base.indices.dtype)])
+    data = np.concatenate([base.data, weight])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
 def with_virtual_sources(
     base: sp.csr_matrix, u: np.ndarray, v: np.ndarray, to_u: np.ndarray, to_v: np.ndarray
 ) -> sp.csr_matrix:
-    """``base`` (n x n) with one extra row per source: a virtual node joined to nodes ``u`` and ``v``.
-
-    Source ``k`` becomes node ``n + k`` with an arc to ``u[k]`` weighing ``to_u[k]`` and one to
-    ``v[k]`` weighing ``to_v[k]``; an end given as -1 (outside a subgraph) gets no arc, and when
-    ``u[k] == v[k]`` (a loop edge) the one arc takes the smaller weight. Virtual nodes have no
-    incoming arcs, so a search started from them never passes through another source.
-
-    Both the whole-network field (:func:`urbancover.engine.distance_field`) and the bounded searches
-    (:mod:`urbancover.engine.bounded`) build their graphs here. O(E + K) to assemble.
-    """
-    n, k = base.shape[0], len(u)
-    u = np.asarray(u, dtype=np.int64)
-    v = np.asarray(v, dtype=np.int64)
-    loop = u == v
-    to_u = np.where(loop, np.minimum(to_u, to_v), to_u)
-    has_u = u >= 0
-    has_v = (v >= 0) & ~loop
-    mask = np.column_stack([has_u, has_v]).ravel()
-    cols = np.column_stack([u, v]).ravel()[mask]
-    vals = np.column_stack([to_u, to_v]).ravel()[mask]
-    counts = has_u.astype(np.int64) + has_v
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([base.indices, cols.astype(base.indices.dtype)])
-    data = np.concatenate([base.data, vals])
-    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+    """``base`` with one virtual source per row of ``u``: arcs to ``u[k]`` (``to_u[k]``) and
+    ``v[k]`` (``to_v[k]``); see :func:`with_virtual_arcs` (a loop edge, ``u == v``, keeps the
+    lighter arc; an end of -1 gets none)."""
+    k = len(u)
+    src = np.arange(k, dtype=np.int64)
+    return with_virtual_arcs(base, np.r_[src, src], np.r_[u, v], np.r_[to_u, to_v], k)
 
 
 def seed_arcs(network, s) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
