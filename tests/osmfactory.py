@@ -63,3 +63,27 @@ def local_xy(gdf):
 def square(x0, y0, size):
     """Ring of a square as a list of (x, y) corners, closed."""
     return [(x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size), (x0, y0)]
+
+
+# -- shared tiny cities (tests/test_gaps.py works their answers by hand) -------------------------
+def _home(first_id, cx, cy, size=20):
+    """Nodes and a closed way for a square apartment building centred on (cx, cy)."""
+    ring = square(cx - size / 2, cy - size / 2, size)[:-1]
+    nodes = {first_id + i: xy for i, xy in enumerate(ring)}
+    refs = [first_id + i for i in range(4)] + [first_id]
+    return nodes, (first_id, refs, {"building": "apartments"})
+
+
+def _city(tmp_path, stops=True):
+    """A 1000 m street along y = 0; a bus stop 10 m off its west end; homes centred 40 m north
+    of the street at x = 100, 470 and 900; a platform without bus=yes at x = 900 (not a bus stop)."""
+    nodes = {1: (0, 0), 2: (500, 0), 3: (1000, 0)}
+    ways = [(1, [1, 2, 3], {"highway": "residential"})]
+    if stops:
+        nodes[10] = (0, 10, {"highway": "bus_stop"})
+    nodes[11] = (900, 10, {"public_transport": "platform", "train": "yes"})
+    for k, x in enumerate((100, 470, 900)):
+        hn, hw = _home(100 + 10 * k, x, 40)
+        nodes.update(hn)
+        ways.append(hw)
+    return write_osm(tmp_path / "city.osm", nodes, ways, bounds=(-50, -100, 1050, 100))

@@ -7,7 +7,7 @@ import shapely
 
 import urbancover as uc
 from osmfactory import X0, Y0
-from test_gaps import _city
+from osmfactory import _city
 from urbancover.demand import _year
 
 # In _city: one bus stop at the west end; homes centred at x = 100 (served, 150 m), 470 (520 m)

@@ -25,7 +25,7 @@ import shapely
 
 import urbancover as uc
 from osmfactory import X0, Y0, write_osm
-from test_gaps import _city, _home
+from osmfactory import _city, _home
 from urbancover.cli import main
 from urbancover.rules import MAX_THRESHOLD_M, load_rules, parse_rules
 
