@@ -139,3 +139,36 @@ def test_sweep_reuses_the_distances_and_agrees_with_the_rule(one_stop_report, sh
     assert np.all(np.diff(sw["residents_served"].to_numpy()) >= 0)
     with pytest.raises(uc.InputError, match="rule_id"):
         report.sweep("no_such_rule", [100])
+
+
+def test_main_street_with_separate_sidewalks_is_demand(tmp_path):
+    """PLAN_RULES rev 2: toilet demand is the main road itself, walkable or not.
+
+    A primary road from x = 0 to 1000 along y = 0 whose sidewalks are mapped as a separate way
+    (``sidewalk=separate``: not walkable); the sidewalk, a footway along y = 10; a public toilet at
+    (0, 20). Worked by hand: a point x of the road is 10 m from the sidewalk, then x along it, then
+    10 m to the toilet: x + 20 <= 300 for x <= 280, so 280 of 1000 m are served; by straight line
+    (0, 20) is within 300 m of x <= sqrt(300² - 20²) = 299.33. The road is measured in pieces of at
+    most settings.road_piece_m (10 m) at their middles, so each share is right to one piece (1 %).
+    Before, the road was no demand at all.
+    """
+    from osmfactory import write_osm
+
+    nodes = {1: (0, 0), 2: (1000, 0), 3: (0, 10), 4: (1000, 10), 9: (0, 20, {"amenity": "toilets"})}
+    ways = [
+        (1, [1, 2], {"highway": "primary", "sidewalk": "separate"}),
+        (2, [3, 4], {"highway": "footway", "footway": "sidewalk"}),
+        (3, [9, 3], {"highway": "footway"}),
+    ]
+    path = write_osm(tmp_path / "main.osm", nodes, ways, bounds=(-50, -100, 1050, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(path, only=["toilet_main_300"])
+    row = report.summary.loc["toilet_main_300"]
+    assert row["street_km"] == pytest.approx(1.0, abs=1e-5)  # (coordinates rounded to 1e-9 degrees)
+    assert row["street_served"] == pytest.approx(0.280, abs=0.0101)
+    assert row["street_served_straight"] == pytest.approx(0.29933, abs=0.0101)
+    assert any("not walkable themselves" in n for n in report.notes)
+    # the unserved pieces of the road are in the layer: the rest of the 1000 m
+    layer = report.results["toilet_main_300"].layers["streets_unserved"]
+    assert layer.length.sum() == pytest.approx(1000.0 * (1 - row["street_served"]), abs=0.01)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals
+from urbancover import intervals, settings
 from urbancover.context import Context
 from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
@@ -174,11 +174,21 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     covered = intervals.intersect(demand, m.covered())
     straight = intervals.intersect(demand, m.covered_straight())
     length = intervals.total(demand)
-    share = intervals.total(covered) / length if length > 0 else np.nan
+    covered_m, straight_m = intervals.total(covered), intervals.total(straight)
+    roads = m.roads
+    if roads is not None:  # roads not walkable themselves, measured from the nearest walkable point
+        length += roads.total
+        covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
+        straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
+        ctx.notes.append(
+            f"{rule.id}: {roads.total / 1000:.2f} km of the streets are not walkable themselves (sidewalks mapped as "
+            f"separate ways): measured every {settings.road_piece_m:g} m from the nearest walkable point."
+        )
+    share = covered_m / length if length > 0 else np.nan
     row = result.summary
     row["street_km"] = length / 1000.0
     row["street_served"] = share
-    row["street_served_straight"] = intervals.total(straight) / length if length > 0 else np.nan
+    row["street_served_straight"] = straight_m / length if length > 0 else np.nan
     if length == 0:
         ctx.notes.append(f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
     # uncovered = demand minus covered
@@ -193,7 +203,17 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         suffix = f"_{c.name}" if len(checks) > 1 else ""
         cols[f"dist_u{suffix}"] = c.field.node_distance[net.u[edge]]
         cols[f"dist_v{suffix}"] = c.field.node_distance[net.v[edge]]
-    result.layers["streets_unserved"] = gpd.GeoDataFrame(cols, geometry=line_substrings(net.geometry[edge], start, end), crs=net.crs)
+    layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.geometry[edge], start, end), crs=net.crs)
+    if roads is not None:
+        off = ~(roads.network_m <= m.thresholds).all(axis=1)
+        extra = {"edge": np.full(int(off.sum()), -1), "highway": roads.highway[off], "name": roads.name[off], "length": roads.length[off]}
+        for k, c in enumerate(checks):
+            suffix = f"_{c.name}" if len(checks) > 1 else ""
+            extra[f"dist_u{suffix}"] = roads.network_m[off, k]
+            extra[f"dist_v{suffix}"] = roads.network_m[off, k]
+        pieces = gpd.GeoDataFrame(extra, geometry=roads.geometry[off], crs=net.crs)
+        layer = gpd.GeoDataFrame(pd.concat([layer, pieces], ignore_index=True), geometry="geometry", crs=net.crs)
+    result.layers["streets_unserved"] = layer
     return share
 
 

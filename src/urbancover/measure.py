@@ -9,7 +9,9 @@ A distance rule (a kind with ``distance=True`` in :data:`urbancover.rules.KINDS`
   facilities: the three toilet rules make one pass);
 * its **demand places** per demand layer (residents, homes, compounds), snapped once per evaluation,
   with their network and straight-line distance to every check;
-* its **street demand** as intervals along edges.
+* its **street demand** as intervals along edges of the walking network, and, for roads that are
+  not walkable themselves (main roads whose sidewalks are mapped as separate ways), as short pieces
+  of their centre lines measured from the nearest walkable point (:class:`RoadPieces`).
 
 The rule's summary and layers (:mod:`urbancover.gaps`), the gap maps and the HTML report
 (:mod:`urbancover.report`), the GeoPackage, siting (:mod:`urbancover.siting`) and the zone search
@@ -39,7 +41,9 @@ from urbancover.context import Context
 from urbancover.demand import demand_points
 from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
 from urbancover.errors import InputError
+from urbancover.io.osm import walkable_mask
 from urbancover.rules import KINDS, Kind, Rule
+from urbancover.selectors import select
 from urbancover.snap import Snapped, at_entrances
 
 Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -106,6 +110,29 @@ class DemandPlaces:
         return float(self.weights.sum())
 
 
+@dataclass(frozen=True, eq=False)
+class RoadPieces:
+    """Street demand on roads that are not walkable themselves (their sidewalks are mapped as separate
+    ways, or pedestrians are kept off the carriageway): the road centre lines of the rule's
+    ``streets`` selector cut into pieces of at most :data:`settings.road_piece_m` metres, each
+    measured at its middle from the nearest walkable point (access leg + walk). ``network_m`` and
+    ``straight_m`` are (pieces x checks)."""
+
+    geometry: np.ndarray
+    length: np.ndarray
+    highway: np.ndarray
+    name: np.ndarray
+    network_m: np.ndarray
+    straight_m: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.geometry)
+
+    @property
+    def total(self) -> float:
+        return float(self.length.sum())
+
+
 @dataclass(eq=False)
 class Measurement:
     """What a distance rule measures (see the module docstring). Built by :func:`measure`."""
@@ -115,6 +142,7 @@ class Measurement:
     checks: tuple[Check, ...]
     places: dict[str, DemandPlaces] = field(default_factory=dict)
     streets: Intervals | None = None
+    roads: RoadPieces | None = None
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -165,7 +193,11 @@ class Measurement:
                 covered = self.streets
                 for c in self.checks:
                     covered = intervals.intersect(covered, c.field.covered_intervals(t))
-                row["street_served"] = intervals.total(covered) / length if length > 0 else np.nan
+                covered_m = intervals.total(covered)
+                if self.roads is not None:
+                    length += self.roads.total
+                    covered_m += float(self.roads.length[(self.roads.network_m <= t).all(axis=1)].sum())
+                row["street_served"] = covered_m / length if length > 0 else np.nan
             rows.append(row)
         return pd.DataFrame(rows).set_index("threshold_m")
 
@@ -259,6 +291,45 @@ def street_demand(rule: Rule, ctx: Context) -> Intervals:
     return ctx.street_intervals(p.get("streets"), p.get("streets_in"), p.get("streets_near"), p.get("streets_near_m", 0.0))
 
 
+def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPieces | None:
+    """The rule's street demand on roads that are not walkable (see :class:`RoadPieces`), inside
+    the area; None when the rule selects no streets by tag or every selected road is walkable.
+
+    Cost: O(R) to cut R metres of such road into pieces, O(P log E) to snap the P pieces' middles.
+    """
+    selector = rule.params.get("streets")
+    if not selector or rule.params.get("streets_in") or rule.params.get("streets_near"):
+        return None
+    ways = ctx.osm.ways
+    if len(ways) == 0:
+        return None
+    mask = select(ways, selector) & ~walkable_mask(ways["tags"])
+    if not mask.any():
+        return None
+    roads = ways[mask].to_crs(ctx.crs)
+    lines = shapely.intersection(roads.geometry.values, ctx.area)
+    parts, row = shapely.get_parts(lines, return_index=True)
+    keep = shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING
+    parts, row = parts[keep], row[keep]
+    if len(parts) == 0:
+        return None
+    # pieces: the segments of each line after cutting it every road_piece_m metres
+    dense = shapely.segmentize(parts, settings.road_piece_m)
+    xy, idx = shapely.get_coordinates(dense, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = xy[:-1][same], xy[1:][same]
+    seg_row = row[idx[:-1][same]]
+    geom = shapely.linestrings(np.stack([a, b], axis=1))
+    length = np.hypot(*(b - a).T)
+    mid = shapely.points((a + b) / 2.0)
+    snapped = ctx.snapped(("road pieces", rule.id), mid, name=f"{rule.id} roads")
+    net_m = np.column_stack([c.field.at_snapped(snapped, geoms=mid) for c in checks])
+    mids = gpd.GeoSeries(mid, crs=ctx.crs)
+    line_m = np.column_stack([straight_line_distance(c.facilities, mids, crs=ctx.crs) for c in checks])
+    col = lambda k: roads[k].to_numpy()[seg_row] if k in roads else np.full(len(seg_row), None)  # noqa: E731
+    return RoadPieces(geom, length, col("highway"), col("name"), net_m, line_m)
+
+
 def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...]) -> DemandPlaces:
     feats, pts, w = demand_places(ctx, layer, only_old=only_old)
     pts = np.asarray(pts)
@@ -287,7 +358,8 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     only_old = rule.params.get("homes_in") == "old_compounds"
     places = {layer: _places(ctx, layer, only_old, checks) for layer in rule.demand if layer in PLACE_LAYERS}
     streets = street_demand(rule, ctx) if "streets" in rule.demand else None
-    m = Measurement(rule, kind_of(rule), checks, places, streets)
+    roads = road_pieces(rule, ctx, checks) if "streets" in rule.demand else None
+    m = Measurement(rule, kind_of(rule), checks, places, streets, roads)
     ctx.cache[key] = m
     return m
 

@@ -98,6 +98,11 @@ floor_area_per_person: float = 35.0
 old_compound_before_year: int = 2000
 assume_old_without_year: bool = True
 
+#: Street demand on roads that are not walkable themselves (a main road whose sidewalks are mapped
+#: as separate ways, PLAN_RULES rev 2 toilet rules): the road centre line is cut into pieces of at most
+#: this many metres, each measured at its middle from the nearest walkable point.
+road_piece_m: float = 10.0
+
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
 
