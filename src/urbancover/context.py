@@ -148,17 +148,17 @@ def make_context(
     net = network if network is not None else walk_network(osm)
     # every user layer is checked the same way before use (urbancover.validate)
     checked: list[str] = []
-    reach = max(settings.max_snap_distance or 0.0, margin_needed)
+    near_m = max(settings.max_snap_distance or 0.0, margin_needed)
     if area is not None:
-        area = user_layer(area, "area", osm, net, reach, checked)
+        area = user_layer(area, "area", osm, net, near_m, checked)
     if compounds is not None:
-        compounds = user_layer(compounds, "compounds", osm, net, reach, checked)
+        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked)
     if population is not None and not isinstance(population, (str, os.PathLike)):
-        population = user_layer(population, "population", osm, net, reach, checked)
+        population = user_layer(population, "population", osm, net, near_m, checked)
     if units is not None:
-        units = user_layer(units, "units", osm, net, reach, checked)
+        units = user_layer(units, "units", osm, net, near_m, checked)
     facilities = {
-        key: user_layer(layer, f"facilities[{key!r}]", osm, net, reach, checked)
+        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked)
         if not (valid_facility_keys is not None and key not in valid_facility_keys) else layer
         for key, layer in (facilities or {}).items()
     }

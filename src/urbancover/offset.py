@@ -27,28 +27,28 @@ class OffsetEffect:
     ----------
     system : str
         The offset simulated (``"gcj02"`` or ``"bd09"``).
-    radius : float
-        Service radius, metres.
+    threshold : float
+        Service threshold, metres.
     shift_m : numpy.ndarray
         How far each facility moved (metres).
     distance_true, distance_offset : numpy.ndarray
-        Network distance from each home to its nearest facility (``inf`` beyond the radius), with
+        Network distance from each home to its nearest facility (``inf`` beyond the threshold), with
         the facilities where they are and where the unconverted coordinates put them.
     """
 
     system: str
-    radius: float
+    threshold: float
     shift_m: np.ndarray
     distance_true: np.ndarray
     distance_offset: np.ndarray
 
     @property
     def served_true(self) -> np.ndarray:
-        return self.distance_true <= self.radius
+        return self.distance_true <= self.threshold
 
     @property
     def served_offset(self) -> np.ndarray:
-        return self.distance_offset <= self.radius
+        return self.distance_offset <= self.threshold
 
     @property
     def n_homes(self) -> int:
@@ -74,11 +74,11 @@ class OffsetEffect:
             f"leaving the facilities in {SYSTEM_LABEL[self.system]} (moved a median {np.median(self.shift_m):.0f} m) changes "
             f"{self.changed} of {self.n_homes} homes: {self.lost} served reported unserved, {self.gained} unserved "
             f"reported served; served {int(self.served_true.sum())} -> {int(self.served_offset.sum())} "
-            f"within {self.radius:g} m."
+            f"within {self.threshold:g} m."
         )
 
 
-def offset_effect(network, facilities, homes, radius: float = 500.0, *, system: str = "gcj02") -> OffsetEffect:
+def offset_effect(network, facilities, homes, threshold: float = 500.0, *, system: str = "gcj02") -> OffsetEffect:
     """The error of forgetting the conversion: coverage of ``homes`` by the true ``facilities``
     versus the same facilities left in GCJ-02 (or BD-09) and read as WGS 84.
 
@@ -90,8 +90,8 @@ def offset_effect(network, facilities, homes, radius: float = 500.0, *, system: 
         The facilities at their true (WGS 84) positions, any CRS.
     homes
         Demand: points or polygons (a point on each surface is used), any CRS.
-    radius
-        Service radius in metres (500 for ``bus_stop_500``).
+    threshold
+        Service threshold in metres (500 for ``bus_stop_500``).
     system
         ``"gcj02"`` (AutoNavi/Tencent) or ``"bd09"`` (Baidu).
 
@@ -122,6 +122,6 @@ def offset_effect(network, facilities, homes, radius: float = 500.0, *, system: 
     if not isinstance(homes, (gpd.GeoDataFrame, gpd.GeoSeries)) or homes.crs is None:
         raise CRSError(f"homes: need a GeoDataFrame with a CRS; {CRS_FIX}.")
     pts = gpd.GeoSeries(shapely.point_on_surface(homes.geometry.values), index=homes.index, crs=homes.crs)
-    d_true = network_distance(network, true, pts, cutoff=radius)
-    d_off = network_distance(network, shifted, pts, cutoff=radius)
-    return OffsetEffect(key, float(radius), np.asarray(moved), d_true, d_off)
+    d_true = network_distance(network, true, pts, cutoff=threshold)
+    d_off = network_distance(network, shifted, pts, cutoff=threshold)
+    return OffsetEffect(key, float(threshold), np.asarray(moved), d_true, d_off)

@@ -22,7 +22,7 @@ from urbancover.io.osm import OSMData
 from urbancover.network import Network
 
 
-def user_layer(layer, name: str, osm: OSMData, net: Network, reach: float, notes: list[str]) -> gpd.GeoDataFrame:
+def user_layer(layer, name: str, osm: OSMData, net: Network, near_m: float, notes: list[str]) -> gpd.GeoDataFrame:
     """A user layer (area, compounds, population, units, facilities) checked before any measure.
 
     * it must carry a CRS, and a layer labelled in degrees must have coordinates within +-180 / +-90
@@ -31,7 +31,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, reach: float, notes
       and a note;
     * invalid polygons (self-intersecting outlines such as a bow-tie) are repaired with
       ``shapely.make_valid``, with a note: area, containment and intersections are then right;
-    * a layer none of whose features comes within ``reach`` metres of the extract (its bounds and
+    * a layer none of whose features comes within ``near_m`` metres of the extract (its bounds and
       streets) is refused: it cannot serve or describe the extract, and a wrong CRS (a layer in
       degrees labelled as metres, a GCJ-02 list labelled as a projected CRS) is the usual cause.
 
@@ -73,7 +73,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, reach: float, notes
     with np.errstate(invalid="ignore"):
         mine = layer.geometry.to_crs(net.crs).to_numpy()
         gap = float(np.nanmin(shapely.distance(box, mine), initial=np.inf))
-    if not gap <= reach:
+    if not gap <= near_m:
         minx, miny, maxx, maxy = layer.total_bounds
         hint = ""
         if layer.crs.is_projected and max(abs(minx), abs(maxx)) <= 180.0 and max(abs(miny), abs(maxy)) <= 90.0:
@@ -83,7 +83,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, reach: float, notes
         far = f"{gap / 1000:,.1f} km" if np.isfinite(gap) else "infinitely far"
         raise InputError(
             f"{name}: lies entirely outside the extract {osm.path.name}: its nearest feature is {far} from the "
-            f"extract's bounds (more than {reach:.0f} m), so it can neither serve nor describe it. Check the layer's "
+            f"extract's bounds (more than {near_m:.0f} m), so it can neither serve nor describe it. Check the layer's "
             f"coordinate system.{hint}"
         )
     return layer

@@ -101,7 +101,7 @@ def dedupe_min(a: np.ndarray, b: np.ndarray, d: np.ndarray, nb: int):
     return a[keep], b[keep], d[keep]
 
 
-def reach(network: Network, sources: Sources, limit: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def search(network: Network, sources: Sources, limit: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(chunk, source, node, distance)``: the sources of a chunk, and the network distance
     from each to every node within ``limit`` (``inf``: the whole network).
 
@@ -164,7 +164,7 @@ def pairs(network: Network, sources: Sources, places: Places, limit: float) -> I
 
     A place hangs off both ends of its edge; a place on an edge a source touches also gets the
     direct run along it. (A place *inside* a polygon source is the caller's: it is at distance 0.)
-    O(output) to join the reached nodes to the places, on top of :func:`reach`.
+    O(output) to join the reached nodes to the places, on top of :func:`search`.
     """
     net, s = network, sources.seeds
     nt = len(places)
@@ -176,7 +176,7 @@ def pairs(network: Network, sources: Sources, places: Places, limit: float) -> I
     edge_order = np.argsort(pe, kind="stable")
     edge_sorted = pe[edge_order]
     seed_order, seed_ptr = incidence(s.source, len(sources))
-    for chunk, f, x, d in reach(network, sources, limit):
+    for chunk, f, x, d in search(network, sources, limit):
         pos, cnt = take(inc_order, inc_ptr, x)
         parts = [(np.repeat(f, cnt), inc_place[pos], np.repeat(d, cnt) + inc_cost[pos])]
         # same edge: place at t, seed [start, end] at cost c -> access + c + gap along the edge
@@ -217,7 +217,7 @@ def reach_intervals(network: Network, sources: Sources, bands) -> tuple[np.ndarr
     disjoint and sorted per (source, band, edge). A point of an edge is in them iff its network
     distance from the source is <= the band. Each node reached at ``d`` covers ``band - d`` metres
     into every edge that ends there, and a source covers ``band - cost`` metres either way around
-    each of its seeds. One :func:`reach` at the largest band, then O(pieces log pieces) to merge.
+    each of its seeds. One :func:`search` at the largest band, then O(pieces log pieces) to merge.
     """
     net, s = network, sources.seeds
     bands = np.atleast_1d(np.asarray(bands, dtype=float))
@@ -227,7 +227,7 @@ def reach_intervals(network: Network, sources: Sources, bands) -> tuple[np.ndarr
     from_u = np.repeat([True, False], m)
     seed_order, seed_ptr = incidence(s.source, len(sources))
     parts = []
-    for chunk, f, x, d in reach(net, sources, float(bands.max())):
+    for chunk, f, x, d in search(net, sources, float(bands.max())):
         pos, cnt = take(inc_order, inc_ptr, x)
         e, fu = inc_edge[pos], from_u[pos]
         ff, dd = np.repeat(f, cnt), np.repeat(d, cnt)

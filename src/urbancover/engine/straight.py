@@ -41,11 +41,11 @@ def straight_line_distance(
     return out
 
 
-def straight_line_intervals(network: Network, sources: Layer, radius: float):
+def straight_line_intervals(network: Network, sources: Layer, threshold: float):
     """Parts of edges within ``radius`` straight-line metres of a source, as disjoint sorted
     intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle)."""
-    radius = check_cutoff(radius)
+    threshold = check_cutoff(threshold)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, radius, quad_segs=32))
+    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, threshold, quad_segs=32))
     return merge(edge, start, end)

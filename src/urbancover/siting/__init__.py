@@ -1,4 +1,4 @@
-"""Siting: the fewest new facilities that close a radius rule's gap, and what each one buys.
+"""Siting: the fewest new facilities that close a distance rule's gap, and what each one buys.
 
 For a ``radius`` rule ("a bus stop within 500 m of every home", "a public toilet within 300 m along
 main streets") :func:`site_facilities` proposes new facility sites on the walking network, so a

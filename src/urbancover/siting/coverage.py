@@ -27,7 +27,7 @@ Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def coverage_matrix(
-    network: Network, candidates: gpd.GeoDataFrame, demand, radius: float, *, return_distance: bool = False
+    network: Network, candidates: gpd.GeoDataFrame, demand, threshold: float, *, return_distance: bool = False
 ):
     """Which demand places each candidate site would serve within ``radius``.
 
@@ -41,7 +41,7 @@ def coverage_matrix(
     demand
         GeoDataFrame/GeoSeries of places (points; other geometries by their point nearest to the
         streets), any CRS.
-    radius
+    threshold
         Threshold in metres: a site serves a place at network distance <= ``radius - SPARE``.
 
     Returns
@@ -56,15 +56,15 @@ def coverage_matrix(
     within ``radius`` straight-line metres of it: O(S (V_r + E_r) log V_r) for S searches over
     neighbourhoods of V_r nodes and E_r edges, plus O(pairs) to join places to reached nodes.
     """
-    radius = require_number(radius, "radius", positive=True)
+    threshold = require_number(threshold, "threshold", positive=True)
     cand = candidate_places(network, candidates)
     dem = snap_places(network, demand, "demand")
-    i, j, d = pair_distances(network, cand, dem, radius - SPARE)
+    i, j, d = pair_distances(network, cand, dem, threshold - SPARE)
     m = sp.csr_array((np.ones(len(i), dtype=bool), (i, j)), shape=(len(cand), len(dem)))
     return (m, (i, j, d)) if return_distance else m
 
 
-def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Intervals, radius: float):
+def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Intervals, threshold: float):
     """Which pieces of street demand each candidate site would serve within ``radius``.
 
     The demand intervals are cut wherever some candidate's reach begins or ends, so each piece is
@@ -79,7 +79,7 @@ def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Inte
     demand
         Disjoint street intervals ``(edge, start, end)`` (metres from each edge's ``u`` end), e.g.
         from :meth:`urbancover.context.Context.street_intervals`.
-    radius
+    threshold
         Threshold in metres (a piece is served when all of it is within ``radius - SPARE``).
 
     Returns
@@ -93,9 +93,9 @@ def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Inte
     The searches of :func:`coverage_matrix` (one per candidate), then O(I log I) for the I
     (candidate, edge) intervals they reach.
     """
-    radius = require_number(radius, "radius", positive=True)
+    threshold = require_number(threshold, "threshold", positive=True)
     cand = candidate_places(network, candidates)
-    return street_matrix(network, cand, demand, radius - SPARE)
+    return street_matrix(network, cand, demand, threshold - SPARE)
 
 
 def street_matrix(network: Network, cand: Places, demand: Intervals, limit: float):
@@ -158,7 +158,7 @@ def demand_weights(demand, weights, n) -> np.ndarray:
     return w
 
 
-def place_problem(network, feats, geoms, w, fld, radius, cand, unit, *, snapped: Snapped | None = None,
+def place_problem(network, feats, geoms, w, fld, threshold, cand, unit, *, snapped: Snapped | None = None,
                   served: np.ndarray | None = None) -> Problem:
     """The siting problem of places: the open ones (not ``served``, by default not within ``radius``
     of ``fld``) and the candidates reaching each. ``snapped``: the places already on the network."""
@@ -170,7 +170,7 @@ def place_problem(network, feats, geoms, w, fld, radius, cand, unit, *, snapped:
         dem = Places(snapped.edge, snapped.offset, snapped.access, np.asarray(geoms))
     n = len(geoms)
     if served is None:
-        served = fld.at_snapped(as_snapped(dem), geoms=geoms) <= radius if fld is not None else np.zeros(n, dtype=bool)
+        served = fld.at_snapped(as_snapped(dem), geoms=geoms) <= threshold if fld is not None else np.zeros(n, dtype=bool)
     total = float(w.sum())
     before = float(w[served].sum())
     open_rows = np.flatnonzero(~served & (w > 0))
@@ -180,7 +180,7 @@ def place_problem(network, feats, geoms, w, fld, radius, cand, unit, *, snapped:
             f"{len(unsnapped)} demand places ({w[unsnapped].sum():,.0f} {unit}) lie farther than "
             "settings.max_snap_distance from every walkable street: no site can serve them."
         )
-    limit = radius - SPARE
+    limit = threshold - SPARE
     i, j, _ = pair_distances(network, cplaces, dem.take(open_rows), limit)
     matrix = sp.csr_array((np.ones(len(i), dtype=bool), (i, j)), shape=(len(sites), len(open_rows)))
     elements = feats.iloc[open_rows].reset_index(drop=True)
@@ -188,17 +188,17 @@ def place_problem(network, feats, geoms, w, fld, radius, cand, unit, *, snapped:
     return Problem(matrix, w[open_rows], elements, sites, total, before, unit, notes)
 
 
-def street_problem(network, demand: Intervals, fld, radius, cand) -> Problem:
+def street_problem(network, demand: Intervals, fld, threshold, cand) -> Problem:
     sites, cplaces = cand
     demand = intervals.merge(*demand)
     total = intervals.total(demand)
     if fld is not None:
-        covered = intervals.intersect(demand, fld.covered_intervals(radius))
+        covered = intervals.intersect(demand, fld.covered_intervals(threshold))
         before = intervals.total(covered)
         open_ = intervals.intersect(intervals.complement(*covered, network.length), demand)
     else:
         before, open_ = 0.0, demand
-    matrix, pieces = street_matrix(network, cplaces, open_, radius - SPARE)
+    matrix, pieces = street_matrix(network, cplaces, open_, threshold - SPARE)
     e, s, t = pieces
     geom = line_substrings(network.geometry[e], s, t) if len(e) else np.zeros(0, dtype=object)
     cols = {"edge": e, "start": s, "end": t, "length": t - s}

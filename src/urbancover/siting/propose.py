@@ -62,7 +62,7 @@ class SitingResult:
         serve a larger share than ``max_share_bound`` (MCLP).
     guarantee : str
         The approximation guarantee of the method, in words.
-    radius : float
+    threshold : float
         The threshold (metres).
     unit : str
         What the weights count: ``residents``, ``buildings``, ``compounds`` or ``street_m``.
@@ -94,7 +94,7 @@ class SitingResult:
     min_sites_bound: int | None
     max_share_bound: float | None
     guarantee: str
-    radius: float
+    threshold: float
     unit: str
     total: float
     rule_id: str | None = None
@@ -132,7 +132,7 @@ class SitingResult:
             ax.axhline(100 * self.goal, linestyle="--", color="grey", label=f"goal {self.goal:.1%}")
         ax.set_xlabel("new sites")
         ax.set_ylabel(f"{self.unit.replace('_', ' ')} served (%)")
-        ax.set_title(f"{self.rule_id or 'siting'}: within {self.radius:g} m")
+        ax.set_title(f"{self.rule_id or 'siting'}: within {self.threshold:g} m")
         ax.set_ylim(min(100 * self.before, 100) - 5, 102)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="lower right")
@@ -142,7 +142,7 @@ class SitingResult:
 def propose_sites(
     network: Network,
     demand,
-    radius: float,
+    threshold: float,
     *,
     weights=None,
     existing=None,
@@ -166,7 +166,7 @@ def propose_sites(
     demand
         Places (GeoDataFrame/GeoSeries of points, any CRS; polygons by their point on surface), or
         street demand as disjoint intervals ``(edge, start, end)`` of the network.
-    radius
+    threshold
         Threshold (metres).
     weights
         For places: a column name, an array, or None (1 each). Street demand weighs its metres.
@@ -200,16 +200,16 @@ def propose_sites(
     searches (from the smaller of the open demand and the candidates, each over the V_r nodes
     within ``radius`` straight-line metres); then :func:`solve_covering`.
     """
-    radius = require_number(radius, "radius", positive=True)
+    threshold = require_number(threshold, "threshold", positive=True)
     if isinstance(existing, DistanceField) or existing is None:
         fld = existing
     else:
-        fld = distance_field(network, existing, radius, name="existing")
+        fld = distance_field(network, existing, threshold, name="existing")
     t0 = time.perf_counter()
     cand = make_candidates(network, candidates, spacing, within, near)
     t1 = time.perf_counter()
     if isinstance(demand, tuple):
-        prob = street_problem(network, tuple(np.asarray(x) for x in demand), fld, radius, cand)
+        prob = street_problem(network, tuple(np.asarray(x) for x in demand), fld, threshold, cand)
     else:
         geoms = as_geometry(demand, network.crs, "demand")
         # a building or compound is where it stands: its point on surface (as the rules measure it)
@@ -219,13 +219,13 @@ def propose_sites(
             geoms[area] = shapely.point_on_surface(geoms[area])
         w = demand_weights(demand, weights, len(geoms))
         feats = demand if isinstance(demand, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=demand)
-        prob = place_problem(network, feats.to_crs(network.crs), geoms, w, fld, radius, cand, unit or "demand")
+        prob = place_problem(network, feats.to_crs(network.crs), geoms, w, fld, threshold, cand, unit or "demand")
     t2 = time.perf_counter()
-    return solve_problem(prob, radius, target=target, k=k, method=method, solver=solver, time_limit=time_limit,
+    return solve_problem(prob, threshold, target=target, k=k, method=method, solver=solver, time_limit=time_limit,
                   timings={"candidates": t1 - t0, "coverage": t2 - t1})
 
 
-def solve_problem(prob: Problem, radius, *, target, k, method, solver, time_limit, timings, rule_id=None, tags=None) -> SitingResult:
+def solve_problem(prob: Problem, threshold, *, target, k, method, solver, time_limit, timings, rule_id=None, tags=None) -> SitingResult:
     notes = list(prob.notes)
     total = prob.total
     if total <= 0:
@@ -237,7 +237,7 @@ def solve_problem(prob: Problem, radius, *, target, k, method, solver, time_limi
     unreachable = float(w[~reach].sum()) + prob.unreached
     if unreachable > 1e-9 * total:
         notes.append(
-            f"{unreachable:,.1f} {prob.unit} of unserved demand ({unreachable / total:.1%}) are more than {radius:g} m "
+            f"{unreachable:,.1f} {prob.unit} of unserved demand ({unreachable / total:.1%}) are more than {threshold:g} m "
             "from every candidate site (beyond any street, across a gap in the network, or outside the candidate "
             "area): no site can serve them; they stay in the share's denominator."
         )
@@ -287,7 +287,7 @@ def solve_problem(prob: Problem, radius, *, target, k, method, solver, time_limi
         sites=sites, curve=curve, newly_served=newly, before=prob.served_before / total, after=float(share[-1]),
         attainable=attainable, target=None if k is not None else float(target), goal=goal_share, k=k,
         problem=sel.problem, method=method, optimal=sel.optimal, min_sites_bound=sel.min_sites_bound,
-        max_share_bound=mclp_bound, guarantee=sel.guarantee, radius=radius, unit=prob.unit, total=total,
+        max_share_bound=mclp_bound, guarantee=sel.guarantee, threshold=threshold, unit=prob.unit, total=total,
         rule_id=rule_id, facility_tags=tags, candidates=len(prob.candidates), notes=notes, timings=timings,
     )
 
@@ -309,7 +309,7 @@ def site_facilities(
     solver: str = "highs",
     time_limit: float = 60.0,
 ) -> SitingResult:
-    """Propose new facilities for one radius rule of an evaluated report.
+    """Propose new facilities for one distance rule of an evaluated report.
 
     Parameters
     ----------
@@ -370,7 +370,7 @@ def site_facilities(
         )
     check = m.checks[0]
     net = report.network
-    radius = check.threshold
+    threshold = check.threshold
     min_area = rule.params.get("facility_min_area_m2")
     # the facilities, demand and fields the evaluation measured (the user's layer included)
     fld = check.field
@@ -378,15 +378,15 @@ def site_facilities(
     cand = make_candidates(net, candidates, spacing, within, near)
     t1 = time.perf_counter()
     if layer == "streets":
-        prob = street_problem(net, m.streets, fld, radius, cand)
+        prob = street_problem(net, m.streets, fld, threshold, cand)
     else:
         p = m.places[layer]
         keep = [c for c in p.features.columns if c not in ("tags", "demand_source")]
-        prob = place_problem(net, p.features[keep], p.points, p.weights, fld, radius, cand, UNITS[layer],
+        prob = place_problem(net, p.features[keep], p.points, p.weights, fld, threshold, cand, UNITS[layer],
                              snapped=p.snapped, served=m.served(layer))
     t2 = time.perf_counter()
     tags = facility_tags(check.selector)
-    res = solve_problem(prob, radius, target=rule.target if (target is None and k is None) else target, k=k, method=method,
+    res = solve_problem(prob, threshold, target=rule.target if (target is None and k is None) else target, k=k, method=method,
                  solver=solver, time_limit=time_limit, timings={"candidates": t1 - t0, "coverage": t2 - t1},
                  rule_id=rule_id, tags=tags)
     if min_area is not None:
