@@ -179,7 +179,7 @@ def test_weights_change_the_ranking(grid_report):
 def test_majority_rule_for_a_compound_across_a_road(grid_report):
     # X lies 60 % in block (2,0) and 40 % in (3,0): it counts in a zone only with (2,0)
     z = zones.find_zones(grid_report, min_old_compounds=1, weights={"bus_stop_500": 0, "park_500": 0}, top=16,
-                         band=(0.2e6, 0.3e6))
+                         band_km2=(0.2, 0.3))
     by_block = {tuple(sorted(b)): row for b, row in zip(z["blocks"], z.itertuples())}
     blocks = zones.street_blocks(grid_report)
     ids = {(round((g.centroid.x - X0 - 250) / 500), round((g.centroid.y - Y0 - 250) / 500)): k
@@ -208,7 +208,7 @@ def test_too_few_old_compounds_is_diagnosed(grid_report):
 def test_band_no_union_can_hit(grid_report):
     # one block is 0.25 km², two are 0.50: nothing lies in 0.30-0.45
     with pytest.warns(UserWarning, match="no union of adjacent blocks"):
-        z = zones.find_zones(grid_report, band=(0.30e6, 0.45e6))
+        z = zones.find_zones(grid_report, band_km2=(0.30, 0.45))
     assert len(z) == 0 and z.attrs["failed"] == "area"
     assert "reaches 0.25 km²" in z.attrs["diagnosis"] and "smallest above it is 0.50 km²" in z.attrs["diagnosis"]
 
@@ -217,7 +217,7 @@ def test_bad_parameters(grid_report):
     with pytest.raises(uc.InputError, match="weights"):
         zones.find_zones(grid_report, weights={"toilets": 1})
     with pytest.raises(uc.InputError, match="band"):
-        zones.find_zones(grid_report, band=(1.2e6, 0.8e6))
+        zones.find_zones(grid_report, band_km2=(1.2, 0.8))
     with pytest.raises(uc.InputError, match="level"):
         zones.street_blocks(grid_report, level="alley")
 
@@ -306,13 +306,13 @@ def test_dual_carriageway_joins_blocks(tmp_path):
         report = uc.evaluate(path, only=TWO_RULES)
     blocks = zones.street_blocks(report)
     assert len(blocks) == 2 and blocks.attrs["dropped_slivers"] == 1
-    z = zones.find_zones(report, band=(0.45e6, 0.55e6), min_old_compounds=2)
+    z = zones.find_zones(report, band_km2=(0.45, 0.55), min_old_compounds=2)
     assert len(z) == 1 and z["n_blocks"].iloc[0] == 2
     assert z["area_km2"].iloc[0] == pytest.approx(1015 * 500 / 1e6, rel=REL)
     assert z.geometry.iloc[0].geom_type == "Polygon"
     # with a join gap narrower than the strip, A and B are not adjacent
     with pytest.warns(UserWarning, match="no union"):
-        z = zones.find_zones(report, band=(0.45e6, 0.55e6), min_old_compounds=2, join_gap_m=10)
+        z = zones.find_zones(report, band_km2=(0.45, 0.55), min_old_compounds=2, join_gap_m=10)
     assert z.attrs["failed"] == "area"
 
 
@@ -380,7 +380,7 @@ def test_sample_zone_properties(sample_report, shenzhen_osm):
         geometry=shapely.buffer(centres, 30, cap_style="square"), crs=homes.crs,
     ).to_crs(4326)
     band = (0.3e6, 0.7e6)
-    z = zones.find_zones(sample_report, compounds=layer, band=band, min_old_compounds=3, top=3)
+    z = zones.find_zones(sample_report, compounds=layer, band_km2=(band[0] / 1e6, band[1] / 1e6), min_old_compounds=3, top=3)
     assert z.attrs["compound_source"] == "user compound layer"
     assert len(z) >= 1
     _check_zone_properties(z, sample_report, band, 3, comp=layer.to_crs(z.crs))

@@ -137,7 +137,7 @@ _FLAG_WORDS = (
     (re.compile(r"\bcrs=([^\s:,;]+)"), r"--crs \1"),
     (re.compile(r"(--crs [^\s]+ \([^)]*\)), '(gcj02|bd09)'"), r"\1, --crs \2"),
     (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
-    (re.compile(r"\bband="), "--band"),
+    (re.compile(r"\bband_km2="), "--band"),
     (re.compile(r"\bmin_old_compounds="), "--min-old"),
     (re.compile(r"^level:"), "--level:"),
 )
@@ -375,7 +375,7 @@ def _zones(args) -> int:
     report = _evaluate(args)
     with warnings.catch_warnings(record=True) as caught:  # the diagnosis is printed once, below
         warnings.simplefilter("always")
-        zones = find_zones(report, level=args.level, band=(lo * 1e6, hi * 1e6), min_old_compounds=args.min_old, top=args.top)
+        zones = find_zones(report, level=args.level, band_km2=(lo, hi), min_old_compounds=args.min_old, top=args.top)
     diagnosis = zones.attrs.get("diagnosis", "")
     path = None
     if len(zones):

@@ -91,8 +91,8 @@ class OSMData:
 
     def __repr__(self) -> str:
         return (
-            f"OSMData({self.path.name!r}: {len(self.ways)} highway ways, {len(self.features)} features, "
-            f"crs=EPSG:{self.crs.to_epsg()})"
+            f"OSMData({self.path.name!r}: {len(self.ways)} highway ways, {len(self.features)} features in "
+            f"EPSG:4326; metric crs EPSG:{self.crs.to_epsg()} via .projected())"
         )
 
 

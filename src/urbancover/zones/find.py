@@ -28,7 +28,7 @@ def find_zones(
     report,
     *,
     level: str | list[str] | tuple[str, ...] = "tertiary",
-    band: tuple[float, float] = (0.8e6, 1.2e6),
+    band_km2: tuple[float, float] = (0.8, 1.2),
     min_old_compounds: int = 3,
     weights: dict[str, float] | None = None,
     top: int = 5,
@@ -48,7 +48,7 @@ def find_zones(
     """Propose and rank demonstration zones (plan clause IV.1).
 
     A zone is a connected union of adjacent street blocks (:func:`street_blocks` at ``level``)
-    whose area lies in ``band``, holding at least ``min_old_compounds`` old compounds (a compound
+    whose area lies in ``band_km2``, holding at least ``min_old_compounds`` old compounds (a compound
     counts when most of its area lies inside). Valid zones are scored by the need the rules
     evaluation found inside them, and the ``top`` best that share no block are returned.
 
@@ -59,8 +59,8 @@ def find_zones(
         the need; its compounds (with ``old``) the old compounds.
     level
         Road level enclosing the blocks (see :data:`LEVELS`), or a list of ``highway`` values.
-    band
-        (min, max) area of a zone in m² (default 0.8-1.2 km²).
+    band_km2
+        (min, max) area of a zone in km² (default 0.8-1.2 km², as the CLI's ``--band``).
     min_old_compounds
         Old compounds a zone must hold.
     weights
@@ -145,7 +145,7 @@ def find_zones(
     t0 = time.perf_counter()
     ctx = report.context
     crs = ctx.crs
-    lo, hi = _check_arguments(band, min_old_compounds, top, method, min_shared_m, join_gap_m)
+    lo, hi = _check_arguments(band_km2, min_old_compounds, top, method, min_shared_m, join_gap_m)
     comp_source, old_comp = _old_compounds(report, compounds, before_year, assume_old)
     names = _compound_names(old_comp)
     # the need: the distance rules' served residents, as measured by the evaluation
@@ -199,7 +199,7 @@ def find_zones(
         return fail(
             "area",
             f"{len(S.candidates)} unions met the constraints on the block sums, but none on its exact geometry "
-            f"(area, compounds or compactness changed when measured); widen band= or lower min_compactness=.",
+            f"(area, compounds or compactness changed when measured); widen band_km2= or lower min_compactness=.",
             search_info,
         )
     out = _table(rows, rules, crs, len(S.candidates), w_old, w)
@@ -208,11 +208,11 @@ def find_zones(
 
 
 # -- the steps of find_zones -----------------------------------------------------------------------
-def _check_arguments(band, min_old_compounds, top, method, min_shared_m, join_gap_m) -> tuple[float, float]:
-    """The zone area band (m²), after checking every argument of :func:`find_zones`."""
-    lo, hi = (float(b) for b in band)
+def _check_arguments(band_km2, min_old_compounds, top, method, min_shared_m, join_gap_m) -> tuple[float, float]:
+    """The zone area band in m², after checking every argument of :func:`find_zones`."""
+    lo, hi = (float(b) * 1e6 for b in band_km2)
     if not (0 < lo <= hi):
-        raise InputError(f"band: give (min, max) zone area in m² with 0 < min <= max, not {band!r}.")
+        raise InputError(f"band_km2: give (min, max) zone area in km² with 0 < min <= max, not {band_km2!r}.")
     if min_old_compounds < 0 or top < 1:
         raise InputError("find_zones: min_old_compounds must be >= 0 and top >= 1.")
     if method not in ("auto", "exact", "beam"):
@@ -567,13 +567,13 @@ def _diagnose(P: Problem, S: Search, n_old: int, source: str) -> tuple[str, str]
         above = f"the smallest above it is {S.above / 1e6:.2f} km²" if np.isfinite(S.above) else "no union is larger"
         return "area", (
             f"no union of adjacent blocks has an area in {lo:.2f}-{hi:.2f} km²: {below}, {above}. "
-            "Widen band= or choose another road level."
+            "Widen band_km2= or choose another road level."
         )
     if S.best_old is None or S.best_old[0] < P.k:
         old, area = (S.best_old[0], S.best_old[1]) if S.best_old else (0, 0.0)
         return "old_compounds", (
             f"best {area / 1e6:.2f} km² enclosed area holds only {old} old compound{'s' if old != 1 else ''} "
-            f"(need {P.k}; {n_old} old in the area, {source}). Lower min_old_compounds=, widen band=, or give "
+            f"(need {P.k}; {n_old} old in the area, {source}). Lower min_old_compounds=, widen band_km2=, or give "
             "a compound layer."
         )
     c, area, old = S.best_compact
