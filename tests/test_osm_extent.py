@@ -253,3 +253,16 @@ def test_fast_reader_matches_the_python_reader(sample, monkeypatch):
     assert of["tags"].to_list() == nf["tags"].to_list()
     a, b = uc.walk_network(old), uc.walk_network(new)
     assert a.n_nodes == b.n_nodes and a.n_edges == b.n_edges and np.allclose(a.length, b.length)
+
+
+def test_cli_strict_refuses_a_cut_pbf_with_exit_2(grid_pbf, tmp_path, capsys):
+    """``urbancover analyze --strict`` on a .pbf cut after its node blocks: exit 2, one line naming
+    the file; without --strict the run goes on (the warning is printed)."""
+    from urbancover.cli import main
+
+    data = grid_pbf.read_bytes()
+    short = tmp_path / "cut.osm.pbf"
+    short.write_bytes(data[: _blob_ends(data)[-2][0]])
+    assert main(["analyze", str(short), "--out", str(tmp_path / "out"), "--only", "bus_stop_500", "--strict", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "possibly truncated" in err and "cut.osm.pbf" in err and len(err.strip().splitlines()) == 1

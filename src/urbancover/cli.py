@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
     a.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
                    help="also write a print-quality gap map per distance rule (png when no format is given)")
-    a.add_argument("--strict", action="store_true", help="exit 1 if a rule misses its target")
+    a.add_argument("--strict", action="store_true",
+                   help="exit 1 if a rule misses its target; exit 2 if the extract looks cut short")
     a.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write "
                                                            "(never an input of the run)")
 
@@ -291,9 +292,14 @@ def _evaluate(args, only=None):
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
     if isinstance(layers["population"], pd.DataFrame):
         _check_population(layers["population"], args.population)
+    source = args.extract
+    if getattr(args, "strict", False):
+        from urbancover.io import read_osm
+
+        source = read_osm(args.extract, strict=True)  # a cut extract is an error (exit 2), not a warning
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet, **layers)
+        report = evaluate(source, args.rules, only=only, progress=not args.quiet, **layers)
     if not args.quiet:  # most warnings are also notes, printed with the table
         for w in caught:
             if str(w.message) not in report.notes:
