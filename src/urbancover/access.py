@@ -118,7 +118,8 @@ def _geoms(layer, crs, name: str) -> np.ndarray:
 
 def _sources(network: Network, facilities: Layer, *, name: str, reach: float) -> tuple[Sources, np.ndarray]:
     """Facilities as sources of the engine's bounded searches (every edge each touches, as
-    :func:`urbancover.distance_field` places them), and the mask of polygon facilities."""
+    :func:`urbancover.distance_field` places them), and the mask of polygon facilities.
+    """
     s, geoms = seeds(network, facilities, name=name, reach=reach)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     return Sources(s, geoms, margin=reach), valid & (shapely.get_dimensions(geoms) == 2)
@@ -129,7 +130,8 @@ def _pair_chunks(network: Network, facilities: Layer, places: Layer, limit: floa
     """``(generator, number of places)``: the generator yields ``(facility, place, distance)`` of
     every pair within ``limit``, chunk by chunk (:func:`urbancover.engine.bounded.pairs`); each
     facility's pairs all come in one chunk, one row per pair (its shortest distance). A place inside
-    (or on) a polygon facility is at distance 0 from it."""
+    (or on) a polygon facility is at distance 0 from it.
+    """
     sources, is_polygon = _sources(network, facilities, name=fac_name, reach=reach)
     geoms = _geoms(places, network.crs, place_name)
     sn = snap_points(network, gpd.GeoSeries(geoms, crs=network.crs), name=place_name)

@@ -153,7 +153,8 @@ def _levels(value) -> float:
 
 def default_levels(homes: gpd.GeoDataFrame) -> np.ndarray:
     """Floors assumed for each home without ``building:levels``: by its ``building`` value from
-    :data:`settings.default_levels_by_building`, else :data:`settings.default_building_levels`."""
+    :data:`settings.default_levels_by_building`, else :data:`settings.default_building_levels`.
+    """
     table = settings.default_levels_by_building
     kinds = homes["building"].to_list() if "building" in homes else [None] * len(homes)
     return np.array([float(table.get(k, settings.default_building_levels)) for k in kinds], dtype=float)
@@ -179,7 +180,8 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
 def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
     """Area (km²) of residential land: the union of ``landuse`` polygons of
     :data:`settings.residential_landuse_values`, cut to ``area`` when given. ``features`` in a
-    projected CRS in metres."""
+    projected CRS in metres.
+    """
     dims = shapely.get_dimensions(features.geometry.values)
     land = features[features["landuse"].isin(settings.residential_landuse_values).to_numpy() & (dims == 2)]
     if len(land) == 0:
@@ -222,7 +224,9 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
             f"residents ({residents:,.0f}) cannot be checked: no residential land (landuse=residential) is mapped."))
     density = residents / land_km2
     if lo <= density <= hi:
-        return Plausibility(True, density, f"residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected).")
+        return Plausibility(
+            True, density, f"residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected)."
+        )
     side = "few" if density < lo else "many"
     return Plausibility(False, density, (
         f"residents implausible: {density:,.0f} per km² of residential land ({land_km2:.2f} km²), "

@@ -53,7 +53,8 @@ def _esc(x) -> str:
 
 def result_repr(result) -> str:
     """``<RuleResult bus_stop_500 (threshold): share of residents served 35.9%, target >= 100%: failed;
-    layers facilities 16, homes_unserved 23>``."""
+    layers facilities 16, homes_unserved 23>``.
+    """
     s = result.summary
     rid = s.get("id", getattr(result.rule, "id", "?"))
     layers = ", ".join(f"{k} {len(v)}" for k, v in result.layers.items())
@@ -98,7 +99,8 @@ def report_repr(report) -> str:
 
 def report_html(report) -> str:
     """One row per rule (id, name, measured value, target, result, shares served by network | by
-    straight line), then the notes: what a notebook shows for a report."""
+    straight line), then the notes: what a notebook shows for a report.
+    """
     head = ["rule", "name", "value", "target", "result"] + [lab for _, lab in _PAIRS]
     out = [f"<div><b>{_esc(report_repr(report))}</b><table><thead><tr>"
            + "".join(f"<th style='text-align:left'>{_esc(h)}</th>" for h in head) + "</tr></thead><tbody>"]

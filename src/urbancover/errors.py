@@ -56,4 +56,5 @@ def require_number(value, name: str, *, positive: bool = False) -> float:
 class TruncatedExtractWarning(UserWarning):
     """An OSM extract looks cut short (ways miss many of their nodes, or a .pbf has nodes but no
     ways): its results may be wrong. ``read_osm(..., strict=True)`` raises :class:`OSMReadError`
-    instead; the CLI's ``--strict`` turns this warning into exit code 2."""
+    instead; the CLI's ``--strict`` turns this warning into exit code 2.
+    """

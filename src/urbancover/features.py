@@ -72,7 +72,8 @@ def dedupe_points_in_polygons(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def parse_levels(values) -> np.ndarray:
     """Floors from ``building:levels`` values ('6', '6;7', ' 3 ', None) as floats; NaN when missing
-    or not a plausible count (not in 0 < levels < 200)."""
+    or not a plausible count (not in 0 < levels < 200).
+    """
     out = np.full(len(values), np.nan)
     for i, v in enumerate(values):
         try:

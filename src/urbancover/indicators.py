@@ -24,11 +24,11 @@ from urbancover import intervals, settings
 from urbancover.context import Context
 from urbancover.demand import plausibility, residential_land_km2
 from urbancover.features import dedupe_points_in_polygons, parse_levels
-from urbancover.intervals import merge
-from urbancover.snap import parts_inside
 from urbancover.gaps import RuleResult, base_row, warn_missing
+from urbancover.intervals import merge
 from urbancover.rules import Rule
 from urbancover.selectors import select
+from urbancover.snap import parts_inside
 
 
 def _finish(rule: Rule, row: dict, value: float, measure: str, target_text: str, passed, reason: str | None = None) -> dict:
@@ -73,7 +73,8 @@ def _is_extract_box(ctx: Context) -> bool:
 def built_up_land(ctx: Context) -> shapely.Geometry:
     """Built-up land inside the analysed area: ``landuse`` polygons of
     :data:`settings.built_up_landuse_values` and every building grown by
-    :data:`settings.built_up_buffer_m`, unioned and cut to the area. O(B log B) for B buildings."""
+    :data:`settings.built_up_buffer_m`, unioned and cut to the area. O(B log B) for B buildings.
+    """
     f = ctx.features
     dims = shapely.get_dimensions(f.geometry.values)
     land = f.geometry.values[f["landuse"].isin(settings.built_up_landuse_values).to_numpy() & (dims == 2)]
@@ -118,7 +119,8 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
 
 def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Residents per facility at most ``residents_per_facility_max`` (one facility per N residents);
-    undetermined without residents."""
+    undetermined without residents.
+    """
     fac = _facilities(ctx, rule.facilities, rule.id, rule)
     row = base_row(rule) | {"facilities": len(fac)}
     people = _residents(ctx, row)
@@ -136,7 +138,8 @@ def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
 
 def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     """Point facilities inside a building polygon take that building's outline and levels (a
-    community centre mapped as a node in its building); other rows unchanged."""
+    community centre mapped as a node in its building); other rows unchanged.
+    """
     pts = np.flatnonzero(shapely.get_dimensions(fac.geometry.values) == 0)
     if len(pts) == 0:
         return fac
@@ -217,7 +220,8 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
     (footprint x levels, ``default_levels`` when untagged) for categories with ``floor_area``. A point
     inside a building takes the building's outline. A tier with no facility fails; a tier whose
     facilities all lack an area is undetermined. ``value``: share of facilities of known area that
-    meet their minimum."""
+    meet their minimum.
+    """
     row = base_row(rule)
     layers, ok_all, known_all = [], 0, 0
     parts, failing, unknown = [], [], []
@@ -345,7 +349,8 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
 
     Roads are the ways of ``streets`` (urban expressways of ``expressways`` only with
     ``include_expressways``); a dual carriageway counts once (:func:`dual_carriageway_m` with
-    ``dual_carriageway_m``)."""
+    ``dual_carriageway_m``).
+    """
     net = _roads(rule, ctx)
     row = base_row(rule) | {"area_km2": ctx.area_km2}
     if net is None:
@@ -368,7 +373,8 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
 
 def cut_way_ends(ways: pd.DataFrame) -> np.ndarray:
     """OSM ids of the nodes where the extract cut a way (``cut_start`` / ``cut_end`` of
-    :attr:`OSMData.ways`): the data ends there, not the street."""
+    :attr:`OSMData.ways`): the data ends there, not the street.
+    """
     if "cut_start" not in ways or len(ways) == 0:
         return np.zeros(0, dtype=np.int64)
     ids = ways["node_ids"].to_list()
@@ -380,7 +386,8 @@ def cut_way_ends(ways: pd.DataFrame) -> np.ndarray:
 def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Ends of streets (degree-1 nodes) inside the area, except ends within ``boundary_m`` of the
     extract's or the analysed area's edge, and ends of ways the extract cut (their next node is
-    missing from the file): there the data ends, not the street. A list, not a verdict."""
+    missing from the file): there the data ends, not the street. A list, not a verdict.
+    """
     net = _roads(rule, ctx)
     row = base_row(rule)
     empty = gpd.GeoDataFrame({"osmid": [], "street": [], "highway": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)

@@ -21,7 +21,8 @@ def ranges(counts: np.ndarray) -> np.ndarray:
 def merge(edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> Intervals:
     """Union of intervals per edge: disjoint ``(edge, start, end)`` sorted by edge and start.
 
-    O(n log n) for n intervals (one sort and one running maximum)."""
+    O(n log n) for n intervals (one sort and one running maximum).
+    """
     edge, start, end = np.asarray(edge, dtype=np.int64), np.asarray(start, dtype=float), np.asarray(end, dtype=float)
     keep = end > start
     edge, start, end = edge[keep], start[keep], end[keep]
@@ -55,7 +56,8 @@ def intersect(a: Intervals, b: Intervals, *, return_index: bool = False):
     """Intersection of two sets of intervals (``b`` disjoint), sorted like ``a``.
 
     Pairs every interval of ``a`` with those of ``b`` on the same edge (few per edge). With
-    ``return_index``, returns ``(row of a, start, end)`` instead of ``(edge, start, end)``."""
+    ``return_index``, returns ``(row of a, start, end)`` instead of ``(edge, start, end)``.
+    """
     order = np.lexsort((b[1], b[0]))
     be, bs, bn = (np.asarray(x)[order] for x in b)
     lo = np.searchsorted(be, a[0], side="left")

@@ -98,10 +98,11 @@ class SegmentIndex:
 
     @property
     def n_segments(self) -> int:
+        """Number of segments indexed."""
         return len(self.x0)
 
     @classmethod
-    def from_lines(cls, geoms, *, name: str = "lines") -> "SegmentIndex":
+    def from_lines(cls, geoms, *, name: str = "lines") -> SegmentIndex:
         """Index the segments of LineStrings.
 
         Parameters
@@ -274,7 +275,8 @@ def _cumulative(x0, y0, x1, y1, edge):
 @_jit
 def _crosses(ax, ay, bx, by, cx0, cy0, cx1, cy1):
     """Whether segment AB may pass through the box [cx0, cx1] x [cy0, cy1] (conservative: the
-    line through AB passes within the box's half diagonal of its centre, with a margin)."""
+    line through AB passes within the box's half diagonal of its centre, with a margin).
+    """
     dx = bx - ax
     dy = by - ay
     ln = math.sqrt(dx * dx + dy * dy)

@@ -62,22 +62,27 @@ class Network:
     # -- arrays ------------------------------------------------------------------------------
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return len(self.nodes)
 
     @property
     def n_edges(self) -> int:
+        """Number of edges."""
         return len(self.edges)
 
     @cached_property
     def u(self) -> np.ndarray:
+        """Node position of each edge's first end (int64)."""
         return self.edges["u"].to_numpy(dtype=np.int64)
 
     @cached_property
     def v(self) -> np.ndarray:
+        """Node position of each edge's last end (int64)."""
         return self.edges["v"].to_numpy(dtype=np.int64)
 
     @cached_property
     def length(self) -> np.ndarray:
+        """Length of each edge along its geometry (metres)."""
         return self.edges["length"].to_numpy(dtype=float)
 
     @cached_property
@@ -108,7 +113,8 @@ class Network:
     @property
     def segment_index(self) -> SegmentIndex:
         """Grid index of every segment of the edge geometries (built once), for
-        :func:`urbancover.nearest.nearest_segments`. O(segments)."""
+        :func:`urbancover.nearest.nearest_segments`. O(segments).
+        """
         if self._segments is None:
             self._segments = SegmentIndex.from_lines(self.geometry, name="network edges")
         return self._segments
@@ -144,7 +150,8 @@ class Network:
     @cached_property
     def main_edges(self) -> np.ndarray:
         """Boolean per edge: it belongs to the real network, the largest connected component or
-        one holding at least :data:`settings.main_component_m` metres of street (O(V + E))."""
+        one holding at least :data:`settings.main_component_m` metres of street (O(V + E)).
+        """
         if self.n_edges == 0:
             return np.zeros(0, dtype=bool)
         comp = self.components[self.u]
@@ -167,7 +174,8 @@ class Network:
     # -- interop -----------------------------------------------------------------------------
     def to_networkx(self):
         """Return a ``networkx.MultiGraph``: nodes keyed by position with ``x``, ``y``, ``osmid``;
-        edges keyed by edge index with ``length`` and ``geometry``. The graph carries ``crs``."""
+        edges keyed by edge index with ``length`` and ``geometry``. The graph carries ``crs``.
+        """
         import networkx as nx
 
         g = nx.MultiGraph(crs=self.crs)
@@ -183,7 +191,8 @@ class Network:
 
     def to_osmnx(self):
         """Return an OSMnx-style ``MultiDiGraph`` (both directions, ``x``/``y``, ``length``,
-        ``geometry``, ``crs``), usable with ``osmnx`` functions such as ``ox.plot_graph``."""
+        ``geometry``, ``crs``), usable with ``osmnx`` functions such as ``ox.plot_graph``.
+        """
         import networkx as nx
 
         g = nx.MultiDiGraph(crs=self.crs)
@@ -201,7 +210,8 @@ class Network:
 def csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr_matrix:
     """CSR matrix keeping the minimum of duplicate (row, col) entries (scipy would sum them).
 
-    One argsort of a combined int64 key, O(E log E)."""
+    One argsort of a combined int64 key, O(E log E).
+    """
     if len(rows) == 0:
         return sp.csr_matrix((np.zeros(0), np.zeros(0, dtype=np.int32), np.zeros(n + 1, dtype=np.int64)), shape=(n, n))
     key = rows.astype(np.int64) * n + cols
@@ -434,7 +444,8 @@ def from_networkx(graph, crs: pyproj.CRS | str | int | None = None) -> Network:
 
 def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The part of each line between ``start`` and ``end`` metres from its first vertex (vectorised
-    ``shapely.ops.substring`` for ``0 <= start < end <= length``). O(total vertices)."""
+    ``shapely.ops.substring`` for ``0 <= start < end <= length``). O(total vertices).
+    """
     lines = np.asarray(lines, dtype=object)
     if len(lines) == 0:
         return np.zeros(0, dtype=object)

@@ -18,6 +18,7 @@ from urbancover.io.crs import CRS_FIX, WGS84
 from urbancover.io.datum import FROM_WGS84, SYSTEM_LABEL, transform_geometries
 from urbancover.io.layers import parse_crs
 
+
 # -- what forgetting the conversion costs --------------------------------------------------------
 @dataclass(frozen=True)
 class OffsetEffect:
@@ -44,14 +45,17 @@ class OffsetEffect:
 
     @property
     def served_true(self) -> np.ndarray:
+        """Homes within the threshold of the true facilities."""
         return self.distance_true <= self.threshold
 
     @property
     def served_offset(self) -> np.ndarray:
+        """Homes within the threshold of the facilities left offset."""
         return self.distance_offset <= self.threshold
 
     @property
     def n_homes(self) -> int:
+        """Number of homes measured."""
         return len(self.distance_true)
 
     @property
@@ -70,6 +74,7 @@ class OffsetEffect:
         return self.lost + self.gained
 
     def summary(self) -> str:
+        """The effect in one sentence."""
         return (
             f"leaving the facilities in {SYSTEM_LABEL[self.system]} (moved a median {np.median(self.shift_m):.0f} m) changes "
             f"{self.changed} of {self.n_homes} homes: {self.lost} served reported unserved, {self.gained} unserved "

@@ -52,7 +52,7 @@ class OutputError(InputError):
 
 
 def safe_name(text: object, default: str = "task") -> str:
-    """One safe path component made from any text.
+    r"""One safe path component made from any text.
 
     Letters of any script (Chinese district names stay readable), digits, ``_``, ``-`` and inner
     ``.`` are kept; every other character (``/ \\ ; , | : * ? " < > ``, spaces, controls) becomes
@@ -299,6 +299,7 @@ class FolderLock:
             return False
 
     def holder(self) -> str:
+        """Who holds the lock (process, host, start time, command), as the lock file says."""
         try:
             info = json.loads(self.path.read_text(encoding="utf-8") or "{}")
             return (f"process {info.get('pid')} on {info.get('host')} since {info.get('started')} "

@@ -28,7 +28,8 @@ def in_notebook() -> bool:
 def progress_bar(**kwargs):
     """A ``tqdm.auto`` bar: a widget in Jupyter (text when ipywidgets is missing), text on a
     terminal, and disabled when the output is neither (a log file, a pipe), unless ``disable`` is
-    given. Keyword arguments go to tqdm."""
+    given. Keyword arguments go to tqdm.
+    """
     import warnings
 
     with warnings.catch_warnings():

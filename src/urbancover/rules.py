@@ -458,7 +458,9 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
         return table[float(minutes)], float(minutes)
     if walking["speed_kmh"]:
         metres = walking["speed_kmh"] * 1000.0 / 60.0 * float(minutes)
-        _not_enormous(metres, f"{where}: field 'minutes' = {minutes!r} at [walking] speed_kmh = {walking['speed_kmh']:g} is {metres:,.0f} m")
+        _not_enormous(
+            metres, f"{where}: field 'minutes' = {minutes!r} at [walking] speed_kmh = {walking['speed_kmh']:g} is {metres:,.0f} m"
+        )
         return metres, float(minutes)
     raise InputError(
         f"{where}: {minutes} minutes has no walking distance; add it to [walking.minutes] or set [walking] speed_kmh."

@@ -50,6 +50,7 @@ class Places:
         return len(self.edge)
 
     def take(self, rows: np.ndarray) -> Places:
+        """The places at positions ``rows``."""
         return Places(self.edge[rows], self.offset[rows], self.access[rows], self.geometry[rows])
 
 
@@ -258,7 +259,8 @@ def reach_intervals(network: Network, sources: Sources, bands) -> tuple[np.ndarr
 
 def street_reach(network: Network, sites: Places, limit: float) -> tuple[np.ndarray, Intervals]:
     """The street intervals within ``limit`` of each site: ``(site, (edge, start, end))``, merged per
-    (site, edge) (:func:`reach_intervals` with one band, for places)."""
+    (site, edge) (:func:`reach_intervals` with one band, for places).
+    """
     own = np.flatnonzero((sites.edge >= 0) & (sites.access <= limit))
     src, _, pieces = reach_intervals(network, Sources.from_places(sites.take(own)), [limit])
     return own[src], pieces

@@ -161,8 +161,12 @@ class DistanceField:
         c = s.cost <= threshold
         slack = threshold - s.cost[c]
         edge = np.concatenate([m[a], m[b], s.edge[c]])
-        start = np.concatenate([np.zeros(a.sum()), np.maximum(0, net.length[b] - (threshold - dv[b])), np.maximum(0, s.start[c] - slack)])
-        end = np.concatenate([np.minimum(net.length[a], threshold - du[a]), net.length[b], np.minimum(net.length[s.edge[c]], s.end[c] + slack)])
+        start = np.concatenate([
+            np.zeros(a.sum()), np.maximum(0, net.length[b] - (threshold - dv[b])), np.maximum(0, s.start[c] - slack),
+        ])
+        end = np.concatenate([
+            np.minimum(net.length[a], threshold - du[a]), net.length[b], np.minimum(net.length[s.edge[c]], s.end[c] + slack),
+        ])
         return merge(edge, start, end)
 
     def _threshold(self, threshold):
@@ -266,7 +270,8 @@ def network_distance(
 
 def nearest_facility(network: Network, sources: Layer, targets: Layer, cutoff: float | None = None) -> gpd.GeoDataFrame:
     """The targets with two columns added: ``distance`` (metres, inf if none) and ``facility``
-    (index label of the nearest source, missing if none)."""
+    (index label of the nearest source, missing if none).
+    """
     require_crs(targets, "targets")
     dist, src = network_distance(network, sources, targets, cutoff, return_source=True)
     out = targets.copy() if isinstance(targets, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=targets)

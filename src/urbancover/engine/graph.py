@@ -55,7 +55,8 @@ def with_virtual_sources(
 ) -> sp.csr_matrix:
     """``base`` with one virtual source per row of ``u``: arcs to ``u[k]`` (``to_u[k]``) and
     ``v[k]`` (``to_v[k]``); see :func:`with_virtual_arcs` (a loop edge, ``u == v``, keeps the
-    lighter arc; an end of -1 gets none)."""
+    lighter arc; an end of -1 gets none).
+    """
     k = len(u)
     src = np.arange(k, dtype=np.int64)
     return with_virtual_arcs(base, np.r_[src, src], np.r_[u, v], np.r_[to_u, to_v], k)
@@ -63,7 +64,8 @@ def with_virtual_sources(
 
 def seed_arcs(network, s) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(u, v, to_u, to_v)`` of facility seeds (:class:`urbancover.snap.Seeds`): the two ends of each
-    seed's edge and the cost to reach them (the seed's cost plus the run along the edge)."""
+    seed's edge and the cost to reach them (the seed's cost plus the run along the edge).
+    """
     u, v = network.u[s.edge], network.v[s.edge]
     # offsets come from line_locate_point and may pass the stored length by rounding: clip, so no
     # weight is ever negative

@@ -43,7 +43,8 @@ def straight_line_distance(
 
 def straight_line_intervals(network: Network, sources: Layer, threshold: float):
     """Parts of edges within ``radius`` straight-line metres of a source, as disjoint sorted
-    intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle)."""
+    intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle).
+    """
     threshold = check_cutoff(threshold)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]

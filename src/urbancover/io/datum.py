@@ -247,7 +247,8 @@ def _vertexwise(func):
 
 def transform_geometries(geoms, func) -> np.ndarray:
     """Apply a vectorised ``(lon, lat) -> (lon, lat)`` function to every vertex of every geometry
-    (any type; Z values are kept). One call over all vertices."""
+    (any type; Z values are kept). One call over all vertices.
+    """
     geoms = np.asarray(geoms, dtype=object)
     has_z = shapely.has_z(geoms)
     out = shapely.transform(geoms, _vertexwise(func))

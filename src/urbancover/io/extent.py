@@ -78,7 +78,8 @@ class StreetExtent:
 
 def _main_run(v: np.ndarray, gap: float, min_share: float) -> tuple[float, float]:
     """Range of the sorted values ``v`` holding their median, after cutting off tails that are
-    separated by more than ``gap`` and hold at most ``min_share`` of the values."""
+    separated by more than ``gap`` and hold at most ``min_share`` of the values.
+    """
     s = np.sort(v)
     n = len(s)
     breaks = np.flatnonzero(np.diff(s) > gap)  # a run ends at each break index

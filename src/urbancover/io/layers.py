@@ -157,6 +157,9 @@ def to_wgs84(layer, crs=None, *, name: str = "layer", override: bool = False):
 
 
 def check_degrees(layer, name: str, system, declared: bool) -> None:
+    """Refuse a layer labelled in degrees whose coordinates cannot be degrees (a layer in metres
+    declared as EPSG:4326), naming the layer and the fix.
+    """
     if len(layer) == 0:
         return
     minx, miny, maxx, maxy = layer.total_bounds
@@ -253,7 +256,8 @@ def _undeclared_encoding(layer: gpd.GeoDataFrame, path: Path, read_kwargs: dict)
     it as ISO-8859-1, which turns Chinese names into mojibake without any error. When its text is
     not ASCII: UTF-8 bytes are read again as UTF-8 (no Latin-1 text is valid UTF-8 by chance);
     bytes that would read as GBK/GB18030 (the usual encoding of shapefiles from Chinese offices)
-    are refused with the fix, since Latin-1 text can decode as GBK too and names must not be guessed."""
+    are refused with the fix, since Latin-1 text can decode as GBK too and names must not be guessed.
+    """
     if path.suffix.lower() not in (".shp", ".dbf") or any(
         path.with_suffix(ext).exists() for ext in (".cpg", ".CPG")
     ):

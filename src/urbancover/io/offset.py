@@ -15,6 +15,7 @@ from urbancover.io.crs import CRS_FIX, WGS84, utm_crs
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84
 from urbancover.io.osm import OSMData
 
+
 # -- offset detection ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class OffsetCheck:
@@ -53,6 +54,7 @@ class OffsetCheck:
 
     @property
     def message(self) -> str:
+        """What was found, in one sentence for a note or a warning."""
         given = self.median_m.get("wgs84", float("nan"))
         if not self.flagged:
             return (

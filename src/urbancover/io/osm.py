@@ -86,7 +86,8 @@ class OSMData:
     @property
     def boundary(self) -> shapely.Polygon:
         """The extract's bounds as a polygon in EPSG:4326, densified (a vertex every
-        :data:`settings.boundary_segment_deg` degrees) so that it keeps its shape when reprojected."""
+        :data:`settings.boundary_segment_deg` degrees) so that it keeps its shape when reprojected.
+        """
         return densified_box(self.bounds)
 
     def __repr__(self) -> str:
@@ -213,7 +214,8 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -
 
 def _extent(path, ways, features, clip_geom, header_box, notes):
     """Bounds and UTM zone: the zone from the median walkable street vertex; the bounds from the
-    clip, else the header box, else the streets' extent without lone outliers."""
+    clip, else the header box, else the streets' extent without lone outliers.
+    """
     lonlat = np.zeros((0, 2))
     if len(ways):
         walk = ways[walkable_mask(ways["tags"])]
@@ -255,7 +257,8 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
 def walkable_mask(tags) -> np.ndarray:
     """Ways open to pedestrians (OSMnx ``network_type="walk"``) from their tag dicts: a ``highway``
     tag and no value matching :data:`urbancover.settings.walk_exclude`. One regex test per distinct
-    value, not per way."""
+    value, not per way.
+    """
     tags = list(tags)
     mask = np.array(["highway" in t for t in tags], dtype=bool)
     for key, pattern in settings.walk_exclude:
@@ -418,7 +421,8 @@ def _scan(path: Path):
 def _repair_outlines(path: Path, broken: dict[int, dict]) -> dict[int, bytes]:
     """Polygons (WKB) of closed ways whose outline libosmium refused (a bow-tie, a ring touching
     itself), rebuilt from their nodes and repaired with ``shapely.make_valid``. A second pass over
-    the file, made only when such ways exist; ways with nodes missing from the extract are skipped."""
+    the file, made only when such ways exist; ways with nodes missing from the extract are skipped.
+    """
     out = {}
     processor = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
@@ -531,7 +535,8 @@ def _opl_tags(field: str) -> dict:
 
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) in one numpy parse,
-    and the number of references of each way. A reference without a location (``n5xy``) gets NaN."""
+    and the number of references of each way. A reference without a location (``n5xy``) gets NaN.
+    """
     counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=len(fields))
     text = ",".join(f[1:] for f in fields if len(f) > 1)
     if not text:
@@ -563,7 +568,8 @@ def _scan_fast(path: Path):
     that may matter; multipolygon relations are assembled by libosmium in a second pass over ways
     only, made only when the file has such relations. No Python runs per untagged node or per way node.
 
-    Returns the same raw columns as the Python reader, plus reading statistics."""
+    Returns the same raw columns as the Python reader, plus reading statistics.
+    """
     header_box = _header_box(path)
     node_keys = sorted(set(settings.feature_node_values) | set(settings.feature_keys))
     way_keys = sorted({"highway", *settings.feature_keys})
@@ -673,7 +679,8 @@ def _scan_fast(path: Path):
 def _relation_areas(path: Path, feats: dict, idx) -> None:
     """Append the polygons of multipolygon/boundary relations that are features, assembled by
     libosmium. The relations are read first (few objects); the second pass over nodes and ways runs
-    only when there are such relations and passes on only their member ways."""
+    only when there are such relations and passes on only their member ways.
+    """
     members: set[int] = set()
     wanted = False
     for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(

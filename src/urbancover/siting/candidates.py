@@ -14,7 +14,6 @@ from urbancover.intervals import ranges
 from urbancover.network import Network
 from urbancover.snap import Snapped, as_geometry, snap_geometries
 
-
 # -- candidate sites -----------------------------------------------------------------------------
 
 
@@ -100,7 +99,8 @@ def near_layer(points: np.ndarray, layer, network: Network, near: float) -> np.n
 
 def snap_places(network: Network, layer, name: str) -> Places:
     """Snap a layer (points, or any geometry by its point nearest to the streets) quietly: the
-    caller counts what could not be snapped."""
+    caller counts what could not be snapped.
+    """
     geoms = as_geometry(layer, network.crs, name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -117,6 +117,7 @@ def site_places(network: Network, sites: gpd.GeoDataFrame) -> Places:
 
 
 def candidate_places(network: Network, candidates: gpd.GeoDataFrame) -> Places:
+    """The user's candidate sites (a GeoDataFrame of points) snapped onto the network."""
     if not isinstance(candidates, gpd.GeoDataFrame):
         raise InputError(
             f"candidates: expected a GeoDataFrame of sites (e.g. from candidate_sites), got {type(candidates).__name__}."
@@ -125,6 +126,7 @@ def candidate_places(network: Network, candidates: gpd.GeoDataFrame) -> Places:
 
 
 def make_candidates(network, candidates, spacing, within, near) -> tuple[gpd.GeoDataFrame, Places]:
+    """(sites, their places): :func:`candidate_sites`, or the user's candidates kept near ``within``."""
     if candidates is None:
         sites = candidate_sites(network, spacing, within=within, near=near)
         return sites, site_places(network, sites)

@@ -99,6 +99,7 @@ def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Inte
 
 
 def street_matrix(network: Network, cand: Places, demand: Intervals, limit: float):
+    """(candidates x pieces matrix, pieces): see :func:`street_coverage`."""
     site, reach = street_reach(network, cand, limit)
     ai, s, t = intervals.intersect(reach, demand, return_index=True)
     c, e = site[ai], reach[0][ai]
@@ -146,6 +147,7 @@ class Problem:
 
 
 def demand_weights(demand, weights, n) -> np.ndarray:
+    """Weights of the demand places: a column of ``demand``, an array, or 1 each; checked."""
     if weights is None:
         return np.ones(n)
     if isinstance(weights, str):
@@ -161,7 +163,8 @@ def demand_weights(demand, weights, n) -> np.ndarray:
 def place_problem(network, feats, geoms, w, fld, threshold, cand, unit, *, snapped: Snapped | None = None,
                   served: np.ndarray | None = None) -> Problem:
     """The siting problem of places: the open ones (not ``served``, by default not within ``radius``
-    of ``fld``) and the candidates reaching each. ``snapped``: the places already on the network."""
+    of ``fld``) and the candidates reaching each. ``snapped``: the places already on the network.
+    """
     sites, cplaces = cand
     notes = []
     if snapped is None:
@@ -189,6 +192,7 @@ def place_problem(network, feats, geoms, w, fld, threshold, cand, unit, *, snapp
 
 
 def street_problem(network, demand: Intervals, fld, threshold, cand) -> Problem:
+    """The siting problem of street demand: the open metres and the candidates reaching each piece."""
     sites, cplaces = cand
     demand = intervals.merge(*demand)
     total = intervals.total(demand)

@@ -15,13 +15,12 @@ import shapely
 from urbancover.engine import DistanceField, distance_field
 from urbancover.errors import InputError, require_number
 from urbancover.io.osm import OSMData
+from urbancover.measure import LAYER_UNITS as UNITS
 from urbancover.network import Network
 from urbancover.siting.candidates import make_candidates
 from urbancover.siting.coverage import Problem, demand_weights, place_problem, street_problem
-from urbancover.measure import LAYER_UNITS as UNITS
 from urbancover.siting.solve import solve_covering
 from urbancover.snap import as_geometry
-
 
 # -- results -------------------------------------------------------------------------------------
 
@@ -225,7 +224,10 @@ def propose_sites(
                   timings={"candidates": t1 - t0, "coverage": t2 - t1})
 
 
-def solve_problem(prob: Problem, threshold, *, target, k, method, solver, time_limit, timings, rule_id=None, tags=None) -> SitingResult:
+def solve_problem(
+    prob: Problem, threshold, *, target, k, method, solver, time_limit, timings, rule_id=None, tags=None
+) -> SitingResult:
+    """Choose the sites of a problem (:func:`solve_covering`) and describe what each buys."""
     notes = list(prob.notes)
     total = prob.total
     if total <= 0:
@@ -401,7 +403,8 @@ def site_facilities(
 def facility_tags(selector) -> dict | None:
     """Tags that make a new feature match a tag selector: its first alternative's plain values
     (a list gives its first value, ``true`` gives ``"yes"``; ``false`` and ``not`` conditions
-    hold when the tag is absent). ``None`` if no alternative sets a tag."""
+    hold when the tag is absent). ``None`` if no alternative sets a tag.
+    """
     for alt in selector:
         tags = {}
         for key, cond in alt.items():

@@ -236,7 +236,8 @@ def _reduce(a: sp.csr_array, w: np.ndarray):
     """Drop sites whose set another site contains, and merge elements served by the same sites.
 
     Returns ``(matrix, weights, kept, rep)``: the reduced problem, the original rows it keeps, and
-    for every original row a kept row that serves a superset of it."""
+    for every original row a kept row that serves a superset of it.
+    """
     n_c, n_e = a.shape
     size = np.diff(a.indptr)
     ai = a.astype(np.int32)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -211,6 +210,7 @@ def _lines_of(edges: gpd.GeoDataFrame | None, classes, tunnels: bool) -> np.ndar
 
 
 def as_metric(layer, crs, name: str) -> gpd.GeoDataFrame:
+    """A user layer with a CRS, reprojected to the metric ``crs``."""
     from urbancover.io.crs import require_crs
 
     if not isinstance(layer, gpd.GeoDataFrame):

@@ -291,7 +291,8 @@ def _search(P: Problem, method: str, max_states: int, beam_width: int, info: dic
 def _pick(P, S, used, top, polish, pos_in_all, geoms_all, ids_all, join_gap_m, old_comp, names, pop, served, w, w_old,
           lo, hi, min_old_compounds, min_compactness) -> tuple[list, int]:
     """Non-overlapping zones by score, each measured on its exact geometry (after the beam search,
-    the best few candidates sharing no block with the zones taken are hill-climbed first)."""
+    the best few candidates sharing no block with the zones taken are hill-climbed first).
+    """
     order = sorted(S.candidates.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
     n_pool = max(polish, 1) if used == "beam" else 1
     taken: set = set()
@@ -361,7 +362,8 @@ def _problem(geoms, all_geoms, pos_in_all, old_comp, pop, rules, w, lo, hi, k, m
     """Per-block areas, perimeters, need and old compounds, and the adjacency with shared lengths.
 
     ``geoms`` are the blocks searched, ``all_geoms`` every block (``geoms = all_geoms[pos_in_all]``):
-    no zone covers a block it does not hold."""
+    no zone covers a block it does not hold.
+    """
     B = len(geoms)
     area = shapely.area(geoms)
     perim = shapely.length(geoms)
@@ -458,7 +460,8 @@ def _close(geoms, gap: float):
 
 def _zone_geometry(all_geoms: np.ndarray, ids: np.ndarray, tree: shapely.STRtree, gap: float) -> shapely.Geometry:
     """Union of the blocks ``all_geoms[ids]``, with the road strips narrower than ``gap`` between
-    them, but no other block (``tree`` indexes ``all_geoms``)."""
+    them, but no other block (``tree`` indexes ``all_geoms``).
+    """
     union = shapely.union_all(all_geoms[ids])
     if gap <= 0:
         return union
@@ -480,7 +483,8 @@ def _outline(P: Problem, key) -> float:
 
 def _measure(zone, perim, old_comp, names, pop, served, w, w_old) -> dict:
     """Exact area, old compounds (most of their area inside), residents and gaps of one zone;
-    compactness from the outline ``perim`` of its blocks."""
+    compactness from the outline ``perim`` of its blocks.
+    """
     shapely.prepare(zone)
     area = zone.area
     row = {"area_m2": area, "compactness": 4 * math.pi * area / perim**2 if perim > 0 else 0.0}

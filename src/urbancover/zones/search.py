@@ -1,5 +1,6 @@
 """The search over unions of adjacent blocks: exact enumeration when small, beam search and hill
-climbing otherwise. Knows blocks only as numbers, areas, adjacency and scores (no geometry)."""
+climbing otherwise. Knows blocks only as numbers, areas, adjacency and scores (no geometry).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-
 
 #: Hill-climbing after the beam search: at most this many moves per zone, and this many moves
 #: tried (best estimated gain first) before a step gives up.
@@ -59,7 +59,7 @@ class Search:
 
 
 class Budget(Exception):
-    pass
+    """The exact enumeration went past its state budget (the search falls back to the beam)."""
 
 
 # a search state: (blocks, area, value, old compounds, perimeter, coverage of split compounds)
@@ -123,7 +123,8 @@ def _seed_state(P: Problem, b: int) -> tuple:
 def search_exact(P: Problem, S: Search, max_states: int) -> None:
     """Every connected set of blocks whose area stays within the band's top, each visited once
     (ESU, Wernicke 2006: extend a set only by neighbours of higher index than its first block and
-    not adjacent to the set before). Raises :class:`Budget` past ``max_states`` sets."""
+    not adjacent to the set before). Raises :class:`Budget` past ``max_states`` sets.
+    """
     nbrs = P.nbrs
     for v in range(len(P.area)):
         if P.area[v] > P.hi:
@@ -153,7 +154,8 @@ def search_beam(P: Problem, S: Search, width: int) -> None:
     compounds per area (both times multiplied by compactness), keeping the ``width`` best sets of each
     size. A set already grown under a guide (from another seed) is not grown again under it.
     Seeds: every block that holds part of an old compound (every zone holds one) when at least
-    one is needed, else every block."""
+    one is needed, else every block.
+    """
     nbrs = P.nbrs
     guides = (
         lambda s: (s[2] + P.w_old * s[3]) / s[1] * _compact(s),
@@ -224,7 +226,8 @@ def climb(P: Problem, S: Search, key: frozenset, score: float, forbidden: set, m
     neighbouring one (never a block in ``forbidden``), while the score rises and the zone stays
     connected, in the band, with enough old compounds and compact enough. Moves are tried best
     estimated gain first, at most ``tries`` per step, at most ``max_moves`` steps.
-    Returns (blocks, score). O(max_moves x tries x n d) for n blocks of degree d."""
+    Returns (blocks, score). O(max_moves x tries x n d) for n blocks of degree d.
+    """
     nbrs = P.nbrs
     gain = P.gain
     cur, cur_score = key, score
