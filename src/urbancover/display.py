@@ -52,7 +52,7 @@ def _esc(x) -> str:
 
 
 def result_repr(result) -> str:
-    """``<RuleResult bus_stop_500 (threshold): share of residents served 35.9%, target >= 100%: failed;
+    """``<RuleResult bus_stop_500 (radius): share of residents served 37.7%, target >= 100%: failed;
     layers facilities 16, homes_unserved 23>``.
     """
     s = result.summary

@@ -350,7 +350,7 @@ def site_facilities(
     >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2", only=["bus_stop_500"])
     >>> res = site_facilities(report, "bus_stop_500")
     >>> res.describe()  # doctest: +SKIP
-    '4 new sites bring bus_stop_500 (residents served) from 35.9% to 100.0% (target 100%)'
+    '4 new sites bring bus_stop_500 (residents served) from 37.7% to 100.0% (target 100%)'
     """
     if rule_id not in report.results:
         raise InputError(
