@@ -6,6 +6,7 @@ there), so results can be checked without the code under test, and a batch runs 
 
 import json
 import os
+import warnings
 import time
 from pathlib import Path
 
@@ -291,3 +292,28 @@ def test_batch_on_a_dask_cluster(tmp_path):
     assert set(summary["task"]) == {"shenzhen_longgang", "shanghai_jingan_drive"}
     assert summary["error"].isna().all()
     assert os.path.exists(tmp_path / "shanghai_jingan_drive" / "shanghai_jingan_drive.gpkg")
+
+
+def test_a_district_reads_only_its_margin_and_gets_the_whole_extracts_answer(tmp_path):
+    """A district task reads the extract clipped to the district plus twice the largest threshold
+    (a walk within the threshold never leaves the threshold's straight-line reach), and its distance
+    rules say what the whole extract says for the same area."""
+    import geopandas as gpd
+    import shapely
+
+    import urbancover as uc
+    from urbancover.batch import district_source
+
+    west = shapely.box(114.1862, 22.6732, 114.2090, 22.7019)
+    districts = gpd.GeoDataFrame({"name": ["west"]}, geometry=[west], crs=4326)
+    task = make_tasks([SHENZHEN], districts=districts, rules="zhengzhou-2018")[0]
+    area, osm = district_source(task)
+    whole = uc.read_osm(SHENZHEN)
+    assert len(osm.ways) < len(whole.ways)  # the clip read less
+    rules = ["bus_stop_500", "park_500", "toilet_main_300"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clipped = uc.evaluate(osm, only=rules, area=area).summary
+        full = uc.evaluate(whole, only=rules, area=area).summary
+    for col in ("residents_served", "buildings_served", "street_served"):
+        pd.testing.assert_series_equal(clipped[col], full[col], check_exact=False, rtol=1e-9)

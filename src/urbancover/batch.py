@@ -186,6 +186,28 @@ def _step(task: Task, progress: bool, message: str) -> None:
         print(f"urbancover: {time.strftime('%H:%M:%S')} {task.name}: {message}", file=sys.stderr, flush=True)
 
 
+def district_source(task: Task):
+    """``(area, extract)`` of a district task: the district polygon, and the extract read only within
+    the margin its rules need around it (the largest threshold, and as much again for the walk back
+    to a facility beyond the edge), so a province's districts each read a small part of one file.
+
+    Reading is clipped by libosmium's location filter in :func:`urbancover.read_osm`; facilities
+    outside the margin cannot serve a place inside the district by network distance, since a walk is
+    never shorter than the straight line.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from urbancover.io import read_osm, utm_crs_for
+    from urbancover.rules import load_rules
+
+    area = gpd.GeoSeries([shapely.from_wkt(task.district_wkt)], crs=4326)
+    margin = 2.0 * load_rules(task.rules).max_threshold
+    metric = area.to_crs(utm_crs_for(area))
+    clip = metric.buffer(margin).to_crs(4326).iloc[0]
+    return area, read_osm(task.extract, clip=clip)
+
+
 def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
              progress: bool = False) -> pd.DataFrame:
     """Evaluate one task into a temporary folder, mark it done (or failed) and move it into place.
@@ -207,14 +229,12 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
     try:
         _step(task, progress, "started")
         marker["extract"] = file_fingerprint(task.extract)  # before reading: a later change forces a redo
-        area = None
+        area, source = None, task.extract
         if task.district_wkt:
-            import geopandas as gpd
-
-            area = gpd.GeoSeries([shapely.from_wkt(task.district_wkt)], crs=4326)
+            area, source = district_source(task)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing facilities etc. are in the report's notes
-            report = evaluate(task.extract, task.rules, area=area, progress=progress)
+            report = evaluate(source, task.rules, area=area, progress=progress)
         _step(task, progress, "evaluated")
         report.to_gpkg(work / f"{task.name}.gpkg")
         _step(task, progress, "wrote GeoPackage")
