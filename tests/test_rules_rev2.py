@@ -228,6 +228,9 @@ def test_school_levels(a1):
     rule = uc.load_rules("zhengzhou-2018")["kindergarten_school"]
     listed = unmatched(a1.context.features, rule.params["list_unmatched"], [c.facilities for c in rule.categories])
     assert listed["name"].tolist() == ["育才学校"]
+    # the evaluation lists it too, as a layer of the rule, and says so in a note
+    assert a1.results["kindergarten_school"].layers["unmatched"]["name"].tolist() == ["育才学校"]
+    assert any("count for no category" in n for n in a1.notes)
 
 
 def test_green_and_park_minimum_sizes(a1):

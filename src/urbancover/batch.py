@@ -216,8 +216,6 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
     ``failed``, so the next run retries it), so one broken extract does not stop a batch of
     hundreds. Returns the summary with ``task``, ``extract``, ``notes`` and ``error`` columns.
     """
-    import shapely
-
     from urbancover.analysis import evaluate
 
     final = inside(out, task.name)

@@ -104,6 +104,11 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     row["passed"] = None if np.isnan(share) else bool(share >= rule.target - 1e-12)
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
         result.layers["gaps"] = gap_polygons(ctx, m)
+    if m.unmatched is not None:
+        result.layers["unmatched"] = m.unmatched
+        if len(m.unmatched):
+            ctx.notes.append(f"{rule.id}: {len(m.unmatched)} facilities count for no category (e.g. schools of unknown "
+                             "level); they are listed in the layer 'unmatched' for checking.")
     return result
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import features, intervals, settings
 from urbancover.context import Context
 from urbancover.demand import demand_points
 from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
@@ -143,6 +143,9 @@ class Measurement:
     places: dict[str, DemandPlaces] = field(default_factory=dict)
     streets: Intervals | None = None
     roads: RoadPieces | None = None
+    #: features of the rule's ``list_unmatched`` pool that no category takes (schools of unknown
+    #: level: they count for no category and are listed for the planner to check), or None
+    unmatched: gpd.GeoDataFrame | None = None
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -359,7 +362,14 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     places = {layer: _places(ctx, layer, only_old, checks) for layer in rule.demand if layer in PLACE_LAYERS}
     streets = street_demand(rule, ctx) if "streets" in rule.demand else None
     roads = road_pieces(rule, ctx, checks) if "streets" in rule.demand else None
-    m = Measurement(rule, kind_of(rule), checks, places, streets, roads)
+    pool = rule.params.get("list_unmatched")
+    unmatched = None
+    if pool:
+        rows = features.unmatched(ctx.features, pool, [c.selector for c in checks])
+        unmatched = rows[shapely.intersects(rows.geometry.values, ctx.area)]
+        keep = [c for c in ("osmid", "name", "amenity", "school", "isced:level", "geometry") if c in unmatched]
+        unmatched = unmatched[keep].reset_index(drop=True)
+    m = Measurement(rule, kind_of(rule), checks, places, streets, roads, unmatched)
     ctx.cache[key] = m
     return m
 
