@@ -344,6 +344,12 @@ def evaluate(
     bar.close()
     summary = pd.DataFrame([r.summary for r in results.values()])
     summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
+    if len(summary):
+        # the verdict in words, so a file (GeoPackage, CSV) never shows an undetermined rule as a
+        # blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list"
+        summary["verdict"] = [
+            ("list" if KINDS[k].listed else "undetermined") if p is None or (isinstance(p, float) and np.isnan(p))
+            else ("pass" if bool(p) else "fail") for p, k in zip(summary["passed"], summary["kind"])]
     return Report(
         summary=summary, results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
