@@ -214,6 +214,8 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
                 opts = {"ENCODING": "UTF-8"} if fmt == "shp" else {}
                 pyogrio.write_dataframe(table, target, driver=driver, layer_options=opts or None)
             written.append(target)
+            if fmt == "shp":  # a shapefile is several files
+                written += [target.with_suffix(side) for side in (".dbf", ".shx", ".prj", ".cpg") if target.with_suffix(side).exists()]
     tables = {"summary": report.summary}
     if report.by_unit is not None:
         tables["summary_by_unit"] = report.by_unit

@@ -127,5 +127,60 @@ def note_text(note: str, lang: str = "en") -> str:
     note = re.sub(r"\s*\((?:[^()]*\b(?:settings|evaluate|urbancover)\.[^()]*)\)", "", note)
     for pattern, repl in _NOTES_ZH:
         if re.match(pattern, note, flags=re.S):
-            return re.sub(pattern, repl, note, flags=re.S)
+            note = re.sub(pattern, repl, note, flags=re.S)
+            break
+    for pattern, repl in _PHRASES_ZH:
+        note = re.sub(pattern, repl, note)
     return note
+
+
+#: Phrases inside notes (compound sources ...) in Chinese.
+_PHRASES_ZH = (
+    (r"OSM landuse=residential polygons", "OSM 居住用地（landuse=residential）"),
+    (r"(\d+) of (\d+) have no year and are assumed old", r"其中 \1/\2 个无建成年代，按老旧小区计"),
+    (r"the user's compounds", "用户提供的小区"),
+)
+
+
+#: Target texts of the summary in Chinese.
+_TARGETS_ZH = [
+    (r"^list of candidates to connect$", "列出待打通的候选"),
+    (r"^all$", "全部达标"),
+    (r"^≥ (\S+) in every unit$", r"每个单元 ≥ \1 处"),
+    (r"^one per (\S+) residents$", r"每 \1 名居民一处"),
+    (r" per km²$", " 处/km²"),
+    (r" m² per resident$", " m²/人"),
+]
+
+
+def target_text(text, lang: str) -> str:
+    """The summary's ``target_text`` for people: ≥/≤ signs, and in Chinese for the known forms."""
+    import re
+
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    text = str(text).replace(">=", "≥").replace("<=", "≤")
+    if lang == "zh":
+        for pat, rep in _TARGETS_ZH:
+            text = re.sub(pat, rep, text)
+    return text
+
+
+#: Reasons of undetermined rules in Chinese.
+_REASONS_ZH = (
+    (r"^no (residents|buildings|compounds)( in old compounds)? in the area: nothing to serve$",
+     lambda m: f"范围内{'老旧小区中' if m[2] else ''}没有{_UNIT_ZH[m[1]]}：无服务对象"),
+    (r"^no street of the rule's street demand in the area: nothing to serve$", "范围内没有该规则所指的街道：无服务对象"),
+    (r"^no subdistrict units:.*$", "没有街道单元（未提供，数据中也没有街道边界）"),
+)
+
+
+def reason_text(reason, lang: str = "en") -> str:
+    """Why a rule is undetermined, in ``lang`` (Chinese for the common reasons)."""
+    if not isinstance(reason, str):
+        return ""
+    if lang == "zh":
+        for pattern, repl in _REASONS_ZH:
+            if re.match(pattern, reason):
+                return re.sub(pattern, repl, reason)
+    return reason

@@ -20,6 +20,7 @@ from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
 from urbancover.rules import KINDS
+from urbancover.wording import target_text  # noqa: F401  (the report reads it from here too)
 
 LANGS = ("zh", "en")
 
@@ -358,27 +359,6 @@ def served_pairs(row: dict, rule, T: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-_TARGETS_ZH = [
-    (r"^list of candidates to connect$", "列出待打通的候选"),
-    (r"^all$", "全部达标"),
-    (r"^≥ (\S+) in every unit$", r"每个单元 ≥ \1 处"),
-    (r"^one per (\S+) residents$", r"每 \1 名居民一处"),
-    (r" per km²$", " 处/km²"),
-    (r" m² per resident$", " m²/人"),
-]
-
-
-def target_text(text, lang: str) -> str:
-    """The summary's ``target_text`` for people: ≥/≤ signs, and in Chinese for the known forms."""
-    import re
-
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    text = str(text).replace(">=", "≥").replace("<=", "≤")
-    if lang == "zh":
-        for pat, rep in _TARGETS_ZH:
-            text = re.sub(pat, rep, text)
-    return text
 
 
 def measure_text(measure: str, lang: str) -> str:
