@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from urbancover.wording import share_size
+from urbancover.wording import reason_text, share_size
 from urbancover.report._common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -129,11 +129,11 @@ def _pair(row, key, lang: str = "en") -> str:
             + (f"<br><span class='sub size'>{esc(size)}</span>" if size else "") + "</td>")
 
 
-def _badge(passed, kind, T, reason=None) -> str:
+def _badge(passed, kind, T, reason=None, lang: str = "en") -> str:
     word = result_word(passed, kind, T)
     undetermined = passed is None or (isinstance(passed, float) and math.isnan(passed))
     cls = "none" if undetermined else ("pass" if bool(passed) else "fail")
-    why = (f"<br><span class='sub reason'>{esc(reason)}</span>"
+    why = (f"<br><span class='sub reason'>{esc(reason_text(reason, lang))}</span>"
            if undetermined and isinstance(reason, str) and reason else "")
     return f"<span class='badge {cls}'>{esc(word)}</span>{why}"
 
@@ -162,7 +162,7 @@ def summary_table(report, lang: str = "zh") -> str:
             f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
             f"<td>{_requirement(res.measurement, row, lang, T)}</td>"
             + "".join(_pair(row, k, lang) for k in ("residents", "buildings", "compounds", "street"))
-            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T, row.get('reason'))}</td></tr>"
+            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T, row.get('reason'), lang)}</td></tr>"
         )
     out.append("</tbody></table>")
     return "".join(out)
