@@ -111,7 +111,8 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        tables = {name: gdf for name, gdf in self.layers().items() if "geometry" in gdf}
+        tables = {part: gdf_part for name, gdf in self.layers().items() if "geometry" in gdf
+                  for part, gdf_part in _one_type(name, gdf).items()}
         tables["summary"] = self.summary
         if self.by_unit is not None:
             tables["summary_by_unit"] = self.by_unit
@@ -188,11 +189,7 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
     for name, gdf in report.layers().items():
         if "geometry" not in gdf:
             continue
-        dims = set(shapely.get_dimensions(gdf.geometry.values).tolist()) if len(gdf) else set()
-        parts = {name: gdf} if len(dims) <= 1 else {
-            f"{name}_{k}": gdf[shapely.get_dimensions(gdf.geometry.values) == d]
-            for d, k in ((0, "points"), (1, "lines"), (2, "areas")) if d in dims}
-        for part_name, part in parts.items():
+        for part_name, part in _one_type(name, gdf).items():
             if fmt == "shp" and len(part) == 0:
                 continue
             table = gpd.GeoDataFrame(_for_file(part), geometry=part.geometry.name, crs=part.crs)
@@ -224,6 +221,16 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
         _for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
         written.append(target)
     return written
+
+
+def _one_type(name: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """A layer as layers of one geometry type each: itself, or ``<name>_points``, ``<name>_lines``
+    and ``<name>_areas`` when it mixes them (GIS formats type each layer)."""
+    dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
+    kinds = set(dims.tolist())
+    if len(kinds) <= 1:
+        return {name: gdf}
+    return {f"{name}_{k}": gdf[dims == d] for d, k in ((0, "points"), (1, "lines"), (2, "areas")) if d in kinds}
 
 
 def _short_fields(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

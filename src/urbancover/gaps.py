@@ -211,7 +211,7 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     total = p.total
     if total == 0:
         which = f"{label} in old compounds" if only_old else label
-        ctx.notes.append(f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
+        note(ctx, f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
     share = float(w[net_ok].sum() / total) if total > 0 else np.nan
     places = [d for d in result.rule.demand if d != "streets"]
     if layer == ("residential_buildings" if "residential_buildings" in places else places[0]):
@@ -222,7 +222,8 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
             if len(c.facilities):
                 cut |= np.isinf(net_d[:, k])
         if cut.any():
-            ctx.notes.append(
+            note(
+                ctx,
                 f"{result.rule.id}: {int(cut.sum())} of {len(p)} {label} cannot reach any facility along the walking "
                 "network (they lie on a part of it joined to none, or too far from every street); they count as unserved."
             )
@@ -288,7 +289,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     row["street_served"] = share
     row["street_served_straight"] = intervals.total(straight) / length if length > 0 else np.nan
     if length == 0:
-        ctx.notes.append(f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
+        note(ctx, f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
     # uncovered = demand minus covered
     edge, start, end = intervals.intersect(intervals.complement(*covered, net.length), demand)
     has = np.array([len(c.facilities) > 0 for c in checks])
