@@ -1,6 +1,7 @@
 """The bus_stop_500 rule end to end, on a hand-made city whose answers are worked out by hand,
 and on the bundled sample (properties), plus the command line."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,22 +26,27 @@ def test_bus_stop_rule_on_hand_made_city(tmp_path):
     assert row["buildings_served"] == pytest.approx(1 / 3)
     assert row["buildings_served_straight"] == pytest.approx(2 / 3)
     unserved = report.results["bus_stop_500"].layers["homes_unserved"]
-    assert sorted(np.round(unserved["network_distance"], 1)) == [520.0, 950.0]
-    assert sorted(np.round(unserved["straight_distance"], 1)) == [round(np.hypot(470, 30), 1), round(np.hypot(900, 30), 1)]
+    assert sorted(np.round(unserved["network_m"], 1)) == [520.0, 950.0]
+    assert sorted(np.round(unserved["straight_m"], 1)) == [round(np.hypot(470, 30), 1), round(np.hypot(900, 30), 1)]
     # street: 1000 m, covered from the stop's projection (x=0, cost 10) up to x = 490
     assert row["street_km"] == pytest.approx(1.0, abs=1e-3)
     assert row["street_served"] == pytest.approx(0.490, abs=1e-3)
     # straight line: the 500 m circle around (0, 10) meets y=0 up to x = sqrt(500^2 - 10^2) = 499.9
     assert row["street_served_straight"] == pytest.approx(np.sqrt(500**2 - 10**2) / 1000, abs=1e-3)
     streets = report.results["bus_stop_500"].layers["streets_unserved"]
-    assert streets["length"].sum() == pytest.approx(510, abs=1)
+    assert streets["length_m"].sum() == pytest.approx(510, abs=1)
     assert streets.length.sum() == pytest.approx(510, abs=1)  # geometry agrees with the column
     assert not row["passed"]
 
 
-def test_missing_facilities_are_an_all_gap_with_a_warning(tmp_path):
-    with pytest.warns(UserWarning, match="highway=bus_stop"):
+def test_missing_facilities_are_an_all_gap_with_one_note_and_no_warning(tmp_path):
+    # a finding about the data is a note (issue 14.6), never a UserWarning: warnings are for misuse
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         report = uc.evaluate(_city(tmp_path, stops=False), only=["bus_stop_500"])
+    assert sum("highway=bus_stop" in n for n in report.notes) == 1
+    homes = report.results["bus_stop_500"].layers["homes_unserved"]
+    assert set(homes["status"]) == {"no facility"} and homes["network_m"].isna().all() and homes["over_by_m"].isna().all()
     row = report.summary.iloc[0]
     assert row["facilities"] == 0
     assert row["buildings_served"] == 0 and row["street_served"] == 0
@@ -69,8 +75,8 @@ def test_sample_properties():
     assert 0 <= row["buildings_served"] <= row["buildings_served_straight"] <= 1
     assert 0 <= row["street_served"] <= row["street_served_straight"] <= 1
     layers = report.results["bus_stop_500"].layers
-    assert (layers["homes_unserved"]["network_distance"] > 500).all()
-    assert (layers["homes_unserved"]["network_distance"] >= layers["homes_unserved"]["straight_distance"] - 1e-6).all()
+    assert (layers["homes_unserved"]["network_m"] > 500).all()
+    assert (layers["homes_unserved"]["network_m"] >= layers["homes_unserved"]["straight_m"] - 1e-6).all()
     # unserved street length agrees with the share
     unserved_km = layers["streets_unserved"].length.sum() / 1000
     assert unserved_km == pytest.approx(row["street_km"] * (1 - row["street_served"]), rel=1e-3)
@@ -93,8 +99,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def sample_report():
-    with pytest.warns(UserWarning, match="no .* in the data matches"):
-        return uc.evaluate(SAMPLE)
+    return uc.evaluate(SAMPLE)
 
 
 def test_preset_on_sample_every_rule_in_range(sample_report):
@@ -155,7 +160,7 @@ def test_parks_with_mapped_gates_are_reached_at_the_gates(tmp_path, gate, expect
     ways.append(hw)
     path = write_osm(tmp_path / "park.osm", nodes, ways, bounds=(-50, -100, 1050, 300))
     report = uc.evaluate(path, only=["park_500"])
-    d = report.results["park_500"].layers["homes_unserved"]["network_distance"]
+    d = report.results["park_500"].layers["homes_unserved"]["network_m"]
     if expected <= 500:
         assert len(d) == 0 and report.summary["buildings_served"].iloc[0] == 1
     else:

@@ -58,7 +58,7 @@ def test_every_output_sees_one_facility_and_one_share(one_stop_report, tmp_path)
     report, one = one_stop_report
     row = report.summary.set_index("id").loc[RID]
     # the rule's own layer
-    assert len(report.results[RID].layers["facilities"]) == 1
+    assert len(report.results[RID].layers["facilities_points"]) == 1
     # what the gap map and the interactive map draw
     from urbancover.report import _common
 

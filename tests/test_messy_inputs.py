@@ -174,14 +174,13 @@ def test_extract_without_walkable_ways(tmp_path, capsys):
 # -- facility layers -------------------------------------------------------------------------------
 def test_user_facility_layer_with_no_rows_is_an_all_gap_with_a_warning(bare_city):
     for empty in (pts((0, 10)).iloc[:0], gpd.GeoDataFrame(geometry=[], crs=4326)):
-        with pytest.warns(UserWarning, match=r"the user's layer facilities\['bus_stop_500'\] gives no facility"):
-            report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: empty})
+        report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: empty})  # a note, not a warning (issue 14.6)
         row = report.summary.iloc[0]
         assert row["facilities"] == 0
         assert row["buildings_served"] == 0 and row["residents_served"] == 0 and row["street_served"] == 0
         assert row["buildings"] == 3  # the homes are still counted: an all-gap, not an empty result
         assert len(report.results[BUS].layers["homes_unserved"]) == 3
-        assert any("gives no facility" in n for n in report.notes)
+        assert sum("gives no facility" in n for n in report.notes) == 1
 
 
 def test_duplicate_facilities_give_the_same_shares(bare_city, tmp_path):
@@ -220,11 +219,13 @@ def test_facilities_with_missing_empty_or_nan_geometry_are_ignored_and_said(bare
     assert row[SHARES].to_numpy(float) == pytest.approx(clean[SHARES].to_numpy(float), abs=1e-12)
     assert clean["buildings_served"] == pytest.approx(1 / 3)
     assert any("4 of 5 rows" in n for n in report.notes)
-    # nothing usable at all: an all-gap with both warnings, not a silent 0 %
+    # nothing usable at all: an all-gap, not a silent 0 %: the unusable rows are a warning on the
+    # layer given, the empty category one note (a finding, issue 14.6)
     with pytest.warns(UserWarning) as record:
         report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[1:]})
     text = " ".join(str(w.message) for w in record)
-    assert "4 of 4 rows have no usable geometry" in text and "gives no facility" in text
+    assert "4 of 4 rows have no usable geometry" in text and "gives no facility" not in text
+    assert sum("gives no facility" in n for n in report.notes) == 1
     assert report.summary.iloc[0]["buildings_served"] == 0
 
 
@@ -284,7 +285,7 @@ def test_self_intersecting_osm_park_is_repaired_and_serves(tmp_path):
         report = uc.evaluate(osm, _park_rules(419, 421))
     s = report.summary.set_index("id")
     assert s.loc["park_421", "buildings_served"] == 1 and s.loc["park_419", "buildings_served"] == 0
-    d = report.results["park_419"].layers["homes_unserved"]["network_distance"]
+    d = report.results["park_419"].layers["homes_unserved"]["network_m"]
     assert d.to_numpy() == pytest.approx([420.0], abs=0.5)
 
 
@@ -295,7 +296,7 @@ def test_self_intersecting_user_layers_are_repaired(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = uc.evaluate(osm, _park_rules(419), facilities={"park_419": bowtie})
-    d = report.results["park_419"].layers["homes_unserved"]["network_distance"]
+    d = report.results["park_419"].layers["homes_unserved"]["network_m"]
     assert d.to_numpy() == pytest.approx([420.0], abs=0.5)
     assert any("1 invalid geometries" in n for n in report.notes)
     # a bow-tie compound (used to crash in GEOS) and a bow-tie analysed area (used to be refused as
@@ -356,7 +357,7 @@ def test_homes_too_far_from_every_street_count_as_unserved(tmp_path):
     row = report.summary.iloc[0]
     assert row["buildings"] == 2 and row["buildings_served"] == 0.5
     far = report.results[BUS].layers["homes_unserved"]
-    assert len(far) == 1 and np.isinf(far["network_distance"].iloc[0])
+    assert len(far) == 1 and np.isnan(far["network_m"].iloc[0]) and far["status"].iloc[0] == "no path"
     assert any("1 of 2 buildings cannot reach any facility" in n for n in report.notes)
 
 
@@ -381,8 +382,8 @@ def test_many_disconnected_islands(tmp_path, capsys):
     assert row["residents_served"] == pytest.approx(1 / 6, rel=1e-3)  # six equal homes
     assert row["street_km"] == pytest.approx(1.2, abs=1e-3) and row["street_served"] == pytest.approx(1 / 6, abs=1e-4)
     unserved = report.results[BUS].layers["homes_unserved"]
-    assert len(unserved) == 5 and np.isinf(unserved["network_distance"]).all()
-    assert np.isfinite(unserved["straight_distance"]).all()  # only the network cuts them off
+    assert len(unserved) == 5 and unserved["network_m"].isna().all() and (unserved["status"] == "no path").all()
+    assert np.isfinite(unserved["straight_m"]).all()  # only the network cuts them off
     assert any("5 of 6 buildings cannot reach any facility" in n for n in report.notes)
     # and the command line prints that note with the table
     assert main(["analyze", str(path), "--only", BUS, "--out", str(tmp_path / "out")]) == 0
@@ -500,7 +501,7 @@ def test_chinese_names_round_trip_through_the_extract(tmp_path):
         assert sorted(osm.features["name"].dropna()) == sorted([NAMES["stop"], NAMES["home"]])
         report, _ = bus(osm)
         layers = report.results[BUS].layers
-        assert layers["facilities"]["name"].tolist() == [NAMES["stop"]]
+        assert layers["facilities_points"]["name"].tolist() == [NAMES["stop"]]
         assert layers["homes_unserved"]["name"].tolist() == [NAMES["home"]]
         assert layers["streets_unserved"]["name"].tolist() == [NAMES["street"]]
         gpkg = report.to_gpkg(tmp_path / "out.gpkg")
@@ -597,7 +598,7 @@ def test_compound_layer_without_name_or_year_columns(city):
     outlines = gpd.GeoDataFrame(geometry=[local(shapely.box(50, 10, 150, 70)), local(shapely.box(850, 10, 950, 70))], crs=32650)
     report, row = bus(city, compounds=outlines)
     assert len(report.compounds) == 2 and report.compounds["old"].all()  # no year: assumed old, and said so
-    assert report.compounds[BUS].tolist() == [True, False]
+    assert report.compounds[f"served_{BUS}"].tolist() == [True, False]
     assert row["compounds"] == 2 and row["compounds_served"] == 0.5
     assert any("2 of 2 have no year" in n for n in report.notes)
 
@@ -658,6 +659,7 @@ def test_layer_in_degrees_declared_as_metres_on_the_command_line(tmp_path, city,
 def test_empty_facility_file_on_the_command_line_is_reported(tmp_path, bare_city, capsys):
     p = tmp_path / "none.geojson"
     p.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
-    assert main(["analyze", str(bare_city.path), "--only", BUS, "--facilities", f"{BUS}={p}", "--out", str(tmp_path / "o")]) == 0
+    assert main(["analyze", str(bare_city.path), "--only", BUS, "--facilities", f"{BUS}={p}", "--out", str(tmp_path / "o"),
+                 "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "gives no facility" in out and "0.0 %" in out

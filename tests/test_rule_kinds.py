@@ -90,8 +90,7 @@ def city(tmp_path_factory):
         geometry=[shapely.box(X0 - 100, Y0 - 300, X0 + 500, Y0 + 700), shapely.box(X0 + 500, Y0 - 300, X0 + 1100, Y0 + 700)],
         crs=32650,
     )
-    with pytest.warns(UserWarning):
-        report = uc.evaluate(path, units=units)
+    report = uc.evaluate(path, units=units)  # missing categories are notes, not warnings
     return report
 
 
@@ -142,8 +141,8 @@ def test_green_and_park_reached_at_boundary(city):
     assert green["residents_served"] == 0 and green["residents_served_straight"] == 1
     assert park["residents_served"] == pytest.approx(0.5, abs=SHARE) and park["residents_served_straight"] == 1
     homes = city.results["park_500"].layers["homes_unserved"]
-    assert homes["network_distance"].to_numpy() == pytest.approx([685.0], abs=0.5)
-    assert homes["straight_distance"].to_numpy() == pytest.approx([np.hypot(100, 200)], abs=0.5)
+    assert homes["network_m"].to_numpy() == pytest.approx([685.0], abs=0.5)
+    assert homes["straight_m"].to_numpy() == pytest.approx([np.hypot(100, 200)], abs=0.5)
     # gap polygons: the residential land beyond 500 m is compound B and home B, not compound A
     gaps = city.results["park_500"].layers["gaps"]
     b = shapely.box(X0 + 850, Y0 + 350, X0 + 950, Y0 + 450)
@@ -164,9 +163,9 @@ def test_living_circle_names_the_missing_category(city):
     # B: grocery 100 + |100 - 150| + 5 = 155; market 1205, store 1205 -> missing market, breakfast, store
     assert living["residents_served"] == 0
     assert living["missing"] == "market 50%; breakfast 100%; grocery 50%; store_24h 50%"
-    homes = city.results["living_10min"].layers["homes_unserved"].sort_values("network_distance_market")
+    homes = city.results["living_10min"].layers["homes_unserved"].sort_values("network_m_market")
     assert homes["missing"].tolist() == ["breakfast, grocery", "market, breakfast, store_24h"]
-    assert homes["network_distance_grocery"].to_numpy() == pytest.approx([1255, 155], abs=0.5)
+    assert homes["network_m_grocery"].to_numpy() == pytest.approx([1255, 155], abs=0.5)
 
 
 def test_emergency_shelter_uses_big_parks_only(city):

@@ -212,8 +212,8 @@ def test_living_circle_breakfast_and_24h_store(a1):
     30 + 200 + 5 = 235 m; the one open 07:00-23:00 at x=120 is not."""
     homes = a1.results["living_10min"].layers["homes_unserved"]
     assert len(homes) == 1 and homes["missing"].iloc[0] == "breakfast"
-    assert homes["network_distance_breakfast"].iloc[0] == pytest.approx(635, abs=0.5)
-    assert homes["network_distance_store_24h"].iloc[0] == pytest.approx(235, abs=0.5)
+    assert homes["network_m_breakfast"].iloc[0] == pytest.approx(635, abs=0.5)
+    assert homes["network_m_store_24h"].iloc[0] == pytest.approx(235, abs=0.5)
 
 
 def test_school_levels(a1):
@@ -222,9 +222,9 @@ def test_school_levels(a1):
     (the 附属小学 is no middle school)."""
     homes = a1.results["kindergarten_school"].layers["homes_unserved"]
     assert homes["missing"].iloc[0] == "kindergarten"
-    assert homes["network_distance_kindergarten"].iloc[0] == pytest.approx(355, abs=0.5)
-    assert homes["network_distance_primary_school"].iloc[0] == pytest.approx(95, abs=0.5)
-    assert homes["network_distance_middle_school"].iloc[0] == pytest.approx(935, abs=0.5)
+    assert homes["network_m_kindergarten"].iloc[0] == pytest.approx(355, abs=0.5)
+    assert homes["network_m_primary_school"].iloc[0] == pytest.approx(95, abs=0.5)
+    assert homes["network_m_middle_school"].iloc[0] == pytest.approx(935, abs=0.5)
     rule = uc.load_rules("zhengzhou-2018")["kindergarten_school"]
     listed = unmatched(a1.context.features, rule.params["list_unmatched"], [c.facilities for c in rule.categories])
     assert listed["name"].tolist() == ["育才学校"]
@@ -240,7 +240,7 @@ def test_green_and_park_minimum_sizes(a1):
     assert _row(a1, "green_300")["facilities"] == 2 and _row(a1, "green_300")["residents_served"] == pytest.approx(1)
     park = a1.results["park_500"].layers["homes_unserved"]
     assert _row(a1, "park_500")["facilities"] == 1
-    assert park["network_distance"].iloc[0] == pytest.approx(565, abs=0.5)
+    assert park["network_m"].iloc[0] == pytest.approx(565, abs=0.5)
 
 
 def test_shelter_assembly_point_of_any_size(a1):

@@ -20,7 +20,7 @@ from urbancover.io.osm import OSMData, read_osm
 from urbancover.network import Network
 from urbancover.measure import evaluator
 from urbancover.progress import in_notebook, progress_bar
-from urbancover.rules import RuleSet, load_rules
+from urbancover.rules import KINDS, RuleSet, load_rules
 
 @dataclass
 class Report:
@@ -37,7 +37,8 @@ class Report:
         Rule id -> :class:`urbancover.gaps.RuleResult` with that rule's layers (unserved homes,
         compounds and street pieces with distances, gap polygons, facilities ...).
     compounds : GeoDataFrame
-        One row per compound in the area: ``old``, and per distance rule whether it is served;
+        One row per compound in the area: ``old``, and per distance rule ``served_<rule id>`` (True
+        when the compound is served);
         ``failed_rules`` lists the rules it fails (this feeds the demonstration-zone search).
     by_unit : DataFrame or None
         Share of residents served per distance rule and area unit, when units were given.
@@ -110,7 +111,8 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        tables = {name: gdf for name, gdf in self.layers().items() if "geometry" in gdf}
+        tables = {part: gdf_part for name, gdf in self.layers().items() if "geometry" in gdf
+                  for part, gdf_part in _one_type(name, gdf).items()}
         tables["summary"] = self.summary
         if self.by_unit is not None:
             tables["summary_by_unit"] = self.by_unit
@@ -125,6 +127,128 @@ class Report:
         finally:
             pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
         return path
+
+    def export(self, path: str | os.PathLike, format: str | None = None) -> list[Path]:
+        """Write every layer and the summary tables in a GIS format.
+
+        Parameters
+        ----------
+        path
+            ``.gpkg`` file for GeoPackage (every layer and table in one file, as :meth:`to_gpkg`);
+            for the other formats a folder, holding one file per layer (``<rule id>__<layer>.<ext>``)
+            and the summary tables as CSV with a UTF-8 byte-order mark (Excel on Chinese Windows
+            reads them right).
+        format
+            ``"gpkg"``, ``"parquet"`` (GeoParquet, needs pyarrow: ``pip install "urbancover[parquet]"``),
+            ``"geojson"`` (in WGS 84, as RFC 7946 requires) or ``"shp"`` (field names cut to 10
+            characters: ``<layer>.fields.csv`` maps them back). Default: from the suffix of ``path``,
+            else GeoPackage.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+
+        Every layer holds one geometry type (a layer mixing points and polygons is written as
+        ``<layer>_points`` and ``<layer>_areas``) and no infinity (``status`` says why a distance is
+        missing). Empty layers are skipped in Shapefile, which cannot type them.
+        """
+        return export_report(self, path, format)
+
+
+#: Export formats: name -> (file suffix, OGR driver or None for GeoParquet).
+FORMATS = {"gpkg": (".gpkg", "GPKG"), "parquet": (".parquet", None), "geojson": (".geojson", "GeoJSON"),
+           "shp": (".shp", "ESRI Shapefile")}
+_FORMAT_ALIASES = {"geopackage": "gpkg", "geoparquet": "parquet", "json": "geojson", "shapefile": "shp"}
+
+
+def export_report(report: Report, path: str | os.PathLike, format: str | None = None) -> list[Path]:
+    """:meth:`Report.export` (see there)."""
+    path = Path(path)
+    if format is None:
+        suffix = path.suffix.lower().lstrip(".")
+        format = suffix if suffix in FORMATS or suffix in _FORMAT_ALIASES else "gpkg"
+    fmt = _FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
+    if fmt not in FORMATS:
+        raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    if fmt == "gpkg":
+        return [report.to_gpkg(path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg")]
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as err:
+            raise InputError('format: GeoParquet needs pyarrow; pip install "urbancover[parquet]", or choose '
+                             "gpkg, geojson or shp.") from err
+    import pyogrio
+
+    suffix, driver = FORMATS[fmt]
+    if path.exists() and not path.is_dir():
+        raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
+    path.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, gdf in report.layers().items():
+        if "geometry" not in gdf:
+            continue
+        for part_name, part in _one_type(name, gdf).items():
+            if fmt == "shp" and len(part) == 0:
+                continue
+            table = gpd.GeoDataFrame(_for_file(part), geometry=part.geometry.name, crs=part.crs)
+            if fmt == "geojson":
+                table = table.to_crs(4326)
+            target = path / f"{part_name}{suffix}"
+            if fmt == "shp":
+                table, fields = _short_fields(table)
+                fields_path = path / f"{part_name}.fields.csv"
+                fields.to_csv(fields_path, index=False, encoding="utf-8-sig")
+                written.append(fields_path)
+            if fmt == "parquet":
+                table.to_parquet(target, index=False)
+            else:
+                if target.exists():
+                    target.unlink()
+                    for side in (".dbf", ".shx", ".prj", ".cpg"):
+                        target.with_suffix(side).unlink(missing_ok=True)
+                opts = {"ENCODING": "UTF-8"} if fmt == "shp" else {}
+                pyogrio.write_dataframe(table, target, driver=driver, layer_options=opts or None)
+            written.append(target)
+            if fmt == "shp":  # a shapefile is several files
+                written += [target.with_suffix(side) for side in (".dbf", ".shx", ".prj", ".cpg") if target.with_suffix(side).exists()]
+    tables = {"summary": report.summary}
+    if report.by_unit is not None:
+        tables["summary_by_unit"] = report.by_unit
+    for name, table in tables.items():
+        target = path / f"{name}.csv"
+        _for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
+        written.append(target)
+    return written
+
+
+def _one_type(name: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """A layer as layers of one geometry type each: itself, or ``<name>_points``, ``<name>_lines``
+    and ``<name>_areas`` when it mixes them (GIS formats type each layer)."""
+    dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
+    kinds = set(dims.tolist())
+    if len(kinds) <= 1:
+        return {name: gdf}
+    return {f"{name}_{k}": gdf[dims == d] for d, k in ((0, "points"), (1, "lines"), (2, "areas")) if d in kinds}
+
+
+def _short_fields(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Shapefile field names (at most 10 characters, unique) and the table mapping them back."""
+    geom = table.geometry.name
+    names, taken = {}, set()
+    for col in table.columns:
+        if col == geom:
+            continue
+        short = str(col)[:10]
+        k = 1
+        while short.lower() in taken:
+            tail = f"_{k}"
+            short = str(col)[: 10 - len(tail)] + tail
+            k += 1
+        taken.add(short.lower())
+        names[col] = short
+    return table.rename(columns=names), pd.DataFrame({"field": list(names.values()), "column": list(names.keys())})
 
 
 def _for_file(df: pd.DataFrame) -> pd.DataFrame:
@@ -157,6 +281,7 @@ def evaluate(
     network: Network | None = None,
     only: list[str] | None = None,
     progress: bool = False,
+    osm_tags: bool = False,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -192,6 +317,9 @@ def evaluate(
         Rule ids to evaluate (default: all).
     progress
         Show a progress bar (reading, network, each rule) on stderr.
+    osm_tags
+        Keep every OSM tag column on the layers of homes (default: ``osmid``, ``element``, ``name``,
+        ``building``, ``levels``, ``compound``, ``residents``).
 
     Returns
     -------
@@ -214,9 +342,10 @@ def evaluate(
     bar.step("walking network")
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
-        units=units, units_column=units_column, margin_needed=ruleset.max_threshold,
+        units=units, units_column=units_column, margin_needed=_max_threshold(chosen),
         facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
     )
+    ctx.osm_tags = bool(osm_tags)
     results = {}
     for rule in chosen:
         bar.step(rule.id)
@@ -224,10 +353,23 @@ def evaluate(
     bar.close()
     summary = pd.DataFrame([r.summary for r in results.values()])
     summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
+    if len(summary):
+        # the verdict in words, so a file (GeoPackage, CSV) never shows an undetermined rule as a
+        # blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list"
+        summary["verdict"] = [
+            ("list" if KINDS[k].listed else "undetermined") if p is None or (isinstance(p, float) and np.isnan(p))
+            else ("pass" if bool(p) else "fail") for p, k in zip(summary["passed"], summary["kind"])]
     return Report(
         summary=summary, results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
     )
+
+
+def _max_threshold(rules) -> float:
+    """The largest distance threshold of the rules evaluated (metres): the margin the extract needs."""
+    rules = [r for r in rules if KINDS[r.kind].distance]
+    values = [r.threshold for r in rules] + [c.threshold for r in rules for c in r.categories]
+    return max((v for v in values if v is not None), default=0.0)
 
 
 def _facility_keys(ruleset: RuleSet) -> set[str]:
@@ -269,7 +411,7 @@ def _compound_table(ctx: Context, results: dict) -> gpd.GeoDataFrame:
     failed = np.full(len(comp), "", dtype=object)
     for rid, res in results.items():
         if res.compound_served is not None:
-            comp[rid] = res.compound_served
+            comp[f"served_{rid}"] = res.compound_served
             failed = failed + np.where(res.compound_served, "", rid + ", ")
     comp["failed_rules"] = [f[:-2] for f in failed]
     comp["n_failed"] = [len(f.split(", ")) if f else 0 for f in comp["failed_rules"]]

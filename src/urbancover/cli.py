@@ -24,6 +24,7 @@ stderr naming the input or flag and what is wrong, found before the work starts 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import warnings
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
     a.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
                    help="also write a print-quality gap map per distance rule (png when no format is given)")
+    a.add_argument("--format", choices=("gpkg", "parquet", "geojson", "shp"), default="gpkg",
+                   help="format of the layers: one GeoPackage (default), or a folder <extract>_<format> of GeoParquet, "
+                        "GeoJSON or Shapefile files, one per layer, with the summary as CSV")
     a.add_argument("--strict", action="store_true",
                    help="exit 1 if a rule misses its target; exit 2 if the extract looks cut short")
     a.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write "
@@ -139,6 +143,7 @@ _FLAG_WORDS = (
     (re.compile(r"(--crs [^\s]+ \([^)]*\)), '(gcj02|bd09)'"), r"\1, --crs \2"),
     (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
     (re.compile(r"\bband_km2="), "--band"),
+    (re.compile(r"\bunits=\.\.\."), "--units"),
     (re.compile(r"\bmin_old_compounds="), "--min-old"),
     (re.compile(r"^level:"), "--level:"),
 )
@@ -332,7 +337,7 @@ def _analyze(args) -> int:
     rids = [r.id for r in ruleset if args.only is None or r.id in args.only]
 
     def planned():
-        paths = [guard.target(f"{stem}.gpkg")]
+        paths = [guard.target(f"{stem}.gpkg")] if args.format == "gpkg" else []
         if args.report:
             paths.append(guard.target(f"{stem}.html"))
         if args.maps:
@@ -345,20 +350,52 @@ def _analyze(args) -> int:
     with FolderLock(args.out, wait=600):  # another run writing here: wait for it
         guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
         planned()
-        gpkg = guard.target(f"{stem}.gpkg")
-        with atomic_path(gpkg) as part:
-            report.to_gpkg(part)
-        written = [guard.wrote(gpkg)]
+        if args.format == "gpkg":
+            gpkg = guard.target(f"{stem}.gpkg")
+            with atomic_path(gpkg) as part:
+                report.to_gpkg(part)
+            written = [guard.wrote(gpkg)]
+        else:
+            written = _export_folder(report, guard, f"{stem}_{args.format}", args.format)
         if args.report or args.maps:
             written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target)]
     if not args.quiet:
+        from urbancover.wording import note_text
+
         print(summary_table(report.summary, lang=args.lang))
+        label, wrote = ("说明", "已写出") if args.lang == "zh" else ("note", "wrote")
         for note in report.notes:
-            _say(sys.stdout, f"note: {cli_message(note)}")
+            _say(sys.stdout, f"{label}: {cli_message(note_text(note, args.lang))}")
+        folder = guard.out / f"{stem}_{args.format}"
+        if args.format != "gpkg":
+            n = sum(1 for p in written if Path(p).parent == folder)
+            _say(sys.stdout, f"{wrote} {folder}{os.sep} ({n} {'个文件' if args.lang == 'zh' else 'files'})")
         for path in written:
-            _say(sys.stdout, f"wrote {path}")
+            if args.format == "gpkg" or Path(path).parent != folder:
+                _say(sys.stdout, f"{wrote} {path}")
     failed = report.summary["passed"].eq(False).any()
     return 1 if args.strict and failed else 0
+
+
+def _export_folder(report, guard, folder: str, fmt: str) -> list:
+    """Export the layers in ``fmt`` into ``<out>/<folder>/``: written in a hidden folder first, then
+    each file moved into place through the guard (never over an input or a foreign file)."""
+    import os
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(dir=guard.out, prefix=f".{folder}.part-"))
+    written = []
+    try:
+        files = report.export(tmp, format=fmt)
+        targets = [guard.target(folder, f.name) for f in files]  # refuse before moving anything
+        for f, final in zip(files, targets):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f, final)
+            written.append(guard.wrote(final))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return written
 
 
 def _zones(args) -> int:
@@ -406,21 +443,42 @@ def _zones(args) -> int:
 
 
 def summary_table(summary: pd.DataFrame, lang: str = "zh") -> str:
-    """The summary as a plain text table: value, target and pass/fail per rule, and for distance
-    rules the share of residents and of street length served by network and straight line (%)."""
+    """The summary as a plain text table in ``lang`` (``zh`` or ``en``): value, target and verdict per
+    rule; for distance rules the share of residents and of street length served by network and by
+    straight line, each with its size ("37.7 % of 6,702 residents", "3.2 % of 0.20 km"); an
+    undetermined rule says so, with its reason, never as a pass."""
+    from urbancover.rules import KINDS
+    from urbancover.wording import HEADERS, reason_text, share_size, target_text, verdict
+
+    H = HEADERS[lang]
     name = "name_zh" if lang == "zh" else "name_en"
-    cols = {
-        "id": "rule", name: "name", "value": "value", "target_text": "target", "passed": "passed",
-        "residents_served": "residents %", "residents_served_straight": "(straight) %",
-        "street_served": "street %", "street_served_straight": "(straight) % ",
-    }
-    t = summary[[c for c in cols if c in summary]].copy()
-    for c in ("residents_served", "residents_served_straight", "street_served", "street_served_straight"):
-        if c in t:
-            t[c] = (100 * t[c].astype(float)).round(1)
-    t["value"] = [_fmt(v, m) for v, m in zip(summary["value"], summary.get("measure", [""] * len(summary)))]
-    t["passed"] = t["passed"].map({True: "yes", False: "NO"}).fillna("-")
-    return t.rename(columns=cols).to_string(index=False, na_rep="")
+    rows = []
+    for _, r in summary.iterrows():
+        listed = r.get("kind") in KINDS and KINDS[r["kind"]].listed
+        row = {H["rule"]: r["id"], H["name"]: r.get(name) or r.get("name_en") or "",
+               H["value"]: _fmt(r.get("value"), r.get("measure", "")),
+               H["target"]: target_text(r.get("target_text"), lang), H["passed"]: verdict(r.get("passed"), lang, listed=listed)}
+        distance = r.get("kind") in KINDS and KINDS[r["kind"]].distance
+        for key in ("residents", "street"):
+            net, line = r.get(f"{key}_served"), r.get(f"{key}_served_straight")
+            size = share_size(r, key, lang) if distance else ""
+            row[H[key]] = "" if not size else f"{_pct(net)} | {_pct(line)} {size}"
+        reason = r.get("reason")
+        undetermined = r.get("passed") is None or (isinstance(r.get("passed"), float) and r.get("passed") != r.get("passed"))
+        row[H["reason"]] = cli_message(reason_text(reason, lang)) if undetermined and isinstance(reason, str) and not listed else ""
+        rows.append(row)
+    t = pd.DataFrame(rows, columns=list(H[k] for k in ("rule", "name", "value", "target", "passed", "residents", "street", "reason")))
+    if not t[H["reason"]].astype(bool).any():
+        t = t.drop(columns=H["reason"])
+    return t.to_string(index=False, na_rep="")
+
+
+def _pct(v) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if v != v else f"{100 * v:.1f} %"
 
 
 def _fmt(value, measure) -> str:
@@ -429,7 +487,7 @@ def _fmt(value, measure) -> str:
     except (TypeError, ValueError):
         return str(value)
     if v != v:
-        return "n/a"
+        return "—"
     if str(measure).startswith("share"):
         return f"{100 * v:.1f} %"
     return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"

@@ -66,6 +66,8 @@ class Context:
     residents_check: Plausibility | None = None
     compound_source: str = ""
     user_facilities: dict = field(default_factory=dict)
+    #: Keep every OSM tag column on the place layers (``evaluate(..., osm_tags=True)``).
+    osm_tags: bool = False
     #: What the evaluation computed once and shares: distance fields, snapped layers, street networks,
     #: measurements (see :mod:`urbancover.measure`).
     cache: dict = field(default_factory=dict, repr=False)
@@ -224,7 +226,7 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
         notes.append(f"analysed area: {geom.area / 1e6:.2f} km² given by the user.")
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
-    if margin < need:
+    if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond
         notes.append(
             f"the extract reaches only {margin:.0f} m beyond the analysed area, less than the largest "
             f"threshold ({need:.0f} m): facilities just outside it are missing, so coverage near the "

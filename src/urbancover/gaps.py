@@ -9,11 +9,28 @@ reporting which categories each place is missing) is evaluated by one function,
 Demand layers: ``residents`` (weighted points), ``residential_buildings``, ``compounds`` and
 ``streets`` (exact covered length per edge). Every measure is given by network distance and, beside
 it, by straight-line distance.
+
+Layers of a distance rule (``RuleResult.layers``), one geometry type each, no infinities:
+
+* ``homes_unserved`` / ``residents_unserved`` / ``compounds_unserved``: the places not served, with
+  ``network_m`` and ``straight_m`` (metres to the nearest facility; ``network_m_<category>`` and
+  ``straight_m_<category>`` for an ``all_of`` rule), ``status`` (see :data:`STATUSES`), ``over_by_m``
+  (how far beyond the threshold; NaN unless ``status == "beyond"``) and, for ``all_of``,
+  ``status_<category>`` and ``missing``. Homes keep ``osmid``, ``element``, ``name``, ``building``,
+  ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
+  ``evaluate(..., osm_tags=True)``.
+* ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
+  ``end_m`` along it (from its ``u`` end), ``length_m``, ``highway``, ``name``, ``network_m_from`` and
+  ``network_m_to`` (distance at the piece's two ends), ``status`` and ``over_by_m`` (the largest
+  excess along the piece).
+* ``facilities_points`` and ``facilities_areas``: the facilities measured, points and polygons in
+  separate layers (``category``, ``osmid``, ``name``; areas also ``area_m2``).
+* ``gaps``: residential land beyond the threshold (polygons).
 """
 
 from __future__ import annotations
 
-import warnings
+import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -27,6 +44,15 @@ from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
 from urbancover.rules import Rule
 from urbancover.selectors import describe
+
+log = logging.getLogger(__name__)
+
+#: Values of the ``status`` column of unserved layers: within the threshold; a finite distance over
+#: it; no facility reachable along the walking network; no facility of the category in the data.
+STATUSES = ("served", "beyond", "no path", "no facility")
+
+#: Columns of a home kept on place layers without ``osm_tags`` (``levels``: tagged floors).
+HOME_COLUMNS = ("osmid", "element", "name", "building", "levels", "compound", "residents")
 
 
 @dataclass
@@ -64,15 +90,61 @@ def base_row(rule: Rule) -> dict:
 
 
 def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
-    """Warn (and note) that no feature matches a rule's selector, or that the user's layer replacing
-    them holds none: the rule becomes an all-gap."""
+    """Note (in ``report.notes`` and the log, never as a warning: it is a finding about the data) that
+    no feature matches a rule's selector, or that the user's layer replacing them holds none: the
+    rule becomes an all-gap."""
     user = next((k for k in (f"{rule.id}.{what}", rule.id) if k in ctx.user_facilities), None)
     if user is not None:
         msg = f"{rule.id}: the user's layer facilities[{user!r}] gives no {what}; reported as a gap everywhere."
     else:
         msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
-    warnings.warn(msg, stacklevel=4)  # the caller of evaluate(), through the rule's function
-    ctx.notes.append(msg)
+    note(ctx, msg)
+
+
+def note(ctx: Context, msg: str) -> None:
+    """Add a finding about the data to the evaluation's notes (once) and log it."""
+    if msg not in ctx.notes:
+        ctx.notes.append(msg)
+        log.info(msg)
+
+
+def place_status(net_m: np.ndarray, thresholds: np.ndarray, has_facility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(status, over_by_m)`` per row of a (places x checks) distance array (see :data:`STATUSES`).
+
+    A place is ``served`` when every check is within its threshold; otherwise its status is the
+    worst check's: ``no facility`` (a category with no facility) before ``no path`` (no facility
+    reachable) before ``beyond``. ``over_by_m`` is the largest finite excess over a threshold when
+    the status is ``beyond``, else NaN.
+    """
+    thresholds = np.asarray(thresholds, dtype=float)
+    net_m = np.asarray(net_m, dtype=float).reshape(-1, len(thresholds))
+    beyond = net_m > thresholds
+    nofac = beyond & ~np.asarray(has_facility, bool)[None, :]
+    nopath = beyond & np.isinf(net_m) & ~nofac
+    status = np.where(nofac.any(axis=1), "no facility",
+                      np.where(nopath.any(axis=1), "no path", np.where(beyond.any(axis=1), "beyond", "served")))
+    excess = np.where(beyond & np.isfinite(net_m), net_m - thresholds, -np.inf).max(axis=1, initial=-np.inf)
+    over = np.where(status == "beyond", excess, np.nan)
+    return status.astype(object), over
+
+
+def finite(a: np.ndarray) -> np.ndarray:
+    """Distances with ``inf`` (nothing reachable) as NaN: files turn ``inf`` into NULL anyway, and
+    the ``status`` column says why."""
+    a = np.asarray(a, dtype=float)
+    return np.where(np.isfinite(a), a, np.nan)
+
+
+def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """A layer split by geometry family: ``{"points": ..., "lines": ..., "areas": ...}`` (non-empty
+    families only; multi-geometries go with their family)."""
+    dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
+    out = {}
+    for dim, name in ((0, "points"), (1, "lines"), (2, "areas")):
+        part = gdf[dims == dim]
+        if len(part):
+            out[name] = part.reset_index(drop=True)
+    return out
 
 
 def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -89,8 +161,21 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     row["thresholds"] = ", ".join(f"{c.name} {c.threshold:g} m" for c in checks)
     row["facilities"] = m.n_facilities
     result = RuleResult(rule=rule, summary=row, measurement=m)
-    facilities = pd.concat([c.facilities[["geometry"]].assign(category=c.name, osmid=c.facilities["osmid"], name=c.facilities["name"]) for c in checks])
-    result.layers["facilities"] = gpd.GeoDataFrame(facilities, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    facilities = gpd.GeoDataFrame(
+        pd.concat([c.facilities[["geometry"]].assign(category=c.name, osmid=c.facilities["osmid"], name=c.facilities["name"])
+                   for c in checks]), geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    dims = shapely.get_dimensions(facilities.geometry.values) if len(facilities) else np.zeros(0, int)
+    # one geometry type per layer: points (and lines: entrances, platforms, as their middle point)
+    # in one layer, polygons (parks, squares) in another, both always present
+    points = facilities[dims < 2].copy()
+    geoms = points.geometry.values.copy()
+    line = dims[dims < 2] == 1
+    geoms[line] = shapely.line_interpolate_point(geoms[line], 0.5, normalized=True)
+    points["geometry"] = geoms
+    areas = facilities[dims == 2].copy()
+    areas["area_m2"] = shapely.area(areas.geometry.values)
+    result.layers["facilities_points"] = gpd.GeoDataFrame(points, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    result.layers["facilities_areas"] = gpd.GeoDataFrame(areas, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
     first = None
     for layer in rule.demand:
         served = _streets(m, ctx, result) if layer == "streets" else _places(layer, m, ctx, result)
@@ -102,13 +187,17 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     row["target"] = rule.target
     row["target_text"] = f">= {rule.target:.0%}"
     row["passed"] = None if np.isnan(share) else bool(share >= rule.target - 1e-12)
+    if row["passed"] is None:  # undetermined (PLAN_RULES section F): no demand to serve, never a pass
+        only_old = rule.params.get("homes_in") == "old_compounds"
+        what = "street of the rule's street demand" if layer == "streets" else LAYER_UNITS[layer].replace("_", " ")
+        row["reason"] = f"no {what}{' in old compounds' if only_old and layer != 'streets' else ''} in the area: nothing to serve"
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
         result.layers["gaps"] = gap_polygons(ctx, m)
     if m.unmatched is not None:
         result.layers["unmatched"] = m.unmatched
         if len(m.unmatched):
-            ctx.notes.append(f"{rule.id}: {len(m.unmatched)} facilities count for no category (e.g. schools of unknown "
-                             "level); they are listed in the layer 'unmatched' for checking.")
+            note(ctx, f"{rule.id}: {len(m.unmatched)} facilities count for no category (e.g. schools of unknown "
+                      "level); they are listed in the layer 'unmatched' for checking.")
     return result
 
 
@@ -120,11 +209,6 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     feats, w = p.features, p.weights
     net_d, line_d = p.network_m, p.straight_m
     thresholds = m.thresholds
-    cols = {}
-    for k, c in enumerate(checks):
-        suffix = f"_{c.name}" if len(checks) > 1 else ""
-        cols[f"network_distance{suffix}"] = net_d[:, k]
-        cols[f"straight_distance{suffix}"] = line_d[:, k]
     miss = net_d > thresholds
     net_ok = ~miss.any(axis=1)
     line_ok = (line_d <= thresholds).all(axis=1)
@@ -132,7 +216,7 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     total = p.total
     if total == 0:
         which = f"{label} in old compounds" if only_old else label
-        ctx.notes.append(f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
+        note(ctx, f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
     share = float(w[net_ok].sum() / total) if total > 0 else np.nan
     places = [d for d in result.rule.demand if d != "streets"]
     if layer == ("residential_buildings" if "residential_buildings" in places else places[0]):
@@ -143,7 +227,8 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
             if len(c.facilities):
                 cut |= np.isinf(net_d[:, k])
         if cut.any():
-            ctx.notes.append(
+            note(
+                ctx,
                 f"{result.rule.id}: {int(cut.sum())} of {len(p)} {label} cannot reach any facility along the walking "
                 "network (they lie on a part of it joined to none, or too far from every street); they count as unserved."
             )
@@ -160,16 +245,40 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     if layer == "compounds" and not only_old:
         result.compound_served = net_ok
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
-        out = feats.assign(**cols)
-        if len(checks) > 1:
-            names = np.full(len(p), "", dtype=object)
-            for k, c in enumerate(checks):
-                names = names + np.where(miss[:, k], c.name + ", ", "")
-            out = out.assign(missing=[s[:-2] for s in names])
-        keep = [c for c in out.columns if c not in ("tags", "demand_source", "home")]
         name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
-        result.layers[name] = out.loc[~net_ok, keep].reset_index(drop=True)
+        result.layers[name] = place_layer(m, layer, ~net_ok, osm_tags=ctx.osm_tags)
     return share
+
+
+def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False) -> gpd.GeoDataFrame:
+    """The places of a demand layer selected by ``rows`` (boolean), with their distances, ``status``
+    and ``over_by_m`` (see the module docstring); OSM tag columns only with ``osm_tags``."""
+    p = m.places[layer]
+    checks = m.checks
+    many = len(checks) > 1
+    feats = p.features
+    if layer == "residential_buildings" and not osm_tags:
+        levels = pd.to_numeric(feats["building:levels"], errors="coerce") if "building:levels" in feats else np.nan
+        feats = feats.assign(levels=levels)
+        feats = feats[[c for c in HOME_COLUMNS if c in feats] + [feats.geometry.name]]
+    else:
+        feats = feats.drop(columns=[c for c in ("tags", "demand_source", "home") if c in feats])
+    has = np.array([len(c.facilities) > 0 for c in checks])
+    status, over = place_status(p.network_m, m.thresholds, has)
+    cols = {}
+    for k, c in enumerate(checks):
+        suffix = f"_{c.name}" if many else ""
+        cols[f"network_m{suffix}"] = finite(p.network_m[:, k])
+        cols[f"straight_m{suffix}"] = finite(p.straight_m[:, k])
+        if many:
+            cols[f"status_{c.name}"] = place_status(p.network_m[:, [k]], m.thresholds[[k]], has[[k]])[0]
+    cols["status"] = status
+    cols["over_by_m"] = over
+    if many:
+        beyond = p.network_m > m.thresholds
+        cols["missing"] = np.array([", ".join(c.name for c, b in zip(checks, row) if b) for row in beyond], dtype=object)
+    out = feats.assign(**cols)
+    return out.loc[np.asarray(rows, bool)].reset_index(drop=True)
 
 
 def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
@@ -185,37 +294,49 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         length += roads.total
         covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
         straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
-        ctx.notes.append(
-            f"{rule.id}: {roads.total / 1000:.2f} km of the streets are not walkable themselves (sidewalks mapped as "
-            f"separate ways): measured every {settings.road_piece_m:g} m from the nearest walkable point."
-        )
+        note(ctx, f"{rule.id}: {roads.total / 1000:.2f} km of the streets are not walkable themselves (sidewalks mapped as "
+                  f"separate ways): measured every {settings.road_piece_m:g} m from the nearest walkable point.")
     share = covered_m / length if length > 0 else np.nan
     row = result.summary
     row["street_km"] = length / 1000.0
     row["street_served"] = share
     row["street_served_straight"] = straight_m / length if length > 0 else np.nan
     if length == 0:
-        ctx.notes.append(f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
+        note(ctx, f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
     # uncovered = demand minus covered
     edge, start, end = intervals.intersect(intervals.complement(*covered, net.length), demand)
+    has = np.array([len(c.facilities) > 0 for c in checks])
+    d_from, d_to = m.along(edge, start), m.along(edge, end)
+    # the largest distance along each piece: the distance along an edge is concave between its
+    # facilities' points, so sample it finely (ends and 9 points inside) for the excess
+    samples = [d_from, d_to] + [m.along(edge, start + f * (end - start)) for f in np.linspace(0.1, 0.9, 9)]
+    worst = np.maximum.reduce(samples) if len(edge) else np.zeros((0, len(checks)))
+    status, over = place_status(worst, m.thresholds, has)
     cols = {
         "edge": edge,
+        "start_m": start,
+        "end_m": end,
+        "length_m": end - start,
         "highway": net.edges["highway"].to_numpy()[edge] if "highway" in net.edges else None,
         "name": net.edges["name"].to_numpy()[edge] if "name" in net.edges else None,
-        "length": end - start,
     }
-    for c in checks:
+    for k, c in enumerate(checks):
         suffix = f"_{c.name}" if len(checks) > 1 else ""
-        cols[f"dist_u{suffix}"] = c.field.node_distance[net.u[edge]]
-        cols[f"dist_v{suffix}"] = c.field.node_distance[net.v[edge]]
+        cols[f"network_m_from{suffix}"] = finite(d_from[:, k])
+        cols[f"network_m_to{suffix}"] = finite(d_to[:, k])
+    cols["status"] = status
+    cols["over_by_m"] = over
     layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.geometry[edge], start, end), crs=net.crs)
-    if roads is not None:
+    if roads is not None:  # pieces of roads that are not walkable, measured at their middles
         off = ~(roads.network_m <= m.thresholds).all(axis=1)
-        extra = {"edge": np.full(int(off.sum()), -1), "highway": roads.highway[off], "name": roads.name[off], "length": roads.length[off]}
+        r_status, r_over = place_status(roads.network_m[off], m.thresholds, has)
+        extra = {"edge": np.full(int(off.sum()), -1), "start_m": np.nan, "end_m": np.nan, "length_m": roads.length[off],
+                 "highway": roads.highway[off], "name": roads.name[off]}
         for k, c in enumerate(checks):
             suffix = f"_{c.name}" if len(checks) > 1 else ""
-            extra[f"dist_u{suffix}"] = roads.network_m[off, k]
-            extra[f"dist_v{suffix}"] = roads.network_m[off, k]
+            extra[f"network_m_from{suffix}"] = finite(roads.network_m[off, k])
+            extra[f"network_m_to{suffix}"] = finite(roads.network_m[off, k])
+        extra["status"], extra["over_by_m"] = r_status, r_over
         pieces = gpd.GeoDataFrame(extra, geometry=roads.geometry[off], crs=net.crs)
         layer = gpd.GeoDataFrame(pd.concat([layer, pieces], ignore_index=True), geometry="geometry", crs=net.crs)
     result.layers["streets_unserved"] = layer

@@ -39,6 +39,7 @@ Example (TOML)::
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -164,7 +165,9 @@ def _table_holds(vals: list, cond: Mapping) -> np.ndarray:
         subs = [cond["contains"]] if isinstance(cond["contains"], str) else cond["contains"]
         m &= series.str.contains("|".join(re.escape(s) for s in subs), regex=True, na=False).to_numpy(dtype=bool)
     if "regex" in cond:
-        m &= series.str.contains(cond["regex"], regex=True, na=False).to_numpy(dtype=bool)
+        with warnings.catch_warnings():  # pandas warns on groups in a pattern; they are only matched here
+            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
+            m &= series.str.contains(cond["regex"], regex=True, na=False).to_numpy(dtype=bool)
     if "always_open" in cond:
         opened = np.fromiter((always_open(v) for v in vals), dtype=bool, count=len(vals))
         m &= opened if cond["always_open"] else ~opened

@@ -20,6 +20,7 @@ from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
 from urbancover.rules import KINDS
+from urbancover.wording import target_text  # noqa: F401  (the report reads it from here too)
 
 LANGS = ("zh", "en")
 
@@ -81,6 +82,7 @@ TEXT = {
         "served_pair": "{what}覆盖 {net}（直线法 {line}）",
         "value_of": "{measure}：{value}",
         "network_distance": "路网距离",
+        "status_served": "已覆盖", "status_beyond": "超出", "status_no_path": "路网不可达", "status_no_facility": "数据中无设施",
         "straight_distance": "直线距离",
         "distance_range": "到最近设施的路网距离",
         "fails": "未达标规则",
@@ -174,6 +176,7 @@ TEXT = {
         "served_pair": "{what} served {net} (straight line {line})",
         "value_of": "{measure}: {value}",
         "network_distance": "Network distance",
+        "status_served": "served", "status_beyond": "beyond", "status_no_path": "no path", "status_no_facility": "no facility in the data",
         "straight_distance": "Straight-line distance",
         "distance_range": "Network distance to the nearest facility",
         "fails": "Rules failed",
@@ -356,27 +359,6 @@ def served_pairs(row: dict, rule, T: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-_TARGETS_ZH = [
-    (r"^list of candidates to connect$", "列出待打通的候选"),
-    (r"^all$", "全部达标"),
-    (r"^≥ (\S+) in every unit$", r"每个单元 ≥ \1 处"),
-    (r"^one per (\S+) residents$", r"每 \1 名居民一处"),
-    (r" per km²$", " 处/km²"),
-    (r" m² per resident$", " m²/人"),
-]
-
-
-def target_text(text, lang: str) -> str:
-    """The summary's ``target_text`` for people: ≥/≤ signs, and in Chinese for the known forms."""
-    import re
-
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    text = str(text).replace(">=", "≥").replace("<=", "≤")
-    if lang == "zh":
-        for pat, rep in _TARGETS_ZH:
-            text = re.sub(pat, rep, text)
-    return text
 
 
 def measure_text(measure: str, lang: str) -> str:

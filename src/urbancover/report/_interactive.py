@@ -345,20 +345,28 @@ def _distance_layers(folium, fg, report, rid, lang, T, fails):
 def _distance_rows(row, checks, lang, T) -> list[tuple[str, str]]:
     rows = []
     if len(checks.labels) == 1:
-        if "network_distance" in row:
-            rows.append((T["network_distance"], esc(fmt_m(row["network_distance"], lang))))
-        if "straight_distance" in row:
-            rows.append((T["straight_distance"], esc(fmt_m(row["straight_distance"], lang))))
+        if "network_m" in row:
+            rows.append((T["network_distance"], esc(_fmt_status(row["network_m"], row.get("status"), lang, T))))
+        if "straight_m" in row:
+            rows.append((T["straight_distance"], esc(fmt_m(row["straight_m"], lang))))
     else:
         for cat, label in zip(_categories(row), checks.labels):
-            nd, sd = row.get(f"network_distance_{cat}"), row.get(f"straight_distance_{cat}")
+            nd, sd = row.get(f"network_m_{cat}"), row.get(f"straight_m_{cat}")
             if nd is not None:
-                rows.append((esc(label), esc(f"{fmt_m(nd, lang)} ({T['straight']} {fmt_m(sd, lang)})")))
+                nd_text = _fmt_status(nd, row.get(f"status_{cat}"), lang, T)
+                rows.append((esc(label), esc(f"{nd_text} ({T['straight']} {fmt_m(sd, lang)})")))
     return rows
 
 
+def _fmt_status(d, status, lang, T) -> str:
+    """A layer's distance, or what its ``status`` says when there is none (NaN: no path, no facility)."""
+    if d is None or (isinstance(d, float) and d != d):
+        return T.get(f"status_{str(status).replace(' ', '_')}", str(status)) if status else fmt_m(float("inf"), lang)
+    return fmt_m(d, lang)
+
+
 def _categories(row) -> list[str]:
-    return [k[len("network_distance_"):] for k in row.index if str(k).startswith("network_distance_")]
+    return [k[len("network_m_"):] for k in row.index if str(k).startswith("network_m_")]
 
 
 def _compound_failed(report, row) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from urbancover.wording import reason_text, share_size
 from urbancover.report._common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -119,17 +120,22 @@ def _requirement(m, row, lang, T) -> str:
     return f"{esc(text)}<br><span class='sub'>{esc(T['target'])} {100 * m.rule.target:g}%</span>"
 
 
-def _pair(row, key) -> str:
+def _pair(row, key, lang: str = "en") -> str:
     if f"{key}_served" not in row:
         return "<td class='pair'></td>"
+    size = share_size(row, key, lang)  # every share carries its size: "37.7% | 30.1% of 6,702 residents"
     return (f"<td class='pair'>{esc(fmt_share(row.get(f'{key}_served')))} "
-            f"<span class='line'>｜ {esc(fmt_share(row.get(f'{key}_served_straight')))}</span></td>")
+            f"<span class='line'>｜ {esc(fmt_share(row.get(f'{key}_served_straight')))}</span>"
+            + (f"<br><span class='sub size'>{esc(size)}</span>" if size else "") + "</td>")
 
 
-def _badge(passed, kind, T) -> str:
+def _badge(passed, kind, T, reason=None, lang: str = "en") -> str:
     word = result_word(passed, kind, T)
-    cls = "none" if passed is None or (isinstance(passed, float) and math.isnan(passed)) else ("pass" if bool(passed) else "fail")
-    return f"<span class='badge {cls}'>{esc(word)}</span>"
+    undetermined = passed is None or (isinstance(passed, float) and math.isnan(passed))
+    cls = "none" if undetermined else ("pass" if bool(passed) else "fail")
+    why = (f"<br><span class='sub reason'>{esc(reason_text(reason, lang))}</span>"
+           if undetermined and isinstance(reason, str) and reason else "")
+    return f"<span class='badge {cls}'>{esc(word)}</span>{why}"
 
 
 def summary_table(report, lang: str = "zh") -> str:
@@ -155,8 +161,8 @@ def summary_table(report, lang: str = "zh") -> str:
             f"<tr id='rule-{esc(rid)}' data-rule='{esc(rid)}'><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br>"
             f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
             f"<td>{_requirement(res.measurement, row, lang, T)}</td>"
-            + _pair(row, "residents") + _pair(row, "buildings") + _pair(row, "compounds") + _pair(row, "street")
-            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T)}</td></tr>"
+            + "".join(_pair(row, k, lang) for k in ("residents", "buildings", "compounds", "street"))
+            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T, row.get('reason'), lang)}</td></tr>"
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -313,6 +319,19 @@ def _facts(report, lang: str) -> str:
             f"{len(ctx.compounds)} compounds · {float(report.network.length.sum()) / 1000:.1f} km of walkable network")
 
 
+def _street_layer(pieces: gpd.GeoDataFrame, report, rid: str) -> gpd.GeoDataFrame:
+    """The street pieces with the layers' column names and a ``status`` (files keep no ``inf``)."""
+    m = report.results[rid].measurement
+    has = np.array([len(c.facilities) > 0 for c in m.checks])
+    out = pieces.rename(columns={"network_distance": "network_m", "distance_from": "network_m_from",
+                                 "distance_to": "network_m_to", "start": "start_m", "end": "end_m"})
+    out.columns = [c.replace("network_distance_", "network_m_") for c in out.columns]
+    status = np.where(out["served"].to_numpy(dtype=bool), "served",
+                      np.where(~has.all(), "no facility",
+                               np.where(np.isinf(out["network_m"].to_numpy(dtype=float)), "no path", "beyond")))
+    return out.assign(status=status)
+
+
 def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | None = None, street_distance: bool = True) -> Path:
     """Write every layer of the report to one GeoPackage with named layers, overwriting it.
 
@@ -328,7 +347,7 @@ def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | No
         extra["zones"] = z
     if street_distance:
         for rid in distance_rules(report):
-            extra[f"{rid}__street_distance"] = street_distances(report, rid, step=math.inf)
+            extra[f"{rid}__street_distance"] = _street_layer(street_distances(report, rid, step=math.inf), report, rid)
     return Path(report.to_gpkg(path, extra=extra))
 
 
