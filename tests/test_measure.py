@@ -70,7 +70,7 @@ def test_every_output_sees_one_facility_and_one_share(one_stop_report, tmp_path)
     np.testing.assert_allclose(pieces["network_distance"].to_numpy(), fld.along(pieces["edge"].to_numpy(), mid))
     # the GeoPackage
     path = report.to_gpkg(tmp_path / "one.gpkg")
-    assert len(pyogrio.read_dataframe(path, layer=f"{RID}__facilities")) == 1
+    assert len(pyogrio.read_dataframe(path, layer=f"{RID}__facilities_points")) == 1
     summary = pyogrio.read_dataframe(path, layer="summary")
     assert summary.loc[summary["id"] == RID, "residents_served"].item() == pytest.approx(row["residents_served"])
     # siting starts from the measured share

@@ -175,7 +175,8 @@ def test_html_report_prints_on_a4_summary_first_one_map_per_page(report, tmp_pat
     assert len(portrait) + len(landscape) == len(pages)  # every page is A4
     # the tables and notes first (portrait, at most two pages), then each map alone on a landscape page
     assert pages[0] == pytest.approx(a4_portrait, abs=1.5)
-    assert 1 <= len(portrait) <= 2 and len(landscape) == len(chosen)
+    # (at most three with the section F reasons and the size beside every share)
+    assert 1 <= len(portrait) <= 3 and len(landscape) == len(chosen)
     assert pages[len(portrait):] == landscape
     if shutil.which("pdftotext"):
         first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True).stdout
