@@ -214,6 +214,9 @@ def test_no_demand_is_undetermined_with_reason(tmp_path):
     table = summary_table(report.summary, lang="en")
     line = next(s for s in table.splitlines() if s.strip().startswith(BUS))
     assert "undetermined" in line and "no residents" in line and " yes " not in line
+    # the notebook views say it too
+    assert "2 undetermined" in repr(report) and "no residents" in report._repr_html_()  # both rules
+    assert ": undetermined;" in repr(report.results[BUS])
     zh = summary_table(report.summary, lang="zh")
     assert "无法判断" in zh and "达标" not in zh.replace("未达标", "")
     pytest.importorskip("folium")

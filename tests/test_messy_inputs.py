@@ -386,7 +386,7 @@ def test_many_disconnected_islands(tmp_path, capsys):
     assert np.isfinite(unserved["straight_m"]).all()  # only the network cuts them off
     assert any("5 of 6 buildings cannot reach any facility" in n for n in report.notes)
     # and the command line prints that note with the table
-    assert main(["analyze", str(path), "--only", BUS, "--out", str(tmp_path / "out")]) == 0
+    assert main(["analyze", str(path), "--only", BUS, "--out", str(tmp_path / "out"), "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "5 of 6 buildings cannot reach any facility" in out and "16.7 %" in out
 
@@ -505,7 +505,7 @@ def test_chinese_names_round_trip_through_the_extract(tmp_path):
         assert layers["homes_unserved"]["name"].tolist() == [NAMES["home"]]
         assert layers["streets_unserved"]["name"].tolist() == [NAMES["street"]]
         gpkg = report.to_gpkg(tmp_path / "out.gpkg")
-        assert pyogrio.read_dataframe(gpkg, layer=f"{BUS}__facilities")["name"].tolist() == [NAMES["stop"]]
+        assert pyogrio.read_dataframe(gpkg, layer=f"{BUS}__facilities_points")["name"].tolist() == [NAMES["stop"]]
         assert pyogrio.read_dataframe(gpkg, layer=f"{BUS}__homes_unserved")["name"].tolist() == [NAMES["home"]]
 
 
@@ -530,7 +530,7 @@ def test_gbk_shapefile_with_its_cpg_reads_the_names(city, compound_shapefile):
     report, _ = bus(city, compounds=layer)
     comp = report.compounds.set_index("name")
     assert list(comp.index) == COMPOUND_NAMES
-    assert comp[BUS].tolist() == [True, False, False]  # 150 m away; 520 and 950 m
+    assert comp[f"served_{BUS}"].tolist() == [True, False, False]  # 150 m away; 520 and 950 m
     assert comp["old"].tolist() == [True, True, False]
 
 

@@ -339,7 +339,9 @@ def test_export_gpkg(report, zones, tmp_path):
     layers = dict(pyogrio.list_layers(path))
     assert "zones" in layers and "green_300__street_distance" in layers
     sd = gpd.read_file(path, layer="bus_stop_500__street_distance")
-    assert {"network_distance", "distance_from", "distance_to", "served", "demand"} <= set(sd.columns)
+    assert {"network_m", "network_m_from", "network_m_to", "start_m", "end_m", "served", "demand", "status"} <= set(sd.columns)
+    assert set(sd["status"]) <= {"served", "beyond", "no path", "no facility"}
+    assert (sd["status"] == "served").to_numpy().tolist() == sd["served"].astype(bool).tolist()
     assert sd.crs == report.network.crs
     z = gpd.read_file(path, layer="zones")
     assert z.loc[0, "compound_names"] == "甲小区, B"

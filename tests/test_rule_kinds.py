@@ -214,7 +214,7 @@ def test_road_form(city):
 def test_compound_table(city):
     comp = city.compounds.sort_values("year_built")
     assert comp["old"].tolist() == [True, False]
-    assert comp["park_500"].tolist() == [True, False]
+    assert comp["served_park_500"].tolist() == [True, False]
     assert "park_500" in comp["failed_rules"].iloc[1] and "park_500" not in comp["failed_rules"].iloc[0]
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import math
 
+from urbancover.wording import share_size
+
 __all__ = ["fmt_number", "report_html", "report_repr", "result_html", "result_repr"]
 
 #: Columns of the notebook summary of a report: label, summary column (distance rules only for pairs).
@@ -43,7 +45,7 @@ def fmt_number(x, measure: str = "") -> str:
 
 def _verdict(passed) -> str:
     if _is_missing(passed):
-        return "undefined"
+        return "undetermined"
     return "passed" if bool(passed) else "failed"
 
 
@@ -73,10 +75,13 @@ def result_html(result) -> str:
     measure = s.get("measure") or "value"
     rows = [("measure", f"{_esc(measure)}: <b>{_esc(fmt_number(s.get('value'), measure))}</b>"),
             ("target", _esc(s.get("target_text"))), ("result", _esc(_verdict(s.get("passed"))))]
+    if _is_missing(s.get("passed")) and isinstance(s.get("reason"), str) and s.get("reason"):
+        rows.append(("reason", _esc(s["reason"])))
     for key, label in _PAIRS:
         if f"{key}_served" in s:
             rows.append((label, f"{_esc(fmt_number(s.get(f'{key}_served'), 'share'))} by network, "
-                                f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))} by straight line"))
+                                f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))} by straight line"
+                                f" {_esc(share_size(s, key))}"))
     if s.get("missing") not in (None, "", "none") and not _is_missing(s.get("missing")):
         rows.append(("missing", _esc(s["missing"])))
     layers = ", ".join(f"<code>{_esc(k)}</code> ({len(v)})" for k, v in result.layers.items()) or "none"
@@ -87,14 +92,14 @@ def result_html(result) -> str:
 
 
 def report_repr(report) -> str:
-    """``<Report: 19 rules (3 passed, 13 failed, 3 undefined), 12.3 km², 4 notes>``."""
-    counts = {"passed": 0, "failed": 0, "undefined": 0}
+    """``<Report: 19 rules (3 passed, 13 failed, 3 undetermined), 12.3 km², 4 notes>``."""
+    counts = {"passed": 0, "failed": 0, "undetermined": 0}
     for p in report.summary["passed"] if "passed" in report.summary else []:
         counts[_verdict(p)] += 1
     area = getattr(report.context, "area_km2", None)
     where = f", {area:.2f} km²" if isinstance(area, (int, float)) else ""
     return (f"<Report: {len(report.results)} rules ({counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['undefined']} undefined){where}, {len(report.notes)} notes>")
+            f"{counts['undetermined']} undetermined){where}, {len(report.notes)} notes>")
 
 
 def report_html(report) -> str:
@@ -109,9 +114,12 @@ def report_html(report) -> str:
         measure = s.get("measure") or ""
         cells = [f"<code>{_esc(rid)}</code>", _esc(s.get("name_en")), _esc(fmt_number(s.get("value"), measure)),
                  _esc(s.get("target_text")), _esc(_verdict(s.get("passed")))]
+        if _is_missing(s.get("passed")) and isinstance(s.get("reason"), str) and s.get("reason"):
+            cells[-1] += f"<br><small>{_esc(s['reason'])}</small>"  # undetermined: say why
         for key, _ in _PAIRS:
             cells.append(f"{_esc(fmt_number(s.get(f'{key}_served'), 'share'))} | "
-                         f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))}" if f"{key}_served" in s else "")
+                         f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))} {_esc(share_size(s, key))}"
+                         if f"{key}_served" in s else "")
         out.append("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     if report.notes:
