@@ -106,6 +106,12 @@ _NOTES_ZH = (
     (r"^([\w.]+): (\d+) of (\d+) (residents|buildings|compounds) cannot reach any facility along the walking network.*$",
      lambda m: f"{m[1]}：{m[3]} 个{_UNIT_ZH[m[4]]}中有 {m[2]} 个沿步行路网无法到达任何设施（位于与设施不连通的路网部分，或离街道过远），按未覆盖计。"),
     (r"^compounds: (.*?); (\d+) in the area, (\d+) old\.$", r"小区：\1；范围内 \2 个，其中老旧小区 \3 个。"),
+    (r"^([\w.]+): (\d+) facilities count for no category .*$",
+     r"\1：\2 处设施不属于任何类别（如未注明学段的学校），已列入图层 unmatched 供核查。"),
+    (r"^([\w.]+): ([\d.]+) km of the streets are not walkable themselves .*every ([\d.]+) m from the nearest walkable point\.$",
+     r"\1：其中 \2 公里道路本身不可步行（人行道单独绘制），按每 \3 米从最近的可步行处计算。"),
+    (r"^([\w.]+): no area units \(subdistrict boundaries\) in the data or given; the rule is undetermined\.$",
+     r"\1：没有街道单元（未提供，数据中也没有街道边界），无法判断。"),
     (r"^residents: residents estimated from residential building footprints.*\(([\d,]+) in the area\)\.$", r"居民：由住宅建筑占地面积 × 层数 / 人均面积估算（范围内约 \1 人）。"),
 )
 
