@@ -66,7 +66,7 @@ PRINT_CSS = """
 body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
 h1{font-size:17pt}h2{font-size:12.5pt;margin:12pt 0 5pt;break-after:avoid;page-break-after:avoid}
 table{font-size:7.5pt}th,td{padding:1.5pt 3pt}td.rule{min-width:0;width:30mm}
-table.summary td:nth-child(2){min-width:32mm}td.pair{white-space:normal}td.pair .line{display:block}
+table.summary td:nth-child(2){min-width:28mm}td.pair{white-space:nowrap}td.pair .line{display:inline}
 thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
 .badge{padding:0 4pt;font-size:7.5pt;border:1px solid #666;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 ul.notes{font-size:8.5pt}
