@@ -60,11 +60,11 @@ def test_every_output_sees_one_facility_and_one_share(one_stop_report, tmp_path)
     # the rule's own layer
     assert len(report.results[RID].layers["facilities_points"]) == 1
     # what the gap map and the interactive map draw
-    from urbancover.report import _common
+    from urbancover.report import common
 
-    checks = _common.rule_checks(report, RID)
+    checks = common.rule_checks(report, RID)
     assert [len(f) for f in checks.facilities] == [1]
-    pieces = _common.street_distances(report, RID, step=np.inf)
+    pieces = common.street_distances(report, RID, step=np.inf)
     fld = report.results[RID].measurement.checks[0].field
     mid = (pieces["start"].to_numpy() + pieces["end"].to_numpy()) / 2
     np.testing.assert_allclose(pieces["network_distance"].to_numpy(), fld.along(pieces["edge"].to_numpy(), mid))

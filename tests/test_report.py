@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from fontTools.ttLib import TTFont  # noqa: E402
 
 from urbancover import report as ucr  # noqa: E402
-from urbancover.report import _common  # noqa: E402
+from urbancover.report import common  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,7 @@ def test_font_is_shipped_with_its_licence():
 
 def test_font_has_every_glyph_the_maps_print(report):
     cmap = _cmap()
-    text = "".join(_common.strings_used(report))
+    text = "".join(common.strings_used(report))
     missing = sorted({ch for ch in text if ord(ch) > 0x7F and ord(ch) not in cmap})
     assert not missing, f"characters missing from the shipped font: {''.join(missing)}"
 
@@ -137,7 +137,7 @@ def test_gap_map_png(report, tmp_path, lang):
     assert abs(img.shape[0] - h) <= 1 and abs(img.shape[1] - w) <= 1
     assert img.std() > 20  # a map, not a blank page
     assert (img < 128).mean() > 0.01  # lines and text were drawn
-    T = _common.TEXT[lang]
+    T = common.TEXT[lang]
     texts = _texts(fig)
     rule = report.results["bus_stop_500"].rule
     assert any((rule.name_zh if lang == "zh" else rule.name_en) in t for t in texts)  # title
@@ -190,7 +190,7 @@ def test_gap_map_every_rule(report, zones):
             fig = ucr.gap_map(report, rid, lang="zh", zones=zones)
             fig.canvas.draw()
         _no_glyph_warnings(record)
-        assert _common.TEXT["zh"]["zone"] in _texts(fig), rid
+        assert common.TEXT["zh"]["zone"] in _texts(fig), rid
         plt.close(fig)
 
 
@@ -249,7 +249,7 @@ def test_interactive_map_is_offline_with_one_layer_per_rule(report, zones, tmp_p
     names = [fg.layer_name for fg in layers]
     for rid in report.results:
         assert sum(n.startswith(f"{rid} · ") for n in names) == 1, rid
-    assert _common.TEXT["en"]["zones_layer"] in names
+    assert common.TEXT["en"]["zones_layer"] in names
     assert any(isinstance(c, folium.LayerControl) for c in m._children.values())
     # popups: distances, failed rules, zone reasons (escaped)
     assert "Network distance" in page and "Straight-line distance" in page and "Rules failed" in page

@@ -13,10 +13,10 @@ the interactive map needs folium (``pip install "urbancover[maps]"``). Nothing h
 network: no tiles unless asked for, Leaflet inlined. See docs/maps.md.
 """
 
-from urbancover.report._common import FONT_FAMILY, font_families, font_path, street_distances
-from urbancover.report._interactive import interactive_map
-from urbancover.report._page import export_gpkg, html_report, summary_table
-from urbancover.report._static import gap_map
+from urbancover.report.common import FONT_FAMILY, font_families, font_path, street_distances
+from urbancover.report.interactive import interactive_map
+from urbancover.report.page import export_gpkg, html_report, summary_table
+from urbancover.report.static import gap_map
 
 __all__ = [
     "FONT_FAMILY",

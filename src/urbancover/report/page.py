@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 
 from urbancover.wording import reason_text, share_size
-from urbancover.report._common import (
+from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
     distance_rules,
@@ -240,7 +240,7 @@ def html_report(
     pathlib.Path of the page.
     """
     from urbancover import __version__
-    from urbancover.report._static import gap_map
+    from urbancover.report.static import gap_map
 
     T = check_lang(lang)
     path = Path(path)
@@ -269,7 +269,7 @@ def html_report(
     if interactive:
         parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2>")
         try:
-            from urbancover.report._interactive import interactive_map
+            from urbancover.report.interactive import interactive_map
 
             m = interactive_map(report, zones=zones, lang=lang, offline=offline)
             doc = m.get_root().render()

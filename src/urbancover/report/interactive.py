@@ -19,7 +19,7 @@ import shapely
 
 from urbancover import intervals
 from urbancover.errors import InputError
-from urbancover.report._common import (
+from urbancover.report.common import (
     check_lang,
     esc,
     fmt_m,
@@ -36,7 +36,7 @@ BEYOND, FACILITY, ZONE, STREET = "#d7191c", "#2166ac", "#6a3d9a", "#8a8a8a"
 #: Outline of a compound by the number of rules it fails: none, one or two, three or more.
 COMPOUND_OK, COMPOUND_SOME = "#1a9850", "#fdae61"
 
-#: Legend words of the compound layer (the other words are shared, in ``_common.TEXT``).
+#: Legend words of the compound layer (the other words are shared, in ``common.TEXT``).
 LEGEND_WORDS = {
     "zh": {"compound_ok": "小区：全部达标", "compound_some": "小区：1–2 项未达标", "compound_many": "小区：3 项及以上未达标"},
     "en": {"compound_ok": "Compound: meets every rule", "compound_some": "Compound: fails 1–2 rules",

@@ -14,7 +14,7 @@ import shapely
 
 from urbancover.rules import KINDS
 from urbancover.errors import InputError, UnknownRuleError
-from urbancover.report._common import (
+from urbancover.report.common import (
     check_lang,
     fmt_value,
     font_families,
