@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     import shapely
 
     import urbancover
-    import urbancover.network as unet
+    import urbancover.snap as usnap  # where snap_geometries reads HAVE_NUMBA
     from urbancover.nearest import HAVE_NUMBA, SegmentIndex, nearest_segments
 
     if not HAVE_NUMBA:
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
         f"same edge for {same.sum():,}, max |offset difference| there {np.abs(off - o[:m])[same].max():.3g} m; "
         f"the {(~same).sum()} others are exact ties (GEOS lists the kernel's edge among the equidistant ones: "
         f"{bool(np.isin(e[:m][~same], ties_e).all()) if (~same).any() else 'n/a'}).\n")
-    del p, pts, qi, ei, dist, off, e, o, d, tree, idx
+    p = pts = ei = dist = off = e = o = d = tree = idx = None  # free the 1M-point arrays
     gc.collect()
 
     # -- 3. network_distance with every node as a lon/lat point -------------------------------
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     results = {}
     for cutoff in cutoffs:
         for label, kernel in (("kernel", True), ("GEOS", False)):
-            unet.HAVE_NUMBA = kernel
+            usnap.HAVE_NUMBA = kernel
             net = grid_network(args.side)  # fresh: no cached CSR, index or tree
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
             results[(cutoff, label)] = (t, dist)
             del net
             gc.collect()
-    unet.HAVE_NUMBA = HAVE_NUMBA
+    usnap.HAVE_NUMBA = HAVE_NUMBA
     del net0
     gc.collect()
 
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
         rows.append((cutoff, t_nx, tk, tg, int(np.isfinite(dk).sum()), int(np.isfinite(d_nx).sum()),
                      float(np.abs(dk - dg)[np.isfinite(dg) & np.isfinite(dk)].max()) if (np.isfinite(dg) & np.isfinite(dk)).any() else 0.0,
                      bool((np.isfinite(dk) == np.isfinite(dg)).all())))
-    del G
+    G = None  # free the networkx graph
     say(f"## network_distance: {N_SOURCES} random sources, every node ({n:,}) as a lon/lat target point\n")
     say("Cold calls on a fresh Network (CSR, segment index, reprojection, snapping, Dijkstra). The networkx "
         f"baseline (benchmarks/run.py's) snaps sources to nodes and returns node distances; its graph build "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import SHANGHAI, SHENZHEN
 
 import urbancover as uc
-from helpers import SHANGHAI, SHENZHEN
 
 
 @pytest.fixture(scope="session")

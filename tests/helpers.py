@@ -6,9 +6,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import shapely
-
 import nxref
+import shapely
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sample"
 SHENZHEN = DATA / "shenzhen_longgang.osm.bz2"

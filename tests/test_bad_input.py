@@ -10,9 +10,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from helpers import CRS, SHENZHEN, line, lines_gdf, points, pt
 
 import urbancover as uc
-from helpers import CRS, SHENZHEN, line, lines_gdf, points, pt
 
 BUILDING_ONLY = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6" generator="urbancover-tests">

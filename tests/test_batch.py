@@ -6,16 +6,16 @@ there), so results can be checked without the code under test, and a batch runs 
 
 import json
 import os
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 import pytest
-
 from faults import run_cli, start_cli
 from tinycity import write_city, write_rules
+
 from urbancover.batch import make_tasks, run_batch, task_state
 from urbancover.outputs import FolderLock, OutputError, inside, safe_name
 from urbancover.rules import load_rules

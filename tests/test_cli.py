@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
-
-from tinycity import write_city, write_rules
 from osmfactory import X0, Y0
+from tinycity import write_city, write_rules
+
 from urbancover.cli import _parser, main
 from urbancover.rules import load_rules
 

@@ -4,10 +4,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from osmfactory import X0, Y0, _city
 
 import urbancover as uc
-from osmfactory import X0, Y0
-from osmfactory import _city
 from urbancover.demand import _year
 
 # In _city: one bus stop at the west end; homes centred at x = 100 (served, 150 m), 470 (520 m)

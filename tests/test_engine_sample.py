@@ -12,11 +12,11 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import nxref
 import pytest
 import shapely
 
 import urbancover as uc
-import nxref
 
 TOL = 0.5  # metres
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import TOUCH, box, geoms, hand_reference, line, lines_gdf, points, poly, pt, xy
 
 import urbancover as uc
-from helpers import TOUCH, box, geoms, hand_reference, line, lines_gdf, points, poly, pt, xy
 
 TOL = 1e-6
 # area facilities are met by streets within 1 mm of them (engine.TOUCH): distances to them may be

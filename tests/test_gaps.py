@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import pytest
+from osmfactory import _city, _home, write_osm
 
 import urbancover as uc
-from osmfactory import _city, _home, write_osm
 from urbancover.cli import main
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "shenzhen_longgang.osm.bz2"

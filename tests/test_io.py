@@ -7,9 +7,9 @@ import numpy as np
 import osmium
 import pytest
 import shapely
+from osmfactory import local_xy, square, write_osm
 
 import urbancover as uc
-from osmfactory import local_xy, square, write_osm
 from urbancover.io import utm_crs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -19,9 +19,9 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from osmfactory import square, write_osm
 
 import urbancover as uc
-from osmfactory import square, write_osm
 from urbancover.cli import main, summary_table
 from urbancover.datasets import sample_path
 from urbancover.gaps import STATUSES, place_status

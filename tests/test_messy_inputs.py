@@ -22,10 +22,9 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from osmfactory import X0, Y0, _city, _home, write_osm
 
 import urbancover as uc
-from osmfactory import X0, Y0, write_osm
-from osmfactory import _city, _home
 from urbancover.cli import main
 from urbancover.rules import MAX_THRESHOLD_M, load_rules, parse_rules
 

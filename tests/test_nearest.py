@@ -14,11 +14,11 @@ import warnings
 import numpy as np
 import pytest
 import shapely
+from helpers import SHANGHAI, SHENZHEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import urbancover as uc
-from helpers import SHANGHAI, SHENZHEN
 from urbancover.errors import InputError
 from urbancover.nearest import SegmentIndex, nearest_segments
 

@@ -13,9 +13,9 @@ import warnings
 import geopandas as gpd
 import pytest
 import shapely
+from helpers import SHENZHEN
 
 import urbancover as uc
-from helpers import SHENZHEN
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -139,8 +139,9 @@ def test_map_and_panel_form_one_centred_block(report, tall_report):
 
 
 def test_map_figure_shows_itself_in_jupyter(report):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     fig = ucr.gap_map(report, "bus_stop_500", lang="en")
     png = fig._repr_png_()

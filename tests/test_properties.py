@@ -15,11 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from helpers import CRS, TOUCH, X0, Y0, hand_reference, line, lines_gdf, points
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import urbancover as uc
-from helpers import CRS, TOUCH, X0, Y0, hand_reference, line, lines_gdf, points
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*from every walkable edge:UserWarning")
 

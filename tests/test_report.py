@@ -14,9 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from helpers import SHENZHEN
 
 import urbancover as uc
-from helpers import SHENZHEN
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

@@ -19,9 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from osmfactory import X0, Y0, square, write_osm
 
 import urbancover as uc
-from osmfactory import X0, Y0, square, write_osm
 
 HOME = 400 * 6 / 35  # a 20 x 20 m home, 6 floors, 35 m² per person: 68.57 residents
 # OSM stores degrees with 7 decimals (about 1 cm), so a 20 m square comes back within ~0.1 % of 400 m²:

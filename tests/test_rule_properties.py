@@ -21,15 +21,15 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import nxref
 import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import nxref
-import urbancover as uc
 from osmfactory import X0, Y0, write_osm
+
+import urbancover as uc
 from urbancover.rules import parse_rules
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,

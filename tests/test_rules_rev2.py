@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from osmfactory import X0, Y0, write_osm
 
 import urbancover as uc
-from osmfactory import X0, Y0, write_osm
 from urbancover.demand import default_levels, estimate_residents, plausibility, population_points
 from urbancover.errors import InputError
 from urbancover.features import always_open, dedupe_points_in_polygons, unmatched

@@ -16,9 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from helpers import CRS, box, hand_reference, line, lines_gdf, points
 
 import urbancover as uc
-from helpers import CRS, box, hand_reference, line, lines_gdf, points
 from urbancover import siting
 from urbancover.errors import InputError
 from urbancover.siting import (

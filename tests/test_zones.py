@@ -30,9 +30,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from osmfactory import X0, Y0, write_osm
 
 import urbancover as uc
-from osmfactory import X0, Y0, write_osm
 from urbancover import zones
 
 H = 400 * 6 / 35  # residents of a 20 x 20 m home

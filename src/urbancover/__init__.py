@@ -19,6 +19,7 @@ from urbancover.access import (
     service_areas,
     two_step_fca,
 )
+from urbancover.analysis import Report, evaluate
 from urbancover.engine import (
     DistanceField,
     distance_field,
@@ -27,7 +28,6 @@ from urbancover.engine import (
     network_distance,
     straight_line_distance,
 )
-from urbancover.analysis import Report, evaluate
 from urbancover.errors import (
     CRSError,
     InputError,
@@ -50,9 +50,9 @@ from urbancover.io import (
 )
 from urbancover.network import Network, from_networkx, walk_network
 from urbancover.offset import OffsetEffect, offset_effect
-from urbancover.snap import snap_points
 from urbancover.rules import RuleSet, load_rules
 from urbancover.siting import SitingResult, site_facilities
+from urbancover.snap import snap_points
 from urbancover.zones import find_zones, street_blocks
 
 __version__ = "0.1.0"

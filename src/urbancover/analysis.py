@@ -17,10 +17,11 @@ import shapely
 from urbancover.context import Context, make_context
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
-from urbancover.network import Network
 from urbancover.measure import evaluator
+from urbancover.network import Network
 from urbancover.progress import in_notebook, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
+
 
 @dataclass
 class Report:
@@ -57,6 +58,7 @@ class Report:
 
     @property
     def network(self) -> Network:
+        """The walking network the rules were measured on."""
         return self.context.network
 
     def sweep(self, rule_id: str, thresholds) -> pd.DataFrame:
@@ -104,7 +106,8 @@ class Report:
 
     def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write every layer, the summary (and per-unit) tables and any ``extra`` named tables to
-        one GeoPackage, overwriting it."""
+        one GeoPackage, overwriting it.
+        """
         import pyogrio
 
         path = Path(path)
@@ -225,7 +228,8 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
 
 def _one_type(name: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """A layer as layers of one geometry type each: itself, or ``<name>_points``, ``<name>_lines``
-    and ``<name>_areas`` when it mixes them (GIS formats type each layer)."""
+    and ``<name>_areas`` when it mixes them (GIS formats type each layer).
+    """
     dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
     kinds = set(dims.tolist())
     if len(kinds) <= 1:
@@ -379,7 +383,8 @@ def _facility_keys(ruleset: RuleSet) -> set[str]:
 
 class _Progress:
     """A tqdm bar over named steps on a terminal; off a terminal (a log file, a batch worker) one
-    line per step on stderr, so a long run shows where it is; or nothing."""
+    line per step on stderr, so a long run shows where it is; or nothing.
+    """
 
     def __init__(self, total: int, show: bool, label: str = ""):
         self.bar = None

@@ -312,7 +312,8 @@ def _replace_folder(work: Path, final: Path) -> None:
 
 def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: Outputs = Outputs()) -> str:
     """``"done"`` (a complete marker matching the extract, district, rules and outputs), ``"failed"``,
-    ``"stale"`` (done for other inputs), ``"missing"``, or ``"foreign"`` (a folder urbancover did not write)."""
+    ``"stale"`` (done for other inputs), ``"missing"``, or ``"foreign"`` (a folder urbancover did not write).
+    """
     folder = inside(out, task.name)
     if not folder.exists():
         return "missing"
@@ -455,7 +456,8 @@ def _progress(iterable, show: bool, total: int):
 
 def _run_dask(args, scheduler, progress: bool) -> list[pd.DataFrame]:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise InputError("--scheduler needs dask.distributed: pip install 'urbancover[dask]'.") from err
     own = not isinstance(scheduler, Client)

@@ -157,6 +157,7 @@ def cli_message(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     args = _parser().parse_args(argv)
     try:
         return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
@@ -379,7 +380,8 @@ def _analyze(args) -> int:
 
 def _export_folder(report, guard, folder: str, fmt: str) -> list:
     """Export the layers in ``fmt`` into ``<out>/<folder>/``: written in a hidden folder first, then
-    each file moved into place through the guard (never over an input or a foreign file)."""
+    each file moved into place through the guard (never over an input or a foreign file).
+    """
     import os
     import shutil
     import tempfile
@@ -446,7 +448,8 @@ def summary_table(summary: pd.DataFrame, lang: str = "zh") -> str:
     """The summary as a plain text table in ``lang`` (``zh`` or ``en``): value, target and verdict per
     rule; for distance rules the share of residents and of street length served by network and by
     straight line, each with its size ("37.7 % of 6,702 residents", "3.2 % of 0.20 km"); an
-    undetermined rule says so, with its reason, never as a pass."""
+    undetermined rule says so, with its reason, never as a pass.
+    """
     from urbancover.rules import KINDS
     from urbancover.wording import HEADERS, reason_text, share_size, target_text, verdict
 
@@ -619,7 +622,9 @@ def _rules(args) -> int:
     rs = load_rules(args.rules)
     print(f"{rs.id}: {rs.name_zh}\n{rs.name_en}\n")
     for r in rs:
-        threshold = f"{r.threshold:g} m" if r.threshold else ", ".join(f"{c.name} {c.threshold:g} m" if c.threshold else c.name for c in r.categories)
+        threshold = f"{r.threshold:g} m" if r.threshold else ", ".join(
+            f"{c.name} {c.threshold:g} m" if c.threshold else c.name for c in r.categories
+        )
         extra = " ".join(f"{k}={v}" for k, v in r.params.items() if not isinstance(v, tuple))
         print(f"{r.id:<24} {r.kind:<15} {r.clause:<6} {r.name_zh}  {threshold} {extra}".rstrip())
         if r.facilities:

@@ -92,7 +92,8 @@ def base_row(rule: Rule) -> dict:
 def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
     """Note (in ``report.notes`` and the log, never as a warning: it is a finding about the data) that
     no feature matches a rule's selector, or that the user's layer replacing them holds none: the
-    rule becomes an all-gap."""
+    rule becomes an all-gap.
+    """
     user = next((k for k in (f"{rule.id}.{what}", rule.id) if k in ctx.user_facilities), None)
     if user is not None:
         msg = f"{rule.id}: the user's layer facilities[{user!r}] gives no {what}; reported as a gap everywhere."
@@ -130,14 +131,16 @@ def place_status(net_m: np.ndarray, thresholds: np.ndarray, has_facility: np.nda
 
 def finite(a: np.ndarray) -> np.ndarray:
     """Distances with ``inf`` (nothing reachable) as NaN: files turn ``inf`` into NULL anyway, and
-    the ``status`` column says why."""
+    the ``status`` column says why.
+    """
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan)
 
 
 def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """A layer split by geometry family: ``{"points": ..., "lines": ..., "areas": ...}`` (non-empty
-    families only; multi-geometries go with their family)."""
+    families only; multi-geometries go with their family).
+    """
     dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
     out = {}
     for dim, name in ((0, "points"), (1, "lines"), (2, "areas")):
@@ -149,7 +152,8 @@ def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
 
 def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Every place of the demand within the threshold of a facility of each category (kinds
-    ``radius`` and ``all_of``): shares by network and straight-line distance, unserved layers."""
+    ``radius`` and ``all_of``): shares by network and straight-line distance, unserved layers.
+    """
     m = measure(rule, ctx)
     for c in m.checks:
         if len(c.facilities) == 0:
@@ -252,7 +256,8 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
 
 def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False) -> gpd.GeoDataFrame:
     """The places of a demand layer selected by ``rows`` (boolean), with their distances, ``status``
-    and ``over_by_m`` (see the module docstring); OSM tag columns only with ``osm_tags``."""
+    and ``over_by_m`` (see the module docstring); OSM tag columns only with ``osm_tags``.
+    """
     p = m.places[layer]
     checks = m.checks
     many = len(checks) > 1

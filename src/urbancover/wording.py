@@ -37,6 +37,7 @@ _SIZES = {
 
 
 def check_lang(lang: str) -> str:
+    """``lang`` when it is ``"zh"`` or ``"en"``, else an InputError naming the choices."""
     from urbancover.errors import InputError
 
     if lang not in LANGS:

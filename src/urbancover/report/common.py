@@ -1,5 +1,6 @@
 """What the static map, the interactive map and the HTML page share: words in two languages, the
-CJK font, the checks of a rule, and the distance along every street."""
+CJK font, the checks of a rule, and the distance along every street.
+"""
 
 from __future__ import annotations
 
@@ -245,12 +246,14 @@ MEASURES_ZH = {
 
 
 def check_lang(lang: str) -> dict:
+    """The strings of a language (``zh`` or ``en``) for maps and reports."""
     if lang not in TEXT:
         raise InputError(f"lang must be one of {LANGS}, not {lang!r}.")
     return TEXT[lang]
 
 
 def esc(value) -> str:
+    """HTML-escaped text of a value (empty for None)."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
@@ -269,7 +272,8 @@ def font_families(lang: str = "zh") -> list[str]:
     """Matplotlib ``font.family`` list for ``lang``: the shipped CJK font first for Chinese, after
     DejaVu Sans for English (so Latin text keeps its usual look and Chinese names still render);
     then full CJK fonts of the machine for characters outside the shipped subset. Registers the
-    shipped font with matplotlib once."""
+    shipped font with matplotlib once.
+    """
     global _registered
     from matplotlib import font_manager
 
@@ -309,12 +313,14 @@ def fmt_m(d: float, lang: str) -> str:
 
 
 def fmt_share(x) -> str:
+    """A share as a percentage, or a dash when undefined."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     return f"{100 * float(x):.1f}%"
 
 
 def fmt_value(x) -> str:
+    """A rule's value for a table: a dash when missing, few digits otherwise."""
     if x is None:
         return "—"
     x = float(x)
@@ -328,21 +334,25 @@ def fmt_value(x) -> str:
 
 
 def result_word(passed, kind: str, T: dict) -> str:
+    """The verdict in words: passed, failed, undetermined, or listed for list kinds."""
     if passed is None or (isinstance(passed, float) and math.isnan(passed)):
         return T["listed"] if KINDS[kind].listed else T["undefined"]
     return T["passed"] if bool(passed) else T["failed"]
 
 
 def rule_name(rule, lang: str) -> str:
+    """The rule's name in ``lang``, falling back to the other language and then its id."""
     name = rule.name_zh if lang == "zh" else rule.name_en
     return name or rule.name_en or rule.name_zh or rule.id
 
 
 def category_name(cat, lang: str) -> str:
+    """A category's name in ``lang``."""
     return (cat.name_zh or cat.name) if lang == "zh" else cat.name
 
 
 def summary_row(report, rule_id: str) -> dict:
+    """The summary row of a rule as a dict."""
     s = report.summary
     row = s[s["id"] == rule_id]
     if len(row) == 0:
@@ -362,6 +372,7 @@ def served_pairs(row: dict, rule, T: dict) -> list[tuple[str, str, str]]:
 
 
 def measure_text(measure: str, lang: str) -> str:
+    """What a rule's value measures, in ``lang``."""
     if lang == "zh":
         return MEASURES_ZH.get(measure, measure)
     return measure
@@ -382,6 +393,7 @@ class RuleChecks:
 
     @property
     def same_threshold(self) -> bool:
+        """Whether every category has the same threshold."""
         return bool(np.allclose(self.thresholds, self.thresholds[0]))
 
     def along(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -396,7 +408,8 @@ def is_distance_rule(report, rule_id: str) -> bool:
 
 def rule_checks(report, rule_id: str, lang: str = "en") -> RuleChecks | None:
     """The checks of a distance rule, from the measurement the evaluation made (the user's facility
-    layers included), or None for other kinds."""
+    layers included), or None for other kinds.
+    """
     m = report.results[rule_id].measurement
     if m is None:
         return None
@@ -408,6 +421,7 @@ def rule_checks(report, rule_id: str, lang: str = "en") -> RuleChecks | None:
 
 
 def distance_rules(report) -> list[str]:
+    """Ids of the report's rules measured by distance."""
     return measured_by_distance(report.results)
 
 
@@ -513,7 +527,8 @@ def home_failures(report) -> dict:
 
 def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones), or None."""
+    missing ones), or None.
+    """
     if zones is None:
         return None
     if not isinstance(zones, gpd.GeoDataFrame):
@@ -528,7 +543,9 @@ def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
     for col in ("compound_names", "reason", "score"):
         if col not in z:
             z[col] = None
-    z["compound_names"] = [", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    z["compound_names"] = [
+        ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
+        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
                            for v in z["compound_names"]]
     return z
 
@@ -540,13 +557,14 @@ _ESCAPED = __import__("re").compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def web_font_css(text: str) -> str:
-    """A ``<style>`` with an ``@font-face`` holding the shipped CJK font cut down to the characters
+    r"""A ``<style>`` with an ``@font-face`` holding the shipped CJK font cut down to the characters
     of ``text`` (``\\uXXXX`` escapes included), as a WOFF data URI: pages show Chinese on machines
     with no CJK font, offline. Empty when ``text`` has no character beyond ASCII.
 
     The face holds no ASCII, so a page lists it *first* in ``font-family`` and Latin text falls
     through to the next fonts (Chromium on Linux does not fall back from a local font such as
-    Liberation Sans, matched for "Arial", to a web font listed after it)."""
+    Liberation Sans, matched for "Arial", to a web font listed after it).
+    """
     import base64
     import io
 

@@ -20,13 +20,13 @@ import shapely
 from urbancover import intervals
 from urbancover.errors import InputError
 from urbancover.report.common import (
+    WEB_FONT_FAMILY,
     check_lang,
     esc,
     fmt_m,
     home_failures,
     rule_checks,
     rule_name,
-    WEB_FONT_FAMILY,
     street_distances,
     web_font_css,
     zones_frame,
@@ -105,7 +105,8 @@ def _popup_frame(gdf: gpd.GeoDataFrame, popups: list[dict]) -> tuple[gpd.GeoData
 def _add_geojson(folium, parent, gdf, style: dict, *, point_radius: float | None = None, popups: list[dict] | None = None,
                  style_column: str | None = None):
     """Add a layer; ``popups`` (one dict of label -> escaped value per feature) become a compact
-    popup: the labels are written once, the values are feature properties."""
+    popup: the labels are written once, the values are feature properties.
+    """
     if gdf is None or len(gdf) == 0:
         return
     fields, aliases = [], []
@@ -207,8 +208,10 @@ def interactive_map(
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding_top_left=(10, 10), padding_bottom_right=(330, 10))
     m.get_root().header.add_child(folium.Element(
         "<style>.leaflet-container{background:#fbfbf8;font-family:'" + WEB_FONT_FAMILY + "','Helvetica Neue',Arial,"
-        "'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif}.leaflet-control-layers{max-height:70vh;overflow:auto;font-size:12px}"
-        ".uclegend{font-family:'" + WEB_FONT_FAMILY + "',Arial,sans-serif}.ucpopup table{font-size:12px;border-collapse:collapse}.ucpopup th{text-align:left;padding:1px 8px 1px 0;"
+        "'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif}"
+        ".leaflet-control-layers{max-height:70vh;overflow:auto;font-size:12px}"
+        ".uclegend{font-family:'" + WEB_FONT_FAMILY + "',Arial,sans-serif}.ucpopup table{font-size:12px;border-collapse:collapse}"
+        ".ucpopup th{text-align:left;padding:1px 8px 1px 0;"
         "white-space:nowrap;color:#444}.ucpopup th:empty{display:none}.ucpopup tr:first-child td{font-weight:600}</style>"),
         name="urbancover_css")
 
@@ -329,7 +332,8 @@ def _distance_layers(folium, fg, report, rid, lang, T, fails):
                 rows.append((T["fails"], esc(", ".join(failed))))
             elif key == "compounds_unserved":
                 rows.append((T["fails"], esc(_compound_failed(report, row) or rid)))
-            title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"], "compounds_unserved": T["compound_unserved"]}[key]
+            title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"],
+                     "compounds_unserved": T["compound_unserved"]}[key]
             popups.append(_props(rows, title=esc(title)))
         if key == "compounds_unserved":
             style = {"color": BEYOND, "weight": 3, "fill": True, "fillOpacity": 0.0}

@@ -11,7 +11,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from urbancover.wording import reason_text, share_size
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -28,6 +27,7 @@ from urbancover.report.common import (
     with_web_font,
     zones_frame,
 )
+from urbancover.wording import reason_text, share_size
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
@@ -140,7 +140,8 @@ def _badge(passed, kind, T, reason=None, lang: str = "en") -> str:
 
 def summary_table(report, lang: str = "zh") -> str:
     """The summary as an HTML table: one row per rule (``id="rule-<id>"``), network and
-    straight-line shares side by side."""
+    straight-line shares side by side.
+    """
     T = check_lang(lang)
     head = ["col_rule", "col_requirement", "col_residents", "col_buildings", "col_compounds", "col_street", "col_value",
             "col_result"]

@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover.rules import KINDS
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.report.common import (
     check_lang,
@@ -28,6 +27,7 @@ from urbancover.report.common import (
     target_text,
     zones_frame,
 )
+from urbancover.rules import KINDS
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
@@ -51,7 +51,8 @@ _MAP_FIGURE = []
 
 def _map_figure(**kwargs):
     """A matplotlib Figure that shows itself in Jupyter (as a PNG), whatever the backend, and is
-    on an Agg canvas of its own (no pyplot state, no window)."""
+    on an Agg canvas of its own (no pyplot state, no window).
+    """
     if not _MAP_FIGURE:
         from matplotlib.figure import Figure
 
@@ -104,7 +105,8 @@ def _layout(extent, paper: str, orientation: str | None, heading: str, sub_parts
             n_entries: int, colorbar: bool) -> Layout:
     """The page and the biggest map scale it allows: every orientation (unless fixed) with the legend
     panel beside or under the map; the map box keeps the area's shape, and map, panel and title are
-    centred on the page as one block, so no strip is left empty between them."""
+    centred on the page as one block, so no strip is left empty between them.
+    """
     x0, x1, y0, y1 = extent
     dw, dh = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
     furniture = 1.05 + (0.75 if colorbar else 0.0)  # scale bar and north arrow, colour bar
@@ -162,7 +164,8 @@ def _entries(handles) -> int:
 
 def _page(fig, ax, report, crs, T, lang, heading, parts, sep, handles, cbar_info, paper, orientation) -> None:
     """Lay the drawn map out on its page: title, map, legend panel with colour bar, scale bar and
-    north arrow (beside or under the map, clear of the data), attribution under the map."""
+    north arrow (beside or under the map, clear of the data), attribution under the map.
+    """
     lay = _layout(_extent(report), paper, orientation, heading, parts, sep, _entries(handles), cbar_info is not None)
     W, H = lay.page
     fig.set_size_inches(W, H)
@@ -444,7 +447,8 @@ def gap_map(
     import matplotlib
 
     families = font_families(lang)
-    with matplotlib.rc_context({"font.family": families, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path", "axes.unicode_minus": False}):
+    rc = {"font.family": families, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path", "axes.unicode_minus": False}
+    with matplotlib.rc_context(rc):
         fig = _draw(report, rule_id, lang, T, ax, zones, circles, title, paper, orientation)
         if path is not None:
             path = Path(path)
@@ -791,4 +795,5 @@ def _draw_other(ax, report, rule_id, T, handles):
     if ends is not None and len(ends):
         xy = _points(ends)
         ax.scatter(xy[:, 0], xy[:, 1], s=40, marker="X", color=BEYOND, edgecolor="white", linewidth=0.6, zorder=12)
-        handles.append(Line2D([], [], linestyle="none", marker="X", markersize=7, color=BEYOND, markeredgecolor="white", label=T["dead_end"]))
+        handles.append(Line2D([], [], linestyle="none", marker="X", markersize=7, color=BEYOND, markeredgecolor="white",
+                              label=T["dead_end"]))
