@@ -116,7 +116,9 @@ class Context:
         ``streets``, inside polygons matching ``streets_in``, within ``near_m`` of features matching
         ``streets_near``. Returns disjoint intervals ``(edge, start, end)``."""
         net = self.network
-        out = merge(*parts_inside(net, np.array([self.area]))[:3])
+        if ("area intervals",) not in self.cache:  # the same for every street rule
+            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]))[:3])
+        out = self.cache[("area intervals",)]
         if streets:
             rows = np.flatnonzero(select(net.edges, streets))
             out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))

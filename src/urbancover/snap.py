@@ -288,15 +288,22 @@ def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.nd
     """Parts of edges inside (or on) polygons or lines, as intervals along the edges.
 
     Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
-    ``geoms`` of the geometry containing the part. Vectorised: one STRtree query and one
-    ``intersection`` call over the candidate pairs.
+    ``geoms`` of the geometry containing the part. Vectorised: one STRtree query, one prepared
+    ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
+    whose edge crosses an outline (an edge inside is whole).
     """
     gi, ei = network.tree.query(geoms, predicate="intersects")
     if len(gi) == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
     edge_geom = network.geometry[ei]
-    pieces, pidx = shapely.get_parts(shapely.intersection(edge_geom, geoms[gi]), return_index=True)
+    # an edge wholly inside its polygon is its own intersection: only the edges that cross an
+    # outline need the (costly) overlay; the prepared predicate settles the rest
+    shapely.prepare(geoms)
+    inside = shapely.contains_properly(geoms[gi], edge_geom)
+    cut = edge_geom.copy()
+    cut[~inside] = shapely.intersection(edge_geom[~inside], geoms[gi[~inside]])
+    pieces, pidx = shapely.get_parts(cut, return_index=True)
     keep = ~shapely.is_empty(pieces)
     pieces, pidx = pieces[keep], pidx[keep]
     is_pt = shapely.get_type_id(pieces) == shapely.GeometryType.POINT
