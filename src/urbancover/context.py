@@ -117,7 +117,7 @@ class Context:
         ``streets_near``. Returns disjoint intervals ``(edge, start, end)``."""
         net = self.network
         if ("area intervals",) not in self.cache:  # the same for every street rule
-            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]))[:3])
+            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])
         out = self.cache[("area intervals",)]
         if streets:
             rows = np.flatnonzero(select(net.edges, streets))
@@ -125,10 +125,10 @@ class Context:
         if streets_in:
             polys = self.facilities(streets_in).geometry.values
             polys = polys[shapely.get_dimensions(polys) == 2]
-            out = intersect(out, merge(*parts_inside(net, polys)[:3]))
+            out = intersect(out, merge(*parts_inside(net, polys, union=True)[:3]))
         if streets_near:
             near = self.facilities(streets_near).geometry.values
-            out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m))[:3]))
+            out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m), union=True)[:3]))
         return out
 
 

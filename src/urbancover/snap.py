@@ -284,11 +284,15 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: flo
     return Seeds(edge.astype(np.int64), start, end, cost, src.astype(np.int64)), geoms
 
 
-def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def parts_inside(
+    network: Network, geoms: np.ndarray, *, union: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parts of edges inside (or on) polygons or lines, as intervals along the edges.
 
     Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
-    ``geoms`` of the geometry containing the part. Vectorised: one STRtree query, one prepared
+    ``geoms`` of the geometry containing the part. With ``union``, only the union of the parts is
+    wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
+    its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
     ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
     whose edge crosses an outline (an edge inside is whole).
     """
@@ -301,6 +305,15 @@ def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.nd
     # outline need the (costly) overlay; the prepared predicate settles the rest
     shapely.prepare(geoms)
     inside = shapely.contains_properly(geoms[gi], edge_geom)
+    if union:
+        # many buffers or polygons overlap (a stop's 500 m disc holds hundreds of edges, and each
+        # edge lies in many discs): one whole copy of a covered edge says all
+        whole = np.zeros(network.n_edges, dtype=bool)
+        whole[ei[inside]] = True
+        once = np.zeros(len(gi), dtype=bool)
+        once[np.flatnonzero(inside)[np.unique(ei[inside], return_index=True)[1]]] = True
+        keep = once | ~whole[ei]
+        gi, ei, inside, edge_geom = gi[keep], ei[keep], inside[keep], edge_geom[keep]
     cut = edge_geom.copy()
     cut[~inside] = shapely.intersection(edge_geom[~inside], geoms[gi[~inside]])
     pieces, pidx = shapely.get_parts(cut, return_index=True)

@@ -47,5 +47,5 @@ def straight_line_intervals(network: Network, sources: Layer, radius: float):
     radius = check_cutoff(radius)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, radius, quad_segs=32))
+    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, radius, quad_segs=32), union=True)
     return merge(edge, start, end)
