@@ -339,6 +339,8 @@ def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
     xs = np.arange(minx + cell / 2, maxx, cell)
     ys = np.arange(miny + cell / 2, maxy, cell)
     nx, ny = len(xs), len(ys)
+    if nx == 0 or ny == 0:  # land narrower than half a cell: no cell centre on the grid
+        return np.zeros(0, dtype=object)
     parts = np.array([land], dtype=object)
     while True:  # flatten multi-part geometries and collections, however nested
         multi = shapely.get_num_geometries(parts) > 1
