@@ -10,7 +10,7 @@ from urbancover.engine.graph import check_cutoff
 from urbancover.intervals import merge
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.network import Network
-from urbancover.snap import Layer, as_geometry, parts_inside
+from urbancover.snap import Layer, as_geometry, parts_inside, parts_within
 
 
 def straight_line_distance(
@@ -47,5 +47,10 @@ def straight_line_intervals(network: Network, sources: Layer, radius: float):
     radius = check_cutoff(radius)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, radius, quad_segs=32), union=True)
+    is_pt = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    # points (stops, toilets): their discs without buffering most of them (snap.parts_within)
+    edge, start, end = parts_within(network, geoms[is_pt], radius, quad_segs=32)
+    if not is_pt.all():
+        e, a, b, _ = parts_inside(network, shapely.buffer(geoms[~is_pt], radius, quad_segs=32), union=True)
+        edge, start, end = np.r_[edge, e], np.r_[start, a], np.r_[end, b]
     return merge(edge, start, end)
