@@ -141,9 +141,11 @@ def test_sweep_reuses_the_distances_and_agrees_with_the_rule(one_stop_report, sh
         report.sweep("no_such_rule", [100])
 
 
-def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land():
+@pytest.mark.parametrize("block", [250_000, 37])
+def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land(block, monkeypatch):
     """measure.land_cells makes only the cells near land, and keeps exactly (and in the same order)
     the boxes of the grid over the land's bounds that intersect it: thin, multi-part and nested land."""
+    monkeypatch.setattr(measure, "CELL_BLOCK", block)  # cells made in blocks: the same cells
     rng = np.random.default_rng(5)
     parts = [shapely.box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 1, 1], [2000, 1500, 120, 90], (60, 4))]
     parts += [shapely.LineString([(0, 1600), (1900, 1610)]).buffer(0.3), shapely.Point(1500, 200).buffer(300).difference(shapely.Point(1500, 200).buffer(250))]

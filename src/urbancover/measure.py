@@ -328,12 +328,17 @@ def gap_cells(ctx: Context, cell: float | None = None):
     return ctx.cache[key]
 
 
+#: Cells made and tested at once by :func:`land_cells` (bounds its memory on a city).
+CELL_BLOCK = 250_000
+
+
 def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
     """Boxes of the ``cell``-metre grid over ``land.bounds`` that intersect ``land``, in row-major
     order (rows from the bottom), as the full grid would list them.
 
-    Candidates are the cells overlapping the bounds of each part of ``land`` (one cell of slack
-    each side); a cell is kept when it intersects a part, which is when it intersects ``land``.
+    Candidates are the cells overlapping the bounds of each part of ``land``; a cell is kept when
+    it intersects a part, which is when it intersects ``land``. O(C) memory for the C candidates'
+    numbers, and :data:`CELL_BLOCK` boxes at a time.
     """
     minx, miny, maxx, maxy = land.bounds
     xs = np.arange(minx + cell / 2, maxx, cell)
@@ -350,19 +355,26 @@ def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
         parts = shapely.get_parts(parts)
     parts = parts[~shapely.is_empty(parts)]
     b = shapely.bounds(parts)
-    x0 = np.clip(np.floor((b[:, 0] - minx) / cell).astype(np.int64) - 1, 0, nx - 1)
-    x1 = np.clip(np.floor((b[:, 2] - minx) / cell).astype(np.int64) + 1, 0, nx - 1)
-    y0 = np.clip(np.floor((b[:, 1] - miny) / cell).astype(np.int64) - 1, 0, ny - 1)
-    y1 = np.clip(np.floor((b[:, 3] - miny) / cell).astype(np.int64) + 1, 0, ny - 1)
+    # cell i spans xs[i] -+ cell / 2; the cells a part's bounds overlap, with a hair of slack for
+    # rounding (the exact test below decides)
+    x0 = np.clip(np.floor((b[:, 0] - minx) / cell - 1e-6).astype(np.int64), 0, nx - 1)
+    x1 = np.clip(np.floor((b[:, 2] - minx) / cell + 1e-6).astype(np.int64), 0, nx - 1)
+    y0 = np.clip(np.floor((b[:, 1] - miny) / cell - 1e-6).astype(np.int64), 0, ny - 1)
+    y1 = np.clip(np.floor((b[:, 3] - miny) / cell + 1e-6).astype(np.int64), 0, ny - 1)
     # every (row, column) of each part's window, as flat row-major cell numbers
     w, h = x1 - x0 + 1, y1 - y0 + 1
     n = w * h
     k = intervals.ranges(n)
     part = np.repeat(np.arange(len(parts)), n)
-    flat = (y0[part] + k // w[part]) * nx + x0[part] + k % w[part]
-    cand = np.unique(flat)
-    gx, gy = xs[cand % nx], ys[cand // nx]
-    boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
-    # each part prepared once, tested against the cells near it
-    _, hit = shapely.STRtree(boxes).query(parts, predicate="intersects")
-    return boxes[np.unique(hit)]
+    cand = np.unique((y0[part] + k // w[part]) * nx + x0[part] + k % w[part])
+    del k, part
+    # in blocks of cells (bands of rows), so a city never holds a box for every candidate at once;
+    # each part is prepared once (the tree's query prepares it) and tested against the cells near it
+    kept = []
+    for lo in range(0, len(cand), CELL_BLOCK):
+        c = cand[lo:lo + CELL_BLOCK]
+        gx, gy = xs[c % nx], ys[c // nx]
+        boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+        _, hit = shapely.STRtree(boxes).query(parts, predicate="intersects")
+        kept.append(boxes[np.unique(hit)])
+    return np.concatenate(kept) if kept else np.zeros(0, dtype=object)
