@@ -172,3 +172,24 @@ def test_main_street_with_separate_sidewalks_is_demand(tmp_path):
     # the unserved pieces of the road are in the layer: the rest of the 1000 m
     layer = report.results["toilet_main_300"].layers["streets_unserved"]
     assert layer.length.sum() == pytest.approx(1000.0 * (1 - row["street_served"]), abs=0.01)
+
+
+@pytest.mark.parametrize("block", [250_000, 37])
+def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land(block, monkeypatch):
+    """measure.land_cells makes only the cells near land, and keeps exactly (and in the same order)
+    the boxes of the grid over the land's bounds that intersect it: thin, multi-part and nested land."""
+    monkeypatch.setattr(measure, "CELL_BLOCK", block)  # cells made in blocks: the same cells
+    rng = np.random.default_rng(5)
+    parts = [shapely.box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 1, 1], [2000, 1500, 120, 90], (60, 4))]
+    parts += [shapely.LineString([(0, 1600), (1900, 1610)]).buffer(0.3), shapely.Point(1500, 200).buffer(300).difference(shapely.Point(1500, 200).buffer(250))]
+    for land in (shapely.union_all(parts), parts[0], shapely.GeometryCollection([shapely.union_all(parts), shapely.LineString([(3000, 0), (3100, 50)])])):
+        for cell in (25.0, 7.0):
+            minx, miny, maxx, maxy = land.bounds
+            xs = np.arange(minx + cell / 2, maxx, cell)
+            ys = np.arange(miny + cell / 2, maxy, cell)
+            gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+            full = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+            want = full[shapely.intersects(land, full)]
+            got = measure.land_cells(land, cell)
+            assert len(got) == len(want)
+            assert shapely.equals_exact(got, want, tolerance=0).all()

@@ -71,3 +71,43 @@ def test_a_larger_component_is_real_network(net, monkeypatch):
     assert net2.main_edges.all()
     d = uc.network_distance(net2, points((0, 0)), points((100, 4)))
     assert math.isinf(d[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# city-scale shortcuts give what the plain overlay gives (issue 13)
+
+
+def test_parts_within_equals_buffering_every_point(shenzhen_net, shenzhen_osm):
+    """Discs settled by arithmetic (snap.parts_within) give the intervals of buffering every point
+    and overlaying every edge, at radii from a few metres to a whole district."""
+    import shapely
+
+    from urbancover.intervals import merge
+    from urbancover.snap import parts_inside, parts_within
+
+    f = shenzhen_osm.projected("features")
+    pts = f.geometry.values[shapely.get_type_id(f.geometry.values) == shapely.GeometryType.POINT]
+    for radius in (5.0, 50.0, 500.0, 3000.0):
+        want = merge(*parts_inside(shenzhen_net, shapely.buffer(pts, radius, quad_segs=32))[:3])
+        got = parts_within(shenzhen_net, pts, radius)
+        assert len(got[0]) == len(want[0])
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(got[2], want[2], rtol=0, atol=1e-9)
+
+
+def test_parts_inside_union_keeps_the_union(shenzhen_net):
+    """parts_inside(union=True) skips pairs a whole edge makes redundant; the union is unchanged."""
+    import shapely
+
+    from urbancover.intervals import merge
+    from urbancover.snap import parts_inside
+
+    rng = np.random.default_rng(3)
+    xy = shapely.get_coordinates(shenzhen_net.nodes.geometry.values)[rng.choice(shenzhen_net.n_nodes, 40, replace=False)]
+    polys = shapely.buffer(shapely.points(xy), rng.uniform(20, 400, len(xy)), quad_segs=3)
+    want = merge(*parts_inside(shenzhen_net, polys)[:3])
+    got = merge(*parts_inside(shenzhen_net, polys, union=True)[:3])
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got[2], want[2], rtol=0, atol=1e-9)

@@ -118,17 +118,19 @@ class Context:
         ``streets``, inside polygons matching ``streets_in``, within ``near_m`` of features matching
         ``streets_near``. Returns disjoint intervals ``(edge, start, end)``."""
         net = self.network
-        out = merge(*parts_inside(net, np.array([self.area]))[:3])
+        if ("area intervals",) not in self.cache:  # the same for every street rule
+            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])
+        out = self.cache[("area intervals",)]
         if streets:
             rows = np.flatnonzero(select(net.edges, streets))
             out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
         if streets_in:
             polys = self.facilities(streets_in).geometry.values
             polys = polys[shapely.get_dimensions(polys) == 2]
-            out = intersect(out, merge(*parts_inside(net, polys)[:3]))
+            out = intersect(out, merge(*parts_inside(net, polys, union=True)[:3]))
         if streets_near:
             near = self.facilities(streets_near).geometry.values
-            out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m))[:3]))
+            out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m), union=True)[:3]))
         return out
 
 

@@ -385,6 +385,13 @@ def gap_cells(ctx: Context, cell: float | None = None):
     Returns ``(land, boxes, points, snapped)``: the residential land (compounds and home footprints
     in the area), the cells (``cell`` metres, default :data:`settings.gap_cell_m`) that overlap it,
     their centres and the centres snapped. Every rule reads the same grid.
+
+    Notes
+    -----
+    The grid is laid over the land's bounds, but only the cells within the bounds of a part of the
+    land are made and tested (one prepared ``intersects`` per part against the cells near it):
+    O(C) for C cells near land, not O(cells of the bounding box), which on a city is mostly sea,
+    fields and streets.
     """
     cell = settings.gap_cell_m if cell is None else cell
     key = ("gap grid", cell)
@@ -396,15 +403,60 @@ def gap_cells(ctx: Context, cell: float | None = None):
     if len(land_parts):
         land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
     if not land.is_empty:
-        minx, miny, maxx, maxy = land.bounds
-        xs = np.arange(minx + cell / 2, maxx, cell)
-        ys = np.arange(miny + cell / 2, maxy, cell)
-        gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
-        shapely.prepare(land)
-        # a cell counts when it overlaps the land; test its own box, so thin land is not missed
-        boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
-        boxes = boxes[shapely.intersects(land, boxes)]
+        boxes = land_cells(land, cell)
     pts = shapely.centroid(boxes)
     snapped = ctx.snapped(key, pts, name="gap grid")
     ctx.cache[key] = (land, boxes, pts, snapped)
     return ctx.cache[key]
+
+
+#: Cells made and tested at once by :func:`land_cells` (bounds its memory on a city).
+CELL_BLOCK = 250_000
+
+
+def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
+    """Boxes of the ``cell``-metre grid over ``land.bounds`` that intersect ``land``, in row-major
+    order (rows from the bottom), as the full grid would list them.
+
+    Candidates are the cells overlapping the bounds of each part of ``land``; a cell is kept when
+    it intersects a part, which is when it intersects ``land``. O(C) memory for the C candidates'
+    numbers, and :data:`CELL_BLOCK` boxes at a time.
+    """
+    minx, miny, maxx, maxy = land.bounds
+    xs = np.arange(minx + cell / 2, maxx, cell)
+    ys = np.arange(miny + cell / 2, maxy, cell)
+    nx, ny = len(xs), len(ys)
+    if nx == 0 or ny == 0:  # land narrower than half a cell: no cell centre on the grid
+        return np.zeros(0, dtype=object)
+    parts = np.array([land], dtype=object)
+    while True:  # flatten multi-part geometries and collections, however nested
+        multi = shapely.get_num_geometries(parts) > 1
+        multi |= np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))
+        if not multi.any():
+            break
+        parts = shapely.get_parts(parts)
+    parts = parts[~shapely.is_empty(parts)]
+    b = shapely.bounds(parts)
+    # cell i spans xs[i] -+ cell / 2; the cells a part's bounds overlap, with a hair of slack for
+    # rounding (the exact test below decides)
+    x0 = np.clip(np.floor((b[:, 0] - minx) / cell - 1e-6).astype(np.int64), 0, nx - 1)
+    x1 = np.clip(np.floor((b[:, 2] - minx) / cell + 1e-6).astype(np.int64), 0, nx - 1)
+    y0 = np.clip(np.floor((b[:, 1] - miny) / cell - 1e-6).astype(np.int64), 0, ny - 1)
+    y1 = np.clip(np.floor((b[:, 3] - miny) / cell + 1e-6).astype(np.int64), 0, ny - 1)
+    # every (row, column) of each part's window, as flat row-major cell numbers
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    n = w * h
+    k = intervals.ranges(n)
+    part = np.repeat(np.arange(len(parts)), n)
+    cand = np.unique((y0[part] + k // w[part]) * nx + x0[part] + k % w[part])
+    del k, part
+    # in blocks of cells (bands of rows), so a city never holds a box for every candidate at once;
+    # each part is prepared once (the tree's query prepares it) and tested against the cells near it
+    kept = []
+    for lo in range(0, len(cand), CELL_BLOCK):
+        c = cand[lo:lo + CELL_BLOCK]
+        gx, gy = xs[c % nx], ys[c // nx]
+        boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
+        _, hit = shapely.STRtree(boxes).query(parts, predicate="intersects")
+        kept.append(boxes[np.unique(hit)])
+    return np.concatenate(kept) if kept else np.zeros(0, dtype=object)

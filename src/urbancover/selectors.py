@@ -139,18 +139,36 @@ def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
     tags = features["tags"].to_list() if len(features) else []
     mask = np.zeros(len(tags), dtype=bool)
     for alt in selector:
-        m = np.ones(len(tags), dtype=bool)
+        # each condition narrows the rows the next one looks at (the first key of an alternative,
+        # e.g. highway=bus_stop, leaves a few rows of tens of thousands)
+        rows = None  # None: every row
         for key, cond in alt.items():
+            if rows is not None and len(rows) == 0:
+                break
             if key == GEOMETRY_KEY:
-                m &= _geometry_holds(features, cond)
-                continue
-            vals = [t.get(key) for t in tags]
-            if isinstance(cond, Mapping):
-                m &= _table_holds(vals, cond)
+                ok = _geometry_holds(features, cond)
+                ok = ok if rows is None else ok[rows]
             else:
-                m &= np.fromiter((_holds(v, cond) for v in vals), dtype=bool, count=len(vals))
-        mask |= m
+                vals = [t.get(key) for t in tags] if rows is None else [tags[i].get(key) for i in rows.tolist()]
+                ok = _table_holds(vals, cond) if isinstance(cond, Mapping) else _holds_all(vals, cond)
+            rows = np.flatnonzero(ok) if rows is None else rows[ok]
+        mask[np.arange(len(tags)) if rows is None else rows] = True
     return mask
+
+
+def _holds_all(vals: list, cond) -> np.ndarray:
+    """:func:`_holds` over a list of values, vectorised."""
+    arr = np.empty(len(vals), dtype=object)
+    arr[:] = vals
+    if cond is True:
+        return arr != None  # noqa: E711 -- elementwise
+    if cond is False:
+        return arr == None  # noqa: E711
+    if isinstance(cond, str):
+        return arr == cond
+    if isinstance(cond, list):
+        return pd.Series(arr, dtype=object).isin(cond).to_numpy(dtype=bool)
+    return np.fromiter((_holds(v, cond) for v in vals), dtype=bool, count=len(vals))
 
 
 def _table_holds(vals: list, cond: Mapping) -> np.ndarray:

@@ -25,6 +25,7 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import InputError
+from urbancover.intervals import Intervals, merge
 from urbancover.io.crs import require_crs
 from urbancover.nearest import HAVE_NUMBA, nearest_segments
 from urbancover.network import Network
@@ -284,19 +285,80 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: flo
     return Seeds(edge.astype(np.int64), start, end, cost, src.astype(np.int64)), geoms
 
 
-def parts_inside(network: Network, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def parts_inside(
+    network: Network, geoms: np.ndarray, *, union: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parts of edges inside (or on) polygons or lines, as intervals along the edges.
 
     Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
-    ``geoms`` of the geometry containing the part. Vectorised: one STRtree query and one
-    ``intersection`` call over the candidate pairs.
+    ``geoms`` of the geometry containing the part. With ``union``, only the union of the parts is
+    wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
+    its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
+    ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
+    whose edge crosses an outline (an edge inside is whole).
     """
     gi, ei = network.tree.query(geoms, predicate="intersects")
+    # an edge wholly inside its polygon is its own intersection: only the edges that cross an
+    # outline need the (costly) overlay; the prepared predicate settles the rest
+    shapely.prepare(geoms)
+    inside = shapely.contains_properly(geoms[gi], network.geometry[ei])
+    return _pair_parts(network, geoms, gi, ei, inside, union)
+
+
+def parts_within(network: Network, points: np.ndarray, radius: float, *, quad_segs: int = 32) -> Intervals:
+    """The parts of edges inside the buffers of ``points`` (``shapely.buffer(p, radius,
+    quad_segs)``: regular polygons), as disjoint sorted intervals ``(edge, start, end)``.
+
+    The same intervals as ``merge(*parts_inside(network, buffers, union=True)[:3])``, without most
+    of the geometry: pairs come from one ``dwithin`` query of the points; an edge whose bounding box
+    lies within a polygon's inscribed circle is inside it, whole, by arithmetic; only the pairs
+    left (edges crossing an outline, on no edge already whole) are buffered and overlaid.
+    """
+    points = np.asarray(points, dtype=object)
+    pi, ei = network.tree.query(points, predicate="dwithin", distance=radius)
+    xy = shapely.get_coordinates(points)  # points only: one row each
+    box = shapely.bounds(network.geometry)
+    inner = radius * np.cos(np.pi / (4 * quad_segs)) * (1.0 - 1e-9)  # inscribed circle, with slack
+    inside = np.zeros(len(pi), dtype=bool)
+    for lo in range(0, len(pi), 1 << 20):  # in blocks: bounded memory on a city
+        p, e = pi[lo:lo + (1 << 20)], ei[lo:lo + (1 << 20)]
+        dx = np.maximum(np.abs(box[e, 0] - xy[p, 0]), np.abs(box[e, 2] - xy[p, 0]))
+        dy = np.maximum(np.abs(box[e, 1] - xy[p, 1]), np.abs(box[e, 3] - xy[p, 1]))
+        inside[lo:lo + len(p)] = np.hypot(dx, dy) < inner
+    keep = _union_pairs(network, ei, inside)
+    pi, ei, inside = pi[keep], ei[keep], inside[keep]
+    geoms = np.full(len(points), None, dtype=object)
+    need = np.unique(pi[~inside])
+    geoms[need] = shapely.buffer(points[need], radius, quad_segs=quad_segs)
+    edge, start, end, _ = _pair_parts(network, geoms, pi, ei, inside, False)
+    return merge(edge, start, end)
+
+
+def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Pairs to keep when only the union of the parts matters: one pair per edge wholly inside a
+    geometry, and every pair on an edge no geometry holds whole."""
+    whole = np.zeros(network.n_edges, dtype=bool)
+    whole[ei[inside]] = True
+    once = np.zeros(len(ei), dtype=bool)
+    once[np.flatnonzero(inside)[np.unique(ei[inside], return_index=True)[1]]] = True
+    return once | ~whole[ei]
+
+
+def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool):
+    """``parts_inside`` from candidate pairs (geometry ``gi``, edge ``ei``), given which edges lie
+    wholly inside their geometry."""
     if len(gi) == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
+    if union:
+        # many buffers or polygons overlap (a stop's 500 m disc holds hundreds of edges, and each
+        # edge lies in many discs): one whole copy of a covered edge says all
+        keep = _union_pairs(network, ei, inside)
+        gi, ei, inside = gi[keep], ei[keep], inside[keep]
     edge_geom = network.geometry[ei]
-    pieces, pidx = shapely.get_parts(shapely.intersection(edge_geom, geoms[gi]), return_index=True)
+    cut = edge_geom.copy()
+    cut[~inside] = shapely.intersection(edge_geom[~inside], geoms[gi[~inside]])
+    pieces, pidx = shapely.get_parts(cut, return_index=True)
     keep = ~shapely.is_empty(pieces)
     pieces, pidx = pieces[keep], pidx[keep]
     is_pt = shapely.get_type_id(pieces) == shapely.GeometryType.POINT

@@ -10,7 +10,7 @@ from urbancover.engine.graph import check_cutoff
 from urbancover.intervals import merge
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.network import Network
-from urbancover.snap import Layer, as_geometry, parts_inside
+from urbancover.snap import Layer, as_geometry, parts_inside, parts_within
 
 
 def straight_line_distance(
@@ -42,11 +42,16 @@ def straight_line_distance(
 
 
 def straight_line_intervals(network: Network, sources: Layer, threshold: float):
-    """Parts of edges within ``radius`` straight-line metres of a source, as disjoint sorted
+    """Parts of edges within ``threshold`` straight-line metres of a source, as disjoint sorted
     intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle).
     """
     threshold = check_cutoff(threshold)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    edge, start, end, _ = parts_inside(network, shapely.buffer(geoms, threshold, quad_segs=32))
+    is_pt = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    # points (stops, toilets): their discs without buffering most of them (snap.parts_within)
+    edge, start, end = parts_within(network, geoms[is_pt], threshold, quad_segs=32)
+    if not is_pt.all():
+        e, a, b, _ = parts_inside(network, shapely.buffer(geoms[~is_pt], threshold, quad_segs=32), union=True)
+        edge, start, end = np.r_[edge, e], np.r_[start, a], np.r_[end, b]
     return merge(edge, start, end)

@@ -333,7 +333,9 @@ def _scan(path: Path):
     broken: dict[int, dict] = {}  # closed ways libosmium could not make an area of -> their tags
     broken_relations: list[int] = []  # multipolygon relations it could not assemble
 
-    processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+    # untagged objects (most nodes) stay in libosmium: the location cache and the area assembler
+    # still see them, Python only sees what it keeps (every branch below skips untagged objects)
+    processor = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
     for obj in processor:
         if obj.is_node():
             if obj.tags and obj.location.valid():
