@@ -403,7 +403,7 @@ def _f(x, nd=2) -> str:
 
 def write_markdown(res: dict, path: Path) -> None:
     m = res["machine"]
-    L = [f"# City scale: the whole preset over a city\n",
+    L = ["# City scale: the whole preset over a city\n",
          f"`python benchmarks/city.py{res['args']}` on {m['timestamp']}, {m['cores']} cores, load average "
          f"{' / '.join(f'{v:.1f}' for v in m['loadavg'])}; commit {m.get('git_commit')}"
          f"{' + uncommitted src changes' if m.get('src_dirty') else ''}; shapely {m['shapely']} (GEOS {m['geos']}), "

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import line, lines_gdf, points
 
 import urbancover as uc
-from helpers import line, lines_gdf, points
 from urbancover import settings
 from urbancover.snap import snap_points
 

@@ -74,10 +74,12 @@ class Context:
 
     @property
     def crs(self):
+        """The network's metric CRS, in which every layer of the context is."""
         return self.network.crs
 
     @property
     def area_km2(self) -> float:
+        """The analysed area in km²."""
         return self.area.area / 1e6
 
     def facilities(
@@ -86,7 +88,8 @@ class Context:
         """Features matching ``selector`` (whole extract, or only those meeting the area with
         ``inside``); polygons smaller than ``min_area_m2`` are dropped (points are kept only when
         ``min_area_m2`` is None, since their area is unknown). When the user gave a facility layer
-        under the key ``user`` (a rule id, or ``rule.category``), that layer is used instead."""
+        under the key ``user`` (a rule id, or ``rule.category``), that layer is used instead.
+        """
         if user is not None and user in self.user_facilities:
             f = self.user_facilities[user]
         else:
@@ -99,7 +102,8 @@ class Context:
 
     def snapped(self, key, geoms: np.ndarray, *, name: str = "places") -> Snapped:
         """Places (an array of geometries in the network's CRS) snapped onto the network, once per
-        ``key`` for the whole evaluation: every rule measuring the same demand layer reuses it."""
+        ``key`` for the whole evaluation: every rule measuring the same demand layer reuses it.
+        """
         key = ("snapped", key)
         if key not in self.cache:
             self.cache[key] = snap_geometries(self.network, geoms, name=name)
@@ -116,7 +120,8 @@ class Context:
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
         """Parts of the walking network that are street demand: inside the area, on edges matching
         ``streets``, inside polygons matching ``streets_in``, within ``near_m`` of features matching
-        ``streets_near``. Returns disjoint intervals ``(edge, start, end)``."""
+        ``streets_near``. Returns disjoint intervals ``(edge, start, end)``.
+        """
         net = self.network
         if ("area intervals",) not in self.cache:  # the same for every street rule
             self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])

@@ -107,6 +107,7 @@ class DemandPlaces:
 
     @property
     def total(self) -> float:
+        """All the demand's weight (residents, or one per building or compound)."""
         return float(self.weights.sum())
 
 
@@ -116,7 +117,8 @@ class RoadPieces:
     ways, or pedestrians are kept off the carriageway): the road centre lines of the rule's
     ``streets`` selector cut into pieces of at most :data:`settings.road_piece_m` metres, each
     measured at its middle from the nearest walkable point (access leg + walk). ``network_m`` and
-    ``straight_m`` are (pieces x checks)."""
+    ``straight_m`` are (pieces x checks).
+    """
 
     geometry: np.ndarray
     length: np.ndarray
@@ -130,6 +132,7 @@ class RoadPieces:
 
     @property
     def total(self) -> float:
+        """Metres of road."""
         return float(self.length.sum())
 
 
@@ -149,10 +152,12 @@ class Measurement:
 
     @property
     def thresholds(self) -> np.ndarray:
+        """The checks' thresholds (metres)."""
         return np.array([c.threshold for c in self.checks], dtype=float)
 
     @property
     def n_facilities(self) -> int:
+        """Facilities measured, over all checks."""
         return int(sum(len(c.facilities) for c in self.checks))
 
     def served(self, layer: str) -> np.ndarray:
@@ -227,7 +232,8 @@ def evaluator(rule: Rule):
 
 def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | None:
     """The ``facilities`` key of :func:`urbancover.evaluate` that replaces a category's OSM
-    facilities (``rule.category``, then the rule id), or None when the user gave none."""
+    facilities (``rule.category``, then the rule id), or None when the user gave none.
+    """
     keys = ([f"{rule.id}.{category}"] if category is not None else []) + [rule.id]
     return next((k for k in keys if k in ctx.user_facilities), None)
 
@@ -235,7 +241,8 @@ def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | Non
 def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: str | None, name: str):
     """``(DistanceField, facilities)`` of a category, one Dijkstra pass per distinct facility set in
     the evaluation (cached on the context). Polygons with mapped gates are reached at the gates;
-    other polygons within :data:`settings.polygon_reach_m` of their outline."""
+    other polygons within :data:`settings.polygon_reach_m` of their outline.
+    """
     key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
     if key not in ctx.cache:
         fac = ctx.facilities(selector, min_area_m2=min_area_m2, user=user)
@@ -265,7 +272,8 @@ def checks_of(rule: Rule, ctx: Context) -> tuple[Check, ...]:
 def demand_places(ctx: Context, layer: str, *, only_old: bool = False):
     """``(features, points, weights)`` of a place layer as rules count it: residents (weighted
     points), homes (one point on each building), compounds (one point each); with ``only_old``, only
-    those in old compounds."""
+    those in old compounds.
+    """
     if layer == "residents":
         feats = ctx.population
         if only_old:

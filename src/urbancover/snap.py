@@ -336,7 +336,8 @@ def parts_within(network: Network, points: np.ndarray, radius: float, *, quad_se
 
 def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """Pairs to keep when only the union of the parts matters: one pair per edge wholly inside a
-    geometry, and every pair on an edge no geometry holds whole."""
+    geometry, and every pair on an edge no geometry holds whole.
+    """
     whole = np.zeros(network.n_edges, dtype=bool)
     whole[ei[inside]] = True
     once = np.zeros(len(ei), dtype=bool)
@@ -346,7 +347,8 @@ def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.nda
 
 def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool):
     """``parts_inside`` from candidate pairs (geometry ``gi``, edge ``ei``), given which edges lie
-    wholly inside their geometry."""
+    wholly inside their geometry.
+    """
     if len(gi) == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
