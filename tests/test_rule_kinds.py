@@ -124,11 +124,12 @@ def test_toilets_follow_road_class(city):
 
 
 def test_toilet_riverside_context(city):
-    # demand: parts of streets inside a park AND within streets_near_m = 50 m (PLAN_RULES rev 2) of
-    # the river (y=-230): the dead end from y=-180 to y=-200, 20 m; the toilet at (250,5) reaches it
-    # at 5 + 250 + 180..200 m <= 800
+    # demand (PLAN_RULES rev 2): every path inside a park that touches or lies within
+    # streets_near_m = 50 m of the river (y=-230). Park 2 (y -260..-100) crosses the river: its whole
+    # stretch of the dead end, y=-100 to y=-200, 100 m; park 1 (y 0..200) is 230 m away, no demand.
+    # The toilet at (250,5) reaches it at 5 + 250 + 100..200 m <= 800
     river = _row(city, "toilet_riverside_800")
-    assert river["street_km"] == pytest.approx(0.02, abs=1e-3)
+    assert river["street_km"] == pytest.approx(0.10, abs=1e-3)
     assert river["street_served"] == pytest.approx(1.0)
 
 

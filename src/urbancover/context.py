@@ -119,8 +119,10 @@ class Context:
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
         """Parts of the walking network that are street demand: inside the area, on edges matching
-        ``streets``, inside polygons matching ``streets_in``, within ``near_m`` of features matching
-        ``streets_near``. Returns disjoint intervals ``(edge, start, end)``.
+        ``streets``, inside polygons matching ``streets_in`` (with ``streets_near``: only the polygons
+        that touch or lie within ``near_m`` of a feature matching it, and *every* path inside them: the
+        riverside parks of PLAN_RULES rev 2), or, without ``streets_in``, within ``near_m`` of
+        features matching ``streets_near``. Returns disjoint intervals ``(edge, start, end)``.
         """
         net = self.network
         if ("area intervals",) not in self.cache:  # the same for every street rule
@@ -129,12 +131,15 @@ class Context:
         if streets:
             rows = np.flatnonzero(select(net.edges, streets))
             out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
+        near = self.facilities(streets_near).geometry.values if streets_near else None
         if streets_in:
             polys = self.facilities(streets_in).geometry.values
             polys = polys[shapely.get_dimensions(polys) == 2]
+            if near is not None:  # the polygons near the features, whole
+                hit, _ = shapely.STRtree(near).query(polys, predicate="dwithin", distance=near_m) if len(near) else ([], [])
+                polys = polys[np.unique(hit).astype(np.int64)]
             out = intersect(out, merge(*parts_inside(net, polys, union=True)[:3]))
-        if streets_near:
-            near = self.facilities(streets_near).geometry.values
+        elif near is not None:
             out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m), union=True)[:3]))
         return out
 
