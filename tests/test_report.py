@@ -345,3 +345,16 @@ def test_export_gpkg(report, zones, tmp_path):
     assert sd.crs == report.network.crs
     z = gpd.read_file(path, layer="zones")
     assert z.loc[0, "compound_names"] == "甲小区, B"
+
+
+def test_report_does_not_embed_an_interactive_map_a_browser_cannot_open(report, tmp_path, monkeypatch):
+    """Above settings.report_interactive_max_edges the page says where the layers are instead of
+    embedding the map (Malta's would be a 55 MB page); below it, the map is embedded."""
+    from urbancover import settings
+
+    monkeypatch.setattr(settings, "report_interactive_max_edges", report.network.n_edges - 1)
+    page = ucr.html_report(report, tmp_path / "big.html", maps=False, lang="en").read_text(encoding="utf-8")
+    assert "<iframe" not in page and "is not embedded" in page and f"{report.network.n_edges:,} street pieces" in page
+    monkeypatch.setattr(settings, "report_interactive_max_edges", report.network.n_edges)
+    page = ucr.html_report(report, tmp_path / "small.html", maps=False, lang="en").read_text(encoding="utf-8")
+    assert "<iframe" in page

@@ -103,6 +103,11 @@ assume_old_without_year: bool = True
 #: this many metres, each measured at its middle from the nearest walkable point.
 road_piece_m: float = 10.0
 
+#: The one-page HTML report embeds the interactive map only for networks of at most this many edges:
+#: a whole city's (Malta: 47k edges, a 55 MB page) is more than a browser opens smoothly; its layers
+#: are in the GeoPackage, and ``interactive_map`` still draws any rule on request.
+report_interactive_max_edges: int = 20_000
+
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
 

@@ -119,6 +119,8 @@ TEXT = {
         "interactive": "交互地图",
         "interactive_help": "右上角可逐条打开或关闭各规则图层；点击要素查看距离与未达标规则。",
         "interactive_missing": "未安装 folium，交互地图未生成（pip install \"urbancover[maps]\"）。",
+        "interactive_too_large": "路网有 {n:,} 段街道，超过网页能流畅打开的规模（{limit:,} 段），交互地图未嵌入；"
+                                 "请在 GIS 中打开 GeoPackage 图层，或对单条规则调用 interactive_map。",
         "zones": "示范片区候选",
         "zones_none": "未提供示范片区候选。",
         "gpkg": "全部图层已导出至 GeoPackage：",
@@ -213,6 +215,9 @@ TEXT = {
         "interactive": "Interactive map",
         "interactive_help": "Switch each rule's layer on and off at the top right; click a feature for its distances and failed rules.",
         "interactive_missing": "folium is not installed: no interactive map (pip install \"urbancover[maps]\").",
+        "interactive_too_large": "The network has {n:,} street pieces, more than a browser opens smoothly in one page ({limit:,}): "
+                                 "the interactive map is not embedded. Open the GeoPackage layers in a GIS, or call interactive_map "
+                                 "for one rule.",
         "zones": "Demonstration zone candidates",
         "zones_none": "No demonstration zone candidates were given.",
         "gpkg": "Every layer exported to the GeoPackage ",

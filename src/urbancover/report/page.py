@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from urbancover import settings
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -267,7 +268,12 @@ def html_report(
                      + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
     diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
-    if interactive:
+    too_large = report.network.n_edges > settings.report_interactive_max_edges
+    if interactive and too_large:  # a page a browser cannot open helps nobody: say where the layers are
+        parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2><p class='sub'>"
+                     + esc(T["interactive_too_large"].format(n=report.network.n_edges, limit=settings.report_interactive_max_edges))
+                     + "</p></section>")
+    elif interactive:
         parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2>")
         try:
             from urbancover.report.interactive import interactive_map
