@@ -249,6 +249,9 @@ MEASURES_ZH = {
 }
 
 
+#: Colours both the static and the interactive maps use: unserved (beyond the threshold), facilities.
+BEYOND, FACILITY = "#d7191c", "#2166ac"
+
 
 def check_lang(lang: str) -> dict:
     """The strings of a language (``zh`` or ``en``) for maps and reports."""

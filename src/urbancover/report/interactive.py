@@ -20,6 +20,8 @@ import shapely
 from urbancover import intervals
 from urbancover.errors import InputError
 from urbancover.report.common import (
+    BEYOND,
+    FACILITY,
     WEB_FONT_FAMILY,
     check_lang,
     esc,
@@ -32,7 +34,7 @@ from urbancover.report.common import (
     zones_frame,
 )
 
-BEYOND, FACILITY, ZONE, STREET = "#d7191c", "#2166ac", "#6a3d9a", "#8a8a8a"
+ZONE, STREET = "#6a3d9a", "#8a8a8a"
 #: Outline of a compound by the number of rules it fails: none, one or two, three or more.
 COMPOUND_OK, COMPOUND_SOME = "#1a9850", "#fdae61"
 

@@ -14,6 +14,8 @@ import shapely
 
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.report.common import (
+    BEYOND,
+    FACILITY,
     check_lang,
     fmt_value,
     font_families,
@@ -31,8 +33,8 @@ from urbancover.rules import KINDS
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
-NEAR, FAR, BEYOND, UNREACHABLE = "#1a9850", "#fdae61", "#d7191c", "#7f0000"
-FACILITY, FACILITY_FILL = "#2166ac", "#92c5de"
+NEAR, FAR, UNREACHABLE = "#1a9850", "#fdae61", "#7f0000"
+FACILITY_FILL = "#92c5de"
 HOME, HOME_EDGE, UNSERVED_EDGE = "#d9d9d9", "#8c8c8c", "#67000d"
 ZONE = "#6a3d9a"
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "h"]
