@@ -31,8 +31,8 @@ from osmfactory import X0, Y0, write_osm
 import urbancover as uc
 from urbancover.demand import default_levels, estimate_residents, plausibility, population_points
 from urbancover.errors import InputError
-from urbancover.features import always_open, dedupe_points_in_polygons, unmatched
-from urbancover.selectors import select, validate_selector
+from urbancover.features import always_open, dedupe_points_in_polygons
+from urbancover.selectors import select, unmatched, validate_selector
 
 RES = 400 * 6 / 35  # residents of the home
 

@@ -14,8 +14,6 @@ such data into what a rule counts. They know no distances and no rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -24,10 +22,7 @@ import shapely
 
 from urbancover.errors import InputError
 
-if TYPE_CHECKING:  # selectors imports always_open from here
-    from urbancover.selectors import Selector
-
-__all__ = ["always_open", "dedupe_points_in_polygons", "floor_area", "parse_levels", "unmatched", "week_hours"]
+__all__ = ["always_open", "dedupe_points_in_polygons", "floor_area", "parse_levels", "week_hours"]
 
 
 def dedupe_points_in_polygons(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -114,26 +109,6 @@ def _column(frame: pd.DataFrame, key: str) -> list:
     if "tags" in frame:
         return [t.get(key) if isinstance(t, dict) else None for t in frame["tags"]]
     return [None] * len(frame)
-
-
-def unmatched(features: pd.DataFrame, pool: Selector, selectors: Sequence[Selector]) -> pd.DataFrame:
-    """Rows matching ``pool`` but none of ``selectors``: e.g. schools whose level is unknown, which
-    count as neither primary nor middle school and are listed for the planner to check.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"tags": [{"amenity": "school", "name": "第一小学"}, {"amenity": "school", "name": "育才学校"}]})
-    >>> primary = [{"amenity": "school", "name": {"contains": ["小学"]}}]
-    >>> unmatched(f, [{"amenity": "school"}], [primary])["tags"].tolist()
-    [{'amenity': 'school', 'name': '育才学校'}]
-    """
-    from urbancover.selectors import select
-
-    mask = select(features, pool)
-    for s in selectors:
-        mask &= ~select(features, s)
-    return features[mask]
 
 
 # ----------------------------------------------------------------------------- opening_hours

@@ -36,14 +36,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import features, intervals, settings
+from urbancover import intervals, settings
 from urbancover.context import Context
 from urbancover.demand import demand_points
 from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
 from urbancover.errors import InputError
 from urbancover.io.osm import walkable_mask
 from urbancover.rules import KINDS, Kind, Rule
-from urbancover.selectors import select
+from urbancover.selectors import select, unmatched
 from urbancover.snap import Snapped, at_entrances
 
 Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -371,13 +371,13 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     streets = street_demand(rule, ctx) if "streets" in rule.demand else None
     roads = road_pieces(rule, ctx, checks) if "streets" in rule.demand else None
     pool = rule.params.get("list_unmatched")
-    unmatched = None
+    listed = None
     if pool:
-        rows = features.unmatched(ctx.features, pool, [c.selector for c in checks])
-        unmatched = rows[shapely.intersects(rows.geometry.values, ctx.area)]
-        keep = [c for c in ("osmid", "name", "amenity", "school", "isced:level", "geometry") if c in unmatched]
-        unmatched = unmatched[keep].reset_index(drop=True)
-    m = Measurement(rule, kind_of(rule), checks, places, streets, roads, unmatched)
+        rows = unmatched(ctx.features, pool, [c.selector for c in checks])
+        listed = rows[shapely.intersects(rows.geometry.values, ctx.area)]
+        keep = [c for c in ("osmid", "name", "amenity", "school", "isced:level", "geometry") if c in listed]
+        listed = listed[keep].reset_index(drop=True)
+    m = Measurement(rule, kind_of(rule), checks, places, streets, roads, listed)
     ctx.cache[key] = m
     return m
 

@@ -245,3 +245,21 @@ def describe(selector: Selector) -> str:
         return " + ".join(parts)
 
     return " or ".join(one(a) for a in selector)
+
+
+def unmatched(features: pd.DataFrame, pool: Selector, selectors: Sequence[Selector]) -> pd.DataFrame:
+    """Rows matching ``pool`` but none of ``selectors``: e.g. schools whose level is unknown, which
+    count as neither primary nor middle school and are listed for the planner to check.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"tags": [{"amenity": "school", "name": "第一小学"}, {"amenity": "school", "name": "育才学校"}]})
+    >>> primary = [{"amenity": "school", "name": {"contains": ["小学"]}}]
+    >>> unmatched(f, [{"amenity": "school"}], [primary])["tags"].tolist()
+    [{'amenity': 'school', 'name': '育才学校'}]
+    """
+    mask = select(features, pool)
+    for s in selectors:
+        mask &= ~select(features, s)
+    return features[mask]
