@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import math
 
-from urbancover.wording import share_size
+from urbancover.wording import fmt_share, fmt_value, share_size
 
 __all__ = ["fmt_number", "report_html", "report_repr", "result_html", "result_repr"]
 
@@ -36,11 +36,7 @@ def fmt_number(x, measure: str = "") -> str:
         return str(x)
     if math.isinf(x):
         return "∞"
-    if "share" in str(measure):
-        return f"{100 * x:.1f}%"
-    if abs(x) >= 100 or x.is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"
+    return fmt_share(x) if "share" in str(measure) else fmt_value(x)
 
 
 def _verdict(passed) -> str:

@@ -51,6 +51,28 @@ def _number(v: float, km: bool) -> str:
     return f"{v:,.0f}"
 
 
+def fmt_share(x) -> str:
+    """A share as a percentage, or a dash when undefined."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{100 * float(x):.1f}%"
+
+
+def fmt_value(x) -> str:
+    """A rule's value for a table: a dash when missing, few digits otherwise."""
+    if x is None:
+        return "—"
+    x = float(x)
+    if math.isnan(x):
+        return "—"
+    if math.isinf(x):
+        return "∞"
+    if abs(x) >= 100 or x.is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"
+
+
+
 def share_size(row, key: str, lang: str = "en") -> str:
     """The size behind the share of ``key`` (residents, buildings, compounds, street) of a summary
     row: ``"of 6,702 residents"``, ``"共 0.20 公里"``; empty when the row has no such size.

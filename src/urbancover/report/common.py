@@ -21,7 +21,7 @@ from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
 from urbancover.rules import KINDS
-from urbancover.wording import target_text  # noqa: F401  (the report reads it from here too)
+from urbancover.wording import fmt_share
 
 LANGS = ("zh", "en")
 
@@ -318,27 +318,6 @@ def fmt_m(d: float, lang: str) -> str:
     if d >= 1000:
         return f"{d / 1000:.1f} km"
     return f"{d:.0f} m"
-
-
-def fmt_share(x) -> str:
-    """A share as a percentage, or a dash when undefined."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{100 * float(x):.1f}%"
-
-
-def fmt_value(x) -> str:
-    """A rule's value for a table: a dash when missing, few digits otherwise."""
-    if x is None:
-        return "—"
-    x = float(x)
-    if math.isnan(x):
-        return "—"
-    if math.isinf(x):
-        return "∞"
-    if abs(x) >= 100 or x.is_integer():
-        return f"{x:,.0f}"
-    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"
 
 
 def result_word(passed, kind: str, T: dict) -> str:

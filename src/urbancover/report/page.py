@@ -17,18 +17,15 @@ from urbancover.report.common import (
     check_lang,
     distance_rules,
     esc,
-    fmt_share,
-    fmt_value,
     measure_text,
     result_word,
     rule_name,
     street_distances,
     summary_row,
-    target_text,
     with_web_font,
     zones_frame,
 )
-from urbancover.wording import reason_text, share_size
+from urbancover.wording import fmt_share, fmt_value, reason_text, share_size, target_text
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}

@@ -17,7 +17,6 @@ from urbancover.report.common import (
     BEYOND,
     FACILITY,
     check_lang,
-    fmt_value,
     font_families,
     measure_text,
     result_word,
@@ -26,10 +25,10 @@ from urbancover.report.common import (
     served_pairs,
     street_distances,
     summary_row,
-    target_text,
     zones_frame,
 )
 from urbancover.rules import KINDS
+from urbancover.wording import fmt_value, target_text
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
