@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network
-from urbancover.progress import in_notebook, progress_bar
+from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
 
 
@@ -389,7 +388,7 @@ class _Progress:
     def __init__(self, total: int, show: bool, label: str = ""):
         self.bar = None
         self.lines = show and not in_notebook() and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-        self.total, self.done, self.label = total, 0, f"{label}: " if label else ""
+        self.total, self.done, self.label = total, 0, label
         if show and not self.lines:
             self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook
         self.started = False
@@ -397,8 +396,7 @@ class _Progress:
     def step(self, name: str) -> None:
         if self.lines:
             self.done += 1
-            print(f"urbancover: {time.strftime('%H:%M:%S')} {self.label}step {self.done}/{self.total} {name}",
-                  file=sys.stderr, flush=True)
+            log_line(self.label, f"step {self.done}/{self.total} {name}")
         if self.bar is not None:
             if self.started:
                 self.bar.update(1)

@@ -55,6 +55,7 @@ from urbancover.outputs import (
     write_csv,
     write_marker,
 )
+from urbancover.progress import log_line
 
 SUMMARY = "summary.csv"
 log = logging.getLogger("urbancover.batch")
@@ -183,7 +184,7 @@ def rules_hash(rules: str | os.PathLike) -> str:
 
 def _step(task: Task, progress: bool, message: str) -> None:
     if progress:
-        print(f"urbancover: {time.strftime('%H:%M:%S')} {task.name}: {message}", file=sys.stderr, flush=True)
+        log_line(task.name, message)
 
 
 def district_source(task: Task):

@@ -9,8 +9,9 @@ in a log file.
 from __future__ import annotations
 
 import sys
+import time
 
-__all__ = ["in_notebook", "progress_bar"]
+__all__ = ["in_notebook", "log_line", "progress_bar"]
 
 
 def in_notebook() -> bool:
@@ -42,3 +43,11 @@ def progress_bar(**kwargs):
         # tqdm's disable=None means "only on a terminal"; a kernel's output is no terminal but is seen
         kwargs["disable"] = False if in_notebook() else None
     return tqdm(**kwargs)
+
+
+def log_line(label: str, message: str) -> None:
+    """One progress line on stderr, for a log file or a batch worker: ``urbancover: 14:02:07 <label>: <message>``
+    (no ``<label>:`` when ``label`` is empty).
+    """
+    prefix = f"{label}: " if label else ""
+    print(f"urbancover: {time.strftime('%H:%M:%S')} {prefix}{message}", file=sys.stderr, flush=True)
