@@ -29,6 +29,7 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import OSMReadError, TruncatedExtractWarning
+from urbancover.intervals import ranges
 from urbancover.io.crs import WGS84
 from urbancover.io.extent import densified_box, street_extent
 
@@ -555,15 +556,6 @@ def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return ids, lon, lat, counts
 
 
-def _ranges(start: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start[i], start[i] + counts[i])`` without a Python loop."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.cumsum(counts) - counts
-    return np.arange(total, dtype=np.int64) + np.repeat(start - offsets, counts)
-
-
 def _scan_fast(path: Path):
     """One pass of libosmium over nodes and ways (node locations, a key filter and an OPL writer
     with locations on ways, all in C++), then a bulk parse in Python of only the tagged objects
@@ -619,7 +611,7 @@ def _scan_fast(path: Path):
     is_feat = np.array([_is_feature(t, "way") for t in way_tags], dtype=bool)
     # highway ways: the raw columns of the Python reader
     hw = np.flatnonzero(is_hw)
-    hw_vert = _ranges(start[hw], counts[hw])
+    hw_vert = np.repeat(start[hw], counts[hw]) + ranges(counts[hw])
     ways = {
         "osmid": [way_id[i] for i in hw], "tags": [way_tags[i] for i in hw], "n_nodes": [int(counts[i]) for i in hw],
         "node_ids": [ids[start[i]:start[i] + counts[i]] for i in hw],
@@ -630,7 +622,7 @@ def _scan_fast(path: Path):
     if len(fw):
         closed = ids[start[fw]] == ids[start[fw] + counts[fw] - 1]
         area = closed & np.array([_could_be_area(way_tags[i]) for i in fw], dtype=bool)
-        vert = _ranges(start[fw], counts[fw])
+        vert = np.repeat(start[fw], counts[fw]) + ranges(counts[fw])
         owner = np.repeat(np.arange(len(fw)), counts[fw])
         complete = np.ones(len(fw), dtype=bool)
         np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
