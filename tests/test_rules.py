@@ -1,5 +1,6 @@
 """Rule files: the preset holds the plan's numbers, and bad files are refused naming file, rule, field."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,3 +99,57 @@ def test_selector_semantics():
     assert select(f, bus).tolist() == [False, False, False, True, False]
     assert select(f, [{"access": False, "amenity": True}]).tolist() == [True, False, False, False, False]
     assert select(f, [{"amenity": ["toilets", "x"]}, {"bus": True}]).tolist() == [True, True, True, True, False]
+
+
+def test_select_with_kept_tag_values_matches_a_fresh_read():
+    """TagValues keep each key's values; selections through them equal plain ones, also when the
+    first read of a key is of a few rows only (nothing is kept then)."""
+    from urbancover.selectors import TagValues
+
+    rng = np.random.default_rng(3)
+    keys = ["amenity", "access", "name", "highway", "opening_hours"]
+    vals = {"amenity": ["toilets", "school", "clinic"], "access": ["private", "yes", "customers"],
+            "name": ["第一小学", "育才中学", "社区卫生服务站"], "highway": ["bus_stop", "footway"],
+            "opening_hours": ["24/7", "Mo-Fr 08:00-18:00"]}
+    tags = [{k: rng.choice(vals[k]) for k in keys if rng.random() < 0.5} for _ in range(400)]
+    f = pd.DataFrame({"tags": tags})
+    selectors = [
+        [{"amenity": "toilets", "access": {"not": ["private", "customers"]}}],
+        [{"amenity": ["school"], "name": {"contains": ["小学"]}}, {"highway": "bus_stop"}],
+        [{"opening_hours": {"always_open": True}}],
+        [{"name": {"regex": "中学$"}, "amenity": True}],
+        [{"access": False, "amenity": "clinic"}],
+    ]
+    tv = TagValues(f["tags"])
+    for sel in selectors + selectors:  # the second round reads the kept columns
+        expected = np.array([any(all(_holds_by_hand(t.get(k), c) for k, c in alt.items()) for alt in sel) for t in tags])
+        assert (select(f, sel, values=tv) == expected).all()
+        assert (select(f, sel) == expected).all()
+    assert set(tv._columns) <= set(keys)
+    with pytest.raises(ValueError, match="rows"):
+        select(f.iloc[:10], selectors[0], values=tv)
+
+
+def _holds_by_hand(value, cond):
+    import re as _re
+
+    from urbancover.features import always_open
+
+    if cond is True:
+        return value is not None
+    if cond is False:
+        return value is None
+    if isinstance(cond, str):
+        return value == cond
+    if isinstance(cond, list):
+        return value in cond
+    ok = True
+    if "not" in cond:
+        ok &= value is None or value not in cond["not"]
+    if "contains" in cond:
+        ok &= value is not None and any(s in value for s in cond["contains"])
+    if "regex" in cond:
+        ok &= value is not None and _re.search(cond["regex"], value) is not None
+    if "always_open" in cond:
+        ok &= always_open(value) == cond["always_open"]
+    return ok

@@ -27,9 +27,9 @@ from urbancover.demand import compounds as compounds_from
 from urbancover.errors import InputError
 from urbancover.intervals import intersect, merge
 from urbancover.io.crs import require_crs
-from urbancover.io.osm import OSMData
+from urbancover.io.osm import OSMData, walkable_mask
 from urbancover.network import Network, walk_network
-from urbancover.selectors import select
+from urbancover.selectors import TagValues, select
 from urbancover.snap import Snapped, parts_inside, snap_geometries
 from urbancover.validate import facility_layers, unit_layer, user_layer
 
@@ -82,6 +82,34 @@ class Context:
         """The analysed area in km²."""
         return self.area.area / 1e6
 
+    def tag_values(self, table: str) -> TagValues:
+        """The :class:`~urbancover.selectors.TagValues` of ``"features"``, ``"ways"`` (the
+        extract's highway ways) or ``"edges"`` (the walking network's), read once per evaluation
+        and shared by every selection over that table.
+        """
+        key = ("tag values", table)
+        if key not in self.cache:
+            frame = self._table(table)
+            self.cache[key] = TagValues(frame["tags"] if len(frame) else [])
+        return self.cache[key]
+
+    def select(self, table: str, selector) -> np.ndarray:
+        """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``."""
+        return select(self._table(table), selector, values=self.tag_values(table))
+
+    def _table(self, table: str):
+        tables = {"features": self.features, "ways": self.osm.ways, "edges": self.network.edges}
+        if table not in tables:
+            raise ValueError(f"table must be one of {list(tables)}, not {table!r}")
+        return tables[table]
+
+    def walkable_ways(self) -> np.ndarray:
+        """Boolean per highway way of the extract: walkable (:func:`urbancover.io.osm.walkable_mask`), once."""
+        key = ("walkable ways",)
+        if key not in self.cache:
+            self.cache[key] = walkable_mask(self.osm.ways["tags"]) if len(self.osm.ways) else np.zeros(0, bool)
+        return self.cache[key]
+
     def facilities(
         self, selector, *, min_area_m2: float | None = None, inside: bool = False, user: str | None = None
     ) -> gpd.GeoDataFrame:
@@ -93,7 +121,7 @@ class Context:
         if user is not None and user in self.user_facilities:
             f = self.user_facilities[user]
         else:
-            f = self.features[select(self.features, selector)]
+            f = self.features[self.select("features", selector)]
         if min_area_m2 is not None:
             f = f[shapely.area(f.geometry.values) >= min_area_m2]
         if inside:
@@ -113,7 +141,7 @@ class Context:
         """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once."""
         key = ("streets", json.dumps(selector, sort_keys=True, default=str))
         if key not in self.cache:
-            ways = self.osm.ways[select(self.osm.ways, selector)]
+            ways = self.osm.ways[self.select("ways", selector)]
             self.cache[key] = walk_network(ways, filter=None, crs=self.crs) if len(ways) else None
         return self.cache[key]
 
@@ -129,7 +157,7 @@ class Context:
             self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])
         out = self.cache[("area intervals",)]
         if streets:
-            rows = np.flatnonzero(select(net.edges, streets))
+            rows = np.flatnonzero(self.select("edges", streets))
             out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
         near = self.facilities(streets_near).geometry.values if streets_near else None
         if streets_in:

@@ -41,9 +41,8 @@ from urbancover.context import Context
 from urbancover.demand import demand_points
 from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
 from urbancover.errors import InputError
-from urbancover.io.osm import walkable_mask
 from urbancover.rules import KINDS, Kind, Rule
-from urbancover.selectors import select, unmatched
+from urbancover.selectors import unmatched
 from urbancover.snap import Snapped, at_entrances
 
 Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -246,7 +245,7 @@ def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: s
     key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
     if key not in ctx.cache:
         fac = ctx.facilities(selector, min_area_m2=min_area_m2, user=user)
-        sources = at_entrances(fac, ctx.features)
+        sources = at_entrances(fac, ctx.facilities(settings.entrance_selector))
         fld = distance_field(ctx.network, sources, None, name=name, reach=settings.polygon_reach_m)
         ctx.cache[key] = (fld, fac)
     return ctx.cache[key]
@@ -314,7 +313,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     ways = ctx.osm.ways
     if len(ways) == 0:
         return None
-    mask = select(ways, selector) & ~walkable_mask(ways["tags"])
+    mask = ctx.select("ways", selector) & ~ctx.walkable_ways()
     if not mask.any():
         return None
     roads = ways[mask].to_crs(ctx.crs)
@@ -373,7 +372,7 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     pool = rule.params.get("list_unmatched")
     listed = None
     if pool:
-        rows = unmatched(ctx.features, pool, [c.selector for c in checks])
+        rows = unmatched(ctx.features, pool, [c.selector for c in checks], values=ctx.tag_values("features"))
         listed = rows[shapely.intersects(rows.geometry.values, ctx.area)]
         keep = [c for c in ("osmid", "name", "amenity", "school", "isced:level", "geometry") if c in listed]
         listed = listed[keep].reset_index(drop=True)

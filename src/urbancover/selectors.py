@@ -126,8 +126,52 @@ def _check_geometry(cond, where: str) -> None:
         )
 
 
-def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
+class TagValues:
+    """The values of each tag key over a table's ``tags`` column (dicts), read once per key.
+
+    :func:`select` reads a key's values for every row the first time it is asked for them over
+    all rows, then keeps them: many selectors over one table (a rule set's dozens over the
+    features of a city) cost one Python pass per key, then numpy. A
+    :class:`~urbancover.context.Context` keeps one for the features, the ways and the edges.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tv = TagValues(pd.Series([{"highway": "bus_stop"}, {"amenity": "toilets"}]))
+    >>> tv.get("amenity").tolist()
+    [None, 'toilets']
+    """
+
+    def __init__(self, tags) -> None:
+        self.tags = tags.to_list() if hasattr(tags, "to_list") else list(tags)
+        self._columns: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def get(self, key: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Values of ``key`` (None where absent) as an object array, for every row or for ``rows``.
+
+        O(N) the first time a key is read over all N rows, O(len(rows)) after that; a read of a few
+        rows of a key not yet kept looks at those rows only and keeps nothing.
+        """
+        col = self._columns.get(key)
+        if col is None and rows is None:
+            col = np.empty(len(self.tags), dtype=object)
+            col[:] = [t.get(key) for t in self.tags]
+            self._columns[key] = col
+        if col is not None:
+            return col if rows is None else col[rows]
+        out = np.empty(len(rows), dtype=object)
+        out[:] = [self.tags[i].get(key) for i in rows.tolist()]
+        return out
+
+
+def select(features: pd.DataFrame, selector: Selector, *, values: TagValues | None = None) -> np.ndarray:
     """Boolean mask of the rows of ``features`` (with a ``tags`` column of dicts) matching ``selector``.
+
+    ``values`` are the :class:`TagValues` of ``features["tags"]`` when the caller keeps them for
+    many selections (the same rows, in the same order); otherwise they are read here.
 
     Examples
     --------
@@ -136,8 +180,12 @@ def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
     >>> select(f, [{"highway": "bus_stop"}]).tolist()
     [True, False]
     """
-    tags = features["tags"].to_list() if len(features) else []
-    mask = np.zeros(len(tags), dtype=bool)
+    if values is None:
+        values = TagValues(features["tags"] if len(features) else [])
+    elif len(values) != len(features):
+        raise ValueError(f"select: the tag values hold {len(values)} rows, the features {len(features)}")
+    n = len(values)
+    mask = np.zeros(n, dtype=bool)
     for alt in selector:
         # each condition narrows the rows the next one looks at (the first key of an alternative,
         # e.g. highway=bus_stop, leaves a few rows of tens of thousands)
@@ -149,17 +197,15 @@ def select(features: pd.DataFrame, selector: Selector) -> np.ndarray:
                 ok = _geometry_holds(features, cond)
                 ok = ok if rows is None else ok[rows]
             else:
-                vals = [t.get(key) for t in tags] if rows is None else [tags[i].get(key) for i in rows.tolist()]
+                vals = values.get(key, rows)
                 ok = _table_holds(vals, cond) if isinstance(cond, Mapping) else _holds_all(vals, cond)
             rows = np.flatnonzero(ok) if rows is None else rows[ok]
-        mask[np.arange(len(tags)) if rows is None else rows] = True
+        mask[np.arange(n) if rows is None else rows] = True
     return mask
 
 
-def _holds_all(vals: list, cond) -> np.ndarray:
-    """:func:`_holds` over a list of values, vectorised."""
-    arr = np.empty(len(vals), dtype=object)
-    arr[:] = vals
+def _holds_all(arr: np.ndarray, cond) -> np.ndarray:
+    """:func:`_holds` over an object array of values, vectorised."""
     if cond is True:
         return arr != None  # noqa: E711 -- elementwise
     if cond is False:
@@ -168,10 +214,10 @@ def _holds_all(vals: list, cond) -> np.ndarray:
         return arr == cond
     if isinstance(cond, list):
         return pd.Series(arr, dtype=object).isin(cond).to_numpy(dtype=bool)
-    return np.fromiter((_holds(v, cond) for v in vals), dtype=bool, count=len(vals))
+    return np.fromiter((_holds(v, cond) for v in arr), dtype=bool, count=len(arr))
 
 
-def _table_holds(vals: list, cond: Mapping) -> np.ndarray:
+def _table_holds(vals: np.ndarray, cond: Mapping) -> np.ndarray:
     """A condition table on the values of one key (vectorised over the features)."""
     m = np.ones(len(vals), dtype=bool)
     if not len(vals):
@@ -247,9 +293,12 @@ def describe(selector: Selector) -> str:
     return " or ".join(one(a) for a in selector)
 
 
-def unmatched(features: pd.DataFrame, pool: Selector, selectors: Sequence[Selector]) -> pd.DataFrame:
+def unmatched(
+    features: pd.DataFrame, pool: Selector, selectors: Sequence[Selector], *, values: TagValues | None = None
+) -> pd.DataFrame:
     """Rows matching ``pool`` but none of ``selectors``: e.g. schools whose level is unknown, which
-    count as neither primary nor middle school and are listed for the planner to check.
+    count as neither primary nor middle school and are listed for the planner to check
+    (``values``: as for :func:`select`).
 
     Examples
     --------
@@ -259,7 +308,7 @@ def unmatched(features: pd.DataFrame, pool: Selector, selectors: Sequence[Select
     >>> unmatched(f, [{"amenity": "school"}], [primary])["tags"].tolist()
     [{'amenity': 'school', 'name': '育才学校'}]
     """
-    mask = select(features, pool)
+    mask = select(features, pool, values=values)
     for s in selectors:
-        mask &= ~select(features, s)
+        mask &= ~select(features, s, values=values)
     return features[mask]

@@ -29,7 +29,6 @@ from urbancover.intervals import Intervals, merge
 from urbancover.io.crs import require_crs
 from urbancover.nearest import HAVE_NUMBA, nearest_segments
 from urbancover.network import Network
-from urbancover.selectors import select
 
 Layer = gpd.GeoDataFrame | gpd.GeoSeries
 
@@ -386,19 +385,18 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
     return pe, lo, hi, prow
 
 
-def at_entrances(facilities: gpd.GeoDataFrame, features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Polygon facilities with mapped entrances replaced by those entrance points.
 
-    Entrances are the ``features`` matching :data:`settings.entrance_selector` (gates,
-    ``entrance=*`` nodes) within :data:`settings.entrance_tolerance_m` of a polygon's outline; each
-    becomes one row with the polygon's attributes. Other facilities are unchanged. A walled park is
-    then reached only through its gates.
+    ``entrances`` are the features matching :data:`settings.entrance_selector` (gates,
+    ``entrance=*`` nodes); those that are points within :data:`settings.entrance_tolerance_m` of
+    a polygon's outline each become one row with the polygon's attributes. Other facilities are
+    unchanged. A walled park is then reached only through its gates.
 
     Notes
     -----
     O(F log G) for F facilities and G entrances (one STRtree query).
     """
-    entrances = features[select(features, settings.entrance_selector)]
     entrances = entrances[shapely.get_type_id(entrances.geometry.values) == shapely.GeometryType.POINT]
     polys = np.flatnonzero(shapely.get_dimensions(facilities.geometry.values) == 2)
     if len(entrances) == 0 or len(polys) == 0:
