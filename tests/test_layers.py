@@ -266,3 +266,25 @@ def test_cli_format_and_lang(city, tmp_path, capsys):
     assert main(["analyze", str(city), "--only", BUS, "--out", str(tmp_path / "en"), "--lang", "en", "--format", "shp"]) == 0
     out = capsys.readouterr().out
     assert "rule" in out and "note: " in out and (tmp_path / "en" / "city_shp" / f"{BUS}__homes_unserved.dbf").is_file()
+
+
+def test_costly_layers_are_made_when_read_and_a_writer_keeps_none(city, tmp_path):
+    """``gaps`` and ``streets_unserved`` are made from the measurement on first read; writing the
+    GeoPackage makes them for the file only; what the file holds is what reading gives."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(city, only=[BUS, "toilet_main_300"])
+    lazy = [(BUS, "gaps"), ("toilet_main_300", "streets_unserved")]
+    for rid, name in lazy:
+        assert name in report.results[rid].layers and not report.results[rid].layers.is_made(name)
+    assert "made when read" in repr(report.results[BUS])
+    path = report.to_gpkg(tmp_path / "out.gpkg")
+    for rid, name in lazy:
+        assert not report.results[rid].layers.is_made(name)
+        written = pyogrio.read_dataframe(path, layer=f"{rid}__{name}")
+        layer = report.results[rid].layers[name]
+        assert report.results[rid].layers.is_made(name)
+        assert report.results[rid].layers[name] is layer  # made once, then kept
+        assert len(written) == len(layer)
+        assert np.isclose(shapely.area(written.geometry.values).sum(), shapely.area(layer.geometry.values).sum())
+        assert np.isclose(shapely.length(written.geometry.values).sum(), shapely.length(layer.geometry.values).sum())

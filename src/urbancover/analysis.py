@@ -98,10 +98,20 @@ class Report:
         return report_html(self)
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Every layer, named ``<rule id>__<layer>``, plus ``compounds``."""
-        out = {f"{rid}__{name}": gdf for rid, res in self.results.items() for name, gdf in res.layers.items()}
-        out["compounds"] = self.compounds
-        return out
+        """Every layer, named ``<rule id>__<layer>``, plus ``compounds`` (layers not yet made are made
+        now and kept, see :class:`urbancover.gaps.Layers`).
+        """
+        return dict(self.iter_layers(keep=True))
+
+    def iter_layers(self, *, keep: bool = False):
+        """``(name, GeoDataFrame)`` of every layer in turn, as :meth:`layers` names them; with
+        ``keep=False`` a layer not made yet is made for the caller only (a writer streaming a city's
+        layers holds one at a time).
+        """
+        for rid, res in self.results.items():
+            for name in res.layers:
+                yield f"{rid}__{name}", res.layers[name] if keep else res.layers.peek(name)
+        yield "compounds", self.compounds
 
     def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None) -> Path:
         """Write every layer, the summary (and per-unit) tables and any ``extra`` named tables to
@@ -113,18 +123,22 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
             path.unlink()
-        tables = {part: gdf_part for name, gdf in self.layers().items() if "geometry" in gdf
-                  for part, gdf_part in _one_type(name, gdf).items()}
-        tables["summary"] = self.summary
-        if self.by_unit is not None:
-            tables["summary_by_unit"] = self.by_unit
-        tables.update(extra or {})
+
+        def tables():
+            for name, gdf in self.iter_layers():
+                if "geometry" in gdf:
+                    yield from _one_type(name, gdf).items()
+            yield "summary", self.summary
+            if self.by_unit is not None:
+                yield "summary_by_unit", self.by_unit
+            yield from (extra or {}).items()
+
         # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new, so a
         # crash loses nothing that could not be written again
         previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
         try:
-            for name, table in tables.items():
+            for name, table in tables():
                 pyogrio.write_dataframe(_for_file(table), path, layer=name, driver="GPKG")
         finally:
             pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
@@ -188,7 +202,7 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
         raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
     path.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, gdf in report.layers().items():
+    for name, gdf in report.iter_layers():
         if "geometry" not in gdf:
             continue
         for part_name, part in _one_type(name, gdf).items():

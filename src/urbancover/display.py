@@ -55,7 +55,7 @@ def result_repr(result) -> str:
     """
     s = result.summary
     rid = s.get("id", getattr(result.rule, "id", "?"))
-    layers = ", ".join(f"{k} {len(v)}" for k, v in result.layers.items())
+    layers = ", ".join(f"{k} {_count(result.layers, k)}" for k in result.layers)
     measure = s.get("measure") or "value"
     target = f", target {s['target_text']}" if s.get("target_text") else ""
     return (f"<RuleResult {rid} ({s.get('kind', result.rule.kind)}): {measure} {fmt_number(s.get('value'), measure)}"
@@ -80,7 +80,7 @@ def result_html(result) -> str:
                                 f" {_esc(share_size(s, key))}"))
     if s.get("missing") not in (None, "", "none") and not _is_missing(s.get("missing")):
         rows.append(("missing", _esc(s["missing"])))
-    layers = ", ".join(f"<code>{_esc(k)}</code> ({len(v)})" for k, v in result.layers.items()) or "none"
+    layers = ", ".join(f"<code>{_esc(k)}</code> ({_count(result.layers, k)})" for k in result.layers) or "none"
     rows.append(("layers", layers))
     body = "".join(f"<tr><th style='text-align:left'>{_esc(k)}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
     return (f"<div><b>RuleResult</b> <code>{_esc(rid)}</code> {_esc(name)} ({_esc(s.get('kind', rule.kind))})"
@@ -123,3 +123,9 @@ def report_html(report) -> str:
                    + "</ul></details>")
     out.append("<small>Shares: by network distance | by straight-line distance.</small></div>")
     return "".join(out)
+
+
+def _count(layers, name: str) -> str:
+    """Rows of a layer, or "not made yet" for one made on first read (a repr does not make it)."""
+    made = getattr(layers, "is_made", lambda _: True)(name)
+    return str(len(layers[name])) if made else "made when read"

@@ -26,11 +26,15 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
 * ``facilities_points`` and ``facilities_areas``: the facilities measured, points and polygons in
   separate layers (``category``, ``osmid``, ``name``; areas also ``area_m2``).
 * ``gaps``: residential land beyond the threshold (polygons).
+
+The costly layers (``gaps``, ``streets_unserved``) are made from the measurement when first read
+(:class:`Layers`): a summary of a city does not pay for polygons nobody looks at.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -55,6 +59,83 @@ STATUSES = ("served", "beyond", "no path", "no facility")
 HOME_COLUMNS = ("osmid", "element", "name", "building", "levels", "compound", "residents")
 
 
+class Layers(MutableMapping):
+    """A rule's layers by name (a dict of GeoDataFrames), some made only when first read.
+
+    ``layers.later(name, make)`` registers a layer that ``make()`` builds from the rule's
+    measurement; reading it (``layers[name]``, iterating ``items()``) makes it once and keeps
+    it. :meth:`peek` gives a layer without keeping one not yet made (a writer streaming a city's
+    layers to a file), and :meth:`is_made` tells which are made.
+
+    Examples
+    --------
+    >>> layers = Layers({"facilities": "a GeoDataFrame"})
+    >>> layers.later("gaps", lambda: "polygons")
+    >>> list(layers), layers.is_made("gaps")
+    (['facilities', 'gaps'], False)
+    >>> layers["gaps"], layers.is_made("gaps")
+    ('polygons', True)
+    """
+
+    def __init__(self, layers=None) -> None:
+        self._made: dict = {}
+        self._later: dict[str, Callable] = {}
+        self._order: list[str] = []
+        for k, v in dict(layers or {}).items():
+            self[k] = v
+
+    def later(self, name: str, make: Callable) -> None:
+        """Register ``name``, made by ``make()`` when first read."""
+        self._made.pop(name, None)
+        self._later[name] = make
+        if name not in self._order:
+            self._order.append(name)
+
+    def is_made(self, name: str) -> bool:
+        """Whether ``name`` is made already (True for layers given made)."""
+        return name in self._made
+
+    def peek(self, name: str):
+        """The layer ``name``, made now if it is not, without keeping it."""
+        if name in self._made:
+            return self._made[name]
+        if name in self._later:
+            return self._later[name]()
+        raise KeyError(name)
+
+    def __getitem__(self, name: str):
+        if name not in self._made:
+            if name not in self._later:
+                raise KeyError(name)
+            self._made[name] = self._later.pop(name)()
+        return self._made[name]
+
+    def __setitem__(self, name: str, layer) -> None:
+        self._later.pop(name, None)
+        self._made[name] = layer
+        if name not in self._order:
+            self._order.append(name)
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._made and name not in self._later:
+            raise KeyError(name)
+        self._made.pop(name, None)
+        self._later.pop(name, None)
+        self._order.remove(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._order))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name) -> bool:
+        return name in self._made or name in self._later
+
+    def __repr__(self) -> str:
+        return "Layers(" + ", ".join(k if k in self._later else f"{k}: {len(self._made[k])} rows" for k in self._order) + ")"
+
+
 @dataclass
 class RuleResult:
     """What one rule measured: a summary row, its layers, and per-place results for the report.
@@ -67,10 +148,14 @@ class RuleResult:
 
     rule: Rule
     summary: dict
-    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    layers: Layers = field(default_factory=Layers)
     compound_served: np.ndarray | None = None
     residents_served: np.ndarray | None = None
     measurement: Measurement | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layers, Layers):
+            self.layers = Layers(self.layers)
 
     def __repr__(self) -> str:
         from urbancover.display import result_repr
@@ -196,7 +281,7 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
         what = "street of the rule's street demand" if layer == "streets" else LAYER_UNITS[layer].replace("_", " ")
         row["reason"] = f"no {what}{' in old compounds' if only_old and layer != 'streets' else ''} in the area: nothing to serve"
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
-        result.layers["gaps"] = gap_polygons(ctx, m)
+        result.layers.later("gaps", lambda: gap_polygons(ctx, m))
     if m.unmatched is not None:
         result.layers["unmatched"] = m.unmatched
         if len(m.unmatched):
@@ -287,9 +372,10 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
 
 
 def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
-    """Exact shares of street length served; adds the unserved street pieces; returns the share."""
-    net = ctx.network
-    rule, checks, demand = m.rule, m.checks, m.streets
+    """Exact shares of street length served; adds the unserved street pieces (made when read);
+    returns the share.
+    """
+    rule, demand = m.rule, m.streets
     covered = intervals.intersect(demand, m.covered())
     straight = intervals.intersect(demand, m.covered_straight())
     length = intervals.total(demand)
@@ -308,6 +394,16 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     row["street_served_straight"] = straight_m / length if length > 0 else np.nan
     if length == 0:
         note(ctx, f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
+    result.layers.later("streets_unserved", lambda: streets_layer(m, covered))
+    return share
+
+
+def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFrame:
+    """The unserved pieces of a rule's street demand (``covered``: the demand's covered intervals),
+    the ``streets_unserved`` layer (see the module docstring).
+    """
+    checks, demand, roads = m.checks, m.streets, m.roads
+    net = checks[0].field.network
     # uncovered = demand minus covered
     edge, start, end = intervals.intersect(intervals.complement(*covered, net.length), demand)
     has = np.array([len(c.facilities) > 0 for c in checks])
@@ -344,8 +440,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         extra["status"], extra["over_by_m"] = r_status, r_over
         pieces = gpd.GeoDataFrame(extra, geometry=roads.geometry[off], crs=net.crs)
         layer = gpd.GeoDataFrame(pd.concat([layer, pieces], ignore_index=True), geometry="geometry", crs=net.crs)
-    result.layers["streets_unserved"] = layer
-    return share
+    return layer
 
 
 def gap_polygons(ctx: Context, m: Measurement, cell: float | None = None) -> gpd.GeoDataFrame:
