@@ -77,23 +77,45 @@ def test_a_larger_component_is_real_network(net, monkeypatch):
 # city-scale shortcuts give what the plain overlay gives (issue 13)
 
 
-def test_parts_within_equals_buffering_every_point(shenzhen_net, shenzhen_osm):
-    """Discs settled by arithmetic (snap.parts_within) give the intervals of buffering every point
-    and overlaying every edge, at radii from a few metres to a whole district."""
+def test_straight_line_intervals_are_exact_discs(shenzhen_net, shenzhen_osm):
+    """Street parts within r straight-line metres of a point, checked point by point: the ends of
+    every part inside an edge lie at distance r from the nearest source, its middle within r, and
+    the middle of every part left out beyond r (shapely's distances, not the kernel's)."""
+    import geopandas as gpd
     import shapely
 
-    from urbancover.intervals import merge
-    from urbancover.snap import parts_inside, parts_within
+    from urbancover.engine import straight_line_intervals
+    from urbancover.intervals import complement
 
     f = shenzhen_osm.projected("features")
-    pts = f.geometry.values[shapely.get_type_id(f.geometry.values) == shapely.GeometryType.POINT]
-    for radius in (5.0, 50.0, 500.0, 3000.0):
-        want = merge(*parts_inside(shenzhen_net, shapely.buffer(pts, radius, quad_segs=32))[:3])
-        got = parts_within(shenzhen_net, pts, radius)
-        assert len(got[0]) == len(want[0])
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-9)
-        np.testing.assert_allclose(got[2], want[2], rtol=0, atol=1e-9)
+    pts = f.geometry.values[shapely.get_type_id(f.geometry.values) == shapely.GeometryType.POINT][::7]
+    tree = shapely.STRtree(pts)
+    net = shenzhen_net
+    near = lambda xy: tree.query_nearest(xy, return_distance=True)[1]  # noqa: E731
+    at = lambda e, m: shapely.line_interpolate_point(net.geometry[e], m)  # noqa: E731
+    for radius in (5.0, 50.0, 500.0):
+        e, a, b = straight_line_intervals(net, gpd.GeoSeries(pts, crs=net.crs), radius)
+        assert (b > a).all() and (np.diff(e) >= 0).all()
+        inner = a > 1e-9
+        np.testing.assert_allclose(near(at(e[inner], a[inner])), radius, rtol=0, atol=1e-6)
+        inner = b < net.length[e] - 1e-9
+        np.testing.assert_allclose(near(at(e[inner], b[inner])), radius, rtol=0, atol=1e-6)
+        assert (near(at(e, (a + b) / 2)) <= radius + 1e-9).all()
+        ge, ga, gb = complement(e, a, b, net.length)
+        assert (near(at(ge, (ga + gb) / 2)) > radius - 1e-9).all()
+
+
+def test_touching_parts_merge_on_any_edge():
+    """Parts that touch end to start are one part, also on an edge with a large id (the running
+    maximum of merge shifts edges apart; shifting back must not leave a rounding gap)."""
+    from urbancover.intervals import merge
+
+    rng = np.random.default_rng(0)
+    cuts = np.sort(rng.uniform(0, 3000, 200))
+    e, a, b = merge(np.r_[np.full(199, 87_654), 5], np.r_[cuts[:-1], 0.0], np.r_[cuts[1:], 1.0])
+    np.testing.assert_array_equal(e, [5, 87_654])
+    np.testing.assert_array_equal(a, [0.0, cuts[0]])
+    np.testing.assert_array_equal(b, [1.0, cuts[-1]])
 
 
 def test_parts_inside_union_keeps_the_union(shenzhen_net):

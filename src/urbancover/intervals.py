@@ -30,11 +30,13 @@ def merge(edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> Intervals:
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
     order = np.lexsort((start, edge))
     edge, start, end = edge[order], start[order], end[order]
-    # shift each edge into its own stretch of the line so one running max serves all edges
+    # shift each edge into its own stretch of the line so one running max serves all edges; the
+    # comparison stays in the shifted values (a start equal to an end is still equal after the same
+    # shift, whereas shifting back could round the end below it and leave touching parts apart)
     span = float(np.max(end)) + 1.0
     base = edge.astype(float) * span
-    run_end = np.maximum.accumulate(end + base) - base
-    new = np.r_[True, (edge[1:] != edge[:-1]) | (start[1:] > run_end[:-1])]
+    run_end = np.maximum.accumulate(end + base)
+    new = np.r_[True, (edge[1:] != edge[:-1]) | (start[1:] + base[1:] > run_end[:-1])]
     group = np.cumsum(new) - 1
     g_end = np.full(group[-1] + 1, -np.inf)
     np.maximum.at(g_end, group, end)

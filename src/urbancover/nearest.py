@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover
         return fn
 
 
-__all__ = ["HAVE_NUMBA", "SegmentIndex", "nearest_segments"]
+__all__ = ["HAVE_NUMBA", "SegmentIndex", "nearest_segments", "segments_within"]
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
@@ -248,6 +248,59 @@ def nearest_segments(
     if order is not None:
         edge[order], offset[order], dist[order] = edge.copy(), offset.copy(), dist.copy()
     return edge, offset, dist
+
+
+def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of the indexed lines within ``radius`` (straight-line) of any of the points.
+
+    Parameters
+    ----------
+    index
+        From :meth:`SegmentIndex.from_lines`.
+    xy
+        (n, 2) array of point coordinates, in the CRS of the index.
+    radius
+        Distance in the units of the coordinates (>= 0).
+
+    Returns
+    -------
+    edge, start, end : numpy.ndarray
+        One interval per (point, segment) pair that meet: the line's id and the part of it within
+        ``radius`` of the point, as distances along the line from its first vertex (``start`` of a
+        segment plus its length are summed as in the index, so a line's consecutive whole segments
+        meet exactly). Neither sorted nor merged: :func:`urbancover.intervals.merge` unites them.
+
+    Notes
+    -----
+    Exact discs (the segment's points at distance <= ``radius``, by the quadratic of the
+    segment-circle intersection), not buffer polygons. Each point visits the grid cells its disc's
+    bounding square overlaps and each segment listed there once: O(n k) for k segments near a
+    point. Compiled with numba when installed.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> idx = SegmentIndex.from_lines([shapely.LineString([(0, 0), (10, 0), (20, 0)])])
+    >>> segments_within(idx, np.array([[10.0, 3.0]]), 5.0)
+    (array([0, 0]), array([ 6., 10.]), array([10., 14.]))
+    """
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    radius = float(radius)
+    if not radius >= 0:
+        raise InputError(f"radius: expected a number >= 0, got {radius!r}.")
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+    if len(pts) == 0 or index.n_segments == 0:
+        return empty
+    px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
+    nx, ny = index.shape
+    args = (px, py, radius, index.x0, index.y0, index.x1, index.y1, index.edge, index.start,
+            index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items)
+    seen = np.full(index.n_segments, -1, dtype=np.int64)
+    n = _within(*args, seen, True, empty[0], empty[1], empty[2])
+    edge, start, end = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+    seen[:] = -1
+    _within(*args, seen, False, edge, start, end)
+    return edge, start, end
 
 
 # -- kernels ---------------------------------------------------------------------------------------
@@ -474,3 +527,53 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
             out_edge[q] = seg_edge[best_s]
             out_dist[q] = best
             out_offset[q] = _seg_measure(x, y, x0[best_s], y0[best_s], x1[best_s], y1[best_s], seg_start[best_s])
+
+
+@_jit
+def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx, ny, cell_start, cell_items,
+            seen, count_only, out_edge, out_start, out_end):
+    """Count (or write) the parts of segments within ``r`` of each point; returns the count."""
+    k = 0
+    r2 = r * r
+    for q in range(len(px)):
+        x = px[q]
+        y = py[q]
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        i0 = max(0, int(math.floor((x - r - minx) / cell)))
+        i1 = min(nx - 1, int(math.floor((x + r - minx) / cell)))
+        j0 = max(0, int(math.floor((y - r - miny) / cell)))
+        j1 = min(ny - 1, int(math.floor((y + r - miny) / cell)))
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * nx + i
+                for t in range(cell_start[c], cell_start[c + 1]):
+                    s = cell_items[t]
+                    if seen[s] == q:
+                        continue
+                    seen[s] = q
+                    dx = x1[s] - x0[s]
+                    dy = y1[s] - y0[s]
+                    a = dx * dx + dy * dy
+                    if a == 0.0:
+                        continue
+                    fx = x0[s] - x
+                    fy = y0[s] - y
+                    b = fx * dx + fy * dy  # half the linear coefficient
+                    cc = fx * fx + fy * fy - r2
+                    disc = b * b - a * cc
+                    if disc <= 0.0:
+                        continue
+                    root = math.sqrt(disc)
+                    ta = max((-b - root) / a, 0.0)
+                    tb = min((-b + root) / a, 1.0)
+                    if ta >= tb:
+                        continue
+                    if not count_only:
+                        ln = math.sqrt(a)
+                        out_edge[k] = seg_edge[s]
+                        out_start[k] = seg_start[s] + ta * ln
+                        # a whole segment ends where the next one starts, to the last bit
+                        out_end[k] = seg_start[s] + (ln if tb == 1.0 else tb * ln)
+                    k += 1
+    return k

@@ -25,7 +25,6 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import InputError
-from urbancover.intervals import Intervals, merge
 from urbancover.io.crs import require_crs
 from urbancover.nearest import HAVE_NUMBA, nearest_segments
 from urbancover.network import Network
@@ -302,35 +301,6 @@ def parts_inside(
     shapely.prepare(geoms)
     inside = shapely.contains_properly(geoms[gi], network.geometry[ei])
     return _pair_parts(network, geoms, gi, ei, inside, union)
-
-
-def parts_within(network: Network, points: np.ndarray, radius: float, *, quad_segs: int = 32) -> Intervals:
-    """The parts of edges inside the buffers of ``points`` (``shapely.buffer(p, radius,
-    quad_segs)``: regular polygons), as disjoint sorted intervals ``(edge, start, end)``.
-
-    The same intervals as ``merge(*parts_inside(network, buffers, union=True)[:3])``, without most
-    of the geometry: pairs come from one ``dwithin`` query of the points; an edge whose bounding box
-    lies within a polygon's inscribed circle is inside it, whole, by arithmetic; only the pairs
-    left (edges crossing an outline, on no edge already whole) are buffered and overlaid.
-    """
-    points = np.asarray(points, dtype=object)
-    pi, ei = network.tree.query(points, predicate="dwithin", distance=radius)
-    xy = shapely.get_coordinates(points)  # points only: one row each
-    box = shapely.bounds(network.geometry)
-    inner = radius * np.cos(np.pi / (4 * quad_segs)) * (1.0 - 1e-9)  # inscribed circle, with slack
-    inside = np.zeros(len(pi), dtype=bool)
-    for lo in range(0, len(pi), 1 << 20):  # in blocks: bounded memory on a city
-        p, e = pi[lo:lo + (1 << 20)], ei[lo:lo + (1 << 20)]
-        dx = np.maximum(np.abs(box[e, 0] - xy[p, 0]), np.abs(box[e, 2] - xy[p, 0]))
-        dy = np.maximum(np.abs(box[e, 1] - xy[p, 1]), np.abs(box[e, 3] - xy[p, 1]))
-        inside[lo:lo + len(p)] = np.hypot(dx, dy) < inner
-    keep = _union_pairs(network, ei, inside)
-    pi, ei, inside = pi[keep], ei[keep], inside[keep]
-    geoms = np.full(len(points), None, dtype=object)
-    need = np.unique(pi[~inside])
-    geoms[need] = shapely.buffer(points[need], radius, quad_segs=quad_segs)
-    edge, start, end, _ = _pair_parts(network, geoms, pi, ei, inside, False)
-    return merge(edge, start, end)
 
 
 def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:

@@ -9,8 +9,9 @@ import shapely
 from urbancover.engine.graph import check_cutoff
 from urbancover.intervals import merge
 from urbancover.io.crs import require_crs, utm_crs_for
+from urbancover.nearest import segments_within
 from urbancover.network import Network
-from urbancover.snap import Layer, as_geometry, parts_inside, parts_within
+from urbancover.snap import Layer, as_geometry, parts_inside
 
 
 def straight_line_distance(
@@ -43,14 +44,18 @@ def straight_line_distance(
 
 def straight_line_intervals(network: Network, sources: Layer, threshold: float):
     """Parts of edges within ``threshold`` straight-line metres of a source, as disjoint sorted
-    intervals ``(edge, start, end)`` (buffers with 32 segments per quarter circle).
+    intervals ``(edge, start, end)``.
+
+    Point sources (stops, toilets) reach the exact disc of radius ``threshold``, as
+    :func:`straight_line_distance` measures places (:func:`urbancover.nearest.segments_within`,
+    compiled: O(K s) for K points and s segments near each); other sources their buffer (32
+    segments per quarter circle).
     """
     threshold = check_cutoff(threshold)
     geoms = as_geometry(sources, network.crs, "sources")
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     is_pt = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
-    # points (stops, toilets): their discs without buffering most of them (snap.parts_within)
-    edge, start, end = parts_within(network, geoms[is_pt], threshold, quad_segs=32)
+    edge, start, end = segments_within(network.segment_index, shapely.get_coordinates(geoms[is_pt]), threshold)
     if not is_pt.all():
         e, a, b, _ = parts_inside(network, shapely.buffer(geoms[~is_pt], threshold, quad_segs=32), union=True)
         edge, start, end = np.r_[edge, e], np.r_[start, a], np.r_[end, b]
