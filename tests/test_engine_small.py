@@ -451,3 +451,16 @@ def test_multilinestrings_are_used():
     net = uc.walk_network(lines_gdf(multi, line((200, 0), (300, 0))), filter=None)
     assert net.length.sum() == pytest.approx(300.0)
     assert uc.network_distance(net, points((0, 0)), points((300, 0)))[0] == pytest.approx(300.0)
+
+
+def test_straight_line_distance_by_hand_points_polygons_and_cutoff():
+    """Hand-worked: a 3-4-5 triangle, a cut-off reached exactly (kept) and passed (inf), a polygon
+    source nearer than the point source for one target (the minimum of both)."""
+    import geopandas as gpd
+
+    crs = "EPSG:32650"
+    src = gpd.GeoSeries([shapely.Point(0, 0), shapely.box(100, -1, 102, 1)], crs=crs)
+    tg = gpd.GeoSeries([shapely.Point(3, 4), shapely.Point(6, 8), shapely.Point(97, 0), shapely.Point(-30, 40)], crs=crs)
+    np.testing.assert_allclose(uc.straight_line_distance(src, tg, crs=crs), [5.0, 10.0, 3.0, 50.0])
+    np.testing.assert_allclose(uc.straight_line_distance(src, tg, crs=crs, cutoff=10.0), [5.0, 10.0, 3.0, np.inf])
+    np.testing.assert_allclose(uc.straight_line_distance(src[:1], tg, crs=crs, cutoff=5.0), [5.0, np.inf, np.inf, np.inf])

@@ -341,8 +341,11 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
 
 
 def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...]) -> DemandPlaces:
-    feats, pts, w = demand_places(ctx, layer, only_old=only_old)
-    pts = np.asarray(pts)
+    key = ("demand places", layer, only_old)
+    if key not in ctx.cache:  # the same places for every rule measuring this layer
+        feats, pts, w = demand_places(ctx, layer, only_old=only_old)
+        ctx.cache[key] = (feats, np.asarray(pts), w)
+    feats, pts, w = ctx.cache[key]
     net_m = np.zeros((len(pts), len(checks)))
     line_m = np.zeros((len(pts), len(checks)))
     snapped = ctx.snapped((layer, only_old), pts, name=layer.replace("_", " "))

@@ -293,13 +293,27 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
         return empty
     px, py = np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
     nx, ny = index.shape
+    # each line's bounding box and length: a disc holding the whole box holds the whole line,
+    # given once (on a city most lines near a point lie wholly in its disc)
+    m = index.n_lines
+    box = np.full((4, m), np.inf)
+    box[2:] = -np.inf
+    np.minimum.at(box[0], index.edge, np.minimum(index.x0, index.x1))
+    np.minimum.at(box[1], index.edge, np.minimum(index.y0, index.y1))
+    np.maximum.at(box[2], index.edge, np.maximum(index.x0, index.x1))
+    np.maximum.at(box[3], index.edge, np.maximum(index.y0, index.y1))
+    length = np.zeros(m)
+    np.maximum.at(length, index.edge, index.start + np.hypot(index.x1 - index.x0, index.y1 - index.y0))
     args = (px, py, radius, index.x0, index.y0, index.x1, index.y1, index.edge, index.start,
-            index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items)
+            index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items,
+            box[0], box[1], box[2], box[3], length)
     seen = np.full(index.n_segments, -1, dtype=np.int64)
-    n = _within(*args, seen, True, empty[0], empty[1], empty[2])
+    whole = np.full(m, -1, dtype=np.int64)
+    n = _within(*args, seen, whole, True, empty[0], empty[1], empty[2])
     edge, start, end = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
     seen[:] = -1
-    _within(*args, seen, False, edge, start, end)
+    whole[:] = -1
+    _within(*args, seen, whole, False, edge, start, end)
     return edge, start, end
 
 
@@ -531,8 +545,10 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
 
 @_jit
 def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx, ny, cell_start, cell_items,
-            seen, count_only, out_edge, out_start, out_end):
-    """Count (or write) the parts of segments within ``r`` of each point; returns the count."""
+            bx0, by0, bx1, by1, line_length, seen, whole, count_only, out_edge, out_start, out_end):
+    """Count (or write) the parts of segments within ``r`` of each point; returns the count. A line
+    whose bounding box lies in a point's disc is given whole once for that point (``whole``).
+    """
     k = 0
     r2 = r * r
     for q in range(len(px)):
@@ -552,6 +568,19 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
                     if seen[s] == q:
                         continue
                     seen[s] = q
+                    e = seg_edge[s]
+                    if whole[e] == q:
+                        continue
+                    fx = max(abs(bx0[e] - x), abs(bx1[e] - x))
+                    fy = max(abs(by0[e] - y), abs(by1[e] - y))
+                    if fx * fx + fy * fy <= r2:  # the box's farthest corner is in the disc
+                        whole[e] = q
+                        if not count_only:
+                            out_edge[k] = e
+                            out_start[k] = 0.0
+                            out_end[k] = line_length[e]
+                        k += 1
+                        continue
                     dx = x1[s] - x0[s]
                     dy = y1[s] - y0[s]
                     a = dx * dx + dy * dy
@@ -571,7 +600,7 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
                         continue
                     if not count_only:
                         ln = math.sqrt(a)
-                        out_edge[k] = seg_edge[s]
+                        out_edge[k] = e
                         out_start[k] = seg_start[s] + ta * ln
                         # a whole segment ends where the next one starts, to the last bit
                         out_end[k] = seg_start[s] + (ln if tb == 1.0 else tb * ln)

@@ -21,7 +21,8 @@ def straight_line_distance(
 
     Measured in ``crs`` (default the UTM zone of the targets); ``inf`` beyond ``cutoff`` or when
     there are no sources. This is how plans are usually checked; compare it with
-    :func:`network_distance`. O(T log K) with an STRtree.
+    :func:`network_distance`. O(T log K): a k-d tree for point sources and point targets, an
+    STRtree for the others.
     """
     require_crs(targets, "targets")
     require_crs(sources, "sources")
@@ -35,10 +36,22 @@ def straight_line_distance(
     ok = ~(shapely.is_missing(tg) | shapely.is_empty(tg))
     if len(sg) == 0 or not ok.any():
         return out
+    rows = np.flatnonzero(ok)
+    is_pt = shapely.get_type_id(sg) == shapely.GeometryType.POINT
+    if is_pt.any() and (shapely.get_type_id(tg[ok]) == shapely.GeometryType.POINT).all():
+        # points to points: a k-d tree (exact Euclidean distance), several times faster than GEOS
+        from scipy.spatial import cKDTree
+
+        bound = np.nextafter(cutoff, np.inf)  # the tree keeps only distances strictly below it
+        d, _ = cKDTree(shapely.get_coordinates(sg[is_pt])).query(shapely.get_coordinates(tg[ok]), k=1,
+                                                                   distance_upper_bound=bound)
+        out[rows] = d
+        sg = sg[~is_pt]
+        if len(sg) == 0:
+            return out
     kw = {} if np.isinf(cutoff) else {"max_distance": cutoff}
     (ti, _), d = shapely.STRtree(sg).query_nearest(tg[ok], return_distance=True, all_matches=False, **kw)
-    rows = np.flatnonzero(ok)[ti]
-    out[rows] = d
+    out[rows[ti]] = np.minimum(out[rows[ti]], d)
     return out
 
 
