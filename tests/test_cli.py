@@ -278,3 +278,22 @@ def test_unexpected_errors_are_one_line_unless_debug(monkeypatch, capsys, tmp_pa
     assert err.startswith("urbancover: internal error: ZeroDivisionError: boom") and len(err.splitlines()) == 1
     with pytest.raises(ZeroDivisionError):
         main(["--debug", "analyze", str(SHENZHEN), "--out", str(tmp_path)])
+
+
+def test_progress_lines_show_steps_inside_a_rule(city, capsys):
+    """Off a terminal, evaluate(progress=True) writes a line per step and per step inside a rule
+    (facilities, places, streets), so a long rule on a city is never silent."""
+    import warnings
+
+    import urbancover as uc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        uc.evaluate(city[0], only=["living_10min", "toilet_main_300"], progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.endswith("step 3/5 homes, residents and compounds") for line in err)
+    inside = [line.split(" living_10min: ", 1)[1] for line in err if " living_10min: " in line]
+    cats = [c.name for c in next(r for r in load_rules("zhengzhou-2018") if r.id == "living_10min").categories]
+    assert [f"distances from the {c} facilities" for c in cats] == inside[:len(cats)]
+    assert any("network and straight-line distances" in m for m in inside)
+    assert any(line.endswith("toilet_main_300: streets: coverage along the network") for line in err)

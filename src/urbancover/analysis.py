@@ -17,7 +17,7 @@ from urbancover.context import Context, make_context
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
-from urbancover.network import Network
+from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
 
@@ -353,16 +353,19 @@ def evaluate(
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
             raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
-    bar = _Progress(len(chosen) + 2, progress, "" if isinstance(source, OSMData) else Path(source).name)
+    bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
     osm = source if isinstance(source, OSMData) else read_osm(source)
     bar.step("walking network")
+    network = network if network is not None else walk_network(osm)
+    bar.step("homes, residents and compounds")
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, margin_needed=_max_threshold(chosen),
         facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
     )
     ctx.osm_tags = bool(osm_tags)
+    ctx.on_progress = bar.detail if progress else None
     results = {}
     for rule in chosen:
         bar.step(rule.id)
@@ -402,12 +405,13 @@ class _Progress:
     def __init__(self, total: int, show: bool, label: str = ""):
         self.bar = None
         self.lines = show and not in_notebook() and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-        self.total, self.done, self.label = total, 0, label
+        self.total, self.done, self.label, self.name = total, 0, label, ""
         if show and not self.lines:
             self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook
         self.started = False
 
     def step(self, name: str) -> None:
+        self.name = name
         if self.lines:
             self.done += 1
             log_line(self.label, f"step {self.done}/{self.total} {name}")
@@ -416,6 +420,13 @@ class _Progress:
                 self.bar.update(1)
             self.started = True
             self.bar.set_description(name)
+
+    def detail(self, message: str) -> None:
+        """A step inside the current one (a rule's facilities, places, streets)."""
+        if self.lines:
+            log_line(self.label, f"step {self.done}/{self.total} {self.name}: {message}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(message, refresh=True)
 
     def close(self) -> None:
         if self.bar is not None:

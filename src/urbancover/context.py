@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -71,6 +72,14 @@ class Context:
     #: What the evaluation computed once and shares: distance fields, snapped layers, street networks,
     #: measurements (see :mod:`urbancover.measure`).
     cache: dict = field(default_factory=dict, repr=False)
+    #: Called with a short message at the steps inside a rule (``evaluate(progress=True)`` shows it
+    #: beside the rule on the bar, or as a log line off a terminal); None: silent.
+    on_progress: Callable[[str], None] | None = field(default=None, repr=False)
+
+    def progress(self, message: str) -> None:
+        """Report a step inside a rule to :attr:`on_progress`, when set."""
+        if self.on_progress is not None:
+            self.on_progress(message)
 
     @property
     def crs(self):

@@ -263,6 +263,7 @@ def checks_of(rule: Rule, ctx: Context) -> tuple[Check, ...]:
     out = []
     for name, name_zh, selector, min_area, threshold, category in cats:
         user = user_key(rule, ctx, category)
+        ctx.progress(f"distances from the {name} facilities" if category else "distances from the facilities")
         fld, fac = facility_field(ctx, selector, min_area_m2=min_area, user=user, name=f"{rule.id} {name}")
         out.append(Check(name, name_zh, float(threshold), fac, fld, user, selector))
     return tuple(out)
@@ -342,6 +343,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
 
 def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...]) -> DemandPlaces:
     key = ("demand places", layer, only_old)
+    ctx.progress(f"{layer.replace('_', ' ')}: network and straight-line distances")
     if key not in ctx.cache:  # the same places for every rule measuring this layer
         feats, pts, w = demand_places(ctx, layer, only_old=only_old)
         ctx.cache[key] = (feats, np.asarray(pts), w)
@@ -370,6 +372,8 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     checks = checks_of(rule, ctx)
     only_old = rule.params.get("homes_in") == "old_compounds"
     places = {layer: _places(ctx, layer, only_old, checks) for layer in rule.demand if layer in PLACE_LAYERS}
+    if "streets" in rule.demand:
+        ctx.progress("streets: coverage along the network")
     streets = street_demand(rule, ctx) if "streets" in rule.demand else None
     roads = road_pieces(rule, ctx, checks) if "streets" in rule.demand else None
     pool = rule.params.get("list_unmatched")
