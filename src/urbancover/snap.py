@@ -326,9 +326,15 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
         # edge lies in many discs): one whole copy of a covered edge says all
         keep = _union_pairs(network, ei, inside)
         gi, ei, inside = gi[keep], ei[keep], inside[keep]
+    # an edge wholly inside is one part from its start to its end: no geometry to look at
+    whole_e = ei[inside].astype(np.int64)
+    whole_len = shapely.length(network.geometry[whole_e])
+    loop = network.u[whole_e] == network.v[whole_e]
+    whole_len[loop] = np.minimum(whole_len[loop], network.length[whole_e[loop]])  # as a loop's pieces below
+    whole = (whole_e, np.zeros(len(whole_e)), whole_len, gi[inside].astype(np.int64))
+    gi, ei = gi[~inside], ei[~inside]
     edge_geom = network.geometry[ei]
-    cut = edge_geom.copy()
-    cut[~inside] = shapely.intersection(edge_geom[~inside], geoms[gi[~inside]])
+    cut = shapely.intersection(edge_geom, geoms[gi])
     pieces, pidx = shapely.get_parts(cut, return_index=True)
     keep = ~shapely.is_empty(pieces)
     pieces, pidx = pieces[keep], pidx[keep]
@@ -352,7 +358,7 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
         lo = np.concatenate([lo, (L + m - h)[under], np.zeros(over.sum())])
         hi = np.concatenate([hi, L[under], (m + h - L)[over]])
         prow = np.concatenate([prow, prow[loop][under], prow[loop][over]])
-    return pe, lo, hi, prow
+    return tuple(np.concatenate([w, p]) for w, p in zip(whole, (pe, lo, hi, prow)))
 
 
 def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
