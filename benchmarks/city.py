@@ -166,18 +166,19 @@ def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
     osm = step("read", lambda: uc.read_osm(str(path)))
     net = step("network", lambda: uc.walk_network(osm))
     ctx = step("context (demand layers)", lambda: make_context(osm, net, margin_needed=ruleset.max_threshold))
-    step("gap grid", lambda: measure.gap_cells(ctx))
     results = {}
     for rule in ruleset:
         results[rule.id] = step(f"rule {rule.id}", lambda rule=rule: measure.evaluator(rule)(rule, ctx))
     out["segments"] = int(net.n_edges)
     out["osm_objects"] = int(len(osm.features) if hasattr(osm, "features") else 0)
     out["homes"] = int(len(ctx.homes))
-    out["gap_cells"] = int(len(measure.gap_cells(ctx)[1]))
+    rep = step("report", lambda: _report(ctx, results))
     if outputs:
-        rep = step("report", lambda: _report(ctx, results))
+        # the gap grid and the layers made when read (gap polygons, unserved street pieces) are
+        # made here, streamed to the file one at a time
         with tempfile.TemporaryDirectory() as tmp:
-            step("outputs: GeoPackage", lambda: rep.to_gpkg(Path(tmp) / "out.gpkg"))
+            step("outputs: GeoPackage (makes the gap grid and polygons)", lambda: rep.to_gpkg(Path(tmp) / "out.gpkg"))
+        out["gap_cells"] = int(len(measure.gap_cells(ctx)[1]))
     return out
 
 

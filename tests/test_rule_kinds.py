@@ -15,6 +15,8 @@ Graph nodes: n1, n2, n3, n5, n6, n7, n9, n10 (the stub's end). n1, n3, n5, n7 ar
 """
 
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -223,3 +225,46 @@ def test_every_rule_has_a_row_and_missing_facilities_warn(city):
     assert len(city.summary) == len(uc.load_rules("zhengzhou-2018"))
     assert any("bus_stop_500" in n and "no facility" in n for n in city.notes)
     assert _row(city, "bus_stop_500")["residents_served"] == 0
+
+
+def test_built_up_land_by_tiles_is_the_union_and_counts_toilets_inside(tmp_path, monkeypatch):
+    """Hand-made: buildings in a row, a landuse polygon, three toilets (two on built-up land, one
+    600 m from everything). The tiled built-up land (tiles of 70 m, so grown buildings cross many
+    of them) has the area of one union of the grown buildings and the landuse, computed here with
+    shapely, and the density counts the two toilets on it."""
+    from urbancover import settings
+    from urbancover.context import make_context
+    from urbancover.indicators import built_up_land
+
+    nodes, ways, k = {}, [], 100
+    for i, (x, y) in enumerate([(0, 0), (45, 10), (130, -20), (400, 0)]):  # 20 m squares
+        ring = square(x, y, 20)[:-1]
+        nodes.update({k + j: xy for j, xy in enumerate(ring)})
+        ways.append((k, [k, k + 1, k + 2, k + 3, k], {"building": "yes"}))
+        k += 10
+    ring = square(150, 150, 120)[:-1]
+    nodes.update({k + j: xy for j, xy in enumerate(ring)})
+    ways.append((k, [k, k + 1, k + 2, k + 3, k], {"landuse": "retail"}))
+    nodes.update({1: (-300, 0), 2: (1200, 0), 3: (30, 40, {"amenity": "toilets"}),
+                  4: (200, 200, {"amenity": "toilets"}), 5: (1000, -400, {"amenity": "toilets"})})
+    ways.insert(0, (2, [1, 2], {"highway": "residential"}))
+    path = write_osm(tmp_path / "built.osm", nodes, ways, bounds=(-400, -500, 1300, 400))
+    monkeypatch.setattr(settings, "built_up_tile_m", 70.0)
+    osm = uc.read_osm(path)
+    ctx = make_context(osm)
+    pieces = built_up_land(ctx)
+    assert len(pieces) > 10  # cut along the tiles
+    f = ctx.features  # the polygons as read (OSM keeps 7 decimals of a degree)
+    b, land = f.geometry.values[f["building"].notna()], f.geometry.values[f["landuse"].notna()]
+    assert len(b) == 4 and len(land) == 1
+    assert np.allclose(shapely.area(b), 400, atol=0.5) and np.isclose(land[0].area, 120**2, atol=2)
+    whole = shapely.union_all(np.r_[land, shapely.buffer(b, settings.built_up_buffer_m, quad_segs=4)])
+    assert shapely.area(pieces).sum() == pytest.approx(whole.area, rel=1e-9)
+    assert shapely.area(shapely.intersection(pieces[:, None], pieces[None, :])).sum() == pytest.approx(
+        shapely.area(pieces).sum(), rel=1e-9)  # no two pieces share area: only each with itself
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = uc.evaluate(osm, only=["toilet_density"]).summary.loc["toilet_density"]
+    assert row["facilities"] == 2
+    assert row["area_km2"] == pytest.approx(whole.area / 1e6, rel=1e-6)
+    assert row["value"] == pytest.approx(2 / (whole.area / 1e6), rel=1e-6)

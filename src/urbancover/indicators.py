@@ -70,10 +70,16 @@ def _is_extract_box(ctx: Context) -> bool:
     return bool(shapely.equals_exact(shapely.normalize(box), shapely.normalize(ctx.area), tolerance=1e-3))
 
 
-def built_up_land(ctx: Context) -> shapely.Geometry:
+def built_up_land(ctx: Context) -> np.ndarray:
     """Built-up land inside the analysed area: ``landuse`` polygons of
     :data:`settings.built_up_landuse_values` and every building grown by
-    :data:`settings.built_up_buffer_m`, unioned and cut to the area. O(B log B) for B buildings.
+    :data:`settings.built_up_buffer_m`, united.
+
+    Returns the land as polygons cut along a grid of :data:`settings.built_up_tile_m` tiles (their
+    union is the built-up land, and no two share any area): each tile's parts are cut to it and
+    united there, so the cost is that of many small unions, about linear in the buildings, where
+    one union of a whole city grows faster (Malta's 13 000 buildings: as fast; a synthetic city of
+    50 000: half the time). An empty array when nothing is built.
     """
     f = ctx.features
     dims = shapely.get_dimensions(f.geometry.values)
@@ -81,8 +87,18 @@ def built_up_land(ctx: Context) -> shapely.Geometry:
     buildings = f.geometry.values[f["building"].notna().to_numpy() & (dims == 2)]
     parts = np.r_[shapely.make_valid(land), shapely.buffer(buildings, settings.built_up_buffer_m, quad_segs=4)]
     if len(parts) == 0:
-        return shapely.Polygon()
-    return shapely.intersection(shapely.union_all(parts), ctx.area)
+        return np.zeros(0, dtype=object)
+    side = settings.built_up_tile_m
+    x0, y0, x1, y1 = shapely.total_bounds(parts)
+    gx, gy = np.meshgrid(np.arange(x0, x1, side), np.arange(y0, y1, side))
+    tiles = shapely.intersection(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side), ctx.area)
+    ti, pi = shapely.STRtree(parts).query(tiles, predicate="intersects")
+    order = np.argsort(ti, kind="stable")
+    ti, cut = ti[order], shapely.intersection(parts[pi[order]], tiles[ti[order]])
+    first = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1], True])
+    pieces = np.array([shapely.union_all(cut[a:b]) for a, b in zip(first[:-1], first[1:])], dtype=object)
+    pieces = shapely.get_parts(pieces)
+    return pieces[shapely.get_dimensions(pieces) == 2]
 
 
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -98,12 +114,13 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     area, source = ctx.area, "analysed area"
     if rule.params.get("built_up_without_area", True) and _is_extract_box(ctx):
         built = built_up_land(ctx)
-        if built.area > 0:
+        if shapely.area(built).sum() > 0:
             area, source = built, "built-up land (no area given: landuse and buildings, not the extract's box)"
-            fac = fac[shapely.intersects(fac.geometry.values, built)]
+            hit, _ = shapely.STRtree(built).query(fac.geometry.values, predicate="intersects")
+            fac = fac.iloc[np.unique(hit)]
         else:
             source = "the extract's box (no area given and no built-up land mapped)"
-    km2 = area.area / 1e6
+    km2 = float(shapely.area(area).sum()) / 1e6
     row = base_row(rule) | {"facilities": len(fac), "area_km2": km2, "area_source": source}
     target = f"{lo:g}-{hi:g} per km²" if math.isfinite(hi) else f">= {lo:g} per km²"
     if km2 <= 0:

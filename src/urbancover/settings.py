@@ -159,3 +159,6 @@ built_up_landuse_values: tuple[str, ...] = (
     "residential", "commercial", "retail", "industrial", "education", "institutional", "construction",
 )
 built_up_buffer_m: float = 50.0
+#: Built-up land is united tile by tile, on square tiles of this side in metres: a city-wide union
+#: of tens of thousands of overlapping grown buildings costs more than linearly; small unions don't.
+built_up_tile_m: float = 1000.0
