@@ -178,7 +178,7 @@ def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
         # made here, streamed to the file one at a time
         with tempfile.TemporaryDirectory() as tmp:
             step("outputs: GeoPackage (makes the gap grid and polygons)", lambda: rep.to_gpkg(Path(tmp) / "out.gpkg"))
-        out["gap_cells"] = int(len(measure.gap_cells(ctx)[1]))
+        out["gap_cells"] = int(len(measure.gap_cells(ctx)))
     return out
 
 

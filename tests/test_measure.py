@@ -118,8 +118,10 @@ def test_gap_grid_is_built_once(shenzhen_osm):
     assert len(grid()) == 1
     # a gap cell's centre is farther than the threshold from every stop, along the network
     gaps = report.results[RID].layers["gaps"]
-    land, boxes, pts, snapped = measure.gap_cells(report.context)
-    d = report.results[RID].measurement.checks[0].field.at_snapped(snapped, geoms=pts)
+    grid = measure.gap_cells(report.context)
+    land, pts = grid.land, grid.centres()
+    assert shapely.equals_exact(shapely.centroid(grid.boxes()), pts, tolerance=1e-9).all()
+    d = report.results[RID].measurement.checks[0].field.at_snapped(grid.snapped, geoms=pts)
     inside_gap = shapely.intersects(gaps.geometry.union_all(), pts) if len(gaps) else np.zeros(len(pts), bool)
     # every cell centre in a gap polygon is unserved (cells are cut to land, so test centres on land)
     on_land = shapely.intersects(land, pts)
@@ -180,7 +182,8 @@ def test_main_street_with_separate_sidewalks_is_demand(tmp_path):
 @pytest.mark.parametrize("block", [250_000, 37])
 def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land(block, monkeypatch):
     """measure.land_cells makes only the cells near land, and keeps exactly (and in the same order)
-    the boxes of the grid over the land's bounds that intersect it: thin, multi-part and nested land."""
+    the cells of the grid over the land's bounds that intersect it: thin, multi-part and nested land
+    (their boxes, made from the cell numbers, equal the full grid's)."""
     monkeypatch.setattr(measure, "CELL_BLOCK", block)  # cells made in blocks: the same cells
     rng = np.random.default_rng(5)
     parts = [shapely.box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 1, 1], [2000, 1500, 120, 90], (60, 4))]
@@ -193,6 +196,6 @@ def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land(block, monkeyp
             gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
             full = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
             want = full[shapely.intersects(land, full)]
-            got = measure.land_cells(land, cell)
+            got = measure.GapGrid(land, cell, measure.land_cells(land, cell), None).boxes()
             assert len(got) == len(want)
             assert shapely.equals_exact(got, want, tolerance=0).all()

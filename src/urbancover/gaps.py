@@ -450,16 +450,18 @@ def gap_polygons(ctx: Context, m: Measurement, cell: float | None = None) -> gpd
     built once for every rule); a cell is a gap when its centre misses any check; gap cells are merged
     and cut to the land. O(C) per rule for C cells on residential land, plus the union of its gap cells.
     """
-    land, boxes, pts, snapped = gap_cells(ctx, cell)
+    grid = gap_cells(ctx, cell)
     empty = gpd.GeoDataFrame({"area_m2": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)
-    if len(boxes) == 0:
+    if len(grid) == 0:
         return empty
-    gap = np.zeros(len(pts), bool)
+    gap = np.zeros(len(grid), bool)
+    pts = grid.centres()
     for c in m.checks:
-        gap |= c.field.at_snapped(snapped, geoms=pts) > c.threshold
+        gap |= c.field.at_snapped(grid.snapped, geoms=pts) > c.threshold
+    del pts
     if not gap.any():
         return empty
-    geom = shapely.intersection(shapely.coverage_union_all(boxes[gap]), land)
+    geom = shapely.intersection(shapely.coverage_union_all(grid.boxes(gap)), grid.land)
     parts = shapely.get_parts(geom)
     parts = parts[shapely.get_dimensions(parts) == 2]
     return gpd.GeoDataFrame({"area_m2": shapely.area(parts)}, geometry=parts, crs=ctx.crs)

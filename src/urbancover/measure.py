@@ -393,12 +393,45 @@ def distance_rules(results: dict) -> list[str]:
     return [rid for rid, res in results.items() if res.measurement is not None]
 
 
-def gap_cells(ctx: Context, cell: float | None = None):
-    """The grid sampling residential land for gap polygons, built once per evaluation.
+@dataclass(frozen=True, eq=False)
+class GapGrid:
+    """The grid sampling residential land for gap polygons (see :func:`gap_cells`).
 
-    Returns ``(land, boxes, points, snapped)``: the residential land (compounds and home footprints
-    in the area), the cells (``cell`` metres, default :data:`settings.gap_cell_m`) that overlap it,
-    their centres and the centres snapped. Every rule reads the same grid.
+    Holds the cells' numbers only (row-major over the grid laid on ``land.bounds``) and their
+    centres snapped: the boxes and centre points are made when asked for (:meth:`boxes`,
+    :meth:`centres`), so a city's million cells cost tens of bytes each, not a geometry each.
+    """
+
+    land: shapely.Geometry
+    cell: float
+    ids: np.ndarray
+    snapped: Snapped
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def xy(self, rows=None) -> np.ndarray:
+        """(n, 2) centres of the cells (all, or ``rows``: a boolean mask or positions)."""
+        ids = self.ids if rows is None else self.ids[rows]
+        return cell_centres(self.land.bounds, self.cell, ids)
+
+    def centres(self, rows=None) -> np.ndarray:
+        """Centre points of the cells."""
+        return shapely.points(self.xy(rows))
+
+    def boxes(self, rows=None) -> np.ndarray:
+        """Boxes of the cells."""
+        xy, h = self.xy(rows), self.cell / 2
+        return shapely.box(xy[:, 0] - h, xy[:, 1] - h, xy[:, 0] + h, xy[:, 1] + h)
+
+
+def gap_cells(ctx: Context, cell: float | None = None) -> GapGrid:
+    """The grid sampling residential land for gap polygons, built once per evaluation (when the
+    first gap polygons are read).
+
+    Returns the :class:`GapGrid` of the residential land (compounds and home footprints in the
+    area) and the cells (``cell`` metres, default :data:`settings.gap_cell_m`) that overlap it,
+    with their centres snapped. Every rule reads the same grid.
 
     Notes
     -----
@@ -413,24 +446,34 @@ def gap_cells(ctx: Context, cell: float | None = None):
         return ctx.cache[key]
     land_parts = np.concatenate([ctx.compounds.geometry.values, ctx.homes.geometry.values])
     land = shapely.Polygon()
-    boxes = np.zeros(0, dtype=object)
+    ids = np.zeros(0, dtype=np.int64)
     if len(land_parts):
         land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
     if not land.is_empty:
-        boxes = land_cells(land, cell)
-    pts = shapely.centroid(boxes)
-    snapped = ctx.snapped(key, pts, name="gap grid")
-    ctx.cache[key] = (land, boxes, pts, snapped)
-    return ctx.cache[key]
+        ids = land_cells(land, cell)
+    pts = shapely.points(cell_centres(land.bounds, cell, ids)) if len(ids) else np.zeros(0, dtype=object)
+    grid = GapGrid(land, cell, ids, ctx.snapped(key, pts, name="gap grid"))
+    ctx.cache[key] = grid
+    return grid
 
 
 #: Cells made and tested at once by :func:`land_cells` (bounds its memory on a city).
 CELL_BLOCK = 250_000
 
 
+def cell_centres(bounds, cell: float, ids: np.ndarray) -> np.ndarray:
+    """(n, 2) centres of the cells numbered ``ids`` (row-major, rows from the bottom) of the
+    ``cell``-metre grid laid over ``bounds`` (as :func:`land_cells` numbers them).
+    """
+    xs = np.arange(bounds[0] + cell / 2, bounds[2], cell)
+    ys = np.arange(bounds[1] + cell / 2, bounds[3], cell)
+    ids = np.asarray(ids, dtype=np.int64)
+    return np.column_stack([xs[ids % len(xs)], ys[ids // len(xs)]]) if len(ids) else np.zeros((0, 2))
+
+
 def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
-    """Boxes of the ``cell``-metre grid over ``land.bounds`` that intersect ``land``, in row-major
-    order (rows from the bottom), as the full grid would list them.
+    """Numbers (row-major over the ``cell``-metre grid laid on ``land.bounds``, rows from the
+    bottom, in that order) of the cells that intersect ``land``.
 
     Candidates are the cells overlapping the bounds of each part of ``land``; a cell is kept when
     it intersects a part, which is when it intersects ``land``. O(C) memory for the C candidates'
@@ -441,7 +484,7 @@ def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
     ys = np.arange(miny + cell / 2, maxy, cell)
     nx, ny = len(xs), len(ys)
     if nx == 0 or ny == 0:  # land narrower than half a cell: no cell centre on the grid
-        return np.zeros(0, dtype=object)
+        return np.zeros(0, dtype=np.int64)
     parts = np.array([land], dtype=object)
     while True:  # flatten multi-part geometries and collections, however nested
         multi = shapely.get_num_geometries(parts) > 1
@@ -472,5 +515,5 @@ def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:
         gx, gy = xs[c % nx], ys[c // nx]
         boxes = shapely.box(gx - cell / 2, gy - cell / 2, gx + cell / 2, gy + cell / 2)
         _, hit = shapely.STRtree(boxes).query(parts, predicate="intersects")
-        kept.append(boxes[np.unique(hit)])
-    return np.concatenate(kept) if kept else np.zeros(0, dtype=object)
+        kept.append(c[np.unique(hit)])
+    return np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
