@@ -237,3 +237,25 @@ def test_random_grid_graphs_match_networkx(case):
         assert np.all(cl <= net.length + 1e-9)
         assert np.all(cov["covered_from_u"].to_numpy() <= cl + 1e-9)
         assert np.all(cov["covered_from_v"].to_numpy() <= cl + 1e-9)
+
+
+@pytest.mark.parametrize("side", [7.0, 50.0, 1000.0])
+def test_union_by_tiles_has_the_area_of_one_union(side):
+    """Random overlapping discs, boxes and a ring: the tiled pieces have the area of shapely's
+    single union (cut to a clip polygon), and no two pieces share any area."""
+    import shapely
+
+    from urbancover.tiles import union_by_tiles
+
+    rng = np.random.default_rng(11)
+    polys = list(shapely.buffer(shapely.points(rng.uniform(0, 400, (80, 2))), rng.uniform(2, 40, 80), quad_segs=4))
+    polys += [shapely.box(x, y, x + w, y + h) for x, y, w, h in rng.uniform([0, 0, 5, 5], [400, 400, 90, 60], (30, 4))]
+    polys.append(shapely.Point(200, 200).buffer(150).difference(shapely.Point(200, 200).buffer(120)))
+    clip = shapely.Polygon([(20, -10), (420, 40), (380, 390), (-5, 300)])
+    pieces = union_by_tiles(polys, side, clip)
+    want = shapely.intersection(shapely.union_all(polys), clip).area
+    assert shapely.area(pieces).sum() == pytest.approx(want, rel=1e-9)
+    tree = shapely.STRtree(pieces)
+    a, b = tree.query(pieces, predicate="overlaps")
+    assert shapely.area(shapely.intersection(pieces[a], pieces[b])).sum() == pytest.approx(0.0, abs=1e-6)
+    assert len(union_by_tiles([], side)) == 0

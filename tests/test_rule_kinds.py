@@ -249,7 +249,7 @@ def test_built_up_land_by_tiles_is_the_union_and_counts_toilets_inside(tmp_path,
                   4: (200, 200, {"amenity": "toilets"}), 5: (1000, -400, {"amenity": "toilets"})})
     ways.insert(0, (2, [1, 2], {"highway": "residential"}))
     path = write_osm(tmp_path / "built.osm", nodes, ways, bounds=(-400, -500, 1300, 400))
-    monkeypatch.setattr(settings, "built_up_tile_m", 70.0)
+    monkeypatch.setattr(settings, "union_tile_m", 70.0)
     osm = uc.read_osm(path)
     ctx = make_context(osm)
     pieces = built_up_land(ctx)

@@ -19,6 +19,7 @@ from urbancover import settings
 from urbancover.errors import InputError
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
+from urbancover.tiles import union_by_tiles
 
 
 def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -179,17 +180,15 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
 
 def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
     """Area (km²) of residential land: the union of ``landuse`` polygons of
-    :data:`settings.residential_landuse_values`, cut to ``area`` when given. ``features`` in a
-    projected CRS in metres.
+    :data:`settings.residential_landuse_values`, cut to ``area`` when given
+    (:func:`urbancover.tiles.union_by_tiles`). ``features`` in a projected CRS in metres.
     """
     dims = shapely.get_dimensions(features.geometry.values)
     land = features[features["landuse"].isin(settings.residential_landuse_values).to_numpy() & (dims == 2)]
     if len(land) == 0:
         return 0.0
-    union = shapely.union_all(shapely.make_valid(land.geometry.values))
-    if area is not None:
-        union = shapely.intersection(union, area)
-    return float(union.area) / 1e6
+    pieces = union_by_tiles(shapely.make_valid(land.geometry.values), settings.union_tile_m, area)
+    return float(shapely.area(pieces).sum()) / 1e6
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from urbancover.features import dedupe_points_in_polygons, parse_levels
 from urbancover.gaps import RuleResult, base_row, warn_missing
 from urbancover.intervals import merge
 from urbancover.rules import Rule
-from urbancover.selectors import select
 from urbancover.snap import parts_inside
+from urbancover.tiles import union_by_tiles
 
 
 def _finish(rule: Rule, row: dict, value: float, measure: str, target_text: str, passed, reason: str | None = None) -> dict:
@@ -75,30 +75,18 @@ def built_up_land(ctx: Context) -> np.ndarray:
     :data:`settings.built_up_landuse_values` and every building grown by
     :data:`settings.built_up_buffer_m`, united.
 
-    Returns the land as polygons cut along a grid of :data:`settings.built_up_tile_m` tiles (their
-    union is the built-up land, and no two share any area): each tile's parts are cut to it and
-    united there, so the cost is that of many small unions, about linear in the buildings, where
-    one union of a whole city grows faster (Malta's 13 000 buildings: as fast; a synthetic city of
-    50 000: half the time). An empty array when nothing is built.
+    Returns the land as polygons cut along tiles of :data:`settings.union_tile_m`
+    (:func:`urbancover.tiles.union_by_tiles`: their union is the built-up land, no two share any
+    area), so the cost is about linear in the buildings, where one union of a whole city grows
+    faster (Malta's 13 000 buildings: as fast; a synthetic city of 50 000: half the time). An
+    empty array when nothing is built.
     """
     f = ctx.features
     dims = shapely.get_dimensions(f.geometry.values)
     land = f.geometry.values[f["landuse"].isin(settings.built_up_landuse_values).to_numpy() & (dims == 2)]
     buildings = f.geometry.values[f["building"].notna().to_numpy() & (dims == 2)]
     parts = np.r_[shapely.make_valid(land), shapely.buffer(buildings, settings.built_up_buffer_m, quad_segs=4)]
-    if len(parts) == 0:
-        return np.zeros(0, dtype=object)
-    side = settings.built_up_tile_m
-    x0, y0, x1, y1 = shapely.total_bounds(parts)
-    gx, gy = np.meshgrid(np.arange(x0, x1, side), np.arange(y0, y1, side))
-    tiles = shapely.intersection(shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side), ctx.area)
-    ti, pi = shapely.STRtree(parts).query(tiles, predicate="intersects")
-    order = np.argsort(ti, kind="stable")
-    ti, cut = ti[order], shapely.intersection(parts[pi[order]], tiles[ti[order]])
-    first = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1], True])
-    pieces = np.array([shapely.union_all(cut[a:b]) for a, b in zip(first[:-1], first[1:])], dtype=object)
-    pieces = shapely.get_parts(pieces)
-    return pieces[shapely.get_dimensions(pieces) == 2]
+    return union_by_tiles(parts, settings.union_tile_m, ctx.area)
 
 
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -374,8 +362,8 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
         km, junctions, dual = 0.0, 0, 0.0
     else:
         km = intervals.total(merge(*parts_inside(net, np.array([ctx.area]))[:3])) / 1000.0
-        ways = ctx.osm.projected("ways")
-        ways = ways[select(ways, _road_selector(rule))] if _road_selector(rule) else ways
+        ways = ctx.osm.ways[ctx.select("ways", _road_selector(rule))] if _road_selector(rule) else ctx.osm.ways
+        ways = ways.to_crs(ctx.crs)
         dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area) / 1000.0
         km -= dual
         degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)

@@ -159,6 +159,7 @@ built_up_landuse_values: tuple[str, ...] = (
     "residential", "commercial", "retail", "industrial", "education", "institutional", "construction",
 )
 built_up_buffer_m: float = 50.0
-#: Built-up land is united tile by tile, on square tiles of this side in metres: a city-wide union
-#: of tens of thousands of overlapping grown buildings costs more than linearly; small unions don't.
-built_up_tile_m: float = 1000.0
+#: Built-up and residential land are united tile by tile (urbancover.tiles), on square tiles of this
+#: side in metres: one city-wide union of tens of thousands of overlapping polygons costs more than
+#: linearly in their number; many small ones don't.
+union_tile_m: float = 1000.0
