@@ -51,9 +51,13 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None) 
     tiles = shapely.box(gx, gy, gx + side, gy + side)
     if clip is not None:
         tiles = shapely.intersection(tiles, clip)
-    ti, pi = shapely.STRtree(polygons).query(tiles, predicate="intersects")
+    ti, pi = shapely.STRtree(polygons).query(tiles, predicate="intersects")  # prepares the tiles
     order = np.argsort(ti, kind="stable")
-    ti, cut = ti[order], shapely.intersection(polygons[pi[order]], tiles[ti[order]])
+    ti, pi = ti[order], pi[order]
+    # most polygons lie inside one tile: only those crossing a tile's edge are cut
+    cut = polygons[pi]
+    crossing = ~shapely.contains_properly(tiles[ti], cut)
+    cut[crossing] = shapely.intersection(cut[crossing], tiles[ti[crossing]])
     first = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1], True])
     pieces = np.array([shapely.union_all(cut[a:b]) for a, b in zip(first[:-1], first[1:])], dtype=object)
     pieces = shapely.get_parts(pieces)
