@@ -5,6 +5,7 @@ One command runs every case and writes a Markdown report and a JSON file of the 
     python benchmarks/run.py                 # full run (~10 min on 2 cores)
     python benchmarks/run.py --quick         # samples + a 20k-edge grid (< 2 min)
     python benchmarks/run.py --out benchmarks/results/latest.md
+    python benchmarks/run.py --city          # the whole preset over Malta against the one-rule notebook
 
 Every (case, engine) pair runs in its own Python subprocess (this file with ``--worker``), so the
 peak memory of one engine does not pollute another. Inside a worker the peak resident set size of
@@ -972,12 +973,22 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="cap per worker in seconds (default 600, quick 120)")
     ap.add_argument("--pandana-1m", action="store_true",
                     help="also try pandana on grid-1M (its CH build on a 1M-edge grid takes far longer than the budget)")
+    ap.add_argument("--city", nargs="?", const="malta", choices=("malta", "all"), default=None,
+                    help="the whole preset over a city instead (benchmarks/city.py): 'malta' = Malta, its quarter and "
+                         "half against the networkx one-rule notebook in the same run, with a stage breakdown; 'all' "
+                         "adds the synthetic 1M-segment city; writes benchmarks/results/city.md (or --out)")
     ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "CASE"), help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         run_worker(args.worker[0], args.worker[1], args.result, args.quick)
         return 0
+    if args.city:
+        sys.path.insert(0, str(HERE))
+        import city  # benchmarks/city.py: its own workers, one process per measurement
+
+        return city.main((["--no-synthetic"] if args.city == "malta" else []) + (["--out", str(args.out)] if args.out else [])
+                         + (["--timeout", str(args.timeout)] if args.timeout else []))
 
     t_run = time.perf_counter()
     load_start = os.getloadavg()
