@@ -401,14 +401,16 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
         _finish(rule, row, 0.0, "dead-end streets", "list of candidates to connect", None, why)
         return RuleResult(rule, row, {"dead_ends": empty})
     degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
-    xy = shapely.get_coordinates(net.nodes.geometry.values)
+    one = np.flatnonzero(degree == 1)  # only street ends are measured against the edges
+    pts = net.nodes.geometry.values[one]
+    xy = shapely.get_coordinates(pts)
     edge_bound = gpd.GeoSeries([ctx.osm.boundary], crs=4326).to_crs(ctx.crs).iloc[0].exterior
     margin = rule.params.get("boundary_m", 0.0)
-    far = shapely.distance(edge_bound, net.nodes.geometry.values) > margin
-    far &= shapely.distance(shapely.boundary(ctx.area), net.nodes.geometry.values) > margin
-    cut = np.isin(net.nodes["osmid"].to_numpy(), cut_way_ends(ctx.osm.ways))
-    ends = np.flatnonzero((degree == 1) & far & ~cut & shapely.intersects_xy(ctx.area, xy[:, 0], xy[:, 1]))
-    row["cut_by_extract"] = int(((degree == 1) & cut).sum())
+    far = shapely.distance(edge_bound, pts) > margin
+    far &= shapely.distance(shapely.boundary(ctx.area), pts) > margin
+    cut = np.isin(net.nodes["osmid"].to_numpy()[one], cut_way_ends(ctx.osm.ways))
+    ends = one[far & ~cut & shapely.intersects_xy(ctx.area, xy[:, 0], xy[:, 1])]
+    row["cut_by_extract"] = int(cut.sum())
     # the street each dead end belongs to
     edge_of = np.full(net.n_nodes, -1)
     edge_of[net.v] = np.arange(net.n_edges)
