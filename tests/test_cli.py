@@ -198,7 +198,7 @@ def test_batch_reports_states_progress_and_writes_maps(city, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "2 tasks: 1 done, 0 skipped (done before), 1 failed" in captured.out and "failed: town" in captured.out
     # off a terminal (pytest captures stderr): one line per step, with the task's name
-    for step in ("city: started", "city.osm: step 1/3 reading extract", "city: wrote GeoPackage", "city: done in"):
+    for step in ("city: started", "city.osm: step 1/4 reading extract", "city: wrote GeoPackage", "city: done in"):
         assert step in captured.err
     assert (tmp_path / "o" / "city" / "city.html").stat().st_size > 1000
     assert (tmp_path / "o" / "city" / "maps" / "bus_stop_500.png").stat().st_size > 10_000
