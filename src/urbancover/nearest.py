@@ -36,17 +36,21 @@ try:  # pragma: no cover - which branch runs depends on the environment
 
     HAVE_NUMBA = True
 
-    def _jit(fn):
+    def compiled(fn):
+        """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL); without numba,
+        return it unchanged (plain Python: the same answers, slowly).
+        """
         return numba.njit(cache=True, nogil=True)(fn)
 
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
 
-    def _jit(fn):
+    def compiled(fn):
+        """Without numba: ``fn`` unchanged (plain Python)."""
         return fn
 
 
-__all__ = ["HAVE_NUMBA", "SegmentIndex", "nearest_segments"]
+__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "nearest_segments"]
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
@@ -246,7 +250,7 @@ def nearest_segments(
 
 
 # -- kernels ---------------------------------------------------------------------------------------
-@_jit
+@compiled
 def _segments(coords, line):
     """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
     before it (summed in order, as GEOS does), its rank along the edge, and the bounds
@@ -290,7 +294,7 @@ def _segments(coords, line):
     return x0, y0, x1, y1, edge, start, rank, box
 
 
-@_jit
+@compiled
 def _crosses(ax, ay, bx, by, cx0, cy0, cx1, cy1):
     """Whether segment AB may pass through the box [cx0, cx1] x [cy0, cy1] (conservative: the
     line through AB passes within the box's half diagonal of its centre, with a margin).
@@ -307,7 +311,7 @@ def _crosses(ax, ay, bx, by, cx0, cy0, cx1, cy1):
     return d <= half * (1.0 + 1e-9) + 1e-9
 
 
-@_jit
+@compiled
 def _cell_box(ax, ay, bx, by, minx, miny, cell, nx, ny):
     """Range of cells (i0, i1, j0, j1) of the bounding box of segment AB (with a rounding margin),
     and whether every cell of it is listed without a test (a box of at most 2 x 2 cells).
@@ -320,7 +324,7 @@ def _cell_box(ax, ay, bx, by, minx, miny, cell, nx, ny):
     return i0, i1, j0, j1, (i1 - i0 <= 1) and (j1 - j0 <= 1)
 
 
-@_jit
+@compiled
 def _floordiv(a, b):
     """``a // b`` for floats (Python's floor division, exact), ~10x faster where ``a / b`` is not
     within rounding of an integer: there ``floor(a / b)`` is the same number.
@@ -332,7 +336,7 @@ def _floordiv(a, b):
     return a // b
 
 
-@_jit
+@compiled
 def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
     """The segments sorted by the cell of their midpoint (stable), and the compressed lists of the
     segments through each cell (in segment order). Two counting sorts, O(S + cells).
@@ -375,7 +379,7 @@ def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
     return sx0, sy0, sx1, sy1, sedge, sstart, srank, cell_start, items
 
 
-@_jit
+@compiled
 def _seg_distance(px, py, ax, ay, bx, by):
     """GEOS ``Distance::pointToSegment``, operation for operation."""
     if ax == bx and ay == by:
@@ -392,7 +396,7 @@ def _seg_distance(px, py, ax, ay, bx, by):
     return abs(s) * math.sqrt(len2)
 
 
-@_jit
+@compiled
 def _seg_measure(px, py, ax, ay, bx, by, start):
     """GEOS ``LengthIndexOfPoint::segmentNearestMeasure``: offset of the projection along the line."""
     dx = bx - ax
@@ -413,7 +417,7 @@ def _seg_measure(px, py, ax, ay, bx, by, start):
     return start + seglen
 
 
-@_jit
+@compiled
 def _cell_key(px, py, minx, miny, cell, nx, ny):
     """Grid cell of each point, clamped into the grid (NaN: cell 0)."""
     n = len(px)
@@ -428,7 +432,7 @@ def _cell_key(px, py, minx, miny, cell, nx, ny):
     return key
 
 
-@_jit
+@compiled
 def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     """Positions of the points sorted by grid cell (counting sort, O(n + cells))."""
     key = _cell_key(px, py, minx, miny, cell, nx, ny)
@@ -444,7 +448,7 @@ def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     return order
 
 
-@_jit
+@compiled
 def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, cell, nx, ny,
            cell_start, cell_items, limit, out_edge, out_offset, out_dist):
     gx1 = minx + nx * cell  # the grid covers [minx, gx1] x [miny, gy1]
