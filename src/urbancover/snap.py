@@ -14,6 +14,7 @@ The engine (:mod:`urbancover.engine`) searches from these; it never snaps anythi
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +29,7 @@ from urbancover import settings
 from urbancover.errors import InputError
 from urbancover.intervals import Intervals, merge
 from urbancover.io.crs import require_crs
-from urbancover.nearest import HAVE_NUMBA, nearest_segments
+from urbancover.nearest import HAVE_NUMBA, compiled, nearest_segments
 from urbancover.network import Network
 from urbancover.selectors import select
 
@@ -255,11 +256,7 @@ def snap_xy(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: fl
     close = np.flatnonzero(d <= NODE_TOLERANCE)
     if len(close) == 0:
         return
-    ec = e[close]
-    du = np.hypot(*(xy[close] - network.node_xy[network.u[ec]]).T)
-    dv = np.hypot(*(xy[close] - network.node_xy[network.v[ec]]).T)
-    node = np.where(du <= dv, network.u[ec], network.v[ec])
-    dn = np.minimum(du, dv)
+    node, dn = _nearer_end(xy, e, close, network.u, network.v, network.node_xy)
     far = dn > NODE_TOLERANCE
     if far.any():  # near a node, but the nearest edge does not end there
         dk, nk = network.node_tree.query(xy[close[far]], distance_upper_bound=NODE_TOLERANCE)
@@ -271,6 +268,22 @@ def snap_xy(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: fl
     edge[rows[at]] = ne
     offset[rows[at]] = np.where(network.u[ne] == node, 0.0, network.length[ne])
     access[rows[at]] = dn[dn <= NODE_TOLERANCE]
+
+
+@compiled
+def _nearer_end(xy, e, rows, u, v, node_xy):
+    """For the points ``rows`` of ``xy`` on edges ``e``: the end of the edge nearer each point
+    (``u`` on a tie) and the straight distance to it. O(len(rows)).
+    """
+    node = np.empty(len(rows), dtype=np.int64)
+    dist = np.empty(len(rows))
+    for k in range(len(rows)):
+        q = rows[k]
+        a, b = u[e[q]], v[e[q]]
+        da = math.hypot(xy[q, 0] - node_xy[a, 0], xy[q, 1] - node_xy[a, 1])
+        db = math.hypot(xy[q, 0] - node_xy[b, 0], xy[q, 1] - node_xy[b, 1])
+        node[k], dist[k] = (a, da) if da <= db else (b, db)
+    return node, dist
 
 
 def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray) -> None:
