@@ -14,7 +14,8 @@ unsearched cell can hold a nearer segment.
 
 The kernels are compiled with numba (a dependency of urbancover). Without numba the same code runs
 as plain Python: correct, but about 100x slower than shapely; :data:`HAVE_NUMBA` tells which, and
-:func:`urbancover.network.snap_geometries` uses this module only when it is compiled.
+:mod:`urbancover.snap` uses the kernel only when it is compiled; the network's CSR
+matrix (:func:`urbancover.network.csr_min`) and the snapping helpers share :func:`compiled`.
 
 Ties: when several edges are at the same distance from a point (a point on a shared node, or
 equidistant between two streets), the edge with the **lowest index** wins, and within one edge the

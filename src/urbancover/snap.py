@@ -3,7 +3,9 @@
 Everything that puts a geometry on the network lives here:
 
 * :func:`snap_points` / :func:`snap_geometries`: a place (home, stop, grid cell) projected
-  orthogonally on its nearest edge, with its straight access leg;
+  orthogonally on its nearest edge, with its straight access leg; :func:`places` /
+  :func:`snap_places` do the same for a layer of points held as coordinate arrays (reprojected by
+  a cached pyproj :func:`transformer`, no shapely geometry per point);
 * :func:`seeds`: where a facility touches the network: a point at its projection, a polygon or line
   (a park) on every part of an edge within ``reach`` metres of it;
 * :func:`parts_inside`: the parts of edges inside polygons (street demand inside an area);
