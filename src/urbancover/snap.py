@@ -143,14 +143,18 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     types = shapely.get_type_id(geoms)
     if ((types != shapely.GeometryType.POINT) & (types != shapely.GeometryType.MISSING)).any() or shapely.has_z(geoms).any():
         return Places(None, None, as_geometry(data, crs, name))
-    coords, row = shapely.get_coordinates(geoms, return_index=True)  # (missing and empty: no row)
+    coords = shapely.get_coordinates(geoms)  # (missing and empty points: no row)
+    if len(coords) == len(geoms):
+        row = None  # one point per row
+    else:
+        coords, row = shapely.get_coordinates(geoms, return_index=True)
     if not data.crs.is_exact_same(crs):
         x, y = transformer(data.crs, crs).transform(coords[:, 0], coords[:, 1])
         coords = np.column_stack([x, y])
+    if row is None:
+        return Places(coords, np.ones(len(geoms), dtype=bool))
     valid = np.zeros(len(geoms), dtype=bool)
     valid[row] = True
-    if len(row) == len(geoms):
-        return Places(coords, valid)
     xy = np.full((len(geoms), 2), np.nan)
     xy[row] = coords
     return Places(xy, valid)
