@@ -160,23 +160,23 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     return Places(xy, valid)
 
 
-def snap_places(network: Network, places: Places, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
+def snap_places(network: Network, where: Places, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
     """As :func:`snap_points`, for :class:`Places` in the network's CRS (points as coordinates: no
     geometry is made, except for the rare places on scraps of network).
     """
-    if places.xy is None or not HAVE_NUMBA:
-        return snap_geometries(network, places.geometries(), max_distance=max_distance, name=name)
+    if where.xy is None or not HAVE_NUMBA:
+        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name)
     if max_distance is ...:
         max_distance = settings.max_snap_distance
-    n = len(places)
+    n = len(where)
     edge = np.full(n, -1, dtype=np.int64)
     offset = np.full(n, np.nan)
     access = np.full(n, np.inf)
-    rows = np.arange(n) if places.valid.all() else np.flatnonzero(places.valid)
+    rows = np.arange(n) if where.valid.all() else np.flatnonzero(where.valid)
     if len(rows) == 0:
         return Snapped(edge, offset, access)
-    snap_xy(network, places.xy if len(rows) == n else places.xy[rows], rows, max_distance, edge, offset, access)
-    _off_islands(network, places.geometries, edge, offset, access)
+    snap_xy(network, where.xy if len(rows) == n else where.xy[rows], rows, max_distance, edge, offset, access)
+    _off_islands(network, where.geometries, edge, offset, access)
     _warn_far(int((edge[rows] < 0).sum()), len(rows), max_distance, name)
     return Snapped(edge, offset, access)
 
