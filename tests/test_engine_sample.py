@@ -202,3 +202,19 @@ def test_network_is_split_at_shared_nodes(shenzhen_osm, shenzhen_net):
             if ids[k] != ids[k + 1]:
                 segs[(min(ids[k], ids[k + 1]), max(ids[k], ids[k + 1]))] = math.dist(cs[k], cs[k + 1])
     assert net.length.sum() == pytest.approx(sum(segs.values()), rel=1e-9)
+
+
+def test_lonlat_targets_match_networkx(shenzhen_net):
+    """Targets given as lon/lat points (reprojected as coordinate arrays, snapped by the kernel) get
+    the reference's distances for the same points reprojected by geopandas; nodes among them too."""
+    net = shenzhen_net
+    rng = np.random.default_rng(13)
+    sources = random_points(net, 30, rng)
+    on_nodes = net.nodes.geometry.values[np.unique(net.u[net.main_edges])[::7][:100]]
+    metric = gpd.GeoSeries(np.r_[random_points(net, 200, rng).values, on_nodes], crs=net.crs)
+    lonlat = metric.to_crs(4326)
+    expected, exp_src = ref(net, sources, lonlat.to_crs(net.crs), cutoff=600.0)
+    got, got_src = uc.network_distance(net, sources, lonlat, cutoff=600.0, return_source=True)
+    assert_same(got, expected)
+    assert (got_src == exp_src).all()
+    assert np.isfinite(expected[-len(on_nodes):]).sum() > 25 and np.isinf(expected).sum() > 10

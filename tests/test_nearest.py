@@ -210,3 +210,65 @@ def test_properties_on_small_lattice_networks(lines, pts):
     assert ((o >= 0) & (o <= length + 1e-9)).all()
     foot = shapely.line_interpolate_point(geoms[e], o)
     np.testing.assert_allclose(shapely.distance(foot, shapely.points(xy)), d, rtol=0, atol=1e-6)
+
+
+def _index_is_complete(lines):
+    """Brute force over every (segment, cell) pair of the index's grid: each segment is listed in
+    every cell whose closed box it meets, once, in segment order; segments are sorted by the cell of
+    their midpoint; ``start`` is the length of the line before the segment, ``rank`` its position."""
+    lines = np.asarray(lines, dtype=object)
+    idx = SegmentIndex.from_lines(lines)
+    (ox, oy), c, (nx, ny) = idx.origin, idx.cell, idx.shape
+    segs = shapely.linestrings(np.stack([np.c_[idx.x0, idx.y0], np.c_[idx.x1, idx.y1]], axis=1))
+    jj, ii = np.divmod(np.arange(nx * ny), nx)
+    boxes = shapely.box(ox + ii * c, oy + jj * c, ox + (ii + 1) * c, oy + (jj + 1) * c)
+    meets = shapely.intersects(segs[:, None], boxes[None, :])
+    for cell in range(nx * ny):
+        listed = idx.cell_items[idx.cell_start[cell]:idx.cell_start[cell + 1]]
+        assert (np.diff(listed) > 0).all()
+        assert set(np.flatnonzero(meets[:, cell])) <= set(listed.tolist()), cell
+    key = (np.clip(np.floor(((idx.y0 + idx.y1) / 2 - oy) / c), 0, ny - 1) * nx
+           + np.clip(np.floor(((idx.x0 + idx.x1) / 2 - ox) / c), 0, nx - 1))
+    assert (np.diff(key) >= 0).all()
+    # start and rank, from each line's own vertices
+    for e in np.unique(idx.edge):
+        xy = shapely.get_coordinates(lines[e])
+        mine = np.flatnonzero(idx.edge == e)
+        mine = mine[np.argsort(idx.rank[mine])]
+        np.testing.assert_array_equal(idx.rank[mine], np.arange(len(xy) - 1))
+        np.testing.assert_array_equal(np.c_[idx.x0[mine], idx.y0[mine]], xy[:-1])
+        np.testing.assert_allclose(idx.start[mine], np.r_[0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))[:-1]],
+                                   rtol=0, atol=1e-9)
+    return idx
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_index_lists_every_segment_in_every_cell_it_meets(seed):
+    rng = np.random.default_rng(seed)
+    lines = _random_network(rng, 60, extent=300)
+    lines[rng.random(len(lines)) < 0.1] = None  # missing lines: an id, no segment
+    _index_is_complete(lines)
+
+
+def test_index_of_lattice_lines_on_cell_boundaries():
+    """Lines on a lattice of 0.1 m steps: many vertices fall on (or within rounding of) cell
+    boundaries, where float floor division and floor(a / b) part ways."""
+    rng = np.random.default_rng(11)
+    lines = _random_network(rng, 80, extent=40, snap=0.1)
+    lines = np.r_[lines, [shapely.LineString([(0, 0), (40, 0)]), shapely.LineString([(0, 0), (0, 40)])]]
+    _index_is_complete(lines)
+
+
+def test_floor_division_matches_python():
+    """The grid's cell arithmetic (nearest._floordiv) is Python's ``a // b`` exactly, also where
+    ``floor(a / b)`` is off by one (1.0 / 0.1 rounds to 10.0, but 1.0 // 0.1 is 9.0)."""
+    from urbancover.nearest import _floordiv
+
+    assert 1.0 // 0.1 == 9.0 and np.floor(1.0 / 0.1) == 10.0  # (the trap itself)
+    assert _floordiv(1.0, 0.1) == 9.0
+    rng = np.random.default_rng(5)
+    b = rng.uniform(0.01, 200, 3000)
+    k = rng.integers(-1000, 1000, 3000).astype(float)
+    for a in (k * b, np.nextafter(k * b, np.inf), np.nextafter(k * b, -np.inf), rng.uniform(-1e5, 1e5, 3000)):
+        got = np.array([_floordiv(x, y) for x, y in zip(a, b)])
+        np.testing.assert_array_equal(got, [x // y for x, y in zip(a.tolist(), b.tolist())])

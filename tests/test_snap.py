@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
+import pyproj
 import pytest
+import shapely
 from helpers import line, lines_gdf, points
 
 import urbancover as uc
 from urbancover import settings
-from urbancover.snap import snap_points
+from urbancover.snap import places, snap_points, transformer
 
 MAIN = line((0, 0), (1000, 0), (2000, 0))
 ISLAND = [line((100, 5), (140, 5)), line((140, 5), (140, 45)), line((140, 45), (100, 45)), line((100, 45), (100, 5))]
@@ -120,7 +123,6 @@ def test_touching_parts_merge_on_any_edge():
 
 def test_parts_inside_union_keeps_the_union(shenzhen_net):
     """parts_inside(union=True) skips pairs a whole edge makes redundant; the union is unchanged."""
-    import shapely
 
     from urbancover.intervals import merge
     from urbancover.snap import parts_inside
@@ -133,3 +135,82 @@ def test_parts_inside_union_keeps_the_union(shenzhen_net):
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-9)
     np.testing.assert_allclose(got[2], want[2], rtol=0, atol=1e-9)
+
+
+# -- points as coordinate arrays (snap.places): the lean path of network_distance -----------------
+def _lonlat_layer(rng, n, *, holes=True):
+    """Random lon/lat points around Shenzhen, with a missing and an empty row when ``holes``."""
+
+    g = shapely.points(np.column_stack([rng.uniform(113.9, 114.4, n), rng.uniform(22.5, 22.8, n)]))
+    if holes:
+        g[3] = None
+        g[7] = shapely.Point()
+    return gpd.GeoSeries(g, crs=4326)
+
+
+def test_places_reprojects_points_as_geopandas_does():
+    rng = np.random.default_rng(1)
+    layer = _lonlat_layer(rng, 500)
+    got = places(layer, pyproj.CRS("EPSG:32650"), "points")
+    assert got.xy is not None  # the array path, no geometry made
+    expected = layer.to_crs("EPSG:32650")
+    valid = ~(expected.is_empty | expected.isna()).to_numpy()
+    np.testing.assert_array_equal(got.valid, valid)
+    # pyproj on the coordinates, by hand: the same numbers to the last bit
+    lon, lat = layer.x.to_numpy()[valid], layer.y.to_numpy()[valid]
+    x, y = pyproj.Transformer.from_crs(4326, 32650, always_xy=True).transform(lon, lat)
+    np.testing.assert_array_equal(got.xy[valid], np.column_stack([x, y]))
+    assert np.isnan(got.xy[~valid]).all()
+    # and the geometries made from them equal to_crs's
+    g = got.geometries()
+    assert g[3] is None and g[7] is None
+    assert shapely.equals_exact(g[valid], expected.values[valid], tolerance=0).all()
+
+
+def test_places_of_other_layers_are_their_geometries():
+    crs = pyproj.CRS("EPSG:32650")
+    mixed = gpd.GeoSeries([shapely.Point(114.0, 22.6), shapely.box(114.0, 22.6, 114.01, 22.61)], crs=4326)
+    p = places(mixed, crs, "mixed")
+    assert p.xy is None and shapely.equals_exact(p.geometries(), mixed.to_crs(crs).values, tolerance=0).all()
+    with_z = gpd.GeoSeries([shapely.Point(114.0, 22.6, 5.0)], crs=4326)
+    assert places(with_z, crs, "z").xy is None  # (3D points keep geopandas' own path)
+    same_crs = gpd.GeoSeries([shapely.Point(500000.0, 2500000.0)], crs=crs)
+    np.testing.assert_array_equal(places(same_crs, crs, "metric").xy, [[500000.0, 2500000.0]])
+
+
+def test_transformer_is_built_once_per_pair_of_crs():
+    a, b = pyproj.CRS(4326), pyproj.CRS(32650)
+    assert transformer(a, b) is transformer(pyproj.CRS(4326), pyproj.CRS(32650))
+    assert transformer(b, a) is not transformer(a, b)
+
+
+def test_lonlat_points_snap_as_their_projected_geometries(shenzhen_net):
+    """snap_points on lon/lat points (coordinate path) against GEOS on the same points reprojected by
+    geopandas: nearest edge by brute force over all edges, its line_locate_point offset, distance."""
+
+    net = shenzhen_net
+    rng = np.random.default_rng(2)
+    minx, miny, maxx, maxy = net.bounds
+    pts = shapely.points(np.column_stack([rng.uniform(minx, maxx, 400), rng.uniform(miny, maxy, 400)]))
+    pts = np.r_[pts, net.nodes.geometry.values[np.unique(net.u[net.main_edges])[:100]]]  # on nodes too
+    lonlat = gpd.GeoSeries(pts, crs=net.crs).to_crs(4326)
+    got = snap_points(net, lonlat, max_distance=None)
+    back = np.asarray(lonlat.to_crs(net.crs).values)
+    d = shapely.distance(back[:, None], net.geometry[None, :])
+    best = d.min(axis=1)
+    # (places whose nearest edge is on a scrap of network move to the real one: tested above)
+    keep = net.main_edges[d.argmin(axis=1)]
+    assert keep.sum() > 450
+    got_e, got_o, got_a = got.edge[keep], got.offset[keep], got.access[keep]
+    back, d, best = back[keep], d[keep], best[keep]
+    on_node = got_a <= 1e-6  # placed on a node: access is the distance to the node
+    np.testing.assert_allclose(got_a[~on_node], best[~on_node], rtol=0, atol=1e-9)
+    assert (best[on_node] <= 1e-6).all()
+    # the edge is one at that distance (several on a node or a tie); the offset is GEOS's on it
+    assert (d[np.arange(len(back)), got_e] <= best + 1e-6).all()
+    off = shapely.line_locate_point(net.geometry[got_e], back)
+    np.testing.assert_allclose(got_o[~on_node], off[~on_node], rtol=0, atol=1e-9)
+    # a place on a node sits at an end of its edge
+    ends = np.c_[np.zeros(on_node.sum()), net.length[got_e[on_node]]]
+    assert np.isclose(np.abs(ends - got_o[on_node, None]).min(axis=1), 0, atol=1e-9).all()
+    assert on_node.sum() >= 100

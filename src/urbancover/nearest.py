@@ -14,7 +14,8 @@ unsearched cell can hold a nearer segment.
 
 The kernels are compiled with numba (a dependency of urbancover). Without numba the same code runs
 as plain Python: correct, but about 100x slower than shapely; :data:`HAVE_NUMBA` tells which, and
-:func:`urbancover.network.snap_geometries` uses this module only when it is compiled.
+:mod:`urbancover.snap` uses the kernel only when it is compiled; the network's CSR
+matrix (:func:`urbancover.network.csr_min`) and the snapping helpers share :func:`compiled`.
 
 Ties: when several edges are at the same distance from a point (a point on a shared node, or
 equidistant between two streets), the edge with the **lowest index** wins, and within one edge the
@@ -36,17 +37,21 @@ try:  # pragma: no cover - which branch runs depends on the environment
 
     HAVE_NUMBA = True
 
-    def _jit(fn):
+    def compiled(fn):
+        """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL); without numba,
+        return it unchanged (plain Python: the same answers, slowly).
+        """
         return numba.njit(cache=True, nogil=True)(fn)
 
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
 
-    def _jit(fn):
+    def compiled(fn):
+        """Without numba: ``fn`` unchanged (plain Python)."""
         return fn
 
 
-__all__ = ["HAVE_NUMBA", "SegmentIndex", "nearest_segments", "segments_within"]
+__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "nearest_segments", "segments_within"]
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
@@ -138,10 +143,11 @@ class SegmentIndex:
         geoms = np.asarray(geoms, dtype=object)
         if geoms.ndim != 1:
             geoms = geoms.ravel()
-        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        types = shapely.get_type_id(geoms[present])
-        if (types != shapely.GeometryType.LINESTRING).any():
-            bad = np.flatnonzero(present)[np.flatnonzero(types != shapely.GeometryType.LINESTRING)[0]]
+        types = shapely.get_type_id(geoms)  # (-1: missing)
+        odd = np.flatnonzero((types != shapely.GeometryType.LINESTRING) & (types != shapely.GeometryType.MISSING))
+        odd = odd[~shapely.is_empty(geoms[odd])]  # (an empty geometry of any type has no segment)
+        if len(odd):
+            bad = odd[0]
             raise InputError(
                 f"{name}: geometry {bad} is a {shapely.get_type_id(geoms[bad])!r} geometry type id, not a "
                 "LineString; split multi-part lines into their parts (shapely.get_parts) first."
@@ -149,30 +155,24 @@ class SegmentIndex:
         coords, line = shapely.get_coordinates(geoms, return_index=True)
         if not np.isfinite(coords).all():
             raise InputError(f"{name}: a line has a NaN or infinite coordinate; drop or fix it first.")
-        same = line[1:] == line[:-1]  # consecutive vertices of one line make a segment
-        a = np.flatnonzero(same)
-        x0, y0 = coords[a, 0], coords[a, 1]
-        x1, y1 = coords[a + 1, 0], coords[a + 1, 1]
-        edge = line[a].astype(np.int64)
-        start, rank = _cumulative(x0, y0, x1, y1, edge)
-        n = len(a)
+        # segments (consecutive vertices of one line), with the length of their edge before them
+        x0, y0, x1, y1, edge, start, rank, box = _segments(coords, line.astype(np.int64))
+        n = len(x0)
         if n == 0:
             empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
             return cls(len(geoms), empty_f, empty_f, empty_f, empty_f, empty_i, empty_f, empty_i,
                        (0.0, 0.0), 1.0, (1, 1), np.zeros(2, dtype=np.int64), empty_i)
-        minx = min(x0.min(), x1.min())
-        miny = min(y0.min(), y1.min())
-        w = max(x0.max(), x1.max()) - minx
-        h = max(y0.max(), y1.max()) - miny
+        minx, miny, maxx, maxy = (float(b) for b in box)
+        w = maxx - minx
+        h = maxy - miny
         cell = max(math.sqrt(w * h * _PER_CELL / n), max(w, h) / (4.0 * n), 1e-6)
         nx = int(w // cell) + 1
         ny = int(h // cell) + 1
         # segments in order of the cell of their midpoint, so that neighbours in space are
-        # neighbours in memory
-        order = _order_by_cell((x0 + x1) * 0.5, (y0 + y1) * 0.5, minx, miny, cell, nx, ny)
-        x0, y0, x1, y1, edge, start, rank = (arr[order] for arr in (x0, y0, x1, y1, edge, start, rank))
-        cell_start, cell_items = _fill_grid(x0, y0, x1, y1, minx, miny, cell, nx, ny)
-        return cls(len(geoms), x0, y0, x1, y1, edge, start, rank, (float(minx), float(miny)), float(cell),
+        # neighbours in memory; then the lists of segments through each cell
+        x0, y0, x1, y1, edge, start, rank, cell_start, cell_items = _grid(
+            x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny)
+        return cls(len(geoms), x0, y0, x1, y1, edge, start, rank, (minx, miny), float(cell),
                    (nx, ny), cell_start, cell_items)
 
 
@@ -318,28 +318,51 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
 
 
 # -- kernels ---------------------------------------------------------------------------------------
-@_jit
-def _cumulative(x0, y0, x1, y1, edge):
-    """Length of each segment's edge before it (summed in order, as GEOS does) and its rank."""
-    n = len(x0)
+@compiled
+def _segments(coords, line):
+    """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
+    before it (summed in order, as GEOS does), its rank along the edge, and the bounds
+    (minx, miny, maxx, maxy) of the segments. O(vertices).
+    """
+    m = len(line)
+    n = 0
+    for i in range(m - 1):
+        if line[i + 1] == line[i]:
+            n += 1
+    x0 = np.empty(n)
+    y0 = np.empty(n)
+    x1 = np.empty(n)
+    y1 = np.empty(n)
+    edge = np.empty(n, dtype=np.int64)
     start = np.empty(n)
     rank = np.empty(n, dtype=np.int64)
+    box = np.array([np.inf, np.inf, -np.inf, -np.inf])
     run = 0.0
     k = 0
-    for i in range(n):
-        if i == 0 or edge[i] != edge[i - 1]:
+    s = 0
+    for i in range(m - 1):
+        if line[i + 1] != line[i]:
+            continue
+        if s == 0 or line[i] != edge[s - 1]:
             run = 0.0
             k = 0
-        start[i] = run
-        rank[i] = k
-        dx = x1[i] - x0[i]
-        dy = y1[i] - y0[i]
+        ax, ay, bx, by = coords[i, 0], coords[i, 1], coords[i + 1, 0], coords[i + 1, 1]
+        x0[s], y0[s], x1[s], y1[s], edge[s] = ax, ay, bx, by, line[i]
+        start[s] = run
+        rank[s] = k
+        dx = bx - ax
+        dy = by - ay
         run += math.sqrt(dx * dx + dy * dy)
         k += 1
-    return start, rank
+        box[0] = min(box[0], ax, bx)
+        box[1] = min(box[1], ay, by)
+        box[2] = max(box[2], ax, bx)
+        box[3] = max(box[3], ay, by)
+        s += 1
+    return x0, y0, x1, y1, edge, start, rank, box
 
 
-@_jit
+@compiled
 def _crosses(ax, ay, bx, by, cx0, cy0, cx1, cy1):
     """Whether segment AB may pass through the box [cx0, cx1] x [cy0, cy1] (conservative: the
     line through AB passes within the box's half diagonal of its centre, with a margin).
@@ -356,60 +379,75 @@ def _crosses(ax, ay, bx, by, cx0, cy0, cx1, cy1):
     return d <= half * (1.0 + 1e-9) + 1e-9
 
 
-@_jit
-def _cells_of(ax, ay, bx, by, minx, miny, cell, nx, ny, out, pos, count_only):
-    """Count (or list) the cells segment AB passes through; returns the new position in ``out``."""
+@compiled
+def _cell_box(ax, ay, bx, by, minx, miny, cell, nx, ny):
+    """Range of cells (i0, i1, j0, j1) of the bounding box of segment AB (with a rounding margin),
+    and whether every cell of it is listed without a test (a box of at most 2 x 2 cells).
+    """
     eps = cell * 1e-9
-    i0 = max(0, min(nx - 1, int((min(ax, bx) - eps - minx) // cell)))
-    i1 = max(0, min(nx - 1, int((max(ax, bx) + eps - minx) // cell)))
-    j0 = max(0, min(ny - 1, int((min(ay, by) - eps - miny) // cell)))
-    j1 = max(0, min(ny - 1, int((max(ay, by) + eps - miny) // cell)))
-    single = (i1 - i0 <= 1) and (j1 - j0 <= 1)
-    for j in range(j0, j1 + 1):
-        for i in range(i0, i1 + 1):
-            if single or _crosses(ax, ay, bx, by, minx + i * cell, miny + j * cell,
-                                  minx + (i + 1) * cell, miny + (j + 1) * cell):
-                if not count_only:
-                    out[pos] = j * nx + i
-                pos += 1
-    return pos
+    i0 = max(0, min(nx - 1, int(_floordiv(min(ax, bx) - eps - minx, cell))))
+    i1 = max(0, min(nx - 1, int(_floordiv(max(ax, bx) + eps - minx, cell))))
+    j0 = max(0, min(ny - 1, int(_floordiv(min(ay, by) - eps - miny, cell))))
+    j1 = max(0, min(ny - 1, int(_floordiv(max(ay, by) + eps - miny, cell))))
+    return i0, i1, j0, j1, (i1 - i0 <= 1) and (j1 - j0 <= 1)
 
 
-@_jit
-def _fill_grid(x0, y0, x1, y1, minx, miny, cell, nx, ny):
+@compiled
+def _floordiv(a, b):
+    """``a // b`` for floats (Python's floor division, exact), ~10x faster where ``a / b`` is not
+    within rounding of an integer: there ``floor(a / b)`` is the same number.
+    """
+    r = a / b
+    f = r - math.floor(r)
+    if abs(r) < 1e9 and 1e-6 < f < 1.0 - 1e-6:  # (the rounding error of r is below 1e-6 there)
+        return math.floor(r)
+    return a // b
+
+
+@compiled
+def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
+    """The segments sorted by the cell of their midpoint (stable), and the compressed lists of the
+    segments through each cell (in segment order). Two counting sorts, O(S + cells).
+    """
     n = len(x0)
-    dummy = np.empty(0, dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    total = 0
+    order = _order_by_cell((x0 + x1) * 0.5, (y0 + y1) * 0.5, minx, miny, cell, nx, ny)
+    sx0 = np.empty(n)
+    sy0 = np.empty(n)
+    sx1 = np.empty(n)
+    sy1 = np.empty(n)
+    sedge = np.empty(n, dtype=np.int64)
+    sstart = np.empty(n)
+    srank = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        o = order[k]
+        sx0[k], sy0[k], sx1[k], sy1[k] = x0[o], y0[o], x1[o], y1[o]
+        sedge[k], sstart[k], srank[k] = edge[o], start[o], rank[o]
+    # count the segments through each cell, then list them
+    cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
     for s in range(n):
-        c = _cells_of(x0[s], y0[s], x1[s], y1[s], minx, miny, cell, nx, ny, dummy, 0, True)
-        counts[s] = c
-        total += c
-    cells = np.empty(total, dtype=np.int64)
-    seg = np.empty(total, dtype=np.int64)
-    pos = 0
-    for s in range(n):
-        end = _cells_of(x0[s], y0[s], x1[s], y1[s], minx, miny, cell, nx, ny, cells, pos, False)
-        for k in range(pos, end):
-            seg[k] = s
-        pos = end
-    # counting sort of (cell, segment) pairs by cell; segments stay in order within a cell
-    ncell = nx * ny
-    cell_start = np.zeros(ncell + 1, dtype=np.int64)
-    for k in range(total):
-        cell_start[cells[k] + 1] += 1
-    for c in range(ncell):
+        i0, i1, j0, j1, single = _cell_box(sx0[s], sy0[s], sx1[s], sy1[s], minx, miny, cell, nx, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                if single or _crosses(sx0[s], sy0[s], sx1[s], sy1[s], minx + i * cell, miny + j * cell,
+                                      minx + (i + 1) * cell, miny + (j + 1) * cell):
+                    cell_start[j * nx + i + 1] += 1
+    for c in range(nx * ny):
         cell_start[c + 1] += cell_start[c]
     fill = cell_start[:-1].copy()
-    items = np.empty(total, dtype=np.int64)
-    for k in range(total):
-        c = cells[k]
-        items[fill[c]] = seg[k]
-        fill[c] += 1
-    return cell_start, items
+    items = np.empty(cell_start[-1], dtype=np.int64)
+    for s in range(n):
+        i0, i1, j0, j1, single = _cell_box(sx0[s], sy0[s], sx1[s], sy1[s], minx, miny, cell, nx, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                if single or _crosses(sx0[s], sy0[s], sx1[s], sy1[s], minx + i * cell, miny + j * cell,
+                                      minx + (i + 1) * cell, miny + (j + 1) * cell):
+                    c = j * nx + i
+                    items[fill[c]] = s
+                    fill[c] += 1
+    return sx0, sy0, sx1, sy1, sedge, sstart, srank, cell_start, items
 
 
-@_jit
+@compiled
 def _seg_distance(px, py, ax, ay, bx, by):
     """GEOS ``Distance::pointToSegment``, operation for operation."""
     if ax == bx and ay == by:
@@ -426,7 +464,7 @@ def _seg_distance(px, py, ax, ay, bx, by):
     return abs(s) * math.sqrt(len2)
 
 
-@_jit
+@compiled
 def _seg_measure(px, py, ax, ay, bx, by, start):
     """GEOS ``LengthIndexOfPoint::segmentNearestMeasure``: offset of the projection along the line."""
     dx = bx - ax
@@ -447,7 +485,7 @@ def _seg_measure(px, py, ax, ay, bx, by, start):
     return start + seglen
 
 
-@_jit
+@compiled
 def _cell_key(px, py, minx, miny, cell, nx, ny):
     """Grid cell of each point, clamped into the grid (NaN: cell 0)."""
     n = len(px)
@@ -462,7 +500,7 @@ def _cell_key(px, py, minx, miny, cell, nx, ny):
     return key
 
 
-@_jit
+@compiled
 def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     """Positions of the points sorted by grid cell (counting sort, O(n + cells))."""
     key = _cell_key(px, py, minx, miny, cell, nx, ny)
@@ -478,7 +516,7 @@ def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     return order
 
 
-@_jit
+@compiled
 def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, cell, nx, ny,
            cell_start, cell_items, limit, out_edge, out_offset, out_dist):
     gx1 = minx + nx * cell  # the grid covers [minx, gx1] x [miny, gy1]
@@ -543,7 +581,7 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
             out_offset[q] = _seg_measure(x, y, x0[best_s], y0[best_s], x1[best_s], y1[best_s], seg_start[best_s])
 
 
-@_jit
+@compiled
 def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx, ny, cell_start, cell_items,
             bx0, by0, bx1, by1, line_length, seen, whole, count_only, out_edge, out_start, out_end):
     """Count (or write) the parts of segments within ``r`` of each point; returns the count. A line

@@ -25,7 +25,7 @@ from urbancover.errors import InputError
 from urbancover.intervals import merge, ranges
 from urbancover.io.crs import require_crs
 from urbancover.network import Network
-from urbancover.snap import TOUCH, Layer, Seeds, Snapped, as_geometry, seeds, snap_geometries
+from urbancover.snap import TOUCH, Layer, Seeds, Snapped, places, seeds, snap_places
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,10 +57,13 @@ class DistanceField:
 
         Notes
         -----
-        O(T log E) for T targets (snapping) plus O(T + S_e) for same-edge facilities.
+        O(T) for T targets (snapping with the compiled kernel; points reprojected as coordinate
+        arrays, see :func:`urbancover.snap.places`) plus O(T + S_e) for same-edge facilities.
         """
-        geoms = as_geometry(targets, self.network.crs, name)
-        snapped = snap_geometries(self.network, geoms, name=name)
+        where = places(targets, self.network.crs, name)
+        snapped = snap_places(self.network, where, name=name)
+        # geometries only matter inside polygon facilities (made from coordinates if needed)
+        geoms = where.geometries() if len(self._polygons) else None
         return self.at_snapped(snapped, geoms=geoms, return_source=return_source)
 
     def at_snapped(self, snapped: Snapped, *, geoms: np.ndarray | None = None, return_source: bool = False):
