@@ -288,3 +288,17 @@ def test_costly_layers_are_made_when_read_and_a_writer_keeps_none(city, tmp_path
         assert len(written) == len(layer)
         assert np.isclose(shapely.area(written.geometry.values).sum(), shapely.area(layer.geometry.values).sum())
         assert np.isclose(shapely.length(written.geometry.values).sum(), shapely.length(layer.geometry.values).sum())
+
+
+def test_a_report_with_layers_not_yet_made_pickles(city):
+    """A report crosses process boundaries (Dask, joblib) with its layers still to be made; they
+    are made on the other side like here."""
+    import pickle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(city, only=[BUS])
+    copy = pickle.loads(pickle.dumps(report))
+    assert not copy.results[BUS].layers.is_made("gaps")
+    a, b = copy.results[BUS].layers["gaps"], report.results[BUS].layers["gaps"]
+    assert len(a) == len(b) and np.isclose(a.area.sum(), b.area.sum())

@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import geopandas as gpd
 import numpy as np
@@ -281,7 +282,7 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
         what = "street of the rule's street demand" if layer == "streets" else LAYER_UNITS[layer].replace("_", " ")
         row["reason"] = f"no {what}{' in old compounds' if only_old and layer != 'streets' else ''} in the area: nothing to serve"
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
-        result.layers.later("gaps", lambda: gap_polygons(ctx, m))
+        result.layers.later("gaps", partial(gap_polygons, ctx, m))  # (a partial pickles)
     if m.unmatched is not None:
         result.layers["unmatched"] = m.unmatched
         if len(m.unmatched):
@@ -394,7 +395,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     row["street_served_straight"] = straight_m / length if length > 0 else np.nan
     if length == 0:
         note(ctx, f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
-    result.layers.later("streets_unserved", lambda: streets_layer(m, covered))
+    result.layers.later("streets_unserved", partial(streets_layer, m, covered))
     return share
 
 
