@@ -126,6 +126,8 @@ def report_html(report) -> str:
 
 
 def _count(layers, name: str) -> str:
-    """Rows of a layer, or "not made yet" for one made on first read (a repr does not make it)."""
-    made = getattr(layers, "is_made", lambda _: True)(name)
-    return str(len(layers[name])) if made else "made when read"
+    """Rows of a layer, or "made when read" for one made on first read whose length is not known
+    yet (a repr does not make it).
+    """
+    n = layers.rows(name) if hasattr(layers, "rows") else len(layers[name])
+    return "made when read" if n is None else str(n)

@@ -81,20 +81,32 @@ class Layers(MutableMapping):
     def __init__(self, layers=None) -> None:
         self._made: dict = {}
         self._later: dict[str, Callable] = {}
+        self._rows: dict[str, int | None] = {}
         self._order: list[str] = []
         for k, v in dict(layers or {}).items():
             self[k] = v
 
-    def later(self, name: str, make: Callable) -> None:
-        """Register ``name``, made by ``make()`` when first read."""
+    def later(self, name: str, make: Callable, *, rows: int | None = None) -> None:
+        """Register ``name``, made by ``make()`` when first read; ``rows``: its length, when known
+        before it is made (shown by :meth:`rows` without making it).
+        """
         self._made.pop(name, None)
         self._later[name] = make
+        self._rows[name] = rows
         if name not in self._order:
             self._order.append(name)
 
     def is_made(self, name: str) -> bool:
         """Whether ``name`` is made already (True for layers given made)."""
         return name in self._made
+
+    def rows(self, name: str) -> int | None:
+        """The number of rows of ``name``; None for a layer not made whose length is not known."""
+        if name in self._made:
+            return len(self._made[name])
+        if name in self._later:
+            return self._rows.get(name)
+        raise KeyError(name)
 
     def peek(self, name: str):
         """The layer ``name``, made now if it is not, without keeping it."""
@@ -134,7 +146,8 @@ class Layers(MutableMapping):
         return name in self._made or name in self._later
 
     def __repr__(self) -> str:
-        return "Layers(" + ", ".join(k if k in self._later else f"{k}: {len(self._made[k])} rows" for k in self._order) + ")"
+        shown = (f"{k}: {self.rows(k)} rows" if self.rows(k) is not None else f"{k}: made when read" for k in self._order)
+        return "Layers(" + ", ".join(shown) + ")"
 
 
 @dataclass
@@ -336,7 +349,7 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
         result.compound_served = net_ok
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
         name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
-        result.layers[name] = place_layer(m, layer, ~net_ok, osm_tags=ctx.osm_tags)
+        result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
     return share
 
 
