@@ -295,20 +295,12 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
     nx, ny = index.shape
     # each line's bounding box and length: a disc holding the whole box holds the whole line,
     # given once (on a city most lines near a point lie wholly in its disc)
-    m = index.n_lines
-    box = np.full((4, m), np.inf)
-    box[2:] = -np.inf
-    np.minimum.at(box[0], index.edge, np.minimum(index.x0, index.x1))
-    np.minimum.at(box[1], index.edge, np.minimum(index.y0, index.y1))
-    np.maximum.at(box[2], index.edge, np.maximum(index.x0, index.x1))
-    np.maximum.at(box[3], index.edge, np.maximum(index.y0, index.y1))
-    length = np.zeros(m)
-    np.maximum.at(length, index.edge, index.start + np.hypot(index.x1 - index.x0, index.y1 - index.y0))
+    box, length = _line_bounds(index.x0, index.y0, index.x1, index.y1, index.edge, index.start, index.n_lines)
     args = (px, py, radius, index.x0, index.y0, index.x1, index.y1, index.edge, index.start,
             index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items,
             box[0], box[1], box[2], box[3], length)
     seen = np.full(index.n_segments, -1, dtype=np.int64)
-    whole = np.full(m, -1, dtype=np.int64)
+    whole = np.full(index.n_lines, -1, dtype=np.int64)
     n = _within(*args, seen, whole, True, empty[0], empty[1], empty[2])
     edge, start, end = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
     seen[:] = -1
@@ -644,3 +636,24 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
                         out_end[k] = seg_start[s] + (ln if tb == 1.0 else tb * ln)
                     k += 1
     return k
+
+
+@compiled
+def _line_bounds(x0, y0, x1, y1, seg_edge, seg_start, m):
+    """Bounding box (4, m) and length of each line, from its segments in any order."""
+    box = np.empty((4, m))
+    box[0, :] = np.inf
+    box[1, :] = np.inf
+    box[2, :] = -np.inf
+    box[3, :] = -np.inf
+    length = np.zeros(m)
+    for s in range(len(x0)):
+        e = seg_edge[s]
+        box[0, e] = min(box[0, e], x0[s], x1[s])
+        box[1, e] = min(box[1, e], y0[s], y1[s])
+        box[2, e] = max(box[2, e], x0[s], x1[s])
+        box[3, e] = max(box[3, e], y0[s], y1[s])
+        dx = x1[s] - x0[s]
+        dy = y1[s] - y0[s]
+        length[e] = max(length[e], seg_start[s] + math.sqrt(dx * dx + dy * dy))
+    return box, length
