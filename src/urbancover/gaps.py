@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 
 import geopandas as gpd
 import numpy as np
@@ -469,10 +469,9 @@ def gap_polygons(ctx: Context, m: Measurement, cell: float | None = None) -> gpd
     if len(grid) == 0:
         return empty
     gap = np.zeros(len(grid), bool)
-    pts = grid.centres()
+    centres = cache(grid.centres)  # points made only for a field with polygon facilities, once
     for c in m.checks:
-        gap |= c.field.at_snapped(grid.snapped, geoms=pts) > c.threshold
-    del pts
+        gap |= c.field.at_snapped(grid.snapped, geoms=centres) > c.threshold
     if not gap.any():
         return empty
     geom = shapely.intersection(shapely.coverage_union_all(grid.boxes(gap)), grid.land)

@@ -66,8 +66,12 @@ class DistanceField:
         geoms = where.geometries() if len(self._polygons) else None
         return self.at_snapped(snapped, geoms=geoms, return_source=return_source)
 
-    def at_snapped(self, snapped: Snapped, *, geoms: np.ndarray | None = None, return_source: bool = False):
-        """As :meth:`at`, for places already snapped with :func:`urbancover.snap.snap_points`."""
+    def at_snapped(self, snapped: Snapped, *, geoms=None, return_source: bool = False):
+        """As :meth:`at`, for places already snapped with :func:`urbancover.snap.snap_points`.
+
+        ``geoms``: the places' geometries, or a function returning them (called only when the field
+        has polygon facilities, which serve the places inside them at distance 0).
+        """
         s = self.seeds
         n = len(snapped)
         dist = np.full(n, np.inf)
@@ -82,6 +86,7 @@ class DistanceField:
         source[seed >= 0] = s.source[seed[seed >= 0]]
         if geoms is not None and len(self._polygons):
             # a place inside (or on) a polygon facility is served by it at distance 0
+            geoms = geoms() if callable(geoms) else geoms
             ti, pi = shapely.STRtree(self._polygons).query(geoms, predicate="intersects")
             dist[ti] = 0.0
             source[ti] = self._polygon_rows[pi]
