@@ -134,11 +134,6 @@ truncated_missing_share: float = 0.05
 #: ... and when at least this many references are missing (a hand-made file of ten nodes missing one
 #: is an edge case, not a cut file).
 truncated_missing_min: int = 20
-#: ``"python"`` (default) is the reader that looks at every object in Python; ``"osmium"`` reads
-#: with pyosmium's C++ filters and OPL writer and parses in bulk. The osmium reader gives the same
-#: ways and features on the samples and Malta but is not yet the default: three tests of
-#: tests/test_messy_inputs.py still differ with it (pbf vs xml evaluation, unsorted files, names).
-osm_reader: str = "python"
 
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
 #: village houses 2-3, terraces 3, dormitories 5, apartment blocks of old districts mostly 6-storey

@@ -19,6 +19,7 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import geopandas as gpd
@@ -163,14 +164,8 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
             f"{', '.join(_SUFFIXES[:4])}. Rename the file if it is one of these formats."
         )
     clip_geom = _clip_geometry(clip)
-    stats = None
     try:
-        if settings.osm_reader == "python":
-            ways_raw, feats_raw, header_box = _scan(path)
-            stats = {"refs": len(ways_raw["ok"]), "missing": int((~ways_raw["ok"]).sum()),
-                     "tagged_ways": len(ways_raw["osmid"]) + feats_raw["element"].count("way"), "has_nodes": True}
-        else:
-            ways_raw, feats_raw, header_box, stats = _scan_fast(path)
+        ways_raw, feats_raw, header_box, stats = _scan(path)
     except OSMReadError:
         raise
     except Exception as err:  # libosmium raises RuntimeError/ValueError with its own message
@@ -185,7 +180,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         ) from err
     notes: list[str] = []
     _check_truncation(path, stats, strict, notes)
-    if not ways_raw["osmid"] and not feats_raw["osmid"] and not ways_raw["n_nodes"]:
+    if len(ways_raw["osmid"]) == 0 and len(feats_raw["obj"]) == 0 and not feats_raw["relations"]["osmid"]:
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
     ways = _ways_frame(ways_raw, clip_geom)
@@ -310,244 +305,104 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
     return (minlon, bl.lat, maxlon, tr.lat)
 
 
+# -- the reader: libosmium filters and writes text, Python parses it in bulk -------------------------
+#
+# One pass of libosmium (C++) over the file keeps every node location in an index and writes, as
+# OPL text with the locations on the ways, only the objects that may become streets or features
+# (a key filter per object type). Python then parses that text column-wise: node references and
+# coordinates with one numpy parse, tags as flat key/value arrays. No Python code runs per
+# untagged node or per way node. Areas of closed ways are built with shapely in bulk exactly as
+# libosmium's area assembler builds them (see _way_polygons); multipolygon relations, which are
+# few, are assembled by libosmium in a second pass over their member ways only.
+
+_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+_TO_SPACE = str.maketrans(",nxy", "    ")
+_MISSING = 999.0  # longitude written for a node reference without a location (never a real one)
+_COMMA, _EQUALS = "\x00", "\x01"  # stand-ins for escaped separators while tags are split
+
+
+def _opl_unescape(text: str) -> str:
+    """Undo OPL's ``%hex%`` escapes (one regex pass; the common ``%20%`` by plain replace)."""
+    if "%" not in text:
+        return text
+    text = text.replace("%20%", " ")
+    return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
+
+
+def _node_feature_keys() -> set[str]:
+    """Keys that make a way or relation a feature, and a node whatever their value."""
+    return set(settings.feature_keys) - set(settings.feature_node_values)
+
+
 def _is_feature(tags: dict, element: str) -> bool:
+    """Whether an object with these tags is a feature (:data:`settings.feature_keys`; for nodes,
+    the keys of :data:`settings.feature_node_values` count only with the listed values).
+    """
     if element == "node":
         for key, values in settings.feature_node_values.items():
             if tags.get(key) in values:
                 return True
-    for key in settings.feature_keys:
-        if key in tags and key not in settings.feature_node_values:
-            return True
-    return False
+    return any(key in tags for key in _node_feature_keys())
 
 
-def _scan(path: Path):
-    """One pass over the file; returns raw columns of ways and features and the header box."""
-    header_box = _header_box(path)
-    wkb = osmium.geom.WKBFactory()
-    ways = {"osmid": [], "tags": [], "n_nodes": []}
-    way_ids: list[np.ndarray] = []
-    way_lon: list[float] = []
-    way_lat: list[float] = []
-    way_ok: list[bool] = []
-    feats = {"element": [], "osmid": [], "tags": [], "wkb": []}
-    broken: dict[int, dict] = {}  # closed ways libosmium could not make an area of -> their tags
-    broken_relations: list[int] = []  # multipolygon relations it could not assemble
-
-    # untagged objects (most nodes) stay in libosmium: the location cache and the area assembler
-    # still see them, Python only sees what it keeps (every branch below skips untagged objects)
-    processor = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
-    for obj in processor:
-        if obj.is_node():
-            if obj.tags and obj.location.valid():
-                tags = dict(obj.tags)
-                if _is_feature(tags, "node"):
-                    feats["element"].append("node")
-                    feats["osmid"].append(obj.id)
-                    feats["tags"].append(tags)
-                    feats["wkb"].append(wkb.create_point(obj.location))
-        elif obj.is_way():
-            if not obj.tags:
-                continue
-            tags = dict(obj.tags)
-            if "highway" in tags:
-                n = 0
-                ids = []
-                for nd in obj.nodes:
-                    loc = nd.location
-                    ok = loc.valid()
-                    ids.append(nd.ref)
-                    way_ok.append(ok)
-                    way_lon.append(loc.lon if ok else np.nan)
-                    way_lat.append(loc.lat if ok else np.nan)
-                    n += 1
-                way_ids.append(np.asarray(ids, dtype=np.int64))
-                ways["osmid"].append(obj.id)
-                ways["tags"].append(tags)
-                ways["n_nodes"].append(n)
-            if _is_feature(tags, "way"):
-                if obj.is_closed() and _could_be_area(tags):
-                    continue  # becomes a polygon in the area pass
-                try:
-                    geom = wkb.create_linestring(obj)
-                except (osmium.InvalidLocationError, RuntimeError):
-                    continue  # nodes missing from the extract, or fewer than 2 distinct locations
-                feats["element"].append("way")
-                feats["osmid"].append(obj.id)
-                feats["tags"].append(tags)
-                feats["wkb"].append(geom)
-        elif obj.is_area():
-            if not obj.tags:
-                continue
-            tags = dict(obj.tags)
-            element = "way" if obj.from_way() else "relation"
-            if not _is_feature(tags, element):
-                continue
-            try:
-                geom = wkb.create_multipolygon(obj)
-            except RuntimeError:
-                if obj.from_way():
-                    broken[obj.orig_id()] = tags  # e.g. a self-intersecting outline: repaired below
-                else:
-                    broken_relations.append(obj.orig_id())
-                continue  # libosmium could not build a valid ring
-            feats["element"].append(element)
-            feats["osmid"].append(obj.orig_id())
-            feats["tags"].append(tags)
-            feats["wkb"].append(geom)
-    if broken:
-        repaired = _repair_outlines(path, broken)
-        for wid, geom in repaired.items():
-            feats["element"].append("way")
-            feats["osmid"].append(wid)
-            feats["tags"].append(broken[wid])
-            feats["wkb"].append(geom)
-        if repaired:
-            warnings.warn(
-                f"{path}: {len(repaired)} closed way(s) with an invalid outline (e.g. self-intersecting: "
-                f"way {next(iter(repaired))}) were repaired with shapely.make_valid.",
-                UserWarning, stacklevel=3,
-            )
-    if broken_relations:
-        warnings.warn(
-            f"{path}: {len(broken_relations)} multipolygon relation(s) with invalid rings (e.g. relation "
-            f"{broken_relations[0]}) could not be assembled and are left out; fix them in an OSM editor.",
-            UserWarning, stacklevel=3,
-        )
-    ways["node_ids"] = way_ids
-    ways["lon"] = np.asarray(way_lon, dtype=float)
-    ways["lat"] = np.asarray(way_lat, dtype=float)
-    ways["ok"] = np.asarray(way_ok, dtype=bool)
-    return ways, feats, header_box
-
-
-def _repair_outlines(path: Path, broken: dict[int, dict]) -> dict[int, bytes]:
-    """Polygons (WKB) of closed ways whose outline libosmium refused (a bow-tie, a ring touching
-    itself), rebuilt from their nodes and repaired with ``shapely.make_valid``. A second pass over
-    the file, made only when such ways exist; ways with nodes missing from the extract are skipped.
+class _Tags:
+    """The tags of the objects of the OPL text as flat arrays: ``keys[i]``/``values[i]`` belong to
+    object ``owner[i]``. Columns and tests over all objects are numpy operations, O(T) for T tags.
     """
-    out = {}
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)).with_filter(osmium.filter.IdFilter(list(broken)))
-    )
-    for obj in processor:
-        if obj.id not in broken or not all(nd.location.valid() for nd in obj.nodes):
-            continue
-        xy = [(nd.location.lon, nd.location.lat) for nd in obj.nodes]
-        if len(xy) < 4 or xy[0] != xy[-1]:
-            continue
-        geom = shapely.make_valid(shapely.Polygon(xy), method="structure", keep_collapsed=False)
-        if geom.is_empty or shapely.get_dimensions(geom) != 2:
-            continue
-        out[obj.id] = shapely.to_wkb(geom)
-    return out
 
+    def __init__(self, fields: list[str]):
+        self.n = len(fields)
+        counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=self.n)
+        joined = ",".join([f[1:] for f in fields if len(f) > 1])
+        escaped = "%" in joined
+        if escaped:  # escaped separators must survive the unescaping until the text is split
+            joined = _opl_unescape(joined.replace("%2c%", _COMMA).replace("%3d%", _EQUALS))
+        flat = joined.replace("=", ",").split(",") if joined else []
+        if escaped and (_COMMA in joined or _EQUALS in joined):
+            flat = [t.replace(_COMMA, ",").replace(_EQUALS, "=") if (_COMMA in t or _EQUALS in t) else t for t in flat]
+        keys, values = flat[0::2], flat[1::2]
+        pairs = zip(keys, values)
+        self.dicts = [dict(islice(pairs, c)) if c else {} for c in counts.tolist()]
+        self.keys = np.array(keys, dtype=str) if keys else np.zeros(0, dtype="<U1")
+        self.values = np.array(values, dtype=object)
+        self.owner = np.repeat(np.arange(self.n), counts)
 
-def _could_be_area(tags: dict) -> bool:
-    """Whether libosmium's area assembler will turn a closed way with these tags into an area."""
-    return tags.get("area") != "no"
+    def has_any(self, keys) -> np.ndarray:
+        """Per object: has at least one of ``keys``."""
+        out = np.zeros(self.n, dtype=bool)
+        out[self.owner[np.isin(self.keys, list(keys))]] = True
+        return out
 
+    def has_value(self, key: str, values) -> np.ndarray:
+        """Per object: its ``key`` has one of ``values``."""
+        m = self.keys == key
+        m[m] = np.isin(self.values[m].astype(str), list(values))
+        out = np.zeros(self.n, dtype=bool)
+        out[self.owner[m]] = True
+        return out
 
-def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
-    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
-    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
-    n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
-    if n_nodes.sum() == 0:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    lon, lat, ok = raw["lon"], raw["lat"], raw["ok"].copy()
-    ids = np.concatenate(raw["node_ids"])
-    way_of = np.repeat(np.arange(len(n_nodes)), n_nodes)
-    if clip_geom is not None:
-        shapely.prepare(clip_geom)
-        ok[ok] = shapely.intersects_xy(clip_geom, lon[ok], lat[ok])
-    # a run starts where a kept vertex follows a dropped one or a new way begins
-    starts_way = np.r_[True, way_of[1:] != way_of[:-1]]
-    run_start = ok & (starts_way | ~np.r_[False, ok[:-1]])
-    run_id = np.cumsum(run_start) - 1
-    keep = ok
-    run_id = run_id[keep]
-    counts = np.bincount(run_id, minlength=run_id.max() + 1 if len(run_id) else 0)
-    good_run = counts >= 2
-    vert_keep = good_run[run_id]
-    run_id = run_id[vert_keep]
-    kept_idx = np.flatnonzero(keep)[vert_keep]
-    if len(kept_idx) == 0:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    _, run_idx = np.unique(run_id, return_inverse=True)
-    geoms = shapely.linestrings(np.c_[lon[kept_idx], lat[kept_idx]], indices=run_idx)
-    first = kept_idx[np.r_[0, np.flatnonzero(np.diff(run_idx)) + 1]]
-    way_idx = way_of[first]
-    node_ids = np.split(ids[kept_idx], np.flatnonzero(np.diff(run_idx)) + 1)
-    # ends of a run that are not the way's own ends: the extract (or the clip) cut the way there
-    last = kept_idx[np.r_[np.flatnonzero(np.diff(run_idx)), len(run_idx) - 1]]
-    ends_way = np.r_[way_of[1:] != way_of[:-1], True]
-    tags = [raw["tags"][i] for i in way_idx]
-    data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
-    for key in settings.way_columns:
-        data[key] = [t.get(key) for t in tags]
-    data["tags"] = tags
-    data["node_ids"] = node_ids
-    data["cut_start"] = ~starts_way[first]
-    data["cut_end"] = ~ends_way[last]
-    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
-    # a run whose vertices all share one location has no length; drop it
-    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
-
-
-def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
-    columns = ["element", "osmid", *settings.feature_columns, "tags"]
-    if not raw["osmid"]:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    geoms = np.array(raw["geoms"], dtype=object) if raw.get("geoms") else shapely.from_wkb(raw["wkb"])
-    single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
-    single &= shapely.get_num_geometries(geoms) == 1
-    geoms[single] = shapely.get_geometry(geoms[single], 0)
-    data = {"element": raw["element"], "osmid": np.asarray(raw["osmid"], dtype=np.int64)}
-    for key in settings.feature_columns:
-        data[key] = [t.get(key) for t in raw["tags"]]
-    data["tags"] = raw["tags"]
-    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
-    if clip_geom is not None:
-        frame = frame[shapely.intersects(frame.geometry.values, clip_geom)]
-    return frame.reset_index(drop=True)
-
-
-
-# -- the fast reader: libosmium filters and writes, Python parses text in bulk ----------------------
-_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-_TO_SPACE = str.maketrans(",nxy", "    ")
-_MISSING = 999.0  # longitude written for a node reference without a location (never a real one)
-
-
-def _opl_unescape(s: str) -> str:
-    return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), s) if "%" in s else s
-
-
-def _opl_tags(field: str) -> dict:
-    if len(field) <= 1:
-        return {}
-    if "%" not in field:
-        return dict(kv.split("=", 1) for kv in field[1:].split(","))
-    out = {}
-    for kv in field[1:].split(","):
-        k, _, v = kv.partition("=")
-        out[_opl_unescape(k)] = _opl_unescape(v)
-    return out
+    def column(self, key: str) -> np.ndarray:
+        """Per object: the value of ``key`` or None (object array)."""
+        out = np.full(self.n, None, dtype=object)
+        m = self.keys == key
+        out[self.owner[m]] = self.values[m]
+        return out
 
 
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) in one numpy parse,
     and the number of references of each way. A reference without a location (``n5xy``) gets NaN.
+    The text holds libosmium's fixed-point coordinates in decimal, so the parsed doubles are the
+    ones ``osmium.osm.Location.lon`` gives.
     """
     counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=len(fields))
-    text = ",".join(f[1:] for f in fields if len(f) > 1)
+    text = ",".join([f[1:] for f in fields if len(f) > 1])
     if not text:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
-    text = text.replace("xy", f"x{_MISSING:g}y{_MISSING:g}")
-    text = text.translate(_TO_SPACE)
-    vals = np.fromstring(text, dtype=float, sep=" ").reshape(-1, 3)  # C parser, no Python per number
+    if "xy" in text:
+        text = text.replace("xy", f"x{_MISSING:g}y{_MISSING:g}")
+    vals = np.fromstring(text.translate(_TO_SPACE), dtype=float, sep=" ").reshape(-1, 3)  # C parser
     ids = vals[:, 0].astype(np.int64)
     lon, lat = vals[:, 1].copy(), vals[:, 2].copy()
     bad = lon == _MISSING
@@ -556,18 +411,33 @@ def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return ids, lon, lat, counts
 
 
-def _scan_fast(path: Path):
-    """One pass of libosmium over nodes and ways (node locations, a key filter and an OPL writer
-    with locations on ways, all in C++), then a bulk parse in Python of only the tagged objects
-    that may matter; multipolygon relations are assembled by libosmium in a second pass over ways
-    only, made only when the file has such relations. No Python runs per untagged node or per way node.
-
-    Returns the same raw columns as the Python reader, plus reading statistics.
+def _order_key(ids: np.ndarray) -> np.ndarray:
+    """libosmium's id order (``osmium::id_order``): 0 and negative ids first by absolute value,
+    then positive ids.
     """
-    header_box = _header_box(path)
+    return np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
+
+
+def _check_order(path: Path, kinds: list[str], ids: np.ndarray) -> None:
+    """Raise OSMReadError ("out of order") when the objects are not sorted by type and id, as
+    libosmium requires of its input. Checked on the objects the filters kept (all that matter).
+    """
+    rank = np.array([{"n": 0, "w": 1, "r": 2}[k] for k in kinds], dtype=np.int64)
+    key = _order_key(ids)
+    same = rank[1:] == rank[:-1]
+    bad = (rank[1:] < rank[:-1]) | (same & (key[1:] <= key[:-1]))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0]) + 1
+        kind = {"n": "node", "w": "way", "r": "relation"}[kinds[i]]
+        raise RuntimeError(f"{kind} {ids[i]} out of order (after {kinds[i - 1]}{ids[i - 1]})")
+
+
+def _filtered_opl(path: Path, idx) -> str:
+    """The libosmium pass: node locations into ``idx``; nodes, ways and multipolygon relations
+    that may matter written as OPL text (locations on the ways). O(N + W) in C++.
+    """
     node_keys = sorted(set(settings.feature_node_values) | set(settings.feature_keys))
     way_keys = sorted({"highway", *settings.feature_keys})
-    idx = osmium.index.create_map("flex_mem")
     lh = osmium.NodeLocationsForWays(idx)
     lh.ignore_errors()
     fd, tmp = tempfile.mkstemp(suffix=".opl", prefix="urbancover-")
@@ -576,117 +446,205 @@ def _scan_fast(path: Path):
     try:
         writer = osmium.WriteHandler(osmium.io.File(tmp, "opl,locations_on_ways=true,add_metadata=false"))
         try:
-            nodes_f = osmium.filter.KeyFilter(*node_keys).enable_for(osmium.osm.NODE)
-            ways_f = osmium.filter.KeyFilter(*way_keys).enable_for(osmium.osm.WAY)
-            with osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY) as reader:
-                osmium.apply(reader, lh, nodes_f, ways_f, writer)
+            chain = [
+                lh,
+                osmium.filter.KeyFilter(*node_keys).enable_for(osmium.osm.NODE),
+                osmium.filter.KeyFilter(*way_keys).enable_for(osmium.osm.WAY),
+                osmium.filter.TagFilter(("type", "multipolygon"), ("type", "boundary")).enable_for(osmium.osm.RELATION),
+                writer,
+            ]
+            with osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION) as reader:
+                osmium.apply(reader, *chain)
         finally:
             writer.close()
-        has_nodes = idx.used_memory() > 0
         with open(tmp, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+            return fh.read()
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    feats = {"element": [], "osmid": [], "tags": [], "wkb": [], "geoms": []}
-    way_id, way_tags, way_refs = [], [], []
-    for line in lines:
-        f = line.split(" ")
-        if line[0] == "n":
-            tags = _opl_tags(f[1])
-            if _is_feature(tags, "node") and len(f[2]) > 1:
-                feats["element"].append("node")
-                feats["osmid"].append(int(f[0][1:]))
-                feats["tags"].append(tags)
-                feats["geoms"].append((float(f[2][1:]), float(f[3][1:])))
-        elif line[0] == "w":
-            way_id.append(int(f[0][1:]))
-            way_tags.append(_opl_tags(f[1]))
-            way_refs.append(f[2])
-    ids, lon, lat, counts = _opl_refs(way_refs)
-    start = np.r_[0, np.cumsum(counts)[:-1]]
-    points = shapely.points(np.c_[[g[0] for g in feats["geoms"]], [g[1] for g in feats["geoms"]]]) if feats["geoms"] else []
-    feats["geoms"] = list(points)
-    is_hw = np.array(["highway" in t for t in way_tags], dtype=bool)
-    is_feat = np.array([_is_feature(t, "way") for t in way_tags], dtype=bool)
-    # highway ways: the raw columns of the Python reader
+
+
+def _scan(path: Path):
+    """Read the file: raw columns of the highway ways, the features, the header box and reading
+    statistics. See the comment above for the method; O(N + W) in C++ for N nodes and W way-node
+    references, then O(K + R) numpy work for the K kept objects and their R node references.
+    """
+    header_box = _header_box(path)
+    idx = osmium.index.create_map("flex_mem")
+    text = _filtered_opl(path, idx)
+    has_nodes = idx.used_memory() > osmium.index.create_map("flex_mem").used_memory()  # an empty one
+    lines = text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    parts = [ln.split(" ") for ln in lines]
+    kinds = [p[0][0] for p in parts]
+    ids = np.fromiter((int(p[0][1:]) for p in parts), dtype=np.int64, count=len(parts))
+    _check_order(path, kinds, ids)
+    n_nodes = kinds.count("n")
+    n_ways = kinds.count("w")
+    tags = _Tags([p[1] for p in parts])
+    way_of = slice(n_nodes, n_nodes + n_ways)
+    obj_feature = tags.has_any(_node_feature_keys())
+
+    # nodes: features with a location
+    node_feat = obj_feature[:n_nodes].copy()
+    for key, values in settings.feature_node_values.items():
+        node_feat |= tags.has_value(key, values)[:n_nodes]
+    lonlat = [(p[2][1:], p[3][1:]) for p in parts[:n_nodes]]
+    located = np.fromiter((bool(x) for x, _ in lonlat), dtype=bool, count=n_nodes)
+    node_sel = np.flatnonzero(node_feat & located)
+    node_xy = np.array([(float(lonlat[i][0]), float(lonlat[i][1])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
+
+    # ways: node references with their locations
+    w_ids = ids[way_of]
+    refs, lon, lat, counts = _opl_refs([p[2] for p in parts[way_of]])
+    start = np.cumsum(counts) - counts
+    w_tags = tags.dicts[way_of]
+    is_hw = tags.has_any(["highway"])[way_of]
     hw = np.flatnonzero(is_hw)
     hw_vert = np.repeat(start[hw], counts[hw]) + ranges(counts[hw])
     ways = {
-        "osmid": [way_id[i] for i in hw], "tags": [way_tags[i] for i in hw], "n_nodes": [int(counts[i]) for i in hw],
-        "node_ids": [ids[start[i]:start[i] + counts[i]] for i in hw],
-        "lon": lon[hw_vert], "lat": lat[hw_vert], "ok": np.isfinite(lon[hw_vert]),
+        "osmid": w_ids[hw], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
+        "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
+        "columns": {k: tags.column(k)[way_of][hw] for k in settings.way_columns},
     }
-    # feature ways: closed ones that may be areas become polygons, the others lines
-    fw = np.flatnonzero(is_feat & (counts >= 2))
-    if len(fw):
-        closed = ids[start[fw]] == ids[start[fw] + counts[fw] - 1]
-        area = closed & np.array([_could_be_area(way_tags[i]) for i in fw], dtype=bool)
-        vert = np.repeat(start[fw], counts[fw]) + ranges(counts[fw])
-        owner = np.repeat(np.arange(len(fw)), counts[fw])
-        complete = np.ones(len(fw), dtype=bool)
-        np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
-        xy = np.c_[lon[vert], lat[vert]]
-        # drop repeated locations in a row, as libosmium's geometry factory does
-        rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
-        xy, owner = xy[~rep], owner[~rep]
-        n_pts = np.bincount(owner, minlength=len(fw))
-        line_ok = complete & ~area & (n_pts >= 2)
-        poly_ok = complete & area & (n_pts >= 4)
-        sel = line_ok[owner]
-        if line_ok.any():
-            _, inv = np.unique(owner[sel], return_inverse=True)
-            geoms = shapely.linestrings(xy[sel], indices=inv)
-            for k, g in zip(np.flatnonzero(line_ok), geoms):
-                feats["element"].append("way")
-                feats["osmid"].append(way_id[fw[k]])
-                feats["tags"].append(way_tags[fw[k]])
-                feats["geoms"].append(g)
-        sel = poly_ok[owner]
-        if poly_ok.any():
-            _, inv = np.unique(owner[sel], return_inverse=True)
-            rings = shapely.linearrings(xy[sel], indices=inv)
-            polys = shapely.orient_polygons(shapely.polygons(rings))  # outer rings CCW, as libosmium's
-            valid = shapely.is_valid(polys)
-            if (~valid).any():
-                polys[~valid] = shapely.make_valid(polys[~valid], method="structure", keep_collapsed=False)
-                warnings.warn(
-                    f"{path}: {int((~valid).sum())} closed way(s) with an invalid outline (e.g. self-intersecting: "
-                    f"way {way_id[fw[np.flatnonzero(poly_ok)[np.flatnonzero(~valid)[0]]]]}) were repaired with "
-                    "shapely.make_valid.", UserWarning, stacklevel=3,
-                )
-            for k, g, v in zip(np.flatnonzero(poly_ok), polys, valid):
-                if not v and (g.is_empty or shapely.get_dimensions(g) != 2):
-                    continue
-                feats["element"].append("way")
-                feats["osmid"].append(way_id[fw[k]])
-                feats["tags"].append(way_tags[fw[k]])
-                feats["geoms"].append(g)
-    _relation_areas(path, feats, idx)
-    stats = {
-        "refs": int(len(ids)), "missing": int((~np.isfinite(lon)).sum()),
-        "tagged_ways": len(way_id), "has_nodes": has_nodes,
-    }
+    lines_, polys, broken = _way_geometries(obj_feature[way_of], refs, lon, lat, counts, start, w_tags)
+    feats = _feature_rows(tags, ids, n_nodes, node_sel, node_xy, lines_, polys)
+    if broken:
+        warnings.warn(
+            f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
+            f"{int(w_ids[broken[0]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
+        )
+    rel = np.flatnonzero(np.array([k == "r" for k in kinds], dtype=bool) & obj_feature)
+    if len(rel):
+        members = {int(m[1:].split("@", 1)[0]) for i in rel.tolist() for m in parts[i][2][1:].split(",")
+                   if m.startswith("w")}
+        _relation_areas(path, idx, [lines[i] for i in rel.tolist()], members, feats)
+    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": n_ways, "has_nodes": has_nodes}
     return ways, feats, header_box, stats
 
 
-def _relation_areas(path: Path, feats: dict, idx) -> None:
-    """Append the polygons of multipolygon/boundary relations that are features, assembled by
-    libosmium. The relations are read first (few objects); the second pass over nodes and ways runs
-    only when there are such relations and passes on only their member ways.
+def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
+    """Lines and polygons of the feature ways, built as libosmium builds them.
+
+    A feature way closed by its node ids (and not ``area=no``) is an area candidate, never a line;
+    other feature ways are lines of their located nodes with repeated locations dropped
+    (``WKBFactory.create_linestring``), when all nodes are located and two distinct remain. An area
+    is assembled as libosmium's ``MultipolygonManager.after_way`` does: more than 3 nodes, the first
+    and last located at the same place, not ``area=no``; the ring drops repeated locations, runs
+    counter-clockwise and starts at its smallest (lon, lat) vertex. A ring that is not a valid
+    polygon (libosmium refuses those) is repaired with ``shapely.make_valid``. Vectorised, O(R) for
+    R node references.
+
+    Returns (way index, line) pairs, (way index, polygon) pairs as two (indices, geometries) tuples,
+    and the indices of repaired ways.
     """
-    members: set[int] = set()
-    wanted = False
-    for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
-        osmium.filter.TagFilter(("type", "multipolygon"), ("type", "boundary"))
-    ):
-        if _is_feature(dict(rel.tags), "relation"):
-            wanted = True
-            members.update(m.ref for m in rel.members if m.type == "w")
-    if not wanted:
-        return
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
+    fw = np.flatnonzero(feature & (counts >= 1))
+    if len(fw) == 0:
+        return empty, empty, []
+    first, last = start[fw], start[fw] + counts[fw] - 1
+    area_ok = np.array([w_tags[i].get("area") != "no" for i in fw.tolist()], dtype=bool)
+    closed_id = refs[first] == refs[last]
+    vert = np.repeat(first, counts[fw]) + ranges(counts[fw])
+    owner = np.repeat(np.arange(len(fw)), counts[fw])
+    complete = np.ones(len(fw), dtype=bool)
+    np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
+    xy = np.c_[lon[vert], lat[vert]]
+    rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
+    dxy, downer = xy[~rep], owner[~rep]
+    n_pts = np.bincount(downer, minlength=len(fw))
+
+    # lines
+    line_ok = ~(closed_id & area_ok) & complete & (n_pts >= 2)
+    sel = line_ok[downer]
+    line_geoms = np.zeros(0, dtype=object)
+    if line_ok.any():
+        _, inv = np.unique(downer[sel], return_inverse=True)
+        line_geoms = shapely.linestrings(dxy[sel], indices=inv)
+    lines = (fw[line_ok], line_geoms)
+
+    # areas
+    ends_ok = np.isfinite(lon[first]) & np.isfinite(lon[last])
+    same_end = ends_ok & (lon[first] == lon[last]) & (lat[first] == lat[last])
+    cand = (counts[fw] > 3) & same_end & area_ok
+    good = cand & complete & (n_pts >= 4)
+    poly_idx, poly_geoms, repaired = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), []
+    if good.any():
+        sel = good[downer]
+        pxy, powner = dxy[sel], downer[sel]
+        rings_xy, ring_owner = _libosmium_rings(pxy, powner)
+        _, inv = np.unique(ring_owner, return_inverse=True)
+        polys = shapely.polygons(shapely.linearrings(rings_xy, indices=inv))
+        valid = shapely.is_valid(polys)
+        gidx = np.flatnonzero(good)
+        keep = valid.copy()
+        if (~valid).any():  # libosmium refuses these rings; the reader rebuilt them from all nodes
+            bad = gidx[~valid]
+            bsel = np.isin(owner, bad)
+            _, binv = np.unique(owner[bsel], return_inverse=True)
+            fixed = shapely.make_valid(shapely.polygons(shapely.linearrings(xy[bsel], indices=binv)),
+                                       method="structure", keep_collapsed=False)
+            ok = ~shapely.is_empty(fixed) & (shapely.get_dimensions(fixed) == 2)
+            polys[~valid] = fixed
+            keep[~valid] = ok
+            repaired = fw[bad[ok]].tolist()
+        poly_idx, poly_geoms = fw[gidx[keep]], polys[keep]
+    return lines, (poly_idx, poly_geoms), repaired
+
+
+def _libosmium_rings(xy: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closed rings (vertices grouped by ``owner``, first == last) rotated and turned as
+    libosmium's assembler writes them: counter-clockwise, starting at the smallest (lon, lat)
+    vertex. Vectorised, O(n log n) for the sort that finds each ring's smallest vertex.
+    """
+    last_of = np.r_[owner[1:] != owner[:-1], True]
+    open_xy, open_owner = xy[~last_of], owner[~last_of]  # drop the closing vertex
+    n = np.bincount(open_owner)
+    n = n[n > 0]
+    first = np.cumsum(n) - n
+    local = np.arange(len(open_owner)) - np.repeat(first, n)
+    # orientation: shoelace sum relative to each ring's first vertex (exact sign for small rings)
+    rel = open_xy - np.repeat(open_xy[first], n, axis=0)
+    nxt = np.repeat(first, n) + (local + 1) % np.repeat(n, n)
+    cross = rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1]
+    ring_no = np.repeat(np.arange(len(n)), n)
+    ccw = np.bincount(ring_no, weights=cross, minlength=len(n)) > 0
+    # smallest vertex of each ring
+    order = np.lexsort((open_xy[:, 1], open_xy[:, 0], ring_no))
+    smallest = local[order[first]]
+    ring_n = np.repeat(n, n)
+    shift = np.repeat(smallest, n)
+    forward = np.repeat(ccw, n)
+    pos = np.where(forward, (shift + local) % ring_n, (shift - local) % ring_n)
+    src = np.repeat(first, n) + pos
+    rot = open_xy[src]
+    # close each ring again
+    close_at = np.cumsum(n)
+    out = np.insert(rot, close_at, rot[first], axis=0)
+    out_owner = np.insert(open_owner, close_at, open_owner[first])
+    return out, out_owner
+
+
+def _feature_rows(tags: _Tags, ids: np.ndarray, n_nodes: int, node_sel, node_xy, lines, polys) -> dict:
+    """Feature rows: nodes (file order), then ways by id, a way's line before its polygon."""
+    w_idx = np.r_[lines[0], polys[0]]
+    w_geom = np.r_[lines[1], polys[1]] if len(w_idx) else np.zeros(0, dtype=object)
+    order = np.argsort(w_idx, kind="stable")
+    obj = np.r_[node_sel, n_nodes + w_idx[order]].astype(np.int64)
+    geoms = np.r_[shapely.points(node_xy) if len(node_xy) else np.zeros(0, dtype=object), w_geom[order]]
+    return {"tags": tags, "ids": ids, "obj": obj, "geoms": geoms, "n_node_rows": len(node_sel),
+            "relations": {"osmid": [], "tags": [], "geoms": []}}
+
+
+def _relation_areas(path: Path, idx, rel_lines: list[str], members: set[int], feats: dict) -> None:
+    """Polygons of the multipolygon/boundary relations that are features, assembled by libosmium:
+    its first pass reads those relations from the OPL text, its second pass the member ways only
+    (their node locations come from ``idx``; nodes are not read again).
+    """
     wkb = osmium.geom.WKBFactory()
     broken = []
+    rows = feats["relations"]
 
     class _Areas(osmium.SimpleHandler):
         def area(self, a):
@@ -700,23 +658,93 @@ def _relation_areas(path: Path, feats: dict, idx) -> None:
             except RuntimeError:
                 broken.append(a.orig_id())
                 return
-            feats["element"].append("relation")
-            feats["osmid"].append(a.orig_id())
-            feats["tags"].append(tags)
-            feats["geoms"].append(shapely.from_wkb(geom))
+            rows["osmid"].append(a.orig_id())
+            rows["tags"].append(tags)
+            rows["geoms"].append(geom)
 
     manager = osmium.area.AreaManager()
-    with osmium.io.Reader(str(path), osmium.osm.RELATION) as reader:
+    buf = osmium.io.FileBuffer(("\n".join(rel_lines) + "\n").encode("utf-8"), "opl")
+    with osmium.io.Reader(buf) as reader:
         osmium.apply(reader, manager.first_pass_handler())
-    lh = osmium.NodeLocationsForWays(idx)  # the locations of the first pass: nodes are not read again
+    lh = osmium.NodeLocationsForWays(idx)
     lh.ignore_errors()
     only = osmium.filter.IdFilter(members).enable_for(osmium.osm.WAY)
-    handler = _Areas()
     with osmium.io.Reader(str(path), osmium.osm.WAY) as reader:
-        osmium.apply(reader, lh, only, manager.second_pass_handler(handler))
+        osmium.apply(reader, lh, only, manager.second_pass_handler(_Areas()))
+    rows["geoms"] = list(shapely.from_wkb(rows["geoms"])) if rows["geoms"] else []
     if broken:
         warnings.warn(
             f"{path}: {len(broken)} multipolygon relation(s) with invalid rings (e.g. relation "
             f"{broken[0]}) could not be assembled and are left out; fix them in an OSM editor.",
             UserWarning, stacklevel=4,
         )
+
+
+def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+
+
+def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
+    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
+    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
+    n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
+    if n_nodes.sum() == 0:
+        return _empty_frame(columns)
+    lon, lat = raw["lon"], raw["lat"]
+    ok = np.isfinite(lon)
+    ids = raw["node_ids"]
+    way_of = np.repeat(np.arange(len(n_nodes)), n_nodes)
+    if clip_geom is not None:
+        shapely.prepare(clip_geom)
+        ok[ok] = shapely.intersects_xy(clip_geom, lon[ok], lat[ok])
+    # a run starts where a kept vertex follows a dropped one or a new way begins
+    starts_way = np.r_[True, way_of[1:] != way_of[:-1]]
+    run_start = ok & (starts_way | ~np.r_[False, ok[:-1]])
+    run_id = (np.cumsum(run_start) - 1)[ok]
+    counts = np.bincount(run_id, minlength=run_id.max() + 1 if len(run_id) else 0)
+    vert_keep = (counts >= 2)[run_id]
+    run_id = run_id[vert_keep]
+    kept_idx = np.flatnonzero(ok)[vert_keep]
+    if len(kept_idx) == 0:
+        return _empty_frame(columns)
+    _, run_idx = np.unique(run_id, return_inverse=True)
+    geoms = shapely.linestrings(np.c_[lon[kept_idx], lat[kept_idx]], indices=run_idx)
+    breaks = np.flatnonzero(np.diff(run_idx)) + 1
+    first = kept_idx[np.r_[0, breaks]]
+    way_idx = way_of[first]
+    # ends of a run that are not the way's own ends: the extract (or the clip) cut the way there
+    last = kept_idx[np.r_[breaks - 1, len(run_idx) - 1]]
+    ends_way = np.r_[way_of[1:] != way_of[:-1], True]
+    data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
+    for key in settings.way_columns:
+        data[key] = raw["columns"][key][way_idx]
+    all_tags = raw["tags"]
+    data["tags"] = [all_tags[i] for i in way_idx.tolist()]
+    data["node_ids"] = np.split(ids[kept_idx], breaks)
+    data["cut_start"] = ~starts_way[first]
+    data["cut_end"] = ~ends_way[last]
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
+    # a run whose vertices all share one location has no length; drop it
+    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
+
+
+def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
+    columns = ["element", "osmid", *settings.feature_columns, "tags"]
+    tags, obj, rel = raw["tags"], raw["obj"], raw["relations"]
+    if len(obj) == 0 and not rel["osmid"]:
+        return _empty_frame(columns)
+    n_node_rows = raw["n_node_rows"]
+    element = np.array(["node"] * n_node_rows + ["way"] * (len(obj) - n_node_rows) + ["relation"] * len(rel["osmid"]),
+                       dtype=object)
+    data = {"element": element, "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
+    for key in settings.feature_columns:
+        data[key] = np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)]
+    data["tags"] = [tags.dicts[i] for i in obj.tolist()] + rel["tags"]
+    geoms = np.r_[raw["geoms"], np.array(rel["geoms"], dtype=object)]
+    single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
+    single &= shapely.get_num_geometries(geoms) == 1
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
+    if clip_geom is not None:
+        frame = frame[shapely.intersects(frame.geometry.values, clip_geom)]
+    return frame.reset_index(drop=True)
