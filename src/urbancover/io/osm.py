@@ -14,6 +14,7 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import tempfile
@@ -25,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import osmium
+import pandas as pd
 import pyproj
 import shapely
 
@@ -316,8 +318,6 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
 # few, are assembled by libosmium in a second pass over their member ways only.
 
 _OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-_TO_SPACE = str.maketrans(",nxy", "    ")
-_MISSING = 999.0  # longitude written for a node reference without a location (never a real one)
 _COMMA, _EQUALS = "\x00", "\x01"  # stand-ins for escaped separators while tags are split
 
 
@@ -345,15 +345,30 @@ def _is_feature(tags: dict, element: str) -> bool:
     return any(key in tags for key in _node_feature_keys())
 
 
+def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
+    """Occurrences of the one-byte ``sep`` in each of ``fields``, counted on the bytes of the
+    fields joined by newlines (which OPL fields never hold): O(total length) in numpy.
+    """
+    if not fields:
+        return np.zeros(0, dtype=np.int64)
+    raw = np.frombuffer("\n".join(fields).encode("utf-8"), dtype=np.uint8)
+    ends = np.r_[np.flatnonzero(raw == 10), len(raw)]
+    return np.diff(np.r_[0, np.searchsorted(np.flatnonzero(raw == ord(sep)), ends)])
+
+
 class _Tags:
     """The tags of the objects of the OPL text as flat arrays: ``keys[i]``/``values[i]`` belong to
-    object ``owner[i]``. Columns and tests over all objects are numpy operations, O(T) for T tags.
+    object ``owner[i]``; ``code[i]`` numbers the distinct keys. Columns and tests over all objects
+    are numpy operations, O(T) for T tags; ``dicts`` holds one dict per object.
     """
 
     def __init__(self, fields: list[str]):
         self.n = len(fields)
-        counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=self.n)
-        joined = ",".join([f[1:] for f in fields if len(f) > 1])
+        tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
+        body = [f[1:] for f in fields if len(f) > 1]
+        counts = np.zeros(self.n, dtype=np.int64)
+        counts[tagged] = _separator_counts(body, ",") + 1
+        joined = ",".join(body)
         escaped = "%" in joined
         if escaped:  # escaped separators must survive the unescaping until the text is split
             joined = _opl_unescape(joined.replace("%2c%", _COMMA).replace("%3d%", _EQUALS))
@@ -363,19 +378,24 @@ class _Tags:
         keys, values = flat[0::2], flat[1::2]
         pairs = zip(keys, values)
         self.dicts = [dict(islice(pairs, c)) if c else {} for c in counts.tolist()]
-        self.keys = np.array(keys, dtype=str) if keys else np.zeros(0, dtype="<U1")
+        self.code, uniques = pd.factorize(np.array(keys, dtype=object), use_na_sentinel=False)
+        self._code_of = {k: i for i, k in enumerate(uniques)}
         self.values = np.array(values, dtype=object)
         self.owner = np.repeat(np.arange(self.n), counts)
+
+    def _key_mask(self, keys) -> np.ndarray:
+        codes = [self._code_of[k] for k in keys if k in self._code_of]
+        return np.isin(self.code, codes)
 
     def has_any(self, keys) -> np.ndarray:
         """Per object: has at least one of ``keys``."""
         out = np.zeros(self.n, dtype=bool)
-        out[self.owner[np.isin(self.keys, list(keys))]] = True
+        out[self.owner[self._key_mask(keys)]] = True
         return out
 
     def has_value(self, key: str, values) -> np.ndarray:
         """Per object: its ``key`` has one of ``values``."""
-        m = self.keys == key
+        m = self._key_mask([key])
         m[m] = np.isin(self.values[m].astype(str), list(values))
         out = np.zeros(self.n, dtype=bool)
         out[self.owner[m]] = True
@@ -384,52 +404,66 @@ class _Tags:
     def column(self, key: str) -> np.ndarray:
         """Per object: the value of ``key`` or None (object array)."""
         out = np.full(self.n, None, dtype=object)
-        m = self.keys == key
+        m = self._key_mask([key])
         out[self.owner[m]] = self.values[m]
         return out
 
 
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) in one numpy parse,
-    and the number of references of each way. A reference without a location (``n5xy``) gets NaN.
-    The text holds libosmium's fixed-point coordinates in decimal, so the parsed doubles are the
-    ones ``osmium.osm.Location.lon`` gives.
+    """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) and the number of
+    references of each way, parsed by pandas' C CSV parser after four C-level replacements turn
+    the text into ``first,id,lon,lat`` rows. A reference without a location (``n5xy``) gets NaN.
+    The text holds libosmium's fixed-point coordinates in decimal (at most 7 decimals), which the
+    parser turns into the doubles ``osmium.osm.Location.lon`` gives. O(total length).
     """
-    counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=len(fields))
-    text = ",".join([f[1:] for f in fields if len(f) > 1])
-    if not text:
+    counts = np.zeros(len(fields), dtype=np.int64)
+    body = [f for f in fields if len(f) > 1]
+    if not body:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
-    if "xy" in text:
-        text = text.replace("xy", f"x{_MISSING:g}y{_MISSING:g}")
-    vals = np.fromstring(text.translate(_TO_SPACE), dtype=float, sep=" ").reshape(-1, 3)  # C parser
-    ids = vals[:, 0].astype(np.int64)
-    lon, lat = vals[:, 1].copy(), vals[:, 2].copy()
-    bad = lon == _MISSING
-    lon[bad] = np.nan
-    lat[bad] = np.nan
-    return ids, lon, lat, counts
+    text = "".join(body).replace(",n", "\n0,").replace("Nn", "\n1,").replace("x", ",").replace("y", ",")
+    rows = pd.read_csv(io.BytesIO(text[1:].encode("ascii")), header=None, names=["first", "id", "lon", "lat"],
+                       dtype={"first": np.int8, "id": np.int64, "lon": float, "lat": float}, engine="c")
+    starts = np.flatnonzero(rows["first"].to_numpy())
+    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = np.diff(np.r_[starts, len(rows)])
+    return rows["id"].to_numpy(), rows["lon"].to_numpy(), rows["lat"].to_numpy(), counts
 
 
-def _order_key(ids: np.ndarray) -> np.ndarray:
-    """libosmium's id order (``osmium::id_order``): 0 and negative ids first by absolute value,
-    then positive ids.
+_OPL_WIDTH = {"n": 4, "w": 3, "r": 3}  # fields of a node (id, tags, x, y), a way (id, tags, refs), a relation
+_OPL_KIND = {"n": "node", "w": "way", "r": "relation"}
+
+
+def _opl_columns(text: str) -> dict[str, list[list[str]]]:
+    """The fields of the OPL lines by object type, column-wise: ``{"n": [ids, tags, x, y], ...}``,
+    split by two C-level string operations per type (no Python step per line).
+
+    Raises RuntimeError ("out of order") when the objects are not sorted by type and then by id
+    as libosmium needs them (``osmium::id_order``: 0 and negative ids first by absolute value).
     """
-    return np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
-
-
-def _check_order(path: Path, kinds: list[str], ids: np.ndarray) -> None:
-    """Raise OSMReadError ("out of order") when the objects are not sorted by type and id, as
-    libosmium requires of its input. Checked on the objects the filters kept (all that matter).
-    """
-    rank = np.array([{"n": 0, "w": 1, "r": 2}[k] for k in kinds], dtype=np.int64)
-    key = _order_key(ids)
-    same = rank[1:] == rank[:-1]
-    bad = (rank[1:] < rank[:-1]) | (same & (key[1:] <= key[:-1]))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0]) + 1
-        kind = {"n": "node", "w": "way", "r": "relation"}[kinds[i]]
-        raise RuntimeError(f"{kind} {ids[i]} out of order (after {kinds[i - 1]}{ids[i - 1]})")
+    starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: none, or first
+    present = [k for k in "nwr" if starts[k] or text.startswith(k)]
+    for i, k in enumerate(present):  # no line of an earlier type after the first line of a later one
+        for earlier in present[:i]:
+            j = text.find("\n" + earlier, starts[k]) + 1
+            if j:
+                raise RuntimeError(f"{_OPL_KIND[earlier]} {text[j + 1:text.find(' ', j)]} out of order "
+                                   f"(after a {_OPL_KIND[k]})")
+    out = {}
+    bounds = [starts[k] for k in present] + [len(text)]
+    for k, lo, hi in zip(present, bounds, bounds[1:]):
+        tokens = text[lo:hi].rstrip("\n").replace("\n", " ").split(" ")
+        w = _OPL_WIDTH[k]
+        cols = [tokens[c::w] for c in range(w)]
+        ids = np.fromiter((int(t[1:]) for t in cols[0]), dtype=np.int64, count=len(cols[0]))
+        key = np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
+        bad = np.flatnonzero(key[1:] <= key[:-1])
+        if len(bad):
+            raise RuntimeError(f"{_OPL_KIND[k]} {ids[bad[0] + 1]} out of order (after {_OPL_KIND[k]} {ids[bad[0]]})")
+        cols[0] = ids
+        out[k] = cols
+    for k in "nwr":
+        out.setdefault(k, [np.zeros(0, dtype=np.int64)] + [[] for _ in range(_OPL_WIDTH[k] - 1)])
+    return out
 
 
 def _filtered_opl(path: Path, idx) -> str:
@@ -473,16 +507,11 @@ def _scan(path: Path):
     idx = osmium.index.create_map("flex_mem")
     text = _filtered_opl(path, idx)
     has_nodes = idx.used_memory() > osmium.index.create_map("flex_mem").used_memory()  # an empty one
-    lines = text.split("\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    parts = [ln.split(" ") for ln in lines]
-    kinds = [p[0][0] for p in parts]
-    ids = np.fromiter((int(p[0][1:]) for p in parts), dtype=np.int64, count=len(parts))
-    _check_order(path, kinds, ids)
-    n_nodes = kinds.count("n")
-    n_ways = kinds.count("w")
-    tags = _Tags([p[1] for p in parts])
+    cols = _opl_columns(text)
+    del text
+    n_nodes, n_ways = len(cols["n"][0]), len(cols["w"][0])
+    ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
+    tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
     way_of = slice(n_nodes, n_nodes + n_ways)
     obj_feature = tags.has_any(_node_feature_keys())
 
@@ -490,14 +519,14 @@ def _scan(path: Path):
     node_feat = obj_feature[:n_nodes].copy()
     for key, values in settings.feature_node_values.items():
         node_feat |= tags.has_value(key, values)[:n_nodes]
-    lonlat = [(p[2][1:], p[3][1:]) for p in parts[:n_nodes]]
-    located = np.fromiter((bool(x) for x, _ in lonlat), dtype=bool, count=n_nodes)
+    xs, ys = cols["n"][2], cols["n"][3]
+    located = np.fromiter((len(x) > 1 for x in xs), dtype=bool, count=n_nodes)
     node_sel = np.flatnonzero(node_feat & located)
-    node_xy = np.array([(float(lonlat[i][0]), float(lonlat[i][1])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
+    node_xy = np.array([(float(xs[i][1:]), float(ys[i][1:])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
 
     # ways: node references with their locations
     w_ids = ids[way_of]
-    refs, lon, lat, counts = _opl_refs([p[2] for p in parts[way_of]])
+    refs, lon, lat, counts = _opl_refs(cols["w"][2])
     start = np.cumsum(counts) - counts
     w_tags = tags.dicts[way_of]
     is_hw = tags.has_any(["highway"])[way_of]
@@ -515,11 +544,13 @@ def _scan(path: Path):
             f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
             f"{int(w_ids[broken[0]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
         )
-    rel = np.flatnonzero(np.array([k == "r" for k in kinds], dtype=bool) & obj_feature)
+    rel = np.flatnonzero(obj_feature[n_nodes + n_ways:])
     if len(rel):
-        members = {int(m[1:].split("@", 1)[0]) for i in rel.tolist() for m in parts[i][2][1:].split(",")
+        r_ids, r_tags, r_members = cols["r"]
+        members = {int(m[1:].split("@", 1)[0]) for i in rel.tolist() for m in r_members[i][1:].split(",")
                    if m.startswith("w")}
-        _relation_areas(path, idx, [lines[i] for i in rel.tolist()], members, feats)
+        lines = [f"r{r_ids[i]} {r_tags[i]} {r_members[i]}" for i in rel.tolist()]
+        _relation_areas(path, idx, lines, members, feats)
     stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": n_ways, "has_nodes": has_nodes}
     return ways, feats, header_box, stats
 
