@@ -15,6 +15,7 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 from __future__ import annotations
 
 import io
+import operator
 import os
 import re
 import tempfile
@@ -258,13 +259,13 @@ def walkable_mask(tags) -> np.ndarray:
     value, not per way.
     """
     tags = list(tags)
-    mask = np.array(["highway" in t for t in tags], dtype=bool)
+    mask = np.fromiter(map(operator.methodcaller("__contains__", "highway"), tags), dtype=bool, count=len(tags))
     for key, pattern in settings.walk_exclude:
         rx = re.compile(pattern)
-        values = [t.get(key) for t in tags]
+        values = list(map(operator.methodcaller("get", key), tags))
         bad = {v for v in set(values) if v is not None and rx.search(str(v)) is not None}
         if bad:
-            mask &= ~np.array([v in bad for v in values], dtype=bool)
+            mask &= ~pd.Series(values, dtype=object).isin(bad).to_numpy()
     return mask
 
 
@@ -430,40 +431,51 @@ def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 _OPL_WIDTH = {"n": 4, "w": 3, "r": 3}  # fields of a node (id, tags, x, y), a way (id, tags, refs), a relation
-_OPL_KIND = {"n": "node", "w": "way", "r": "relation"}
 
 
-def _opl_columns(text: str) -> dict[str, list[list[str]]]:
-    """The fields of the OPL lines by object type, column-wise: ``{"n": [ids, tags, x, y], ...}``,
-    split by two C-level string operations per type (no Python step per line).
+def _opl_columns(text: str) -> dict[str, list]:
+    """The fields of the OPL lines by object type, column-wise: ``{"n": [ids, tags, x, y], ...}``.
 
-    Raises RuntimeError ("out of order") when the objects are not sorted by type and then by id
-    as libosmium needs them (``osmium::id_order``: 0 and negative ids first by absolute value).
+    A sorted file's text holds its nodes, then its ways, then its relations: each type's block is
+    split by two C-level string operations (no Python step per line). A file with nodes after
+    ways (libosmium's location handler reads it as it streams) is first regrouped line by line.
+
+    Raises RuntimeError ("out of order") when the ways are not sorted by id, which libosmium's
+    area assembler refuses (``osmium::id_order``: 0 and negative ids first by absolute value).
     """
-    starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: none, or first
+    starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: absent or first
     present = [k for k in "nwr" if starts[k] or text.startswith(k)]
-    for i, k in enumerate(present):  # no line of an earlier type after the first line of a later one
-        for earlier in present[:i]:
-            j = text.find("\n" + earlier, starts[k]) + 1
-            if j:
-                raise RuntimeError(f"{_OPL_KIND[earlier]} {text[j + 1:text.find(' ', j)]} out of order "
-                                   f"(after a {_OPL_KIND[k]})")
-    out = {}
     bounds = [starts[k] for k in present] + [len(text)]
-    for k, lo, hi in zip(present, bounds, bounds[1:]):
-        tokens = text[lo:hi].rstrip("\n").replace("\n", " ").split(" ")
-        w = _OPL_WIDTH[k]
-        cols = [tokens[c::w] for c in range(w)]
-        ids = np.fromiter((int(t[1:]) for t in cols[0]), dtype=np.int64, count=len(cols[0]))
-        key = np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
-        bad = np.flatnonzero(key[1:] <= key[:-1])
-        if len(bad):
-            raise RuntimeError(f"{_OPL_KIND[k]} {ids[bad[0] + 1]} out of order (after {_OPL_KIND[k]} {ids[bad[0]]})")
-        cols[0] = ids
-        out[k] = cols
+    blocks = {k: text[lo:hi].rstrip("\n") for k, lo, hi in zip(present, bounds, bounds[1:])}
+    cols = {k: _opl_block(k, b) for k, b in blocks.items()}
+    if any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
+        lines = text.rstrip("\n").split("\n")
+        cols = {k: _opl_block(k, "\n".join([ln for ln in lines if ln.startswith(k)])) for k in present}
+    out = {}
     for k in "nwr":
-        out.setdefault(k, [np.zeros(0, dtype=np.int64)] + [[] for _ in range(_OPL_WIDTH[k] - 1)])
+        if k not in cols:
+            out[k] = [np.zeros(0, dtype=np.int64)] + [[] for _ in range(_OPL_WIDTH[k] - 1)]
+            continue
+        out[k] = cols[k]
+    ids = out["w"][0]
+    key = np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
+    bad = np.flatnonzero(key[1:] <= key[:-1])
+    if len(bad):
+        raise RuntimeError(f"way {ids[bad[0] + 1]} out of order (after way {ids[bad[0]]})")
     return out
+
+
+def _opl_block(kind: str, block: str) -> list | None:
+    """The field columns of a block of OPL lines of one type (ids parsed), or None when the block
+    holds lines of another type (the file interleaves its types).
+    """
+    width = _OPL_WIDTH[kind]
+    tokens = block.replace("\n", " ").split(" ")
+    cols = [tokens[c::width] for c in range(width)]
+    if len(tokens) != width * (block.count("\n") + 1) or any(t[:1] != kind for t in cols[0]):
+        return None
+    cols[0] = np.fromiter((int(t[1:]) for t in cols[0]), dtype=np.int64, count=len(cols[0]))
+    return cols
 
 
 def _filtered_opl(path: Path, idx) -> str:
@@ -591,8 +603,7 @@ def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
     sel = line_ok[downer]
     line_geoms = np.zeros(0, dtype=object)
     if line_ok.any():
-        _, inv = np.unique(downer[sel], return_inverse=True)
-        line_geoms = shapely.linestrings(dxy[sel], indices=inv)
+        line_geoms = _ragged(shapely.GeometryType.LINESTRING, dxy[sel], downer[sel])
     lines = (fw[line_ok], line_geoms)
 
     # areas
@@ -605,16 +616,14 @@ def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
         sel = good[downer]
         pxy, powner = dxy[sel], downer[sel]
         rings_xy, ring_owner = _libosmium_rings(pxy, powner)
-        _, inv = np.unique(ring_owner, return_inverse=True)
-        polys = shapely.polygons(shapely.linearrings(rings_xy, indices=inv))
+        polys = _ragged(shapely.GeometryType.POLYGON, rings_xy, ring_owner)
         valid = shapely.is_valid(polys)
         gidx = np.flatnonzero(good)
         keep = valid.copy()
         if (~valid).any():  # libosmium refuses these rings; the reader rebuilt them from all nodes
             bad = gidx[~valid]
             bsel = np.isin(owner, bad)
-            _, binv = np.unique(owner[bsel], return_inverse=True)
-            fixed = shapely.make_valid(shapely.polygons(shapely.linearrings(xy[bsel], indices=binv)),
+            fixed = shapely.make_valid(_ragged(shapely.GeometryType.POLYGON, xy[bsel], owner[bsel]),
                                        method="structure", keep_collapsed=False)
             ok = ~shapely.is_empty(fixed) & (shapely.get_dimensions(fixed) == 2)
             polys[~valid] = fixed
@@ -624,37 +633,45 @@ def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
     return lines, (poly_idx, poly_geoms), repaired
 
 
+def _ragged(kind, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """LineStrings, or Polygons of one ring, of the coordinates ``xy`` grouped by the equal
+    consecutive values of ``group`` (shapely's ragged-array constructor: no index sort).
+    """
+    offsets = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1, len(group)].astype(np.int64)
+    if kind == shapely.GeometryType.LINESTRING:
+        return shapely.from_ragged_array(kind, xy, (offsets,))
+    return shapely.from_ragged_array(kind, xy, (offsets, np.arange(len(offsets), dtype=np.int64)))
+
+
 def _libosmium_rings(xy: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closed rings (vertices grouped by ``owner``, first == last) rotated and turned as
     libosmium's assembler writes them: counter-clockwise, starting at the smallest (lon, lat)
-    vertex. Vectorised, O(n log n) for the sort that finds each ring's smallest vertex.
+    vertex. Vectorised and O(n) for n vertices (per-ring minima by ``reduceat``, no sort).
     """
     last_of = np.r_[owner[1:] != owner[:-1], True]
     open_xy, open_owner = xy[~last_of], owner[~last_of]  # drop the closing vertex
-    n = np.bincount(open_owner)
-    n = n[n > 0]
-    first = np.cumsum(n) - n
-    local = np.arange(len(open_owner)) - np.repeat(first, n)
+    first = np.flatnonzero(np.r_[True, open_owner[1:] != open_owner[:-1]])
+    n = np.diff(np.r_[first, len(open_owner)])
+    ring_first = np.repeat(first, n)
+    local = np.arange(len(open_owner)) - ring_first
     # orientation: shoelace sum relative to each ring's first vertex (exact sign for small rings)
-    rel = open_xy - np.repeat(open_xy[first], n, axis=0)
-    nxt = np.repeat(first, n) + (local + 1) % np.repeat(n, n)
+    rel = open_xy - open_xy[ring_first]
+    nxt = ring_first + (local + 1) % np.repeat(n, n)
     cross = rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1]
-    ring_no = np.repeat(np.arange(len(n)), n)
-    ccw = np.bincount(ring_no, weights=cross, minlength=len(n)) > 0
-    # smallest vertex of each ring
-    order = np.lexsort((open_xy[:, 1], open_xy[:, 0], ring_no))
-    smallest = local[order[first]]
-    ring_n = np.repeat(n, n)
-    shift = np.repeat(smallest, n)
-    forward = np.repeat(ccw, n)
-    pos = np.where(forward, (shift + local) % ring_n, (shift - local) % ring_n)
-    src = np.repeat(first, n) + pos
-    rot = open_xy[src]
-    # close each ring again
-    close_at = np.cumsum(n)
-    out = np.insert(rot, close_at, rot[first], axis=0)
-    out_owner = np.insert(open_owner, close_at, open_owner[first])
-    return out, out_owner
+    ccw = np.add.reduceat(cross, first) > 0
+    # smallest (lon, lat) vertex of each ring: its first occurrence
+    lon, lat = open_xy[:, 0], open_xy[:, 1]
+    is_min = lon == np.repeat(np.minimum.reduceat(lon, first), n)
+    is_min &= lat == np.repeat(np.minimum.reduceat(np.where(is_min, lat, np.inf), first), n)
+    cand = np.flatnonzero(is_min)
+    ring_of = np.repeat(np.arange(len(n)), n)[cand]
+    smallest = local[cand[np.r_[True, ring_of[1:] != ring_of[:-1]]]]
+    # n + 1 output vertices per ring: from the smallest one, forwards or backwards, back to it
+    n1 = n + 1
+    step = ranges(n1)
+    ring_n, shift = np.repeat(n, n1), np.repeat(smallest, n1)
+    pos = np.where(np.repeat(ccw, n1), (shift + step) % ring_n, (shift - step) % ring_n)
+    return open_xy[np.repeat(first, n1) + pos], np.repeat(open_owner[first], n1)
 
 
 def _feature_rows(tags: _Tags, ids: np.ndarray, n_nodes: int, node_sel, node_xy, lines, polys) -> dict:
@@ -738,8 +755,8 @@ def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     kept_idx = np.flatnonzero(ok)[vert_keep]
     if len(kept_idx) == 0:
         return _empty_frame(columns)
-    _, run_idx = np.unique(run_id, return_inverse=True)
-    geoms = shapely.linestrings(np.c_[lon[kept_idx], lat[kept_idx]], indices=run_idx)
+    run_idx = np.cumsum(np.r_[True, run_id[1:] != run_id[:-1]]) - 1  # run_id is sorted: renumber 0..
+    geoms = _ragged(shapely.GeometryType.LINESTRING, np.c_[lon[kept_idx], lat[kept_idx]], run_idx)
     breaks = np.flatnonzero(np.diff(run_idx)) + 1
     first = kept_idx[np.r_[0, breaks]]
     way_idx = way_of[first]
@@ -751,7 +768,8 @@ def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
         data[key] = raw["columns"][key][way_idx]
     all_tags = raw["tags"]
     data["tags"] = [all_tags[i] for i in way_idx.tolist()]
-    data["node_ids"] = np.split(ids[kept_idx], breaks)
+    kept_ids = ids[kept_idx]
+    data["node_ids"] = [kept_ids[a:b] for a, b in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(kept_ids)].tolist())]
     data["cut_start"] = ~starts_way[first]
     data["cut_end"] = ~ends_way[last]
     frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
