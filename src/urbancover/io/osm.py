@@ -365,8 +365,12 @@ class _Tags:
 
     def __init__(self, fields: list[str]):
         self.n = len(fields)
-        tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
-        body = [f[1:] for f in fields if len(f) > 1]
+        if fields and min(map(len, fields)) > 1:  # the filters pass tagged objects only: the usual case
+            tagged = np.ones(self.n, dtype=bool)
+            body = [f[1:] for f in fields]
+        else:
+            tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
+            body = [f[1:] for f in fields if len(f) > 1]
         counts = np.zeros(self.n, dtype=np.int64)
         counts[tagged] = _separator_counts(body, ",") + 1
         joined = ",".join(body)
@@ -474,7 +478,7 @@ def _opl_block(kind: str, block: str) -> list | None:
     cols = [tokens[c::width] for c in range(width)]
     if len(tokens) != width * (block.count("\n") + 1) or any(t[:1] != kind for t in cols[0]):
         return None
-    cols[0] = np.fromiter((int(t[1:]) for t in cols[0]), dtype=np.int64, count=len(cols[0]))
+    cols[0] = np.fromstring(" ".join(cols[0]).replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
     return cols
 
 
