@@ -219,6 +219,58 @@ def test_pbf_cut_at_a_block_boundary_is_reported(grid_pbf, tmp_path, cut):
         uc.read_osm(short, strict=True)
 
 
+def _write_many_ways_pbf(path: Path, n: int = 120) -> Path:
+    """A sorted .pbf of an n x n node grid with a two-node way per grid step along the rows:
+    n (n - 1) = 14 280 ways, more than one 8 000-object block, and no relation."""
+    w = osmium.SimpleWriter(str(path))
+    try:
+        for i in range(n * n):
+            w.add_node(osmium.osm.mutable.Node(id=i + 1, location=(114.1 + (i % n) * 1e-4, 22.6 + (i // n) * 1e-4)))
+        wid = 1
+        for r in range(n):
+            for c in range(n - 1):
+                w.add_way(osmium.osm.mutable.Way(id=wid, nodes=[r * n + c + 1, r * n + c + 2], tags={"highway": "footway"}))
+                wid += 1
+    finally:
+        w.close()
+    return path
+
+
+def test_pbf_cut_inside_its_way_blocks_is_reported(tmp_path):
+    """Issue 15 item 4: cut at the boundary after the first way block, the file keeps every node
+    and 8 000 complete ways; only its block structure shows the cut (a complete file's last block
+    is partly filled). The complete file reads without a warning, even with strict=True."""
+    full = _write_many_ways_pbf(tmp_path / "ways.osm.pbf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        complete = uc.read_osm(full, strict=True)
+    assert len(complete.ways) == 120 * 119
+    data = full.read_bytes()
+    ends = _blob_ends(data)
+    kinds = [kind for _, kind in ends]
+    assert kinds[0] == "OSMHeader" and len(ends) == 5  # header, 2 node blocks, 2 way blocks
+    short = tmp_path / "cut.osm.pbf"
+    short.write_bytes(data[:ends[3][0]])  # header, the node blocks and the first way block
+    with pytest.warns(TruncatedExtractWarning, match="possibly truncated.*full block"):
+        osm = uc.read_osm(short)
+    assert len(osm.ways) == 8000 and any("truncated" in n for n in osm.notes)
+    with pytest.raises(OSMReadError, match="possibly truncated"):
+        uc.read_osm(short, strict=True)
+
+
+@pytest.mark.parametrize("sample", [SHENZHEN, SHANGHAI], ids=["shenzhen", "shanghai"])
+def test_samples_as_pbf_are_not_reported_as_cut(sample, tmp_path):
+    """The real samples written as .pbf (relations after ways, or a partly filled last block)."""
+    pbf = tmp_path / (sample.name.split(".")[0] + ".osm.pbf")
+    with osmium.SimpleWriter(str(pbf)) as w:
+        for obj in osmium.FileProcessor(str(sample)):
+            w.add(obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        osm = uc.read_osm(pbf, strict=True)
+    assert not [n for n in osm.notes if "truncated" in n]
+
+
 @pytest.mark.parametrize("where", ["mid_element", "between_elements"])
 def test_osm_xml_cut_midway_is_refused(tmp_path, where):
     text = _xml(SHENZHEN)

@@ -134,6 +134,10 @@ truncated_missing_share: float = 0.05
 #: ... and when at least this many references are missing (a hand-made file of ten nodes missing one
 #: is an edge case, not a cut file).
 truncated_missing_min: int = 20
+#: A .pbf whose last block holds only ways and is full (this many objects, the block size of
+#: libosmium and osmium-tool, or as many as the block before it) looks cut inside its way blocks:
+#: a complete file ends each type with a partly filled block and has its relations after its ways.
+truncated_full_block: int = 8000
 
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
 #: village houses 2-3, terraces 3, dormitories 5, apartment blocks of old districts mostly 6-storey

@@ -201,6 +201,8 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -
                    "as when the file ends before all its nodes or was cut without complete ways")
     elif stats["has_nodes"] and stats["tagged_ways"] == 0 and path.name.lower().endswith(".pbf"):
         problem = "it holds nodes but not one tagged way, as a .pbf cut after its node blocks does"
+    elif path.name.lower().endswith(".pbf"):
+        problem = _pbf_cut_in_ways(path)
     if problem is None:
         return
     msg = (f"{path}: possibly truncated: {problem}. Results from it may be wrong; download or export the "
@@ -209,6 +211,98 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -
         raise OSMReadError(msg + " (strict=True refuses it.)")
     warnings.warn(msg, TruncatedExtractWarning, stacklevel=3)
     notes.append(msg)
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[i]
+        value |= (b & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if b < 0x80:
+            return value, i
+
+
+def _pbf_blobs(path: Path) -> list[tuple[int, int, str]]:
+    """(offset, end, type) of every blob of a .pbf (``OSMHeader`` / ``OSMData``), from the
+    4-byte lengths and BlobHeaders only: one seek per blob, nothing decompressed.
+
+    Raises ValueError when the framing is broken (a length beyond the end of the file).
+    """
+    out = []
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        pos = 0
+        while pos + 4 <= size:
+            fh.seek(pos)
+            hlen = int.from_bytes(fh.read(4), "big")
+            header = fh.read(hlen)
+            if len(header) < hlen:
+                raise ValueError(f"BlobHeader at byte {pos} runs past the end of the file")
+            kind, datasize, i = "", None, 0
+            while i < len(header):  # protobuf fields: 1 type (string), 2 indexdata (bytes), 3 datasize
+                key, i = _varint(header, i)
+                if key & 7 == 0:
+                    value, i = _varint(header, i)
+                    if key >> 3 == 3:
+                        datasize = value
+                elif key & 7 == 2:
+                    n, i = _varint(header, i)
+                    if key >> 3 == 1:
+                        kind = header[i:i + n].decode("ascii", "replace")
+                    i += n
+                else:
+                    raise ValueError(f"BlobHeader at byte {pos}: unexpected protobuf wire type {key & 7}")
+            if datasize is None:
+                raise ValueError(f"BlobHeader at byte {pos} has no datasize")
+            end = pos + 4 + hlen + datasize
+            if end > size:
+                raise ValueError(f"blob at byte {pos} runs past the end of the file")
+            out.append((pos, end, kind))
+            pos = end
+    return out
+
+
+def _block_counts(path: Path, header: tuple[int, int], block: tuple[int, int]) -> dict[str, int]:
+    """Objects by type in one data block of a .pbf, read by libosmium from the header blob and
+    that block alone.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(header[0])
+        data = fh.read(header[1] - header[0])
+        fh.seek(block[0])
+        data += fh.read(block[1] - block[0])
+    counts = {"node": 0, "way": 0, "relation": 0}
+    for obj in osmium.FileProcessor(osmium.io.FileBuffer(data, "pbf")):
+        counts[{"n": "node", "w": "way", "r": "relation"}[obj.type_str()]] += 1
+    return counts
+
+
+def _pbf_cut_in_ways(path: Path) -> str | None:
+    """Why a .pbf looks cut inside its way blocks, or None.
+
+    Writers fill blocks up to a fixed number of objects (libosmium and osmium-tool: 8000) and end
+    each type with a partly filled block; ways are followed by the relation blocks. A file whose
+    last block holds only ways and is full (:data:`settings.truncated_full_block` objects, or as
+    many as the block before it) ended where a block boundary happened to fall: the later ways and
+    all relations are missing. Reads the block headers and decodes the last two blocks only.
+    """
+    try:
+        blobs = _pbf_blobs(path)
+    except (OSError, ValueError):
+        return None  # libosmium read the file; a framing this check cannot follow proves nothing
+    data = [(a, b) for a, b, kind in blobs if kind == "OSMData"]
+    header = next(((a, b) for a, b, kind in blobs if kind == "OSMHeader"), None)
+    if header is None or len(data) < 2:
+        return None
+    last = _block_counts(path, header, data[-1])
+    if last["way"] == 0 or last["node"] or last["relation"]:
+        return None
+    if last["way"] < settings.truncated_full_block and last["way"] != sum(_block_counts(path, header, data[-2]).values()):
+        return None
+    return (f"its last block holds {last['way']:,} ways, a full block, and nothing follows it (a complete "
+            "file ends each type with a partly filled block, and its relations come after its ways), as "
+            "when a .pbf is cut inside its way blocks")
 
 
 def _extent(path, ways, features, clip_geom, header_box, notes):
