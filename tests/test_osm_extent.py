@@ -43,26 +43,36 @@ def _area_km2(osm) -> float:
     return gpd.GeoSeries([osm.boundary], crs=4326).to_crs(osm.crs).area.iloc[0] / 1e6
 
 
-def test_sample_without_header_gets_the_streets_extent(tmp_path):
-    """The issue: without <bounds> the default area was 812 km² (the extent of every feature,
-    relations included). Now it is the bounding box of the walkable street vertices, computed here
-    independently from the network. It holds the header's 14.9 km² box (this CGImap export returns
-    the streets crossing that box whole, so they reach beyond it), nowhere near 812."""
+def test_sample_without_header_gets_the_box_where_it_is_complete(tmp_path):
+    """Issue 15 item 3: without <bounds> the default area was the streets' extent, 68.5 km² (102
+    with the tagged objects near them), for an export of a 14.9 km² box: a CGImap export holds
+    every way crossing its box in full. The compact ways (buildings, short streets) trace the box:
+    the area must be the removed header's box, give or take the width of a compact way."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         osm = uc.read_osm(_without_bounds(tmp_path))
-    net = uc.walk_network(osm)
-    lonlat = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True).transform(
-        *shapely.get_coordinates(net.edges.geometry.values).T)
-    expected = (min(lonlat[0]), min(lonlat[1]), max(lonlat[0]), max(lonlat[1]))
-    assert shapely.box(*osm.bounds).buffer(1e-9).contains(shapely.box(*expected))  # streets, + features near them
-    header = (114.1862, 22.6732, 114.2318, 22.7019)  # the <bounds> line that was removed
-    assert shapely.box(*osm.bounds).contains(shapely.box(*header))
-    # streets' box 68.5 km², with the centres of tagged objects near them 102 km²; the header's
-    # 14.9 km² the issue expected is not reached (see the branch report): only far below 812
-    assert 14.9 < _area_km2(osm) < 812.0 / 4
+    header = shapely.box(114.1862, 22.6732, 114.2318, 22.7019)  # the <bounds> line that was removed
+    got = shapely.box(*osm.bounds)
+    assert shapely.area(got & header) / shapely.area(got | header) > 0.9
+    assert 13.5 < _area_km2(osm) < 16.5  # the header box: 14.9 km²
+    margin = 0.0015  # ~150 m in degrees here: a compact way is at most 100 m across
+    assert header.buffer(margin, join_style="mitre").contains(got)
     assert osm.crs.to_epsg() == 32650
-    assert any("no <bounds>" in n for n in osm.notes)
+    assert any("no <bounds>" in n and "where the extract is complete" in n and "streets reach" in n for n in osm.notes)
+
+
+def test_osmnx_sample_without_header_keeps_the_streets_extent(tmp_path):
+    """The Shanghai sample is an OSMnx graph export: its ways end at the area's edge and its header
+    box is the extent of its nodes. Without the header the default area is that box again."""
+    text = _xml(SHANGHAI)
+    start = text.index("<bounds ")
+    bare = tmp_path / "shanghai_nobounds.osm"
+    bare.write_text(text[:start] + text[text.index("/>", start) + 2:], encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_header, without = uc.read_osm(SHANGHAI), uc.read_osm(bare)
+    assert with_header.bounds == pytest.approx(without.bounds, abs=1e-7)
+    assert any("where the extract is complete" in n and "streets reach" not in n for n in without.notes)
 
 
 def test_stray_node_at_null_island_changes_nothing(tmp_path):

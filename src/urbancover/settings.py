@@ -124,6 +124,12 @@ service_area_quad_segs: int = 4
 #: they are left out of the default analysed area (a stray node at 0,0), and reported.
 extent_outlier_gap_m: float = 10_000.0
 extent_outlier_share: float = 0.01
+#: Without a header box, the default analysed area is the extent of the ways and areas at most
+#: ``extent_compact_m`` metres across (buildings, short streets: they lie where a bounding-box
+#: export is complete; long roads crossing its edge reach kilometres out), when there are at
+#: least ``extent_compact_min`` of them; else the streets' extent.
+extent_compact_m: float = 100.0
+extent_compact_min: int = 50
 #: The default analysed area (a lon/lat box) gets a vertex every this many degrees along its sides
 #: before it is reprojected, so its edges stay where the box's are (about 1 km).
 boundary_segment_deg: float = 0.01

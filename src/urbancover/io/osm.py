@@ -35,7 +35,7 @@ from urbancover import settings
 from urbancover.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.intervals import ranges
 from urbancover.io.crs import WGS84
-from urbancover.io.extent import densified_box, street_extent
+from urbancover.io.extent import complete_extent, densified_box, street_extent
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
 
@@ -307,7 +307,8 @@ def _pbf_cut_in_ways(path: Path) -> str | None:
 
 def _extent(path, ways, features, clip_geom, header_box, notes):
     """Bounds and UTM zone: the zone from the median walkable street vertex; the bounds from the
-    clip, else the header box, else the streets' extent without lone outliers.
+    clip, else the header box, else where the extract is complete (the compact ways' extent,
+    :func:`urbancover.io.extent.complete_extent`), else the streets' extent; lone outliers left out.
     """
     lonlat = np.zeros((0, 2))
     if len(ways):
@@ -323,6 +324,25 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
     elif header_box is not None:
         bounds = header_box
     else:
+        shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
+        core = complete_extent(shapes)
+        if core is not None:
+            bounds = core[0].bounds
+            far, km2 = ext.bounds, _box_km2(bounds, ext.crs)
+            note = (f"{path.name}: no <bounds> in the header; the default area is where the extract is complete: "
+                    f"the extent of its {core[1]:,} ways and areas at most {settings.extent_compact_m:,.0f} m across "
+                    f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}; {km2:,.1f} km²).")
+            if _box_km2(far, ext.crs) > 1.1 * km2:
+                note += (f" The streets reach farther ({far[0]:.5f}, {far[1]:.5f}, {far[2]:.5f}, {far[3]:.5f}; "
+                         f"{_box_km2(far, ext.crs):,.1f} km²), as the ways crossing the edge of a bounding-box export "
+                         "do; give clip= to analyse another area.")
+            notes.append(note)
+            if core[0].outliers:
+                msg = (f"{path}: {core[0].outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
+                       "from the others were left out of the default analysed area (stray nodes?).")
+                warnings.warn(msg, UserWarning, stacklevel=3)
+                notes.append(msg)
+            return tuple(map(float, bounds)), ext.crs
         bounds = ext.bounds
         if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
             near = features[features["element"] != "relation"]
@@ -337,7 +357,8 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
                     bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
                               max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
         what = "streets'" if len(ways) else "features'"
-        notes.append(f"{path.name}: no <bounds> in the header; the default area is the {what} extent "
+        notes.append(f"{path.name}: no <bounds> in the header and fewer than {settings.extent_compact_min} ways or "
+                     f"areas at most {settings.extent_compact_m:,.0f} m across; the default area is the {what} extent "
                      f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
         if ext.outliers:
             msg = (f"{path}: {ext.outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
@@ -345,6 +366,13 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
             warnings.warn(msg, UserWarning, stacklevel=3)
             notes.append(msg)
     return tuple(map(float, bounds)), ext.crs
+
+
+def _box_km2(bounds, crs) -> float:
+    """Area of a lon/lat box in km², in the metric ``crs`` (its densified outline reprojected)."""
+    ring = shapely.get_coordinates(densified_box(bounds))
+    x, y = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform(ring[:, 0], ring[:, 1])
+    return float(shapely.area(shapely.Polygon(np.c_[x, y]))) / 1e6
 
 
 def walkable_mask(tags) -> np.ndarray:
