@@ -1,7 +1,9 @@
 """Read OpenStreetMap extracts (.osm, .osm.bz2, .osm.gz, .osm.pbf) offline with pyosmium.
 
-The reader makes one pass over the file (libosmium, C++), keeping node locations in memory and
-assembling multipolygon relations and closed ways into polygons. It returns two layers:
+The reader makes one pass over the file (libosmium, C++) that keeps node locations in memory and
+writes the objects that may matter as text; Python parses that text in bulk and builds the polygons
+of closed ways as libosmium's area assembler does; libosmium assembles multipolygon relations. It
+returns two layers:
 
 * ``ways``: every way with a ``highway`` tag, as LineStrings with their tags and the ids of their
   nodes (the network module splits them where they share nodes);
@@ -62,8 +64,10 @@ class OSMData:
         columns of :data:`settings.feature_columns`, ``tags`` and geometry.
     bounds : tuple
         (minlon, minlat, maxlon, maxlat) of the extract: the clip area if one was given, else the
-        file header's box, else the extent of the streets without lone outliers (see
-        :func:`urbancover.io.extent.street_extent`). Across the antimeridian ``maxlon`` exceeds 180.
+        file header's box, else where the extract is complete: the extent of its ways and areas at
+        most :data:`settings.extent_compact_m` across (see :func:`urbancover.io.extent.complete_extent`;
+        the streets' extent when there are too few), without lone outliers. Across the antimeridian
+        ``maxlon`` exceeds 180.
     crs : pyproj.CRS
         The UTM zone of the median walkable street vertex (of the features when there is no
         street), used for every distance.
@@ -115,8 +119,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         inside it; features are kept when they intersect it.
     strict
         What to do with an extract that looks cut short (its ways miss more than
-        :data:`settings.truncated_missing_share` of their nodes, or a .pbf holds nodes but no
-        tagged way, as one cut at a block boundary does): ``False`` (default) warns with
+        :data:`settings.truncated_missing_share` of their nodes; or a .pbf holds nodes but no
+        tagged way, or ends with a full block of ways and no relations, as one cut at a block
+        boundary does): ``False`` (default) warns with
         :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
 
@@ -141,11 +146,14 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
 
     Notes
     -----
-    One streaming pass of libosmium over nodes and ways, O(N + W) for N nodes and W way-node
-    references, in C++: node locations (about 16 bytes per node), a key filter and a text writer;
-    Python then parses only the tagged objects that may be streets or features, in bulk. A second
-    pass assembles multipolygon relations, only when the file has some. The UTM zone is that of
-    the median walkable street vertex, so stray nodes cannot move it.
+    One streaming pass of libosmium over the file, O(N + W) for N nodes and W way-node references,
+    in C++: node locations (about 16 bytes per node), key filters per object type and an OPL text
+    writer with the locations on the ways. Python then parses only the tagged objects that may be
+    streets or features, column-wise (no Python step per node or per way node), and builds the
+    polygons of closed ways vectorised, vertex for vertex as libosmium's assembler builds them. A
+    second pass, over the member ways only, assembles multipolygon relations when the file has
+    some that are features. The UTM zone is that of the median walkable street vertex, so stray
+    nodes cannot move it. Features come in the order nodes, ways (by id), relations.
 
     Examples
     --------
