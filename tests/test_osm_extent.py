@@ -347,3 +347,18 @@ def test_cli_strict_refuses_a_cut_pbf_with_exit_2(grid_pbf, tmp_path, capsys):
     assert main(["analyze", str(short), "--out", str(tmp_path / "out"), "--only", "bus_stop_500", "--strict", "-q"]) == 2
     err = capsys.readouterr().err
     assert "possibly truncated" in err and "cut.osm.pbf" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tags_with_separators_and_escape_lookalikes_round_trip(tmp_path):
+    """The reader splits libosmium's OPL text on ',' and '=' and undoes its %hex% escapes: values
+    holding those characters, percent signs that look like escapes, spaces and Chinese must come
+    back exactly as written."""
+    from osmfactory import write_osm
+
+    odd = {"name": "a=b, c %20% %2c% %3d% 100%", "amenity": "toilets", "note": "广场 , = %", "k=ey": "v,al"}
+    p = write_osm(tmp_path / "odd.osm", {1: (0, 0, odd), 2: (0, 0), 3: (100, 0)},
+                  [(5, [2, 3], {"highway": "footway", "name": "%25% x"})])
+    osm = uc.read_osm(p)
+    assert osm.features.loc[osm.features["osmid"] == 1, "tags"].iloc[0] == odd
+    assert osm.features.loc[osm.features["osmid"] == 1, "name"].iloc[0] == odd["name"]
+    assert osm.ways["tags"].iloc[0] == {"highway": "footway", "name": "%25% x"}

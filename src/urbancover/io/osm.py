@@ -449,14 +449,10 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
 # few, are assembled by libosmium in a second pass over their member ways only.
 
 _OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-_COMMA, _EQUALS = "\x00", "\x01"  # stand-ins for escaped separators while tags are split
 
 
 def _opl_unescape(text: str) -> str:
-    """Undo OPL's ``%hex%`` escapes (one regex pass; the common ``%20%`` by plain replace)."""
-    if "%" not in text:
-        return text
-    text = text.replace("%20%", " ")
+    """Undo OPL's ``%hex%`` escapes (``%20%`` is a space), left to right in one regex pass."""
     return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
 
 
@@ -504,12 +500,9 @@ class _Tags:
         counts = np.zeros(self.n, dtype=np.int64)
         counts[tagged] = _separator_counts(body, ",") + 1
         joined = ",".join(body)
-        escaped = "%" in joined
-        if escaped:  # escaped separators must survive the unescaping until the text is split
-            joined = _opl_unescape(joined.replace("%2c%", _COMMA).replace("%3d%", _EQUALS))
-        flat = joined.replace("=", ",").split(",") if joined else []
-        if escaped and (_COMMA in joined or _EQUALS in joined):
-            flat = [t.replace(_COMMA, ",").replace(_EQUALS, "=") if (_COMMA in t or _EQUALS in t) else t for t in flat]
+        flat = joined.replace("=", ",").split(",") if joined else []  # separators in keys and values are escaped
+        if "%" in joined:
+            flat = [_opl_unescape(t) if "%" in t else t for t in flat]
         keys, values = flat[0::2], flat[1::2]
         pairs = zip(keys, values)
         self.dicts = [dict(islice(pairs, c)) if c else {} for c in counts.tolist()]
