@@ -147,12 +147,12 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     Notes
     -----
     One streaming pass of libosmium over the file, O(N + W) for N nodes and W way-node references,
-    in C++: node locations (about 16 bytes per node), key filters per object type and an OPL text
-    writer with the locations on the ways. Python then parses only the tagged objects that may be
-    streets or features, column-wise (no Python step per node or per way node), and builds the
-    polygons of closed ways vectorised, vertex for vertex as libosmium's assembler builds them. A
-    second pass, over the member ways only, assembles multipolygon relations when the file has
-    some that are features. The UTM zone is that of the median walkable street vertex, so stray
+    in C++: node locations (about 16 bytes per node), filters and an OPL text writer with the
+    locations on the ways. Python then parses the tagged nodes and the ways that may be streets or
+    features, column-wise (no Python step per node or per way node), and builds the polygons of
+    closed ways vectorised, vertex for vertex as libosmium's assembler builds them; libosmium
+    assembles the multipolygon relations that are features from the text of the relations and
+    their member ways. The file is read once. The UTM zone is that of the median walkable street vertex, so stray
     nodes cannot move it. Features come in the order nodes, ways (by id), relations.
 
     Examples
@@ -423,12 +423,9 @@ def _clip_geometry(clip) -> shapely.Geometry | None:
     return geom
 
 
-def _header_box(path: Path) -> tuple[float, float, float, float] | None:
-    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-    try:
-        box = reader.header().box()
-    finally:
-        reader.close()
+def _header_box(reader: osmium.io.Reader) -> tuple[float, float, float, float] | None:
+    """The file header's box, unwrapped across the antimeridian, or None."""
+    box = reader.header().box()
     if not box.valid():
         return None
     bl, tr = box.bottom_left, box.top_right
@@ -441,12 +438,12 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
 # -- the reader: libosmium filters and writes text, Python parses it in bulk -------------------------
 #
 # One pass of libosmium (C++) over the file keeps every node location in an index and writes, as
-# OPL text with the locations on the ways, only the objects that may become streets or features
-# (a key filter per object type). Python then parses that text column-wise: node references and
+# OPL text with the locations on the ways, the nodes and relations that may become features (key
+# and tag filters) and every way. Python then parses that text column-wise: node references and
 # coordinates with one numpy parse, tags as flat key/value arrays. No Python code runs per
 # untagged node or per way node. Areas of closed ways are built with shapely in bulk exactly as
-# libosmium's area assembler builds them (see _way_polygons); multipolygon relations, which are
-# few, are assembled by libosmium in a second pass over their member ways only.
+# libosmium's area assembler builds them (see _way_geometries); multipolygon relations, which are
+# few, are assembled by libosmium from the text of the relations and their member ways.
 
 _OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
 
@@ -605,12 +602,13 @@ def _opl_block(kind: str, block: str) -> list | None:
     return cols
 
 
-def _filtered_opl(path: Path, idx) -> str:
-    """The libosmium pass: node locations into ``idx``; nodes, ways and multipolygon relations
-    that may matter written as OPL text (locations on the ways). O(N + W) in C++.
+def _filtered_opl(path: Path, idx) -> tuple[str, tuple | None]:
+    """The libosmium pass: node locations into ``idx``; the nodes and relations that may matter
+    and every way written as OPL text (locations on the ways), and the header box. Every way, so
+    that multipolygon relations find their member ways (often untagged) in the text, and the
+    file is read once. O(N + W) in C++.
     """
     node_keys = sorted(set(settings.feature_node_values) | set(settings.feature_keys))
-    way_keys = sorted({"highway", *settings.feature_keys})
     lh = osmium.NodeLocationsForWays(idx)
     lh.ignore_errors()
     fd, tmp = tempfile.mkstemp(suffix=".opl", prefix="urbancover-")
@@ -622,16 +620,16 @@ def _filtered_opl(path: Path, idx) -> str:
             chain = [
                 lh,
                 osmium.filter.KeyFilter(*node_keys).enable_for(osmium.osm.NODE),
-                osmium.filter.KeyFilter(*way_keys).enable_for(osmium.osm.WAY),
                 osmium.filter.TagFilter(("type", "multipolygon"), ("type", "boundary")).enable_for(osmium.osm.RELATION),
                 writer,
             ]
             with osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION) as reader:
+                header_box = _header_box(reader)
                 osmium.apply(reader, *chain)
         finally:
             writer.close()
         with open(tmp, encoding="utf-8") as fh:
-            return fh.read()
+            return fh.read(), header_box
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -642,16 +640,14 @@ def _scan(path: Path):
     statistics. See the comment above for the method; O(N + W) in C++ for N nodes and W way-node
     references, then O(K + R) numpy work for the K kept objects and their R node references.
     """
-    header_box = _header_box(path)
     idx = osmium.index.create_map("flex_mem")
-    text = _filtered_opl(path, idx)
+    text, header_box = _filtered_opl(path, idx)
     has_nodes = idx.used_memory() > osmium.index.create_map("flex_mem").used_memory()  # an empty one
     cols = _opl_columns(text)
     del text
     n_nodes, n_ways = len(cols["n"][0]), len(cols["w"][0])
     ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
     tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
-    way_of = slice(n_nodes, n_nodes + n_ways)
     obj_feature = tags.has_any(_node_feature_keys())
 
     # nodes: features with a location
@@ -663,34 +659,39 @@ def _scan(path: Path):
     node_sel = np.flatnonzero(node_feat & located)
     node_xy = np.array([(float(xs[i][1:]), float(ys[i][1:])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
 
-    # ways: node references with their locations
-    w_ids = ids[way_of]
-    refs, lon, lat, counts = _opl_refs(cols["w"][2])
+    # ways that are streets or features: node references with their locations
+    is_hw = tags.has_any(["highway"])[n_nodes:n_nodes + n_ways]
+    kept = np.flatnonzero(is_hw | obj_feature[n_nodes:n_nodes + n_ways])
+    w_obj = n_nodes + kept  # object numbers of the kept ways
+    refs_field = cols["w"][2]
+    refs, lon, lat, counts = _opl_refs([refs_field[i] for i in kept.tolist()])
     start = np.cumsum(counts) - counts
-    w_tags = tags.dicts[way_of]
-    is_hw = tags.has_any(["highway"])[way_of]
-    hw = np.flatnonzero(is_hw)
+    w_tags = [tags.dicts[i] for i in w_obj.tolist()]
+    hw = np.flatnonzero(is_hw[kept])
     hw_vert = np.repeat(start[hw], counts[hw]) + ranges(counts[hw])
     ways = {
-        "osmid": w_ids[hw], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
+        "osmid": ids[w_obj[hw]], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
         "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
-        "columns": {k: tags.column(k)[way_of][hw] for k in settings.way_columns},
+        "columns": {k: tags.column(k)[w_obj[hw]] for k in settings.way_columns},
     }
-    lines_, polys, broken = _way_geometries(obj_feature[way_of], refs, lon, lat, counts, start, w_tags)
-    feats = _feature_rows(tags, ids, n_nodes, node_sel, node_xy, lines_, polys)
+    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
+    feats = _feature_rows(tags, ids, node_sel, node_xy, w_obj, lines_, polys)
     if broken:
         warnings.warn(
             f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
-            f"{int(w_ids[broken[0]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
+            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
         )
     rel = np.flatnonzero(obj_feature[n_nodes + n_ways:])
     if len(rel):
         r_ids, r_tags, r_members = cols["r"]
         members = {int(m[1:].split("@", 1)[0]) for i in rel.tolist() for m in r_members[i][1:].split(",")
                    if m.startswith("w")}
-        lines = [f"r{r_ids[i]} {r_tags[i]} {r_members[i]}" for i in rel.tolist()]
-        _relation_areas(path, idx, lines, members, feats)
-    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": n_ways, "has_nodes": has_nodes}
+        rel_lines = [f"r{r_ids[i]} {r_tags[i]} {r_members[i]}" for i in rel.tolist()]
+        w_ids, w_tag_fields = cols["w"][0], cols["w"][1]
+        member_lines = [f"w{w_ids[i]} {w_tag_fields[i]} {refs_field[i]}"
+                        for i in np.flatnonzero(np.isin(w_ids, list(members))).tolist()]
+        _relation_areas(path, rel_lines, member_lines, feats)
+    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": len(kept), "has_nodes": has_nodes}
     return ways, feats, header_box, stats
 
 
@@ -801,21 +802,23 @@ def _libosmium_rings(xy: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.
     return open_xy[np.repeat(first, n1) + pos], np.repeat(open_owner[first], n1)
 
 
-def _feature_rows(tags: _Tags, ids: np.ndarray, n_nodes: int, node_sel, node_xy, lines, polys) -> dict:
-    """Feature rows: nodes (file order), then ways by id, a way's line before its polygon."""
+def _feature_rows(tags: _Tags, ids: np.ndarray, node_sel, node_xy, w_obj, lines, polys) -> dict:
+    """Feature rows: nodes (file order), then ways by id, a way's line before its polygon.
+    ``lines`` and ``polys`` index the kept ways, whose object numbers are ``w_obj``.
+    """
     w_idx = np.r_[lines[0], polys[0]]
     w_geom = np.r_[lines[1], polys[1]] if len(w_idx) else np.zeros(0, dtype=object)
     order = np.argsort(w_idx, kind="stable")
-    obj = np.r_[node_sel, n_nodes + w_idx[order]].astype(np.int64)
+    obj = np.r_[node_sel, w_obj[w_idx[order]]].astype(np.int64)
     geoms = np.r_[shapely.points(node_xy) if len(node_xy) else np.zeros(0, dtype=object), w_geom[order]]
     return {"tags": tags, "ids": ids, "obj": obj, "geoms": geoms, "n_node_rows": len(node_sel),
             "relations": {"osmid": [], "tags": [], "geoms": []}}
 
 
-def _relation_areas(path: Path, idx, rel_lines: list[str], members: set[int], feats: dict) -> None:
-    """Polygons of the multipolygon/boundary relations that are features, assembled by libosmium:
-    its first pass reads those relations from the OPL text, its second pass the member ways only
-    (their node locations come from ``idx``; nodes are not read again).
+def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feats: dict) -> None:
+    """Polygons of the multipolygon/boundary relations that are features, assembled by libosmium
+    from OPL text: the relations (its first pass), then their member ways with the locations on
+    their nodes (its second pass). The file is not read again.
     """
     wkb = osmium.geom.WKBFactory()
     broken = []
@@ -841,11 +844,9 @@ def _relation_areas(path: Path, idx, rel_lines: list[str], members: set[int], fe
     buf = osmium.io.FileBuffer(("\n".join(rel_lines) + "\n").encode("utf-8"), "opl")
     with osmium.io.Reader(buf) as reader:
         osmium.apply(reader, manager.first_pass_handler())
-    lh = osmium.NodeLocationsForWays(idx)
-    lh.ignore_errors()
-    only = osmium.filter.IdFilter(members).enable_for(osmium.osm.WAY)
-    with osmium.io.Reader(str(path), osmium.osm.WAY) as reader:
-        osmium.apply(reader, lh, only, manager.second_pass_handler(_Areas()))
+    buf = osmium.io.FileBuffer(("\n".join(way_lines) + "\n").encode("utf-8"), "opl")
+    with osmium.io.Reader(buf) as reader:
+        osmium.apply(reader, manager.second_pass_handler(_Areas()))
     rows["geoms"] = list(shapely.from_wkb(rows["geoms"])) if rows["geoms"] else []
     if broken:
         warnings.warn(
