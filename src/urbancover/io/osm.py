@@ -23,7 +23,6 @@ import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import geopandas as gpd
@@ -483,12 +482,13 @@ def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
 class _Tags:
     """The tags of the objects of the OPL text as flat arrays: ``keys[i]``/``values[i]`` belong to
     object ``owner[i]``; ``code[i]`` numbers the distinct keys. Columns and tests over all objects
-    are numpy operations, O(T) for T tags; ``dicts`` holds one dict per object.
+    are numpy operations, O(T) for T tags; ``dicts[i]`` is object i's tags as a dict once
+    :meth:`make_dicts` built it (only the objects kept are worth one).
     """
 
     def __init__(self, fields: list[str]):
         self.n = len(fields)
-        if fields and min(map(len, fields)) > 1:  # the filters pass tagged objects only: the usual case
+        if fields and min(map(len, fields)) > 1:  # no untagged object
             tagged = np.ones(self.n, dtype=bool)
             body = [f[1:] for f in fields]
         else:
@@ -498,15 +498,25 @@ class _Tags:
         counts[tagged] = _separator_counts(body, ",") + 1
         joined = ",".join(body)
         flat = joined.replace("=", ",").split(",") if joined else []  # separators in keys and values are escaped
-        if "%" in joined:
-            flat = [_opl_unescape(t) if "%" in t else t for t in flat]
+        if "%" in joined:  # each distinct escaped token once
+            plain = {t: _opl_unescape(t) for t in set(flat) if "%" in t}
+            flat = [plain.get(t, t) for t in flat]
         keys, values = flat[0::2], flat[1::2]
-        pairs = zip(keys, values)
-        self.dicts = [dict(islice(pairs, c)) if c else {} for c in counts.tolist()]
+        self._keys, self._values = keys, values
+        self._start = (np.cumsum(counts) - counts).tolist()
+        self._count = counts.tolist()
+        self.dicts: list[dict | None] = [None] * self.n
         self.code, uniques = pd.factorize(np.array(keys, dtype=object), use_na_sentinel=False)
         self._code_of = {k: i for i, k in enumerate(uniques)}
         self.values = np.array(values, dtype=object)
         self.owner = np.repeat(np.arange(self.n), counts)
+
+    def make_dicts(self, objs) -> None:
+        """Build the tag dicts of objects ``objs`` (one Python dict per object)."""
+        k, v, start, count, dicts = self._keys, self._values, self._start, self._count, self.dicts
+        for i in objs:
+            a = start[i]
+            dicts[i] = dict(zip(k[a:a + count[i]], v[a:a + count[i]]))
 
     def _key_mask(self, keys) -> np.ndarray:
         codes = [self._code_of[k] for k in keys if k in self._code_of]
@@ -663,6 +673,7 @@ def _scan(path: Path):
     is_hw = tags.has_any(["highway"])[n_nodes:n_nodes + n_ways]
     kept = np.flatnonzero(is_hw | obj_feature[n_nodes:n_nodes + n_ways])
     w_obj = n_nodes + kept  # object numbers of the kept ways
+    tags.make_dicts(np.r_[node_sel, w_obj].tolist())
     refs_field = cols["w"][2]
     refs, lon, lat, counts = _opl_refs([refs_field[i] for i in kept.tolist()])
     start = np.cumsum(counts) - counts
