@@ -606,9 +606,10 @@ def _opl_block(kind: str, block: str) -> list | None:
     width = _OPL_WIDTH[kind]
     tokens = block.replace("\n", " ").split(" ")
     cols = [tokens[c::width] for c in range(width)]
-    if len(tokens) != width * (block.count("\n") + 1) or any(t[:1] != kind for t in cols[0]):
+    ids = " ".join(cols[0])
+    if len(tokens) != width * (block.count("\n") + 1) or (" " + ids).count(" " + kind) != len(cols[0]):
         return None
-    cols[0] = np.fromstring(" ".join(cols[0]).replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
+    cols[0] = np.fromstring(ids.replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
     return cols
 
 
