@@ -43,26 +43,36 @@ def _area_km2(osm) -> float:
     return gpd.GeoSeries([osm.boundary], crs=4326).to_crs(osm.crs).area.iloc[0] / 1e6
 
 
-def test_sample_without_header_gets_the_streets_extent(tmp_path):
-    """The issue: without <bounds> the default area was 812 km² (the extent of every feature,
-    relations included). Now it is the bounding box of the walkable street vertices, computed here
-    independently from the network. It holds the header's 14.9 km² box (this CGImap export returns
-    the streets crossing that box whole, so they reach beyond it), nowhere near 812."""
+def test_sample_without_header_gets_the_box_where_it_is_complete(tmp_path):
+    """Issue 15 item 3: without <bounds> the default area was the streets' extent, 68.5 km² (102
+    with the tagged objects near them), for an export of a 14.9 km² box: a CGImap export holds
+    every way crossing its box in full. The compact ways (buildings, short streets) trace the box:
+    the area must be the removed header's box, give or take the width of a compact way."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         osm = uc.read_osm(_without_bounds(tmp_path))
-    net = uc.walk_network(osm)
-    lonlat = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True).transform(
-        *shapely.get_coordinates(net.edges.geometry.values).T)
-    expected = (min(lonlat[0]), min(lonlat[1]), max(lonlat[0]), max(lonlat[1]))
-    assert shapely.box(*osm.bounds).buffer(1e-9).contains(shapely.box(*expected))  # streets, + features near them
-    header = (114.1862, 22.6732, 114.2318, 22.7019)  # the <bounds> line that was removed
-    assert shapely.box(*osm.bounds).contains(shapely.box(*header))
-    # streets' box 68.5 km², with the centres of tagged objects near them 102 km²; the header's
-    # 14.9 km² the issue expected is not reached (see the branch report): only far below 812
-    assert 14.9 < _area_km2(osm) < 812.0 / 4
+    header = shapely.box(114.1862, 22.6732, 114.2318, 22.7019)  # the <bounds> line that was removed
+    got = shapely.box(*osm.bounds)
+    assert shapely.area(got & header) / shapely.area(got | header) > 0.9
+    assert 13.5 < _area_km2(osm) < 16.5  # the header box: 14.9 km²
+    margin = 0.0015  # ~150 m in degrees here: a compact way is at most 100 m across
+    assert header.buffer(margin, join_style="mitre").contains(got)
     assert osm.crs.to_epsg() == 32650
-    assert any("no <bounds>" in n for n in osm.notes)
+    assert any("no <bounds>" in n and "where the extract is complete" in n and "streets reach" in n for n in osm.notes)
+
+
+def test_osmnx_sample_without_header_keeps_the_streets_extent(tmp_path):
+    """The Shanghai sample is an OSMnx graph export: its ways end at the area's edge and its header
+    box is the extent of its nodes. Without the header the default area is that box again."""
+    text = _xml(SHANGHAI)
+    start = text.index("<bounds ")
+    bare = tmp_path / "shanghai_nobounds.osm"
+    bare.write_text(text[:start] + text[text.index("/>", start) + 2:], encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with_header, without = uc.read_osm(SHANGHAI), uc.read_osm(bare)
+    assert with_header.bounds == pytest.approx(without.bounds, abs=1e-7)
+    assert any("where the extract is complete" in n and "streets reach" not in n for n in without.notes)
 
 
 def test_stray_node_at_null_island_changes_nothing(tmp_path):
@@ -219,6 +229,58 @@ def test_pbf_cut_at_a_block_boundary_is_reported(grid_pbf, tmp_path, cut):
         uc.read_osm(short, strict=True)
 
 
+def _write_many_ways_pbf(path: Path, n: int = 120) -> Path:
+    """A sorted .pbf of an n x n node grid with a two-node way per grid step along the rows:
+    n (n - 1) = 14 280 ways, more than one 8 000-object block, and no relation."""
+    w = osmium.SimpleWriter(str(path))
+    try:
+        for i in range(n * n):
+            w.add_node(osmium.osm.mutable.Node(id=i + 1, location=(114.1 + (i % n) * 1e-4, 22.6 + (i // n) * 1e-4)))
+        wid = 1
+        for r in range(n):
+            for c in range(n - 1):
+                w.add_way(osmium.osm.mutable.Way(id=wid, nodes=[r * n + c + 1, r * n + c + 2], tags={"highway": "footway"}))
+                wid += 1
+    finally:
+        w.close()
+    return path
+
+
+def test_pbf_cut_inside_its_way_blocks_is_reported(tmp_path):
+    """Issue 15 item 4: cut at the boundary after the first way block, the file keeps every node
+    and 8 000 complete ways; only its block structure shows the cut (a complete file's last block
+    is partly filled). The complete file reads without a warning, even with strict=True."""
+    full = _write_many_ways_pbf(tmp_path / "ways.osm.pbf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        complete = uc.read_osm(full, strict=True)
+    assert len(complete.ways) == 120 * 119
+    data = full.read_bytes()
+    ends = _blob_ends(data)
+    kinds = [kind for _, kind in ends]
+    assert kinds[0] == "OSMHeader" and len(ends) == 5  # header, 2 node blocks, 2 way blocks
+    short = tmp_path / "cut.osm.pbf"
+    short.write_bytes(data[:ends[3][0]])  # header, the node blocks and the first way block
+    with pytest.warns(TruncatedExtractWarning, match="possibly truncated.*full block"):
+        osm = uc.read_osm(short)
+    assert len(osm.ways) == 8000 and any("truncated" in n for n in osm.notes)
+    with pytest.raises(OSMReadError, match="possibly truncated"):
+        uc.read_osm(short, strict=True)
+
+
+@pytest.mark.parametrize("sample", [SHENZHEN, SHANGHAI], ids=["shenzhen", "shanghai"])
+def test_samples_as_pbf_are_not_reported_as_cut(sample, tmp_path):
+    """The real samples written as .pbf (relations after ways, or a partly filled last block)."""
+    pbf = tmp_path / (sample.name.split(".")[0] + ".osm.pbf")
+    with osmium.SimpleWriter(str(pbf)) as w:
+        for obj in osmium.FileProcessor(str(sample)):
+            w.add(obj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        osm = uc.read_osm(pbf, strict=True)
+    assert not [n for n in osm.notes if "truncated" in n]
+
+
 @pytest.mark.parametrize("where", ["mid_element", "between_elements"])
 def test_osm_xml_cut_midway_is_refused(tmp_path, where):
     text = _xml(SHENZHEN)
@@ -230,29 +292,48 @@ def test_osm_xml_cut_midway_is_refused(tmp_path, where):
         uc.read_osm(short)
 
 
-# -- the libosmium reader gives what the Python reader gave --------------------------------------
+# -- the reader gives what a plain pyosmium pass gives ----------------------------------------
+def _plain_pass(path: Path):
+    """Highway ways (id -> node ids, coordinates) and the areas of closed feature ways (id -> WKB)
+    from pyosmium's own location and area handlers, one Python step per object and node."""
+    wkb = osmium.geom.WKBFactory()
+    ways, areas = {}, {}
+    for obj in osmium.FileProcessor(str(path)).with_locations().with_areas():
+        if obj.is_way() and "highway" in obj.tags:
+            ways[obj.id] = ([n.ref for n in obj.nodes], [(n.location.lon, n.location.lat) for n in obj.nodes])
+        elif obj.is_area() and obj.from_way() and any(k in obj.tags for k in ("building", "landuse", "leisure")):
+            try:
+                areas[obj.orig_id()] = shapely.from_wkb(wkb.create_multipolygon(obj))
+            except RuntimeError:
+                pass
+    return ways, areas
+
+
 @pytest.mark.parametrize("sample", [SHENZHEN, SHANGHAI], ids=["shenzhen", "shanghai"])
-def test_fast_reader_matches_the_python_reader(sample, monkeypatch):
+def test_reader_matches_a_plain_pyosmium_pass(sample):
+    """The bulk reader parses libosmium's text output and builds the rings of closed ways itself;
+    the same data read object by object through pyosmium (locations and libosmium's area
+    assembler) must give the same node ids, the same coordinates (exactly) and the same polygons
+    vertex for vertex (libosmium writes rings counter-clockwise from their smallest vertex)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        monkeypatch.setattr(settings, "osm_reader", "python")
-        old = uc.read_osm(sample)
-        monkeypatch.setattr(settings, "osm_reader", "osmium")
-        new = uc.read_osm(sample)
-    assert old.bounds == new.bounds and old.crs == new.crs
-    ow, nw = old.ways.sort_values("osmid", kind="stable"), new.ways.sort_values("osmid", kind="stable")
-    assert len(ow) == len(nw) and (ow["osmid"].to_numpy() == nw["osmid"].to_numpy()).all()
-    assert shapely.equals_exact(ow.geometry.values, nw.geometry.values, 0).all()
-    assert all((a == b).all() for a, b in zip(ow["node_ids"], nw["node_ids"]))
-    assert ow["tags"].to_list() == nw["tags"].to_list()
-    of = old.features.sort_values(["element", "osmid"], kind="stable")
-    nf = new.features.sort_values(["element", "osmid"], kind="stable")
-    assert len(of) == len(nf) and (of["osmid"].to_numpy() == nf["osmid"].to_numpy()).all()
-    assert (of["element"].to_numpy() == nf["element"].to_numpy()).all()
-    assert shapely.equals(of.geometry.values, nf.geometry.values).all()  # rings may start elsewhere
-    assert of["tags"].to_list() == nf["tags"].to_list()
-    a, b = uc.walk_network(old), uc.walk_network(new)
-    assert a.n_nodes == b.n_nodes and a.n_edges == b.n_edges and np.allclose(a.length, b.length)
+        osm = uc.read_osm(sample)
+    ways, areas = _plain_pass(sample)
+    got = {}
+    for oid, ids, geom in zip(osm.ways["osmid"], osm.ways["node_ids"], osm.ways.geometry):
+        got.setdefault(int(oid), ([], []))
+        got[int(oid)][0].extend(ids.tolist())
+        got[int(oid)][1].extend(shapely.get_coordinates(geom).tolist())
+    assert set(got) == {w for w, (_, xy) in ways.items() if len(set(xy)) > 1}
+    for oid, (ids, xy) in got.items():
+        assert ids == ways[oid][0] and xy == [list(p) for p in ways[oid][1]]
+    f = osm.features[(osm.features["element"] == "way") & (osm.features.geom_type != "LineString")]
+    mine = {int(o): g for o, g, t in zip(f["osmid"], f.geometry, f["tags"])
+            if any(k in t for k in ("building", "landuse", "leisure"))}
+    assert set(mine) == set(areas) and (len(areas) > 20 or sample == SHANGHAI)  # a drive network: no buildings
+    for oid, g in areas.items():
+        g = g.geoms[0] if len(g.geoms) == 1 else g
+        assert shapely.equals_exact(mine[oid], g, tolerance=0), oid
 
 
 def test_cli_strict_refuses_a_cut_pbf_with_exit_2(grid_pbf, tmp_path, capsys):
@@ -266,3 +347,18 @@ def test_cli_strict_refuses_a_cut_pbf_with_exit_2(grid_pbf, tmp_path, capsys):
     assert main(["analyze", str(short), "--out", str(tmp_path / "out"), "--only", "bus_stop_500", "--strict", "-q"]) == 2
     err = capsys.readouterr().err
     assert "possibly truncated" in err and "cut.osm.pbf" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tags_with_separators_and_escape_lookalikes_round_trip(tmp_path):
+    """The reader splits libosmium's OPL text on ',' and '=' and undoes its %hex% escapes: values
+    holding those characters, percent signs that look like escapes, spaces and Chinese must come
+    back exactly as written."""
+    from osmfactory import write_osm
+
+    odd = {"name": "a=b, c %20% %2c% %3d% 100%", "amenity": "toilets", "note": "广场 , = %", "k=ey": "v,al"}
+    p = write_osm(tmp_path / "odd.osm", {1: (0, 0, odd), 2: (0, 0), 3: (100, 0)},
+                  [(5, [2, 3], {"highway": "footway", "name": "%25% x"})])
+    osm = uc.read_osm(p)
+    assert osm.features.loc[osm.features["osmid"] == 1, "tags"].iloc[0] == odd
+    assert osm.features.loc[osm.features["osmid"] == 1, "name"].iloc[0] == odd["name"]
+    assert osm.ways["tags"].iloc[0] == {"highway": "footway", "name": "%25% x"}

@@ -124,6 +124,12 @@ service_area_quad_segs: int = 4
 #: they are left out of the default analysed area (a stray node at 0,0), and reported.
 extent_outlier_gap_m: float = 10_000.0
 extent_outlier_share: float = 0.01
+#: Without a header box, the default analysed area is the extent of the ways and areas at most
+#: ``extent_compact_m`` metres across (buildings, short streets: they lie where a bounding-box
+#: export is complete; long roads crossing its edge reach kilometres out), when there are at
+#: least ``extent_compact_min`` of them; else the streets' extent.
+extent_compact_m: float = 100.0
+extent_compact_min: int = 50
 #: The default analysed area (a lon/lat box) gets a vertex every this many degrees along its sides
 #: before it is reprojected, so its edges stay where the box's are (about 1 km).
 boundary_segment_deg: float = 0.01
@@ -134,11 +140,10 @@ truncated_missing_share: float = 0.05
 #: ... and when at least this many references are missing (a hand-made file of ten nodes missing one
 #: is an edge case, not a cut file).
 truncated_missing_min: int = 20
-#: ``"python"`` (default) is the reader that looks at every object in Python; ``"osmium"`` reads
-#: with pyosmium's C++ filters and OPL writer and parses in bulk. The osmium reader gives the same
-#: ways and features on the samples and Malta but is not yet the default: three tests of
-#: tests/test_messy_inputs.py still differ with it (pbf vs xml evaluation, unsorted files, names).
-osm_reader: str = "python"
+#: A .pbf whose last block holds only ways and is full (this many objects, the block size of
+#: libosmium and osmium-tool, or as many as the block before it) looks cut inside its way blocks:
+#: a complete file ends each type with a partly filled block and has its relations after its ways.
+truncated_full_block: int = 8000
 
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
 #: village houses 2-3, terraces 3, dormitories 5, apartment blocks of old districts mostly 6-storey

@@ -1,7 +1,9 @@
 """Read OpenStreetMap extracts (.osm, .osm.bz2, .osm.gz, .osm.pbf) offline with pyosmium.
 
-The reader makes one pass over the file (libosmium, C++), keeping node locations in memory and
-assembling multipolygon relations and closed ways into polygons. It returns two layers:
+The reader makes one pass over the file (libosmium, C++) that keeps node locations in memory and
+writes the objects that may matter as text; Python parses that text in bulk and builds the polygons
+of closed ways as libosmium's area assembler does; libosmium assembles multipolygon relations. It
+returns two layers:
 
 * ``ways``: every way with a ``highway`` tag, as LineStrings with their tags and the ids of their
   nodes (the network module splits them where they share nodes);
@@ -14,6 +16,8 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 
 from __future__ import annotations
 
+import io
+import operator
 import os
 import re
 import tempfile
@@ -24,6 +28,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import osmium
+import pandas as pd
 import pyproj
 import shapely
 
@@ -31,7 +36,7 @@ from urbancover import settings
 from urbancover.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.intervals import ranges
 from urbancover.io.crs import WGS84
-from urbancover.io.extent import densified_box, street_extent
+from urbancover.io.extent import complete_extent, densified_box, street_extent
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
 
@@ -58,8 +63,10 @@ class OSMData:
         columns of :data:`settings.feature_columns`, ``tags`` and geometry.
     bounds : tuple
         (minlon, minlat, maxlon, maxlat) of the extract: the clip area if one was given, else the
-        file header's box, else the extent of the streets without lone outliers (see
-        :func:`urbancover.io.extent.street_extent`). Across the antimeridian ``maxlon`` exceeds 180.
+        file header's box, else where the extract is complete: the extent of its ways and areas at
+        most :data:`settings.extent_compact_m` across (see :func:`urbancover.io.extent.complete_extent`;
+        the streets' extent when there are too few), without lone outliers. Across the antimeridian
+        ``maxlon`` exceeds 180.
     crs : pyproj.CRS
         The UTM zone of the median walkable street vertex (of the features when there is no
         street), used for every distance.
@@ -111,8 +118,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         inside it; features are kept when they intersect it.
     strict
         What to do with an extract that looks cut short (its ways miss more than
-        :data:`settings.truncated_missing_share` of their nodes, or a .pbf holds nodes but no
-        tagged way, as one cut at a block boundary does): ``False`` (default) warns with
+        :data:`settings.truncated_missing_share` of their nodes; or a .pbf holds nodes but no
+        tagged way, or ends with a full block of ways and no relations, as one cut at a block
+        boundary does): ``False`` (default) warns with
         :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
 
@@ -137,11 +145,14 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
 
     Notes
     -----
-    One streaming pass of libosmium over nodes and ways, O(N + W) for N nodes and W way-node
-    references, in C++: node locations (about 16 bytes per node), a key filter and a text writer;
-    Python then parses only the tagged objects that may be streets or features, in bulk. A second
-    pass assembles multipolygon relations, only when the file has some. The UTM zone is that of
-    the median walkable street vertex, so stray nodes cannot move it.
+    One streaming pass of libosmium over the file, O(N + W) for N nodes and W way-node references,
+    in C++: node locations (about 16 bytes per node), filters and an OPL text writer with the
+    locations on the ways. Python then parses the tagged nodes and the ways that may be streets or
+    features, column-wise (no Python step per node or per way node), and builds the polygons of
+    closed ways vectorised, vertex for vertex as libosmium's assembler builds them; libosmium
+    assembles the multipolygon relations that are features from the text of the relations and
+    their member ways. The file is read once. The UTM zone is that of the median walkable street vertex, so stray
+    nodes cannot move it. Features come in the order nodes, ways (by id), relations.
 
     Examples
     --------
@@ -163,14 +174,8 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
             f"{', '.join(_SUFFIXES[:4])}. Rename the file if it is one of these formats."
         )
     clip_geom = _clip_geometry(clip)
-    stats = None
     try:
-        if settings.osm_reader == "python":
-            ways_raw, feats_raw, header_box = _scan(path)
-            stats = {"refs": len(ways_raw["ok"]), "missing": int((~ways_raw["ok"]).sum()),
-                     "tagged_ways": len(ways_raw["osmid"]) + feats_raw["element"].count("way"), "has_nodes": True}
-        else:
-            ways_raw, feats_raw, header_box, stats = _scan_fast(path)
+        ways_raw, feats_raw, header_box, stats = _scan(path)
     except OSMReadError:
         raise
     except Exception as err:  # libosmium raises RuntimeError/ValueError with its own message
@@ -185,7 +190,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         ) from err
     notes: list[str] = []
     _check_truncation(path, stats, strict, notes)
-    if not ways_raw["osmid"] and not feats_raw["osmid"] and not ways_raw["n_nodes"]:
+    if len(ways_raw["osmid"]) == 0 and len(feats_raw["obj"]) == 0 and not feats_raw["relations"]["osmid"]:
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
     ways = _ways_frame(ways_raw, clip_geom)
@@ -203,6 +208,8 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -
                    "as when the file ends before all its nodes or was cut without complete ways")
     elif stats["has_nodes"] and stats["tagged_ways"] == 0 and path.name.lower().endswith(".pbf"):
         problem = "it holds nodes but not one tagged way, as a .pbf cut after its node blocks does"
+    elif path.name.lower().endswith(".pbf"):
+        problem = _pbf_cut_in_ways(path)
     if problem is None:
         return
     msg = (f"{path}: possibly truncated: {problem}. Results from it may be wrong; download or export the "
@@ -213,9 +220,102 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -
     notes.append(msg)
 
 
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        b = buf[i]
+        value |= (b & 0x7F) << shift
+        i, shift = i + 1, shift + 7
+        if b < 0x80:
+            return value, i
+
+
+def _pbf_blobs(path: Path) -> list[tuple[int, int, str]]:
+    """(offset, end, type) of every blob of a .pbf (``OSMHeader`` / ``OSMData``), from the
+    4-byte lengths and BlobHeaders only: one seek per blob, nothing decompressed.
+
+    Raises ValueError when the framing is broken (a length beyond the end of the file).
+    """
+    out = []
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        pos = 0
+        while pos + 4 <= size:
+            fh.seek(pos)
+            hlen = int.from_bytes(fh.read(4), "big")
+            header = fh.read(hlen)
+            if len(header) < hlen:
+                raise ValueError(f"BlobHeader at byte {pos} runs past the end of the file")
+            kind, datasize, i = "", None, 0
+            while i < len(header):  # protobuf fields: 1 type (string), 2 indexdata (bytes), 3 datasize
+                key, i = _varint(header, i)
+                if key & 7 == 0:
+                    value, i = _varint(header, i)
+                    if key >> 3 == 3:
+                        datasize = value
+                elif key & 7 == 2:
+                    n, i = _varint(header, i)
+                    if key >> 3 == 1:
+                        kind = header[i:i + n].decode("ascii", "replace")
+                    i += n
+                else:
+                    raise ValueError(f"BlobHeader at byte {pos}: unexpected protobuf wire type {key & 7}")
+            if datasize is None:
+                raise ValueError(f"BlobHeader at byte {pos} has no datasize")
+            end = pos + 4 + hlen + datasize
+            if end > size:
+                raise ValueError(f"blob at byte {pos} runs past the end of the file")
+            out.append((pos, end, kind))
+            pos = end
+    return out
+
+
+def _block_counts(path: Path, header: tuple[int, int], block: tuple[int, int]) -> dict[str, int]:
+    """Objects by type in one data block of a .pbf, read by libosmium from the header blob and
+    that block alone.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(header[0])
+        data = fh.read(header[1] - header[0])
+        fh.seek(block[0])
+        data += fh.read(block[1] - block[0])
+    counts = {"node": 0, "way": 0, "relation": 0}
+    for obj in osmium.FileProcessor(osmium.io.FileBuffer(data, "pbf")):
+        counts[{"n": "node", "w": "way", "r": "relation"}[obj.type_str()]] += 1
+    return counts
+
+
+def _pbf_cut_in_ways(path: Path) -> str | None:
+    """Why a .pbf looks cut inside its way blocks, or None.
+
+    Writers fill blocks up to a fixed number of objects (libosmium and osmium-tool: 8000) and end
+    each type with a partly filled block; ways are followed by the relation blocks. A file whose
+    last block holds only ways and is full (:data:`settings.truncated_full_block` objects, or as
+    many as the block before it) ended where a block boundary happened to fall: the later ways and
+    all relations are missing. Reads the block headers and decodes the last two blocks only.
+    """
+    try:
+        blobs = _pbf_blobs(path)
+    except (OSError, ValueError):
+        return None  # libosmium read the file; a framing this check cannot follow proves nothing
+    data = [(a, b) for a, b, kind in blobs if kind == "OSMData"]
+    header = next(((a, b) for a, b, kind in blobs if kind == "OSMHeader"), None)
+    if header is None or len(data) < 2:
+        return None
+    last = _block_counts(path, header, data[-1])
+    if last["way"] == 0 or last["node"] or last["relation"]:
+        return None
+    if last["way"] < settings.truncated_full_block and last["way"] != sum(_block_counts(path, header, data[-2]).values()):
+        return None
+    return (f"its last block holds {last['way']:,} ways, a full block, and nothing follows it (a complete "
+            "file ends each type with a partly filled block, and its relations come after its ways), as "
+            "when a .pbf is cut inside its way blocks")
+
+
 def _extent(path, ways, features, clip_geom, header_box, notes):
     """Bounds and UTM zone: the zone from the median walkable street vertex; the bounds from the
-    clip, else the header box, else the streets' extent without lone outliers.
+    clip, else the header box, else where the extract is complete (the compact ways' extent,
+    :func:`urbancover.io.extent.complete_extent`), else the streets' extent; lone outliers left out.
     """
     lonlat = np.zeros((0, 2))
     if len(ways):
@@ -231,6 +331,25 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
     elif header_box is not None:
         bounds = header_box
     else:
+        shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
+        core = complete_extent(shapes)
+        if core is not None:
+            bounds = core[0].bounds
+            far, km2 = ext.bounds, _box_km2(bounds, ext.crs)
+            note = (f"{path.name}: no <bounds> in the header; the default area is where the extract is complete: "
+                    f"the extent of its {core[1]:,} ways and areas at most {settings.extent_compact_m:,.0f} m across "
+                    f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}; {km2:,.1f} km²).")
+            if _box_km2(far, ext.crs) > 1.1 * km2:
+                note += (f" The streets reach farther ({far[0]:.5f}, {far[1]:.5f}, {far[2]:.5f}, {far[3]:.5f}; "
+                         f"{_box_km2(far, ext.crs):,.1f} km²), as the ways crossing the edge of a bounding-box export "
+                         "do; give clip= to analyse another area.")
+            notes.append(note)
+            if core[0].outliers:
+                msg = (f"{path}: {core[0].outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
+                       "from the others were left out of the default analysed area (stray nodes?).")
+                warnings.warn(msg, UserWarning, stacklevel=3)
+                notes.append(msg)
+            return tuple(map(float, bounds)), ext.crs
         bounds = ext.bounds
         if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
             near = features[features["element"] != "relation"]
@@ -245,7 +364,8 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
                     bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
                               max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
         what = "streets'" if len(ways) else "features'"
-        notes.append(f"{path.name}: no <bounds> in the header; the default area is the {what} extent "
+        notes.append(f"{path.name}: no <bounds> in the header and fewer than {settings.extent_compact_min} ways or "
+                     f"areas at most {settings.extent_compact_m:,.0f} m across; the default area is the {what} extent "
                      f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
         if ext.outliers:
             msg = (f"{path}: {ext.outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
@@ -255,19 +375,26 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
     return tuple(map(float, bounds)), ext.crs
 
 
+def _box_km2(bounds, crs) -> float:
+    """Area of a lon/lat box in km², in the metric ``crs`` (its densified outline reprojected)."""
+    ring = shapely.get_coordinates(densified_box(bounds))
+    x, y = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform(ring[:, 0], ring[:, 1])
+    return float(shapely.area(shapely.Polygon(np.c_[x, y]))) / 1e6
+
+
 def walkable_mask(tags) -> np.ndarray:
     """Ways open to pedestrians (OSMnx ``network_type="walk"``) from their tag dicts: a ``highway``
     tag and no value matching :data:`urbancover.settings.walk_exclude`. One regex test per distinct
     value, not per way.
     """
     tags = list(tags)
-    mask = np.array(["highway" in t for t in tags], dtype=bool)
+    mask = np.fromiter(map(operator.methodcaller("__contains__", "highway"), tags), dtype=bool, count=len(tags))
     for key, pattern in settings.walk_exclude:
         rx = re.compile(pattern)
-        values = [t.get(key) for t in tags]
+        values = list(map(operator.methodcaller("get", key), tags))
         bad = {v for v in set(values) if v is not None and rx.search(str(v)) is not None}
         if bad:
-            mask &= ~np.array([v in bad for v in values], dtype=bool)
+            mask &= ~pd.Series(values, dtype=object).isin(bad).to_numpy()
     return mask
 
 
@@ -295,12 +422,9 @@ def _clip_geometry(clip) -> shapely.Geometry | None:
     return geom
 
 
-def _header_box(path: Path) -> tuple[float, float, float, float] | None:
-    reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-    try:
-        box = reader.header().box()
-    finally:
-        reader.close()
+def _header_box(reader: osmium.io.Reader) -> tuple[float, float, float, float] | None:
+    """The file header's box, unwrapped across the antimeridian, or None."""
+    box = reader.header().box()
     if not box.valid():
         return None
     bl, tr = box.bottom_left, box.top_right
@@ -310,264 +434,192 @@ def _header_box(path: Path) -> tuple[float, float, float, float] | None:
     return (minlon, bl.lat, maxlon, tr.lat)
 
 
+# -- the reader: libosmium filters and writes text, Python parses it in bulk -------------------------
+#
+# One pass of libosmium (C++) over the file keeps every node location in an index and writes, as
+# OPL text with the locations on the ways, the nodes and relations that may become features (key
+# and tag filters) and every way. Python then parses that text column-wise: node references and
+# coordinates with one numpy parse, tags as flat key/value arrays. No Python code runs per
+# untagged node or per way node. Areas of closed ways are built with shapely in bulk exactly as
+# libosmium's area assembler builds them (see _way_geometries); multipolygon relations, which are
+# few, are assembled by libosmium from the text of the relations and their member ways.
+
+_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+
+
+def _opl_unescape(text: str) -> str:
+    """Undo OPL's ``%hex%`` escapes (``%20%`` is a space), left to right in one regex pass."""
+    return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
+
+
+def _node_feature_keys() -> set[str]:
+    """Keys that make a way or relation a feature, and a node whatever their value."""
+    return set(settings.feature_keys) - set(settings.feature_node_values)
+
+
 def _is_feature(tags: dict, element: str) -> bool:
+    """Whether an object with these tags is a feature (:data:`settings.feature_keys`; for nodes,
+    the keys of :data:`settings.feature_node_values` count only with the listed values).
+    """
     if element == "node":
         for key, values in settings.feature_node_values.items():
             if tags.get(key) in values:
                 return True
-    for key in settings.feature_keys:
-        if key in tags and key not in settings.feature_node_values:
-            return True
-    return False
+    return any(key in tags for key in _node_feature_keys())
 
 
-def _scan(path: Path):
-    """One pass over the file; returns raw columns of ways and features and the header box."""
-    header_box = _header_box(path)
-    wkb = osmium.geom.WKBFactory()
-    ways = {"osmid": [], "tags": [], "n_nodes": []}
-    way_ids: list[np.ndarray] = []
-    way_lon: list[float] = []
-    way_lat: list[float] = []
-    way_ok: list[bool] = []
-    feats = {"element": [], "osmid": [], "tags": [], "wkb": []}
-    broken: dict[int, dict] = {}  # closed ways libosmium could not make an area of -> their tags
-    broken_relations: list[int] = []  # multipolygon relations it could not assemble
-
-    # untagged objects (most nodes) stay in libosmium: the location cache and the area assembler
-    # still see them, Python only sees what it keeps (every branch below skips untagged objects)
-    processor = osmium.FileProcessor(str(path)).with_locations().with_areas().with_filter(osmium.filter.EmptyTagFilter())
-    for obj in processor:
-        if obj.is_node():
-            if obj.tags and obj.location.valid():
-                tags = dict(obj.tags)
-                if _is_feature(tags, "node"):
-                    feats["element"].append("node")
-                    feats["osmid"].append(obj.id)
-                    feats["tags"].append(tags)
-                    feats["wkb"].append(wkb.create_point(obj.location))
-        elif obj.is_way():
-            if not obj.tags:
-                continue
-            tags = dict(obj.tags)
-            if "highway" in tags:
-                n = 0
-                ids = []
-                for nd in obj.nodes:
-                    loc = nd.location
-                    ok = loc.valid()
-                    ids.append(nd.ref)
-                    way_ok.append(ok)
-                    way_lon.append(loc.lon if ok else np.nan)
-                    way_lat.append(loc.lat if ok else np.nan)
-                    n += 1
-                way_ids.append(np.asarray(ids, dtype=np.int64))
-                ways["osmid"].append(obj.id)
-                ways["tags"].append(tags)
-                ways["n_nodes"].append(n)
-            if _is_feature(tags, "way"):
-                if obj.is_closed() and _could_be_area(tags):
-                    continue  # becomes a polygon in the area pass
-                try:
-                    geom = wkb.create_linestring(obj)
-                except (osmium.InvalidLocationError, RuntimeError):
-                    continue  # nodes missing from the extract, or fewer than 2 distinct locations
-                feats["element"].append("way")
-                feats["osmid"].append(obj.id)
-                feats["tags"].append(tags)
-                feats["wkb"].append(geom)
-        elif obj.is_area():
-            if not obj.tags:
-                continue
-            tags = dict(obj.tags)
-            element = "way" if obj.from_way() else "relation"
-            if not _is_feature(tags, element):
-                continue
-            try:
-                geom = wkb.create_multipolygon(obj)
-            except RuntimeError:
-                if obj.from_way():
-                    broken[obj.orig_id()] = tags  # e.g. a self-intersecting outline: repaired below
-                else:
-                    broken_relations.append(obj.orig_id())
-                continue  # libosmium could not build a valid ring
-            feats["element"].append(element)
-            feats["osmid"].append(obj.orig_id())
-            feats["tags"].append(tags)
-            feats["wkb"].append(geom)
-    if broken:
-        repaired = _repair_outlines(path, broken)
-        for wid, geom in repaired.items():
-            feats["element"].append("way")
-            feats["osmid"].append(wid)
-            feats["tags"].append(broken[wid])
-            feats["wkb"].append(geom)
-        if repaired:
-            warnings.warn(
-                f"{path}: {len(repaired)} closed way(s) with an invalid outline (e.g. self-intersecting: "
-                f"way {next(iter(repaired))}) were repaired with shapely.make_valid.",
-                UserWarning, stacklevel=3,
-            )
-    if broken_relations:
-        warnings.warn(
-            f"{path}: {len(broken_relations)} multipolygon relation(s) with invalid rings (e.g. relation "
-            f"{broken_relations[0]}) could not be assembled and are left out; fix them in an OSM editor.",
-            UserWarning, stacklevel=3,
-        )
-    ways["node_ids"] = way_ids
-    ways["lon"] = np.asarray(way_lon, dtype=float)
-    ways["lat"] = np.asarray(way_lat, dtype=float)
-    ways["ok"] = np.asarray(way_ok, dtype=bool)
-    return ways, feats, header_box
-
-
-def _repair_outlines(path: Path, broken: dict[int, dict]) -> dict[int, bytes]:
-    """Polygons (WKB) of closed ways whose outline libosmium refused (a bow-tie, a ring touching
-    itself), rebuilt from their nodes and repaired with ``shapely.make_valid``. A second pass over
-    the file, made only when such ways exist; ways with nodes missing from the extract are skipped.
+def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
+    """Occurrences of the one-byte ``sep`` in each of ``fields``, counted on the bytes of the
+    fields joined by newlines (which OPL fields never hold): O(total length) in numpy.
     """
-    out = {}
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)).with_filter(osmium.filter.IdFilter(list(broken)))
-    )
-    for obj in processor:
-        if obj.id not in broken or not all(nd.location.valid() for nd in obj.nodes):
-            continue
-        xy = [(nd.location.lon, nd.location.lat) for nd in obj.nodes]
-        if len(xy) < 4 or xy[0] != xy[-1]:
-            continue
-        geom = shapely.make_valid(shapely.Polygon(xy), method="structure", keep_collapsed=False)
-        if geom.is_empty or shapely.get_dimensions(geom) != 2:
-            continue
-        out[obj.id] = shapely.to_wkb(geom)
-    return out
+    if not fields:
+        return np.zeros(0, dtype=np.int64)
+    raw = np.frombuffer("\n".join(fields).encode("utf-8"), dtype=np.uint8)
+    ends = np.r_[np.flatnonzero(raw == 10), len(raw)]
+    return np.diff(np.r_[0, np.searchsorted(np.flatnonzero(raw == ord(sep)), ends)])
 
 
-def _could_be_area(tags: dict) -> bool:
-    """Whether libosmium's area assembler will turn a closed way with these tags into an area."""
-    return tags.get("area") != "no"
+class _Tags:
+    """The tags of the objects of the OPL text as flat arrays: ``keys[i]``/``values[i]`` belong to
+    object ``owner[i]``; ``code[i]`` numbers the distinct keys. Columns and tests over all objects
+    are numpy operations, O(T) for T tags; ``dicts[i]`` is object i's tags as a dict once
+    :meth:`make_dicts` built it (only the objects kept are worth one).
+    """
 
+    def __init__(self, fields: list[str]):
+        self.n = len(fields)
+        if fields and min(map(len, fields)) > 1:  # no untagged object
+            tagged = np.ones(self.n, dtype=bool)
+            body = [f[1:] for f in fields]
+        else:
+            tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
+            body = [f[1:] for f in fields if len(f) > 1]
+        counts = np.zeros(self.n, dtype=np.int64)
+        counts[tagged] = _separator_counts(body, ",") + 1
+        joined = ",".join(body)
+        flat = joined.replace("=", ",").split(",") if joined else []  # separators in keys and values are escaped
+        if "%" in joined:  # each distinct escaped token once
+            plain = {t: _opl_unescape(t) for t in set(flat) if "%" in t}
+            flat = [plain.get(t, t) for t in flat]
+        keys, values = flat[0::2], flat[1::2]
+        self._keys, self._values = keys, values
+        self._start = (np.cumsum(counts) - counts).tolist()
+        self._count = counts.tolist()
+        self.dicts: list[dict | None] = [None] * self.n
+        self.code, uniques = pd.factorize(np.array(keys, dtype=object), use_na_sentinel=False)
+        self._code_of = {k: i for i, k in enumerate(uniques)}
+        self.values = np.array(values, dtype=object)
+        self.owner = np.repeat(np.arange(self.n), counts)
 
-def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
-    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
-    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
-    n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
-    if n_nodes.sum() == 0:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    lon, lat, ok = raw["lon"], raw["lat"], raw["ok"].copy()
-    ids = np.concatenate(raw["node_ids"])
-    way_of = np.repeat(np.arange(len(n_nodes)), n_nodes)
-    if clip_geom is not None:
-        shapely.prepare(clip_geom)
-        ok[ok] = shapely.intersects_xy(clip_geom, lon[ok], lat[ok])
-    # a run starts where a kept vertex follows a dropped one or a new way begins
-    starts_way = np.r_[True, way_of[1:] != way_of[:-1]]
-    run_start = ok & (starts_way | ~np.r_[False, ok[:-1]])
-    run_id = np.cumsum(run_start) - 1
-    keep = ok
-    run_id = run_id[keep]
-    counts = np.bincount(run_id, minlength=run_id.max() + 1 if len(run_id) else 0)
-    good_run = counts >= 2
-    vert_keep = good_run[run_id]
-    run_id = run_id[vert_keep]
-    kept_idx = np.flatnonzero(keep)[vert_keep]
-    if len(kept_idx) == 0:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    _, run_idx = np.unique(run_id, return_inverse=True)
-    geoms = shapely.linestrings(np.c_[lon[kept_idx], lat[kept_idx]], indices=run_idx)
-    first = kept_idx[np.r_[0, np.flatnonzero(np.diff(run_idx)) + 1]]
-    way_idx = way_of[first]
-    node_ids = np.split(ids[kept_idx], np.flatnonzero(np.diff(run_idx)) + 1)
-    # ends of a run that are not the way's own ends: the extract (or the clip) cut the way there
-    last = kept_idx[np.r_[np.flatnonzero(np.diff(run_idx)), len(run_idx) - 1]]
-    ends_way = np.r_[way_of[1:] != way_of[:-1], True]
-    tags = [raw["tags"][i] for i in way_idx]
-    data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
-    for key in settings.way_columns:
-        data[key] = [t.get(key) for t in tags]
-    data["tags"] = tags
-    data["node_ids"] = node_ids
-    data["cut_start"] = ~starts_way[first]
-    data["cut_end"] = ~ends_way[last]
-    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
-    # a run whose vertices all share one location has no length; drop it
-    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
+    def make_dicts(self, objs) -> None:
+        """Build the tag dicts of objects ``objs`` (one Python dict per object)."""
+        k, v, start, count, dicts = self._keys, self._values, self._start, self._count, self.dicts
+        for i in objs:
+            a = start[i]
+            dicts[i] = dict(zip(k[a:a + count[i]], v[a:a + count[i]]))
 
+    def _key_mask(self, keys) -> np.ndarray:
+        codes = [self._code_of[k] for k in keys if k in self._code_of]
+        return np.isin(self.code, codes)
 
-def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
-    columns = ["element", "osmid", *settings.feature_columns, "tags"]
-    if not raw["osmid"]:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    geoms = np.array(raw["geoms"], dtype=object) if raw.get("geoms") else shapely.from_wkb(raw["wkb"])
-    single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
-    single &= shapely.get_num_geometries(geoms) == 1
-    geoms[single] = shapely.get_geometry(geoms[single], 0)
-    data = {"element": raw["element"], "osmid": np.asarray(raw["osmid"], dtype=np.int64)}
-    for key in settings.feature_columns:
-        data[key] = [t.get(key) for t in raw["tags"]]
-    data["tags"] = raw["tags"]
-    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
-    if clip_geom is not None:
-        frame = frame[shapely.intersects(frame.geometry.values, clip_geom)]
-    return frame.reset_index(drop=True)
+    def has_any(self, keys) -> np.ndarray:
+        """Per object: has at least one of ``keys``."""
+        out = np.zeros(self.n, dtype=bool)
+        out[self.owner[self._key_mask(keys)]] = True
+        return out
 
+    def has_value(self, key: str, values) -> np.ndarray:
+        """Per object: its ``key`` has one of ``values``."""
+        m = self._key_mask([key])
+        m[m] = np.isin(self.values[m].astype(str), list(values))
+        out = np.zeros(self.n, dtype=bool)
+        out[self.owner[m]] = True
+        return out
 
-
-# -- the fast reader: libosmium filters and writes, Python parses text in bulk ----------------------
-_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-_TO_SPACE = str.maketrans(",nxy", "    ")
-_MISSING = 999.0  # longitude written for a node reference without a location (never a real one)
-
-
-def _opl_unescape(s: str) -> str:
-    return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), s) if "%" in s else s
-
-
-def _opl_tags(field: str) -> dict:
-    if len(field) <= 1:
-        return {}
-    if "%" not in field:
-        return dict(kv.split("=", 1) for kv in field[1:].split(","))
-    out = {}
-    for kv in field[1:].split(","):
-        k, _, v = kv.partition("=")
-        out[_opl_unescape(k)] = _opl_unescape(v)
-    return out
+    def column(self, key: str) -> np.ndarray:
+        """Per object: the value of ``key`` or None (object array)."""
+        out = np.full(self.n, None, dtype=object)
+        m = self._key_mask([key])
+        out[self.owner[m]] = self.values[m]
+        return out
 
 
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) in one numpy parse,
-    and the number of references of each way. A reference without a location (``n5xy``) gets NaN.
+    """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) and the number of
+    references of each way, parsed by pandas' C CSV parser after four C-level replacements turn
+    the text into ``first,id,lon,lat`` rows. A reference without a location (``n5xy``) gets NaN.
+    The text holds libosmium's fixed-point coordinates in decimal (at most 7 decimals), which the
+    parser turns into the doubles ``osmium.osm.Location.lon`` gives. O(total length).
     """
-    counts = np.fromiter((f.count(",") + 1 if len(f) > 1 else 0 for f in fields), dtype=np.int64, count=len(fields))
-    text = ",".join(f[1:] for f in fields if len(f) > 1)
-    if not text:
+    counts = np.zeros(len(fields), dtype=np.int64)
+    body = [f for f in fields if len(f) > 1]
+    if not body:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
-    text = text.replace("xy", f"x{_MISSING:g}y{_MISSING:g}")
-    text = text.translate(_TO_SPACE)
-    vals = np.fromstring(text, dtype=float, sep=" ").reshape(-1, 3)  # C parser, no Python per number
-    ids = vals[:, 0].astype(np.int64)
-    lon, lat = vals[:, 1].copy(), vals[:, 2].copy()
-    bad = lon == _MISSING
-    lon[bad] = np.nan
-    lat[bad] = np.nan
-    return ids, lon, lat, counts
+    text = "".join(body).replace(",n", "\n0,").replace("Nn", "\n1,").replace("x", ",").replace("y", ",")
+    rows = pd.read_csv(io.BytesIO(text[1:].encode("ascii")), header=None, names=["first", "id", "lon", "lat"],
+                       dtype={"first": np.int8, "id": np.int64, "lon": float, "lat": float}, engine="c")
+    starts = np.flatnonzero(rows["first"].to_numpy())
+    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = np.diff(np.r_[starts, len(rows)])
+    return rows["id"].to_numpy(), rows["lon"].to_numpy(), rows["lat"].to_numpy(), counts
 
 
-def _scan_fast(path: Path):
-    """One pass of libosmium over nodes and ways (node locations, a key filter and an OPL writer
-    with locations on ways, all in C++), then a bulk parse in Python of only the tagged objects
-    that may matter; multipolygon relations are assembled by libosmium in a second pass over ways
-    only, made only when the file has such relations. No Python runs per untagged node or per way node.
+_OPL_WIDTH = {"n": 4, "w": 3, "r": 3}  # fields of a node (id, tags, x, y), a way (id, tags, refs), a relation
 
-    Returns the same raw columns as the Python reader, plus reading statistics.
+
+def _opl_columns(text: str) -> dict[str, list]:
+    """The fields of the OPL lines by object type, column-wise: ``{"n": [ids, tags, x, y], ...}``.
+
+    A sorted file's text holds its nodes, then its ways, then its relations: each type's block is
+    split by two C-level string operations (no Python step per line). A file with nodes after
+    ways (libosmium's location handler reads it as it streams) is first regrouped line by line.
+
+    Raises RuntimeError ("out of order") when the ways are not sorted by id, which libosmium's
+    area assembler refuses (``osmium::id_order``: 0 and negative ids first by absolute value).
     """
-    header_box = _header_box(path)
+    starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: absent or first
+    present = [k for k in "nwr" if starts[k] or text.startswith(k)]
+    bounds = [starts[k] for k in present] + [len(text)]
+    blocks = {k: text[lo:hi].rstrip("\n") for k, lo, hi in zip(present, bounds, bounds[1:])}
+    cols = {k: _opl_block(k, b) for k, b in blocks.items()}
+    if any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
+        lines = text.rstrip("\n").split("\n")
+        cols = {k: _opl_block(k, "\n".join([ln for ln in lines if ln.startswith(k)])) for k in present}
+    out = {}
+    for k in "nwr":
+        if k not in cols:
+            out[k] = [np.zeros(0, dtype=np.int64)] + [[] for _ in range(_OPL_WIDTH[k] - 1)]
+            continue
+        out[k] = cols[k]
+    ids = out["w"][0]
+    key = np.where(ids > 0, np.int64(1) << 62, 0) + np.abs(ids)
+    bad = np.flatnonzero(key[1:] <= key[:-1])
+    if len(bad):
+        raise RuntimeError(f"way {ids[bad[0] + 1]} out of order (after way {ids[bad[0]]})")
+    return out
+
+
+def _opl_block(kind: str, block: str) -> list | None:
+    """The field columns of a block of OPL lines of one type (ids parsed), or None when the block
+    holds lines of another type (the file interleaves its types).
+    """
+    width = _OPL_WIDTH[kind]
+    tokens = block.replace("\n", " ").split(" ")
+    cols = [tokens[c::width] for c in range(width)]
+    ids = " ".join(cols[0])
+    if len(tokens) != width * (block.count("\n") + 1) or (" " + ids).count(" " + kind) != len(cols[0]):
+        return None
+    cols[0] = np.fromstring(ids.replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
+    return cols
+
+
+def _filtered_opl(path: Path, idx) -> tuple[str, tuple | None]:
+    """The libosmium pass: node locations into ``idx``; the nodes and relations that may matter
+    and every way written as OPL text (locations on the ways), and the header box. Every way, so
+    that multipolygon relations find their member ways (often untagged) in the text, and the
+    file is read once. O(N + W) in C++.
+    """
     node_keys = sorted(set(settings.feature_node_values) | set(settings.feature_keys))
-    way_keys = sorted({"highway", *settings.feature_keys})
-    idx = osmium.index.create_map("flex_mem")
     lh = osmium.NodeLocationsForWays(idx)
     lh.ignore_errors()
     fd, tmp = tempfile.mkstemp(suffix=".opl", prefix="urbancover-")
@@ -576,117 +628,213 @@ def _scan_fast(path: Path):
     try:
         writer = osmium.WriteHandler(osmium.io.File(tmp, "opl,locations_on_ways=true,add_metadata=false"))
         try:
-            nodes_f = osmium.filter.KeyFilter(*node_keys).enable_for(osmium.osm.NODE)
-            ways_f = osmium.filter.KeyFilter(*way_keys).enable_for(osmium.osm.WAY)
-            with osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY) as reader:
-                osmium.apply(reader, lh, nodes_f, ways_f, writer)
+            chain = [
+                lh,
+                osmium.filter.KeyFilter(*node_keys).enable_for(osmium.osm.NODE),
+                osmium.filter.TagFilter(("type", "multipolygon"), ("type", "boundary")).enable_for(osmium.osm.RELATION),
+                writer,
+            ]
+            with osmium.io.Reader(str(path), osmium.osm.NODE | osmium.osm.WAY | osmium.osm.RELATION) as reader:
+                header_box = _header_box(reader)
+                osmium.apply(reader, *chain)
         finally:
             writer.close()
-        has_nodes = idx.used_memory() > 0
         with open(tmp, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+            return fh.read(), header_box
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    feats = {"element": [], "osmid": [], "tags": [], "wkb": [], "geoms": []}
-    way_id, way_tags, way_refs = [], [], []
-    for line in lines:
-        f = line.split(" ")
-        if line[0] == "n":
-            tags = _opl_tags(f[1])
-            if _is_feature(tags, "node") and len(f[2]) > 1:
-                feats["element"].append("node")
-                feats["osmid"].append(int(f[0][1:]))
-                feats["tags"].append(tags)
-                feats["geoms"].append((float(f[2][1:]), float(f[3][1:])))
-        elif line[0] == "w":
-            way_id.append(int(f[0][1:]))
-            way_tags.append(_opl_tags(f[1]))
-            way_refs.append(f[2])
-    ids, lon, lat, counts = _opl_refs(way_refs)
-    start = np.r_[0, np.cumsum(counts)[:-1]]
-    points = shapely.points(np.c_[[g[0] for g in feats["geoms"]], [g[1] for g in feats["geoms"]]]) if feats["geoms"] else []
-    feats["geoms"] = list(points)
-    is_hw = np.array(["highway" in t for t in way_tags], dtype=bool)
-    is_feat = np.array([_is_feature(t, "way") for t in way_tags], dtype=bool)
-    # highway ways: the raw columns of the Python reader
-    hw = np.flatnonzero(is_hw)
+
+
+def _scan(path: Path):
+    """Read the file: raw columns of the highway ways, the features, the header box and reading
+    statistics. See the comment above for the method; O(N + W) in C++ for N nodes and W way-node
+    references, then O(K + R) numpy work for the K kept objects and their R node references.
+    """
+    idx = osmium.index.create_map("flex_mem")
+    text, header_box = _filtered_opl(path, idx)
+    has_nodes = idx.used_memory() > osmium.index.create_map("flex_mem").used_memory()  # an empty one
+    cols = _opl_columns(text)
+    del text
+    n_nodes, n_ways = len(cols["n"][0]), len(cols["w"][0])
+    ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
+    tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
+    obj_feature = tags.has_any(_node_feature_keys())
+
+    # nodes: features with a location
+    node_feat = obj_feature[:n_nodes].copy()
+    for key, values in settings.feature_node_values.items():
+        node_feat |= tags.has_value(key, values)[:n_nodes]
+    xs, ys = cols["n"][2], cols["n"][3]
+    located = np.fromiter((len(x) > 1 for x in xs), dtype=bool, count=n_nodes)
+    node_sel = np.flatnonzero(node_feat & located)
+    node_xy = np.array([(float(xs[i][1:]), float(ys[i][1:])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
+
+    # ways that are streets or features: node references with their locations
+    is_hw = tags.has_any(["highway"])[n_nodes:n_nodes + n_ways]
+    kept = np.flatnonzero(is_hw | obj_feature[n_nodes:n_nodes + n_ways])
+    w_obj = n_nodes + kept  # object numbers of the kept ways
+    tags.make_dicts(np.r_[node_sel, w_obj].tolist())
+    refs_field = cols["w"][2]
+    refs, lon, lat, counts = _opl_refs([refs_field[i] for i in kept.tolist()])
+    start = np.cumsum(counts) - counts
+    w_tags = [tags.dicts[i] for i in w_obj.tolist()]
+    hw = np.flatnonzero(is_hw[kept])
     hw_vert = np.repeat(start[hw], counts[hw]) + ranges(counts[hw])
     ways = {
-        "osmid": [way_id[i] for i in hw], "tags": [way_tags[i] for i in hw], "n_nodes": [int(counts[i]) for i in hw],
-        "node_ids": [ids[start[i]:start[i] + counts[i]] for i in hw],
-        "lon": lon[hw_vert], "lat": lat[hw_vert], "ok": np.isfinite(lon[hw_vert]),
+        "osmid": ids[w_obj[hw]], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
+        "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
+        "columns": {k: tags.column(k)[w_obj[hw]] for k in settings.way_columns},
     }
-    # feature ways: closed ones that may be areas become polygons, the others lines
-    fw = np.flatnonzero(is_feat & (counts >= 2))
-    if len(fw):
-        closed = ids[start[fw]] == ids[start[fw] + counts[fw] - 1]
-        area = closed & np.array([_could_be_area(way_tags[i]) for i in fw], dtype=bool)
-        vert = np.repeat(start[fw], counts[fw]) + ranges(counts[fw])
-        owner = np.repeat(np.arange(len(fw)), counts[fw])
-        complete = np.ones(len(fw), dtype=bool)
-        np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
-        xy = np.c_[lon[vert], lat[vert]]
-        # drop repeated locations in a row, as libosmium's geometry factory does
-        rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
-        xy, owner = xy[~rep], owner[~rep]
-        n_pts = np.bincount(owner, minlength=len(fw))
-        line_ok = complete & ~area & (n_pts >= 2)
-        poly_ok = complete & area & (n_pts >= 4)
-        sel = line_ok[owner]
-        if line_ok.any():
-            _, inv = np.unique(owner[sel], return_inverse=True)
-            geoms = shapely.linestrings(xy[sel], indices=inv)
-            for k, g in zip(np.flatnonzero(line_ok), geoms):
-                feats["element"].append("way")
-                feats["osmid"].append(way_id[fw[k]])
-                feats["tags"].append(way_tags[fw[k]])
-                feats["geoms"].append(g)
-        sel = poly_ok[owner]
-        if poly_ok.any():
-            _, inv = np.unique(owner[sel], return_inverse=True)
-            rings = shapely.linearrings(xy[sel], indices=inv)
-            polys = shapely.orient_polygons(shapely.polygons(rings))  # outer rings CCW, as libosmium's
-            valid = shapely.is_valid(polys)
-            if (~valid).any():
-                polys[~valid] = shapely.make_valid(polys[~valid], method="structure", keep_collapsed=False)
-                warnings.warn(
-                    f"{path}: {int((~valid).sum())} closed way(s) with an invalid outline (e.g. self-intersecting: "
-                    f"way {way_id[fw[np.flatnonzero(poly_ok)[np.flatnonzero(~valid)[0]]]]}) were repaired with "
-                    "shapely.make_valid.", UserWarning, stacklevel=3,
-                )
-            for k, g, v in zip(np.flatnonzero(poly_ok), polys, valid):
-                if not v and (g.is_empty or shapely.get_dimensions(g) != 2):
-                    continue
-                feats["element"].append("way")
-                feats["osmid"].append(way_id[fw[k]])
-                feats["tags"].append(way_tags[fw[k]])
-                feats["geoms"].append(g)
-    _relation_areas(path, feats, idx)
-    stats = {
-        "refs": int(len(ids)), "missing": int((~np.isfinite(lon)).sum()),
-        "tagged_ways": len(way_id), "has_nodes": has_nodes,
-    }
+    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
+    feats = _feature_rows(tags, ids, node_sel, node_xy, w_obj, lines_, polys)
+    if broken:
+        warnings.warn(
+            f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
+            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
+        )
+    rel = np.flatnonzero(obj_feature[n_nodes + n_ways:])
+    if len(rel):
+        r_ids, r_tags, r_members = cols["r"]
+        members = {int(m[1:].split("@", 1)[0]) for i in rel.tolist() for m in r_members[i][1:].split(",")
+                   if m.startswith("w")}
+        rel_lines = [f"r{r_ids[i]} {r_tags[i]} {r_members[i]}" for i in rel.tolist()]
+        w_ids, w_tag_fields = cols["w"][0], cols["w"][1]
+        member_lines = [f"w{w_ids[i]} {w_tag_fields[i]} {refs_field[i]}"
+                        for i in np.flatnonzero(np.isin(w_ids, list(members))).tolist()]
+        _relation_areas(path, rel_lines, member_lines, feats)
+    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": len(kept), "has_nodes": has_nodes}
     return ways, feats, header_box, stats
 
 
-def _relation_areas(path: Path, feats: dict, idx) -> None:
-    """Append the polygons of multipolygon/boundary relations that are features, assembled by
-    libosmium. The relations are read first (few objects); the second pass over nodes and ways runs
-    only when there are such relations and passes on only their member ways.
+def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
+    """Lines and polygons of the feature ways, built as libosmium builds them.
+
+    A feature way closed by its node ids (and not ``area=no``) is an area candidate, never a line;
+    other feature ways are lines of their located nodes with repeated locations dropped
+    (``WKBFactory.create_linestring``), when all nodes are located and two distinct remain. An area
+    is assembled as libosmium's ``MultipolygonManager.after_way`` does: more than 3 nodes, the first
+    and last located at the same place, not ``area=no``; the ring drops repeated locations, runs
+    counter-clockwise and starts at its smallest (lon, lat) vertex. A ring that is not a valid
+    polygon (libosmium refuses those) is repaired with ``shapely.make_valid``. Vectorised, O(R) for
+    R node references.
+
+    Returns (way index, line) pairs, (way index, polygon) pairs as two (indices, geometries) tuples,
+    and the indices of repaired ways.
     """
-    members: set[int] = set()
-    wanted = False
-    for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION).with_filter(
-        osmium.filter.TagFilter(("type", "multipolygon"), ("type", "boundary"))
-    ):
-        if _is_feature(dict(rel.tags), "relation"):
-            wanted = True
-            members.update(m.ref for m in rel.members if m.type == "w")
-    if not wanted:
-        return
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
+    fw = np.flatnonzero(feature & (counts >= 1))
+    if len(fw) == 0:
+        return empty, empty, []
+    first, last = start[fw], start[fw] + counts[fw] - 1
+    area_ok = np.array([w_tags[i].get("area") != "no" for i in fw.tolist()], dtype=bool)
+    closed_id = refs[first] == refs[last]
+    vert = np.repeat(first, counts[fw]) + ranges(counts[fw])
+    owner = np.repeat(np.arange(len(fw)), counts[fw])
+    complete = np.ones(len(fw), dtype=bool)
+    np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
+    xy = np.c_[lon[vert], lat[vert]]
+    rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
+    dxy, downer = xy[~rep], owner[~rep]
+    n_pts = np.bincount(downer, minlength=len(fw))
+
+    # lines
+    line_ok = ~(closed_id & area_ok) & complete & (n_pts >= 2)
+    sel = line_ok[downer]
+    line_geoms = np.zeros(0, dtype=object)
+    if line_ok.any():
+        line_geoms = _ragged(shapely.GeometryType.LINESTRING, dxy[sel], downer[sel])
+    lines = (fw[line_ok], line_geoms)
+
+    # areas
+    ends_ok = np.isfinite(lon[first]) & np.isfinite(lon[last])
+    same_end = ends_ok & (lon[first] == lon[last]) & (lat[first] == lat[last])
+    cand = (counts[fw] > 3) & same_end & area_ok
+    good = cand & complete & (n_pts >= 4)
+    poly_idx, poly_geoms, repaired = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object), []
+    if good.any():
+        sel = good[downer]
+        pxy, powner = dxy[sel], downer[sel]
+        rings_xy, ring_owner = _libosmium_rings(pxy, powner)
+        polys = _ragged(shapely.GeometryType.POLYGON, rings_xy, ring_owner)
+        valid = shapely.is_valid(polys)
+        gidx = np.flatnonzero(good)
+        keep = valid.copy()
+        if (~valid).any():  # libosmium refuses these rings; the reader rebuilt them from all nodes
+            bad = gidx[~valid]
+            bsel = np.isin(owner, bad)
+            fixed = shapely.make_valid(_ragged(shapely.GeometryType.POLYGON, xy[bsel], owner[bsel]),
+                                       method="structure", keep_collapsed=False)
+            ok = ~shapely.is_empty(fixed) & (shapely.get_dimensions(fixed) == 2)
+            polys[~valid] = fixed
+            keep[~valid] = ok
+            repaired = fw[bad[ok]].tolist()
+        poly_idx, poly_geoms = fw[gidx[keep]], polys[keep]
+    return lines, (poly_idx, poly_geoms), repaired
+
+
+def _ragged(kind, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """LineStrings, or Polygons of one ring, of the coordinates ``xy`` grouped by the equal
+    consecutive values of ``group`` (shapely's ragged-array constructor: no index sort).
+    """
+    offsets = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1, len(group)].astype(np.int64)
+    if kind == shapely.GeometryType.LINESTRING:
+        return shapely.from_ragged_array(kind, xy, (offsets,))
+    return shapely.from_ragged_array(kind, xy, (offsets, np.arange(len(offsets), dtype=np.int64)))
+
+
+def _libosmium_rings(xy: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closed rings (vertices grouped by ``owner``, first == last) rotated and turned as
+    libosmium's assembler writes them: counter-clockwise, starting at the smallest (lon, lat)
+    vertex. Vectorised and O(n) for n vertices (per-ring minima by ``reduceat``, no sort).
+    """
+    last_of = np.r_[owner[1:] != owner[:-1], True]
+    open_xy, open_owner = xy[~last_of], owner[~last_of]  # drop the closing vertex
+    first = np.flatnonzero(np.r_[True, open_owner[1:] != open_owner[:-1]])
+    n = np.diff(np.r_[first, len(open_owner)])
+    ring_first = np.repeat(first, n)
+    local = np.arange(len(open_owner)) - ring_first
+    # orientation: shoelace sum relative to each ring's first vertex (exact sign for small rings)
+    rel = open_xy - open_xy[ring_first]
+    nxt = ring_first + (local + 1) % np.repeat(n, n)
+    cross = rel[:, 0] * rel[nxt, 1] - rel[nxt, 0] * rel[:, 1]
+    ccw = np.add.reduceat(cross, first) > 0
+    # smallest (lon, lat) vertex of each ring: its first occurrence
+    lon, lat = open_xy[:, 0], open_xy[:, 1]
+    is_min = lon == np.repeat(np.minimum.reduceat(lon, first), n)
+    is_min &= lat == np.repeat(np.minimum.reduceat(np.where(is_min, lat, np.inf), first), n)
+    cand = np.flatnonzero(is_min)
+    ring_of = np.repeat(np.arange(len(n)), n)[cand]
+    smallest = local[cand[np.r_[True, ring_of[1:] != ring_of[:-1]]]]
+    # n + 1 output vertices per ring: from the smallest one, forwards or backwards, back to it
+    n1 = n + 1
+    step = ranges(n1)
+    ring_n, shift = np.repeat(n, n1), np.repeat(smallest, n1)
+    pos = np.where(np.repeat(ccw, n1), (shift + step) % ring_n, (shift - step) % ring_n)
+    return open_xy[np.repeat(first, n1) + pos], np.repeat(open_owner[first], n1)
+
+
+def _feature_rows(tags: _Tags, ids: np.ndarray, node_sel, node_xy, w_obj, lines, polys) -> dict:
+    """Feature rows: nodes (file order), then ways by id, a way's line before its polygon.
+    ``lines`` and ``polys`` index the kept ways, whose object numbers are ``w_obj``.
+    """
+    w_idx = np.r_[lines[0], polys[0]]
+    w_geom = np.r_[lines[1], polys[1]] if len(w_idx) else np.zeros(0, dtype=object)
+    order = np.argsort(w_idx, kind="stable")
+    obj = np.r_[node_sel, w_obj[w_idx[order]]].astype(np.int64)
+    geoms = np.r_[shapely.points(node_xy) if len(node_xy) else np.zeros(0, dtype=object), w_geom[order]]
+    return {"tags": tags, "ids": ids, "obj": obj, "geoms": geoms, "n_node_rows": len(node_sel),
+            "relations": {"osmid": [], "tags": [], "geoms": []}}
+
+
+def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feats: dict) -> None:
+    """Polygons of the multipolygon/boundary relations that are features, assembled by libosmium
+    from OPL text: the relations (its first pass), then their member ways with the locations on
+    their nodes (its second pass). The file is not read again.
+    """
     wkb = osmium.geom.WKBFactory()
     broken = []
+    rows = feats["relations"]
 
     class _Areas(osmium.SimpleHandler):
         def area(self, a):
@@ -700,23 +848,92 @@ def _relation_areas(path: Path, feats: dict, idx) -> None:
             except RuntimeError:
                 broken.append(a.orig_id())
                 return
-            feats["element"].append("relation")
-            feats["osmid"].append(a.orig_id())
-            feats["tags"].append(tags)
-            feats["geoms"].append(shapely.from_wkb(geom))
+            rows["osmid"].append(a.orig_id())
+            rows["tags"].append(tags)
+            rows["geoms"].append(geom)
 
     manager = osmium.area.AreaManager()
-    with osmium.io.Reader(str(path), osmium.osm.RELATION) as reader:
+    buf = osmium.io.FileBuffer(("\n".join(rel_lines) + "\n").encode("utf-8"), "opl")
+    with osmium.io.Reader(buf) as reader:
         osmium.apply(reader, manager.first_pass_handler())
-    lh = osmium.NodeLocationsForWays(idx)  # the locations of the first pass: nodes are not read again
-    lh.ignore_errors()
-    only = osmium.filter.IdFilter(members).enable_for(osmium.osm.WAY)
-    handler = _Areas()
-    with osmium.io.Reader(str(path), osmium.osm.WAY) as reader:
-        osmium.apply(reader, lh, only, manager.second_pass_handler(handler))
+    buf = osmium.io.FileBuffer(("\n".join(way_lines) + "\n").encode("utf-8"), "opl")
+    with osmium.io.Reader(buf) as reader:
+        osmium.apply(reader, manager.second_pass_handler(_Areas()))
+    rows["geoms"] = list(shapely.from_wkb(rows["geoms"])) if rows["geoms"] else []
     if broken:
         warnings.warn(
             f"{path}: {len(broken)} multipolygon relation(s) with invalid rings (e.g. relation "
             f"{broken[0]}) could not be assembled and are left out; fix them in an OSM editor.",
             UserWarning, stacklevel=4,
         )
+
+
+def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+
+
+def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
+    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
+    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
+    n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
+    if n_nodes.sum() == 0:
+        return _empty_frame(columns)
+    lon, lat = raw["lon"], raw["lat"]
+    ok = np.isfinite(lon)
+    ids = raw["node_ids"]
+    way_of = np.repeat(np.arange(len(n_nodes)), n_nodes)
+    if clip_geom is not None:
+        shapely.prepare(clip_geom)
+        ok[ok] = shapely.intersects_xy(clip_geom, lon[ok], lat[ok])
+    # a run starts where a kept vertex follows a dropped one or a new way begins
+    starts_way = np.r_[True, way_of[1:] != way_of[:-1]]
+    run_start = ok & (starts_way | ~np.r_[False, ok[:-1]])
+    run_id = (np.cumsum(run_start) - 1)[ok]
+    counts = np.bincount(run_id, minlength=run_id.max() + 1 if len(run_id) else 0)
+    vert_keep = (counts >= 2)[run_id]
+    run_id = run_id[vert_keep]
+    kept_idx = np.flatnonzero(ok)[vert_keep]
+    if len(kept_idx) == 0:
+        return _empty_frame(columns)
+    run_idx = np.cumsum(np.r_[True, run_id[1:] != run_id[:-1]]) - 1  # run_id is sorted: renumber 0..
+    geoms = _ragged(shapely.GeometryType.LINESTRING, np.c_[lon[kept_idx], lat[kept_idx]], run_idx)
+    breaks = np.flatnonzero(np.diff(run_idx)) + 1
+    first = kept_idx[np.r_[0, breaks]]
+    way_idx = way_of[first]
+    # ends of a run that are not the way's own ends: the extract (or the clip) cut the way there
+    last = kept_idx[np.r_[breaks - 1, len(run_idx) - 1]]
+    ends_way = np.r_[way_of[1:] != way_of[:-1], True]
+    data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
+    for key in settings.way_columns:
+        data[key] = raw["columns"][key][way_idx]
+    all_tags = raw["tags"]
+    data["tags"] = [all_tags[i] for i in way_idx.tolist()]
+    kept_ids = ids[kept_idx]
+    data["node_ids"] = [kept_ids[a:b] for a, b in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(kept_ids)].tolist())]
+    data["cut_start"] = ~starts_way[first]
+    data["cut_end"] = ~ends_way[last]
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
+    # a run whose vertices all share one location has no length; drop it
+    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
+
+
+def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
+    columns = ["element", "osmid", *settings.feature_columns, "tags"]
+    tags, obj, rel = raw["tags"], raw["obj"], raw["relations"]
+    if len(obj) == 0 and not rel["osmid"]:
+        return _empty_frame(columns)
+    n_node_rows = raw["n_node_rows"]
+    element = np.array(["node"] * n_node_rows + ["way"] * (len(obj) - n_node_rows) + ["relation"] * len(rel["osmid"]),
+                       dtype=object)
+    data = {"element": element, "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
+    for key in settings.feature_columns:
+        data[key] = np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)]
+    data["tags"] = [tags.dicts[i] for i in obj.tolist()] + rel["tags"]
+    geoms = np.r_[raw["geoms"], np.array(rel["geoms"], dtype=object)]
+    single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
+    single &= shapely.get_num_geometries(geoms) == 1
+    geoms[single] = shapely.get_geometry(geoms[single], 0)
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
+    if clip_geom is not None:
+        frame = frame[shapely.intersects(frame.geometry.values, clip_geom)]
+    return frame.reset_index(drop=True)
