@@ -258,7 +258,19 @@ def synthetic_city(side: int, dst: Path, seed: int = 7) -> dict:
         dst.unlink()
     w_id = 1
     counts = {"segments": 2 * side * (side - 1)}
-    with osmium.SimpleWriter(str(dst)) as wr:
+    # a sorted file, as OSM extracts are: every node (street nodes, then the polygons' and the points'),
+    # then every way; polygons and points are collected first and written after the street nodes
+    nodes, ways = [], []
+
+    class _Collect:
+        def add_node(self, node):
+            nodes.append(node)
+
+        def add_way(self, way):
+            ways.append(way)
+
+    with osmium.SimpleWriter(str(dst)) as out:
+        wr = _Collect()
         for k in range(side * side):
             wr.add_node(osmium.osm.mutable.Node(id=k + 1, location=(float(lon[k]), float(lat[k]))))
         idx = np.arange(side * side).reshape(side, side) + 1
@@ -317,6 +329,10 @@ def synthetic_city(side: int, dst: Path, seed: int = 7) -> dict:
             for k in pick:
                 point(cx[k] + rng.uniform(-45, 45), cy[k] - 42, tags)
             counts[next(iter(tags.values()))] = len(pick)
+        for n in nodes:
+            out.add_node(n)
+        for w in ways:
+            out.add_way(w)
     counts["osm_nodes_and_ways"] = next_id[0] + w_id
     return counts
 
@@ -495,8 +511,8 @@ def main(argv=None) -> int:
                 extracts.append((name, p))
         extracts.append(("Malta", malta))
         if not args.no_synthetic:
-            p = CACHE / f"synthetic-{args.side}.osm.pbf"
-            meta = CACHE / f"synthetic-{args.side}.json"
+            p = CACHE / f"synthetic-{args.side}-sorted.osm.pbf"  # (earlier runs wrote nodes after ways)
+            meta = CACHE / f"synthetic-{args.side}-sorted.json"
             if not p.exists() or not meta.exists():
                 print(f"writing the synthetic city ({args.side} x {args.side})", flush=True)
                 meta.write_text(json.dumps(synthetic_city(args.side, p)))
