@@ -371,6 +371,7 @@ def evaluate(
         bar.step(rule.id)
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
+    ctx.on_progress = None  # the bar is done (and the report stays picklable)
     summary = pd.DataFrame([r.summary for r in results.values()])
     summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
     if len(summary):
