@@ -108,6 +108,15 @@ road_piece_m: float = 10.0
 #: are in the GeoPackage, and ``interactive_map`` still draws any rule on request.
 report_interactive_max_edges: int = 20_000
 
+#: Static gap maps (urbancover.report.gap_map): street colours are computed no finer than one dot
+#: at this resolution on the largest the map can be printed (the paper's long side), so a whole
+#: city's map is not cut into more pieces than its paper can show; a district's is unchanged.
+map_max_dpi: int = 300
+#: In PDF and SVG maps, a layer of more than this many features (street pieces, polygons) is drawn
+#: as a raster image at the output's dpi (the rest stays vector): a city's 100k+ street pieces as
+#: vectors make a file of tens of megabytes that viewers open slowly.
+map_rasterize_min_features: int = 50_000
+
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
 
