@@ -117,6 +117,11 @@ map_max_dpi: int = 300
 #: vectors make a file of tens of megabytes that viewers open slowly.
 map_rasterize_min_features: int = 50_000
 
+#: The interactive map simplifies lines and outlines by this many metres (Douglas-Peucker, topology
+#: kept): under a pixel at street zoom (zoom 18 is about 0.5 m per pixel at 35° N); coordinates are
+#: rounded to 1e-6° (about 0.1 m) besides.
+interactive_simplify_m: float = 0.5
+
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0
 
