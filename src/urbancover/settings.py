@@ -103,10 +103,12 @@ assume_old_without_year: bool = True
 #: this many metres, each measured at its middle from the nearest walkable point.
 road_piece_m: float = 10.0
 
-#: The one-page HTML report embeds the interactive map only for networks of at most this many edges:
-#: a whole city's (Malta: 47k edges, a 55 MB page) is more than a browser opens smoothly; its layers
-#: are in the GeoPackage, and ``interactive_map`` still draws any rule on request.
-report_interactive_max_edges: int = 20_000
+#: The one-page HTML report embeds the interactive map only for networks of at most this many edges.
+#: Malta (47k edges, 11 distance rules) makes a map of about 9 MB that Chromium opens in a few
+#: seconds (benchmarks/results/outputs.md); twice that is still usable, beyond it a page holds more
+#: than a browser opens smoothly: the report then says where the layers are (the GeoPackage, and
+#: ``interactive_map`` for one rule or a few).
+report_interactive_max_edges: int = 100_000
 
 #: Static gap maps (urbancover.report.gap_map): street colours are computed no finer than one dot
 #: at this resolution on the largest the map can be printed (the paper's long side), so a whole
@@ -117,9 +119,9 @@ map_max_dpi: int = 300
 #: vectors make a file of tens of megabytes that viewers open slowly.
 map_rasterize_min_features: int = 50_000
 
-#: The interactive map simplifies lines and outlines by this many metres (Douglas-Peucker, topology
-#: kept): under a pixel at street zoom (zoom 18 is about 0.5 m per pixel at 35° N); coordinates are
-#: rounded to 1e-6° (about 0.1 m) besides.
+#: The interactive map simplifies its lines (streets) by this many metres (Douglas-Peucker): under a
+#: pixel at street zoom (zoom 18 is about 0.5 m per pixel at 35° N); every coordinate is rounded to
+#: 1e-6° (about 0.1 m) besides.
 interactive_simplify_m: float = 0.5
 
 #: Side of the grid cells (metres) that sample residential land for gap polygons.

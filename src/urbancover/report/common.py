@@ -313,7 +313,7 @@ def strings_used(report=None) -> list[str]:
 
 def fmt_m(d: float, lang: str) -> str:
     """A distance for people: ``480 m`` / ``1.2 km`` / ``—`` for none."""
-    if d is None or not np.isfinite(d):
+    if d is None or not math.isfinite(d):
         return "—"
     if d >= 1000:
         return f"{d / 1000:.1f} km"
@@ -419,7 +419,7 @@ def street_demand(report, rule_id: str):
 
 
 def street_distances(report, rule_id: str, *, step: float | None = None, resolution: float = 0.0,
-                     beyond_steps: bool = True) -> gpd.GeoDataFrame:
+                     beyond_steps: bool = True, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
     """Every street of the network cut into pieces, each with its network distance to the rule's
     facilities: what the gap map colours.
 
@@ -438,7 +438,8 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     ``distance_to`` (the same at the piece's two ends), ``ratio`` (distance
     over threshold; for ``all_of`` the largest over the categories), ``served`` (every category
     within its threshold), ``demand`` (the piece is street demand of the rule), ``highway``,
-    ``name``, and the piece's LineString.
+    ``name``, and the piece's LineString (with ``geometry=False`` a DataFrame without it: cutting
+    the lines is most of the cost, and a caller that merges pieces first needs none).
     """
     checks = rule_checks(report, rule_id)
     if checks is None:
@@ -499,6 +500,8 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     if len(checks.fields) > 1:
         for k, fld in enumerate(checks.fields):
             cols[f"network_distance_{report.results[rule_id].rule.categories[k].name}"] = dists[:, k]
+    if not geometry:
+        return pd.DataFrame(cols)
     geom = line_substrings(net.geometry[pe], ps, pn) if len(pe) else np.zeros(0, dtype=object)
     return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
 

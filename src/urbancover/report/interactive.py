@@ -86,22 +86,13 @@ def _json(obj) -> str:
 
 
 def _escaped(values) -> list:
-    """HTML-escaped text of each value (None and NaN become None: no popup row), escaping each
-    distinct value once.
+    """HTML-escaped text of each value (None and NaN become None: no popup row), all escaped in one
+    pass over the joined text (NUL characters, which no popup shows, are dropped).
     """
-    out, seen = [], {}
-    for v in values:
-        if v is None or (isinstance(v, float) and v != v):
-            out.append(None)
-            continue
-        try:
-            text = seen[v]
-        except KeyError:
-            text = seen[v] = esc(v)
-        except TypeError:  # unhashable
-            text = esc(v)
-        out.append(text)
-    return out
+    vals = values.tolist() if hasattr(values, "tolist") else list(values)
+    none = [v is None or (isinstance(v, float) and v != v) for v in vals]
+    joined = "\0".join("" if n else str(v).replace("\0", "") for v, n in zip(vals, none))
+    return [None if n else t for t, n in zip(esc(joined).split("\0"), none)]
 
 
 def _encode(geoms: np.ndarray, kind: str, merge: bool) -> dict:
@@ -156,8 +147,10 @@ def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = 
     dims = np.full(len(g), -1)
     dims[ok] = shapely.get_dimensions(g[ok])
     if point_radius is None and settings.interactive_simplify_m > 0:
-        lines = ok & (dims > 0)
-        g[lines] = shapely.simplify(g[lines], settings.interactive_simplify_m, preserve_topology=True)
+        # streets (long lines of many vertices) only: buildings and compounds lose ~5% of their
+        # vertices, not worth keeping their topology at every rule's layer
+        lines = ok & (dims == 1)
+        g[lines] = shapely.simplify(g[lines], settings.interactive_simplify_m, preserve_topology=False)
     g = np.asarray(gpd.GeoSeries(g, crs=gdf.crs).to_crs(4326).values, dtype=object)
     out = []
     for dim, kind in ((2, "poly"), (1, "line"), (0, "point")):
@@ -171,7 +164,7 @@ def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = 
         if not merge and fields:
             d["t"] = title if title is None or isinstance(title, str) else [title[i] for i in sel]
             d["l"] = [esc(label) for label, _ in fields]
-            d["c"] = [[values[i] for i in sel] for _, values in fields]
+            d["c"] = [_column([values[i] for i in sel]) for _, values in fields]
         if not merge and styles is not None:
             keys = [json.dumps(st, sort_keys=True) for st in styles]
             index = {k: i for i, k in enumerate(sorted(set(keys)))}
@@ -181,24 +174,59 @@ def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = 
     return out
 
 
+def _column(values: list):
+    """A popup column: the values, or ``{"u": distinct values, "i": index of each}`` when that is
+    shorter (street names, lists of failed rules and yes/no repeat across thousands of features).
+    """
+    index: dict = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    if len(index) * 2 > len(values):
+        return values
+    return {"u": list(index), "i": codes}
+
+
+_ELEMENTS: dict = {}
+
+
+def _element(kind: str, text: str):
+    """A folium element that writes ``text`` as it is: ``"raw"`` into the page (a style or script
+    block), ``"lazy"`` as ``UC.lazy(<parent feature group>, text)`` in the map's script. Neither
+    compiles ``text`` as a Jinja template, as ``folium.Element(text)`` and a MacroElement's script
+    do: seconds for Leaflet's script and a city's data, and a ``{#`` in a street name would break
+    the page.
+    """
+    if not _ELEMENTS:
+        from branca.element import Element, MacroElement
+        from jinja2 import Template
+
+        class Raw(Element):
+            _template = Template("{{ this.text }}")
+
+            def __init__(self, text: str):
+                super().__init__()
+                self._name = "Raw"
+                self.text = text
+
+        class LazyLayers(MacroElement):
+            def __init__(self, text: str):
+                super().__init__()
+                self._name = "LazyLayers"
+                self.text = text
+
+            def render(self, **kwargs):
+                # into the map's script after the parent's own, as Raw: MacroElement.render would
+                # compile the rendered script (a city's data) as a Jinja template
+                script = f"UC.lazy({self._parent.get_name()}, {self.text});"
+                self.get_root().script.add_child(Raw(script), name=self.get_name())
+
+        _ELEMENTS.update(raw=Raw, lazy=LazyLayers)
+    return _ELEMENTS[kind](text)
+
+
 def _lazy(folium, parent, layers: list[dict]) -> None:
     """Attach ``layers`` to a feature group: built in the browser when the group is first shown."""
-    from branca.element import MacroElement
-    from jinja2 import Template
-
-    if not layers:
-        return
-
-    class LazyLayers(MacroElement):
-        _template = Template("{% macro script(this, kwargs) %}UC.lazy({{ this._parent.get_name() }}, {{ this.data }});"
-                             "{% endmacro %}")
-
-        def __init__(self, data: str):
-            super().__init__()
-            self._name = "LazyLayers"
-            self.data = data
-
-    parent.add_child(LazyLayers(_json(layers)))
+    if layers:
+        parent.add_child(_element("lazy", _json(layers)))
 
 
 def interactive_map(
@@ -267,16 +295,16 @@ def interactive_map(
         m.default_js = []
         m.default_css = []
         root = m.get_root()
-        root.header.add_child(folium.Element(f"<style>{_asset('leaflet.css')}</style>"), name="leaflet_css_inline")
-        root.header.add_child(folium.Element(f"<script>{_asset('leaflet.js')}</script>"), name="leaflet_js_inline")
+        root.header.add_child(_element("raw", f"<style>{_asset('leaflet.css')}</style>"), name="leaflet_css_inline")
+        root.header.add_child(_element("raw", f"<script>{_asset('leaflet.js')}</script>"), name="leaflet_js_inline")
     # the layers' data is compact arrays, turned into Leaflet layers in the browser (assets/uclayers.js)
-    m.get_root().header.add_child(folium.Element(f"<script>{_asset('uclayers.js')}</script>"), name="urbancover_layers_js")
+    m.get_root().header.add_child(_element("raw", f"<script>{_asset('uclayers.js')}</script>"), name="urbancover_layers_js")
     if basemap is not None:
         folium.TileLayer(basemap, name=str(basemap), control=True).add_to(m)
     # leave room on the right for the layer control
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding_top_left=(10, 10), padding_bottom_right=(330, 10))
-    m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-container{background:#fbfbf8;font-family:'" + WEB_FONT_FAMILY + "','Helvetica Neue',Arial,"
+    m.get_root().header.add_child(_element(
+        "raw", "<style>.leaflet-container{background:#fbfbf8;font-family:'" + WEB_FONT_FAMILY + "','Helvetica Neue',Arial,"
         "'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif}"
         ".leaflet-control-layers{max-height:70vh;overflow:auto;font-size:12px}"
         ".uclegend{font-family:'" + WEB_FONT_FAMILY + "',Arial,sans-serif}.ucpopup table{font-size:12px;border-collapse:collapse}"
@@ -316,11 +344,11 @@ def interactive_map(
                                   title=[esc(f"{T['zone']} {k + 1}") for k in range(len(z))], fields=fields))
         zg.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(T, zones is not None, lang, len(report.compounds) > 0)))
+    m.get_root().html.add_child(_element("raw", _legend_html(T, zones is not None, lang, len(report.compounds) > 0)))
     if embed_font:
         css = web_font_css(m.get_root().render())
         if css:
-            m.get_root().header.add_child(folium.Element(css), name="urbancover_web_font")
+            m.get_root().header.add_child(_element("raw", css), name="urbancover_web_font")
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -372,7 +400,7 @@ def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
     out = []
     # street demand beyond the threshold (rules on streets), merged per edge, with its distance range
     if "streets" in rule.demand:
-        pieces = street_distances(report, rid)
+        pieces = street_distances(report, rid, geometry=False)
         bad = pieces[~pieces["served"].to_numpy(dtype=bool) & pieces["demand"].to_numpy(dtype=bool)]
         if len(bad):
             runs = _runs(report, checks, bad)
@@ -390,16 +418,16 @@ def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
         n = len(layer)
         fields = []
         if "name" in layer:
-            fields.append((T["name"], _escaped(v if isinstance(v, str) and v else None for v in layer["name"])))
+            fields.append((T["name"], _escaped(v if isinstance(v, str) and v else None for v in layer["name"].tolist())))
         fields += _distance_columns(layer, checks, lang, T)
         if "missing" in layer:
-            fields.append((T["missing"], _escaped(v if isinstance(v, str) and v else None for v in layer["missing"])))
+            fields.append((T["missing"], _escaped(v if isinstance(v, str) and v else None for v in layer["missing"].tolist())))
         if key == "homes_unserved":
-            elements = layer["element"].astype(str) if "element" in layer else [""] * n
-            osmids = layer["osmid"].astype(str) if "osmid" in layer else ["None"] * n
+            elements = [str(v) for v in layer["element"].tolist()] if "element" in layer else [""] * n
+            osmids = [str(v) for v in layer["osmid"].tolist()] if "osmid" in layer else ["None"] * n
             fields.append((T["fails"], _escaped(", ".join(fails.get((el, oid), [rid])) for el, oid in zip(elements, osmids))))
         elif key == "compounds_unserved":
-            osmids = layer["osmid"] if "osmid" in layer else [None] * n
+            osmids = layer["osmid"].tolist() if "osmid" in layer else [None] * n
             fields.append((T["fails"], _escaped((comp_failed.get(str(o)) if o is not None else "") or rid for o in osmids)))
         title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"],
                  "compounds_unserved": T["compound_unserved"]}[key]
@@ -421,7 +449,7 @@ def _distance_columns(layer, checks, lang, T) -> list[tuple[str, list]]:
     cols = []
 
     def col(name):
-        return layer[name].to_numpy() if name in layer else [None] * n
+        return layer[name].tolist() if name in layer else [None] * n
 
     if len(checks.labels) == 1:
         if "network_m" in layer:
@@ -451,12 +479,12 @@ def _compound_failures(report) -> dict:
     if comp is None or len(comp) == 0 or "osmid" not in comp or "failed_rules" not in comp:
         return {}
     out: dict = {}
-    for oid, failed in zip(comp["osmid"].astype(str), comp["failed_rules"]):
+    for oid, failed in zip((str(v) for v in comp["osmid"].tolist()), comp["failed_rules"].tolist()):
         out.setdefault(oid, str(failed))  # the first compound of an osmid, as a lookup would find
     return out
 
 
-def _runs(report, checks, bad: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _runs(report, checks, bad) -> gpd.GeoDataFrame:
     """Merge adjacent unserved pieces of an edge into runs, with the distance range along each."""
     from urbancover.network import line_substrings
 

@@ -4,7 +4,8 @@
  * millionths of a degree, each the difference from the vertex before, across the whole layer),
  * r: [vertices of each line or ring], p: [rings of each polygon], f: [parts of each feature],
  * s: {Leaflet path options}, ss: [per-feature style overrides], si: [index into ss per feature],
- * rad: circle radius of points, t: popup title, l: [labels], c: [[value per feature] per label]}.
+ * rad: circle radius of points, t: popup title (or one per feature), l: [labels], c: [column per label:
+ * [value per feature], or {u: [distinct values], i: [index into u per feature]}]}.
  * Titles, labels and values are HTML already escaped by urbancover. Features are made when the
  * layer is first shown, and one click handler per layer opens the popup of the feature clicked.
  */
@@ -30,9 +31,9 @@ var UC = (function () {
   }
 
   function popup(d, i) {
-    var rows = d.t ? "<tr><th></th><td>" + d.t + "</td></tr>" : "";
+    var t = Array.isArray(d.t) ? d.t[i] : d.t, rows = t ? "<tr><th></th><td>" + t + "</td></tr>" : "";
     for (var j = 0; j < d.l.length; j++) {
-      var val = d.c[j][i];
+      var col = d.c[j], val = col.u ? col.u[col.i[i]] : col[i];
       if (val !== null && val !== undefined && val !== "") rows += "<tr><th>" + d.l[j] + "</th><td>" + val + "</td></tr>";
     }
     return "<div class='ucpopup'><table>" + rows + "</table></div>";
