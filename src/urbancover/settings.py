@@ -110,10 +110,12 @@ road_piece_m: float = 10.0
 #: ``interactive_map`` for one rule or a few).
 report_interactive_max_edges: int = 100_000
 
-#: Static gap maps (urbancover.report.gap_map): street colours are computed no finer than one dot
-#: at this resolution on the largest the map can be printed (the paper's long side), so a whole
-#: city's map is not cut into more pieces than its paper can show; a district's is unchanged.
-map_max_dpi: int = 300
+#: Static gap maps (urbancover.report.gap_map): street colours change at most every this many
+#: millimetres of paper, at the largest the map can be printed (the paper's long side): finer steps
+#: of the colour ramp are invisible, and a whole city's map is not cut into more pieces than its
+#: paper can show (Malta on A4: ~70 m instead of 25 m); a district's is unchanged (its pieces are
+#: already longer).
+map_piece_mm: float = 0.2
 #: In PDF and SVG maps, a layer of more than this many features (street pieces, polygons) is drawn
 #: as a raster image at the output's dpi (the rest stays vector): a city's 100k+ street pieces as
 #: vectors make a file of tens of megabytes that viewers open slowly.

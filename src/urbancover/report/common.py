@@ -608,9 +608,11 @@ def web_font_css(text: str) -> str:
     )
 
 
-def with_web_font(page: str) -> str:
-    """``page`` (an HTML document) with :func:`web_font_css` of its own text inserted in its head."""
-    css = web_font_css(page)
+def with_web_font(page: str, text: str | None = None) -> str:
+    """``page`` (an HTML document) with :func:`web_font_css` of its own text (or of ``text``: the
+    page without an embedded document that carries its own font) inserted in its head.
+    """
+    css = web_font_css(page if text is None else text)
     if not css:
         return page
     i = page.find("</head>")

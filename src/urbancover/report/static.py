@@ -434,14 +434,14 @@ def _points(layer) -> np.ndarray:
 
 
 def _dot_m(ax, paper: str | None) -> float:
-    """Ground length (metres) of one dot at ``settings.map_max_dpi`` on the largest the map can be
+    """Ground length (metres) of ``settings.map_piece_mm`` of paper on the largest the map can be
     printed: the long side of ``paper``, or of the caller's figure. Street colours need no finer
-    pieces than that (a whole city on A4: about 30 m; a district: under a metre).
+    pieces than that (all of Malta on A4: about 70 m; a district: a few metres).
     """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     long_in = max(PAPER[paper]) if paper is not None else max(ax.figure.get_size_inches())
-    return max(x1 - x0, y1 - y0) / long_in / settings.map_max_dpi
+    return max(x1 - x0, y1 - y0) / (long_in * 25.4) * settings.map_piece_mm
 
 
 def _extent(report, pad: float = 0.03):
