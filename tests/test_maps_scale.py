@@ -201,6 +201,21 @@ def test_line_paths_keep_every_vertex_and_join_only_touching_pieces():
     np.testing.assert_array_equal(paths[1].vertices, shapely.get_coordinates(d))
 
 
+def test_piece_vertices_are_the_substrings_of_their_edges(report):
+    """The map's pieces, cut from each edge's vertices read once, are the LineStrings that
+    network.line_substrings makes one by one."""
+    from urbancover.network import line_substrings
+
+    p = ucr.street_distances(report, "bus_stop_500", geometry=False)
+    e, s, n = (p[c].to_numpy() for c in ("edge", "start", "end"))
+    xy, part = static._piece_coords(report.network.geometry, e, s, n)
+    mine = shapely.linestrings(xy, indices=part)
+    theirs = line_substrings(report.network.geometry[e], s, n)
+    assert len(mine) == len(theirs) == len(p)
+    assert shapely.hausdorff_distance(mine, theirs).max() < 1e-6
+    np.testing.assert_allclose(shapely.length(mine), n - s, atol=1e-6)
+
+
 def test_gap_map_streets_take_the_colour_of_their_distance(report):
     """Each street piece is stroked in the colour the colour map gives its distance (served),
     the beyond colour, or the unreachable one, with the demand streets bold."""
@@ -214,7 +229,7 @@ def test_gap_map_streets_take_the_colour_of_their_distance(report):
     lookup = {}
     for path, c, w in zip(col.get_paths(), colours, np.broadcast_to(widths, len(colours))):
         for xy in path.vertices:
-            lookup.setdefault((round(xy[0], 6), round(xy[1], 6)), set()).add((tuple(np.round(c, 6)), float(w)))
+            lookup.setdefault((round(xy[0], 3), round(xy[1], 3)), set()).add((tuple(np.round(c, 6)), float(w)))
     pieces = ucr.street_distances(report, rid, resolution=static._dot_m(fig.axes[0], "A4"), beyond_steps=False)
     cmap = static._cmap()
     threshold = report.results[rid].rule.threshold
@@ -228,8 +243,8 @@ def test_gap_map_streets_take_the_colour_of_their_distance(report):
         if not p["demand"]:
             rgba[:3] = 0.4 * rgba[:3] + 0.6
         want = (tuple(np.round(rgba, 6)), 2.0 if p["demand"] else 0.6)
-        mid = shapely.get_coordinates(p.geometry)[0]
-        assert want in lookup[(round(mid[0], 6), round(mid[1], 6))], (p["edge"], d)
+        mid = shapely.get_coordinates(p.geometry)[0]  # a vertex of the piece (its start)
+        assert want in lookup[(round(mid[0], 3), round(mid[1], 3))], (p["edge"], d)
 
 
 def test_pieces_beyond_the_threshold_are_not_cut_needlessly(report):
