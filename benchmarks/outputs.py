@@ -117,6 +117,7 @@ def loadavg() -> str:
 
 def run_version(tree: Path, pkl: Path, out: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), UC_TREE=str(tree / "src"), MPLBACKEND="Agg")
+    load0 = loadavg()
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", WORKER, str(pkl), str(out)], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -126,6 +127,7 @@ def run_version(tree: Path, pkl: Path, out: Path) -> dict:
     res = json.loads(line[-1][7:])
     res["total_s"] = res["gap_maps_s"] + res["interactive_s"] + res["report_s"]
     res["worker_wall_s"] = wall
+    res["load"] = f"{load0} -> {loadavg()}"
     return res
 
 
@@ -241,6 +243,8 @@ def markdown(meta: dict, results: dict, browser: dict) -> str:
                  fmt_mb(old[kb]) if old and kb else "", fmt_mb(new[kb]) if kb else ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines.append("Load average (1, 5, 15 min) when each version started and ended: "
+                 + "; ".join(f"{v} {results[v]['load']}" for v in ("old", "new") if v in results) + ".")
     target = "met" if new["total_s"] < 60 else "NOT met"
     lines.append(f"Target (issue 13 item 4): the three together under 60 s: **{target}** ({new['total_s']:.1f} s).")
     if old is not None:

@@ -4,6 +4,13 @@ By default the page is self-contained: Leaflet's script and style (BSD-2-Clause,
 ``urbancover/report/assets``) are inlined and no background tiles are loaded, so it works offline.
 With ``offline=False`` folium's own links to its CDNs are kept (Leaflet, jQuery, Bootstrap, Font
 Awesome), and the page needs the internet.
+
+At city scale (Malta: 11 distance rules, 43k street stretches beyond a threshold in one layer, 129k
+features in all) the layers are not GeoJSON: each is compact arrays (coordinates in millionths of a
+degree, each the difference from the one before; popup values as columns, repeated values coded
+once) that ``assets/uclayers.js`` turns into Leaflet layers on the canvas renderer when the layer
+is first shown, with one popup template per layer filled from the columns on click. Malta's map is
+~9 MB (54 MB as folium GeoJSON) and opens in a few seconds; see benchmarks/results/outputs.md.
 """
 
 from __future__ import annotations
@@ -277,7 +284,8 @@ def interactive_map(
     Each distance rule's layer holds the street stretches beyond its threshold (popup: the
     network distance there), the homes and compounds not served (popup: network and straight-line
     distance, and every rule the place fails), the gap polygons and the facilities. Only the first
-    rule's layer is shown at first; the layer control switches the others on.
+    rule's layer is shown at first; the layer control switches the others on (a layer's features
+    are made in the browser when it is first shown).
     """
     folium = _folium()
     T = check_lang(lang)
