@@ -103,10 +103,28 @@ assume_old_without_year: bool = True
 #: this many metres, each measured at its middle from the nearest walkable point.
 road_piece_m: float = 10.0
 
-#: The one-page HTML report embeds the interactive map only for networks of at most this many edges:
-#: a whole city's (Malta: 47k edges, a 55 MB page) is more than a browser opens smoothly; its layers
-#: are in the GeoPackage, and ``interactive_map`` still draws any rule on request.
-report_interactive_max_edges: int = 20_000
+#: The one-page HTML report embeds the interactive map only for networks of at most this many edges.
+#: Malta (47k edges, 11 distance rules) makes a map of about 9 MB that Chromium opens in a few
+#: seconds (benchmarks/results/outputs.md); twice that is still usable, beyond it a page holds more
+#: than a browser opens smoothly: the report then says where the layers are (the GeoPackage, and
+#: ``interactive_map`` for one rule or a few).
+report_interactive_max_edges: int = 100_000
+
+#: Static gap maps (urbancover.report.gap_map): street colours change at most every this many
+#: millimetres of paper, at the largest the map can be printed (the paper's long side): finer steps
+#: of the colour ramp are invisible, and a whole city's map is not cut into more pieces than its
+#: paper can show (Malta on A4: ~70 m instead of 25 m); a district's is unchanged (its pieces are
+#: already longer).
+map_piece_mm: float = 0.2
+#: In PDF and SVG maps, a layer of more than this many features (street pieces, polygons) is drawn
+#: as a raster image at the output's dpi (the rest stays vector): a city's 100k+ street pieces as
+#: vectors make a file of tens of megabytes that viewers open slowly.
+map_rasterize_min_features: int = 50_000
+
+#: The interactive map simplifies its lines (streets) by this many metres (Douglas-Peucker): under a
+#: pixel at street zoom (zoom 18 is about 0.5 m per pixel at 35° N); every coordinate is rounded to
+#: 1e-6° (about 0.1 m) besides.
+interactive_simplify_m: float = 0.5
 
 #: Side of the grid cells (metres) that sample residential land for gap polygons.
 gap_cell_m: float = 25.0

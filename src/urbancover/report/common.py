@@ -313,7 +313,7 @@ def strings_used(report=None) -> list[str]:
 
 def fmt_m(d: float, lang: str) -> str:
     """A distance for people: ``480 m`` / ``1.2 km`` / ``—`` for none."""
-    if d is None or not np.isfinite(d):
+    if d is None or not math.isfinite(d):
         return "—"
     if d >= 1000:
         return f"{d / 1000:.1f} km"
@@ -418,14 +418,19 @@ def street_demand(report, rule_id: str):
     return None if m is None else m.streets
 
 
-def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.GeoDataFrame:
+def street_distances(report, rule_id: str, *, step: float | None = None, resolution: float = 0.0,
+                     beyond_steps: bool = True, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
     """Every street of the network cut into pieces, each with its network distance to the rule's
     facilities: what the gap map colours.
 
     Pieces break at every point where the distance crosses the threshold (exactly), at the ends of
     the rule's street demand, and at most every ``step`` metres (default: a twentieth of the
     threshold, 10 to 50 m), so that colours change smoothly within the threshold; with
-    ``step=math.inf`` only at those points (the fewest pieces, for export).
+    ``step=math.inf`` only at those points (the fewest pieces, for export). ``resolution`` (metres)
+    raises ``step`` to at least that: a map passes the ground length of one printed dot, so a whole
+    city is not cut finer than its paper can show. With ``beyond_steps=False`` the regular breaks
+    are left out where every category is beyond its threshold (a gap map colours all of that
+    alike): far fewer pieces for a city where most streets are beyond.
 
     Returns a GeoDataFrame (the network's CRS): ``edge``, ``start``, ``end`` (metres from the
     edge's ``u`` end), ``network_distance`` (metres at the middle of the piece, ``inf`` if no facility is
@@ -433,7 +438,8 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     ``distance_to`` (the same at the piece's two ends), ``ratio`` (distance
     over threshold; for ``all_of`` the largest over the categories), ``served`` (every category
     within its threshold), ``demand`` (the piece is street demand of the rule), ``highway``,
-    ``name``, and the piece's LineString.
+    ``name``, and the piece's LineString (with ``geometry=False`` a DataFrame without it: cutting
+    the lines is most of the cost, and a caller that merges pieces first needs none).
     """
     checks = rule_checks(report, rule_id)
     if checks is None:
@@ -445,12 +451,19 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
         step = float(np.clip(checks.thresholds.min() / 20.0, 10.0, 50.0))
         # keep a city-wide map to about half a million pieces
         step = max(step, float(L.sum()) / 500_000.0)
+    step = max(step, resolution)
     n_seg = np.maximum(1, np.ceil(L / step)).astype(np.int64)
     e_reg = np.repeat(np.arange(m), n_seg + 1)
-    p_reg = intervals.ranges(n_seg + 1) * (L / n_seg)[e_reg]
+    k_reg = intervals.ranges(n_seg + 1)
+    p_reg = k_reg * (L / n_seg)[e_reg]
+    covered = [fld.covered_intervals(T) for fld, T in zip(checks.fields, checks.thresholds)]
+    if not beyond_steps:
+        # regular breaks only where some category is within its threshold, and at the edges' ends
+        union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
+        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg, float(L.max()) + 1.0)
+        e_reg, p_reg = e_reg[keep], p_reg[keep]
     be, bp = [e_reg], [p_reg]
-    for fld, T in zip(checks.fields, checks.thresholds):
-        ce, cs, cn = fld.covered_intervals(T)
+    for ce, cs, cn in covered:
         be += [ce, ce]
         bp += [cs, cn]
     demand = street_demand(report, rule_id)
@@ -477,15 +490,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     in_demand = np.zeros(len(pe), bool)
     if demand is not None and len(demand[0]):
         # a piece is demand when its middle lies in a demand interval of its edge
-        de, ds, dn = demand
-        o = np.lexsort((ds, de))
-        de, ds, dn = np.asarray(de)[o], np.asarray(ds)[o], np.asarray(dn)[o]
-        key_d = de.astype(float) * (L.max() + 1.0) + ds
-        key_p = pe.astype(float) * (L.max() + 1.0) + mid
-        k = np.searchsorted(key_d, key_p, side="right") - 1
-        ok = k >= 0
-        kk = np.where(ok, k, 0)
-        in_demand = ok & (de[kk] == pe) & (dn[kk] >= mid) & (ds[kk] <= mid)
+        in_demand = _within(demand, pe, mid, float(L.max()) + 1.0)
     cols = {
         "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
         "ratio": ratio, "served": served, "demand": in_demand,
@@ -495,8 +500,25 @@ def street_distances(report, rule_id: str, *, step: float | None = None) -> gpd.
     if len(checks.fields) > 1:
         for k, fld in enumerate(checks.fields):
             cols[f"network_distance_{report.results[rule_id].rule.categories[k].name}"] = dists[:, k]
+    if not geometry:
+        return pd.DataFrame(cols)
     geom = line_substrings(net.geometry[pe], ps, pn) if len(pe) else np.zeros(0, dtype=object)
     return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
+
+
+def _within(iv, e: np.ndarray, p: np.ndarray, span: float) -> np.ndarray:
+    """Whether each point (edge ``e``, ``p`` metres along it) lies in the interval of ``iv``
+    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any).
+    ``span`` exceeds every edge's length. O((n + k) log k) for n points and k intervals.
+    """
+    de, ds, dn = (np.asarray(x) for x in iv)
+    if len(de) == 0:
+        return np.zeros(len(e), bool)
+    o = np.lexsort((ds, de))
+    de, ds, dn = de[o], ds[o], dn[o]
+    k = np.searchsorted(de.astype(float) * span + ds, np.asarray(e).astype(float) * span + p, side="right") - 1
+    kk = np.where(k >= 0, k, 0)
+    return (k >= 0) & (de[kk] == e) & (dn[kk] >= p) & (ds[kk] <= p)
 
 
 def home_failures(report) -> dict:
@@ -586,9 +608,11 @@ def web_font_css(text: str) -> str:
     )
 
 
-def with_web_font(page: str) -> str:
-    """``page`` (an HTML document) with :func:`web_font_css` of its own text inserted in its head."""
-    css = web_font_css(page)
+def with_web_font(page: str, text: str | None = None) -> str:
+    """``page`` (an HTML document) with :func:`web_font_css` of its own text (or of ``text``: the
+    page without an embedded document that carries its own font) inserted in its head.
+    """
+    css = web_font_css(page if text is None else text)
     if not css:
         return page
     i = page.find("</head>")

@@ -4,20 +4,27 @@ By default the page is self-contained: Leaflet's script and style (BSD-2-Clause,
 ``urbancover/report/assets``) are inlined and no background tiles are loaded, so it works offline.
 With ``offline=False`` folium's own links to its CDNs are kept (Leaflet, jQuery, Bootstrap, Font
 Awesome), and the page needs the internet.
+
+At city scale (Malta: 11 distance rules, 43k street stretches beyond a threshold in one layer, 129k
+features in all) the layers are not GeoJSON: each is compact arrays (coordinates in millionths of a
+degree, each the difference from the one before; popup values as columns, repeated values coded
+once) that ``assets/uclayers.js`` turns into Leaflet layers on the canvas renderer when the layer
+is first shown, with one popup template per layer filled from the columns on click. Malta's map is
+~9 MB (54 MB as folium GeoJSON) and opens in a few seconds; see benchmarks/results/outputs.md.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import resources
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from urbancover import intervals
+from urbancover import intervals, settings
 from urbancover.errors import InputError
 from urbancover.report.common import (
     BEYOND,
@@ -76,64 +83,157 @@ def _asset(name: str) -> str:
     return (resources.files("urbancover.report") / "assets" / name).read_text(encoding="utf-8")
 
 
-def _wgs84(gdf: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
-    """Layer in EPSG:4326 with only ``columns``, coordinates rounded to 1e-6° (about 0.1 m)."""
-    out = gpd.GeoDataFrame(gdf[[c for c in columns if c in gdf]].reset_index(drop=True), geometry=gdf.geometry.values, crs=gdf.crs)
-    out = out.to_crs(4326)
-    out = out.set_geometry(shapely.transform(out.geometry.values, lambda c: np.round(c, 6)))
-    g = out.geometry.values
-    out = out[~shapely.is_missing(g) & ~shapely.is_empty(g)]
-    return out.reset_index(drop=True)
+def _json(obj) -> str:
+    """JSON that is safe inside a ``<script>`` (and an ``iframe srcdoc``): ``<``, ``>``, ``&`` and
+    the JavaScript line separators escaped, other characters as they are (the page is UTF-8).
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _props(rows: list[tuple[str, str]], title: str | None = None) -> dict:
-    """Popup fields of one feature: ``{label: escaped value}``, ``_title`` first."""
-    out = {"_title": title} if title else {}
-    out.update(rows)
+def _escaped(values) -> list:
+    """HTML-escaped text of each value (None and NaN become None: no popup row), all escaped in one
+    pass over the joined text (NUL characters, which no popup shows, are dropped).
+    """
+    vals = values.tolist() if hasattr(values, "tolist") else list(values)
+    none = [v is None or (isinstance(v, float) and v != v) for v in vals]
+    joined = "\0".join("" if n else str(v).replace("\0", "") for v, n in zip(vals, none))
+    return [None if n else t for t, n in zip(esc(joined).split("\0"), none)]
+
+
+def _encode(geoms: np.ndarray, kind: str, merge: bool) -> dict:
+    """Geometries in EPSG:4326 as the compact arrays of ``assets/uclayers.js``: vertices in
+    millionths of a degree (about 0.1 m), each the difference from the one before (a city's
+    coordinates shrink to a few digits each), with vertex, ring and part counts. Polygon rings
+    lose their closing vertex (Leaflet closes them). ``merge`` makes the whole layer one feature.
+    Cost: O(v) numpy passes over the v vertices.
+    """
+    if kind == "point":
+        xy = shapely.get_coordinates(geoms)
+        out = {}
+    else:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        f = np.bincount(part_of, minlength=len(geoms))
+        out = {"f": [int(f.sum())] if merge else f.tolist()}
+        if kind == "poly":
+            rings, ring_of = shapely.get_rings(parts, return_index=True)
+            out["p"] = np.bincount(ring_of, minlength=len(parts)).tolist()
+            xy, idx = shapely.get_coordinates(rings, return_index=True)
+            last = np.r_[idx[1:] != idx[:-1], True]
+            xy, idx = xy[~last], idx[~last]
+            out["r"] = np.bincount(idx, minlength=len(rings)).tolist()
+        else:
+            xy, idx = shapely.get_coordinates(parts, return_index=True)
+            out["r"] = np.bincount(idx, minlength=len(parts)).tolist()
+    q = np.round(xy * 1e6).astype(np.int64)
+    out["v"] = np.diff(q, axis=0, prepend=np.zeros((1, 2), np.int64)).ravel().tolist()
     return out
 
 
-def _popup_frame(gdf: gpd.GeoDataFrame, popups: list[dict]) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """``gdf`` with one column per popup field (short keys f0, f1 ...), and the labels."""
-    labels: list[str] = []
-    for p in popups:
-        for k in p:
-            if k not in labels:
-                labels.append(k)
-    cols = {f"f{i}": [p.get(k) for p in popups] for i, k in enumerate(labels)}
-    return gdf.reset_index(drop=True).assign(**cols), labels
+def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = None, title=None,
+            fields: list | None = None, styles: list | None = None, merge: bool = False) -> list[dict]:
+    """A layer of the map as data for ``UC.lazy``: one per kind of geometry in ``gdf`` (polygons,
+    lines, points), in EPSG:4326, simplified by ``settings.interactive_simplify_m`` (invisible at
+    street zoom) and rounded to 1e-6°.
 
-
-def _add_geojson(folium, parent, gdf, style: dict, *, point_radius: float | None = None, popups: list[dict] | None = None,
-                 style_column: str | None = None):
-    """Add a layer; ``popups`` (one dict of label -> escaped value per feature) become a compact
-    popup: the labels are written once, the values are feature properties.
+    ``title`` (one text, or one per feature) and ``fields`` (``[(label, values)]``, one value per
+    feature) make the popup: escaped here, written once per layer as labels and value columns,
+    assembled in the browser when a feature is clicked. ``styles`` gives each feature Leaflet
+    style overrides (merged with ``style``). ``point_radius`` draws every feature as a circle
+    marker (at a point on the surface of a non-point). ``merge`` makes the layer one feature (no
+    popup: nothing per feature is needed).
     """
     if gdf is None or len(gdf) == 0:
-        return
-    fields, aliases = [], []
-    cols = [style_column] if style_column else []
-    if popups is not None:
-        gdf, labels = _popup_frame(gdf, popups)
-        fields = [f"f{i}" for i in range(len(labels))]
-        aliases = [("" if lab == "_title" else esc(lab)) for lab in labels]
-    data = _wgs84(gdf, fields + cols)
+        return []
+    g = np.asarray(gdf.geometry.values, dtype=object)
+    ok = ~shapely.is_missing(g)
+    ok[ok] = ~shapely.is_empty(g[ok])
     if point_radius is not None:
-        style = {"fill": True, **style}
-    if style_column is not None:
-        def style_function(feature, _base=style, _col=style_column):
-            return {**_base, **feature["properties"][_col]}
-    else:
-        def style_function(feature, _s=style):
-            return _s
-    kwargs = {}
-    if point_radius is not None:
-        kwargs["marker"] = folium.CircleMarker(radius=point_radius, fill=True)
-    popup = None
-    if fields:
-        popup = folium.GeoJsonPopup(fields=fields, aliases=aliases, labels=True, localize=False, max_width=380,
-                                    class_name="ucpopup")
-    folium.GeoJson(data.to_json(drop_id=True), style_function=style_function, popup=popup, **kwargs).add_to(parent)
+        g = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
+    dims = np.full(len(g), -1)
+    dims[ok] = shapely.get_dimensions(g[ok])
+    if point_radius is None and settings.interactive_simplify_m > 0:
+        # streets (long lines of many vertices) only: buildings and compounds lose ~5% of their
+        # vertices, not worth keeping their topology at every rule's layer
+        lines = ok & (dims == 1)
+        g[lines] = shapely.simplify(g[lines], settings.interactive_simplify_m, preserve_topology=False)
+    g = np.asarray(gpd.GeoSeries(g, crs=gdf.crs).to_crs(4326).values, dtype=object)
+    out = []
+    for dim, kind in ((2, "poly"), (1, "line"), (0, "point")):
+        sel = np.flatnonzero(ok & (dims == dim))
+        if len(sel) == 0:
+            continue
+        d = {"k": kind, **_encode(g[sel], kind, merge), "s": style}
+        if kind == "point":
+            d["rad"] = point_radius if point_radius is not None else 4
+            d["s"] = {"fill": True, **style}
+        if not merge and fields:
+            d["t"] = title if title is None or isinstance(title, str) else [title[i] for i in sel]
+            d["l"] = [esc(label) for label, _ in fields]
+            d["c"] = [_column([values[i] for i in sel]) for _, values in fields]
+        if not merge and styles is not None:
+            keys = [json.dumps(st, sort_keys=True) for st in styles]
+            index = {k: i for i, k in enumerate(sorted(set(keys)))}
+            d["ss"] = [json.loads(k) for k in index]
+            d["si"] = [index[keys[i]] for i in sel]
+        out.append(d)
+    return out
+
+
+def _column(values: list):
+    """A popup column: the values, or ``{"u": distinct values, "i": index of each}`` when that is
+    shorter (street names, lists of failed rules and yes/no repeat across thousands of features).
+    """
+    index: dict = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    if len(index) * 2 > len(values):
+        return values
+    return {"u": list(index), "i": codes}
+
+
+_ELEMENTS: dict = {}
+
+
+def _element(kind: str, text: str):
+    """A folium element that writes ``text`` as it is: ``"raw"`` into the page (a style or script
+    block), ``"lazy"`` as ``UC.lazy(<parent feature group>, text)`` in the map's script. Neither
+    compiles ``text`` as a Jinja template, as ``folium.Element(text)`` and a MacroElement's script
+    do: seconds for Leaflet's script and a city's data, and a ``{#`` in a street name would break
+    the page.
+    """
+    if not _ELEMENTS:
+        from branca.element import Element, MacroElement
+        from jinja2 import Template
+
+        class Raw(Element):
+            _template = Template("{{ this.text }}")
+
+            def __init__(self, text: str):
+                super().__init__()
+                self._name = "Raw"
+                self.text = text
+
+        class LazyLayers(MacroElement):
+            def __init__(self, text: str):
+                super().__init__()
+                self._name = "LazyLayers"
+                self.text = text
+
+            def render(self, **kwargs):
+                # into the map's script after the parent's own, as Raw: MacroElement.render would
+                # compile the rendered script (a city's data) as a Jinja template
+                script = f"UC.lazy({self._parent.get_name()}, {self.text});"
+                self.get_root().script.add_child(Raw(script), name=self.get_name())
+
+        _ELEMENTS.update(raw=Raw, lazy=LazyLayers)
+    return _ELEMENTS[kind](text)
+
+
+def _lazy(folium, parent, layers: list[dict]) -> None:
+    """Attach ``layers`` to a feature group: built in the browser when the group is first shown."""
+    if layers:
+        parent.add_child(_element("lazy", _json(layers)))
 
 
 def interactive_map(
@@ -184,7 +284,8 @@ def interactive_map(
     Each distance rule's layer holds the street stretches beyond its threshold (popup: the
     network distance there), the homes and compounds not served (popup: network and straight-line
     distance, and every rule the place fails), the gap polygons and the facilities. Only the first
-    rule's layer is shown at first; the layer control switches the others on.
+    rule's layer is shown at first; the layer control switches the others on (a layer's features
+    are made in the browser when it is first shown).
     """
     folium = _folium()
     T = check_lang(lang)
@@ -202,14 +303,16 @@ def interactive_map(
         m.default_js = []
         m.default_css = []
         root = m.get_root()
-        root.header.add_child(folium.Element(f"<style>{_asset('leaflet.css')}</style>"), name="leaflet_css_inline")
-        root.header.add_child(folium.Element(f"<script>{_asset('leaflet.js')}</script>"), name="leaflet_js_inline")
+        root.header.add_child(_element("raw", f"<style>{_asset('leaflet.css')}</style>"), name="leaflet_css_inline")
+        root.header.add_child(_element("raw", f"<script>{_asset('leaflet.js')}</script>"), name="leaflet_js_inline")
+    # the layers' data is compact arrays, turned into Leaflet layers in the browser (assets/uclayers.js)
+    m.get_root().header.add_child(_element("raw", f"<script>{_asset('uclayers.js')}</script>"), name="urbancover_layers_js")
     if basemap is not None:
         folium.TileLayer(basemap, name=str(basemap), control=True).add_to(m)
     # leave room on the right for the layer control
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding_top_left=(10, 10), padding_bottom_right=(330, 10))
-    m.get_root().header.add_child(folium.Element(
-        "<style>.leaflet-container{background:#fbfbf8;font-family:'" + WEB_FONT_FAMILY + "','Helvetica Neue',Arial,"
+    m.get_root().header.add_child(_element(
+        "raw", "<style>.leaflet-container{background:#fbfbf8;font-family:'" + WEB_FONT_FAMILY + "','Helvetica Neue',Arial,"
         "'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif}"
         ".leaflet-control-layers{max-height:70vh;overflow:auto;font-size:12px}"
         ".uclegend{font-family:'" + WEB_FONT_FAMILY + "',Arial,sans-serif}.ucpopup table{font-size:12px;border-collapse:collapse}"
@@ -217,13 +320,12 @@ def interactive_map(
         "white-space:nowrap;color:#444}.ucpopup th:empty{display:none}.ucpopup tr:first-child td{font-weight:600}</style>"),
         name="urbancover_css")
 
-    # base: streets, area
+    # base: streets (one feature: nothing per street is needed), area
     base = folium.FeatureGroup(name=T["streets_layer"], show=True, control=True)
-    streets = gpd.GeoDataFrame(geometry=[shapely.multilinestrings(list(net.geometry))], crs=crs) if net.n_edges else None
-    if streets is not None:
-        _add_geojson(folium, base, streets, {"color": STREET, "weight": 1, "opacity": 0.7})
+    streets = gpd.GeoDataFrame(geometry=net.geometry, crs=crs) if net.n_edges else None
     area = gpd.GeoDataFrame(geometry=[ctx.area.boundary], crs=crs)
-    _add_geojson(folium, base, area, {"color": "#000000", "weight": 1.5, "dashArray": "6 4", "fill": False})
+    _lazy(folium, base, _layers(streets, {"color": STREET, "weight": 1, "opacity": 0.7}, merge=True)
+          + _layers(area, {"color": "#000000", "weight": 1.5, "dashArray": "6 4", "fill": False}))
     base.add_to(m)
 
     fails = home_failures(report)
@@ -234,29 +336,27 @@ def interactive_map(
         name = f"{rid} · {rule_name(res.rule, lang)}"
         fg = folium.FeatureGroup(name=name, show=first, control=True)
         if res.measurement is not None:
-            _distance_layers(folium, fg, report, rid, lang, T, fails)
+            _lazy(folium, fg, _distance_layers(report, rid, lang, T, fails))
         else:
-            _other_layers(folium, fg, report, rid, lang, T)
+            _lazy(folium, fg, _other_layers(report, rid, lang, T))
         fg.add_to(m)
         first = False
 
-    _compound_layer(folium, m, report, lang, T)
+    _compound_layer(folium, m, report, T)
     z = zones_frame(zones, crs)
     if z is not None and len(z):
         zg = folium.FeatureGroup(name=T["zones_layer"], show=True, control=True)
-        popups = [
-            _props([(T["area_km2"], f"{a:.2f}"), (T["score"], esc(_fmt_score(s))), (T["compound_names"], esc(c)), (T["reason"], esc(r))],
-                   title=esc(f"{T['zone']} {k + 1}"))
-            for k, (a, s, c, r) in enumerate(zip(z["area_km2"], z["score"], z["compound_names"], z["reason"]))
-        ]
-        _add_geojson(folium, zg, z, {"color": ZONE, "weight": 3, "fillColor": ZONE, "fillOpacity": 0.08}, popups=popups)
+        fields = [(T["area_km2"], [f"{a:.2f}" for a in z["area_km2"]]), (T["score"], _escaped(_fmt_score(v) for v in z["score"])),
+                  (T["compound_names"], _escaped(z["compound_names"])), (T["reason"], _escaped(z["reason"]))]
+        _lazy(folium, zg, _layers(z, {"color": ZONE, "weight": 3, "fillColor": ZONE, "fillOpacity": 0.08},
+                                  title=[esc(f"{T['zone']} {k + 1}") for k in range(len(z))], fields=fields))
         zg.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(T, zones is not None, lang, len(report.compounds) > 0)))
+    m.get_root().html.add_child(_element("raw", _legend_html(T, zones is not None, lang, len(report.compounds) > 0)))
     if embed_font:
         css = web_font_css(m.get_root().render())
         if css:
-            m.get_root().header.add_child(folium.Element(css), name="urbancover_web_font")
+            m.get_root().header.add_child(_element("raw", css), name="urbancover_web_font")
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,70 +398,80 @@ def _legend_html(T: dict, zones: bool, lang: str = "en", compounds: bool = True)
     )
 
 
-def _distance_layers(folium, fg, report, rid, lang, T, fails):
+def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
+    """The layers of a distance rule: street demand beyond the threshold, gaps, places not served
+    (popups: distances, the rules each fails), its facilities. Built column by column.
+    """
     res = report.results[rid]
     rule = res.rule
     checks = rule_checks(report, rid, lang)
-    crs = report.network.crs
+    out = []
     # street demand beyond the threshold (rules on streets), merged per edge, with its distance range
-    pieces = street_distances(report, rid) if "streets" in rule.demand else None
-    if pieces is None:
-        pieces = gpd.GeoDataFrame({"served": [], "demand": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    bad = pieces[~pieces["served"].to_numpy(dtype=bool) & pieces["demand"].to_numpy(dtype=bool)]
-    if len(bad):
-        runs = _runs(report, checks, bad)
-        popups = [_props([(T["name"], esc(n) if isinstance(n, str) else "—"), (T["distance_range"], esc(rng))],
-                         title=esc(T["street_gap"])) for n, rng in zip(runs["name"], runs["range"])]
-        _add_geojson(folium, fg, runs, {"color": BEYOND, "weight": 3, "opacity": 0.85}, popups=popups)
+    if "streets" in rule.demand:
+        pieces = street_distances(report, rid, geometry=False)
+        bad = pieces[~pieces["served"].to_numpy(dtype=bool) & pieces["demand"].to_numpy(dtype=bool)]
+        if len(bad):
+            runs = _runs(report, checks, bad)
+            fields = [(T["name"], [esc(n) if isinstance(n, str) else "—" for n in runs["name"]]),
+                      (T["distance_range"], _escaped(runs["range"]))]
+            out += _layers(runs, {"color": BEYOND, "weight": 3, "opacity": 0.85}, title=esc(T["street_gap"]), fields=fields)
     gaps = res.layers.get("gaps")
     if gaps is not None and len(gaps):
-        _add_geojson(folium, fg, gaps, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25})
+        out += _layers(gaps, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25}, merge=True)
+    comp_failed = _compound_failures(report)
     for key in ("homes_unserved", "residents_unserved", "compounds_unserved"):
         layer = res.layers.get(key)
         if layer is None or len(layer) == 0:
             continue
-        popups = []
-        for _, row in layer.iterrows():
-            rows = []
-            nm = row.get("name")
-            if isinstance(nm, str) and nm:
-                rows.append((T["name"], esc(nm)))
-            rows += _distance_rows(row, checks, lang, T)
-            if isinstance(row.get("missing"), str) and row.get("missing"):
-                rows.append((T["missing"], esc(row["missing"])))
-            if key == "homes_unserved":
-                failed = fails.get((str(row.get("element", "")), str(row.get("osmid"))), [rid])
-                rows.append((T["fails"], esc(", ".join(failed))))
-            elif key == "compounds_unserved":
-                rows.append((T["fails"], esc(_compound_failed(report, row) or rid)))
-            title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"],
-                     "compounds_unserved": T["compound_unserved"]}[key]
-            popups.append(_props(rows, title=esc(title)))
+        n = len(layer)
+        fields = []
+        if "name" in layer:
+            fields.append((T["name"], _escaped(v if isinstance(v, str) and v else None for v in layer["name"].tolist())))
+        fields += _distance_columns(layer, checks, lang, T)
+        if "missing" in layer:
+            fields.append((T["missing"], _escaped(v if isinstance(v, str) and v else None for v in layer["missing"].tolist())))
+        if key == "homes_unserved":
+            elements = [str(v) for v in layer["element"].tolist()] if "element" in layer else [""] * n
+            osmids = [str(v) for v in layer["osmid"].tolist()] if "osmid" in layer else ["None"] * n
+            fields.append((T["fails"], _escaped(", ".join(fails.get((el, oid), [rid])) for el, oid in zip(elements, osmids))))
+        elif key == "compounds_unserved":
+            osmids = layer["osmid"].tolist() if "osmid" in layer else [None] * n
+            fields.append((T["fails"], _escaped((comp_failed.get(str(o)) if o is not None else "") or rid for o in osmids)))
+        title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"],
+                 "compounds_unserved": T["compound_unserved"]}[key]
         if key == "compounds_unserved":
             style = {"color": BEYOND, "weight": 3, "fill": True, "fillOpacity": 0.0}
         elif key == "residents_unserved":
             style = {"color": BEYOND, "weight": 1, "fillColor": BEYOND, "fillOpacity": 0.9}
         else:
             style = {"color": "#67000d", "weight": 1, "fillColor": BEYOND, "fillOpacity": 0.85}
-        _add_geojson(folium, fg, layer, style, point_radius=4 if key == "residents_unserved" else None, popups=popups)
+        out += _layers(layer, style, point_radius=4 if key == "residents_unserved" else None, title=esc(title), fields=fields)
     for label, fac in zip(checks.labels, checks.facilities):
-        _facility_geojson(folium, fg, fac, label if len(checks.labels) > 1 else T["facility"], T)
+        out += _facility_layers(fac, label if len(checks.labels) > 1 else T["facility"], T)
+    return out
 
 
-def _distance_rows(row, checks, lang, T) -> list[tuple[str, str]]:
-    rows = []
+def _distance_columns(layer, checks, lang, T) -> list[tuple[str, list]]:
+    """Popup columns of the distances of places: network (or why there is none) and straight line."""
+    n = len(layer)
+    cols = []
+
+    def col(name):
+        return layer[name].tolist() if name in layer else [None] * n
+
     if len(checks.labels) == 1:
-        if "network_m" in row:
-            rows.append((T["network_distance"], esc(_fmt_status(row["network_m"], row.get("status"), lang, T))))
-        if "straight_m" in row:
-            rows.append((T["straight_distance"], esc(fmt_m(row["straight_m"], lang))))
+        if "network_m" in layer:
+            cols.append((T["network_distance"], _escaped(_fmt_status(d, st, lang, T)
+                                                         for d, st in zip(col("network_m"), col("status")))))
+        if "straight_m" in layer:
+            cols.append((T["straight_distance"], _escaped(fmt_m(d, lang) for d in col("straight_m"))))
     else:
-        for cat, label in zip(_categories(row), checks.labels):
-            nd, sd = row.get(f"network_m_{cat}"), row.get(f"straight_m_{cat}")
-            if nd is not None:
-                nd_text = _fmt_status(nd, row.get(f"status_{cat}"), lang, T)
-                rows.append((esc(label), esc(f"{nd_text} ({T['straight']} {fmt_m(sd, lang)})")))
-    return rows
+        cats = [str(k)[len("network_m_"):] for k in layer.columns if str(k).startswith("network_m_")]
+        for cat, label in zip(cats, checks.labels):
+            texts = (f"{_fmt_status(nd, st, lang, T)} ({T['straight']} {fmt_m(sd, lang)})"
+                     for nd, st, sd in zip(col(f"network_m_{cat}"), col(f"status_{cat}"), col(f"straight_m_{cat}")))
+            cols.append((label, _escaped(texts)))
+    return cols
 
 
 def _fmt_status(d, status, lang, T) -> str:
@@ -371,20 +481,18 @@ def _fmt_status(d, status, lang, T) -> str:
     return fmt_m(d, lang)
 
 
-def _categories(row) -> list[str]:
-    return [k[len("network_m_"):] for k in row.index if str(k).startswith("network_m_")]
-
-
-def _compound_failed(report, row) -> str:
+def _compound_failures(report) -> dict:
+    """Compound osmid (as text) -> the rules it fails, from the report's compounds."""
     comp = report.compounds
-    if "osmid" in comp and "osmid" in row and row["osmid"] is not None:
-        hit = comp[comp["osmid"].astype(str) == str(row["osmid"])]
-        if len(hit):
-            return str(hit["failed_rules"].iloc[0])
-    return ""
+    if comp is None or len(comp) == 0 or "osmid" not in comp or "failed_rules" not in comp:
+        return {}
+    out: dict = {}
+    for oid, failed in zip((str(v) for v in comp["osmid"].tolist()), comp["failed_rules"].tolist()):
+        out.setdefault(oid, str(failed))  # the first compound of an osmid, as a lookup would find
+    return out
 
 
-def _runs(report, checks, bad: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _runs(report, checks, bad) -> gpd.GeoDataFrame:
     """Merge adjacent unserved pieces of an edge into runs, with the distance range along each."""
     from urbancover.network import line_substrings
 
@@ -416,72 +524,80 @@ def _runs(report, checks, bad: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"edge": e, "name": names, "range": rng}, geometry=line_substrings(net.geometry[e], s, n), crs=net.crs)
 
 
-def _facility_geojson(folium, fg, fac, label, T):
+def _facility_layers(fac, label, T) -> list[dict]:
     if fac is None or len(fac) == 0:
-        return
-    names = fac["name"] if "name" in fac else pd.Series([None] * len(fac))
-    popups = []
-    for k, nm in enumerate(names):
-        rows = [(T["category"], esc(label))] if label != T["facility"] else []
-        if isinstance(nm, str) and nm:
-            rows.append((T["name"], esc(nm)))
-        if "osmid" in fac:
-            rows.append(("OSM", esc(f"{fac['element'].iloc[k] if 'element' in fac else ''} {fac['osmid'].iloc[k]}".strip())))
-        popups.append(_props(rows, title=esc(T["facility"])))
+        return []
     f = fac.reset_index(drop=True)
+    n = len(f)
+    fields = []
+    if label != T["facility"]:
+        fields.append((T["category"], [esc(label)] * n))
+    names = f["name"] if "name" in f else [None] * n
+    fields.append((T["name"], _escaped(nm if isinstance(nm, str) and nm else None for nm in names)))
+    if "osmid" in f:
+        elements = f["element"] if "element" in f else [""] * n
+        fields.append(("OSM", _escaped(f"{el} {oid}".strip() for el, oid in zip(elements, f["osmid"]))))
     dims = shapely.get_dimensions(f.geometry.values)
-    poly = np.flatnonzero(dims == 2)
-    if len(poly):
-        _add_geojson(folium, fg, f.iloc[poly], {"color": FACILITY, "weight": 1, "fillColor": FACILITY, "fillOpacity": 0.25},
-                     popups=[popups[i] for i in poly])
-    pt = np.flatnonzero(dims != 2)
-    if len(pt):
-        pts = f.iloc[pt]
-        pts = pts.set_geometry(np.where(shapely.get_type_id(pts.geometry.values) == 0, pts.geometry.values,
-                                        shapely.point_on_surface(pts.geometry.values)))
-        _add_geojson(folium, fg, pts, {"color": "#ffffff", "weight": 1.5, "fillColor": FACILITY, "fillOpacity": 1.0},
-                     point_radius=5, popups=[popups[i] for i in pt])
+    poly = dims == 2
+    title = esc(T["facility"])
+    out = []
+    if poly.any():
+        out += _layers(f[poly], {"color": FACILITY, "weight": 1, "fillColor": FACILITY, "fillOpacity": 0.25}, title=title,
+                       fields=[(lab, [v for v, keep in zip(vals, poly) if keep]) for lab, vals in fields])
+    if (~poly).any():
+        out += _layers(f[~poly], {"color": "#ffffff", "weight": 1.5, "fillColor": FACILITY, "fillOpacity": 1.0}, point_radius=5,
+                       title=title, fields=[(lab, [v for v, keep in zip(vals, ~poly) if keep]) for lab, vals in fields])
+    return out
 
 
-def _other_layers(folium, fg, report, rid, lang, T):
+def _other_layers(report, rid, lang, T) -> list[dict]:
     res = report.results[rid]
+    out = []
     units = res.layers.get("units")
     if units is not None and len(units):
-        popups = [_props([(T["name"], esc(n)), (T["facility"], esc(c))], title=esc(T["unit_ok"] if ok else T["unit_fail"]))
-                  for n, c, ok in zip(units["unit"], units.get("count", [""] * len(units)), units.get("meets", [True] * len(units)))]
-        u = units.assign(_style=[{"color": "#1a9850" if ok else BEYOND, "fillColor": "#1a9850" if ok else BEYOND}
-                                 for ok in units.get("meets", [True] * len(units))])
-        _add_geojson(folium, fg, u, {"weight": 2, "fillOpacity": 0.1}, style_column="_style", popups=popups)
+        n = len(units)
+        meets = list(units["meets"]) if "meets" in units else [True] * n
+        counts = units["count"] if "count" in units else [""] * n
+        fields = [(T["name"], _escaped(units["unit"])), (T["facility"], _escaped(counts))]
+        out += _layers(units, {"weight": 2, "fillOpacity": 0.1}, title=[esc(T["unit_ok"] if ok else T["unit_fail"]) for ok in meets],
+                       fields=fields, styles=[{"color": "#1a9850" if ok else BEYOND, "fillColor": "#1a9850" if ok else BEYOND}
+                                              for ok in meets])
     fac = res.layers.get("facilities")
     if fac is not None and len(fac):
-        _facility_geojson(folium, fg, fac, rule_name(res.rule, lang), T)
+        out += _facility_layers(fac, rule_name(res.rule, lang), T)
     ends = res.layers.get("dead_ends")
     if ends is not None and len(ends):
-        popups = [_props([(T["name"], esc(s) if isinstance(s, str) else "—"), ("highway", esc(h))], title=esc(T["dead_end"]))
-                  for s, h in zip(ends.get("street", [None] * len(ends)), ends.get("highway", [None] * len(ends)))]
-        _add_geojson(folium, fg, ends, {"color": "#ffffff", "weight": 1, "fillColor": BEYOND, "fillOpacity": 1.0}, point_radius=5,
-                     popups=popups)
+        n = len(ends)
+        streets = ends["street"] if "street" in ends else [None] * n
+        highways = ends["highway"] if "highway" in ends else [None] * n
+        fields = [(T["name"], [esc(v) if isinstance(v, str) else "—" for v in streets]), ("highway", _escaped(highways))]
+        out += _layers(ends, {"color": "#ffffff", "weight": 1, "fillColor": BEYOND, "fillOpacity": 1.0}, point_radius=5,
+                       title=esc(T["dead_end"]), fields=fields)
+    return out
 
 
-def _compound_layer(folium, m, report, lang, T):
+def _compound_layer(folium, m, report, T):
     comp = report.compounds
     if comp is None or len(comp) == 0:
         return
     fg = folium.FeatureGroup(name=T["compounds_layer"], show=True, control=True)
-    popups, styles = [], []
-    for _, row in comp.iterrows():
-        rows = []
-        if isinstance(row.get("name"), str) and row.get("name"):
-            rows.append((T["name"], esc(row["name"])))
-        rows.append((T["old"], T["yes"] if bool(row.get("old")) else T["no"]))
-        if "homes" in row:
-            rows.append((T["homes_n"], esc(int(row["homes"]))))
-        if "residents" in row:
-            rows.append((T["residents_n"], esc(f"{float(row['residents']):,.0f}")))
-        rows.append((T["fails"], esc(row.get("failed_rules") or T["none"])))
-        popups.append(_props(rows, title=esc(T["compound"])))
-        n = int(row.get("n_failed", 0) or 0)
-        styles.append({"color": COMPOUND_OK if n == 0 else (COMPOUND_SOME if n <= 2 else BEYOND)})
-    c = comp.assign(_style=styles)
-    _add_geojson(folium, fg, c, {"weight": 2, "dashArray": "5 3", "fillOpacity": 0.05}, style_column="_style", popups=popups)
+    n = len(comp)
+    fields = []
+    if "name" in comp:
+        fields.append((T["name"], _escaped(v if isinstance(v, str) and v else None for v in comp["name"])))
+    olds = comp["old"] if "old" in comp else [None] * n
+    fields.append((T["old"], [T["yes"] if bool(v) else T["no"] for v in olds]))
+    if "homes" in comp:
+        fields.append((T["homes_n"], [esc(int(v)) for v in comp["homes"]]))
+    if "residents" in comp:
+        fields.append((T["residents_n"], [esc(f"{float(v):,.0f}") for v in comp["residents"]]))
+    failed = comp["failed_rules"] if "failed_rules" in comp else [None] * n
+    fields.append((T["fails"], _escaped(v or T["none"] for v in failed)))
+    n_failed = comp["n_failed"] if "n_failed" in comp else [0] * n
+    styles = []
+    for v in n_failed:
+        k = int(v or 0)
+        styles.append({"color": COMPOUND_OK if k == 0 else (COMPOUND_SOME if k <= 2 else BEYOND)})
+    _lazy(folium, fg, _layers(comp, {"weight": 2, "dashArray": "5 3", "fillOpacity": 0.05}, title=esc(T["compound"]),
+                              fields=fields, styles=styles))
     fg.add_to(m)

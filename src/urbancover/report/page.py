@@ -265,6 +265,7 @@ def html_report(
                      + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
     diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
+    embedded = None
     too_large = report.network.n_edges > settings.report_interactive_max_edges
     if interactive and too_large:  # a page a browser cannot open helps nobody: say where the layers are
         parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2><p class='sub'>"
@@ -280,7 +281,10 @@ def html_report(
             parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
             # an attribute in single quotes needs only & and ' escaped (JSON's many " stay as they are)
             srcdoc = doc.replace("&", "&amp;").replace("'", "&#39;")
-            parts.append(f"<iframe class='map' title='{esc(T['interactive'])}' srcdoc='{srcdoc}'></iframe>")
+            parts.append(f"<iframe class='map' title='{esc(T['interactive'])}' srcdoc='")
+            embedded = len(parts)  # the map's document has a font of its own
+            parts.append(srcdoc)
+            parts.append("'></iframe>")
         except ImportError:
             parts.append(f"<p class='sub'>{esc(T['interactive_missing'])}</p>")
         parts.append("</section>")
@@ -306,7 +310,7 @@ def html_report(
             rel = str(gpath)
         foot.append(f"{esc(T['gpkg'])}<a href='{esc(rel)}'>{esc(gpath.name)}</a>")
     parts.append("<footer>" + "<br>".join(foot) + "</footer></body></html>")
-    page = with_web_font("".join(parts))
+    page = with_web_font("".join(parts), text=None if embedded is None else "".join(parts[:embedded] + parts[embedded + 1:]))
     path.write_text(page, encoding="utf-8")
     return path
 

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from urbancover import settings
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.report.common import (
     BEYOND,
@@ -252,13 +253,109 @@ def _cmap():
     return cmap.with_extremes(over=BEYOND, bad=UNREACHABLE)
 
 
-def _segments(geoms: np.ndarray) -> list[np.ndarray]:
-    """LineStrings as lists of (x, y) arrays for a LineCollection."""
+def _line_paths(geoms: np.ndarray, keys: np.ndarray | None = None) -> tuple[list, np.ndarray]:
+    """Lines as one compound matplotlib Path per distinct key (MOVETO at the start of each part).
+
+    A city's 100k+ street pieces then make a few hundred paths instead of one Path object each:
+    building them is a handful of numpy passes over the vertices, and Agg strokes each compound
+    path in one call. Cost: O(v log v) for v vertices (one stable sort by key).
+
+    Returns the paths and their keys (sorted ascending; ``keys=None`` gives one path, key 0).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    keys = np.zeros(len(geoms), np.int64) if keys is None else np.asarray(keys)
     if len(geoms) == 0:
-        return []
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    cuts = np.flatnonzero(np.diff(idx)) + 1
-    return np.split(xy, cuts)
+        return [], keys[:0]
+    parts, of = shapely.get_parts(geoms, return_index=True)  # a MultiLineString's parts are not joined
+    xy, idx = shapely.get_coordinates(parts, return_index=True)
+    return _coord_paths(xy, idx, keys[of])
+
+
+def _coord_paths(xy: np.ndarray, idx: np.ndarray, keys: np.ndarray) -> tuple[list, np.ndarray]:
+    """:func:`_line_paths` of lines given as vertices ``xy`` of parts ``idx`` (ascending), each
+    part of key ``keys[idx]``.
+    """
+    from matplotlib.path import Path as MPath
+
+    if len(xy) == 0:
+        return [], keys[:0]
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    vkey = keys[idx]
+    # a part that starts where the previous one (same key) ends continues its subpath: for opaque
+    # round-capped strokes the same shape, with a round join instead of two caps (fewer to stroke)
+    cont = first & np.r_[False, (vkey[1:] == vkey[:-1]) & np.all(xy[1:] == xy[:-1], axis=1)]
+    codes = np.where(first & ~cont, MPath.MOVETO, MPath.LINETO).astype(np.uint8)
+    order = np.argsort(vkey, kind="stable")  # a part's vertices stay together and in order
+    xy, codes, vkey = xy[order], codes[order], vkey[order]
+    cuts = np.flatnonzero(vkey[1:] != vkey[:-1]) + 1
+    starts = np.r_[0, cuts]
+    paths = [MPath(a, c) for a, c in zip(np.split(xy, cuts), np.split(codes, cuts))]
+    return paths, vkey[starts]
+
+
+def _piece_coords(lines: np.ndarray, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices of the pieces ``start``..``end`` metres along ``lines[edge]`` (pieces sorted by
+    edge and start, not overlapping), as ``(xy, piece)`` arrays in drawing order.
+
+    What :func:`urbancover.network.line_substrings` cuts, without making a LineString per piece:
+    each edge's vertices are read once (not once per piece) and the piece ends are interpolated
+    with numpy, so a city's pieces cost one sort. O((v + n) log(v + n)) for v edge vertices and n
+    pieces.
+    """
+    coords, vidx = shapely.get_coordinates(lines, return_index=True)
+    seg = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    first = np.r_[True, vidx[1:] != vidx[:-1]]
+    seg[first] = 0.0
+    cum = np.cumsum(seg)
+    cum -= cum[np.flatnonzero(first)][np.cumsum(first) - 1]
+    span = float(cum.max()) + 1.0 if len(cum) else 1.0
+    vkey = vidx * span + cum
+    last = np.r_[np.flatnonzero(first)[1:], len(coords)] - 1  # last vertex of each line
+
+    def at(e, p):
+        j = np.searchsorted(vkey, e * span + p, side="right") - 1
+        j = np.clip(j, np.flatnonzero(first)[e], last[e] - 1)
+        d = cum[j + 1] - cum[j]
+        t = np.divide(p - cum[j], d, out=np.zeros(len(j)), where=d > 0)
+        return coords[j] + np.clip(t, 0.0, 1.0)[:, None] * (coords[j + 1] - coords[j])
+
+    n = len(edge)
+    piece = np.searchsorted(edge * span + start, vkey, side="right") - 1
+    pc = np.clip(piece, 0, max(n - 1, 0))
+    inner = (piece >= 0) & (edge[pc] == vidx) & (cum > start[pc]) & (cum < end[pc])
+    k = np.arange(n)
+    part = np.concatenate([k, pc[inner], k])
+    pos = np.concatenate([start, cum[inner], end])
+    rank = np.concatenate([np.zeros(n), np.ones(inner.sum()), np.full(n, 2.0)])
+    xy = np.concatenate([at(edge, start), coords[inner], at(edge, end)])
+    order = np.lexsort((pos, rank, part))
+    return xy[order], part[order]
+
+
+def _add_lines(ax, geoms, keys=None, **kw):
+    """Draw lines as compound paths (:func:`_line_paths`) in one collection (see :func:`_add_paths`)."""
+    return _add_paths(ax, *_line_paths(geoms, keys), **kw)
+
+
+def _add_paths(ax, paths, keys, *, colors, linewidths, rasterize: bool = False, **kw):
+    """Stroke compound paths in one collection; ``colors`` and ``linewidths`` are one value or
+    functions of the paths' keys; ``rasterize`` makes the collection a raster image in PDF/SVG
+    output (a city's streets would be megabytes of vectors).
+    """
+    from matplotlib.collections import PathCollection
+
+    if not paths:
+        return keys
+    col = PathCollection(paths, facecolors="none", edgecolors=colors(keys) if callable(colors) else colors,
+                         linewidths=linewidths(keys) if callable(linewidths) else linewidths, **kw)
+    col.set_rasterized(rasterize)
+    ax.add_collection(col, autolim=False)
+    return keys
+
+
+def _dense(n: int) -> bool:
+    """Whether a layer of ``n`` features is rasterized in vector output (PDF, SVG)."""
+    return n > settings.map_rasterize_min_features
 
 
 def _nice_length(span: float) -> float:
@@ -331,25 +428,43 @@ def _north_arrow(ax, crs, T: dict) -> None:
                 textcoords="offset points", ha="center", va="bottom", fontsize=12, zorder=22, path_effects=halo)
 
 
-def _draw_polys(ax, geoms, **kw):
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import PathPatch
+def _poly_paths(geoms, merge: bool = False) -> list:
+    """One matplotlib Path per polygon (its exterior, then its holes), or with ``merge`` one path
+    of them all, built from the coordinate arrays in a few numpy passes: O(v) for v vertices, no
+    Python loop over rings.
+    """
     from matplotlib.path import Path as MPath
 
-    patches = []
-    for g in shapely.get_parts(np.asarray(geoms, dtype=object)):
-        if g is None or g.is_empty or shapely.get_dimensions(g) != 2:
-            continue
-        rings = [g.exterior, *g.interiors]
-        verts, codes = [], []
-        for r in rings:
-            xy = np.asarray(r.coords)
-            verts.append(xy)
-            codes.append(np.r_[MPath.MOVETO, np.full(len(xy) - 2, MPath.LINETO), MPath.CLOSEPOLY])
-        patches.append(PathPatch(MPath(np.concatenate(verts), np.concatenate(codes))))
-    if patches:
-        ax.add_collection(PatchCollection(patches, match_original=False, **kw))
-    return len(patches)
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[~shapely.is_missing(parts)]
+    parts = parts[(shapely.get_dimensions(parts) == 2) & ~shapely.is_empty(parts)]
+    if len(parts) == 0:
+        return []
+    rings, poly = shapely.get_rings(parts, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    first = np.r_[True, ring[1:] != ring[:-1]]
+    last = np.r_[ring[1:] != ring[:-1], True]
+    codes = np.full(len(xy), MPath.LINETO, dtype=np.uint8)
+    codes[first] = MPath.MOVETO
+    codes[last] = MPath.CLOSEPOLY
+    if merge:
+        return [MPath(xy, codes)]
+    cuts = np.flatnonzero(np.diff(poly[ring])) + 1
+    return [MPath(a, c) for a, c in zip(np.split(xy, cuts), np.split(codes, cuts))]
+
+
+def _draw_polys(ax, geoms, merge: bool = False, **kw):
+    """Polygons as one collection. ``merge`` draws them as one compound path, for layers that look
+    the same either way (a hatch and no outline: Agg makes the hatch pattern once, not per polygon).
+    """
+    from matplotlib.collections import PathCollection
+
+    paths = _poly_paths(geoms, merge)
+    if paths:
+        col = PathCollection(paths, **kw)
+        col.set_rasterized(_dense(len(paths)))
+        ax.add_collection(col, autolim=False)
+    return len(paths)
 
 
 def _polys(layer) -> np.ndarray:
@@ -366,6 +481,17 @@ def _points(layer) -> np.ndarray:
     g = layer.geometry.values
     g = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
     return shapely.get_coordinates(g)
+
+
+def _dot_m(ax, paper: str | None) -> float:
+    """Ground length (metres) of ``settings.map_piece_mm`` of paper on the largest the map can be
+    printed: the long side of ``paper``, or of the caller's figure. Street colours need no finer
+    pieces than that (all of Malta on A4: about 70 m; a district: a few metres).
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    long_in = max(PAPER[paper]) if paper is not None else max(ax.figure.get_size_inches())
+    return max(x1 - x0, y1 - y0) / (long_in * 25.4) * settings.map_piece_mm
 
 
 def _extent(report, pad: float = 0.03):
@@ -515,10 +641,11 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
             handles.append(Patch(facecolor=HOME, edgecolor=HOME_EDGE, label=T["home_served"]))
 
     if distance_rule:
-        cbar_info = _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles)
+        cbar_info = _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, _dot_m(ax, paper if own_figure else None))
         gaps = res.layers.get("gaps")
         if gaps is not None and len(gaps):
-            _draw_polys(ax, _polys(gaps), facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0, alpha=0.75, zorder=4)
+            _draw_polys(ax, _polys(gaps), merge=True, facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0,
+                        alpha=0.75, zorder=4)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0, label=T["gap"]))
         uh = res.layers.get("homes_unserved")
         if uh is not None and len(uh):
@@ -651,11 +778,10 @@ def _fill(tokens: list[str], joiner: str, width: int) -> str:
     return "\n".join(out)
 
 
-def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles) -> dict:
-    from matplotlib.collections import LineCollection
+def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, resolution: float = 0.0) -> dict:
     from matplotlib.lines import Line2D
 
-    pieces = street_distances(report, rule_id)
+    pieces = street_distances(report, rule_id, resolution=resolution, beyond_steps=False, geometry=False)
     same = checks.same_threshold
     threshold = float(checks.thresholds[0])
     if len(checks.fields) == 1 or same:
@@ -669,21 +795,40 @@ def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles) -> 
     cmap = _cmap()
     served = pieces["served"].to_numpy()
     finite = np.isfinite(value)
-    colors = np.empty((len(pieces), 4))
-    colors[served] = cmap(np.clip(value[served] / vmax, 0.0, 1.0))
-    colors[~served & finite] = _rgba(BEYOND)
-    colors[~finite] = _rgba(UNREACHABLE)
     demand = pieces["demand"].to_numpy()
     has_demand = "streets" in report.results[rule_id].rule.demand
-    width = np.where(demand, 2.0, 0.6) if has_demand else np.full(len(pieces), 1.3)
-    if has_demand:
-        # other streets faded (blended with white, opaque, so that round caps leave no dots): the
-        # rule does not assess them
-        colors[~demand, :3] = 0.4 * colors[~demand, :3] + 0.6
-    segs = _segments(pieces.geometry.values)
-    order = np.argsort(width, kind="stable")  # bold demand on top
-    ax.add_collection(LineCollection([segs[i] for i in order], colors=colors[order], linewidths=width[order],
-                                     capstyle="round", joinstyle="round", zorder=5))
+    # a style per piece as one integer: the colour map's entry (it has cmap.N, the index that
+    # Colormap.__call__ takes for a value in [0, 1]), then beyond, then unreachable; bold demand
+    # after the rest. The pieces take a few hundred styles: one compound path each, drawn in key
+    # order: thin before bold (bold demand on top) and, where streets overlap, beyond the threshold
+    # over served and unreachable over beyond (the gaps stay visible)
+    N = cmap.N
+    code = np.full(len(pieces), N + 1)
+    code[~served & finite] = N
+    code[served] = np.minimum((np.clip(value[served] / vmax, 0.0, 1.0) * N).astype(np.int64), N - 1)
+    bold = demand if has_demand else np.zeros(len(pieces), bool)
+    key = np.where(bold, N + 2, 0) + code
+
+    def colors(k):
+        c = k % (N + 2)
+        out = np.empty((len(k), 4))
+        out[c < N] = cmap(c[c < N])
+        out[c == N] = _rgba(BEYOND)
+        out[c == N + 1] = _rgba(UNREACHABLE)
+        if has_demand:
+            # other streets faded (blended with white, opaque, so that round caps leave no dots): the
+            # rule does not assess them
+            faded = k < N + 2
+            out[faded, :3] = 0.4 * out[faded, :3] + 0.6
+        return out
+
+    def widths(k):
+        return np.where(k >= N + 2, 2.0, 0.6) if has_demand else np.full(len(k), 1.3)
+
+    xy, part = _piece_coords(report.network.geometry, pieces["edge"].to_numpy(), pieces["start"].to_numpy(),
+                             pieces["end"].to_numpy())
+    _add_paths(ax, *_coord_paths(xy, part, key), colors=colors, linewidths=widths, rasterize=_dense(len(pieces)),
+               capstyle="round", joinstyle="round", zorder=5)
     t = _t(threshold, lang) if (len(checks.fields) == 1 or same) else "100%"
     if served.any():
         handles.append(Line2D([], [], color=NEAR, linewidth=2.0, label=T["street_served"].format(t=t)))
@@ -734,9 +879,7 @@ def _draw_facilities(ax, fac, marker, label, T, handles, with_area=True):
             handles.append(Patch(facecolor=FACILITY_FILL, edgecolor=FACILITY, alpha=0.55, label=T["facility_area"]))
     lines = g[dims == 1]
     if len(lines):
-        from matplotlib.collections import LineCollection
-
-        ax.add_collection(LineCollection(_segments(lines), colors=FACILITY, linewidths=1.5, zorder=8))
+        _add_lines(ax, lines, colors=FACILITY, linewidths=1.5, rasterize=_dense(len(lines)), zorder=8)
     # a marker on points, and on polygons too small to see at the map's scale
     x0, x1 = ax.get_xlim()
     small = (dims == 0) | ((dims == 2) & (shapely.area(g) < ((x1 - x0) / 100.0) ** 2))
@@ -748,7 +891,6 @@ def _draw_facilities(ax, fac, marker, label, T, handles, with_area=True):
 
 def _draw_other(ax, report, rule_id, T, handles):
     """Map of a rule that is not measured by distance: streets, its facilities, units, dead ends."""
-    from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -760,10 +902,10 @@ def _draw_other(ax, report, rule_id, T, handles):
     if road_rule and rule.params.get("streets"):
         sub = report.context.street_network(rule.params["streets"])
         if sub is not None:
-            ax.add_collection(LineCollection(_segments(net.geometry), colors="#c8c8c8", linewidths=0.5, zorder=4))
+            _add_lines(ax, net.geometry, colors="#c8c8c8", linewidths=0.5, rasterize=_dense(net.n_edges), zorder=4)
             streets = sub.geometry
-    ax.add_collection(LineCollection(_segments(streets), colors="#4d4d4d" if road_rule else "#9e9e9e",
-                                     linewidths=1.1 if road_rule else 0.7, zorder=5))
+    _add_lines(ax, streets, colors="#4d4d4d" if road_rule else "#9e9e9e", linewidths=1.1 if road_rule else 0.7,
+               rasterize=_dense(len(streets)), zorder=5)
     handles.append(Line2D([], [], color="#4d4d4d" if road_rule else "#9e9e9e", linewidth=1.1, label=T["roads"]))
     units = res.layers.get("units")
     if units is not None and len(units):
