@@ -14,6 +14,7 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import InputError, UnknownRuleError
+from urbancover.network import substring_coords
 from urbancover.report.common import (
     BEYOND,
     FACILITY,
@@ -291,45 +292,6 @@ def _coord_paths(xy: np.ndarray, idx: np.ndarray, keys: np.ndarray) -> tuple[lis
     starts = np.r_[0, cuts]
     paths = [MPath(a, c) for a, c in zip(np.split(xy, cuts), np.split(codes, cuts))]
     return paths, vkey[starts]
-
-
-def _piece_coords(lines: np.ndarray, edge: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices of the pieces ``start``..``end`` metres along ``lines[edge]`` (pieces sorted by
-    edge and start, not overlapping), as ``(xy, piece)`` arrays in drawing order.
-
-    What :func:`urbancover.network.line_substrings` cuts, without making a LineString per piece:
-    each edge's vertices are read once (not once per piece) and the piece ends are interpolated
-    with numpy, so a city's pieces cost one sort. O((v + n) log(v + n)) for v edge vertices and n
-    pieces.
-    """
-    coords, vidx = shapely.get_coordinates(lines, return_index=True)
-    seg = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
-    first = np.r_[True, vidx[1:] != vidx[:-1]]
-    seg[first] = 0.0
-    cum = np.cumsum(seg)
-    cum -= cum[np.flatnonzero(first)][np.cumsum(first) - 1]
-    span = float(cum.max()) + 1.0 if len(cum) else 1.0
-    vkey = vidx * span + cum
-    last = np.r_[np.flatnonzero(first)[1:], len(coords)] - 1  # last vertex of each line
-
-    def at(e, p):
-        j = np.searchsorted(vkey, e * span + p, side="right") - 1
-        j = np.clip(j, np.flatnonzero(first)[e], last[e] - 1)
-        d = cum[j + 1] - cum[j]
-        t = np.divide(p - cum[j], d, out=np.zeros(len(j)), where=d > 0)
-        return coords[j] + np.clip(t, 0.0, 1.0)[:, None] * (coords[j + 1] - coords[j])
-
-    n = len(edge)
-    piece = np.searchsorted(edge * span + start, vkey, side="right") - 1
-    pc = np.clip(piece, 0, max(n - 1, 0))
-    inner = (piece >= 0) & (edge[pc] == vidx) & (cum > start[pc]) & (cum < end[pc])
-    k = np.arange(n)
-    part = np.concatenate([k, pc[inner], k])
-    pos = np.concatenate([start, cum[inner], end])
-    rank = np.concatenate([np.zeros(n), np.ones(inner.sum()), np.full(n, 2.0)])
-    xy = np.concatenate([at(edge, start), coords[inner], at(edge, end)])
-    order = np.lexsort((pos, rank, part))
-    return xy[order], part[order]
 
 
 def _add_lines(ax, geoms, keys=None, **kw):
@@ -825,7 +787,7 @@ def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, res
     def widths(k):
         return np.where(k >= N + 2, 2.0, 0.6) if has_demand else np.full(len(k), 1.3)
 
-    xy, part = _piece_coords(report.network.geometry, pieces["edge"].to_numpy(), pieces["start"].to_numpy(),
+    xy, part = substring_coords(report.network.geometry, pieces["edge"].to_numpy(), pieces["start"].to_numpy(),
                              pieces["end"].to_numpy())
     _add_paths(ax, *_coord_paths(xy, part, key), colors=colors, linewidths=widths, rasterize=_dense(len(pieces)),
                capstyle="round", joinstyle="round", zorder=5)
