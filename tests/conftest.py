@@ -1,6 +1,9 @@
-"""Shared fixtures: the two bundled OSM samples, read once per session."""
+"""Shared fixtures: the two bundled OSM samples, read once per session, and the preset evaluated
+on the Shenzhen sample (the maps' and the report's tests read it; none changes it)."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 from helpers import SHANGHAI, SHENZHEN
@@ -21,3 +24,10 @@ def shenzhen_net(shenzhen_osm):
 @pytest.fixture(scope="session")
 def shanghai_net():
     return uc.walk_network(SHANGHAI)
+
+
+@pytest.fixture(scope="session")
+def shenzhen_report():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return uc.evaluate(SHENZHEN)

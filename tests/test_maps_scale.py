@@ -8,15 +8,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from helpers import SHENZHEN
-
-import urbancover as uc
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -28,10 +24,8 @@ from urbancover.report import common, interactive, static  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def report():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return uc.evaluate(SHENZHEN)
+def report(shenzhen_report):
+    return shenzhen_report
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from helpers import SHENZHEN
-
-import urbancover as uc
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -41,10 +38,8 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def report():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return uc.evaluate(SHENZHEN)
+def report(shenzhen_report):
+    return shenzhen_report
 
 
 @pytest.fixture(scope="module")

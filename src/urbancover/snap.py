@@ -164,12 +164,8 @@ def snap_places(network: Network, where: Places, *, max_distance: float | None =
     """
     if where.xy is None or not HAVE_NUMBA:
         return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name)
-    if max_distance is ...:
-        max_distance = settings.max_snap_distance
+    max_distance, (edge, offset, access) = _unsnapped(len(where), max_distance)
     n = len(where)
-    edge = np.full(n, -1, dtype=np.int64)
-    offset = np.full(n, np.nan)
-    access = np.full(n, np.inf)
     rows = np.arange(n) if where.valid.all() else np.flatnonzero(where.valid)
     if len(rows) == 0:
         return Snapped(edge, offset, access)
@@ -179,14 +175,18 @@ def snap_places(network: Network, where: Places, *, max_distance: float | None =
     return Snapped(edge, offset, access)
 
 
-def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
-    """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
+def _unsnapped(n: int, max_distance):
+    """The snap limit (``...``: :data:`settings.max_snap_distance`) and the columns of ``n``
+    places not snapped yet: edge -1, offset NaN, access leg inf.
+    """
     if max_distance is ...:
         max_distance = settings.max_snap_distance
-    n = len(geoms)
-    edge = np.full(n, -1, dtype=np.int64)
-    offset = np.full(n, np.nan)
-    access = np.full(n, np.inf)
+    return max_distance, (np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.inf))
+
+
+def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
+    """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
+    max_distance, (edge, offset, access) = _unsnapped(len(geoms), max_distance)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not valid.any():
         return Snapped(edge, offset, access)
