@@ -255,10 +255,8 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
 
     Parameters
     ----------
-    index
-        From :meth:`SegmentIndex.from_lines`.
-    xy
-        (n, 2) array of point coordinates, in the CRS of the index.
+    index, xy
+        The index and the (n, 2) points, as for :func:`nearest_segments`.
     radius
         Distance in the units of the coordinates (>= 0).
 
