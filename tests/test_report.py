@@ -285,6 +285,8 @@ def test_html_report(report, zones, tmp_path):
     for note in report.notes[:3]:
         assert note.replace("&", "&amp;").replace("'", "&#x27;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;") in page
     assert "甲小区, B" in page and "&lt;b&gt;x&lt;/b&gt;" in page
+    # the reasons beside the verdicts are in the page's language (the dead-end list's was English)
+    assert "待打通的候选清单" in page and "not a pass or fail" not in page
     figures = re.findall(r"<figure id='map-([^']+)'[^>]*><img alt='[^']*' src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
     distance = [rid for rid, res in report.results.items() if res.rule.kind in ("radius", "all_of")]
     assert [f[0] for f in figures] == distance

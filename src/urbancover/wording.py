@@ -201,6 +201,7 @@ _REASONS_ZH = (
      lambda m: f"范围内{'老旧小区中' if m[2] else ''}没有{_UNIT_ZH[m[1]]}：无服务对象"),
     (r"^no street of the rule's street demand in the area: nothing to serve$", "范围内没有该规则所指的街道：无服务对象"),
     (r"^no subdistrict units:.*$", "没有街道单元（未提供，数据中也没有街道边界）"),
+    (r"^a list of candidates to connect, not a pass or fail$", "待打通的候选清单，不判定达标与否"),
 )
 
 
