@@ -21,7 +21,8 @@ from helpers import line, lines_gdf, points
 
 import urbancover as uc
 from urbancover import settings
-from urbancover.snap import places, snap_points, transformer
+from urbancover.io.crs import transformer
+from urbancover.snap import places, snap_points
 
 MAIN = line((0, 0), (1000, 0), (2000, 0))
 ISLAND = [line((100, 5), (140, 5)), line((140, 5), (140, 45)), line((140, 45), (100, 45)), line((100, 45), (100, 5))]

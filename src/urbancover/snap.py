@@ -5,7 +5,7 @@ Everything that puts a geometry on the network lives here:
 * :func:`snap_points` / :func:`snap_geometries`: a place (home, stop, grid cell) projected
   orthogonally on its nearest edge, with its straight access leg; :func:`places` /
   :func:`snap_places` do the same for a layer of points held as coordinate arrays (reprojected by
-  a cached pyproj :func:`transformer`, no shapely geometry per point);
+  a cached pyproj transformer, :func:`urbancover.io.crs.transformer`, no shapely geometry per point);
 * :func:`seeds`: where a facility touches the network: a point at its projection, a polygon or line
   (a park) on every part of an edge within ``reach`` metres of it;
 * :func:`parts_inside`: the parts of edges inside polygons (street demand inside an area);
@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +28,7 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import InputError
-from urbancover.io.crs import require_crs
+from urbancover.io.crs import require_crs, transformer
 from urbancover.nearest import HAVE_NUMBA, compiled, nearest_segments
 from urbancover.network import Network
 
@@ -86,14 +85,6 @@ def snap_points(
     return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name)
 
 
-@lru_cache(maxsize=64)
-def transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    """The ``always_xy`` transformer from ``src`` to ``dst``, built once per pair of CRS: the one
-    ``GeoSeries.to_crs`` uses, so coordinates reprojected with it equal geopandas' to the last bit.
-    """
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
-
-
 @dataclass(eq=False)
 class Places:
     """A layer's places in the network's CRS, made by :func:`places`.
@@ -131,7 +122,7 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     """A layer (GeoDataFrame or GeoSeries with a CRS) in ``crs``, as coordinates if it holds only
     2D points (missing and empty rows allowed), else as geometries (:func:`as_geometry`).
 
-    Points are reprojected with :func:`transformer` on coordinate arrays: the same numbers as
+    Points are reprojected with :func:`urbancover.io.crs.transformer` on coordinate arrays: the same numbers as
     ``to_crs``, without making a shapely geometry per point (5-10x faster on 500k points).
     """
     if not isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -11,6 +12,19 @@ import pyproj
 from urbancover.errors import CRSError, InputError
 
 WGS84 = pyproj.CRS.from_epsg(4326)
+
+
+def transformer(src, dst) -> pyproj.Transformer:
+    """The ``always_xy`` transformer from ``src`` to ``dst`` (anything :class:`pyproj.CRS` takes),
+    built once per pair of CRS: the one ``GeoSeries.to_crs`` uses, so coordinates reprojected with
+    it equal geopandas' to the last bit.
+    """
+    return _transformer(pyproj.CRS(src), pyproj.CRS(dst))
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 def utm_crs(lon: float, lat: float) -> pyproj.CRS:

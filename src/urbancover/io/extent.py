@@ -21,7 +21,7 @@ import pyproj
 import shapely
 
 from urbancover import settings
-from urbancover.io.crs import WGS84, utm_crs
+from urbancover.io.crs import WGS84, transformer, utm_crs
 
 
 def unwrap_lon(lon: np.ndarray) -> tuple[np.ndarray, float]:
@@ -128,7 +128,7 @@ def street_extent(lon: np.ndarray, lat: np.ndarray) -> StreetExtent:
         raise ValueError("street_extent: no located vertex")
     ulon, _ = unwrap_lon(lon)
     crs = median_utm(lon, lat)
-    x, y = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform(ulon, lat)
+    x, y = transformer(WGS84, crs).transform(ulon, lat)
     gap, share = settings.extent_outlier_gap_m, settings.extent_outlier_share
     x0, x1 = _main_run(x, gap, share)
     y0, y1 = _main_run(y, gap, share)

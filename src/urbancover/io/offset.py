@@ -11,7 +11,7 @@ import pyproj
 import shapely
 
 from urbancover.errors import CRSError, InputError
-from urbancover.io.crs import CRS_FIX, WGS84, utm_crs
+from urbancover.io.crs import CRS_FIX, WGS84, transformer, utm_crs
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84
 from urbancover.io.osm import OSMData
 
@@ -151,7 +151,7 @@ def detect_offset(
         geoms[not_point] = shapely.point_on_surface(geoms[not_point])
     xy = shapely.get_coordinates(geoms)
     lon, lat = xy[:, 0], xy[:, 1]
-    to_metric = pyproj.Transformer.from_crs(WGS84, metric, always_xy=True)
+    to_metric = transformer(WGS84, metric)
     tree = shapely.STRtree(lines)
     geod = pyproj.Geod(ellps="WGS84")
     hyps = {"wgs84": (lon, lat)}

@@ -35,7 +35,7 @@ import shapely
 from urbancover import settings
 from urbancover.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.intervals import ranges
-from urbancover.io.crs import WGS84
+from urbancover.io.crs import WGS84, transformer
 from urbancover.io.extent import complete_extent, densified_box, street_extent
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
@@ -355,7 +355,7 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
             near = features[features["element"] != "relation"]
             xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
             if len(xy):
-                to_m = pyproj.Transformer.from_crs(WGS84, ext.crs, always_xy=True)
+                to_m = transformer(WGS84, ext.crs)
                 bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
                 fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
                 gap = settings.extent_outlier_gap_m
@@ -378,7 +378,7 @@ def _extent(path, ways, features, clip_geom, header_box, notes):
 def _box_km2(bounds, crs) -> float:
     """Area of a lon/lat box in km², in the metric ``crs`` (its densified outline reprojected)."""
     ring = shapely.get_coordinates(densified_box(bounds))
-    x, y = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True).transform(ring[:, 0], ring[:, 1])
+    x, y = transformer(WGS84, crs).transform(ring[:, 0], ring[:, 1])
     return float(shapely.area(shapely.Polygon(np.c_[x, y]))) / 1e6
 
 

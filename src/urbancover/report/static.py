@@ -14,6 +14,7 @@ import shapely
 
 from urbancover import settings
 from urbancover.errors import InputError, UnknownRuleError
+from urbancover.io.crs import transformer
 from urbancover.network import substring_coords
 from urbancover.report.common import (
     BEYOND,
@@ -358,10 +359,7 @@ def _scale_bar(ax, T: dict) -> None:
 
 def _north_angle(crs, x: float, y: float) -> float:
     """Angle (degrees, clockwise from the map's up) of true north at (x, y): the grid convergence."""
-    import pyproj
-
-    to_ll = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-    to_xy = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    to_ll, to_xy = transformer(crs, 4326), transformer(4326, crs)
     lon, lat = to_ll.transform(x, y)
     x2, y2 = to_xy.transform(lon, min(lat + 0.01, 89.9))
     return math.degrees(math.atan2(x2 - x, y2 - y))
