@@ -28,7 +28,7 @@ from urbancover.demand import compounds as compounds_from
 from urbancover.errors import InputError
 from urbancover.intervals import intersect, merge
 from urbancover.io.crs import require_crs
-from urbancover.io.osm import OSMData, walkable_mask
+from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
 from urbancover.selectors import TagValues, select
 from urbancover.snap import Snapped, parts_inside, snap_geometries
@@ -111,13 +111,6 @@ class Context:
         if table not in tables:
             raise ValueError(f"table must be one of {list(tables)}, not {table!r}")
         return tables[table]
-
-    def walkable_ways(self) -> np.ndarray:
-        """Boolean per highway way of the extract: walkable (:func:`urbancover.io.osm.walkable_mask`), once."""
-        key = ("walkable ways",)
-        if key not in self.cache:
-            self.cache[key] = walkable_mask(self.osm.ways["tags"]) if len(self.osm.ways) else np.zeros(0, bool)
-        return self.cache[key]
 
     def facilities(
         self, selector, *, min_area_m2: float | None = None, inside: bool = False, user: str | None = None

@@ -314,7 +314,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     ways = ctx.osm.ways
     if len(ways) == 0:
         return None
-    mask = ctx.select("ways", selector) & ~ctx.walkable_ways()
+    mask = ctx.select("ways", selector) & ~ctx.osm.walkable()
     if not mask.any():
         return None
     roads = ways[mask].to_crs(ctx.crs)

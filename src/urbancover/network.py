@@ -330,6 +330,9 @@ def walk_network(
         bounds_poly = gpd.GeoSeries([source.boundary], crs=4326).to_crs(target_crs)
         bounds = tuple(float(b) for b in bounds_poly.total_bounds)
         ways = source.ways
+        if filter == "walk" and len(ways):
+            ways = ways[source.walkable()]  # (computed once per extract)
+            filter = None
     elif isinstance(source, gpd.GeoDataFrame):
         ways = require_crs(source, "source")
         target_crs = pyproj.CRS(crs) if crs is not None else (ways.crs if ways.crs.is_projected else None)

@@ -91,6 +91,14 @@ class OSMData:
             self._cache[layer] = getattr(self, layer).to_crs(self.crs)
         return self._cache[layer]
 
+    def walkable(self) -> np.ndarray:
+        """Boolean per row of :attr:`ways`: open to pedestrians (:func:`walkable_mask`), computed
+        once per extract (the reader's extent, the walking network and the rules share it).
+        """
+        if "walkable" not in self._cache:
+            self._cache["walkable"] = walkable_mask(self.ways["tags"]) if len(self.ways) else np.zeros(0, dtype=bool)
+        return self._cache["walkable"]
+
     @property
     def boundary(self) -> shapely.Polygon:
         """The extract's bounds as a polygon in EPSG:4326, densified (a vertex every
@@ -195,8 +203,11 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
 
     ways = _ways_frame(ways_raw, clip_geom)
     features = _features_frame(feats_raw, clip_geom)
-    bounds, crs = _extent(path, ways, features, clip_geom, header_box, notes)
-    return OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes)
+    walk = walkable_mask(ways["tags"]) if len(ways) else np.zeros(0, dtype=bool)
+    bounds, crs = _extent(path, ways, walk, features, clip_geom, header_box, notes)
+    osm = OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes)
+    osm._cache["walkable"] = walk
+    return osm
 
 
 def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -> None:
@@ -312,15 +323,14 @@ def _pbf_cut_in_ways(path: Path) -> str | None:
             "when a .pbf is cut inside its way blocks")
 
 
-def _extent(path, ways, features, clip_geom, header_box, notes):
+def _extent(path, ways, walk, features, clip_geom, header_box, notes):
     """Bounds and UTM zone: the zone from the median walkable street vertex; the bounds from the
     clip, else the header box, else where the extract is complete (the compact ways' extent,
     :func:`urbancover.io.extent.complete_extent`), else the streets' extent; lone outliers left out.
     """
     lonlat = np.zeros((0, 2))
     if len(ways):
-        walk = ways[walkable_mask(ways["tags"])]
-        lonlat = shapely.get_coordinates((walk if len(walk) else ways).geometry.values)
+        lonlat = shapely.get_coordinates((ways[walk] if walk.any() else ways).geometry.values)
     if len(lonlat) == 0 and len(features):
         lonlat = shapely.get_coordinates(shapely.centroid(features.geometry.values))
     if len(lonlat) == 0:
