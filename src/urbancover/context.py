@@ -31,7 +31,7 @@ from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
 from urbancover.selectors import TagValues, select
-from urbancover.snap import Snapped, parts_inside, snap_geometries
+from urbancover.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.validate import facility_layers, unit_layer, user_layer
 
 
@@ -130,13 +130,17 @@ class Context:
             f = f[shapely.intersects(f.geometry.values, self.area)]
         return f
 
-    def snapped(self, key, geoms: np.ndarray, *, name: str = "places") -> Snapped:
-        """Places (an array of geometries in the network's CRS) snapped onto the network, once per
-        ``key`` for the whole evaluation: every rule measuring the same demand layer reuses it.
+    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places") -> Snapped:
+        """Places (an array of geometries in the network's CRS, or :class:`~urbancover.snap.Places`
+        given by their coordinates) snapped onto the network, once per ``key`` for the whole
+        evaluation: every rule measuring the same demand layer reuses it.
         """
         key = ("snapped", key)
         if key not in self.cache:
-            self.cache[key] = snap_geometries(self.network, geoms, name=name)
+            if isinstance(geoms, Places):
+                self.cache[key] = snap_places(self.network, geoms, name=name)
+            else:
+                self.cache[key] = snap_geometries(self.network, geoms, name=name)
         return self.cache[key]
 
     def street_network(self, selector) -> Network:

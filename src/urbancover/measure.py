@@ -43,7 +43,7 @@ from urbancover.engine import DistanceField, distance_field, straight_line_dista
 from urbancover.errors import InputError
 from urbancover.rules import KINDS, Kind, Rule
 from urbancover.selectors import unmatched
-from urbancover.snap import Snapped, at_entrances
+from urbancover.snap import Places, Snapped, at_entrances
 
 Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -451,8 +451,8 @@ def gap_cells(ctx: Context, cell: float | None = None) -> GapGrid:
         land = shapely.intersection(shapely.union_all(shapely.make_valid(land_parts)), ctx.area)
     if not land.is_empty:
         ids = land_cells(land, cell)
-    pts = shapely.points(cell_centres(land.bounds, cell, ids)) if len(ids) else np.zeros(0, dtype=object)
-    grid = GapGrid(land, cell, ids, ctx.snapped(key, pts, name="gap grid"))
+    xy = cell_centres(land.bounds, cell, ids)  # snapped from their coordinates: no point per cell
+    grid = GapGrid(land, cell, ids, ctx.snapped(key, Places(xy, np.ones(len(xy), dtype=bool)), name="gap grid"))
     ctx.cache[key] = grid
     return grid
 
@@ -465,10 +465,12 @@ def cell_centres(bounds, cell: float, ids: np.ndarray) -> np.ndarray:
     """(n, 2) centres of the cells numbered ``ids`` (row-major, rows from the bottom) of the
     ``cell``-metre grid laid over ``bounds`` (as :func:`land_cells` numbers them).
     """
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) == 0:  # (also for empty land, whose bounds are NaN)
+        return np.zeros((0, 2))
     xs = np.arange(bounds[0] + cell / 2, bounds[2], cell)
     ys = np.arange(bounds[1] + cell / 2, bounds[3], cell)
-    ids = np.asarray(ids, dtype=np.int64)
-    return np.column_stack([xs[ids % len(xs)], ys[ids // len(xs)]]) if len(ids) else np.zeros((0, 2))
+    return np.column_stack([xs[ids % len(xs)], ys[ids // len(xs)]])
 
 
 def land_cells(land: shapely.Geometry, cell: float) -> np.ndarray:

@@ -63,8 +63,7 @@ class DistanceField:
         where = places(targets, self.network.crs, name)
         snapped = snap_places(self.network, where, name=name)
         # geometries only matter inside polygon facilities (made from coordinates if needed)
-        geoms = where.geometries() if len(self._polygons) else None
-        return self.at_snapped(snapped, geoms=geoms, return_source=return_source)
+        return self.at_snapped(snapped, geoms=where.geometries, return_source=return_source)
 
     def at_snapped(self, snapped: Snapped, *, geoms=None, return_source: bool = False):
         """As :meth:`at`, for places already snapped with :func:`urbancover.snap.snap_points`.

@@ -354,11 +354,7 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes):
                          f"{_box_km2(far, ext.crs):,.1f} km²), as the ways crossing the edge of a bounding-box export "
                          "do; give clip= to analyse another area.")
             notes.append(note)
-            if core[0].outliers:
-                msg = (f"{path}: {core[0].outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
-                       "from the others were left out of the default analysed area (stray nodes?).")
-                warnings.warn(msg, UserWarning, stacklevel=3)
-                notes.append(msg)
+            _outliers(path, core[0].outliers, "the others", notes)
             return tuple(map(float, bounds)), ext.crs
         bounds = ext.bounds
         if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
@@ -377,12 +373,17 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes):
         notes.append(f"{path.name}: no <bounds> in the header and fewer than {settings.extent_compact_min} ways or "
                      f"areas at most {settings.extent_compact_m:,.0f} m across; the default area is the {what} extent "
                      f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
-        if ext.outliers:
-            msg = (f"{path}: {ext.outliers} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
-                   "from the other streets were left out of the default analysed area (stray nodes?).")
-            warnings.warn(msg, UserWarning, stacklevel=3)
-            notes.append(msg)
+        _outliers(path, ext.outliers, "the other streets", notes)
     return tuple(map(float, bounds)), ext.crs
+
+
+def _outliers(path: Path, n: int, others: str, notes: list[str]) -> None:
+    """Warn and note that ``n`` lone vertices were left out of the default area (when any)."""
+    if n:
+        msg = (f"{path}: {n} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
+               f"from {others} were left out of the default analysed area (stray nodes?).")
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        notes.append(msg)
 
 
 def _box_km2(bounds, crs) -> float:
