@@ -259,3 +259,19 @@ def test_union_by_tiles_has_the_area_of_one_union(side):
     a, b = tree.query(pieces, predicate="overlaps")
     assert shapely.area(shapely.intersection(pieces[a], pieces[b])).sum() == pytest.approx(0.0, abs=1e-6)
     assert len(union_by_tiles([], side)) == 0
+
+
+def test_locate_finds_the_interval_starting_last_before_a_point():
+    """intervals.locate against a brute-force scan, on random disjoint intervals of many edges."""
+    from urbancover.intervals import locate, merge
+
+    rng = np.random.default_rng(4)
+    e = rng.integers(0, 50, 300)
+    a = rng.uniform(0, 900, 300)
+    iv = merge(e, a, a + rng.uniform(1, 60, 300))
+    pe, pp = rng.integers(0, 52, 2000), rng.uniform(0, 1000, 2000)
+    got = locate(iv, pe, pp)
+    for k in range(len(pe)):
+        cand = np.flatnonzero((iv[0] == pe[k]) & (iv[1] <= pp[k]))
+        assert got[k] == (cand[np.argmax(iv[1][cand])] if len(cand) else -1)
+    assert len(locate((np.zeros(0, int), np.zeros(0), np.zeros(0)), pe, pp)) == len(pe)

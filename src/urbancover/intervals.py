@@ -74,6 +74,25 @@ def intersect(a: Intervals, b: Intervals, *, return_index: bool = False):
     return np.asarray(a[0])[ai][keep], start[keep], end[keep]
 
 
+def locate(a: Intervals, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """For points ``pos`` metres along edges ``edge``: the position in ``a`` (sorted by edge and
+    start, as :func:`merge` returns) of the interval on the same edge that starts last at or before
+    the point, -1 where there is none. O((n + k) log k) for n points and k intervals.
+
+    >>> locate((np.array([0, 0, 2]), np.array([0.0, 5.0, 1.0]), np.array([2.0, 9.0, 3.0])),
+    ...        np.array([0, 0, 1, 2]), np.array([1.0, 6.0, 1.0, 0.5]))
+    array([ 0,  1, -1, -1])
+    """
+    ae, ast = np.asarray(a[0]), np.asarray(a[1], dtype=float)
+    edge, pos = np.asarray(edge), np.asarray(pos, dtype=float)
+    if len(ae) == 0 or len(edge) == 0:
+        return np.full(len(edge), -1, dtype=np.int64)
+    span = max(float(np.max(a[2])), float(np.max(pos)), 0.0) + 1.0  # each edge its own stretch of the line
+    k = np.searchsorted(ae.astype(float) * span + ast, edge.astype(float) * span + pos, side="right") - 1
+    same = (k >= 0) & (ae[np.maximum(k, 0)] == edge)
+    return np.where(same, k, -1).astype(np.int64)
+
+
 def complement(edge: np.ndarray, start: np.ndarray, end: np.ndarray, lengths: np.ndarray) -> Intervals:
     """The parts of every edge (``0..lengths[e]``) not in the disjoint sorted intervals given."""
     m = len(lengths)

@@ -460,7 +460,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     if not beyond_steps:
         # regular breaks only where some category is within its threshold, and at the edges' ends
         union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
-        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg, float(L.max()) + 1.0)
+        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg)
         e_reg, p_reg = e_reg[keep], p_reg[keep]
     be, bp = [e_reg], [p_reg]
     for ce, cs, cn in covered:
@@ -490,7 +490,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     in_demand = np.zeros(len(pe), bool)
     if demand is not None and len(demand[0]):
         # a piece is demand when its middle lies in a demand interval of its edge
-        in_demand = _within(demand, pe, mid, float(L.max()) + 1.0)
+        in_demand = _within(demand, pe, mid)
     cols = {
         "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
         "ratio": ratio, "served": served, "demand": in_demand,
@@ -506,19 +506,15 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
 
 
-def _within(iv, e: np.ndarray, p: np.ndarray, span: float) -> np.ndarray:
+def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Whether each point (edge ``e``, ``p`` metres along it) lies in the interval of ``iv``
-    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any).
-    ``span`` exceeds every edge's length. O((n + k) log k) for n points and k intervals.
+    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any),
+    by :func:`urbancover.intervals.locate`.
     """
     de, ds, dn = (np.asarray(x) for x in iv)
-    if len(de) == 0:
-        return np.zeros(len(e), bool)
     o = np.lexsort((ds, de))
-    de, ds, dn = de[o], ds[o], dn[o]
-    k = np.searchsorted(de.astype(float) * span + ds, np.asarray(e).astype(float) * span + p, side="right") - 1
-    kk = np.where(k >= 0, k, 0)
-    return (k >= 0) & (de[kk] == e) & (dn[kk] >= p) & (ds[kk] <= p)
+    k = intervals.locate((de[o], ds[o], dn[o]), e, p)
+    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
 
 
 def home_failures(report) -> dict:

@@ -503,10 +503,8 @@ def _runs(report, checks, bad) -> gpd.GeoDataFrame:
         checks.along(e, s).max(axis=1),
         checks.along(e, n).max(axis=1),
     ])
-    span = float(net.length.max()) + 1.0
-    key_r = e.astype(float) * span + s
     mid = (bad["start"].to_numpy() + bad["end"].to_numpy()) / 2
-    run_of = np.searchsorted(key_r, bad["edge"].to_numpy().astype(float) * span + mid, side="right") - 1
+    run_of = intervals.locate((e, s, n), bad["edge"].to_numpy(), mid)  # (every piece lies in its run)
     d = bad["network_distance"].to_numpy()
     lo = np.minimum(ends.min(axis=1), np.inf)
     hi = ends.max(axis=1)
