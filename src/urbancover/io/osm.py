@@ -468,17 +468,6 @@ def _node_feature_keys() -> set[str]:
     return set(settings.feature_keys) - set(settings.feature_node_values)
 
 
-def _is_feature(tags: dict, element: str) -> bool:
-    """Whether an object with these tags is a feature (:data:`settings.feature_keys`; for nodes,
-    the keys of :data:`settings.feature_node_values` count only with the listed values).
-    """
-    if element == "node":
-        for key, values in settings.feature_node_values.items():
-            if tags.get(key) in values:
-                return True
-    return any(key in tags for key in _node_feature_keys())
-
-
 def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
     """Occurrences of the one-byte ``sep`` in each of ``fields``, counted on the bytes of the
     fields joined by newlines (which OPL fields never hold): O(total length) in numpy.
@@ -839,9 +828,9 @@ def _feature_rows(tags: _Tags, ids: np.ndarray, node_sel, node_xy, w_obj, lines,
 
 
 def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feats: dict) -> None:
-    """Polygons of the multipolygon/boundary relations that are features, assembled by libosmium
-    from OPL text: the relations (its first pass), then their member ways with the locations on
-    their nodes (its second pass). The file is not read again.
+    """Polygons of the multipolygon/boundary relations in ``rel_lines`` (the caller passes only those
+    that are features), assembled by libosmium from OPL text: the relations (its first pass), then
+    their member ways with the locations on their nodes (its second pass). The file is not read again.
     """
     wkb = osmium.geom.WKBFactory()
     broken = []
@@ -851,9 +840,7 @@ def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feat
         def area(self, a):
             if a.from_way():
                 return
-            tags = dict(a.tags)
-            if not _is_feature(tags, "relation"):
-                return
+            tags = dict(a.tags)  # (only relations that are features were passed in)
             try:
                 geom = wkb.create_multipolygon(a)
             except RuntimeError:
