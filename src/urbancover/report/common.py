@@ -512,6 +512,8 @@ def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
     by :func:`urbancover.intervals.locate`.
     """
     de, ds, dn = (np.asarray(x) for x in iv)
+    if len(de) == 0:
+        return np.zeros(len(e), dtype=bool)
     o = np.lexsort((ds, de))
     k = intervals.locate((de[o], ds[o], dn[o]), e, p)
     return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
