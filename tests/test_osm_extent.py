@@ -261,9 +261,69 @@ def test_pbf_cut_inside_its_way_blocks_is_reported(tmp_path):
     assert kinds[0] == "OSMHeader" and len(ends) == 5  # header, 2 node blocks, 2 way blocks
     short = tmp_path / "cut.osm.pbf"
     short.write_bytes(data[:ends[3][0]])  # header, the node blocks and the first way block
-    with pytest.warns(TruncatedExtractWarning, match="possibly truncated.*full block"):
+    with pytest.warns(TruncatedExtractWarning, match="possibly truncated.*full block.*belong to no way"):
         osm = uc.read_osm(short)
     assert len(osm.ways) == 8000 and any("truncated" in n for n in osm.notes)
+    with pytest.raises(OSMReadError, match="possibly truncated"):
+        uc.read_osm(short, strict=True)
+
+
+def _write_chain_pbf(path: Path, n_ways: int, untagged_rings: int = 0) -> Path:
+    """A sorted .pbf of ``n_ways`` ways: a chain of two-node footways, every node used, then
+    ``untagged_rings`` closed untagged ways, each the outer ring of a multipolygon relation (tagged
+    on the relation, as OSM maps most parks and landuse)."""
+    n_chain = n_ways - untagged_rings
+    w = osmium.SimpleWriter(str(path))
+    try:
+        for i in range(n_chain + 1):
+            w.add_node(osmium.osm.mutable.Node(id=i + 1, location=(114.1 + i * 1e-5, 22.6)))
+        base = n_chain + 2
+        for r in range(untagged_rings):  # a small square per ring, north of the chain
+            for k, (dx, dy) in enumerate([(0, 0), (1, 0), (1, 1), (0, 1)]):
+                w.add_node(osmium.osm.mutable.Node(id=base + 4 * r + k, location=(114.1 + (r * 3 + dx) * 1e-4, 22.7 + dy * 1e-4)))
+        for i in range(n_chain):
+            w.add_way(osmium.osm.mutable.Way(id=i + 1, nodes=[i + 1, i + 2], tags={"highway": "footway"}))
+        for r in range(untagged_rings):
+            ring = [base + 4 * r + k for k in (0, 1, 2, 3, 0)]
+            w.add_way(osmium.osm.mutable.Way(id=n_chain + 1 + r, nodes=ring))
+        for r in range(untagged_rings):
+            w.add_relation(osmium.osm.mutable.Relation(
+                id=r + 1, members=[("w", n_chain + 1 + r, "outer")], tags={"type": "multipolygon", "leisure": "park"}))
+    finally:
+        w.close()
+    return path
+
+
+def test_complete_pbf_ending_on_a_full_way_block_is_not_reported(tmp_path):
+    """The false alarm issue 15's first round left: a complete file with no relation whose way
+    count is an exact multiple of the block size ends on a full block of ways, as a cut file does;
+    every node is used and every way tagged, so nothing was lost."""
+    full = _write_chain_pbf(tmp_path / "chain.osm.pbf", 16000)
+    kinds = [kind for _, kind in _blob_ends(full.read_bytes())]
+    assert kinds.count("OSMData") >= 3  # node block(s), then two full way blocks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        osm = uc.read_osm(full, strict=True)
+    assert len(osm.ways) == 16000 and not [n for n in osm.notes if "truncated" in n]
+
+
+def test_pbf_cut_after_its_last_way_block_is_reported(tmp_path):
+    """Cut exactly between the ways and the relations: every node and way is there, the last
+    block is a full block of ways, and the multipolygons are gone; their untagged member ways,
+    in a file without relations, show it."""
+    full = _write_chain_pbf(tmp_path / "parks.osm.pbf", 8000, untagged_rings=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedExtractWarning)
+        complete = uc.read_osm(full, strict=True)
+    assert (complete.features["leisure"] == "park").sum() == 10
+    data = full.read_bytes()
+    ends = _blob_ends(data)
+    assert ends[-1][1] == "OSMData"
+    short = tmp_path / "cut.osm.pbf"
+    short.write_bytes(data[:ends[-2][0]])  # everything but the relation block
+    with pytest.warns(TruncatedExtractWarning, match="possibly truncated.*10 of its ways have no tags"):
+        osm = uc.read_osm(short)
+    assert (osm.features["leisure"] == "park").sum() == 0
     with pytest.raises(OSMReadError, match="possibly truncated"):
         uc.read_osm(short, strict=True)
 

@@ -161,6 +161,9 @@ truncated_missing_min: int = 20
 #: A .pbf whose last block holds only ways and is full (this many objects, the block size of
 #: libosmium and osmium-tool, or as many as the block before it) looks cut inside its way blocks:
 #: a complete file ends each type with a partly filled block and has its relations after its ways.
+#: A complete file without relations can end so too: the cut is reported only when what the lost
+#: objects leave behind shows (untagged nodes no way uses, beyond the two thresholds above, or
+#: untagged ways with no relation to hold them).
 truncated_full_block: int = 8000
 
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and

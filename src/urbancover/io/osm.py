@@ -318,9 +318,40 @@ def _pbf_cut_in_ways(path: Path) -> str | None:
         return None
     if last["way"] < settings.truncated_full_block and last["way"] != sum(_block_counts(path, header, data[-2]).values()):
         return None
-    return (f"its last block holds {last['way']:,} ways, a full block, and nothing follows it (a complete "
-            "file ends each type with a partly filled block, and its relations come after its ways), as "
-            "when a .pbf is cut inside its way blocks")
+    # a complete file without relations can end on a full block too (its way count a multiple of
+    # the block size): the cut shows in what the lost objects leave behind
+    lost = _lost_object_traces(path)
+    if lost is None:
+        return None
+    return (f"its last block holds {last['way']:,} ways, a full block, nothing follows it (a complete "
+            "file ends each type with a partly filled block, and its relations come after its ways), "
+            f"and {lost}, as when a .pbf is cut inside or after its way blocks")
+
+
+def _lost_object_traces(path: Path) -> str | None:
+    """What objects lost from the end of a .pbf leave behind, or None: untagged nodes no way uses
+    (the nodes of lost ways; more than :data:`settings.truncated_missing_share` of the untagged
+    nodes, and at least :data:`settings.truncated_missing_min`), or untagged ways in a file without
+    relations (the member rings of lost multipolygons). One pass over nodes and ways, made only for
+    a file whose block structure already looks cut.
+    """
+    untagged_nodes, refs, untagged_ways = [], [], 0
+    for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+        if obj.is_node():
+            if not len(obj.tags):
+                untagged_nodes.append(obj.id)
+        else:
+            refs.append(np.fromiter((n.ref for n in obj.nodes), dtype=np.int64))
+            untagged_ways += not len(obj.tags)
+    nodes = np.asarray(untagged_nodes, dtype=np.int64)
+    used = np.concatenate(refs) if refs else np.zeros(0, dtype=np.int64)
+    orphans = int((~np.isin(nodes, used)).sum())
+    if orphans >= settings.truncated_missing_min and orphans > settings.truncated_missing_share * len(nodes):
+        return f"{orphans:,} of its {len(nodes):,} untagged nodes belong to no way (the nodes of ways it lost)"
+    if untagged_ways:
+        return (f"{untagged_ways:,} of its ways have no tags although it holds no relation (the member "
+                "ways of relations it lost)")
+    return None
 
 
 def _extent(path, ways, walk, features, clip_geom, header_box, notes):
