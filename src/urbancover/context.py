@@ -144,11 +144,13 @@ class Context:
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
-        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once."""
+        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once; lean
+        (``walk_network(..., lean=True)``): its edges are arrays until their LineStrings are asked for.
+        """
         key = ("streets", json.dumps(selector, sort_keys=True, default=str))
         if key not in self.cache:
             ways = self.osm.ways[self.select("ways", selector)]
-            self.cache[key] = walk_network(ways, filter=None, crs=self.crs) if len(ways) else None
+            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True) if len(ways) else None
         return self.cache[key]
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):

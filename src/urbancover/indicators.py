@@ -367,7 +367,7 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
         dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area) / 1000.0
         km -= dual
         degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
-        inside = shapely.intersects_xy(ctx.area, *shapely.get_coordinates(net.nodes.geometry.values).T)
+        inside = shapely.intersects_xy(ctx.area, *net.node_xy.T)
         junctions = int(((degree >= 3) & inside).sum())
     row.update(road_km=km, dual_carriageway_km=dual, junctions=junctions, junctions_per_km2=junctions / ctx.area_km2)
     need = rule.params["min_km_per_km2"]
@@ -402,13 +402,13 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
         return RuleResult(rule, row, {"dead_ends": empty})
     degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
     one = np.flatnonzero(degree == 1)  # only street ends are measured against the edges
-    pts = net.nodes.geometry.values[one]
-    xy = shapely.get_coordinates(pts)
+    xy = net.node_xy[one]
+    pts = shapely.points(xy)
     edge_bound = gpd.GeoSeries([ctx.osm.boundary], crs=4326).to_crs(ctx.crs).iloc[0].exterior
     margin = rule.params.get("boundary_m", 0.0)
     far = shapely.distance(edge_bound, pts) > margin
     far &= shapely.distance(shapely.boundary(ctx.area), pts) > margin
-    cut = np.isin(net.nodes["osmid"].to_numpy()[one], cut_way_ends(ctx.osm.ways))
+    cut = np.isin(net.node_osmid[one], cut_way_ends(ctx.osm.ways))
     ends = one[far & ~cut & shapely.intersects_xy(ctx.area, xy[:, 0], xy[:, 1])]
     row["cut_by_extract"] = int(cut.sum())
     # the street each dead end belongs to
@@ -416,13 +416,14 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     edge_of[net.v] = np.arange(net.n_edges)
     edge_of[net.u] = np.arange(net.n_edges)
     e = edge_of[ends]
+    name, highway = net.edge_values("name"), net.edge_values("highway")
     layer = gpd.GeoDataFrame(
         {
-            "osmid": net.nodes["osmid"].to_numpy()[ends],
-            "street": net.edges["name"].to_numpy()[e] if "name" in net.edges else None,
-            "highway": net.edges["highway"].to_numpy()[e] if "highway" in net.edges else None,
+            "osmid": net.node_osmid[ends],
+            "street": name[e] if name is not None else None,
+            "highway": highway[e] if highway is not None else None,
         },
-        geometry=net.nodes.geometry.values[ends], crs=ctx.crs,
+        geometry=shapely.points(net.node_xy[ends]), crs=ctx.crs,
     )
     row["dead_ends"] = len(ends)
     _finish(rule, row, float(len(ends)), "dead-end streets", "list of candidates to connect", None, why)

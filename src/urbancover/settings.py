@@ -166,6 +166,10 @@ truncated_missing_min: int = 20
 #: untagged ways with no relation to hold them).
 truncated_full_block: int = 8000
 
+#: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
+#: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time.
+edge_chunk: int = 100_000
+
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
 #: village houses 2-3, terraces 3, dormitories 5, apartment blocks of old districts mostly 6-storey
 #: walk-ups); any other value uses :data:`default_building_levels`.

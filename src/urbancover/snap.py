@@ -403,14 +403,33 @@ def parts_inside(
     wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
     its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
     ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
-    whose edge crosses an outline (an edge inside is whole).
+    whose edge crosses an outline (an edge inside is whole). On a lean network (edges held as
+    vertex arrays) the same steps run over :meth:`Network.edge_chunks`, a chunk's LineStrings made
+    and dropped in turn, so a city's road network never holds one per edge.
     """
-    gi, ei = network.tree.query(geoms, predicate="intersects")
+    shapely.prepare(geoms)
+    if not network.has_geometry:
+        parts = [_parts_in_lines(network, geoms, network.lines(rows), rows, union) for rows in network.edge_chunks()]
+        if not parts:
+            return _parts_in_lines(network, geoms, np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64), union)
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    return _parts_in_lines(network, geoms, network.geometry, None, union, tree=network.tree)
+
+
+def _parts_in_lines(network: Network, geoms, lines, rows, union: bool, tree=None):
+    """:func:`parts_inside` over ``lines``: the LineStrings of the edges ``rows`` (all edges when
+    None), queried through ``tree`` (an STRtree over ``lines``, made when not given).
+    """
+    tree = tree if tree is not None else shapely.STRtree(lines)
+    gi, li = tree.query(geoms, predicate="intersects")
     # an edge wholly inside its polygon is its own intersection: only the edges that cross an
     # outline need the (costly) overlay; the prepared predicate settles the rest
-    shapely.prepare(geoms)
-    inside = shapely.contains_properly(geoms[gi], network.geometry[ei])
-    return _pair_parts(network, geoms, gi, ei, inside, union)
+    inside = shapely.contains_properly(geoms[gi], lines[li])
+    ei = li if rows is None else rows[li]
+    def line_of(e):
+        return lines[e] if rows is None else lines[e - rows[0]]
+
+    return _pair_parts(network, geoms, gi, ei, inside, union, line_of)
 
 
 def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -424,10 +443,15 @@ def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.nda
     return once | ~whole[ei]
 
 
-def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool):
+def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool,
+                line_of=None):
     """``parts_inside`` from candidate pairs (geometry ``gi``, edge ``ei``), given which edges lie
-    wholly inside their geometry.
+    wholly inside their geometry; ``line_of(edges)`` gives their LineStrings (default the network's).
     """
+    if line_of is None:
+        def line_of(e):
+            return network.geometry[e]
+
     if len(gi) == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
@@ -438,12 +462,12 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
         gi, ei, inside = gi[keep], ei[keep], inside[keep]
     # an edge wholly inside is one part from its start to its end: no geometry to look at
     whole_e = ei[inside].astype(np.int64)
-    whole_len = shapely.length(network.geometry[whole_e])
+    whole_len = shapely.length(line_of(whole_e))
     loop = network.u[whole_e] == network.v[whole_e]
     whole_len[loop] = np.minimum(whole_len[loop], network.length[whole_e[loop]])  # as a loop's pieces below
     whole = (whole_e, np.zeros(len(whole_e)), whole_len, gi[inside].astype(np.int64))
     gi, ei = gi[~inside], ei[~inside]
-    edge_geom = network.geometry[ei]
+    edge_geom = line_of(ei)
     cut = shapely.intersection(edge_geom, geoms[gi])
     pieces, pidx = shapely.get_parts(cut, return_index=True)
     keep = ~shapely.is_empty(pieces)

@@ -124,7 +124,7 @@ def search(network: Network, sources: Sources, limit: float) -> Iterator[tuple[n
     n = net.n_nodes
     bounded = math.isfinite(limit)
     if bounded:
-        fi, ni = shapely.STRtree(net.nodes.geometry.values).query(
+        fi, ni = shapely.STRtree(shapely.points(net.node_xy)).query(
             sources.geometry[srcs], predicate="dwithin", distance=limit + sources.margin
         )
         near_order, near_ptr = incidence(fi, len(srcs))
