@@ -230,8 +230,9 @@ def test_every_rule_has_a_row_and_missing_facilities_warn(city):
 def test_built_up_land_by_tiles_is_the_union_and_counts_toilets_inside(tmp_path, monkeypatch):
     """Hand-made: buildings in a row, a landuse polygon, three toilets (two on built-up land, one
     600 m from everything). The tiled built-up land (tiles of 70 m, so grown buildings cross many
-    of them) has the area of one union of the grown buildings and the landuse, computed here with
-    shapely, and the density counts the two toilets on it."""
+    of them, worked through in blocks of about 3 polygon-tile pairs, so the buildings are grown in
+    many blocks) has the area of one union of the grown buildings and the landuse, computed here
+    with shapely, and the density counts the two toilets on it."""
     from urbancover import settings
     from urbancover.context import make_context
     from urbancover.indicators import built_up_land
@@ -250,6 +251,7 @@ def test_built_up_land_by_tiles_is_the_union_and_counts_toilets_inside(tmp_path,
     ways.insert(0, (2, [1, 2], {"highway": "residential"}))
     path = write_osm(tmp_path / "built.osm", nodes, ways, bounds=(-400, -500, 1300, 400))
     monkeypatch.setattr(settings, "union_tile_m", 70.0)
+    monkeypatch.setattr(settings, "union_block_pairs", 3)
     osm = uc.read_osm(path)
     ctx = make_context(osm)
     pieces = built_up_land(ctx)

@@ -79,14 +79,16 @@ def built_up_land(ctx: Context) -> np.ndarray:
     (:func:`urbancover.tiles.union_by_tiles`: their union is the built-up land, no two share any
     area), so the cost is about linear in the buildings, where one union of a whole city grows
     faster (Malta's 13 000 buildings: 2.3 s against 3.7 s; 200 000 on a synthetic city: 30 s
-    against 345 s). An empty array when nothing is built.
+    against 345 s). The buildings are grown block by block of tiles inside the union, so their
+    grown copies are never all in memory at once. An empty array when nothing is built.
     """
     f = ctx.features
-    dims = shapely.get_dimensions(f.geometry.values)
-    land = f.geometry.values[f["landuse"].isin(settings.built_up_landuse_values).to_numpy() & (dims == 2)]
-    buildings = f.geometry.values[f["building"].notna().to_numpy() & (dims == 2)]
-    parts = np.r_[shapely.make_valid(land), shapely.buffer(buildings, settings.built_up_buffer_m, quad_segs=4)]
-    return union_by_tiles(parts, settings.union_tile_m, ctx.area)
+    geoms = np.asarray(f.geometry.values)
+    area = shapely.get_dimensions(geoms) == 2
+    land = geoms[f["landuse"].isin(settings.built_up_landuse_values).to_numpy() & area]
+    buildings = geoms[f["building"].notna().to_numpy() & area]
+    grow = np.r_[np.zeros(len(land)), np.full(len(buildings), settings.built_up_buffer_m)]
+    return union_by_tiles(np.r_[land, buildings], settings.union_tile_m, ctx.area, grow=grow)
 
 
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:

@@ -193,3 +193,7 @@ built_up_buffer_m: float = 50.0
 #: side in metres: one city-wide union of tens of thousands of overlapping polygons costs more than
 #: linearly in their number; many small ones don't.
 union_tile_m: float = 1000.0
+#: The tiles of such a union are worked through in blocks of about this many (polygon, tile) pairs:
+#: only one block's grown, repaired and cut polygons are in memory at a time (the 1M-segment synthetic
+#: city's built-up land held all 200 000 grown buildings and their cuts at once: +530 MB).
+union_block_pairs: int = 20_000
