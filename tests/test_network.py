@@ -59,3 +59,92 @@ def test_network_csr_gives_networkx_distances(shenzhen_net):
         exp[list(ref)] = list(ref.values())
         np.testing.assert_allclose(row, exp, rtol=0, atol=1e-6)
         assert np.isfinite(exp).sum() > net.n_nodes / 2
+
+
+# -- lean networks and duplicate edges ---------------------------------------------------------
+def _lines(rows, crs=32650):
+    """A GeoDataFrame of ways: (osmid, node ids, coordinates, highway)."""
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"osmid": [r[0] for r in rows], "node_ids": [np.array(r[1]) for r in rows], "highway": [r[3] for r in rows]},
+        geometry=[shapely.LineString(r[2]) for r in rows], crs=crs,
+    )
+
+
+def test_the_same_street_mapped_twice_is_one_edge_lean_or_not():
+    """By hand: way 1 runs A-B-C and way 2 C-B-A over the same nodes (one street mapped twice):
+    both split at B, and their four edges are two (A-B, B-C, 100 m each). Way 3 runs over nodes of
+    its own at C's, B's and A's coordinates: shared with no way, it is one edge C..A of 200 m, equal
+    to no edge as a whole, and stays (edges are compared whole). Way 4 shares A and C but bends
+    through (100, 50): a different street, one edge."""
+    import urbancover as uc
+
+    a, b, c, bend = (0.0, 0.0), (100.0, 0.0), (200.0, 0.0), (100.0, 50.0)
+    ways = _lines([
+        (1, [1, 2, 3], [a, b, c], "residential"),
+        (2, [3, 2, 1], [c, b, a], "residential"),
+        (3, [13, 12, 11], [c, b, a], "service"),
+        (4, [1, 4, 3], [a, bend, c], "footway"),
+    ])
+    for lean in (False, True):
+        net = uc.walk_network(ways, filter=None, lean=lean)
+        lengths = sorted(net.length.round(6).tolist())
+        expected = sorted([100.0, 100.0, 200.0, 2 * float(np.hypot(100.0, 50.0))])
+        assert lengths == pytest.approx(expected), lean
+
+
+def test_coincident_nodes_with_other_ids_still_make_one_edge():
+    """Way 2 retraces way 1 over nodes of its own at the same coordinates: the same street, kept
+    once (the old WKB comparison of every edge said so too)."""
+    import urbancover as uc
+
+    ways = _lines([
+        (1, [1, 2], [(0.0, 0.0), (50.0, 0.0)], "residential"),
+        (2, [22, 21], [(50.0, 0.0), (0.0, 0.0)], "residential"),
+        (3, [2, 5], [(50.0, 0.0), (50.0, 30.0)], "residential"),
+    ])
+    for lean in (False, True):
+        net = uc.walk_network(ways, filter=None, lean=lean)
+        assert net.n_edges == 2 and net.length.sum() == pytest.approx(80.0), lean
+
+
+def test_lean_network_equals_the_full_one(shenzhen_osm, monkeypatch):
+    """A lean network (vertex arrays, LineStrings made when asked) has the full one's edges, nodes,
+    columns and geometry, and parts_inside gives the same parts chunk by chunk (chunks of 97
+    edges, so the sample's network spans dozens)."""
+    import shapely
+
+    import urbancover as uc
+    from urbancover import intervals, settings
+    from urbancover.snap import parts_inside
+
+    monkeypatch.setattr(settings, "edge_chunk", 97)
+    full = uc.walk_network(shenzhen_osm)
+    lean = uc.walk_network(shenzhen_osm, lean=True)
+    assert not lean.has_geometry and lean._nodes is None and full._nodes is None
+    np.testing.assert_array_equal(lean.u, full.u)
+    np.testing.assert_array_equal(lean.v, full.v)
+    np.testing.assert_array_equal(lean.length, full.length)
+    np.testing.assert_array_equal(lean.node_xy, full.node_xy)
+    np.testing.assert_array_equal(lean.node_osmid, full.node_osmid)
+    for col in ("osmid", "highway", "name"):
+        assert list(lean.edge_values(col)) == list(full.edge_values(col)), col
+    assert lean.edge_values("tags") is None  # a lean network keeps only LEAN_COLUMNS
+    some = np.arange(0, lean.n_edges, 7)
+    assert shapely.equals_exact(lean.lines(some), full.geometry[some], tolerance=0).all()
+    assert not lean.has_geometry  # lines() made them for the caller only
+    # parts inside two overlapping discs around the middle of the network
+    mid = full.node_xy[full.n_nodes // 2]
+    discs = np.array([shapely.Point(*mid).buffer(400), shapely.Point(*(mid + 250)).buffer(300)])
+    got = intervals.merge(*parts_inside(lean, discs)[:3])
+    ref = intervals.merge(*parts_inside(full, discs)[:3])
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=0, atol=1e-9)
+    assert intervals.total(got) > 0
+    # the layers a user reads are the full one's (minus the way columns a lean network drops)
+    edges = lean.edges
+    assert lean.has_geometry and len(edges) == full.n_edges
+    assert shapely.equals_exact(edges.geometry.values, full.geometry, tolerance=0).all()
+    assert (lean.nodes["osmid"].to_numpy() == full.node_osmid).all()

@@ -280,14 +280,26 @@ def demand_places(ctx: Context, layer: str, *, only_old: bool = False):
             feats = feats[in_old(ctx, feats["compound"].to_numpy())]
         return feats, feats.geometry.values, feats["residents"].to_numpy(dtype=float)
     if layer == "residential_buildings":
-        feats = ctx.homes
+        feats, pts = ctx.homes, _home_points(ctx)
         if only_old:
-            feats = feats[in_old(ctx, feats["compound"].to_numpy())]
-        return feats, demand_points(feats).values, np.ones(len(feats))
+            old = in_old(ctx, feats["compound"].to_numpy())
+            feats, pts = feats[old], pts[old]
+        return feats, pts, np.ones(len(feats))
     if layer == "compounds":
         feats = ctx.compounds[ctx.compounds["old"].to_numpy()] if only_old else ctx.compounds
         return feats, demand_points(feats).values, np.ones(len(feats))
     raise InputError(f"demand layer {layer!r} is not a layer of places; use one of {list(PLACE_LAYERS)}.")
+
+
+def _home_points(ctx: Context) -> np.ndarray:
+    """One point on each home (:func:`demand_points`): the estimated residents' points when the
+    residents were estimated from the homes (the same points, one per home in order), so a city's
+    homes are not given a second set of points.
+    """
+    pop = ctx.population
+    if ctx.residents_estimated and len(pop) == len(ctx.homes) and "home" in pop and (pop["home"].to_numpy() == np.arange(len(pop))).all():
+        return pop.geometry.values
+    return demand_points(ctx.homes).values
 
 
 def in_old(ctx: Context, compound: np.ndarray) -> np.ndarray:

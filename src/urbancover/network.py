@@ -57,6 +57,7 @@ class Network:
         node_osmid: np.ndarray | None = None,
         edge_columns: dict | None = None,
         vertices: tuple[np.ndarray, np.ndarray] | None = None,
+        way_table: pd.DataFrame | None = None,
     ) -> None:
         if crs is None or not pyproj.CRS(crs).is_projected:
             raise InputError(
@@ -76,6 +77,7 @@ class Network:
             self.__dict__["node_osmid"] = np.asarray(node_osmid if node_osmid is not None else np.arange(len(self.node_xy)))
         self._columns = edge_columns
         self._vertices = vertices
+        self._ways = way_table  # one row per line built from; edge_columns["way"] points into it
         self._tree: shapely.STRtree | None = None
         self._segments: SegmentIndex | None = None
 
@@ -93,7 +95,9 @@ class Network:
     def edges(self) -> gpd.GeoDataFrame:
         """The edges as a GeoDataFrame; made once when first read (a lean network holds arrays)."""
         if self._edges is None:
-            cols = {k: v for k, v in self._columns.items() if k != "geometry"}
+            cols = {k: v for k, v in self._columns.items() if k not in ("geometry", "way")}
+            if self._ways is not None:
+                cols |= {c: self.edge_values(c) for c in self._ways.columns}
             self._edges = gpd.GeoDataFrame(cols, geometry=self.geometry, crs=self.crs)
         return self._edges
 
@@ -121,6 +125,8 @@ class Network:
         """
         if self._edges is not None:
             return self._edges[column].to_numpy() if column in self._edges else None
+        if self._ways is not None and column in self._ways.columns:
+            return self._ways[column].to_numpy()[self._columns["way"]]
         value = self._columns.get(column)
         return None if value is None else np.asarray(value)
 
@@ -246,8 +252,12 @@ class Network:
 
     @cached_property
     def main_tree(self) -> tuple[shapely.STRtree, np.ndarray]:
-        """STRtree over the edges of the real network (:attr:`main_edges`), and their edge ids."""
+        """STRtree over the edges of the real network (:attr:`main_edges`), and their edge ids
+        (:attr:`tree` itself when every edge is on the real network: one tree, not two).
+        """
         ids = np.flatnonzero(self.main_edges)
+        if len(ids) == self.n_edges:
+            return self.tree, ids
         return shapely.STRtree(self.geometry[ids]), ids
 
     def __repr__(self) -> str:
@@ -473,6 +483,32 @@ def _vertex_lines(xy: np.ndarray, offsets: np.ndarray, edges: np.ndarray) -> np.
     return shapely.linestrings(xy[take], indices=np.repeat(np.arange(len(edges)), np.diff(new)))
 
 
+def _coordinate_classes(xy: np.ndarray) -> np.ndarray:
+    """For each point, a number shared by exactly the points at the same coordinates."""
+    order = np.lexsort((xy[:, 1], xy[:, 0]))
+    sx, sy = xy[order, 0], xy[order, 1]
+    new = np.r_[True, (sx[1:] != sx[:-1]) | (sy[1:] != sy[:-1])]
+    out = np.empty(len(xy), dtype=np.int64)
+    out[order] = np.cumsum(new) - 1
+    return out
+
+
+def _group_sizes(*keys: np.ndarray) -> np.ndarray:
+    """For each row, how many rows share all its integer ``keys``. O(n log n), one lexsort."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort(keys[::-1])
+    same = np.ones(n - 1, dtype=bool)
+    for k in keys:
+        sk = k[order]
+        same &= sk[1:] == sk[:-1]
+    group = np.cumsum(np.r_[True, ~same]) - 1
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.bincount(group)[group]
+    return out
+
+
 def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`
     (node arrays; edges as a GeoDataFrame, or, ``lean``, as columns and vertex arrays).
@@ -544,16 +580,13 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
             lengths[lo:hi] = shapely.length(shapely.linestrings(part, indices=vert_edge[offsets[lo]:offsets[hi]] - lo))
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges
-    # sharing their two end points (either way round) and vertex count can be equal: their
-    # normalized geometries are compared, not every edge's
-    a, b = xy[offsets[:-1]], xy[offsets[1:] - 1]
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    lo_end, hi_end = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
-    ends = np.column_stack([lo_end, hi_end, np.diff(offsets).astype(float)])
-    _, group, size = np.unique(ends, axis=0, return_inverse=True, return_counts=True)
-    group = group.ravel()
+    # joining the same two places (nodes at the same coordinates, either way round) with as many
+    # vertices can be equal: only their normalized geometries are compared, not every edge's
+    del vert_edge
+    place = _coordinate_classes(node_xy)
+    group_size = _group_sizes(np.minimum(place[u], place[v]), np.maximum(place[u], place[v]), np.diff(offsets))
     dup = np.zeros(n_edges, dtype=bool)
-    maybe = np.flatnonzero((size[group] > 1) | (u == v))  # (normalize turns a closed line to start at its least vertex)
+    maybe = np.flatnonzero((group_size > 1) | (u == v))  # (normalize turns a closed line to start at its least vertex)
     if len(maybe):
         cand = geometry[maybe] if geometry is not None else _vertex_lines(xy, offsets, maybe)
         key = shapely.to_wkb(shapely.normalize(cand))
@@ -562,15 +595,17 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     # u, v and length are the network's own columns (a layer such as OSMnx's edges may carry its own)
     own = (lines.geometry.name, "geometry", "node_ids", "u", "v", "length")
     drop = [c for c in lines.columns if c in own or (lean and c not in LEAN_COLUMNS)]
-    attrs = lines.drop(columns=drop).iloc[src_line[keep]].reset_index(drop=True)
-    if "osmid" not in attrs.columns:
-        attrs.insert(0, "source_row", lines.index.to_numpy()[src_line[keep]])
+    table = lines.drop(columns=drop).reset_index(drop=True)  # one row per line
+    if "osmid" not in table.columns:
+        table.insert(0, "source_row", lines.index.to_numpy())
     out = {"crs": lines.crs, "node_xy": node_xy, "node_osmid": node_osmid}
-    if lean:
+    if lean:  # the way columns stay one row per way; each edge points to its way's row
         take, kept_offsets = _vertex_rows(offsets, np.flatnonzero(keep))
-        out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep]} | {c: attrs[c].to_numpy() for c in attrs.columns}
+        out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep], "way": src_line[keep]}
         out["vertices"] = (xy[take], kept_offsets)
+        out["way_table"] = table
     else:
+        attrs = table.iloc[src_line[keep]].reset_index(drop=True)
         edges = gpd.GeoDataFrame(
             {"u": u[keep], "v": v[keep], "length": lengths[keep]}, geometry=geometry[keep], crs=lines.crs
         )
