@@ -107,9 +107,15 @@ class Context:
         return select(self._table(table), selector, values=self.tag_values(table))
 
     def _table(self, table: str):
-        tables = {"features": self.features, "ways": self.osm.ways, "edges": self.network.edges}
+        if table == "edges":  # the tags and lines a selection reads, not the edges' whole GeoDataFrame
+            net = self.network
+            tags = net.edge_values("tags")
+            return gpd.GeoDataFrame(
+                {"tags": tags if tags is not None else np.full(net.n_edges, None)}, geometry=net.geometry, crs=net.crs
+            )
+        tables = {"features": self.features, "ways": self.osm.ways}
         if table not in tables:
-            raise ValueError(f"table must be one of {list(tables)}, not {table!r}")
+            raise ValueError(f"table must be one of {list(tables) + ['edges']}, not {table!r}")
         return tables[table]
 
     def facilities(

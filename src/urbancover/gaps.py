@@ -432,8 +432,8 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
         "start_m": start,
         "end_m": end,
         "length_m": end - start,
-        "highway": net.edges["highway"].to_numpy()[edge] if "highway" in net.edges else None,
-        "name": net.edges["name"].to_numpy()[edge] if "name" in net.edges else None,
+        "highway": net.edge_values("highway", edge),
+        "name": net.edge_values("name", edge),
     }
     for k, c in enumerate(checks):
         suffix = f"_{c.name}" if len(checks) > 1 else ""

@@ -418,12 +418,11 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     edge_of[net.v] = np.arange(net.n_edges)
     edge_of[net.u] = np.arange(net.n_edges)
     e = edge_of[ends]
-    name, highway = net.edge_values("name"), net.edge_values("highway")
     layer = gpd.GeoDataFrame(
         {
             "osmid": net.node_osmid[ends],
-            "street": name[e] if name is not None else None,
-            "highway": highway[e] if highway is not None else None,
+            "street": net.edge_values("name", e),
+            "highway": net.edge_values("highway", e),
         },
         geometry=shapely.points(net.node_xy[ends]), crs=ctx.crs,
     )

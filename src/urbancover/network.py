@@ -95,10 +95,12 @@ class Network:
     def edges(self) -> gpd.GeoDataFrame:
         """The edges as a GeoDataFrame; made once when first read (a lean network holds arrays)."""
         if self._edges is None:
-            cols = {k: v for k, v in self._columns.items() if k not in ("geometry", "way")}
-            if self._ways is not None:
-                cols |= {c: self.edge_values(c) for c in self._ways.columns}
-            self._edges = gpd.GeoDataFrame(cols, geometry=self.geometry, crs=self.crs)
+            own = {k: v for k, v in self._columns.items() if k not in ("geometry", "way")}
+            frame = gpd.GeoDataFrame(own | {"geometry": self.geometry}, geometry="geometry", crs=self.crs)
+            if self._ways is not None:  # the way columns, with their dtypes
+                ways = self._ways.iloc[self._columns["way"]].reset_index(drop=True)
+                frame = gpd.GeoDataFrame(pd.concat([frame, ways], axis=1), geometry="geometry", crs=self.crs)
+            self._edges = frame
         return self._edges
 
     @property
@@ -119,16 +121,23 @@ class Network:
         """Number of edges."""
         return len(self.u)
 
-    def edge_values(self, column: str) -> np.ndarray | None:
-        """The values of one edge column (``highway``, ``name``, ...) for every edge, without making
-        the edges' GeoDataFrame; None when the network has no such column.
+    def edge_values(self, column: str, edges: np.ndarray | None = None) -> np.ndarray | None:
+        """The values of one edge column (``highway``, ``name``, ``tags``, ...) for every edge, or for
+        ``edges`` (positions), without making the edges' GeoDataFrame; None when there is no such
+        column. The way columns are read through each edge's way (one row per way).
         """
         if self._edges is not None:
-            return self._edges[column].to_numpy() if column in self._edges else None
-        if self._ways is not None and column in self._ways.columns:
-            return self._ways[column].to_numpy()[self._columns["way"]]
-        value = self._columns.get(column)
-        return None if value is None else np.asarray(value)
+            if column not in self._edges:
+                return None
+            values = self._edges[column].to_numpy()
+        elif self._ways is not None and column in self._ways.columns:
+            way = self._columns["way"]
+            return self._ways[column].to_numpy()[way if edges is None else way[edges]]
+        elif column in self._columns and column != "way":
+            values = np.asarray(self._columns[column])
+        else:
+            return None
+        return values if edges is None else values[edges]
 
     def _edge_array(self, column: str, dtype) -> np.ndarray:
         if self._edges is not None:
@@ -599,17 +608,16 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     if "osmid" not in table.columns:
         table.insert(0, "source_row", lines.index.to_numpy())
     out = {"crs": lines.crs, "node_xy": node_xy, "node_osmid": node_osmid}
-    if lean:  # the way columns stay one row per way; each edge points to its way's row
+    # the way columns stay one row per way; each edge points to its way's row
+    if lean:
         take, kept_offsets = _vertex_rows(offsets, np.flatnonzero(keep))
         out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep], "way": src_line[keep]}
         out["vertices"] = (xy[take], kept_offsets)
         out["way_table"] = table
-    else:
-        attrs = table.iloc[src_line[keep]].reset_index(drop=True)
-        edges = gpd.GeoDataFrame(
-            {"u": u[keep], "v": v[keep], "length": lengths[keep]}, geometry=geometry[keep], crs=lines.crs
-        )
-        out["edges"] = gpd.GeoDataFrame(pd.concat([edges, attrs], axis=1), geometry="geometry", crs=lines.crs)
+    else:  # the LineStrings made above, kept; the edges' GeoDataFrame is made when first read
+        out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep], "way": src_line[keep],
+                               "geometry": geometry[keep]}
+        out["way_table"] = table
     return out
 
 

@@ -143,7 +143,7 @@ class DistanceField:
         covered = np.bincount(edge, weights=end - start, minlength=net.n_edges)
         du = self.node_distance[net.u]
         dv = self.node_distance[net.v]
-        out = net.edges[["u", "v", "length", "geometry"]].copy()
+        out = gpd.GeoDataFrame({"u": net.u, "v": net.v, "length": net.length}, geometry=net.geometry, crs=net.crs)
         out["dist_u"] = du
         out["dist_v"] = dv
         out["covered_from_u"] = np.clip(threshold - du, 0.0, net.length)

@@ -494,8 +494,8 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     cols = {
         "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
         "ratio": ratio, "served": served, "demand": in_demand,
-        "highway": net.edges["highway"].to_numpy()[pe] if "highway" in net.edges else None,
-        "name": net.edges["name"].to_numpy()[pe] if "name" in net.edges else None,
+        "highway": net.edge_values("highway", pe),
+        "name": net.edge_values("name", pe),
     }
     if len(checks.fields) > 1:
         for k, fld in enumerate(checks.fields):

@@ -518,7 +518,8 @@ def _runs(report, checks, bad) -> gpd.GeoDataFrame:
             rng.append(fmt_m(a, "en") if np.isfinite(b) else f"{fmt_m(a, 'en')} – ∞")
         else:
             rng.append(f"{fmt_m(a, 'en')} – {fmt_m(b, 'en')}")
-    names = net.edges["name"].to_numpy()[e] if "name" in net.edges else np.full(len(e), None)
+    names = net.edge_values("name", e)
+    names = names if names is not None else np.full(len(e), None)
     return gpd.GeoDataFrame({"edge": e, "name": names, "range": rng}, geometry=line_substrings(net.geometry[e], s, n), crs=net.crs)
 
 

@@ -72,8 +72,8 @@ def candidate_sites(
         "node": np.concatenate([node, np.full(len(inner_edge), -1)]),
     }
     for c in ("highway", "name"):
-        if c in network.edges:
-            cols[c] = network.edges[c].to_numpy()[edge]
+        if (values := network.edge_values(c, edge)) is not None:
+            cols[c] = values
     geom = shapely.line_interpolate_point(network.geometry[edge], offset)
     out = gpd.GeoDataFrame(cols, geometry=geom, crs=network.crs)
     if within is not None:

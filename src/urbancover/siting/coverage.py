@@ -207,8 +207,8 @@ def street_problem(network, demand: Intervals, fld, threshold, cand) -> Problem:
     geom = line_substrings(network.geometry[e], s, t) if len(e) else np.zeros(0, dtype=object)
     cols = {"edge": e, "start": s, "end": t, "length": t - s}
     for c in ("highway", "name"):
-        if c in network.edges:
-            cols[c] = network.edges[c].to_numpy()[e]
+        if (values := network.edge_values(c, e)) is not None:
+            cols[c] = values
     elements = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(geom, crs=network.crs), crs=network.crs)
     unreached = max(0.0, intervals.total(open_) - float(np.sum(t - s)))
     return Problem(matrix, t - s, elements, sites, total, before, "street_m", [], unreached)
