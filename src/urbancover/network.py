@@ -37,8 +37,9 @@ class Network:
     edges : GeoDataFrame
         One row per edge (index ``0..m-1``): ``u``, ``v`` (node positions), ``length`` (metres, along
         the geometry, which runs from ``u`` to ``v``), ``osmid`` of the way, its tag columns, and
-        LineString geometry. A lean network (``walk_network(..., lean=True)``) makes it, and its
-        geometry, when first read.
+        LineString geometry. Made when first read: the network holds its edges as arrays and its
+        way columns one row per way (:meth:`edge_values` reads a column without the frame); a
+        lean network (``walk_network(..., lean=True)``) makes even the LineStrings only when asked.
     crs : pyproj.CRS
         The projected CRS of both layers.
     bounds : tuple or None
@@ -609,15 +610,19 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
         table.insert(0, "source_row", lines.index.to_numpy())
     out = {"crs": lines.crs, "node_xy": node_xy, "node_osmid": node_osmid}
     # the way columns stay one row per way; each edge points to its way's row
+    if dup.any():
+        u, v, lengths, src_line = u[keep], v[keep], lengths[keep], src_line[keep]
+        if lean:
+            take, offsets = _vertex_rows(offsets, np.flatnonzero(keep))
+            xy = xy[take]
+        else:
+            geometry = geometry[keep]
+    out["edge_columns"] = {"u": u, "v": v, "length": lengths, "way": src_line}
+    out["way_table"] = table
     if lean:
-        take, kept_offsets = _vertex_rows(offsets, np.flatnonzero(keep))
-        out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep], "way": src_line[keep]}
-        out["vertices"] = (xy[take], kept_offsets)
-        out["way_table"] = table
+        out["vertices"] = (xy, offsets)
     else:  # the LineStrings made above, kept; the edges' GeoDataFrame is made when first read
-        out["edge_columns"] = {"u": u[keep], "v": v[keep], "length": lengths[keep], "way": src_line[keep],
-                               "geometry": geometry[keep]}
-        out["way_table"] = table
+        out["edge_columns"]["geometry"] = geometry
     return out
 
 

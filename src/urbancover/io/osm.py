@@ -88,7 +88,12 @@ class OSMData:
         if layer not in ("ways", "features"):
             raise ValueError(f"layer must be 'ways' or 'features', not {layer!r}")
         if layer not in self._cache:
-            self._cache[layer] = getattr(self, layer).to_crs(self.crs)
+            # only the geometry is new: the columns are shared with the EPSG:4326 layer (pandas'
+            # copy-on-write keeps either from changing the other), not copied for a city's rows
+            src = getattr(self, layer)
+            out = src.copy(deep=False)
+            out[src.geometry.name] = src.geometry.to_crs(self.crs)
+            self._cache[layer] = out
         return self._cache[layer]
 
     def walkable(self) -> np.ndarray:
