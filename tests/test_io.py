@@ -183,3 +183,26 @@ def test_networkx_round_trip(shenzhen):
     back = uc.from_networkx(g)
     assert back.n_edges == net.n_edges
     assert back.length.sum() == pytest.approx(net.length.sum())
+
+
+def test_projected_layers_share_columns_but_not_changes():
+    """OSMData.projected: the features in the UTM zone, every column equal to the EPSG:4326 layer's,
+    the geometry reprojected (checked against pyproj point by point), and a change to either layer
+    does not reach the other (the columns are shared, not copied)."""
+    import pyproj
+    from helpers import SHENZHEN
+
+    osm = uc.read_osm(SHENZHEN)  # its own: the layers are changed below
+    src = osm.features
+    p = osm.projected("features")
+    assert p.crs == osm.crs and src.crs.to_epsg() == 4326 and list(p.columns) == list(src.columns)
+    for c in ("osmid", "name", "amenity"):
+        assert p[c].equals(src[c]), c
+    t = pyproj.Transformer.from_crs(4326, osm.crs, always_xy=True)
+    lon, lat = shapely.get_coordinates(src.geometry.values[:50]).T
+    np.testing.assert_allclose(np.column_stack(t.transform(lon, lat)), shapely.get_coordinates(p.geometry.values[:50]), atol=1e-6)
+    before = src["name"].iloc[0]
+    q = p.copy(deep=False)
+    q.loc[0, "name"] = "changed"
+    p.loc[1, "amenity"] = "changed"
+    assert src["name"].iloc[0] == before and src["amenity"].iloc[1] != "changed"
