@@ -148,3 +148,29 @@ def test_lean_network_equals_the_full_one(shenzhen_osm, monkeypatch):
     assert lean.has_geometry and len(edges) == full.n_edges
     assert shapely.equals_exact(edges.geometry.values, full.geometry, tolerance=0).all()
     assert (lean.nodes["osmid"].to_numpy() == full.node_osmid).all()
+
+
+def test_length_inside_by_hand_lean_or_not(monkeypatch):
+    """By hand: a 3 x 3 grid of 100 m streets (nodes at x, y in 0, 100, 200; 12 edges, 1200 m) and a
+    box from (50, -10) to (250, 160). Inside: the rows y = 0 and y = 100 from x = 50 to 200 (150 m
+    each) and the columns x = 100 and x = 200 from y = 0 to 160 (160 m each); the row y = 200 and the
+    column x = 0 lie outside. 2 x 150 + 2 x 160 = 620 m. Chunks of 5 edges for the lean network."""
+    import shapely
+
+    import urbancover as uc
+    from urbancover import settings
+    from urbancover.snap import length_inside
+
+    monkeypatch.setattr(settings, "edge_chunk", 5)
+    rows, k = [], 1
+    for i in range(3):
+        for j in range(2):  # horizontal pieces of row i, vertical pieces of column i
+            rows.append((k, [10 * i + j, 10 * i + j + 1], [(100.0 * j, 100.0 * i), (100.0 * j + 100, 100.0 * i)], "residential"))
+            rows.append((k + 1, [10 * j + i, 10 * (j + 1) + i], [(100.0 * i, 100.0 * j), (100.0 * i, 100.0 * j + 100)], "residential"))
+            k += 2
+    box = np.array([shapely.box(50, -10, 250, 160)])
+    for lean in (False, True):
+        net = uc.walk_network(_lines(rows), filter=None, lean=lean)
+        assert net.length.sum() == pytest.approx(1200.0)
+        assert net.n_nodes == 9
+        assert length_inside(net, box) == pytest.approx(620.0), lean

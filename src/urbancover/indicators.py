@@ -20,14 +20,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import settings
 from urbancover.context import Context
 from urbancover.demand import plausibility, residential_land_km2
 from urbancover.features import dedupe_points_in_polygons, parse_levels
 from urbancover.gaps import RuleResult, base_row, warn_missing
-from urbancover.intervals import merge
 from urbancover.rules import Rule
-from urbancover.snap import parts_inside
+from urbancover.snap import length_inside
 from urbancover.tiles import union_by_tiles
 
 
@@ -363,7 +362,7 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
     if net is None:
         km, junctions, dual = 0.0, 0, 0.0
     else:
-        km = intervals.total(merge(*parts_inside(net, np.array([ctx.area]))[:3])) / 1000.0
+        km = length_inside(net, np.array([ctx.area])) / 1000.0
         ways = ctx.osm.ways[ctx.select("ways", _road_selector(rule))] if _road_selector(rule) else ctx.osm.ways
         ways = ways.to_crs(ctx.crs)
         dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area) / 1000.0
