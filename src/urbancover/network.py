@@ -404,9 +404,10 @@ def walk_network(
         Projected CRS to build in; default the UTM zone of the data.
     lean
         Keep the edges as arrays (vertices, ``u``, ``v``, ``length`` and the way columns of
-        :data:`LEAN_COLUMNS`) and make their LineStrings, and the ``edges`` GeoDataFrame, only when
-        first read: a city's road network for counting (lengths, ends, junctions) in a tenth of
-        the memory. Distances and results are the same.
+        :data:`LEAN_COLUMNS`) and make their LineStrings only when first read (chunk by chunk
+        where a pass allows, :meth:`Network.lines`): a city's road network for counting (lengths,
+        ends, junctions) in a fifth of the memory (63 MB against ~350 MB on a 1M-edge city).
+        Distances and results are the same.
 
     Returns
     -------
@@ -520,8 +521,9 @@ def _group_sizes(*keys: np.ndarray) -> np.ndarray:
 
 
 def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
-    """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`
-    (node arrays; edges as a GeoDataFrame, or, ``lean``, as columns and vertex arrays).
+    """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`:
+    node arrays, edge columns (with their LineStrings, or, ``lean``, vertex arrays) and the lines'
+    columns one row per line.
     """
     geoms = lines.geometry.values
     coords, line_of = shapely.get_coordinates(geoms, return_index=True)

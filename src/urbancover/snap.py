@@ -460,14 +460,10 @@ def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.nda
 
 
 def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool,
-                line_of=None):
+                line_of):
     """``parts_inside`` from candidate pairs (geometry ``gi``, edge ``ei``), given which edges lie
-    wholly inside their geometry; ``line_of(edges)`` gives their LineStrings (default the network's).
+    wholly inside their geometry; ``line_of(edges)`` gives their LineStrings.
     """
-    if line_of is None:
-        def line_of(e):
-            return network.geometry[e]
-
     if len(gi) == 0:
         empty = np.zeros(0)
         return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
