@@ -628,7 +628,7 @@ def service_areas(
         keys = ["facility", "band_m"]
     iv = iv.sort_values(keys, kind="stable").reset_index(drop=True)
     group = iv.groupby(keys, sort=True).ngroup().to_numpy() if len(iv) else np.zeros(0, dtype=np.int64)
-    pieces = line_substrings(net.geometry[iv["edge"].to_numpy()], iv["start"].to_numpy(), iv["end"].to_numpy())
+    pieces = line_substrings(net.lines(iv["edge"].to_numpy()), iv["start"].to_numpy(), iv["end"].to_numpy())
     head = iv.groupby(group)[keys].first().reset_index(drop=True) if len(iv) else pd.DataFrame({k: [] for k in keys})
     if len(iv):
         # buffer every piece, then one union per group (a row of a padded array): 2-4x faster than

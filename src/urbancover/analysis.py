@@ -357,7 +357,7 @@ def evaluate(
     bar.step("reading extract")
     osm = source if isinstance(source, OSMData) else read_osm(source)
     bar.step("walking network")
-    network = network if network is not None else walk_network(osm)
+    network = network if network is not None else walk_network(osm, lean=True)
     bar.step("homes, residents and compounds")
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from urbancover import settings
@@ -30,7 +31,7 @@ from urbancover.intervals import intersect, merge
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
-from urbancover.selectors import TagValues, select
+from urbancover.selectors import GEOMETRY_KEY, TagValues, select
 from urbancover.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.validate import facility_layers, unit_layer, user_layer
 
@@ -98,21 +99,23 @@ class Context:
         """
         key = ("tag values", table)
         if key not in self.cache:
-            frame = self._table(table)
+            frame = self._table(table, geometry=False)
             self.cache[key] = TagValues(frame["tags"] if len(frame) else [])
         return self.cache[key]
 
     def select(self, table: str, selector) -> np.ndarray:
         """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``."""
-        return select(self._table(table), selector, values=self.tag_values(table))
+        by_shape = any(GEOMETRY_KEY in alt for alt in selector)
+        return select(self._table(table, geometry=by_shape), selector, values=self.tag_values(table))
 
-    def _table(self, table: str):
-        if table == "edges":  # the tags and lines a selection reads, not the edges' whole GeoDataFrame
+    def _table(self, table: str, geometry: bool = True):
+        if table == "edges":  # the tags (and lines) a selection reads, not the edges' whole GeoDataFrame
             net = self.network
             tags = net.edge_values("tags")
-            return gpd.GeoDataFrame(
-                {"tags": tags if tags is not None else np.full(net.n_edges, None)}, geometry=net.geometry, crs=net.crs
-            )
+            tags = tags if tags is not None else np.full(net.n_edges, None)
+            if not geometry:  # a lean network's LineStrings are not made for a selection by tags
+                return pd.DataFrame({"tags": tags})
+            return gpd.GeoDataFrame({"tags": tags}, geometry=net.geometry, crs=net.crs)
         tables = {"features": self.features, "ways": self.osm.ways}
         if table not in tables:
             raise ValueError(f"table must be one of {list(tables) + ['edges']}, not {table!r}")
@@ -201,7 +204,7 @@ def make_context(
     margin_needed: float = 0.0,
 ) -> Context:
     """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
-    net = network if network is not None else walk_network(osm)
+    net = network if network is not None else walk_network(osm, lean=True)
     # every user layer is checked the same way before use (urbancover.validate)
     checked: list[str] = []
     near_m = max(settings.max_snap_distance or 0.0, margin_needed)

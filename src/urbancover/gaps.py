@@ -441,7 +441,7 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
         cols[f"network_m_to{suffix}"] = finite(d_to[:, k])
     cols["status"] = status
     cols["over_by_m"] = over
-    layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.geometry[edge], start, end), crs=net.crs)
+    layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.lines(edge), start, end), crs=net.crs)
     if roads is not None:  # pieces of roads that are not walkable, measured at their middles
         off = ~(roads.network_m <= m.thresholds).all(axis=1)
         r_status, r_over = place_status(roads.network_m[off], m.thresholds, has)

@@ -153,14 +153,22 @@ class SegmentIndex:
                 "LineString; split multi-part lines into their parts (shapely.get_parts) first."
             )
         coords, line = shapely.get_coordinates(geoms, return_index=True)
+        return cls.from_vertices(coords, line, len(geoms), name=name)
+
+    @classmethod
+    def from_vertices(cls, coords: np.ndarray, line: np.ndarray, n_lines: int, *, name: str = "lines") -> SegmentIndex:
+        """Index lines given as their vertices: ``coords`` (V, 2) in order and ``line`` (V,), the
+        line of each vertex (as ``shapely.get_coordinates(lines, return_index=True)`` gives them),
+        for lines held as arrays (a lean network's edges); see :meth:`from_lines`.
+        """
         if not np.isfinite(coords).all():
             raise InputError(f"{name}: a line has a NaN or infinite coordinate; drop or fix it first.")
         # segments (consecutive vertices of one line), with the length of their edge before them
-        x0, y0, x1, y1, edge, start, rank, box = _segments(coords, line.astype(np.int64))
+        x0, y0, x1, y1, edge, start, rank, box = _segments(coords, np.asarray(line, dtype=np.int64))
         n = len(x0)
         if n == 0:
             empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
-            return cls(len(geoms), empty_f, empty_f, empty_f, empty_f, empty_i, empty_f, empty_i,
+            return cls(n_lines, empty_f, empty_f, empty_f, empty_f, empty_i, empty_f, empty_i,
                        (0.0, 0.0), 1.0, (1, 1), np.zeros(2, dtype=np.int64), empty_i)
         minx, miny, maxx, maxy = (float(b) for b in box)
         w = maxx - minx
@@ -172,7 +180,7 @@ class SegmentIndex:
         # neighbours in memory; then the lists of segments through each cell
         x0, y0, x1, y1, edge, start, rank, cell_start, cell_items = _grid(
             x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny)
-        return cls(len(geoms), x0, y0, x1, y1, edge, start, rank, (minx, miny), float(cell),
+        return cls(n_lines, x0, y0, x1, y1, edge, start, rank, (minx, miny), float(cell),
                    (nx, ny), cell_start, cell_items)
 
 

@@ -212,8 +212,48 @@ class Network:
         :func:`urbancover.nearest.nearest_segments`. O(segments).
         """
         if self._segments is None:
-            self._segments = SegmentIndex.from_lines(self.geometry, name="network edges")
+            if self.has_geometry:
+                self._segments = SegmentIndex.from_lines(self.geometry, name="network edges")
+            else:
+                xy, offsets = self._vertices
+                line = np.repeat(np.arange(self.n_edges), np.diff(offsets))
+                self._segments = SegmentIndex.from_vertices(xy, line, self.n_edges, name="network edges")
         return self._segments
+
+    @property
+    def total_bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of the edges, without making their LineStrings."""
+        if self.has_geometry:
+            return tuple(float(b) for b in shapely.total_bounds(self.geometry))
+        xy = self._vertices[0]
+        return (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
+
+    def nearest_edges(self, geoms: np.ndarray, edges: np.ndarray | None = None):
+        """For each geometry, the nearest edge (of ``edges``, default all) and its distance:
+        ``(query, edge), distance`` as ``STRtree.query_nearest(..., return_distance=True,
+        all_matches=False)`` gives them. Through :attr:`tree` (or one over ``edges``) when the
+        LineStrings exist; on a lean network through one small STRtree per chunk of
+        :data:`settings.edge_chunk` edges, the nearest over the chunks kept (ties: the first).
+        O(G log E) either way.
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        if self.has_geometry:
+            if edges is None:
+                (qi, ei), d = self.tree.query_nearest(geoms, return_distance=True, all_matches=False)
+                return (qi, ei), d
+            (qi, ki), d = shapely.STRtree(self.geometry[edges]).query_nearest(geoms, return_distance=True, all_matches=False)
+            return (qi, np.asarray(edges)[ki]), d
+        ids = np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64)
+        best = np.full(len(geoms), np.inf)
+        edge = np.full(len(geoms), -1, dtype=np.int64)
+        step = max(1, int(settings.edge_chunk))
+        for lo in range(0, len(ids), step):
+            rows = ids[lo:lo + step]
+            (qi, ki), d = shapely.STRtree(self.lines(rows)).query_nearest(geoms, return_distance=True, all_matches=False)
+            better = d < best[qi]
+            best[qi[better]], edge[qi[better]] = d[better], rows[ki[better]]
+        found = np.flatnonzero(edge >= 0)
+        return (found, edge[found]), best[found]
 
     @cached_property
     def node_xy(self) -> np.ndarray:
@@ -403,11 +443,11 @@ def walk_network(
     crs
         Projected CRS to build in; default the UTM zone of the data.
     lean
-        Keep the edges as arrays (vertices, ``u``, ``v``, ``length`` and the way columns of
-        :data:`LEAN_COLUMNS`) and make their LineStrings only when first read (chunk by chunk
-        where a pass allows, :meth:`Network.lines`): a city's road network for counting (lengths,
-        ends, junctions) in a fifth of the memory (63 MB against ~350 MB on a 1M-edge city).
-        Distances and results are the same.
+        Keep the edges' vertices as arrays and make their LineStrings only when first read
+        (:attr:`Network.geometry`), or a chunk at a time where a pass allows (:meth:`Network.lines`:
+        snapping, parts inside polygons, road lengths): a 1M-edge city's network without 1M
+        LineStrings and their STRtree (~350 MB). Distances and results are the same;
+        :func:`urbancover.evaluate` builds its network so.
 
     Returns
     -------
@@ -475,10 +515,6 @@ def walk_network(
     if bounds is None:
         bounds = tuple(float(b) for b in lines.total_bounds)
     return Network(**_split_into_edges(lines, lean=lean), bounds=bounds)
-
-
-#: way columns a lean network's edges keep (what the road rules, their maps and the street blocks read)
-LEAN_COLUMNS = ("osmid", "source_row", "highway", "name", "oneway", "tunnel", "bridge", "layer")
 
 
 def _vertex_rows(offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -606,7 +642,7 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     keep = ~dup
     # u, v and length are the network's own columns (a layer such as OSMnx's edges may carry its own)
     own = (lines.geometry.name, "geometry", "node_ids", "u", "v", "length")
-    drop = [c for c in lines.columns if c in own or (lean and c not in LEAN_COLUMNS)]
+    drop = [c for c in lines.columns if c in own]
     table = lines.drop(columns=drop).reset_index(drop=True)  # one row per line
     if "osmid" not in table.columns:
         table.insert(0, "source_row", lines.index.to_numpy())

@@ -207,17 +207,18 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
         # nearest edge without max_distance, filtered after (GEOS is ~2x faster that way), and in
         # Hilbert-curve order, so that consecutive queries visit the same tree nodes (~2x again)
         rest = rest[hilbert_order(geoms[rest])]
-        (qi, ei), dist = network.tree.query_nearest(geoms[rest], return_distance=True, all_matches=False)
+        (qi, ei), dist = network.nearest_edges(geoms[rest])
         near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
         qi, ei, dist = qi[near], ei[near], dist[near]
         pts = geoms[rest][qi]
+        lines = network.lines(ei)
         nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
         if nonpoint.any():
             pts = pts.copy()
-            pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[ei[nonpoint]], pts[nonpoint]), 0)
+            pts[nonpoint] = shapely.get_point(shapely.shortest_line(lines[nonpoint], pts[nonpoint]), 0)
         rows = rest[qi]
         edge[rows] = ei
-        offset[rows] = shapely.line_locate_point(network.geometry[ei], pts)
+        offset[rows] = shapely.line_locate_point(lines, pts)
         access[rows] = dist
     _off_islands(network, geoms.__getitem__, edge, offset, access)
     _warn_far(int((edge[idx] < 0).sum()), len(idx), max_distance, name)
@@ -295,22 +296,26 @@ def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarra
     rows = rows[~main[edge[rows]]]
     if len(rows) == 0 or not main.any():
         return
-    tree, ids = network.main_tree
     geoms = geoms_of(rows)
-    (qi, ki), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+    if network.has_geometry:
+        tree, ids = network.main_tree
+        (qi, ki), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+        e = ids[ki]
+    else:
+        (qi, e), dist = network.nearest_edges(geoms, np.flatnonzero(main))
     ok = dist <= settings.island_snap_m
-    qi, ki, dist = qi[ok], ki[ok], dist[ok]
+    qi, e, dist = qi[ok], e[ok], dist[ok]
     if len(qi) == 0:
         return
     r = rows[qi]
-    e = ids[ki]
     pts = geoms[qi]
+    lines = network.lines(e)
     nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
     if nonpoint.any():
         pts = pts.copy()
-        pts[nonpoint] = shapely.get_point(shapely.shortest_line(network.geometry[e[nonpoint]], pts[nonpoint]), 0)
+        pts[nonpoint] = shapely.get_point(shapely.shortest_line(lines[nonpoint], pts[nonpoint]), 0)
     edge[r] = e
-    offset[r] = shapely.line_locate_point(network.geometry[e], pts)
+    offset[r] = shapely.line_locate_point(lines, pts)
     access[r] = dist
 
 

@@ -68,7 +68,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, near_m: float, note
         layer[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
         notes.append(f"{name}: {int(invalid.sum())} invalid geometries (e.g. self-intersecting outlines) repaired.")
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).total_bounds
-    streets = shapely.total_bounds(net.geometry)
+    streets = net.total_bounds
     box = shapely.box(min(extract[0], streets[0]), min(extract[1], streets[1]), max(extract[2], streets[2]), max(extract[3], streets[3]))
     with np.errstate(invalid="ignore"):
         mine = layer.geometry.to_crs(net.crs).to_numpy()

@@ -502,7 +502,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
             cols[f"network_distance_{report.results[rule_id].rule.categories[k].name}"] = dists[:, k]
     if not geometry:
         return pd.DataFrame(cols)
-    geom = line_substrings(net.geometry[pe], ps, pn) if len(pe) else np.zeros(0, dtype=object)
+    geom = line_substrings(net.lines(pe), ps, pn) if len(pe) else np.zeros(0, dtype=object)
     return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
 
 

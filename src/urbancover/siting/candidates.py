@@ -74,7 +74,7 @@ def candidate_sites(
     for c in ("highway", "name"):
         if (values := network.edge_values(c, edge)) is not None:
             cols[c] = values
-    geom = shapely.line_interpolate_point(network.geometry[edge], offset)
+    geom = shapely.line_interpolate_point(network.lines(edge), offset)
     out = gpd.GeoDataFrame(cols, geometry=geom, crs=network.crs)
     if within is not None:
         out = out[near_layer(out.geometry.values, within, network, near)].reset_index(drop=True)

@@ -204,7 +204,7 @@ def street_problem(network, demand: Intervals, fld, threshold, cand) -> Problem:
         before, open_ = 0.0, demand
     matrix, pieces = street_matrix(network, cplaces, open_, threshold - SPARE)
     e, s, t = pieces
-    geom = line_substrings(network.geometry[e], s, t) if len(e) else np.zeros(0, dtype=object)
+    geom = line_substrings(network.lines(e), s, t) if len(e) else np.zeros(0, dtype=object)
     cols = {"edge": e, "start": s, "end": t, "length": t - s}
     for c in ("highway", "name"):
         if (values := network.edge_values(c, e)) is not None:
