@@ -164,7 +164,7 @@ def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
     warnings.simplefilter("ignore")
     ruleset = load_rules(RULES)
     osm = step("read", lambda: uc.read_osm(str(path)))
-    net = step("network", lambda: uc.walk_network(osm))
+    net = step("network", lambda: uc.walk_network(osm, lean=True))
     ctx = step("context (demand layers)", lambda: make_context(osm, net, margin_needed=ruleset.max_threshold))
     results = {}
     for rule in ruleset:

@@ -133,3 +133,26 @@ def test_select_with_kept_tag_values_matches_a_fresh_read():
     assert set(tv._columns) <= set(keys)
     with pytest.raises(ValueError, match="rows"):
         select(f.iloc[:10], cases[0][0], values=tv)
+
+
+def test_tag_values_sparse_and_dense_keys_read_as_the_dicts():
+    """TagValues keeps a key most rows lack as (rows, values) and a common one as a column: either
+    way, every read (all rows, some rows, before and after the key is kept) is what the dicts say."""
+    import numpy as np
+
+    from urbancover.selectors import TagValues
+
+    rng = np.random.default_rng(3)
+    tags = [{"building": "yes", **({"amenity": "toilets"} if i % 37 == 0 else {}), **({"shop": str(i)} if i % 5 == 0 else {})}
+            for i in range(2000)]
+    tv = TagValues(tags)
+    for key in ("amenity", "building", "shop", "absent"):
+        rows = rng.integers(0, len(tags), 300)
+        before = tv.get(key, rows)  # not kept yet: read from the dicts
+        full = tv.get(key)  # kept from now on
+        after = tv.get(key, rows)
+        again = tv.get(key)
+        expected = np.array([t.get(key) for t in tags], dtype=object)
+        assert list(full) == list(expected) and list(again) == list(expected), key
+        assert list(before) == list(expected[rows]) and list(after) == list(expected[rows]), key
+    assert isinstance(tv._columns["amenity"], tuple) and isinstance(tv._columns["building"], np.ndarray)

@@ -592,6 +592,7 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     turn = np.zeros(len(ids), dtype=bool)
     turn[1:-1] = ~first[1:-1] & ~last[1:-1] & (ids[:-2] == ids[2:])
     is_node = shared | first | last | turn
+    del inverse, counts, shared, turn, first, same_line, dup  # (a city's network: ~8 MB per array)
     # segment k runs from vertex k to k+1 (only where k is not the last vertex of its line)
     seg = np.flatnonzero(~last)
     starts_edge = is_node[seg]
@@ -603,11 +604,14 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     vert_edge = np.concatenate([edge_of_seg, np.arange(n_edges)])
     order = np.lexsort((vert, vert_edge))
     vert, vert_edge = vert[order], vert_edge[order]
+    del order, edge_of_seg
     offsets = np.r_[0, np.cumsum(np.bincount(vert_edge, minlength=n_edges))]
     start_vertex = seg[starts_edge]
     end_vertex = seg[last_seg_of_edge] + 1
+    del seg, starts_edge, last_seg_of_edge, is_node, last
     node_osmid, node_pos = np.unique(np.r_[ids[start_vertex], ids[end_vertex]], return_inverse=True)
     u, v = node_pos[:n_edges], node_pos[n_edges:]
+    del node_pos
     # node coordinates: any vertex carrying that id
     node_vertex = np.empty(len(node_osmid), dtype=np.int64)
     node_vertex[u] = start_vertex

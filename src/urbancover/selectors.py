@@ -144,7 +144,9 @@ class TagValues:
 
     def __init__(self, tags) -> None:
         self.tags = tags.to_list() if hasattr(tags, "to_list") else list(tags)
-        self._columns: dict[str, np.ndarray] = {}
+        # per key: the values of every row (object array), or, for a key most rows lack (a city's
+        # "amenity", "shop", ...), the rows having it and their values: a few bytes a row, not 8
+        self._columns: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -152,16 +154,32 @@ class TagValues:
     def get(self, key: str, rows: np.ndarray | None = None) -> np.ndarray:
         """Values of ``key`` (None where absent) as an object array, for every row or for ``rows``.
 
-        O(N) the first time a key is read over all N rows, O(len(rows)) after that; a read of a few
-        rows of a key not yet kept looks at those rows only and keeps nothing.
+        O(N) the first time a key is read over all N rows, O(len(rows) log N) after that; a read of
+        a few rows of a key not yet kept looks at those rows only and keeps nothing.
         """
-        col = self._columns.get(key)
-        if col is None and rows is None:
+        kept = self._columns.get(key)
+        if kept is None and rows is None:
             col = np.empty(len(self.tags), dtype=object)
             col[:] = [t.get(key) for t in self.tags]
-            self._columns[key] = col
-        if col is not None:
-            return col if rows is None else col[rows]
+            have = np.flatnonzero(col != None)  # noqa: E711 -- elementwise
+            kept = col if 2 * len(have) > len(col) else (have.astype(np.int32 if len(col) < 2**31 else np.int64), col[have])
+            self._columns[key] = kept
+            return col
+        if isinstance(kept, np.ndarray):
+            return kept if rows is None else kept[rows]
+        if kept is not None:
+            have, values = kept
+            if rows is None:
+                out = np.full(len(self.tags), None, dtype=object)
+                out[have] = values
+                return out
+            rows = np.asarray(rows, dtype=np.int64)
+            out = np.full(len(rows), None, dtype=object)
+            if len(have):
+                pos = np.minimum(np.searchsorted(have, rows), len(have) - 1)
+                hit = have[pos] == rows
+                out[hit] = values[pos[hit]]
+            return out
         out = np.empty(len(rows), dtype=object)
         out[:] = [self.tags[i].get(key) for i in rows.tolist()]
         return out

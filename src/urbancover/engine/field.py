@@ -222,7 +222,7 @@ def distance_field(
     n = network.n_nodes
     if len(s) == 0:
         dist = np.full(n, np.inf)
-        node_seed = np.full(n, -1, dtype=np.int64)
+        node_seed = np.full(n, -1, dtype=np.int32)
     else:
         graph = with_virtual_sources(network.csr, *seed_arcs(network, s))
         dist, _, origin = dijkstra(
@@ -230,7 +230,7 @@ def distance_field(
             limit=cutoff, return_predecessors=True,
         )
         dist = dist[:n]
-        node_seed = origin[:n].astype(np.int64) - n
+        node_seed = origin[:n].astype(np.int32) - np.int32(n)  # (int32: 4 bytes a node, a field per facility set)
         node_seed[~np.isfinite(dist)] = -1
     poly_rows = np.flatnonzero(shapely.get_dimensions(geoms) == 2)
     return DistanceField(network, s, dist, node_seed, cutoff, geoms[poly_rows], poly_rows)
