@@ -6,6 +6,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from urbancover import settings
 from urbancover.network import csr_min
 
 
@@ -73,7 +74,7 @@ def _lines(rows, crs=32650):
     )
 
 
-def test_the_same_street_mapped_twice_is_one_edge_lean_or_not():
+def test_the_same_street_mapped_twice_is_one_edge_lean_or_not(monkeypatch):
     """By hand: way 1 runs A-B-C and way 2 C-B-A over the same nodes (one street mapped twice):
     both split at B, and their four edges are two (A-B, B-C, 100 m each). Way 3 runs over nodes of
     its own at C's, B's and A's coordinates: shared with no way, it is one edge C..A of 200 m, equal
@@ -81,6 +82,7 @@ def test_the_same_street_mapped_twice_is_one_edge_lean_or_not():
     through (100, 50): a different street, one edge."""
     import urbancover as uc
 
+    monkeypatch.setattr(settings, "edge_chunk", 1)  # (a network of one chunk is never lean)
     a, b, c, bend = (0.0, 0.0), (100.0, 0.0), (200.0, 0.0), (100.0, 50.0)
     ways = _lines([
         (1, [1, 2, 3], [a, b, c], "residential"),
@@ -95,11 +97,12 @@ def test_the_same_street_mapped_twice_is_one_edge_lean_or_not():
         assert lengths == pytest.approx(expected), lean
 
 
-def test_coincident_nodes_with_other_ids_still_make_one_edge():
+def test_coincident_nodes_with_other_ids_still_make_one_edge(monkeypatch):
     """Way 2 retraces way 1 over nodes of its own at the same coordinates: the same street, kept
     once (the old WKB comparison of every edge said so too)."""
     import urbancover as uc
 
+    monkeypatch.setattr(settings, "edge_chunk", 1)
     ways = _lines([
         (1, [1, 2], [(0.0, 0.0), (50.0, 0.0)], "residential"),
         (2, [22, 21], [(50.0, 0.0), (0.0, 0.0)], "residential"),
@@ -174,3 +177,31 @@ def test_length_inside_by_hand_lean_or_not(monkeypatch):
         assert net.length.sum() == pytest.approx(1200.0)
         assert net.n_nodes == 9
         assert length_inside(net, box) == pytest.approx(620.0), lean
+
+
+def test_evaluate_on_a_lean_network_equals_the_full_one(monkeypatch):
+    """The whole preset on the Shenzhen sample with its network lean (chunks of 97 edges: snapping
+    to nearest edges through a tree per chunk, parts inside polygons chunk by chunk, the segment
+    index from vertex arrays) gives the summary and layers of the network holding its LineStrings."""
+    import warnings
+
+    import pandas as pd
+    import shapely
+    from helpers import SHENZHEN
+
+    import urbancover as uc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = uc.evaluate(SHENZHEN)
+        monkeypatch.setattr(settings, "edge_chunk", 97)
+        lean = uc.evaluate(SHENZHEN)
+    assert not lean.context.network.has_geometry and full.context.network.has_geometry
+    pd.testing.assert_frame_equal(lean.summary, full.summary, check_exact=False, rtol=1e-9)
+    a, b = lean.layers(), full.layers()
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert len(a[name]) == len(b[name]), name
+        ga, gb = a[name].geometry.values, b[name].geometry.values
+        assert float(shapely.length(ga).sum()) == pytest.approx(float(shapely.length(gb).sum()), rel=1e-9, abs=1e-6), name
+        assert float(shapely.area(ga).sum()) == pytest.approx(float(shapely.area(gb).sum()), rel=1e-9, abs=1e-6), name

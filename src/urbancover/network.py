@@ -447,7 +447,9 @@ def walk_network(
         (:attr:`Network.geometry`), or a chunk at a time where a pass allows (:meth:`Network.lines`:
         snapping, parts inside polygons, road lengths): a 1M-edge city's network without 1M
         LineStrings and their STRtree (~350 MB). Distances and results are the same;
-        :func:`urbancover.evaluate` builds its network so.
+        :func:`urbancover.evaluate` builds its network so. A network of at most
+        :data:`settings.edge_chunk` edges keeps its LineStrings all the same (they are few, and
+        passes over them are faster through one STRtree).
 
     Returns
     -------
@@ -621,6 +623,9 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     xy = coords[vert]
     del coords, line_of, ids, vert
     lengths = np.empty(n_edges)
+    # a network of one chunk or less keeps its LineStrings: they are few, and every pass over them
+    # is then one STRtree, not a tree per chunk and call
+    lean = lean and n_edges > settings.edge_chunk
     geometry = None if lean else shapely.linestrings(xy, indices=vert_edge)
     if geometry is not None:
         lengths[:] = shapely.length(geometry)

@@ -167,7 +167,8 @@ truncated_missing_min: int = 20
 truncated_full_block: int = 8000
 
 #: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
-#: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time.
+#: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time. A network of
+#: at most this many edges is never lean (its LineStrings are kept: few, and faster to query).
 edge_chunk: int = 100_000
 
 #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and
