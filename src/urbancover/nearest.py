@@ -317,6 +317,15 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
 
 # -- kernels ---------------------------------------------------------------------------------------
 @compiled
+def _segment_arrays(n):
+    """Empty arrays for n segments: x0, y0, x1, y1, edge, start (float), rank (int), as
+    :func:`_segments` fills them and :func:`_grid` reorders them.
+    """
+    return (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int64), np.empty(n),
+            np.empty(n, dtype=np.int64))
+
+
+@compiled
 def _segments(coords, line):
     """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
     before it (summed in order, as GEOS does), its rank along the edge, and the bounds
@@ -327,13 +336,7 @@ def _segments(coords, line):
     for i in range(m - 1):
         if line[i + 1] == line[i]:
             n += 1
-    x0 = np.empty(n)
-    y0 = np.empty(n)
-    x1 = np.empty(n)
-    y1 = np.empty(n)
-    edge = np.empty(n, dtype=np.int64)
-    start = np.empty(n)
-    rank = np.empty(n, dtype=np.int64)
+    x0, y0, x1, y1, edge, start, rank = _segment_arrays(n)
     box = np.array([np.inf, np.inf, -np.inf, -np.inf])
     run = 0.0
     k = 0
@@ -409,13 +412,7 @@ def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
     """
     n = len(x0)
     order = _order_by_cell((x0 + x1) * 0.5, (y0 + y1) * 0.5, minx, miny, cell, nx, ny)
-    sx0 = np.empty(n)
-    sy0 = np.empty(n)
-    sx1 = np.empty(n)
-    sy1 = np.empty(n)
-    sedge = np.empty(n, dtype=np.int64)
-    sstart = np.empty(n)
-    srank = np.empty(n, dtype=np.int64)
+    sx0, sy0, sx1, sy1, sedge, sstart, srank = _segment_arrays(n)
     for k in range(n):
         o = order[k]
         sx0[k], sy0[k], sx1[k], sy1[k] = x0[o], y0[o], x1[o], y1[o]
