@@ -49,7 +49,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import Peak, lifetime_peak_mb  # noqa: E402  (the same memory probe as the engine benchmark)
+from run import Peak, lifetime_peak_mb, write_results  # noqa: E402  (the same memory probe as the engine benchmark)
 
 MALTA_CANDIDATES = [ROOT.parent / "shared" / "data" / "malta-2018.osm.pbf", Path("/work/shared/data/malta-2018.osm.pbf")]
 CACHE = Path(tempfile.gettempdir()) / "urbancover-bench-city"
@@ -525,11 +525,7 @@ def main(argv=None) -> int:
             out = spawn("stages-no-outputs" if name.startswith("synthetic") else "stages", p, tmp, args.timeout)
             out["name"] = name
             res["cases"].append(out)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
-    write_markdown(res, out)
-    print(out.read_text())
+    write_results(res, Path(args.out), write_markdown)
     return 0
 
 

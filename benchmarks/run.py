@@ -135,6 +135,15 @@ class Peak:
         return max(self._max, self.rss())
 
 
+def write_results(res: dict, out: Path, write_markdown) -> None:
+    """Write a benchmark's figures: ``out`` as Markdown (``write_markdown(res, out)``) beside its
+    ``.json``, and print the Markdown."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
+    write_markdown(res, out)
+    print(out.read_text())
+
+
 def lifetime_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from city import CACHE, RULES, malta_path, synthetic_city  # noqa: E402
-from run import Peak  # noqa: E402  (the same memory probe as the engine benchmark)
+from run import Peak, write_results  # noqa: E402  (the same memory probe as the engine benchmark)
 
 RULE = "toilet_density"
 
@@ -202,11 +202,7 @@ def main(argv=None) -> int:
                 case["pieces"] = same_pieces(tmp / f"old-0-{k}.npy", tmp / f"new-0-{k}.npy")
             res["cases"].append(case)
     res["load_end"] = os.getloadavg()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
-    write_markdown(res, out)
-    print(out.read_text())
+    write_results(res, Path(args.out), write_markdown)
     return 0
 
 
