@@ -178,13 +178,11 @@ class Network:
             return self.geometry[edges]
         return _vertex_lines(*self._vertices, edges)
 
-    def edge_chunks(self):
-        """Edge positions in chunks of :data:`settings.edge_chunk`, for passes over a lean network's
-        lines that should not hold them all at once.
+    def edge_chunks(self, edges: np.ndarray | None = None):
+        """Edge positions (all, or ``edges``) in chunks of :data:`settings.edge_chunk`, for passes
+        over a lean network's lines that should not hold them all at once.
         """
-        step = max(1, int(settings.edge_chunk))
-        for lo in range(0, self.n_edges, step):
-            yield np.arange(lo, min(lo + step, self.n_edges))
+        return _chunks(np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64))
 
     @cached_property
     def csr(self) -> sp.csr_matrix:
@@ -243,12 +241,9 @@ class Network:
                 return (qi, ei), d
             (qi, ki), d = shapely.STRtree(self.geometry[edges]).query_nearest(geoms, return_distance=True, all_matches=False)
             return (qi, np.asarray(edges)[ki]), d
-        ids = np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64)
         best = np.full(len(geoms), np.inf)
         edge = np.full(len(geoms), -1, dtype=np.int64)
-        step = max(1, int(settings.edge_chunk))
-        for lo in range(0, len(ids), step):
-            rows = ids[lo:lo + step]
+        for rows in self.edge_chunks(edges):
             (qi, ki), d = shapely.STRtree(self.lines(rows)).query_nearest(geoms, return_distance=True, all_matches=False)
             better = d < best[qi]
             best[qi[better]], edge[qi[better]] = d[better], rows[ki[better]]
@@ -519,6 +514,13 @@ def walk_network(
     return Network(**_split_into_edges(lines, lean=lean), bounds=bounds)
 
 
+def _chunks(ids: np.ndarray):
+    """``ids`` in consecutive chunks of :data:`settings.edge_chunk`."""
+    step = max(1, int(settings.edge_chunk))
+    for lo in range(0, len(ids), step):
+        yield ids[lo:lo + step]
+
+
 def _vertex_rows(offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the vertex array holding ``edges``' vertices (in order), and their offsets."""
     counts = offsets[edges + 1] - offsets[edges]
@@ -630,11 +632,8 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     if geometry is not None:
         lengths[:] = shapely.length(geometry)
     else:  # chunk by chunk: a lean network keeps vertex arrays, not a LineString per edge
-        step = max(1, int(settings.edge_chunk))
-        for lo in range(0, n_edges, step):
-            hi = min(lo + step, n_edges)
-            part = xy[offsets[lo]:offsets[hi]]
-            lengths[lo:hi] = shapely.length(shapely.linestrings(part, indices=vert_edge[offsets[lo]:offsets[hi]] - lo))
+        for rows in _chunks(np.arange(n_edges)):
+            lengths[rows] = shapely.length(_vertex_lines(xy, offsets, rows))
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges
     # joining the same two places (nodes at the same coordinates, either way round) with as many
