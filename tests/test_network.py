@@ -205,3 +205,30 @@ def test_evaluate_on_a_lean_network_equals_the_full_one(monkeypatch):
         ga, gb = a[name].geometry.values, b[name].geometry.values
         assert float(shapely.length(ga).sum()) == pytest.approx(float(shapely.length(gb).sum()), rel=1e-9, abs=1e-6), name
         assert float(shapely.area(ga).sum()) == pytest.approx(float(shapely.area(gb).sum()), rel=1e-9, abs=1e-6), name
+
+
+def test_nearest_edges_lean_or_not_at_the_same_distance(shenzhen_osm, monkeypatch):
+    """Nearest edges (all, or the real network's only) of random points and polygons, through one
+    STRtree or a tree per 97-edge chunk: the same distance for every query, checked against shapely
+    distances to every edge (brute force)."""
+    import shapely
+
+    import urbancover as uc
+
+    monkeypatch.setattr(settings, "edge_chunk", 97)
+    full = uc.walk_network(shenzhen_osm)
+    lean = uc.walk_network(shenzhen_osm, lean=True)
+    assert not lean.has_geometry
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = full.total_bounds
+    pts = shapely.points(rng.uniform(x0, x1, 60), rng.uniform(y0, y1, 60))
+    geoms = np.r_[pts, shapely.buffer(pts[:20], 40.0)]
+    for main_only in (False, True):
+        (qa, ea), da = full.nearest_edges(geoms, main_only=main_only)
+        (qb, eb), db = lean.nearest_edges(geoms, main_only=main_only)
+        np.testing.assert_array_equal(qa, qb)
+        np.testing.assert_allclose(da, db, rtol=0, atol=1e-9)
+        pool = np.flatnonzero(full.main_edges) if main_only else np.arange(full.n_edges)
+        brute = shapely.distance(geoms[:, None], full.geometry[pool][None, :]).min(axis=1)
+        np.testing.assert_allclose(db, brute, rtol=0, atol=1e-9)
+        assert full.main_edges[eb].all() or not main_only

@@ -226,21 +226,20 @@ class Network:
         xy = self._vertices[0]
         return (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
 
-    def nearest_edges(self, geoms: np.ndarray, edges: np.ndarray | None = None):
-        """For each geometry, the nearest edge (of ``edges``, default all) and its distance:
-        ``(query, edge), distance`` as ``STRtree.query_nearest(..., return_distance=True,
-        all_matches=False)`` gives them. Through :attr:`tree` (or one over ``edges``) when the
-        LineStrings exist; on a lean network through one small STRtree per chunk of
-        :data:`settings.edge_chunk` edges, the nearest over the chunks kept (ties: the first).
-        O(G log E) either way.
+    def nearest_edges(self, geoms: np.ndarray, *, main_only: bool = False):
+        """For each geometry, the nearest edge (of the real network with ``main_only``:
+        :attr:`main_edges`) and its distance: ``(query, edge), distance`` as
+        ``STRtree.query_nearest(..., return_distance=True, all_matches=False)`` gives them. Through
+        :attr:`tree` (:attr:`main_tree`) when the LineStrings exist; on a lean network through one
+        small STRtree per chunk of :data:`settings.edge_chunk` edges, the nearest over the chunks
+        kept (ties: the first). O(G log E) either way.
         """
         geoms = np.asarray(geoms, dtype=object)
         if self.has_geometry:
-            if edges is None:
-                (qi, ei), d = self.tree.query_nearest(geoms, return_distance=True, all_matches=False)
-                return (qi, ei), d
-            (qi, ki), d = shapely.STRtree(self.geometry[edges]).query_nearest(geoms, return_distance=True, all_matches=False)
-            return (qi, np.asarray(edges)[ki]), d
+            tree, ids = self.main_tree if main_only else (self.tree, None)
+            (qi, ki), d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
+            return (qi, ki if ids is None else ids[ki]), d
+        edges = np.flatnonzero(self.main_edges) if main_only else None
         best = np.full(len(geoms), np.inf)
         edge = np.full(len(geoms), -1, dtype=np.int64)
         for rows in self.edge_chunks(edges):

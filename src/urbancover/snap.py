@@ -79,7 +79,8 @@ def snap_points(
     :attr:`~urbancover.network.Network.segment_index` (O(P) after an O(segments) index build; ties go
     to the lowest edge index). A layer of 2D points is reprojected as coordinate arrays
     (:func:`places`): no shapely geometry is made per point. Other geometries, and points when numba
-    is missing: one STRtree nearest query and one ``line_locate_point`` call, O(P log E). A point
+    is missing: a nearest-edge query (:meth:`Network.nearest_edges`) and one ``line_locate_point``
+    call, O(P log E). A point
     within ``NODE_TOLERANCE`` of a node is placed on one of the node's own edges. Then places on
     scraps of network move to the real network (see :data:`urbancover.settings.island_snap_m`).
     """
@@ -297,12 +298,7 @@ def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarra
     if len(rows) == 0 or not main.any():
         return
     geoms = geoms_of(rows)
-    if network.has_geometry:
-        tree, ids = network.main_tree
-        (qi, ki), dist = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-        e = ids[ki]
-    else:
-        (qi, e), dist = network.nearest_edges(geoms, np.flatnonzero(main))
+    (qi, e), dist = network.nearest_edges(geoms, main_only=True)
     ok = dist <= settings.island_snap_m
     qi, e, dist = qi[ok], e[ok], dist[ok]
     if len(qi) == 0:
