@@ -34,7 +34,7 @@ import pandas as pd
 
 from urbancover.batch import extract_stem
 from urbancover.errors import InputError, UrbancoverError
-from urbancover.rules import KINDS
+from urbancover.rules import KINDS, check_rules_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -494,104 +494,6 @@ def _fmt(value, measure) -> str:
     if str(measure).startswith("share"):
         return f"{100 * v:.1f} %"
     return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
-
-
-#: Rule and category ids name files and layers: identifiers only.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-#: OSM keys a selector is likely to use besides the ones urbancover reads as columns: a key close
-#: to one of these (``higway``) but not equal is reported as a likely typo by ``rules check``.
-COMMON_OSM_KEYS = (
-    "barrier", "operator", "brand", "ref", "religion", "parking", "surface", "lit", "wheelchair", "toilets",
-    "vending", "fee", "community_centre", "social_facility", "healthcare:speciality", "isced:level", "school",
-    "shelter", "shelter_type", "footway", "crossing", "park_ride", "route", "network", "layer", "level",
-    "height", "min_height", "addr:street", "addr:housenumber", "website", "phone", "capacity", "covered",
-    "indoor", "man_made", "military", "power", "water", "wetland", "garden:type", "playground", "fitness_station",
-)
-
-
-def _selector_keys(raw_rule: dict):
-    """(field, key) of every tag key in a raw rule's selectors."""
-    from urbancover.rules import SELECTOR
-
-    spec = KINDS.get(raw_rule.get("kind"))
-    schema = spec.keys if spec is not None else {}
-    fields = [(k, raw_rule[k]) for k, (typ, _) in schema.items() if typ == SELECTOR and k in raw_rule]
-    for c in raw_rule.get("categories", []) if isinstance(raw_rule.get("categories"), list) else []:
-        if isinstance(c, dict) and "facilities" in c:
-            fields.append((f"category {c.get('name')!r} facilities", c["facilities"]))
-    for field, sel in fields:
-        for alt in [sel] if isinstance(sel, dict) else sel if isinstance(sel, list) else []:
-            if isinstance(alt, dict):
-                for key in alt:
-                    yield field, key
-
-
-def check_rules_file(path: str) -> tuple[list[str], list[str], int]:
-    """Every error and warning of a rule file at once: ``(errors, warnings, n_rules)``.
-
-    Each ``[[rule]]`` is validated on its own (its first error is reported, then the next rule's),
-    duplicate and non-identifier rule ids are errors, and selector keys that look like typos of
-    known OSM keys (``higway``) are warnings.
-    """
-    import difflib
-    import tomllib
-
-    from urbancover import settings
-    from urbancover.rules import load_rules, parse_rules, presets
-
-    if str(path) in presets():
-        return [], [], len(load_rules(path))
-    p = Path(path)
-    if not p.is_file():
-        load_rules(path)  # the usual message: no such file, and not a preset
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        return [f"{p}: rule files must be UTF-8 text ({err})."], [], 0
-    except tomllib.TOMLDecodeError as err:
-        return [f"{p}: not valid TOML: {err}."], [], 0
-    errors: list[str] = []
-    raw_rules = data.get("rule", [])
-    try:
-        parse_rules({**data, "rule": raw_rules[:1]} if isinstance(raw_rules, list) and raw_rules else data, where=str(p))
-    except InputError as err:  # the file's frame (top-level keys, [ruleset], [walking], no rules)
-        if not (isinstance(raw_rules, list) and raw_rules) or ", rule" not in str(err):
-            errors.append(str(err))
-    good_frame = not errors
-    ids: dict[str, int] = {}
-    warn: list[str] = []
-    known = {*settings.feature_keys, *settings.way_columns, *settings.feature_columns,
-             *settings.feature_node_values, *COMMON_OSM_KEYS}
-    for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
-        rid = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{p}, rule {rid!r}" if isinstance(rid, str) and rid else f"{p}, rule #{i + 1}"
-        if good_frame:
-            try:
-                parse_rules({**data, "rule": [raw]}, where=str(p))
-            except InputError as err:
-                errors.append(str(err).replace(f"{p}, rule #1", f"{p}, rule #{i + 1}"))
-        if isinstance(rid, str) and rid:
-            if not _IDENTIFIER.match(rid):
-                errors.append(f"{where}: the id must be an identifier (ASCII letters, digits and _, not starting "
-                              "with a digit): it names output layers and files.")
-            if rid in ids:
-                errors.append(f"{p}: rule id {rid!r} is defined twice (rules #{ids[rid] + 1} and #{i + 1}).")
-            ids.setdefault(rid, i)
-        if isinstance(raw, dict):
-            for c in raw.get("categories", []) if isinstance(raw.get("categories"), list) else []:
-                name = c.get("name") if isinstance(c, dict) else None
-                if isinstance(name, str) and name and not _IDENTIFIER.match(name):
-                    errors.append(f"{where}, category {name!r}: the name must be an identifier (ASCII letters, "
-                                  "digits and _): it names layers (rule.category).")
-            for field, key in _selector_keys(raw):
-                if key in known or not isinstance(key, str):
-                    continue
-                close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
-                if close:
-                    warn.append(f"{where}: field {field!r}: OSM key {key!r} is not a key urbancover knows; "
-                                f"did you mean {close[0]!r}?")
-    return errors, warn, len(raw_rules) if isinstance(raw_rules, list) else 0
 
 
 def _rules(args) -> int:
