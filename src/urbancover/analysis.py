@@ -19,7 +19,7 @@ from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
-from urbancover.rules import KINDS, RuleSet, load_rules
+from urbancover.rules import ID_PATTERN, KINDS, RuleSet, load_rules
 
 
 @dataclass
@@ -187,6 +187,10 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
     fmt = _FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
     if fmt not in FORMATS:
         raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    unsafe = [rid for rid in report.results if not ID_PATTERN.match(str(rid))]
+    if unsafe:  # layers and files are named <rule id>__<layer>: never a path (load_rules checks ids; a report built by hand)
+        raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
+                         "and files; see urbancover rules check.")
     if fmt == "gpkg":
         return [report.to_gpkg(path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg")]
     if fmt == "parquet":
