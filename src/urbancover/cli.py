@@ -142,6 +142,8 @@ _FLAG_WORDS = (
     (re.compile(r"\bcrs=([^\s:,;]+)"), r"--crs \1"),
     (re.compile(r"(--crs [^\s]+ \([^)]*\)), '(gcj02|bd09)'"), r"\1, --crs \2"),
     (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
+    (re.compile(r"\b([xy])_column='([^']*)'"), r"--\1-column \2"),
+    (re.compile(r"\bfacilities\['([^']*)'\]"), r"--facilities \1"),
     (re.compile(r"\bband_km2="), "--band"),
     (re.compile(r"\bunits=\.\.\."), "--units"),
     (re.compile(r"\bmin_old_compounds="), "--min-old"),
@@ -172,77 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
-#: Column names of longitude/x and latitude/y in point CSVs, tried in this order (case-insensitive).
-X_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "wgs84_lng", "gcj02_lng")
-Y_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
-
-
-def read_points_csv(path: str, flag: str, crs, x_column: str | None = None, y_column: str | None = None):
-    """A CSV of points with coordinate columns as a GeoDataFrame in WGS 84.
-
-    The columns are ``x_column``/``y_column`` or found by name (:data:`X_NAMES`, :data:`Y_NAMES`);
-    a CSV declares no coordinate system, so ``crs`` is required. Every row needs finite numbers.
-
-    Raises
-    ------
-    InputError
-        Naming ``flag`` and the file: no coordinate columns, ambiguous or non-numeric values, no ``--crs``.
-    """
-    import geopandas as gpd
-    import numpy as np
-
-    from urbancover.io import read_layer
-
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{flag} {path}: cannot be read as CSV ({err}).") from err
-    lower = {str(c).strip().lower(): c for c in table.columns}
-
-    def pick(given, names, which, opt):
-        if given is not None:
-            if given not in table.columns:
-                raise InputError(f"{opt} {given!r}: no such column in {path}; it has {list(table.columns)}.")
-            return given
-        for n in names:
-            if n in lower:
-                return lower[n]
-        raise InputError(f"{flag} {path}: no {which} column (looked for {', '.join(names)}); it has "
-                         f"{list(table.columns)}. Name it with {opt} COLUMN.")
-
-    xc = pick(x_column, X_NAMES, "longitude/x", "--x-column")
-    yc = pick(y_column, Y_NAMES, "latitude/y", "--y-column")
-    x = pd.to_numeric(table[xc], errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(table[yc], errors="coerce").to_numpy(dtype=float)
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    if bad.any():
-        raise InputError(f"{flag} {path}: {int(bad.sum())} row(s) without numeric {xc}/{yc} (first: row "
-                         f"{int(np.flatnonzero(bad)[0]) + 2} of the file); fix or remove them.")
-    if crs is None:
-        raise InputError(f"{flag} {path}: a CSV carries no coordinate system; add --crs EPSG:4326 (GPS / "
-                         "OpenStreetMap), --crs gcj02 (AutoNavi/Amap, Tencent) or --crs bd09 (Baidu).")
-    layer = gpd.GeoDataFrame(table.drop(columns=[xc, yc]), geometry=gpd.points_from_xy(x, y), crs=None)
-    return read_layer(layer, crs=crs, name=f"{flag} {path}")
-
-
 def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None):
     if path is None:
         return None
     from urbancover.io import read_layer
+    from urbancover.io.layers import CSV_SUFFIXES
 
     flag = flag or f"--{what}"
-    if not Path(path).is_file():
-        raise InputError(f"{flag} {path}: no such file.")
-    if str(path).lower().endswith((".csv", ".txt")):
-        return read_points_csv(path, flag, crs, getattr(args, "x_column", None), getattr(args, "y_column", None))
-    try:
-        return read_layer(path, crs=crs, name=f"{flag} {path}")
-    except UrbancoverError:
-        raise
-    except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputError(f"{flag} {path}: cannot be read as a {what} layer ({err}).") from err
+    csv = Path(path).suffix.lower() in CSV_SUFFIXES  # --x-column/--y-column apply to the CSV files given
+    columns = {"x_column": getattr(args, "x_column", None), "y_column": getattr(args, "y_column", None)} if csv else {}
+    return read_layer(path, crs=crs, name=f"{flag} {path}", **columns)
 
 
 def _input_files(args) -> list[str]:
