@@ -202,6 +202,7 @@ def _check_before_work(args, only=None):
     """
     from urbancover.outputs import check_writable
     from urbancover.rules import load_rules
+    from urbancover.validate import check_facility_keys
 
     check_writable(args.out)
     ruleset = load_rules(args.rules)
@@ -211,14 +212,11 @@ def _check_before_work(args, only=None):
             raise InputError(f"--only {' '.join(unknown)}: no such rule in {args.rules}; it has {[r.id for r in ruleset]}.")
     if not Path(args.extract).is_file():
         raise InputError(f"{args.extract}: no such file (the OSM extract).")
-    keys = {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
     for item in args.facilities:
         key, sep, path = item.partition("=")
         if not sep or not key or not path:
             raise InputError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
-        if key not in keys:
-            raise InputError(f"--facilities {key}: no rule or category of that name takes facilities; "
-                             f"use one of {sorted(keys)}.")
+    check_facility_keys([item.partition("=")[0] for item in args.facilities], ruleset.facility_keys)
     return ruleset
 
 
@@ -237,35 +235,15 @@ def _evaluate(args, only=None):
     for item in args.facilities:
         key, _, path = item.partition("=")
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
-    if isinstance(layers["population"], pd.DataFrame):
-        _check_population(layers["population"], args.population)
-    source = args.extract
-    if getattr(args, "strict", False):
-        from urbancover.io import read_osm
-
-        source = read_osm(args.extract, strict=True)  # a cut extract is an error (exit 2), not a warning
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:  # with --strict a cut extract is an error (exit 2)
         warnings.simplefilter("always")
-        report = evaluate(source, args.rules, only=only, progress=not args.quiet, **layers)
+        report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet,
+                          strict=getattr(args, "strict", False), **layers)
     if not args.quiet:  # most warnings are also notes, printed with the table
         for w in caught:
             if str(w.message) not in report.notes:
                 _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
     return report
-
-
-def _check_population(layer, path) -> None:
-    """Refuse a population layer without finite counts >= 0 before the evaluation starts."""
-    import numpy as np
-
-    if "population" not in layer:
-        raise InputError(f"--population {path}: no column 'population'; it has "
-                         f"{[c for c in layer.columns if c != layer.geometry.name]}. Rename the column of residents.")
-    values = pd.to_numeric(layer["population"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        raise InputError(f"--population {path}: {int(bad.sum())} value(s) of 'population' are missing, negative or "
-                         f"infinite (first at row {int(np.flatnonzero(bad)[0]) + 1}); give a finite count >= 0 for every feature.")
 
 
 def _analyze(args) -> int:

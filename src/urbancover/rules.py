@@ -309,6 +309,13 @@ class RuleSet:
         return len(self.rules)
 
     @property
+    def facility_keys(self) -> set[str]:
+        """Keys under which a user may give a facility layer: ids of rules with facilities, and
+        ``rule.category``.
+        """
+        return {r.id for r in self.rules if r.facilities} | {f"{r.id}.{c.name}" for r in self.rules for c in r.categories}
+
+    @property
     def max_threshold(self) -> float:
         """The largest distance threshold of any rule (metres), e.g. for the margin to read."""
         values = [r.threshold for r in self.rules] + [c.threshold for r in self.rules for c in r.categories]
