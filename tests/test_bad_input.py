@@ -255,7 +255,7 @@ def _pop(values, crs=32650):
     (lambda t: {"area": gpd.GeoSeries([line((0, 0), (1, 1))], crs=CRS)}, "area: the analysed area is empty or has no area"),
     (lambda t: {"compounds": _pop([1])}, "compounds: 1 rows are not polygons"),
     (lambda t: {"units": gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)}, "units: no column 'name'"),
-    (lambda t: {"facilities": {"nope": _pop([1])}}, r"facilities\['nope'\]: no rule or category of that name"),
+    (lambda t: {"facilities": {"nope": _pop([1])}}, "facilities: no rule or category 'nope' to replace"),
     (lambda t: {"facilities": {"bus_stop_500": _pop([1], crs=None)}}, r"facilities\['bus_stop_500'\] has no coordinate"),
 ])
 def test_evaluate_checks_every_user_input_before_reading_the_extract(tmp_path, monkeypatch, layers, words):

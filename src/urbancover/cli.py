@@ -144,6 +144,7 @@ _FLAG_WORDS = (
     (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
     (re.compile(r"\b([xy])_column='([^']*)'"), r"--\1-column \2"),
     (re.compile(r"\bfacilities\['([^']*)'\]"), r"--facilities \1"),
+    (re.compile(r"^facilities: no rule or category '([^']*)' to replace"), r"--facilities \1: no rule or category of that name"),
     (re.compile(r"\bband_km2="), "--band"),
     (re.compile(r"\bunits=\.\.\."), "--units"),
     (re.compile(r"\bmin_old_compounds="), "--min-old"),

@@ -171,8 +171,8 @@ def check_facility_keys(keys, valid: set | None) -> None:
     for key in keys:
         if valid is not None and key not in valid:
             raise InputError(
-                f"facilities[{key!r}]: no rule or category of that name takes facilities; use a rule id or "
-                f"'rule.category', one of {sorted(valid)}."
+                f"facilities: no rule or category {key!r} to replace; use a rule id or 'rule.category', one of "
+                f"{sorted(valid)}."
             )
 
 

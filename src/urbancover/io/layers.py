@@ -220,7 +220,9 @@ def read_layer(
     >>> stops = read_layer("stops_amap.gpkg", crs="gcj02")  # doctest: +SKIP
     >>> stops = read_layer("stops.csv", crs="gcj02", x_column="lng", y_column="lat")  # doctest: +SKIP
     """
-    csv = isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in CSV_SUFFIXES
+    # a CSV is read here unless GDAL's CSV open options are given (X_POSSIBLE_NAMES ...): then GDAL reads it
+    csv = (isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in CSV_SUFFIXES
+           and not set(read_kwargs) - {"encoding"})
     if (x_column is not None or y_column is not None) and not csv:
         raise InputError(f"{name or source}: x_column/y_column name the coordinate columns of a CSV file "
                          f"({', '.join(CSV_SUFFIXES)}); this is not one.")
@@ -237,7 +239,8 @@ def read_layer(
     if not path.exists():
         raise InputError(f"{name or path}: no such file.")
     if csv:
-        out = read_points_csv(path, crs, name=name, x_column=x_column, y_column=y_column, override=override)
+        out = read_points_csv(path, crs, name=name, x_column=x_column, y_column=y_column, override=override,
+                              encoding=read_kwargs.get("encoding"))
         if streets is not None:
             warn_if_offset(out, streets, name=name or path.name, stacklevel=3)
         return out
@@ -276,14 +279,15 @@ Y_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
 
 
 def read_points_csv(path, crs, *, name: str | None = None, x_column: str | None = None,
-                    y_column: str | None = None, override: bool = False) -> gpd.GeoDataFrame:
+                    y_column: str | None = None, override: bool = False, encoding: str | None = None) -> gpd.GeoDataFrame:
     """A CSV of points with coordinate columns as a GeoDataFrame in WGS 84 (what :func:`read_layer`
     does with a ``.csv`` file).
 
     The columns are ``x_column``/``y_column`` or found by name (:data:`X_NAMES`, :data:`Y_NAMES`,
     case-insensitive); the other columns are kept. A CSV declares no coordinate system, so ``crs`` is
-    required (``"gcj02"`` and ``"bd09"`` are converted, see :func:`to_wgs84`). The text is UTF-8
-    (with or without a byte-order mark), or GB18030 as Excel saves it on Chinese Windows.
+    required (``"gcj02"`` and ``"bd09"`` are converted, see :func:`to_wgs84`). The text is in
+    ``encoding``, by default UTF-8 (with or without a byte-order mark) or else GB18030, as Excel
+    saves it on Chinese Windows.
 
     Raises
     ------
@@ -295,10 +299,12 @@ def read_points_csv(path, crs, *, name: str | None = None, x_column: str | None 
     label = name or str(path)
     try:
         try:
-            table = pd.read_csv(path, encoding="utf-8-sig")
+            table = pd.read_csv(path, encoding=encoding or "utf-8-sig")
         except UnicodeDecodeError:
+            if encoding:
+                raise
             table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, LookupError) as err:
         raise InputError(f"{label}: cannot be read as CSV ({err}).") from err
     lower = {str(c).strip().lower(): c for c in table.columns}
 
