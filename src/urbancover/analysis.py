@@ -324,8 +324,8 @@ def evaluate(
         ``landuse=residential`` polygons.
     population, population_column
         Residents as points or polygons with a count column, or the path of a population grid
-        (GeoTIFF). Default: estimated from homes (footprint x floors / m² per person), and the
-        report says so.
+        (GeoTIFF) or of a layer :func:`urbancover.read_layer` reads. Default: estimated from homes
+        (footprint x floors / m² per person), and the report says so.
     units, units_column
         Area units (subdistricts, districts) as polygons named by ``units_column``: the summary is
         also given per unit, and ``count_per_unit`` rules use them.
