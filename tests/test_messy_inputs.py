@@ -578,11 +578,12 @@ def test_poi_csv_from_a_chinese_map_service(tmp_path, bare_city):
     with pytest.raises(uc.InputError) as err:  # not UTF-8: which encoding?
         uc.read_layer(p, crs="gcj02", X_POSSIBLE_NAMES="lng", Y_POSSIBLE_NAMES="lat")
     assert str(p) in str(err.value) and "encoding='gbk'" in str(err.value)
-    with pytest.raises(uc.InputError) as err:  # a table: which columns are coordinates?
-        uc.read_layer(p, crs="gcj02", encoding="gbk")
-    assert str(p) in str(err.value) and "without geometry" in str(err.value) and "X_POSSIBLE_NAMES" in str(err.value)
     stops = uc.read_layer(p, crs="gcj02", X_POSSIBLE_NAMES="lng", Y_POSSIBLE_NAMES="lat", encoding="gbk")
     assert stops["名称"].tolist() == ["龙岗中心城站"]
+    # without GDAL's options urbancover reads it: lng/lat found by name, GBK text read as GB18030
+    for kwargs in ({}, {"encoding": "gbk"}):
+        mine = uc.read_layer(p, crs="gcj02", **kwargs)
+        assert mine["名称"].tolist() == ["龙岗中心城站"] and mine.geom_equals_exact(stops.geometry, 1e-9).all()
     # converted back to where the stop is: 10 + 370 + 40, 10 + 0 + 40 and 10 + 430 + 40 m from the homes
     assert shapely.distance(stops.to_crs(32650).geometry.iloc[0], pts((470, 10)).geometry.iloc[0]) < 0.01
     _, row = bus(bare_city, facilities={BUS: stops})

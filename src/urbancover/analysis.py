@@ -19,7 +19,8 @@ from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
-from urbancover.rules import KINDS, RuleSet, load_rules
+from urbancover.rules import ID_PATTERN, KINDS, RuleSet, load_rules
+from urbancover.validate import check_inputs
 
 
 @dataclass
@@ -187,6 +188,10 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
     fmt = _FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
     if fmt not in FORMATS:
         raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    unsafe = [rid for rid in report.results if not ID_PATTERN.match(str(rid))]
+    if unsafe:  # layers and files are named <rule id>__<layer>: never a path (load_rules checks ids; a report built by hand)
+        raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
+                         "and files; see urbancover rules check.")
     if fmt == "gpkg":
         return [report.to_gpkg(path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg")]
     if fmt == "parquet":
@@ -299,6 +304,7 @@ def evaluate(
     only: list[str] | None = None,
     progress: bool = False,
     osm_tags: bool = False,
+    strict: bool = False,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -318,8 +324,8 @@ def evaluate(
         ``landuse=residential`` polygons.
     population, population_column
         Residents as points or polygons with a count column, or the path of a population grid
-        (GeoTIFF). Default: estimated from homes (footprint x floors / m² per person), and the
-        report says so.
+        (GeoTIFF) or of a layer :func:`urbancover.read_layer` reads. Default: estimated from homes
+        (footprint x floors / m² per person), and the report says so.
     units, units_column
         Area units (subdistricts, districts) as polygons named by ``units_column``: the summary is
         also given per unit, and ``count_per_unit`` rules use them.
@@ -337,6 +343,11 @@ def evaluate(
     osm_tags
         Keep every OSM tag column on the layers of homes (default: ``osmid``, ``element``, ``name``,
         ``building``, ``levels``, ``compound``, ``residents``).
+    strict
+        An extract that looks cut short is an error, not a note (see :func:`urbancover.read_osm`).
+
+    Every input (rules, ``only``, the layers, the facility keys) is checked before the extract is
+    read, so a bad one costs no work (:func:`urbancover.validate.check_inputs`).
 
     Returns
     -------
@@ -353,16 +364,21 @@ def evaluate(
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
             raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
+    # every user input is checked before the extract is read (urbancover.validate)
+    layers, checked_notes = check_inputs(
+        area=area, compounds=compounds, population=population, population_column=population_column,
+        units=units, units_column=units_column, facilities=facilities, valid_facility_keys=ruleset.facility_keys,
+    )
     bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source)
+    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict)
     bar.step("walking network")
     network = network if network is not None else walk_network(osm, lean=True)
     bar.step("homes, residents and compounds")
     ctx = make_context(
-        osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
-        units=units, units_column=units_column, margin_needed=_max_threshold(chosen),
-        facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
+        osm, network, population_column=population_column, units_column=units_column,
+        margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
+        checked_notes=checked_notes, **layers,
     )
     ctx.osm_tags = bool(osm_tags)
     ctx.on_progress = bar.detail if progress else None
@@ -391,11 +407,6 @@ def _max_threshold(rules) -> float:
     rules = [r for r in rules if KINDS[r.kind].distance]
     values = [r.threshold for r in rules] + [c.threshold for r in rules for c in r.categories]
     return max((v for v in values if v is not None), default=0.0)
-
-
-def _facility_keys(ruleset: RuleSet) -> set[str]:
-    """Keys under which a user may give a facility layer: rule ids, and ``rule.category``."""
-    return {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
 
 
 class _Progress:

@@ -202,22 +202,29 @@ def make_context(
     facilities: dict | None = None,
     valid_facility_keys: set | None = None,
     margin_needed: float = 0.0,
+    checked_notes: list[str] | None = None,
 ) -> Context:
-    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
+    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters).
+
+    ``checked_notes``: the notes of :func:`urbancover.validate.check_inputs` when the layers given
+    were checked by it before the extract was read (:func:`urbancover.evaluate` does); then only the
+    checks that need the extract are left. None: every check is made here.
+    """
     net = network if network is not None else walk_network(osm, lean=True)
     # every user layer is checked the same way before use (urbancover.validate)
-    checked: list[str] = []
+    checked: list[str] = list(checked_notes or [])
+    done = checked_notes is not None
     near_m = max(settings.max_snap_distance or 0.0, margin_needed)
     if area is not None:
-        area = user_layer(area, "area", osm, net, near_m, checked)
+        area = user_layer(area, "area", osm, net, near_m, checked, checked=done)
     if compounds is not None:
-        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked)
+        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked, checked=done)
     if population is not None and not isinstance(population, (str, os.PathLike)):
-        population = user_layer(population, "population", osm, net, near_m, checked)
+        population = user_layer(population, "population", osm, net, near_m, checked, checked=done)
     if units is not None:
-        units = user_layer(units, "units", osm, net, near_m, checked)
+        units = user_layer(units, "units", osm, net, near_m, checked, checked=done)
     facilities = {
-        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked)
+        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked, checked=done)
         if not (valid_facility_keys is not None and key not in valid_facility_keys) else layer
         for key, layer in (facilities or {}).items()
     }

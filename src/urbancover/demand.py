@@ -106,10 +106,7 @@ def compounds(
     before_year = settings.old_compound_before_year if before_year is None else before_year
     assume_old = settings.assume_old_without_year if assume_old is None else assume_old
     if layer is not None:
-        layer = require_crs(layer, "compounds")
-        polys = layer[shapely.get_dimensions(layer.geometry.values) == 2]
-        if len(polys) < len(layer):
-            raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
+        polys = check_compound_layer(require_crs(layer, "compounds"))
         out = gpd.GeoDataFrame(
             {
                 "name": polys["name"].to_numpy() if "name" in polys else np.full(len(polys), None, dtype=object),
@@ -233,6 +230,45 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
         "per-resident results are unreliable. Give a population layer or totals per subdistrict."))
 
 
+def check_population(layer: gpd.GeoDataFrame, column: str = "population", *, name: str = "population") -> np.ndarray:
+    """The counts of a population layer, refused unless every one is a finite number >= 0.
+
+    The one check of a population layer (:func:`urbancover.evaluate` makes it before reading the
+    extract, :func:`population_points` when called directly). Rows are counted from 1, as a GIS
+    table or a spreadsheet shows them, and the message says so.
+
+    Returns
+    -------
+    ndarray of float
+        The counts, one per row.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``: no column ``column``, or how many values are missing, negative or infinite
+        and the first such row.
+    """
+    if column not in layer:
+        geometry = getattr(layer, "_geometry_column_name", None)
+        raise InputError(f"{name}: no column {column!r}; it has {[c for c in layer.columns if c != geometry]}. "
+                         f"Rename the column of residents to {column!r} (or, in Python, pass population_column=...).")
+    values = pd.to_numeric(layer[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"{name}: column {column!r} has {int(bad.sum())} missing, negative or infinite value(s) "
+                         f"(first at row {int(np.flatnonzero(bad)[0]) + 1}, counting from 1); give a finite count of "
+                         "residents >= 0 for every feature.")
+    return values
+
+
+def check_compound_layer(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A user compound layer, refused unless every row is a polygon (an outline)."""
+    polys = layer[shapely.get_dimensions(layer.geometry.values) == 2]
+    if len(polys) < len(layer):
+        raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
+    return polys
+
+
 def population_points(
     homes: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame | str | os.PathLike | None = None,
@@ -260,13 +296,7 @@ def population_points(
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)
     population = require_crs(population, "population")
-    if column not in population:
-        raise InputError(f"population: no column {column!r}; it has {list(population.columns)}. Pass column=...")
-    values = pd.to_numeric(population[column], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        raise InputError(f"population: column {column!r} has {int(bad.sum())} missing, negative or infinite values "
-                         f"(first at row {int(np.flatnonzero(bad)[0])}); give a finite count of residents >= 0 for every feature.")
+    values = check_population(population, column)
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():
