@@ -20,6 +20,7 @@ from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
+from urbancover.settings import Settings, resolve
 
 
 @dataclass
@@ -299,6 +300,7 @@ def evaluate(
     only: list[str] | None = None,
     progress: bool = False,
     osm_tags: bool = False,
+    settings: Settings | None = None,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -337,6 +339,12 @@ def evaluate(
     osm_tags
         Keep every OSM tag column on the layers of homes (default: ``osmid``, ``element``, ``name``,
         ``building``, ``levels``, ``compound``, ``residents``).
+    settings
+        The :class:`~urbancover.settings.Settings` of this evaluation (default
+        :func:`urbancover.settings.current`, e.g. inside ``urbancover.settings.override(...)``):
+        reading, the network and every rule use them; the report keeps them
+        (``report.context.settings``). A given ``source`` (OSMData) or ``network`` keeps the
+        settings it was read or built with.
 
     Returns
     -------
@@ -347,6 +355,7 @@ def evaluate(
     >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2")
     >>> report.summary[["id", "value", "passed"]]  # doctest: +SKIP
     """
+    settings = resolve(settings)
     ruleset = load_rules(rules)
     chosen = [r for r in ruleset if only is None or r.id in only]
     if only is not None:
@@ -355,14 +364,14 @@ def evaluate(
             raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
     bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source)
+    osm = source if isinstance(source, OSMData) else read_osm(source, settings=settings)
     bar.step("walking network")
-    network = network if network is not None else walk_network(osm, lean=True)
+    network = network if network is not None else walk_network(osm, lean=True, settings=settings)
     bar.step("homes, residents and compounds")
     ctx = make_context(
         osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, margin_needed=_max_threshold(chosen),
-        facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
+        facilities=facilities, valid_facility_keys=_facility_keys(ruleset), settings=settings,
     )
     ctx.osm_tags = bool(osm_tags)
     ctx.on_progress = bar.detail if progress else None

@@ -561,8 +561,8 @@ def check_rules_file(path: str) -> tuple[list[str], list[str], int]:
     good_frame = not errors
     ids: dict[str, int] = {}
     warn: list[str] = []
-    known = {*settings.feature_keys, *settings.way_columns, *settings.feature_columns,
-             *settings.feature_node_values, *COMMON_OSM_KEYS}
+    s = settings.current()
+    known = {*s.feature_keys, *s.way_columns, *s.feature_columns, *s.feature_node_values, *COMMON_OSM_KEYS}
     for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
         rid = raw.get("id") if isinstance(raw, dict) else None
         where = f"{p}, rule {rid!r}" if isinstance(rid, str) and rid else f"{p}, rule #{i + 1}"
