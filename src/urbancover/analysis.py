@@ -20,6 +20,7 @@ from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import ID_PATTERN, KINDS, RuleSet, load_rules
+from urbancover.settings import Settings, resolve
 from urbancover.validate import check_inputs
 
 
@@ -305,6 +306,7 @@ def evaluate(
     progress: bool = False,
     osm_tags: bool = False,
     strict: bool = False,
+    settings: Settings | None = None,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -345,6 +347,12 @@ def evaluate(
         ``building``, ``levels``, ``compound``, ``residents``).
     strict
         An extract that looks cut short is an error, not a note (see :func:`urbancover.read_osm`).
+    settings
+        The :class:`~urbancover.settings.Settings` of this evaluation (default
+        :func:`urbancover.settings.current`, e.g. inside ``urbancover.settings.override(...)``):
+        reading, the network and every rule use them; the report keeps them
+        (``report.context.settings``). A given ``source`` (OSMData) or ``network`` keeps the
+        settings it was read or built with.
 
     Every input (rules, ``only``, the layers, the facility keys) is checked before the extract is
     read, so a bad one costs no work (:func:`urbancover.validate.check_inputs`).
@@ -358,6 +366,7 @@ def evaluate(
     >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2")
     >>> report.summary[["id", "value", "passed"]]  # doctest: +SKIP
     """
+    settings = resolve(settings)
     ruleset = load_rules(rules)
     chosen = [r for r in ruleset if only is None or r.id in only]
     if only is not None:
@@ -371,14 +380,14 @@ def evaluate(
     )
     bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict)
+    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
     bar.step("walking network")
-    network = network if network is not None else walk_network(osm, lean=True)
+    network = network if network is not None else walk_network(osm, lean=True, settings=settings)
     bar.step("homes, residents and compounds")
     ctx = make_context(
         osm, network, population_column=population_column, units_column=units_column,
         margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
-        checked_notes=checked_notes, **layers,
+        checked_notes=checked_notes, settings=settings, **layers,
     )
     ctx.osm_tags = bool(osm_tags)
     ctx.on_progress = bar.detail if progress else None

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.demand import (
     Plausibility,
     plausibility,
@@ -32,6 +31,7 @@ from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
 from urbancover.selectors import GEOMETRY_KEY, TagValues, select
+from urbancover.settings import Settings, current, resolve
 from urbancover.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.validate import facility_layers, unit_layer, user_layer
 
@@ -76,6 +76,8 @@ class Context:
     #: Called with a short message at the steps inside a rule (``evaluate(progress=True)`` shows it
     #: beside the rule on the bar, or as a log line off a terminal); None: silent.
     on_progress: Callable[[str], None] | None = field(default=None, repr=False)
+    #: The settings of the evaluation (``evaluate(..., settings=)``): every rule reads these.
+    settings: Settings = field(default_factory=current, repr=False)
 
     def progress(self, message: str) -> None:
         """Report a step inside a rule to :attr:`on_progress`, when set."""
@@ -147,9 +149,9 @@ class Context:
         key = ("snapped", key)
         if key not in self.cache:
             if isinstance(geoms, Places):
-                self.cache[key] = snap_places(self.network, geoms, name=name)
+                self.cache[key] = snap_places(self.network, geoms, name=name, settings=self.settings)
             else:
-                self.cache[key] = snap_geometries(self.network, geoms, name=name)
+                self.cache[key] = snap_geometries(self.network, geoms, name=name, settings=self.settings)
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
@@ -159,7 +161,7 @@ class Context:
         key = ("streets", json.dumps(selector, sort_keys=True, default=str))
         if key not in self.cache:
             ways = self.osm.ways[self.select("ways", selector)]
-            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True) if len(ways) else None
+            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
         return self.cache[key]
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
@@ -203,6 +205,7 @@ def make_context(
     valid_facility_keys: set | None = None,
     margin_needed: float = 0.0,
     checked_notes: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> Context:
     """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters).
 
@@ -210,11 +213,12 @@ def make_context(
     were checked by it before the extract was read (:func:`urbancover.evaluate` does); then only the
     checks that need the extract are left. None: every check is made here.
     """
-    net = network if network is not None else walk_network(osm, lean=True)
+    s = resolve(settings)
+    net = network if network is not None else walk_network(osm, lean=True, settings=s)
     # every user layer is checked the same way before use (urbancover.validate)
     checked: list[str] = list(checked_notes or [])
     done = checked_notes is not None
-    near_m = max(settings.max_snap_distance or 0.0, margin_needed)
+    near_m = max(s.max_snap_distance or 0.0, margin_needed)
     if area is not None:
         area = user_layer(area, "area", osm, net, near_m, checked, checked=done)
     if compounds is not None:
@@ -231,18 +235,18 @@ def make_context(
     area_geom, notes = _area(area, osm, net, margin_needed)
     notes.extend(checked)
     features = osm.projected("features")
-    homes_all = residential_buildings(osm).to_crs(net.crs)
+    homes_all = residential_buildings(osm, settings=s).to_crs(net.crs)
     homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
-    comp, comp_source = compounds_from(osm, compounds)
+    comp, comp_source = compounds_from(osm, compounds, settings=s)
     comp = comp.to_crs(net.crs)
     inside = shapely.area(shapely.intersection(comp.geometry.values, area_geom)) > 0.5 * shapely.area(comp.geometry.values)
     comp = comp[inside].reset_index(drop=True)
     notes.append(f"compounds: {comp_source}; {len(comp)} in the area, {int(comp['old'].sum())} old.")
-    pop, pop_source = population_points(homes, population, column=population_column)
+    pop, pop_source = population_points(homes, population, column=population_column, settings=s)
     if population is not None:
         pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
     notes.append(f"residents: {pop_source} ({pop['residents'].sum():,.0f} in the area).")
-    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom))
+    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom, settings=s), settings=s)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
@@ -260,7 +264,7 @@ def make_context(
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
-        compound_source=comp_source,
+        compound_source=comp_source, settings=s,
         user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
     )
 

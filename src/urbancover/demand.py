@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.errors import InputError
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
+from urbancover.settings import Settings, resolve
 from urbancover.tiles import union_by_tiles
 
 
-def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
     """Homes among the OSM buildings.
 
     A building is a home when its ``building`` value is one of
@@ -34,19 +34,23 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ----------
     osm
         What :func:`urbancover.read_osm` returned, or its ``features`` GeoDataFrame.
+    settings
+        The :class:`~urbancover.settings.Settings` (every function of this module takes it);
+        default :func:`urbancover.settings.current`.
 
     Returns
     -------
     GeoDataFrame
         Building polygons in the input's CRS with ``demand_source``.
     """
+    s = resolve(settings)
     features = osm.features if isinstance(osm, OSMData) else osm
     geom_dim = shapely.get_dimensions(features.geometry.values)
     polys = features[geom_dim == 2]
     building = polys["building"].fillna("")
-    by_tag = building.isin(settings.residential_building_values).to_numpy()
+    by_tag = building.isin(s.residential_building_values).to_numpy()
     generic = (building == "yes").to_numpy()
-    landuse = polys[polys["landuse"].isin(settings.residential_landuse_values).to_numpy() & (building == "").to_numpy()]
+    landuse = polys[polys["landuse"].isin(s.residential_landuse_values).to_numpy() & (building == "").to_numpy()]
     in_landuse = np.zeros(len(polys), dtype=bool)
     if generic.any() and len(landuse):
         pts = shapely.point_on_surface(polys.geometry.values[generic])
@@ -80,6 +84,7 @@ def compounds(
     *,
     before_year: int | None = None,
     assume_old: bool | None = None,
+    settings: Settings | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Residential compounds (小区) and whether each is old.
 
@@ -103,8 +108,9 @@ def compounds(
         Compounds with ``name``, ``year_built``, ``old`` (bool) and ``old_source`` (why), in the
         input's CRS; and a sentence saying which source was used.
     """
-    before_year = settings.old_compound_before_year if before_year is None else before_year
-    assume_old = settings.assume_old_without_year if assume_old is None else assume_old
+    s = resolve(settings)
+    before_year = s.old_compound_before_year if before_year is None else before_year
+    assume_old = s.assume_old_without_year if assume_old is None else assume_old
     if layer is not None:
         polys = check_compound_layer(require_crs(layer, "compounds"))
         out = gpd.GeoDataFrame(
@@ -118,7 +124,7 @@ def compounds(
         source = "user compound layer"
     else:
         f = osm.features
-        polys = f[(f["landuse"].isin(settings.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
+        polys = f[(f["landuse"].isin(s.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
         years = [min(_year(t.get("start_date")), _year(t.get("building:age")), key=lambda v: (np.isnan(v), v)) for t in polys["tags"]]
         out = gpd.GeoDataFrame(
             {"name": polys["name"].to_numpy(), "osmid": polys["osmid"].to_numpy(), "year_built": np.asarray(years, dtype=float)},
@@ -149,16 +155,18 @@ def _levels(value) -> float:
     return v if 0 < v < 200 else np.nan
 
 
-def default_levels(homes: gpd.GeoDataFrame) -> np.ndarray:
+def default_levels(homes: gpd.GeoDataFrame, *, settings: Settings | None = None) -> np.ndarray:
     """Floors assumed for each home without ``building:levels``: by its ``building`` value from
     :data:`settings.default_levels_by_building`, else :data:`settings.default_building_levels`.
     """
-    table = settings.default_levels_by_building
+    s = resolve(settings)
+    table = s.default_levels_by_building
     kinds = homes["building"].to_list() if "building" in homes else [None] * len(homes)
-    return np.array([float(table.get(k, settings.default_building_levels)) for k in kinds], dtype=float)
+    return np.array([float(table.get(k, s.default_building_levels)) for k in kinds], dtype=float)
 
 
-def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None) -> np.ndarray:
+def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None,
+                       settings: Settings | None = None) -> np.ndarray:
     """Residents of each home: footprint area x floors / floor area per person.
 
     Floors come from ``building:levels`` where tagged, else ``levels`` when given, else the default
@@ -166,25 +174,27 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
     ``m2_per_person`` defaults to :data:`settings.floor_area_per_person`. ``homes`` must be in a
     metric CRS.
     """
-    m2 = settings.floor_area_per_person if m2_per_person is None else m2_per_person
+    s = resolve(settings)
+    m2 = s.floor_area_per_person if m2_per_person is None else m2_per_person
     if not homes.crs or not homes.crs.is_projected:
         raise InputError("estimate_residents: homes must be in a projected CRS in metres (e.g. their UTM zone).")
     tagged = np.array([_levels(v) for v in homes["building:levels"]]) if "building:levels" in homes else np.full(len(homes), np.nan)
-    fallback = default_levels(homes) if levels is None else np.full(len(homes), float(levels))
+    fallback = default_levels(homes, settings=s) if levels is None else np.full(len(homes), float(levels))
     floors = np.where(np.isnan(tagged), fallback, tagged)
     return shapely.area(homes.geometry.values) * floors / m2
 
 
-def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
+def residential_land_km2(features: gpd.GeoDataFrame, area=None, *, settings: Settings | None = None) -> float:
     """Area (km²) of residential land: the union of ``landuse`` polygons of
     :data:`settings.residential_landuse_values`, cut to ``area`` when given
     (:func:`urbancover.tiles.union_by_tiles`). ``features`` in a projected CRS in metres.
     """
+    s = resolve(settings)
     dims = shapely.get_dimensions(features.geometry.values)
-    land = features[features["landuse"].isin(settings.residential_landuse_values).to_numpy() & (dims == 2)]
+    land = features[features["landuse"].isin(s.residential_landuse_values).to_numpy() & (dims == 2)]
     if len(land) == 0:
         return 0.0
-    pieces = union_by_tiles(land.geometry.values, settings.union_tile_m, area)  # repairs invalid ones
+    pieces = union_by_tiles(land.geometry.values, s.union_tile_m, area, settings=s)  # repairs invalid ones
     return float(shapely.area(pieces).sum()) / 1e6
 
 
@@ -201,7 +211,8 @@ class Plausibility:
     message: str
 
 
-def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None) -> Plausibility:
+def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None,
+                 settings: Settings | None = None) -> Plausibility:
     """Check residents per km² of residential land against the plausible range of old districts
     (:data:`settings.plausible_residents_per_km2`, 10 000-40 000).
 
@@ -212,7 +223,7 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
     >>> plausibility(20000, 1.0).ok
     True
     """
-    lo, hi = settings.plausible_residents_per_km2
+    lo, hi = resolve(settings).plausible_residents_per_km2
     lo = lo if low is None else low
     hi = hi if high is None else high
     if land_km2 <= 0:
@@ -274,6 +285,7 @@ def population_points(
     population: gpd.GeoDataFrame | str | os.PathLike | None = None,
     *,
     column: str = "population",
+    settings: Settings | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Weighted points where residents live, in the homes' (metric) CRS.
 
@@ -284,14 +296,15 @@ def population_points(
 
     Returns the points (``residents``, ``home``: row of ``homes`` or -1) and a sentence on the source.
     """
+    s = resolve(settings)
     if population is None:
-        w = estimate_residents(homes)
+        w = estimate_residents(homes, settings=s)
         pts = gpd.GeoDataFrame({"residents": w, "home": np.arange(len(homes))}, geometry=demand_points(homes).values, crs=homes.crs)
         return pts, (
             "residents estimated from residential building footprints x floors (where building:levels is missing: "
             "by building type, settings.default_levels_by_building, e.g. apartments "
-            f"{settings.default_levels_by_building.get('apartments', settings.default_building_levels):g}) / "
-            f"{settings.floor_area_per_person:g} m² per person"
+            f"{s.default_levels_by_building.get('apartments', s.default_building_levels):g}) / "
+            f"{s.floor_area_per_person:g} m² per person"
         )
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)
@@ -303,7 +316,7 @@ def population_points(
         return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), "user population points"
     if not (dims == 2).all():
         raise InputError("population: give either points or polygons, not a mix or lines.")
-    floor = estimate_residents(homes)  # proportional to floor area
+    floor = estimate_residents(homes, settings=s)  # proportional to floor area
     pts = demand_points(homes).values
     hi, pi = shapely.STRtree(pop.geometry.values).query(pts, predicate="within")
     hi, first = np.unique(hi, return_index=True)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import intervals
 from urbancover.context import Context
 from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
@@ -400,7 +400,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
         straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
         note(ctx, f"{rule.id}: {roads.total / 1000:.2f} km of the streets are not walkable themselves (sidewalks mapped as "
-                  f"separate ways): measured every {settings.road_piece_m:g} m from the nearest walkable point.")
+                  f"separate ways): measured every {ctx.settings.road_piece_m:g} m from the nearest walkable point.")
     share = covered_m / length if length > 0 else np.nan
     row = result.summary
     row["street_km"] = length / 1000.0

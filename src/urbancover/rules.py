@@ -622,8 +622,8 @@ def check_rules_file(path: str | os.PathLike) -> tuple[list[str], list[str], int
             errors.append(str(err))
     good_frame = not errors
     warn: list[str] = []
-    known = {*settings.feature_keys, *settings.way_columns, *settings.feature_columns,
-             *settings.feature_node_values, *COMMON_OSM_KEYS}
+    s = settings.current()
+    known = {*s.feature_keys, *s.way_columns, *s.feature_columns, *s.feature_node_values, *COMMON_OSM_KEYS}
     raw_rules = raw_rules if isinstance(raw_rules, list) else []
     for i, raw in enumerate(raw_rules):
         rid = raw.get("id") if isinstance(raw, dict) else None

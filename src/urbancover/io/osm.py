@@ -32,11 +32,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-from urbancover import settings
 from urbancover.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.intervals import ranges
 from urbancover.io.crs import WGS84, transformer
 from urbancover.io.extent import complete_extent, densified_box, street_extent
+from urbancover.settings import Settings, current, resolve
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
 
@@ -82,6 +82,8 @@ class OSMData:
     crs: pyproj.CRS
     notes: list[str] = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
+    #: The settings it was read with (its columns, features and bounds depend on them).
+    settings: Settings = field(default_factory=current, repr=False)
 
     def projected(self, layer: str) -> gpd.GeoDataFrame:
         """Return ``"ways"`` or ``"features"`` reprojected to :attr:`crs` (computed once, cached)."""
@@ -96,20 +98,23 @@ class OSMData:
             self._cache[layer] = out
         return self._cache[layer]
 
-    def walkable(self) -> np.ndarray:
-        """Boolean per row of :attr:`ways`: open to pedestrians (:func:`walkable_mask`), computed
-        once per extract (the reader's extent, the walking network and the rules share it).
+    def walkable(self, settings: Settings | None = None) -> np.ndarray:
+        """Boolean per row of :attr:`ways`: open to pedestrians (:func:`walkable_mask`) under
+        ``settings`` (default: those it was read with), computed once per extract and filter (the
+        reader's extent, the walking network and the rules share it).
         """
-        if "walkable" not in self._cache:
-            self._cache["walkable"] = walkable_mask(self.ways["tags"]) if len(self.ways) else np.zeros(0, dtype=bool)
-        return self._cache["walkable"]
+        s = self.settings if settings is None else resolve(settings)
+        key = ("walkable", s.walk_exclude) if s.walk_exclude != self.settings.walk_exclude else "walkable"
+        if key not in self._cache:
+            self._cache[key] = walkable_mask(self.ways["tags"], settings=s) if len(self.ways) else np.zeros(0, dtype=bool)
+        return self._cache[key]
 
     @property
     def boundary(self) -> shapely.Polygon:
         """The extract's bounds as a polygon in EPSG:4326, densified (a vertex every
         :data:`settings.boundary_segment_deg` degrees) so that it keeps its shape when reprojected.
         """
-        return densified_box(self.bounds)
+        return densified_box(self.bounds, settings=self.settings)
 
     def __repr__(self) -> str:
         return (
@@ -118,7 +123,8 @@ class OSMData:
         )
 
 
-def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False) -> OSMData:
+def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False,
+             settings: Settings | None = None) -> OSMData:
     """Read an OSM extract from disk, without any network access.
 
     Parameters
@@ -136,6 +142,10 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         boundary does): ``False`` (default) warns with
         :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
+    settings
+        The :class:`~urbancover.settings.Settings` to read with (columns, feature keys, walking
+        filter, default area; kept as :attr:`OSMData.settings`); default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -174,6 +184,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     >>> osm.crs.to_epsg()
     32650
     """
+    s = resolve(settings)
     path = Path(path)
     if not path.exists():
         raise OSMReadError(f"{path}: no such file. Give the path of an .osm, .osm.bz2 or .osm.pbf extract.")
@@ -188,7 +199,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         )
     clip_geom = _clip_geometry(clip)
     try:
-        ways_raw, feats_raw, header_box, stats = _scan(path)
+        ways_raw, feats_raw, header_box, stats = _scan(path, s)
     except OSMReadError:
         raise
     except Exception as err:  # libosmium raises RuntimeError/ValueError with its own message
@@ -202,30 +213,30 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
             "or corrupt, or not an OSM XML/PBF file: download or export it again."
         ) from err
     notes: list[str] = []
-    _check_truncation(path, stats, strict, notes)
+    _check_truncation(path, stats, strict, notes, s)
     if len(ways_raw["osmid"]) == 0 and len(feats_raw["obj"]) == 0 and not feats_raw["relations"]["osmid"]:
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
-    ways = _ways_frame(ways_raw, clip_geom)
-    features = _features_frame(feats_raw, clip_geom)
-    walk = walkable_mask(ways["tags"]) if len(ways) else np.zeros(0, dtype=bool)
-    bounds, crs = _extent(path, ways, walk, features, clip_geom, header_box, notes)
-    osm = OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes)
+    ways = _ways_frame(ways_raw, clip_geom, s)
+    features = _features_frame(feats_raw, clip_geom, s)
+    walk = walkable_mask(ways["tags"], settings=s) if len(ways) else np.zeros(0, dtype=bool)
+    bounds, crs = _extent(path, ways, walk, features, clip_geom, header_box, notes, s)
+    osm = OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes, settings=s)
     osm._cache["walkable"] = walk
     return osm
 
 
-def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str]) -> None:
+def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str], s: Settings) -> None:
     """Warn (or, with ``strict``, raise) when the extract looks cut short."""
     problem = None
     refs, missing = stats["refs"], stats["missing"]
-    if missing >= settings.truncated_missing_min and missing / refs > settings.truncated_missing_share:
+    if missing >= s.truncated_missing_min and missing / refs > s.truncated_missing_share:
         problem = (f"its ways miss the locations of {missing:,} of their {refs:,} nodes ({missing / refs:.0%}), "
                    "as when the file ends before all its nodes or was cut without complete ways")
     elif stats["has_nodes"] and stats["tagged_ways"] == 0 and path.name.lower().endswith(".pbf"):
         problem = "it holds nodes but not one tagged way, as a .pbf cut after its node blocks does"
     elif path.name.lower().endswith(".pbf"):
-        problem = _pbf_cut_in_ways(path)
+        problem = _pbf_cut_in_ways(path, s)
     if problem is None:
         return
     msg = (f"{path}: possibly truncated: {problem}. Results from it may be wrong; download or export the "
@@ -301,7 +312,7 @@ def _block_counts(path: Path, header: tuple[int, int], block: tuple[int, int]) -
     return counts
 
 
-def _pbf_cut_in_ways(path: Path) -> str | None:
+def _pbf_cut_in_ways(path: Path, s: Settings) -> str | None:
     """Why a .pbf looks cut inside its way blocks, or None.
 
     Writers fill blocks up to a fixed number of objects (libosmium and osmium-tool: 8000) and end
@@ -321,11 +332,11 @@ def _pbf_cut_in_ways(path: Path) -> str | None:
     last = _block_counts(path, header, data[-1])
     if last["way"] == 0 or last["node"] or last["relation"]:
         return None
-    if last["way"] < settings.truncated_full_block and last["way"] != sum(_block_counts(path, header, data[-2]).values()):
+    if last["way"] < s.truncated_full_block and last["way"] != sum(_block_counts(path, header, data[-2]).values()):
         return None
     # a complete file without relations can end on a full block too (its way count a multiple of
     # the block size): the cut shows in what the lost objects leave behind
-    lost = _lost_object_traces(path)
+    lost = _lost_object_traces(path, s)
     if lost is None:
         return None
     return (f"its last block holds {last['way']:,} ways, a full block, nothing follows it (a complete "
@@ -333,7 +344,7 @@ def _pbf_cut_in_ways(path: Path) -> str | None:
             f"and {lost}, as when a .pbf is cut inside or after its way blocks")
 
 
-def _lost_object_traces(path: Path) -> str | None:
+def _lost_object_traces(path: Path, s: Settings) -> str | None:
     """What objects lost from the end of a .pbf leave behind, or None: untagged nodes no way uses
     (the nodes of lost ways; more than :data:`settings.truncated_missing_share` of the untagged
     nodes, and at least :data:`settings.truncated_missing_min`), or untagged ways in a file without
@@ -351,7 +362,7 @@ def _lost_object_traces(path: Path) -> str | None:
     nodes = np.asarray(untagged_nodes, dtype=np.int64)
     used = np.concatenate(refs) if refs else np.zeros(0, dtype=np.int64)
     orphans = int((~np.isin(nodes, used)).sum())
-    if orphans >= settings.truncated_missing_min and orphans > settings.truncated_missing_share * len(nodes):
+    if orphans >= s.truncated_missing_min and orphans > s.truncated_missing_share * len(nodes):
         return f"{orphans:,} of its {len(nodes):,} untagged nodes belong to no way (the nodes of ways it lost)"
     if untagged_ways:
         return (f"{untagged_ways:,} of its ways have no tags although it holds no relation (the member "
@@ -359,7 +370,7 @@ def _lost_object_traces(path: Path) -> str | None:
     return None
 
 
-def _extent(path, ways, walk, features, clip_geom, header_box, notes):
+def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Settings):
     """Bounds and UTM zone: the zone from the median walkable street vertex; the bounds from the
     clip, else the header box, else where the extract is complete (the compact ways' extent,
     :func:`urbancover.io.extent.complete_extent`), else the streets' extent; lone outliers left out.
@@ -371,26 +382,26 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes):
         lonlat = shapely.get_coordinates(shapely.centroid(features.geometry.values))
     if len(lonlat) == 0:
         raise OSMReadError(f"{path}: holds no ways or features with locations.")
-    ext = street_extent(lonlat[:, 0], lonlat[:, 1])
+    ext = street_extent(lonlat[:, 0], lonlat[:, 1], settings=s)
     if clip_geom is not None:
         bounds = tuple(float(b) for b in clip_geom.bounds)
     elif header_box is not None:
         bounds = header_box
     else:
         shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
-        core = complete_extent(shapes)
+        core = complete_extent(shapes, settings=s)
         if core is not None:
             bounds = core[0].bounds
-            far, km2 = ext.bounds, _box_km2(bounds, ext.crs)
+            far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
             note = (f"{path.name}: no <bounds> in the header; the default area is where the extract is complete: "
-                    f"the extent of its {core[1]:,} ways and areas at most {settings.extent_compact_m:,.0f} m across "
+                    f"the extent of its {core[1]:,} ways and areas at most {s.extent_compact_m:,.0f} m across "
                     f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}; {km2:,.1f} km²).")
-            if _box_km2(far, ext.crs) > 1.1 * km2:
+            if _box_km2(far, ext.crs, s) > 1.1 * km2:
                 note += (f" The streets reach farther ({far[0]:.5f}, {far[1]:.5f}, {far[2]:.5f}, {far[3]:.5f}; "
-                         f"{_box_km2(far, ext.crs):,.1f} km²), as the ways crossing the edge of a bounding-box export "
+                         f"{_box_km2(far, ext.crs, s):,.1f} km²), as the ways crossing the edge of a bounding-box export "
                          "do; give clip= to analyse another area.")
             notes.append(note)
-            _outliers(path, core[0].outliers, "the others", notes)
+            _outliers(path, core[0].outliers, "the others", notes, s)
             return tuple(map(float, bounds)), ext.crs
         bounds = ext.bounds
         if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
@@ -400,43 +411,43 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes):
                 to_m = transformer(WGS84, ext.crs)
                 bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
                 fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
-                gap = settings.extent_outlier_gap_m
+                gap = s.extent_outlier_gap_m
                 ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
                 if ok.any():
                     bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
                               max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
         what = "streets'" if len(ways) else "features'"
-        notes.append(f"{path.name}: no <bounds> in the header and fewer than {settings.extent_compact_min} ways or "
-                     f"areas at most {settings.extent_compact_m:,.0f} m across; the default area is the {what} extent "
+        notes.append(f"{path.name}: no <bounds> in the header and fewer than {s.extent_compact_min} ways or "
+                     f"areas at most {s.extent_compact_m:,.0f} m across; the default area is the {what} extent "
                      f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
-        _outliers(path, ext.outliers, "the other streets", notes)
+        _outliers(path, ext.outliers, "the other streets", notes, s)
     return tuple(map(float, bounds)), ext.crs
 
 
-def _outliers(path: Path, n: int, others: str, notes: list[str]) -> None:
+def _outliers(path: Path, n: int, others: str, notes: list[str], s: Settings) -> None:
     """Warn and note that ``n`` lone vertices were left out of the default area (when any)."""
     if n:
-        msg = (f"{path}: {n} lone vertex/vertices more than {settings.extent_outlier_gap_m:,.0f} m "
+        msg = (f"{path}: {n} lone vertex/vertices more than {s.extent_outlier_gap_m:,.0f} m "
                f"from {others} were left out of the default analysed area (stray nodes?).")
         warnings.warn(msg, UserWarning, stacklevel=4)
         notes.append(msg)
 
 
-def _box_km2(bounds, crs) -> float:
+def _box_km2(bounds, crs, s: Settings) -> float:
     """Area of a lon/lat box in km², in the metric ``crs`` (its densified outline reprojected)."""
-    ring = shapely.get_coordinates(densified_box(bounds))
+    ring = shapely.get_coordinates(densified_box(bounds, settings=s))
     x, y = transformer(WGS84, crs).transform(ring[:, 0], ring[:, 1])
     return float(shapely.area(shapely.Polygon(np.c_[x, y]))) / 1e6
 
 
-def walkable_mask(tags) -> np.ndarray:
+def walkable_mask(tags, *, settings: Settings | None = None) -> np.ndarray:
     """Ways open to pedestrians (OSMnx ``network_type="walk"``) from their tag dicts: a ``highway``
     tag and no value matching :data:`urbancover.settings.walk_exclude`. One regex test per distinct
     value, not per way.
     """
     tags = list(tags)
     mask = np.fromiter(map(operator.methodcaller("__contains__", "highway"), tags), dtype=bool, count=len(tags))
-    for key, pattern in settings.walk_exclude:
+    for key, pattern in resolve(settings).walk_exclude:
         rx = re.compile(pattern)
         values = list(map(operator.methodcaller("get", key), tags))
         bad = {v for v in set(values) if v is not None and rx.search(str(v)) is not None}
@@ -499,9 +510,9 @@ def _opl_unescape(text: str) -> str:
     return _OPL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
 
 
-def _node_feature_keys() -> set[str]:
+def _node_feature_keys(s: Settings) -> set[str]:
     """Keys that make a way or relation a feature, and a node whatever their value."""
-    return set(settings.feature_keys) - set(settings.feature_node_values)
+    return set(s.feature_keys) - set(s.feature_node_values)
 
 
 def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
@@ -652,13 +663,13 @@ def _opl_block(kind: str, block: str) -> list | None:
     return cols
 
 
-def _filtered_opl(path: Path, idx) -> tuple[str, tuple | None]:
+def _filtered_opl(path: Path, idx, s: Settings) -> tuple[str, tuple | None]:
     """The libosmium pass: node locations into ``idx``; the nodes and relations that may matter
     and every way written as OPL text (locations on the ways), and the header box. Every way, so
     that multipolygon relations find their member ways (often untagged) in the text, and the
     file is read once. O(N + W) in C++.
     """
-    node_keys = sorted(set(settings.feature_node_values) | set(settings.feature_keys))
+    node_keys = sorted(set(s.feature_node_values) | set(s.feature_keys))
     lh = osmium.NodeLocationsForWays(idx)
     lh.ignore_errors()
     fd, tmp = tempfile.mkstemp(suffix=".opl", prefix="urbancover-")
@@ -685,24 +696,24 @@ def _filtered_opl(path: Path, idx) -> tuple[str, tuple | None]:
             os.remove(tmp)
 
 
-def _scan(path: Path):
+def _scan(path: Path, s: Settings):
     """Read the file: raw columns of the highway ways, the features, the header box and reading
     statistics. See the comment above for the method; O(N + W) in C++ for N nodes and W way-node
     references, then O(K + R) numpy work for the K kept objects and their R node references.
     """
     idx = osmium.index.create_map("flex_mem")
-    text, header_box = _filtered_opl(path, idx)
+    text, header_box = _filtered_opl(path, idx, s)
     has_nodes = idx.used_memory() > osmium.index.create_map("flex_mem").used_memory()  # an empty one
     cols = _opl_columns(text)
     del text
     n_nodes, n_ways = len(cols["n"][0]), len(cols["w"][0])
     ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
     tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
-    obj_feature = tags.has_any(_node_feature_keys())
+    obj_feature = tags.has_any(_node_feature_keys(s))
 
     # nodes: features with a location
     node_feat = obj_feature[:n_nodes].copy()
-    for key, values in settings.feature_node_values.items():
+    for key, values in s.feature_node_values.items():
         node_feat |= tags.has_value(key, values)[:n_nodes]
     xs, ys = cols["n"][2], cols["n"][3]
     located = np.fromiter((len(x) > 1 for x in xs), dtype=bool, count=n_nodes)
@@ -723,7 +734,7 @@ def _scan(path: Path):
     ways = {
         "osmid": ids[w_obj[hw]], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
         "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
-        "columns": {k: tags.column(k)[w_obj[hw]] for k in settings.way_columns},
+        "columns": {k: tags.column(k)[w_obj[hw]] for k in s.way_columns},
     }
     lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
     feats = _feature_rows(tags, ids, node_sel, node_xy, w_obj, lines_, polys)
@@ -909,9 +920,9 @@ def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
 
 
-def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
+def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
-    columns = ["osmid", *settings.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
+    columns = ["osmid", *s.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
     n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
     if n_nodes.sum() == 0:
         return _empty_frame(columns)
@@ -941,7 +952,7 @@ def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     last = kept_idx[np.r_[breaks - 1, len(run_idx) - 1]]
     ends_way = np.r_[way_of[1:] != way_of[:-1], True]
     data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
-    for key in settings.way_columns:
+    for key in s.way_columns:
         data[key] = raw["columns"][key][way_idx]
     all_tags = raw["tags"]
     data["tags"] = [all_tags[i] for i in way_idx.tolist()]
@@ -954,8 +965,8 @@ def _ways_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
 
 
-def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
-    columns = ["element", "osmid", *settings.feature_columns, "tags"]
+def _features_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
+    columns = ["element", "osmid", *s.feature_columns, "tags"]
     tags, obj, rel = raw["tags"], raw["obj"], raw["relations"]
     if len(obj) == 0 and not rel["osmid"]:
         return _empty_frame(columns)
@@ -963,7 +974,7 @@ def _features_frame(raw: dict, clip_geom) -> gpd.GeoDataFrame:
     element = np.array(["node"] * n_node_rows + ["way"] * (len(obj) - n_node_rows) + ["relation"] * len(rel["osmid"]),
                        dtype=object)
     data = {"element": element, "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
-    for key in settings.feature_columns:
+    for key in s.feature_columns:
         data[key] = np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)]
     data["tags"] = [tags.dicts[i] for i in obj.tolist()] + rel["tags"]
     geoms = np.r_[raw["geoms"], np.array(rel["geoms"], dtype=object)]
