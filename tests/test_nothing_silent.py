@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from faults import run_cli
@@ -91,6 +92,22 @@ def test_a_warning_before_an_error_is_printed_before_it(city, tmp_path, capsys):
     assert code == 2
     warned = [i for i, line in enumerate(lines) if line.startswith("urbancover: warning: ") and "1 of 2 rows" in line]
     assert len(warned) == 1 and lines[-1].startswith("urbancover: error: units") and warned[0] < len(lines) - 1
+    # the same with the area's warning and a population grid with a negative cell (exit 2, as a
+    # population layer with a negative count)
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    with rasterio.open(tmp_path / "pop.tif", "w", driver="GTiff", height=1, width=3, count=1, dtype="float32",
+                       crs="EPSG:32650", transform=from_origin(X0, Y0 + 100, 100, 100)) as dst:
+        dst.write(np.array([[5, -2, 5]], dtype="float32"), 1)
+    box(500, -100, 1700, 200).to_file(tmp_path / "area.gpkg")
+    code = main(["analyze", str(extract), "--rules", str(rules), "--out", str(tmp_path / "out"),
+                 "--area", str(tmp_path / "area.gpkg"), "--population", str(tmp_path / "pop.tif")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert [line for line in lines if line.startswith("urbancover: warning: ")] == [lines[-2]]
+    assert "only 50.0 %" in lines[-2] and lines[-1].startswith("urbancover: error: population grid")
+    assert "pop.tif: 1 cell(s)" in lines[-1] and "-a_nodata -2" in lines[-1]
 
 
 def test_each_warning_once_in_zones_and_analyze(city, tmp_path, capsys):

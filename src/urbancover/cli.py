@@ -157,12 +157,23 @@ def cli_message(message: str) -> str:
 
 
 class _Warned:
-    """The warnings of one command, each told once as an ``urbancover: warning:`` line on stderr
-    (none with ``-q``): never in Python's raw format, never lost when an error follows.
+    """The warnings of one command, recorded from :meth:`start` to :meth:`close` and each told once
+    as an ``urbancover: warning:`` line on stderr (none with ``-q``): never in Python's raw format,
+    never lost when an error follows.
     """
 
-    def __init__(self, caught: list, quiet: bool):
-        self.caught, self.quiet, self.told = caught, quiet, set()
+    def __init__(self, quiet: bool):
+        self.quiet, self.told = quiet, set()
+        self._catch = warnings.catch_warnings(record=True)
+        self.caught: list = []
+
+    @classmethod
+    def start(cls, quiet: bool) -> _Warned:
+        """Record every warning from now on (UserWarnings always; others as Python's filters say)."""
+        self = cls(quiet)
+        self.caught = self._catch.__enter__()
+        warnings.simplefilter("always", UserWarning)
+        return self
 
     def tell(self, skip=()) -> None:
         """Print the warnings recorded so far and not told yet, except those in ``skip`` (the
@@ -180,32 +191,37 @@ class _Warned:
         """``notes`` were printed as notes: the warnings saying the same are told."""
         self.told.update(notes)
 
+    def close(self) -> None:
+        """Tell what is left and stop recording."""
+        try:
+            self.tell()
+        finally:
+            self._catch.__exit__(None, None, None)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
 
-    Every warning of the run is recorded and told once (:class:`_Warned`): with the report's notes
-    when it is one, else as a warning line; the warnings seen before an error are printed before it.
+    Every warning of the run is told once (:class:`_Warned`): with the report's notes when it is
+    one, else as a warning line; the warnings seen before an error are printed before it.
     """
     args = _parser().parse_args(argv)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)  # the others as Python's filters say, but never raw
-        args.warned = warned = _Warned(caught, getattr(args, "quiet", False))
-        try:
-            code = {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
-        except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
-            warned.tell()
-            _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
-            return 2
-        except Exception as err:  # a bug, not the user's input: one line, the traceback on request
-            warned.tell()
-            if args.debug:
-                raise
-            _say(sys.stderr, f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
-                 "traceback and please report it)")
-            return 3
+    args.warned = warned = _Warned.start(getattr(args, "quiet", False))
+    try:
+        return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
+    except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
         warned.tell()
-    return code
+        _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
+        return 2
+    except Exception as err:  # a bug, not the user's input: one line, the traceback on request
+        warned.tell()
+        if args.debug:
+            raise
+        _say(sys.stderr, f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
+             "traceback and please report it)")
+        return 3
+    finally:
+        warned.close()
 
 
 #: Column names of longitude/x and latitude/y in point CSVs, tried in this order (case-insensitive).
