@@ -218,12 +218,12 @@ def test_facilities_with_missing_empty_or_nan_geometry_are_ignored_and_said(bare
     assert row[SHARES].to_numpy(float) == pytest.approx(clean[SHARES].to_numpy(float), abs=1e-12)
     assert clean["buildings_served"] == pytest.approx(1 / 3)
     assert any("4 of 5 rows" in n for n in report.notes)
-    # nothing usable at all: an all-gap, not a silent 0 %: the unusable rows are a warning on the
-    # layer given, the empty category one note (a finding, issue 14.6)
-    with pytest.warns(UserWarning) as record:
-        report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[1:]})
-    text = " ".join(str(w.message) for w in record)
-    assert "4 of 4 rows have no usable geometry" in text and "gives no facility" not in text
+    # rows but nothing usable at all: refused, naming the layer and its rule (issue 20.7; it was an
+    # all-gap, a rule failed by a broken file); a layer with no rows says there is none: an
+    # all-gap, one note (a finding, issue 14.6)
+    with pytest.raises(uc.InputError, match=r"facilities\['bus_stop_500'\]: none of its 4 rows has a usable geometry"):
+        uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[1:]})
+    report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[:0]})
     assert sum("gives no facility" in n for n in report.notes) == 1
     assert report.summary.iloc[0]["buildings_served"] == 0
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -290,6 +292,42 @@ def _for_file(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _warnings_noted(func):
+    """:func:`evaluate` with every warning of the evaluation told once, and kept in the report's notes.
+
+    The evaluation's ``UserWarning`` s (a truncated extract, rows without geometry, an offset layer,
+    an area mostly outside the extract ...) are recorded while it runs, then issued again, each once,
+    at the line that called :func:`evaluate` (the caller's filters decide whether they show or
+    raise), also when the evaluation fails; on success each one not yet in the report's notes is
+    added to them, after the extract's own notes (``OSMData.notes``), so a saved report or a batch
+    summary holds every one. Other warnings (deprecations ...) are shown as they came. Like every
+    ``warnings.catch_warnings``, not thread-safe.
+    """
+
+    @functools.wraps(func)
+    def evaluate(*args, **kwargs):
+        seen: list = []
+        told: list[str] = []
+        try:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always", UserWarning)  # every one, for the notes
+                report = func(*args, **kwargs)
+        finally:
+            for w in seen:
+                if not issubclass(w.category, UserWarning):  # already filtered: shown as it came
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                elif str(w.message) not in told:
+                    told.append(str(w.message))
+                    warnings.warn(w.message, stacklevel=2)
+        notes = report.notes
+        notes[:0] = [n for n in report.context.osm.notes if n not in notes]
+        notes.extend(m for m in told if m not in notes)
+        return report
+
+    return evaluate
+
+
+@_warnings_noted
 def evaluate(
     source: str | os.PathLike | OSMData,
     rules: str | os.PathLike | RuleSet = "zhengzhou-2018",
@@ -360,6 +398,13 @@ def evaluate(
     Returns
     -------
     Report
+
+    Warns
+    -----
+    UserWarning
+        What the inputs change about the results (an extract that looks cut short, rows without a
+        geometry, an offset facility layer, an area mostly outside the extract ...): each once, at
+        the caller's line, and each also in ``report.notes``.
 
     Examples
     --------

@@ -159,20 +159,72 @@ def cli_message(message: str) -> str:
     return " ".join(message.split())
 
 
+class _Warned:
+    """The warnings of one command, recorded from :meth:`start` to :meth:`close` and each told once
+    as an ``urbancover: warning:`` line on stderr (none with ``-q``): never in Python's raw format,
+    never lost when an error follows.
+    """
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.told = quiet, set()
+        self._catch = warnings.catch_warnings(record=True)
+        self.caught: list = []
+
+    @classmethod
+    def start(cls, quiet: bool) -> _Warned:
+        """Record every warning from now on (UserWarnings always; others as Python's filters say)."""
+        self = cls(quiet)
+        self.caught = self._catch.__enter__()
+        warnings.simplefilter("always", UserWarning)
+        return self
+
+    def tell(self, skip=()) -> None:
+        """Print the warnings recorded so far and not told yet, except those in ``skip`` (the
+        report's notes, printed with the summary: :meth:`noted`).
+        """
+        for w in self.caught:
+            msg = str(w.message)
+            if msg in self.told or msg in skip:
+                continue
+            self.told.add(msg)
+            if not self.quiet:
+                _say(sys.stderr, f"urbancover: warning: {cli_message(msg)}")
+
+    def noted(self, notes) -> None:
+        """``notes`` were printed as notes: the warnings saying the same are told."""
+        self.told.update(notes)
+
+    def close(self) -> None:
+        """Tell what is left and stop recording."""
+        try:
+            self.tell()
+        finally:
+            self._catch.__exit__(None, None, None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Every warning of the run is told once (:class:`_Warned`): with the report's notes when it is
+    one, else as a warning line; the warnings seen before an error are printed before it.
+    """
     args = _parser().parse_args(argv)
+    args.warned = warned = _Warned.start(getattr(args, "quiet", False))
     try:
         return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
     except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
+        warned.tell()
         _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
         return 2
     except Exception as err:  # a bug, not the user's input: one line, the traceback on request
+        warned.tell()
         if args.debug:
             raise
         _say(sys.stderr, f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
              "traceback and please report it)")
         return 3
+    finally:
+        warned.close()
 
 
 def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None):
@@ -236,14 +288,9 @@ def _evaluate(args, only=None):
     for item in args.facilities:
         key, _, path = item.partition("=")
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
-    with warnings.catch_warnings(record=True) as caught:  # with --strict a cut extract is an error (exit 2)
-        warnings.simplefilter("always")
-        report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet,
-                          strict=getattr(args, "strict", False), **layers)
-    if not args.quiet:  # most warnings are also notes, printed with the table
-        for w in caught:
-            if str(w.message) not in report.notes:
-                _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
+    report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet,
+                      strict=getattr(args, "strict", False), **layers)  # with --strict a cut extract is exit 2
+    args.warned.tell(skip=report.notes)  # the warnings that are notes are printed with the summary
     return report
 
 
@@ -287,6 +334,7 @@ def _analyze(args) -> int:
         label, wrote = ("说明", "已写出") if args.lang == "zh" else ("note", "wrote")
         for note in report.notes:
             _say(sys.stdout, f"{label}: {cli_message(note_text(note, args.lang))}")
+        args.warned.noted(report.notes)
         folder = guard.out / f"{stem}_{args.format}"
         if args.format != "gpkg":
             n = sum(1 for p in written if Path(p).parent == folder)

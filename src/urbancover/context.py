@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -279,8 +280,16 @@ def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+#: A user's analysed area with less than this share inside the extract's bounds (the box every
+#: default and check of the extract uses, :attr:`OSMData.boundary`) is warned about: densities per
+#: km² divide by the whole area but count only what the data hold.
+AREA_COVERED_MIN = 0.9
+
+
 def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geometry, list[str]]:
-    """The analysed area in the network's CRS, and notes on it (source, margin for edge effects)."""
+    """The analysed area in the network's CRS, and notes on it (source, share inside the extract,
+    margin for edge effects).
+    """
     notes = []
     if area is None:
         geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
@@ -293,6 +302,15 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
             raise InputError("area: the analysed area is empty or has no area; give polygons.")
         notes.append(f"analysed area: {geom.area / 1e6:.2f} km² given by the user.")
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+    covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
+    if covered < AREA_COVERED_MIN:
+        msg = (f"area: only {100 * covered:.1f} % of the analysed area ({geom.area / 1e6:.2f} km²) lies inside the "
+               f"extract's bounds ({osm.path.name}); the data hold no streets, homes or facilities beyond them. Counts "
+               "and shares describe the part inside only, and densities per km² (facilities, street length) are divided "
+               f"by the whole area: they come out at {100 * covered:.1f} % of their value over the part inside. Use an "
+               "extract that covers the area, or cut the area to the extract.")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
     if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond
         notes.append(

@@ -341,8 +341,10 @@ def population_points(
 def raster_points(path: str | os.PathLike, *, column: str = "population", band: int = 1) -> gpd.GeoDataFrame:
     """One point per cell of a population grid (GeoTIFF) with a positive count, at the cell centre.
 
-    Needs rasterio (``pip install 'urbancover[raster]'``). Cells with no data or 0 are dropped.
-    O(cells).
+    Needs rasterio (``pip install 'urbancover[raster]'``). Cells with no data (the grid's declared
+    nodata value) or 0 are dropped. Every other cell must hold a finite count >= 0, as every
+    feature of a population layer must: a negative, NaN or infinite cell not declared as no data is
+    refused (:class:`InputError` naming the file, the number of such cells and the fix). O(cells).
     """
     try:
         import rasterio
@@ -356,6 +358,16 @@ def raster_points(path: str | os.PathLike, *, column: str = "population", band: 
         raise InputError(f"{path}: cannot be read as a raster ({err}).") from err
     if crs is None:
         raise InputError(f"{path}: the grid has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:4326).")
+    data = np.ma.getdata(values).astype(float)
+    bad = ~np.ma.getmaskarray(values) & ~(np.isfinite(data) & (data >= 0))
+    if bad.any():
+        r, c = (int(i[0]) for i in np.nonzero(bad))
+        raise InputError(
+            f"population grid {path}: {int(bad.sum())} cell(s) of band {band} hold a negative, NaN or infinite population that is "
+            f"not declared as no data (first at row {r}, column {c}: {data[r, c]:g}); a population grid needs a "
+            "count >= 0 in every cell. If such cells mean 'no data', declare that value as the grid's nodata "
+            f"(e.g. gdal_edit.py -a_nodata {data[r, c]:g} {path}); otherwise correct them."
+        )
     filled = np.ma.filled(values.astype(float), 0.0)
     rows, cols = np.nonzero(filled > 0)
     xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")

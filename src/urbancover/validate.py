@@ -76,7 +76,8 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
     * it must carry a CRS, and a layer labelled in degrees must have coordinates within +-180 / +-90
       (a projected layer wrongly labelled EPSG:4326 is refused: "layer in metres declared as degrees");
     * rows without a usable geometry (missing, empty, NaN coordinates) are dropped, with a warning
-      and a note;
+      and a note; a layer with rows but none usable is refused (it would count as holding nothing:
+      a facility layer would fail its rule everywhere);
     * invalid polygons (self-intersecting outlines such as a bow-tie) are repaired with
       ``shapely.make_valid``, with a note: area, containment and intersections are then right.
 
@@ -93,6 +94,10 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
     coords, row = shapely.get_coordinates(geoms[~unusable], return_index=True)
     nan_rows = np.flatnonzero(~unusable)[np.unique(row[~np.isfinite(coords).all(axis=1)])]
     unusable[nan_rows] = True
+    if len(layer) and unusable.all():  # it would silently count as nothing: no facility, no resident
+        raise InputError(f"{name}: none of its {len(layer)} rows has a usable geometry (all are missing, empty or "
+                         "with NaN coordinates), so it would count as holding nothing. Check that the file has its "
+                         "geometries (export it again with them), or leave the layer out.")
     if unusable.any():
         msg = (f"{name}: {int(unusable.sum())} of {len(layer)} rows have no usable geometry (missing, empty or "
                "with NaN coordinates) and are ignored.")

@@ -741,7 +741,7 @@ def _scan(path: Path, s: Settings):
     if broken:
         warnings.warn(
             f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
-            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=4,
+            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=3,
         )
     rel = np.flatnonzero(obj_feature[n_nodes + n_ways:])
     if len(rel):
