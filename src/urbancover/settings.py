@@ -166,6 +166,14 @@ truncated_missing_min: int = 20
 #: untagged ways with no relation to hold them).
 truncated_full_block: int = 8000
 
+#: Ways that miss node locations are checked against the nodes the file holds after them (a file
+#: whose ways come before their nodes must be sorted first); at most this many distinct node ids
+#: (an even sample), each one lookup.
+order_check_max: int = 100_000
+
+#: Relations named in a note on incomplete multipolygons/boundaries (the others are counted).
+incomplete_relations_named: int = 5
+
 #: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
 #: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time. A network of
 #: at most this many edges is never lean (its LineStrings are kept: few, and faster to query).
