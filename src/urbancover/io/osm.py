@@ -196,9 +196,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         notes.append(note)
     _check_truncation(path, stats, strict, notes)
     if len(ways_raw["osmid"]) == 0 and len(feats_raw["obj"]) == 0 and not feats_raw["relations"]["osmid"]:
-        if stats["refs"] and stats["missing"] == stats["refs"]:
+        if stats["ways"] and (not stats["has_nodes"] or stats["missing"] == stats["refs"]):
             raise OSMReadError(
-                f"{path}: holds ways but none of the {stats['refs']:,} nodes they use, so nothing has a location "
+                f"{path}: holds {stats['ways']:,} way(s) but none of the nodes they use, so nothing has a location "
                 "(as 'osmium getid' without -r writes); include the nodes, e.g. 'osmium getid -r'.")
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
@@ -876,7 +876,7 @@ def _scan(path: Path):
     untagged = np.flatnonzero(np.array(cols["w"][1], dtype=object) == "T") if n_ways else np.zeros(0, dtype=np.int64)
     w_members = _way_members(cols["r"][2])
     orphans = untagged[~np.isin(cols["w"][0][untagged], w_members)]
-    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": len(kept), "has_nodes": has_nodes,
+    stats = {"refs": int(len(refs)), "missing": int(np.isnan(lon).sum()), "tagged_ways": len(kept), "has_nodes": has_nodes, "ways": n_ways,
              "untagged_ways": len(untagged), "orphan_ways": len(orphans),
              "orphan_way": int(cols["w"][0][orphans[0]]) if len(orphans) else None, "notes": notes}
     return ways, feats, header_box, stats
