@@ -72,7 +72,8 @@ class OSMData:
         street), used for every distance.
     notes : list of str
         What the reader noticed: where the default area came from, outliers left out, signs of a
-        truncated file.
+        truncated file, multipolygons/boundaries incomplete in the extract (left out, or assembled
+        from their complete rings), objects marked deleted that were left out.
     """
 
     path: Path
@@ -132,8 +133,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     strict
         What to do with an extract that looks cut short (its ways miss more than
         :data:`settings.truncated_missing_share` of their nodes; or a .pbf holds nodes but no
-        tagged way, or ends with a full block of ways and no relations, as one cut at a block
-        boundary does): ``False`` (default) warns with
+        tagged way, or ends with its ways while untagged ways (the members of multipolygons) belong
+        to no relation, or ends with a full block of ways, as one cut at a block boundary does):
+        ``False`` (default) warns with
         :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
 
@@ -146,7 +148,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     ------
     OSMReadError
         The file is missing, is not OSM data, is truncated or corrupt (or, with ``strict``, looks
-        cut short), or holds no OSM objects.
+        cut short), holds no OSM objects or ways without any of their nodes, or its ways come
+        before their nodes or are not sorted (``osmium sort`` fixes both). Any other exception is
+        a bug of the reader.
 
     Warns
     -----
@@ -154,7 +158,10 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         The extract looks cut short (see ``strict``).
     UserWarning
         Without a header box, street vertices far from all others were left out of the default
-        area (the count is in :attr:`OSMData.notes`).
+        area; multipolygon/boundary relations incomplete in the extract (a member way missing, or
+        cut at its edge as ``osmium extract --strategy simple`` and Overpass cut them) were
+        assembled from their complete rings or left out (named); objects marked deleted
+        (``action="delete"``, ``visible="false"``) were left out. Each also in :attr:`OSMData.notes`.
 
     Notes
     -----
@@ -754,6 +761,7 @@ def _marked_deleted(path: Path) -> dict[str, np.ndarray]:
     if name.endswith((".bz2", ".gz")):
         import bz2
         import gzip
+        import zlib
 
         opener = bz2.open if name.endswith(".bz2") else gzip.open
         try:
@@ -770,7 +778,7 @@ def _marked_deleted(path: Path) -> dict[str, np.ndarray]:
                     if not chunk:
                         break
                     carry = buf[cut:]
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             return {}  # libosmium reports a broken file with its own message
     else:
         import mmap
