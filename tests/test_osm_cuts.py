@@ -60,6 +60,7 @@ def _city():
         node(x, 510, {"highway": "bus_stop"})
     for wid, ring in _rings().items():
         ways.append((wid, [node(x, y) for x, y in ring], {}))
+    ways.append((120, [node(x, y) for x, y in square(950, 800, 100)], {"building": "yes", "name": "Edge hall"}))
     # park 11's outer ring in two ways (as long outlines are drawn)
     ways.append((102, [node(200, 200), node(400, 200), node(400, 400)], {}))
     ways.append((103, [node(400, 400), node(200, 400), node(200, 200)], {}))
@@ -160,7 +161,8 @@ def test_simple_cut_reads_as_the_uncut_file_on_the_common_area(full, tmp_path, k
     """The usual district extract: park 10's second ring, park 12 and park 13's outer ring lost
     nodes at the edge. It reads (before: exit 2 "corrupt", libosmium refused its own text); streets
     and stops are those of the complete file in the box; park 11 is whole, park 10 is its complete
-    ring; parks 12 and 13 are left out with a note naming them (13's courtyard is not an area)."""
+    ring; parks 12 and 13 are left out with a note naming them (13's courtyard is not an area), as
+    is the building across the edge."""
     path = write_osm(tmp_path / "cut.osm", *_simple_cut(*_city()))
     if kind.startswith("overpass"):
         path = _overpass(path)
@@ -176,12 +178,14 @@ def test_simple_cut_reads_as_the_uncut_file_on_the_common_area(full, tmp_path, k
     assert _same_area(parks[10], shapely.Polygon(square(200, 600, 200)))  # the ring in the box, not both
     full_parks = _parks(uc.read_osm(full))
     assert _same_area(full_parks[10], shapely.MultiPolygon([shapely.Polygon(r) for r in (_rings()[100], _rings()[101])]))
-    left_out = [n for n in cut.notes if "left out of the features" in n]
+    left_out = [n for n in cut.notes if "relation(s) are incomplete" in n]
     assert len(left_out) == 1 and re.search(r"relation 12 \(multipolygon, leisure=park, 'Edge park'", left_out[0])
     assert "relation 13 (multipolygon, leisure=park, 'Courtyard park'" in left_out[0] and "relation 10 " not in left_out[0]
     partial = [n for n in cut.notes if "complete rings only" in n]
     assert len(partial) == 1 and "relation 10 (multipolygon, leisure=park, 'Two-part park': 1 without all their nodes)" in partial[0]
-    assert all(n in messages for n in left_out + partial)  # warned too, as the reader's other notes
+    lost_ways = [n for n in cut.notes if "tagged way(s)" in n]
+    assert len(lost_ways) == 1 and "1 tagged way(s)" in lost_ways[0] and "way 120 (building=yes, 'Edge hall')" in lost_ways[0]
+    assert all(n in messages for n in left_out + partial + lost_ways)  # warned too, as the reader's other notes
 
 
 def test_ways_before_their_nodes_ask_for_osmium_sort(tmp_path):

@@ -171,8 +171,8 @@ truncated_full_block: int = 8000
 #: (an even sample), each one lookup.
 order_check_max: int = 100_000
 
-#: Relations named in a note on incomplete multipolygons/boundaries (the others are counted).
-incomplete_relations_named: int = 5
+#: Relations or ways named in a note on what an extract holds incomplete (the others are counted).
+incomplete_named: int = 5
 
 #: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
 #: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time. A network of

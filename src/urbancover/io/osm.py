@@ -853,6 +853,12 @@ def _scan(path: Path):
         "columns": {k: tags.column(k)[w_obj[hw]] for k in settings.way_columns},
     }
     lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
+    # tagged ways (not streets: those are cut into runs) that lost nodes at the extract's edge
+    unlocated = np.zeros(len(kept), dtype=bool)
+    unlocated[np.repeat(np.arange(len(kept)), counts)[np.isnan(lon)]] = True
+    lost = np.flatnonzero(unlocated & obj_feature[w_obj] & ~is_hw[kept])
+    if len(lost):
+        notes.append(_lost_ways_note(path, ids[w_obj[lost]], [w_tags[i] for i in lost.tolist()]))
     feats = _feature_rows(tags, ids, node_sel, node_xy, w_obj, lines_, polys)
     if broken:
         warnings.warn(
@@ -890,6 +896,22 @@ def _scan(path: Path):
     return ways, feats, header_box, stats
 
 
+def _label(t: dict) -> str:
+    """A feature's kind and name from its tags: ``leisure=park, 'Name'``."""
+    what = next((f"{k}={t[k]}" for k in settings.feature_keys if k in t and k != "type"), "")
+    return ", ".join(x for x in (what, repr(t["name"]) if "name" in t else "") if x)
+
+
+def _lost_ways_note(path: Path, ids: np.ndarray, tags: list[dict]) -> str:
+    """The note on tagged ways left out because nodes of theirs are not in the extract."""
+    k = settings.incomplete_named
+    named = "; ".join(f"way {int(i)} ({_label(t)})" for i, t in zip(ids[:k].tolist(), tags[:k]))
+    more = f"; and {len(ids) - k:,} more" if len(ids) > k else ""
+    return (f"{path}: {len(ids):,} tagged way(s) (areas such as parks and buildings, or lines) lack nodes that are "
+            f"not in the extract, as at the edge of a cut without complete ways, and were left out of the features: "
+            f"{named}{more}. To keep them, cut the extract with 'osmium extract --strategy complete_ways' or smart.")
+
+
 def _incomplete_notes(path: Path, incomplete: dict[int, tuple], areas: set[int]) -> list[str]:
     """Notes naming the relations :func:`_complete_relations` found incomplete: those left out
     (nothing to assemble) and those assembled from their complete rings only. ``incomplete`` maps
@@ -897,14 +919,13 @@ def _incomplete_notes(path: Path, incomplete: dict[int, tuple], areas: set[int])
     """
     def named(rids):
         out = []
-        for rid in rids[:settings.incomplete_relations_named]:
+        for rid in rids[:settings.incomplete_named]:
             t, missing, cut = incomplete[rid][:3]
-            what = next((f"{k}={t[k]}" for k in settings.feature_keys if k in t), "")
-            label = ", ".join(x for x in (t.get("type", ""), what, repr(t["name"]) if "name" in t else "") if x)
+            label = ", ".join(x for x in (t.get("type", ""), _label(t)) if x)
             why = " and ".join(x for x in (f"{missing} member way(s) not in the file" if missing else "",
                                            f"{cut} without all their nodes" if cut else "") if x)
             out.append(f"relation {rid} ({label}: {why})")
-        more = len(rids) - settings.incomplete_relations_named
+        more = len(rids) - settings.incomplete_named
         return "; ".join(out) + (f"; and {more:,} more" if more > 0 else "")
 
     notes = []
