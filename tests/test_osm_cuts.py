@@ -347,3 +347,16 @@ def test_complete_pbf_without_relations_or_untagged_ways_is_not_reported(tmp_pat
     path = _parks_pbf(tmp_path / "streets.osm.pbf", 0)
     osm, messages = _read(path, strict=True)
     assert len(osm.ways) == 1 and not any("truncated" in m for m in messages)
+
+
+def test_new_objects_with_negative_ids_have_their_locations(tmp_path):
+    """A JOSM file with objects not yet uploaded (negative ids): libosmium's location index keeps
+    positive ids only. Before: the street and the park silently had no location (no way read)."""
+    nodes = {-1: (0, 0), -2: (500, 0), -3: (1000, 0), -4: (10, 10, {"highway": "bus_stop"})}
+    nodes.update({-10 - k: xy for k, xy in enumerate(square(200, 100, 100)[:-1])})
+    ways = [(-1, [-1, -2, -3], {"highway": "residential"}), (-2, [-10, -11, -12, -13, -10], {})]
+    rels = [(-1, [("way", -2, "outer")], {"type": "multipolygon", "leisure": "park"})]
+    osm, _ = _read(write_osm(tmp_path / "new.osm", nodes, ways, rels))
+    assert osm.ways["osmid"].tolist() == [-1]
+    assert osm.projected("ways").length.sum() == pytest.approx(1000, abs=0.05)
+    assert _same_area(_parks(osm)[-1], shapely.Polygon(square(200, 100, 100)))

@@ -818,6 +818,7 @@ def _scan(path: Path):
     except _OrderError as err:
         raise OSMReadError(_unsorted_message(path, str(err))) from err
     del text
+    has_nodes |= _locate_negative_nodes(path, cols["w"][2])
     if deleted:
         notes.append(f"{path}: {deleted:,} object(s) marked deleted (action=\"delete\", as JOSM saves them, or "
                      "visible=\"false\") were left out: they are not part of the data.")
@@ -953,6 +954,32 @@ def _way_members(fields: list[str]) -> np.ndarray:
     return np.asarray(found, dtype=np.int64) if found else np.zeros(0, dtype=np.int64)
 
 
+_NEGATIVE_REF = re.compile(r"n(-\d+)xy")
+
+
+def _locate_negative_nodes(path: Path, refs_fields: list[str]) -> bool:
+    """Write the locations of nodes with negative ids (objects an editor such as JOSM created and
+    did not upload) into the ways' reference fields, in place; True when there were any.
+
+    libosmium's location handler keeps positive ids only, so such nodes reach the text without
+    a location (``n-5xy``). Only when the text holds one: one more pass over the file's nodes,
+    in Python (editor files are small), for the negative ids.
+    """
+    hit = [i for i, f in enumerate(refs_fields) if "n-" in f]
+    if not hit:
+        return False
+    wanted = {int(m) for i in hit for m in _NEGATIVE_REF.findall(refs_fields[i])}
+    if not wanted:
+        return False
+    found = {}
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if node.id < 0 and node.id in wanted and node.location.valid():
+            found[str(node.id)] = f"x{node.location.lon:.7f}y{node.location.lat:.7f}"
+    for i in hit:
+        refs_fields[i] = _NEGATIVE_REF.sub(lambda m: f"n{m.group(1)}{found.get(m.group(1), 'xy')}", refs_fields[i])
+    return bool(found)
+
+
 def _check_node_order(path: Path, idx, unlocated: np.ndarray) -> None:
     """Refuse a file whose ways come before nodes they use: libosmium locates a way's nodes as it
     streams, so such a node is in the file (its location is in ``idx`` after the pass) but its ways
@@ -961,7 +988,7 @@ def _check_node_order(path: Path, idx, unlocated: np.ndarray) -> None:
     """
     if len(unlocated) == 0:
         return
-    ids = np.unique(unlocated)
+    ids = np.unique(unlocated[unlocated > 0])  # (the index holds positive ids only)
     if len(ids) > settings.order_check_max:  # an even sample: out-of-order files miss every later node
         ids = ids[np.linspace(0, len(ids) - 1, settings.order_check_max).astype(np.int64)]
     for nid in ids.tolist():
