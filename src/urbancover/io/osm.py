@@ -993,7 +993,8 @@ def _check_node_order(path: Path, idx, unlocated: np.ndarray) -> None:
         ids = ids[np.linspace(0, len(ids) - 1, settings.order_check_max).astype(np.int64)]
     for nid in ids.tolist():
         try:
-            idx.get(nid)
+            if not idx.get(nid).valid():  # in the file, but without a usable location
+                continue
         except KeyError:
             continue
         raise OSMReadError(_unsorted_message(
