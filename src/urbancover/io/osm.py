@@ -870,21 +870,17 @@ def _scan(path: Path):
     if len(rel):
         rel_lines, member_lines, partial, incomplete = _complete_relations(path, idx, cols, rel)
         areas = _relation_areas(path, rel_lines, member_lines, feats) if rel_lines else set()
-        if partial:
-            first_rel = n_nodes + n_ways
-            where = pd.Index(cols["r"][0]).get_indexer(list(partial))
-            tags.make_dicts((first_rel + where).tolist())
+        if incomplete:
+            first_rel = n_nodes + n_ways  # object number of the first relation
+            tags.make_dicts([first_rel + r for r, *_ in incomplete.values()])
             rows = feats["relations"]
-            for (rid, (outer, inner)), r in zip(partial.items(), where.tolist()):
+            for rid, (outer, inner) in partial.items():  # assembled from their complete rings
                 geom = _ring_areas(outer, inner)
                 if not geom.is_empty and geom.area > 0:
                     rows["osmid"].append(rid)
-                    rows["tags"].append(tags.dicts[first_rel + r])
+                    rows["tags"].append(tags.dicts[first_rel + incomplete[rid][0]])
                     rows["geoms"].append(geom)
                     areas.add(rid)
-        if incomplete:
-            first_rel = n_nodes + n_ways
-            tags.make_dicts([first_rel + r for r, *_ in incomplete.values()])
             notes += _incomplete_notes(path, {rid: (tags.dicts[first_rel + r], *v) for rid, (r, *v) in incomplete.items()},
                                        areas)
     # untagged ways in no multipolygon/boundary relation of the file: what lost relations leave
