@@ -232,7 +232,7 @@ def test_a_relation_and_its_way_without_nodes_is_an_input_error(tmp_path, capsys
     assert code == 2 and "1 way(s) but none of the nodes they use" in msg and "corrupt" not in msg
 
 
-def test_a_failure_of_the_reader_itself_is_a_bug_not_a_corrupt_file(full, monkeypatch):
+def test_a_failure_of_the_reader_itself_is_a_bug_not_a_corrupt_file(full, monkeypatch, tmp_path, capsys):
     """Only libosmium's pass over the file may call it corrupt; before, any exception while
     reading became OSMReadError ("download it again") and the CLI's exit 2."""
     import urbancover.io.osm as reader
@@ -243,6 +243,9 @@ def test_a_failure_of_the_reader_itself_is_a_bug_not_a_corrupt_file(full, monkey
     monkeypatch.setattr(reader, "_way_geometries", broken)
     with pytest.raises(KeyError, match="a bug in the reader"):
         uc.read_osm(full)
+    code = main(["analyze", str(full), "--out", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 3 and "internal error: KeyError" in err and "corrupt" not in err
 
 
 def _with_deletions(path: Path) -> Path:
