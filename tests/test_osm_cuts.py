@@ -363,3 +363,33 @@ def test_new_objects_with_negative_ids_have_their_locations(tmp_path):
     assert osm.ways["osmid"].tolist() == [-1]
     assert osm.projected("ways").length.sum() == pytest.approx(1000, abs=0.05)
     assert _same_area(_parks(osm)[-1], shapely.Polygon(square(200, 100, 100)))
+
+
+def test_pbf_cut_inside_its_relation_blocks_is_reported(tmp_path):
+    """8,500 parks: the relations fill a block of 8,000 and a block of 500; cut after the full one,
+    the 500 rings of the lost parks belong to no relation. Before: read with exit 0, no warning."""
+    n = 8500
+    path = tmp_path / "parks.osm.pbf"
+    with osmium.SimpleWriter(str(path)) as w:
+        w.add_node(osmium.osm.mutable.Node(id=1, location=TO_LL.transform(X0, Y0)))
+        w.add_node(osmium.osm.mutable.Node(id=2, location=TO_LL.transform(X0 + 500, Y0)))
+        for p in range(n):  # a 10 m square per park on a 100 x 85 grid
+            x, y = 20 * (p % 100), 20 + 20 * (p // 100)
+            for k, (dx, dy) in enumerate([(0, 0), (10, 0), (10, 10), (0, 10)]):
+                w.add_node(osmium.osm.mutable.Node(id=10 + 4 * p + k, location=TO_LL.transform(X0 + x + dx, Y0 + y + dy)))
+        w.add_way(osmium.osm.mutable.Way(id=1, nodes=[1, 2], tags={"highway": "residential"}))
+        for p in range(n):
+            w.add_way(osmium.osm.mutable.Way(id=10 + p, nodes=[10 + 4 * p + k for k in (0, 1, 2, 3, 0)]))
+        for p in range(n):
+            w.add_relation(osmium.osm.mutable.Relation(
+                id=1 + p, members=[("w", 10 + p, "outer")], tags={"type": "multipolygon", "leisure": "park"}))
+    osm, messages = _read(path, strict=True)
+    assert (osm.features["leisure"] == "park").sum() == n and not any("truncated" in m for m in messages)
+    data = path.read_bytes()
+    blobs = _blob_starts(data)
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(data[:blobs[-1][0]])  # without the last block: relations 8001-8500
+    with pytest.warns(TruncatedExtractWarning, match=r"possibly truncated: its last block holds 8,000 relations, a full "
+                                                     r"block.* 500 of its 8,500 untagged ways .*\(e\.g\. way 8010\)"):
+        osm = uc.read_osm(cut)
+    assert (osm.features["leisure"] == "park").sum() == 8000

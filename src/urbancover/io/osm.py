@@ -134,7 +134,8 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         What to do with an extract that looks cut short (its ways miss more than
         :data:`settings.truncated_missing_share` of their nodes; or a .pbf holds nodes but no
         tagged way, or ends with its ways while untagged ways (the members of multipolygons) belong
-        to no relation, or ends with a full block of ways, as one cut at a block boundary does):
+        to no relation, or ends with a full block of ways, or with a full block of relations while
+        many untagged ways belong to none, as one cut at a block boundary does):
         ``False`` (default) warns with
         :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
@@ -328,6 +329,8 @@ def _pbf_cut_in_ways(path: Path, stats: dict) -> str | None:
     if header is None or len(data) < 2:
         return None
     last = _block_counts(path, header, data[-1])
+    if last["relation"] and not last["node"] and not last["way"]:
+        return _cut_in_relations(path, header, data, last["relation"], stats)
     if last["way"] == 0 or last["node"] or last["relation"]:
         return None
     if stats["orphan_ways"]:
@@ -345,6 +348,25 @@ def _pbf_cut_in_ways(path: Path, stats: dict) -> str | None:
     return (f"its last block holds {last['way']:,} ways, a full block, nothing follows it (a complete "
             "file ends each type with a partly filled block, and its relations come after its ways), "
             f"and {lost}, as when a .pbf is cut inside or after its way blocks")
+
+
+def _cut_in_relations(path: Path, header, data: list, n_last: int, stats: dict) -> str | None:
+    """Why a .pbf whose last block holds ``n_last`` relations looks cut inside its relation blocks,
+    or None: that block is full (:data:`settings.truncated_full_block` objects, or as many as the
+    block before it) and untagged ways that no multipolygon or boundary holds (the members of the
+    relations lost after it) are more than :data:`settings.truncated_missing_share` of the
+    untagged ways, and at least :data:`settings.truncated_missing_min`. A complete file has a few
+    (mapping errors, members of other relation types): Malta's has 41 of 264.
+    """
+    if n_last < settings.truncated_full_block and n_last != sum(_block_counts(path, header, data[-2]).values()):
+        return None
+    orphans, untagged = stats["orphan_ways"], stats["untagged_ways"]
+    if orphans < settings.truncated_missing_min or orphans <= settings.truncated_missing_share * untagged:
+        return None
+    return (f"its last block holds {n_last:,} relations, a full block, nothing follows it, and {orphans:,} of its "
+            f"{untagged:,} untagged ways belong to no multipolygon or boundary (e.g. way {stats['orphan_way']}): they are "
+            "the members of relations it lost, as when a .pbf is cut inside its relation blocks; the parks, landuse "
+            "and boundaries mapped by those relations are missing from it")
 
 
 def _lost_object_traces(path: Path) -> str | None:
