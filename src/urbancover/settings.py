@@ -228,6 +228,14 @@ class Settings:
     #: untagged ways with no relation to hold them).
     truncated_full_block: int = 8000
 
+    #: Ways that miss node locations are checked against the nodes the file holds after them (a file
+    #: whose ways come before their nodes must be sorted first); at most this many distinct node ids
+    #: (an even sample), each one lookup.
+    order_check_max: int = 100_000
+
+    #: Relations or ways named in a note on what an extract holds incomplete (the others are counted).
+    incomplete_named: int = 5
+
     #: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
     #: (:meth:`urbancover.network.Network.lines`): ~25 MB of geometry alive at a time. A network of
     #: at most this many edges is never lean (its LineStrings are kept: few, and faster to query).
@@ -290,7 +298,7 @@ _FIELDS = frozenset(f.name for f in dataclasses.fields(Settings))
 _POSITIVE = frozenset({
     "polygon_reach_m", "main_component_m", "default_building_levels", "floor_area_per_person", "road_piece_m",
     "map_piece_mm", "gap_cell_m", "service_area_quad_segs", "extent_outlier_gap_m", "boundary_segment_deg",
-    "truncated_full_block", "edge_chunk", "union_tile_m", "union_block_pairs",
+    "truncated_full_block", "order_check_max", "incomplete_named", "edge_chunk", "union_tile_m", "union_block_pairs",
 })
 #: Settings that are shares (0 to 1).
 _SHARES = frozenset({"extent_outlier_share", "truncated_missing_share"})
