@@ -297,3 +297,39 @@ def test_progress_lines_show_steps_inside_a_rule(city, capsys):
     assert [f"distances from the {c} facilities" for c in cats] == inside[:len(cats)]
     assert any("network and straight-line distances" in m for m in inside)
     assert any(line.endswith("toilet_main_300: streets: coverage along the network") for line in err)
+
+
+# ----------------------------------------------- a full disk: exit 2 naming the path, every format
+
+
+@pytest.mark.parametrize("fmt, step, named", [
+    ("gpkg", ("enospc", 2), "city.gpkg"),
+    ("parquet", ("enospc", 2), "city_parquet"),
+    ("geojson", ("enospc", 2), "city_geojson"),
+    ("shp", ("enospc", 2), "city_shp"),
+    ("html", ("enospc-html", 1), "city.html"),
+])
+def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named):
+    """A write failing with ENOSPC (a full disk: the OSError of write() names no file) is the
+    environment's doing: exit 2, one line naming the output and the cause, nothing half-written
+    left (no .part file, no partial output), and the output folder's lock released."""
+    from faults import run_cli
+
+    from urbancover.outputs import FolderLock
+
+    extract, rules = city
+    out = tmp_path / "out"
+    args = ["analyze", extract, "--rules", rules, "--out", out, "-q"]
+    args += ["--report"] if fmt == "html" else ["--format", fmt]
+    res = run_cli(args, kill=step)
+    assert res.returncode == 2, res.stderr
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("urbancover: error: "), err
+    assert "No space left on device" in err and "free space" in err
+    assert str(out / named) in err  # the path the user asked for, not a temporary name
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.name != ".urbancover.lock")
+    assert not [p for p in left if ".part" in p], left
+    if fmt != "html":  # the layers failed: nothing of them is in place
+        assert not [p for p in left if p.startswith(("city.gpkg", f"city_{fmt}"))], left
+    with FolderLock(out):  # released
+        pass

@@ -124,7 +124,7 @@ def write_report(report, path: str | os.PathLike, format: str | None = None, *, 
         raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
     target = target or (lambda name: path / name)
     with part_folder(path) as tmp:
-        files = _write_files(tables, tmp, fmt)
+        files = _write_files(tables, tmp, fmt, path)
         finals = [Path(target(f.name)) for f in files]  # refuse (a foreign file) before moving anything
         with writing(path):
             for f, final in zip(files, finals):
@@ -151,8 +151,10 @@ def _write_gpkg(tables, final: Path) -> Path:
     return final
 
 
-def _write_files(tables, folder: Path, fmt: str) -> list[Path]:
-    """One file per layer (and per table, as CSV) into ``folder``; the files written."""
+def _write_files(tables, folder: Path, fmt: str, final: Path) -> list[Path]:
+    """One file per layer (and per table, as CSV) into ``folder``; the files written. A failure
+    names the file in ``final``, the folder they are for.
+    """
     import pyogrio
 
     suffix, driver = FORMATS[fmt]
@@ -160,7 +162,8 @@ def _write_files(tables, folder: Path, fmt: str) -> list[Path]:
     for name, table in tables:
         if not isinstance(table, gpd.GeoDataFrame) or "geometry" not in table:
             target = folder / f"{name}.csv"
-            for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
+            with writing(final / target.name):
+                for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
             written.append(target)
             continue
         for part_name, part in one_type(name, table).items():
@@ -170,16 +173,17 @@ def _write_files(tables, folder: Path, fmt: str) -> list[Path]:
             if fmt == "geojson":
                 layer = layer.to_crs(4326)
             target = folder / f"{part_name}{suffix}"
-            if fmt == "shp":
-                layer, fields = short_fields(layer)
-                fields_path = folder / f"{part_name}.fields.csv"
-                fields.to_csv(fields_path, index=False, encoding="utf-8-sig")
-                written.append(fields_path)
-            if fmt == "parquet":
-                layer.to_parquet(target, index=False)
-            else:
-                opts = {"ENCODING": "UTF-8"} if fmt == "shp" else None
-                pyogrio.write_dataframe(layer, target, driver=driver, layer_options=opts)
+            with writing(final / target.name):
+                if fmt == "shp":
+                    layer, fields = short_fields(layer)
+                    fields_path = folder / f"{part_name}.fields.csv"
+                    fields.to_csv(fields_path, index=False, encoding="utf-8-sig")
+                    written.append(fields_path)
+                if fmt == "parquet":
+                    layer.to_parquet(target, index=False)
+                else:
+                    opts = {"ENCODING": "UTF-8"} if fmt == "shp" else None
+                    pyogrio.write_dataframe(layer, target, driver=driver, layer_options=opts)
             written.append(target)
             if fmt == "shp":  # a shapefile is several files
                 written += [target.with_suffix(side) for side in SHAPEFILE_SIDES if target.with_suffix(side).exists()]
