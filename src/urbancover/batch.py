@@ -425,12 +425,13 @@ _WORKER = {"pool": False, "stop": 0, "running": False}
 
 
 def _worker_init() -> None:
-    """In each spawned worker: SIGINT and SIGTERM stop the running task (its ``finally`` removes
-    its temporary folder), then the worker ends; an idle worker ends at once.
+    """In each spawned worker: SIGTERM (sent by the run when it is interrupted) stops the running
+    task (its ``finally`` removes its temporary folder), then the worker ends; an idle worker ends
+    at once. SIGINT stays ignored, as the run started the worker: Ctrl-C reaches the whole process
+    group, and the run, not each worker, decides (one line, no worker tracebacks).
     """
     _WORKER["pool"] = True
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _worker_signal)
+    signal.signal(signal.SIGTERM, _worker_signal)
 
 
 def _worker_signal(signum, frame) -> None:
@@ -618,6 +619,20 @@ def sweep_temporary(out: str | os.PathLike) -> list[Path]:
     return removed
 
 
+@contextlib.contextmanager
+def _ignore_sigint():
+    """SIGINT ignored within the block (processes started in it inherit that), then as before."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
     """Run the tasks in this process (``n == 1``) or in ``n`` spawned processes; the tasks whose
     process died, with why. An interrupt stops the workers (no new task starts) before it goes on.
@@ -633,7 +648,8 @@ def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
     futures = {}
     try:
-        futures = {pool.submit(_run_task_here, a): a[0].name for a in args}
+        with _ignore_sigint():  # workers start ignoring Ctrl-C: the run stops them (SIGTERM)
+            futures = {pool.submit(_run_task_here, a): a[0].name for a in args}
         for f in _progress(as_completed(futures), progress, len(futures)):
             err = f.exception()
             if err is not None:
