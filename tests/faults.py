@@ -9,6 +9,8 @@ into place yet).
 GeoJSON and Shapefile, ``pyarrow.parquet.write_table`` for GeoParquet) raises
 ``OSError(ENOSPC)`` after writing part of the layer, as a full disk does (a ``write()`` error
 names no file); ``("enospc-html", n)`` does the same to the n-th ``.html`` file written.
+``("sigterm", n)`` / ``("sigint", n)`` send the process SIGTERM / SIGINT right after the n-th
+layer is written (an export interrupted by ``kill`` or Ctrl-C: clean-up code runs).
 """
 
 from __future__ import annotations
@@ -25,16 +27,16 @@ import os, signal, sys
 step, n = os.environ.get("UC_KILL_STEP", ""), int(os.environ.get("UC_KILL_AT", "0"))
 count = [0]
 
-def arm(module, name, after):
+def arm(module, name, after, sig=signal.SIGKILL):
     real = getattr(module, name)
 
     def wrapper(*a, **k):
         count[0] += 1
         if count[0] == n and not after:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sig)
         out = real(*a, **k)
         if count[0] == n and after:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sig)
         return out
 
     setattr(module, name, wrapper)
@@ -60,6 +62,9 @@ if step == "layer":
     arm(pyogrio, "write_dataframe", after=True)
 elif step == "rename":
     arm(os, "replace", after=False)
+elif step in ("sigterm", "sigint"):
+    import pyogrio
+    arm(pyogrio, "write_dataframe", after=True, sig=signal.SIGTERM if step == "sigterm" else signal.SIGINT)
 elif step == "enospc":
     import pyogrio
     import pyarrow.parquet
