@@ -230,8 +230,11 @@ def district_source(task: Task):
     return area, read_osm(task.extract, clip=clip)
 
 
-class RunEnded(BaseException):
-    """The run a task belongs to ended (interrupted, or its process died): the task stops and keeps nothing."""
+class RunEnded(Exception):
+    """The run a task belongs to ended (interrupted, or its process died): the task stops and keeps nothing.
+
+    An ``Exception`` (a Dask worker thread must survive it), but never recorded as the task's failure.
+    """
 
 
 def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
@@ -288,6 +291,8 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
         write_marker(work, marker)
         step("moving into place")
         _replace_folder(work, final)
+    except RunEnded:
+        raise  # not a failure of the task: the run is gone, the finally below cleans up
     except Exception as err:  # one failing task is reported, the batch goes on
         shutil.rmtree(work, ignore_errors=True)  # no partial GeoPackage, anywhere
         summary = record_failure(task, out, err, marker, seconds=time.time() - started)
@@ -515,7 +520,7 @@ def run_batch(
     hashes = {r: rules_hash(r) for r in {t.rules for t in tasks}}
     with FolderLock(out, wait=lock_wait), stop_on_signals():  # the lock is released last
         guard = OutputGuard(out, [t.extract for t in tasks], overwrite=overwrite)
-        guard.sweep()  # .part files of runs that died
+        guard.sweep([".", *(t.name for t in tasks)])  # .part files of runs that died
         sweep_temporary(out)
         guard.target(SUMMARY)  # a foreign summary.csv is refused before the work, not after
         states = {}
@@ -545,13 +550,14 @@ def run_batch(
                     n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
                     lost = _run_local(args, n, progress, run_file)
             except BaseException as err:  # Ctrl-C, SIGTERM: told, cleaned; summary.csv of what is done
-                run_file.unlink(missing_ok=True)
-                sweep_temporary(out)
-                if isinstance(err, KeyboardInterrupt):
-                    why = f"interrupted ({err.name})" if isinstance(err, Interrupted) else "interrupted"
-                    with contextlib.suppress(Exception):
-                        summary = collect_summary(tasks, out, {t.name: f"{why} before it finished" for t in todo})
-                        guard.wrote(write_csv(summary, guard.target(SUMMARY)))
+                with _ignore_signals():  # a second Ctrl-C does not cut the clean-up short
+                    run_file.unlink(missing_ok=True)
+                    sweep_temporary(out)
+                    if isinstance(err, KeyboardInterrupt):
+                        why = f"interrupted ({err.name})" if isinstance(err, Interrupted) else "interrupted"
+                        with contextlib.suppress(Exception):
+                            summary = collect_summary(tasks, out, {t.name: f"{why} before it finished" for t in todo})
+                            guard.wrote(write_csv(summary, guard.target(SUMMARY)))
                 raise
             finally:
                 run_file.unlink(missing_ok=True)
@@ -620,17 +626,19 @@ def sweep_temporary(out: str | os.PathLike) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _ignore_sigint():
-    """SIGINT ignored within the block (processes started in it inherit that), then as before."""
+def _ignore_signals(signums=(signal.SIGINT, signal.SIGTERM)):
+    """The signals ignored within the block (processes started in it inherit that), then as before."""
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signum in signums:
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
     except ValueError:  # not the main thread
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
@@ -648,27 +656,28 @@ def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
     pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
     futures = {}
     try:
-        with _ignore_sigint():  # workers start ignoring Ctrl-C: the run stops them (SIGTERM)
+        with _ignore_signals((signal.SIGINT,)):  # workers start ignoring Ctrl-C: the run stops them (SIGTERM)
             futures = {pool.submit(_run_task_here, a): a[0].name for a in args}
         for f in _progress(as_completed(futures), progress, len(futures)):
             err = f.exception()
             if err is not None:
                 lost[futures[f]] = f"{type(err).__name__}: {err} (the worker process died)"
     except BaseException:
-        for f in futures:
-            f.cancel()
-        run_file.unlink(missing_ok=True)
-        procs = list((getattr(pool, "_processes", None) or {}).values())
-        for proc in procs:
-            with contextlib.suppress(Exception):
-                proc.terminate()  # SIGTERM: the running task cleans up, the worker ends
-        deadline = time.monotonic() + 30
-        for proc in procs:
-            proc.join(max(0.1, deadline - time.monotonic()))
-            if proc.is_alive():
-                proc.kill()
-                proc.join(5)
-        pool.shutdown(wait=False, cancel_futures=True)
+        with _ignore_signals():  # a second Ctrl-C does not leave workers behind
+            for f in futures:
+                f.cancel()
+            run_file.unlink(missing_ok=True)
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.terminate()  # SIGTERM: the running task cleans up, the worker ends
+            deadline = time.monotonic() + 30
+            for proc in procs:
+                proc.join(max(0.1, deadline - time.monotonic()))
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(5)
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
     return lost
