@@ -4,6 +4,13 @@ with SIGKILL (as by ``kill -9`` or the OOM killer: no clean-up code runs) at a c
 Steps: ``("layer", n)`` kills right after the n-th GeoPackage layer is written (a partial file
 exists), ``("rename", n)`` right before the n-th ``os.replace`` (everything written, nothing moved
 into place yet).
+
+``("enospc", n)`` does not kill: the n-th layer write (``pyogrio.write_dataframe`` for GeoPackage,
+GeoJSON and Shapefile, ``pyarrow.parquet.write_table`` for GeoParquet) raises
+``OSError(ENOSPC)`` after writing part of the layer, as a full disk does (a ``write()`` error
+names no file); ``("enospc-html", n)`` does the same to the n-th ``.html`` file written.
+``("sigterm", n)`` / ``("sigint", n)`` send the process SIGTERM / SIGINT right after the n-th
+layer is written (an export interrupted by ``kill`` or Ctrl-C: clean-up code runs).
 """
 
 from __future__ import annotations
@@ -20,17 +27,33 @@ import os, signal, sys
 step, n = os.environ.get("UC_KILL_STEP", ""), int(os.environ.get("UC_KILL_AT", "0"))
 count = [0]
 
-def arm(module, name, after):
+def arm(module, name, after, sig=signal.SIGKILL):
     real = getattr(module, name)
 
     def wrapper(*a, **k):
         count[0] += 1
         if count[0] == n and not after:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sig)
         out = real(*a, **k)
         if count[0] == n and after:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sig)
         return out
+
+    setattr(module, name, wrapper)
+
+def full_disk(module, name, only=lambda *a: True):
+    real = getattr(module, name)
+
+    def wrapper(*a, **k):
+        if only(*a):
+            count[0] += 1
+            if count[0] == n:
+                import errno
+                target = a[0] if isinstance(a[0], (str, os.PathLike)) else a[1]
+                with open(target, "ab") as f:  # part of the data reached the disk
+                    f.write(b"\0" * 1000)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(*a, **k)
 
     setattr(module, name, wrapper)
 
@@ -39,6 +62,17 @@ if step == "layer":
     arm(pyogrio, "write_dataframe", after=True)
 elif step == "rename":
     arm(os, "replace", after=False)
+elif step in ("sigterm", "sigint"):
+    import pyogrio
+    arm(pyogrio, "write_dataframe", after=True, sig=signal.SIGTERM if step == "sigterm" else signal.SIGINT)
+elif step == "enospc":
+    import pyogrio
+    import pyarrow.parquet
+    full_disk(pyogrio, "write_dataframe")
+    full_disk(pyarrow.parquet, "write_table")
+elif step == "enospc-html":
+    import pathlib
+    full_disk(pathlib.Path, "write_text", only=lambda path, *a: str(path).endswith(".html"))
 from urbancover.cli import main
 sys.exit(main(sys.argv[1:]))
 """

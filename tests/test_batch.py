@@ -317,3 +317,142 @@ def test_a_district_reads_only_its_margin_and_gets_the_whole_extracts_answer(tmp
         full = uc.evaluate(whole, only=rules, area=area).summary
     for col in ("residents_served", "buildings_served", "street_served"):
         pd.testing.assert_series_equal(clipped[col], full[col], check_exact=False, rtol=1e-9)
+
+
+# ------------------------------------------- failed reruns, signals and lost workers (issue 20)
+
+NAMES = {"city": 0.0, "town": 500.0, "village": 0.0}  # stop_x: half, all, half of the residents served
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory):
+    """Three tiny cities and their clean batch run, computed once for the tests below."""
+    base = tmp_path_factory.mktemp("three")
+    inp = base / "in"
+    inp.mkdir()
+    extracts = [write_city(inp / f"{n}.osm", stop_x=x) for n, x in NAMES.items()]
+    rules = write_rules(inp / "rules.toml")
+    clean = base / "clean"
+    summary = run_batch(make_tasks(extracts, rules=rules), clean, workers=1)
+    assert summary.attrs["states"] == dict.fromkeys(NAMES, "done")
+    return extracts, rules, clean
+
+
+def _temporary(out: Path) -> list[str]:
+    return sorted(p.name for p in out.rglob("*") if p.name.startswith((".work-", ".old-", ".run-")) or ".part-" in p.name)
+
+
+def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(three, tmp_path):
+    import shutil
+
+    extracts, rules, clean = three
+    out = tmp_path / "out"
+    shutil.copytree(clean, out)  # after a good run
+    before = (out / "city" / "city.gpkg").read_bytes()
+    base = ["batch", *extracts, "--rules", rules, "--workers", "1", "--out", out]
+    res = run_cli([*base, "--no-resume"], kill=("enospc", 1))  # the disk is full at city's first layer
+    assert res.returncode == 1, res.stderr  # a task failed; the others ran
+    assert "2 done, 0 skipped (done before), 1 failed" in res.stdout
+    assert (out / "city" / "city.gpkg").read_bytes() == before  # the good result stays
+    failed = json.loads((out / "city" / "failed.json").read_text(encoding="utf-8"))
+    assert "No space left on device" in failed["error"] and failed["kept"] == "city/city.gpkg"
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", keep_default_na=False).set_index("task")
+    assert "No space left on device" in summary.loc["city", "error"] and "kept" in summary.loc["city", "error"]
+    assert summary.loc["city", "result"] == "city/city.gpkg"  # where the values shown come from
+    assert float(summary.loc["city", "residents_served"]) == pytest.approx(0.5, abs=1e-3)  # the kept values
+    assert summary.loc["town", "error"] == "" and summary.loc["village", "error"] == ""
+    assert _temporary(out) == []
+    tasks = make_tasks(extracts, rules=rules)
+    assert task_state(tasks[0], out, _hash(rules)) == "failed"  # retried by a plain rerun
+    again = run_cli(base)
+    assert again.returncode == 0 and "1 done, 2 skipped" in again.stdout, again.stderr
+    assert not (out / "city" / "failed.json").exists()
+    _same_results(clean, out)
+
+
+def test_a_failed_first_run_leaves_no_partial_geopackage(three, tmp_path):
+    extracts, rules, clean = three
+    out = tmp_path / "out"
+    base = ["batch", extracts[0], "--rules", rules, "--workers", "1", "--out", out]
+    res = run_cli(base, kill=("enospc", 2))  # one layer written, the second fails
+    assert res.returncode == 1, res.stderr
+    assert sorted(p.name for p in (out / "city").iterdir()) == [".done.json", "failed.json", "summary.csv"]
+    row = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", keep_default_na=False).iloc[0]
+    assert "No space left on device" in row["error"] and "city.gpkg" in row["error"] and row["result"] == ""
+    assert _temporary(out) == []
+    assert run_cli(base).returncode == 0
+    names, table = gpkg_tables(out / "city" / "city.gpkg")
+    ref_names, ref = gpkg_tables(clean / "city" / "city.gpkg")
+    assert names == ref_names
+    pd.testing.assert_frame_equal(table, ref)
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupted_batch_stops_cleans_up_and_resumes_to_the_clean_result(three, tmp_path, signame):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM (to the batch
+    alone, as `kill` sends it) once the first task has started: one line, exit 130 / 143, the
+    workers gone, no temporary folder left, the lock free; the next run gives the clean result."""
+    import signal
+
+    import psutil
+
+    extracts, rules, clean = three
+    out = tmp_path / "out"
+    base = ["batch", *extracts, "--rules", rules, "--workers", "2", "--out", out]
+    proc = start_cli(base, start_new_session=True)
+    for line in proc.stderr:
+        if ": started" in line:
+            break
+    workers = psutil.Process(proc.pid).children(recursive=True)
+    assert workers
+    sig = getattr(signal, signame)
+    started = time.monotonic()
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert time.monotonic() - started < 30  # promptly, not after the queued tasks
+    assert proc.returncode == 128 + sig, stderr
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith(f"urbancover: interrupted ({signame})")
+    gone = psutil.wait_procs(workers, timeout=10)[1]
+    assert gone == [], [p.pid for p in gone]  # no worker left writing into --out
+    assert _temporary(out) == []
+    with FolderLock(out):  # released
+        pass
+    resumed = run_cli(base)
+    assert resumed.returncode == 0, resumed.stderr
+    _same_results(clean, out)
+
+
+def test_dask_workers_lost_are_failed_tasks_exit_1_with_the_summary(three, tmp_path, monkeypatch, capsys):
+    """A task whose Dask workers died beyond allowed-failures (the scheduler raises KilledWorker for
+    it) is a failed task: every other task runs, summary.csv is written, exit 1."""
+    distributed = pytest.importorskip("distributed")
+    import urbancover.batch as batch
+    from urbancover.cli import main
+
+    extracts, rules, clean = three
+    real = batch.run_task
+
+    def dies_on_town(task, *a, **k):
+        if task.name == "town":
+            from types import SimpleNamespace
+
+            raise distributed.scheduler.KilledWorker("run_task-town", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
+        return real(task, *a, **k)
+
+    monkeypatch.setattr(batch, "run_task", dies_on_town)  # the workers run in this process
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  dashboard_address=None) as cluster:
+        code = main(["batch", *map(str, extracts), "--rules", str(rules), "--out", str(out),
+                     "--scheduler", cluster.scheduler_address, "-q"])
+    assert code == 1
+    summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", keep_default_na=False).set_index("task")
+    assert summary.loc["town", "error"].startswith("KilledWorker") and summary.loc["town", "result"] == ""
+    assert summary.loc["city", "error"] == "" and summary.loc["village", "error"] == ""
+    assert float(summary.loc["village", "residents_served"]) == pytest.approx(0.5, abs=1e-3)
+    assert (out / "town" / "failed.json").is_file()
+    assert _temporary(out) == []

@@ -338,3 +338,104 @@ def test_a_rule_id_that_is_a_path_writes_and_removes_nothing_outside_out(city, t
     assert "'../../evil'" in err and "identifier" in err
     assert reads == []  # refused before the extract was read
     assert list(out.iterdir()) == []
+
+
+# ----------------------------------------------- a full disk: exit 2 naming the path, every format
+
+
+@pytest.mark.parametrize("fmt, step, named", [
+    ("gpkg", ("enospc", 2), "city.gpkg"),
+    ("parquet", ("enospc", 2), "city_parquet"),
+    ("geojson", ("enospc", 2), "city_geojson"),
+    ("shp", ("enospc", 2), "city_shp"),
+    ("html", ("enospc-html", 1), "city.html"),
+])
+def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named):
+    """A write failing with ENOSPC (a full disk: the OSError of write() names no file) is the
+    environment's doing: exit 2, one line naming the output and the cause, nothing half-written
+    left (no .part file, no partial output), and the output folder's lock released."""
+    from faults import run_cli
+
+    from urbancover.outputs import FolderLock
+
+    extract, rules = city
+    out = tmp_path / "out"
+    args = ["analyze", extract, "--rules", rules, "--out", out, "-q"]
+    args += ["--report"] if fmt == "html" else ["--format", fmt]
+    res = run_cli(args, kill=step)
+    assert res.returncode == 2, res.stderr
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("urbancover: error: "), err
+    assert "No space left on device" in err and "free space" in err
+    assert str(out / named) in err  # the path the user asked for, not a temporary name
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.name != ".urbancover.lock")
+    assert not [p for p in left if ".part" in p], left
+    if fmt != "html":  # the layers failed: nothing of them is in place
+        assert not [p for p in left if p.startswith(("city.gpkg", f"city_{fmt}"))], left
+    with FolderLock(out):  # released
+        pass
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson"])
+@pytest.mark.parametrize("step, code", [(("sigterm", 2), 143), (("sigint", 2), 130)])
+def test_an_interrupted_export_leaves_no_part_file(city, tmp_path, fmt, step, code):
+    from faults import run_cli
+
+    extract, rules = city
+    out = tmp_path / "out"
+    res = run_cli(["analyze", extract, "--rules", rules, "--out", out, "--format", fmt, "-q"], kill=step)
+    assert res.returncode == code, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert res.stderr.startswith("urbancover: interrupted (SIG")
+    assert [p.name for p in out.rglob("*") if p.name != ".urbancover.lock"] == []  # nothing, not even a part
+
+
+def test_a_later_run_removes_the_stale_part_files_it_owns(city, tmp_path):
+    """A run killed mid-export (SIGKILL: no clean-up) leaves a .part file; the next run on the same
+    --out removes it (its process is gone), and only it: a live process's part and the user's files stay."""
+    import os
+
+    from faults import run_cli
+
+    extract, rules = city
+    out = tmp_path / "out"
+    args = ["analyze", extract, "--rules", rules, "--out", out, "-q"]
+    assert run_cli(args, kill=("layer", 2)).returncode == -9
+    stale = [p.name for p in out.iterdir() if ".part-" in p.name]
+    assert stale and stale[0].startswith(".city.part-")
+    (out / "city_geojson").mkdir()
+    (out / "city_geojson" / ".x.part-999999999-abcdef.geojson").write_text("stale")  # no such process
+    live = out / f".other.part-{os.getpid()}-abcdef.gpkg"  # this test's process is alive
+    live.write_text("being written")
+    mine = out / ".notes.part.txt"
+    mine.write_text("the user's")
+    assert run_cli(args).returncode == 0
+    assert run_cli([*args, "--format", "geojson"]).returncode == 0
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if ".part" in p.name)
+    assert left == [".notes.part.txt", live.name]
+
+
+def test_one_writer_every_output_has_the_same_layers(city, tmp_path):
+    """Report.to_gpkg, Report.export, urbancover.report.export_gpkg, the command line and a batch
+    write the same layers (the street distances included), and a folder format one file per layer."""
+    import warnings
+
+    import urbancover as uc
+    from urbancover import report as ucr
+    from urbancover.batch import make_tasks, run_batch
+
+    extract, rules = city
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(extract, str(rules))
+    paths = [report.to_gpkg(tmp_path / "a.gpkg"), report.export(tmp_path / "b.gpkg")[0],
+             ucr.export_gpkg(report, tmp_path / "c.gpkg")]
+    assert main(["analyze", str(extract), "--rules", str(rules), "--out", str(tmp_path / "cli"), "-q"]) == 0
+    run_batch(make_tasks([extract], rules=rules), tmp_path / "batch", workers=1)
+    paths += [tmp_path / "cli" / "city.gpkg", tmp_path / "batch" / "city" / "city.gpkg"]
+    layer_sets = [sorted(pyogrio.list_layers(p)[:, 0]) for p in paths]
+    assert all(s == layer_sets[0] for s in layer_sets), layer_sets
+    assert {"bus_stop_500__street_distance", "bus_stop_500__residents_unserved", "compounds", "summary"} <= set(layer_sets[0])
+    files = report.export(tmp_path / "json", format="geojson")
+    stems = sorted(p.name.removesuffix(".geojson").removesuffix(".csv") for p in files)
+    assert stems == layer_sets[0]

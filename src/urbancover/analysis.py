@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import warnings
@@ -21,7 +20,7 @@ from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.progress import in_notebook, log_line, progress_bar
-from urbancover.rules import ID_PATTERN, KINDS, RuleSet, load_rules
+from urbancover.rules import KINDS, RuleSet, load_rules
 from urbancover.settings import Settings, resolve
 from urbancover.validate import check_inputs
 
@@ -117,36 +116,15 @@ class Report:
                 yield f"{rid}__{name}", res.layers[name] if keep else res.layers.peek(name)
         yield "compounds", self.compounds
 
-    def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None) -> Path:
-        """Write every layer, the summary (and per-unit) tables and any ``extra`` named tables to
-        one GeoPackage, overwriting it.
+    def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None, zones=None,
+                street_distance: bool = True) -> Path:
+        """Write every layer, the street distances of every distance rule, ``zones`` when given, the
+        summary (and per-unit) tables and any ``extra`` named tables to one GeoPackage, replacing it
+        atomically (:func:`urbancover.export.write_report`, the writer of every output).
         """
-        import pyogrio
+        from urbancover.export import write_report
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            path.unlink()
-
-        def tables():
-            for name, gdf in self.iter_layers():
-                if "geometry" in gdf:
-                    yield from _one_type(name, gdf).items()
-            yield "summary", self.summary
-            if self.by_unit is not None:
-                yield "summary_by_unit", self.by_unit
-            yield from (extra or {}).items()
-
-        # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new, so a
-        # crash loses nothing that could not be written again
-        previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
-        try:
-            for name, table in tables():
-                pyogrio.write_dataframe(_for_file(table), path, layer=name, driver="GPKG")
-        finally:
-            pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
-        return path
+        return write_report(self, path, "gpkg", zones=zones, street_distance=street_distance, extra=extra)[0]
 
     def export(self, path: str | os.PathLike, format: str | None = None) -> list[Path]:
         """Write every layer and the summary tables in a GIS format.
@@ -171,125 +149,17 @@ class Report:
 
         Every layer holds one geometry type (a layer mixing points and polygons is written as
         ``<layer>_points`` and ``<layer>_areas``) and no infinity (``status`` says why a distance is
-        missing). Empty layers are skipped in Shapefile, which cannot type them.
+        missing). Empty layers are skipped in Shapefile, which cannot type them. The layers are
+        those of :meth:`to_gpkg`, in every format (:func:`urbancover.export.write_report`).
         """
         return export_report(self, path, format)
 
 
-#: Export formats: name -> (file suffix, OGR driver or None for GeoParquet).
-FORMATS = {"gpkg": (".gpkg", "GPKG"), "parquet": (".parquet", None), "geojson": (".geojson", "GeoJSON"),
-           "shp": (".shp", "ESRI Shapefile")}
-_FORMAT_ALIASES = {"geopackage": "gpkg", "geoparquet": "parquet", "json": "geojson", "shapefile": "shp"}
-
-
 def export_report(report: Report, path: str | os.PathLike, format: str | None = None) -> list[Path]:
-    """:meth:`Report.export` (see there)."""
-    path = Path(path)
-    if format is None:
-        suffix = path.suffix.lower().lstrip(".")
-        format = suffix if suffix in FORMATS or suffix in _FORMAT_ALIASES else "gpkg"
-    fmt = _FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
-    if fmt not in FORMATS:
-        raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
-    unsafe = [rid for rid in report.results if not ID_PATTERN.match(str(rid))]
-    if unsafe:  # layers and files are named <rule id>__<layer>: never a path (load_rules checks ids; a report built by hand)
-        raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
-                         "and files; see urbancover rules check.")
-    if fmt == "gpkg":
-        return [report.to_gpkg(path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg")]
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as err:
-            raise InputError('format: GeoParquet needs pyarrow; pip install "urbancover[parquet]", or choose '
-                             "gpkg, geojson or shp.") from err
-    import pyogrio
+    """:meth:`Report.export` (see there): :func:`urbancover.export.write_report`."""
+    from urbancover.export import write_report
 
-    suffix, driver = FORMATS[fmt]
-    if path.exists() and not path.is_dir():
-        raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
-    path.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, gdf in report.iter_layers():
-        if "geometry" not in gdf:
-            continue
-        for part_name, part in _one_type(name, gdf).items():
-            if fmt == "shp" and len(part) == 0:
-                continue
-            table = gpd.GeoDataFrame(_for_file(part), geometry=part.geometry.name, crs=part.crs)
-            if fmt == "geojson":
-                table = table.to_crs(4326)
-            target = path / f"{part_name}{suffix}"
-            if fmt == "shp":
-                table, fields = _short_fields(table)
-                fields_path = path / f"{part_name}.fields.csv"
-                fields.to_csv(fields_path, index=False, encoding="utf-8-sig")
-                written.append(fields_path)
-            if fmt == "parquet":
-                table.to_parquet(target, index=False)
-            else:
-                if target.exists():
-                    target.unlink()
-                    for side in (".dbf", ".shx", ".prj", ".cpg"):
-                        target.with_suffix(side).unlink(missing_ok=True)
-                opts = {"ENCODING": "UTF-8"} if fmt == "shp" else {}
-                pyogrio.write_dataframe(table, target, driver=driver, layer_options=opts or None)
-            written.append(target)
-            if fmt == "shp":  # a shapefile is several files
-                written += [target.with_suffix(side) for side in (".dbf", ".shx", ".prj", ".cpg") if target.with_suffix(side).exists()]
-    tables = {"summary": report.summary}
-    if report.by_unit is not None:
-        tables["summary_by_unit"] = report.by_unit
-    for name, table in tables.items():
-        target = path / f"{name}.csv"
-        _for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
-        written.append(target)
-    return written
-
-
-def _one_type(name: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """A layer as layers of one geometry type each: itself, or ``<name>_points``, ``<name>_lines``
-    and ``<name>_areas`` when it mixes them (GIS formats type each layer).
-    """
-    dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
-    kinds = set(dims.tolist())
-    if len(kinds) <= 1:
-        return {name: gdf}
-    return {f"{name}_{k}": gdf[dims == d] for d, k in ((0, "points"), (1, "lines"), (2, "areas")) if d in kinds}
-
-
-def _short_fields(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Shapefile field names (at most 10 characters, unique) and the table mapping them back."""
-    geom = table.geometry.name
-    names, taken = {}, set()
-    for col in table.columns:
-        if col == geom:
-            continue
-        short = str(col)[:10]
-        k = 1
-        while short.lower() in taken:
-            tail = f"_{k}"
-            short = str(col)[: 10 - len(tail)] + tail
-            k += 1
-        taken.add(short.lower())
-        names[col] = short
-    return table.rename(columns=names), pd.DataFrame({"field": list(names.values()), "column": list(names.keys())})
-
-
-def _for_file(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy with dict/list columns as JSON text and no infinities, which GeoPackage can store."""
-    out = df.reset_index(drop=True)
-    geom = getattr(out, "_geometry_column_name", None)
-    for col in out.columns:
-        if col == geom:
-            continue
-        s = out[col]
-        if s.dtype == object and s.map(lambda v: isinstance(v, (dict, list, tuple, np.ndarray))).any():
-            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
-                             if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
-        elif pd.api.types.is_float_dtype(s):
-            out[col] = s.replace([np.inf, -np.inf], np.nan)
-    return out
+    return write_report(report, path, format)
 
 
 def _warnings_noted(func):

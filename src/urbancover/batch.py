@@ -10,8 +10,17 @@ Each task evaluates one extract (or one district polygon of an extract) and owns
   complete, writes its done-marker (``.done.json``: the extract's path, size, mtime and SHA-256,
   the district's, the rule set's and the settings' hashes, every file's size) and renames the folder into place;
   a run killed at any moment leaves the previous result or nothing, never a partial one;
+* a task's new folder replaces the old one only when it is complete: a task that fails keeps the
+  previous complete result in place and records the failure beside it (``<task>/failed.json``);
+  ``summary.csv`` then shows the kept result's values with this run's error and its ``result``
+  path; without a previous result the task's folder holds only ``summary.csv`` (the error),
+  ``failed.json`` and the marker, never a partial GeoPackage;
 * resume skips a task only when its marker is complete, says "done", and still matches the
-  extract, the district, the rule set, the settings and the requested outputs; failed tasks are retried;
+  extract, the district, the rule set, the settings and the requested outputs, and no later attempt failed;
+  failed tasks are retried;
+* Ctrl-C (SIGINT) or SIGTERM stop a run: no new task starts, the workers are told (local workers
+  by signal, Dask tasks by the run file ``<out>/.run-*`` they check at every step) and clean their
+  temporary folders, ``summary.csv`` is written, the lock is released last; a rerun resumes;
 * task names come from :func:`urbancover.outputs.safe_name`, made unique (``a b.osm`` and
   ``a_b.osm``; repeated or missing district names), and every path is proven inside ``<out>``.
 
@@ -24,12 +33,14 @@ and the extracts readable at the same paths).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -45,12 +56,15 @@ from urbancover.errors import InputError
 from urbancover.outputs import (
     MARKER_NAME,
     FolderLock,
+    Interrupted,
     OutputError,
+    atomic_path,
     file_fingerprint,
     fingerprint_matches,
     inside,
     read_marker,
     safe_name,
+    stop_on_signals,
     text_hash,
     unique_names,
     write_csv,
@@ -60,7 +74,13 @@ from urbancover.progress import log_line
 from urbancover.settings import Settings, current, resolve
 
 SUMMARY = "summary.csv"
+#: The record of a task's last failed attempt, beside the result it kept (or alone).
+FAILED = "failed.json"
 log = logging.getLogger("urbancover.batch")
+#: A task's temporary folders: ``.work-<task>-<pid>-<hex>`` while it runs, ``.old-<task>-<pid>-<hex>``
+#: for the result it replaces; a run holding the lock removes those of runs that died.
+_TEMP_RE = re.compile(r"\.(work|old)-.+-\d+-[0-9a-f]{6}\Z")
+_RUN_RE = re.compile(r"\.run-\d+-[0-9a-f]{6}\Z")
 
 
 @dataclass(frozen=True)
@@ -179,6 +199,13 @@ def make_tasks(
     return tasks
 
 
+def settings_hash(settings: Settings | None) -> str:
+    """SHA-256 of the settings that differ from the defaults (:meth:`Settings.changes`; the defaults'
+    hash is that of ``{}``, so a marker written before settings were recorded matches them).
+    """
+    return text_hash(json.dumps(resolve(settings).changes(), sort_keys=True))
+
+
 def rules_hash(rules: str | os.PathLike) -> str:
     """SHA-256 of a rule set's text (a preset's, or a rule file's bytes); refuses unknown rules."""
     from urbancover.rules import load_rules, presets
@@ -187,13 +214,6 @@ def rules_hash(rules: str | os.PathLike) -> str:
     if str(rules) in presets():
         return text_hash((resources.files("urbancover.presets") / f"{rules}.toml").read_bytes())
     return text_hash(Path(rules).read_bytes())
-
-
-def settings_hash(settings: Settings | None) -> str:
-    """SHA-256 of the settings that differ from the defaults (:meth:`Settings.changes`; the defaults'
-    hash is that of ``{}``, so a marker written before settings were recorded matches them).
-    """
-    return text_hash(json.dumps(resolve(settings).changes(), sort_keys=True))
 
 
 def _step(task: Task, progress: bool, message: str) -> None:
@@ -223,26 +243,44 @@ def district_source(task: Task):
     return area, read_osm(task.extract, clip=clip, settings=task.settings)
 
 
-def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
-             progress: bool = False) -> pd.DataFrame:
-    """Evaluate one task into a temporary folder, mark it done (or failed) and move it into place.
+class RunEnded(Exception):
+    """The run a task belongs to ended (interrupted, or its process died): the task stops and keeps nothing.
 
-    Never raises for a bad input: the error becomes the task's summary row (and the marker says
-    ``failed``, so the next run retries it), so one broken extract does not stop a batch of
-    hundreds. Returns the summary with ``task``, ``extract``, ``notes`` and ``error`` columns.
+    An ``Exception`` (a Dask worker thread must survive it), but never recorded as the task's failure.
+    """
+
+
+def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
+             progress: bool = False, run_file: str | None = None) -> pd.DataFrame:
+    """Evaluate one task into a temporary folder, mark it done and move it into place.
+
+    Never raises for a bad input or a failed write: the error becomes the task's summary row and
+    its failure record (:func:`record_failure`: beside the previous complete result, which stays,
+    or in a folder of its own), so the next run retries it and one broken extract does not stop a
+    batch of hundreds. Returns the summary with ``task``, ``extract``, ``notes`` and ``error`` columns.
+
+    ``run_file``: the run's file in ``out``; when it is gone (the run was interrupted or ended)
+    the task stops at its next step, removes its temporary folder and raises :class:`RunEnded`.
+    An :class:`~urbancover.outputs.Interrupted` (a signal) also removes the temporary folder.
     """
     from urbancover.analysis import evaluate
 
     s = resolve(task.settings)
     final = inside(out, task.name)
     work = inside(out, f".work-{task.name}-{os.getpid()}-{secrets.token_hex(3)}")
-    work.mkdir(parents=True)
     started = time.time()
     marker = {"task": task.name, "label": task.label, "district_sha256": text_hash(task.district_wkt or ""),
               "rules_sha256": rules_sha256 or rules_hash(task.rules), "outputs": _outputs_key(outputs),
               "settings_sha256": settings_hash(s), "settings": s.changes()}
+
+    def step(message: str) -> None:
+        if run_file is not None and not os.path.exists(run_file):
+            raise RunEnded(task.name)
+        _step(task, progress, message)
+
     try:
-        _step(task, progress, "started")
+        work.mkdir(parents=True)
+        step("started")
         marker["extract"] = file_fingerprint(task.extract)  # before reading: a later change forces a redo
         area, source = None, task.extract
         if task.district_wkt:
@@ -250,53 +288,107 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing facilities etc. are in the report's notes
             report = evaluate(source, task.rules, area=area, progress=progress, settings=s)
-        _step(task, progress, "evaluated")
-        report.to_gpkg(work / f"{task.name}.gpkg")
-        _step(task, progress, "wrote GeoPackage")
+        step("evaluated")
+        zones = task_zones(report, outputs)
+        report.to_gpkg(work / f"{task.name}.gpkg", zones=zones)
+        step("wrote GeoPackage")
         if outputs.report or outputs.maps:
-            write_maps(report, work, task.name, outputs, settings=s)
-            _step(task, progress, "wrote report/maps")
+            write_maps(report, work, task.name, outputs, zones=zones, settings=s)
+            step("wrote report/maps")
         summary = report.summary.copy()
         summary.insert(0, "task", task.name)
         summary.insert(1, "extract", task.extract)
         summary["notes"] = " | ".join(report.notes)
         summary["error"] = ""
         marker["status"] = "done"
+        write_csv(summary, work / SUMMARY)
+        marker["seconds"] = round(time.time() - started, 3)
+        write_marker(work, marker)
+        step("moving into place")
+        _replace_folder(work, final)
+    except RunEnded:
+        raise  # not a failure of the task: the run is gone, the finally below cleans up
     except Exception as err:  # one failing task is reported, the batch goes on
-        summary = pd.DataFrame([{
-            "task": task.name, "extract": task.extract,
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": "".join(traceback.format_exception_only(type(err), err)).strip(),
-        }])
-        marker["status"] = "failed"
-        marker["error"] = f"{type(err).__name__}: {err}"
+        shutil.rmtree(work, ignore_errors=True)  # no partial GeoPackage, anywhere
+        summary = record_failure(task, out, err, marker, seconds=time.time() - started)
         _step(task, progress, f"failed: {type(err).__name__}: {err}")
-    write_csv(summary, work / SUMMARY)
-    marker["seconds"] = round(time.time() - started, 3)
-    write_marker(work, marker)
-    _replace_folder(work, final)
-    _step(task, progress, f"{marker['status']} in {marker['seconds']:.1f} s")
+        return summary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # interrupted or ended: nothing half-written stays
+    _step(task, progress, f"done in {marker['seconds']:.1f} s")
     return summary
+
+
+def record_failure(task: Task, out: str | os.PathLike, err: BaseException | str, marker: dict | None = None,
+                   seconds: float = 0.0) -> pd.DataFrame:
+    """Record that a task failed, never destroying a complete result; returns its error row.
+
+    When ``<out>/<task>/`` holds a complete result (marker ``done``) it stays as it is and
+    ``failed.json`` (the error, when) is written into it, atomically: the task counts as failed, so
+    the next run retries it, and a success replaces the whole folder. Otherwise the folder becomes
+    ``summary.csv`` (the error row), ``failed.json`` and a ``failed`` marker, moved into place
+    whole. Recording is best effort: on a full disk the error row still reaches ``summary.csv``.
+    """
+    error = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+    summary = pd.DataFrame([{
+        "task": task.name, "extract": task.extract, "error": error,
+        "traceback": error if isinstance(err, str) else "".join(traceback.format_exception_only(type(err), err)).strip(),
+    }])
+    info = {"task": task.name, "error": error, "failed_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "seconds": round(seconds, 3)}
+    final = inside(out, task.name)
+    work = None
+    try:
+        previous = read_marker(final) if final.is_dir() else None
+        if previous is not None and previous.get("status") == "done":
+            info["kept"] = f"{task.name}/{task.name}.gpkg"
+            with atomic_path(final / FAILED) as part:
+                part.write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
+            return summary
+        work = inside(out, f".work-{task.name}-{os.getpid()}-{secrets.token_hex(3)}")
+        work.mkdir(parents=True)
+        write_csv(summary, work / SUMMARY)
+        with atomic_path(work / FAILED) as part:
+            part.write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
+        base = marker or {"task": task.name, "label": task.label, "district_sha256": text_hash(task.district_wkt or "")}
+        write_marker(work, dict(base, status="failed", error=error, seconds=round(seconds, 3)))
+        _replace_folder(work, final)
+        work = None
+    except (OSError, OutputError) as failure:  # a full disk: the error row still reaches summary.csv
+        log.warning("%s: could not record the failure (%s)", task.name, failure)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+def task_zones(report, outputs: Outputs):
+    """The demonstration-zone candidates written with a task's layers and report (with ``outputs.report``), or None."""
+    if not outputs.report or not len(report.compounds):
+        return None
+    from urbancover.zones import find_zones
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the diagnosis is in the zones' attrs and the report
+        return find_zones(report)
 
 
 def _outputs_key(outputs: Outputs) -> dict:
     return {"report": bool(outputs.report), "maps": outputs.maps, "lang": outputs.lang}
 
 
-def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, *,
+def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, zones=None, *,
                settings: Settings | None = None) -> list[Path]:
     """Gap maps (``maps/<rule>.<png|pdf>``) and the HTML report of one evaluation, each written atomically.
 
-    ``target(*parts)`` gives each output path (default: proven inside ``folder``); ``settings``
-    those of the maps (default :func:`urbancover.settings.current`).
+    ``target(*parts)`` gives each output path (default: proven inside ``folder``); ``zones``: the
+    demonstration-zone candidates of the report (default: :func:`task_zones`); ``settings`` those of
+    the maps (default :func:`urbancover.settings.current`).
     """
-    from urbancover.outputs import atomic_path
-
     try:
         from urbancover import report as maps
     except ImportError as err:
         raise InputError(f"--report/--maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
-    from urbancover.zones import find_zones
 
     target = target or (lambda *parts: inside(folder, *parts))
     settings = resolve(settings)
@@ -311,7 +403,7 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, *
                         maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300, settings=settings)
                     written.append(path)
         if outputs.report:
-            zones = find_zones(report) if len(report.compounds) else None
+            zones = task_zones(report, outputs) if zones is None else zones
             path = target(f"{stem}.html")
             with atomic_path(path) as part:
                 maps.html_report(report, part, zones=zones, lang=outputs.lang, settings=settings)
@@ -323,7 +415,7 @@ def _replace_folder(work: Path, final: Path) -> None:
     """Move a finished task folder into place; the previous one (the task's own product) goes last."""
     old = None
     if final.exists():
-        old = final.with_name(f".old-{final.name}-{secrets.token_hex(3)}")
+        old = final.with_name(f".old-{final.name}-{os.getpid()}-{secrets.token_hex(3)}")
         os.replace(final, old)
     os.replace(work, final)
     if old is not None:
@@ -341,8 +433,8 @@ def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: O
     marker = read_marker(folder)
     if marker is None:
         return "foreign" if not (folder / MARKER_NAME).exists() and any(folder.iterdir()) else "missing"
-    if marker.get("status") != "done":
-        return "failed"
+    if marker.get("status") != "done" or (folder / FAILED).exists():
+        return "failed"  # the last attempt failed (a complete older result may be kept beside the record)
     ok = (marker.get("task") == task.name
           and marker.get("district_sha256") == text_hash(task.district_wkt or "")
           and marker.get("rules_sha256") == rules_sha256
@@ -353,8 +445,40 @@ def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: O
     return "done" if ok else "stale"
 
 
+#: State of a spawned pool worker: the signal that stops it (0: none), and whether a task runs.
+_WORKER = {"pool": False, "stop": 0, "running": False}
+
+
+def _worker_init() -> None:
+    """In each spawned worker: SIGTERM (sent by the run when it is interrupted) stops the running
+    task (its ``finally`` removes its temporary folder), then the worker ends; an idle worker ends
+    at once. SIGINT stays ignored, as the run started the worker: Ctrl-C reaches the whole process
+    group, and the run, not each worker, decides (one line, no worker tracebacks).
+    """
+    _WORKER["pool"] = True
+    signal.signal(signal.SIGTERM, _worker_signal)
+
+
+def _worker_signal(signum, frame) -> None:
+    _WORKER["stop"] = signum
+    if _WORKER["running"]:
+        raise Interrupted(signum)
+    os._exit(128 + signum)
+
+
 def _run_task_here(args):
-    return run_task(*args)
+    if _WORKER["stop"]:  # a worker told to stop starts nothing new
+        os._exit(128 + _WORKER["stop"])
+    _WORKER["running"] = True
+    try:
+        return run_task(*args)
+    except (Interrupted, RunEnded) as err:
+        if _WORKER["pool"]:  # the task cleaned up; the worker ends without a traceback
+            sys.stderr.flush()
+            os._exit(err.exit_code if isinstance(err, Interrupted) else 1)
+        raise
+    finally:
+        _WORKER["running"] = False
 
 
 def run_batch(
@@ -383,8 +507,8 @@ def run_batch(
     workers
         Local processes (default: the number of CPUs).
     resume
-        Skip tasks whose done-marker is complete and matches the extract, district, rule set,
-        settings and ``outputs``; failed tasks are always run again.
+        Skip tasks whose done-marker is complete and matches the extract, district, rule set and
+        ``outputs``; failed tasks are always run again.
     progress
         A progress bar on a terminal; otherwise one line per task step on stderr (workers included).
     outputs
@@ -417,8 +541,10 @@ def run_batch(
     # each task carries its settings to its worker (a spawned process or a Dask worker starts with
     # the defaults): the ones it was made with, else those current now
     tasks = [t if t.settings is not None else replace(t, settings=current()) for t in tasks]
-    with FolderLock(out, wait=lock_wait):
+    with FolderLock(out, wait=lock_wait), stop_on_signals():  # the lock is released last
         guard = OutputGuard(out, [t.extract for t in tasks], overwrite=overwrite)
+        guard.sweep([".", *(t.name for t in tasks)])  # .part files of runs that died
+        sweep_temporary(out)
         guard.target(SUMMARY)  # a foreign summary.csv is refused before the work, not after
         states = {}
         for t in tasks:
@@ -434,31 +560,150 @@ def run_batch(
             states[t.name] = "skipped" if resume and state == "done" else "todo"
         todo = [t for t in tasks if states[t.name] == "todo"]
         _say(progress, f"{len(tasks)} tasks: {len(tasks) - len(todo)} already done, {len(todo)} to run")
+        lost: dict[str, str] = {}
         if todo:
+            run_file = inside(out, f".run-{os.getpid()}-{secrets.token_hex(3)}")
+            run_file.write_bytes(b"")
             line_mode = progress and not sys.stderr.isatty()
-            args = [(t, str(out), hashes[t.rules], outputs, line_mode) for t in todo]
-            if scheduler is not None:
-                results = _run_dask(args, scheduler, progress)
-            else:
-                n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-                if n == 1:
-                    results = [_run_task_here(a) for a in _progress(args, progress, len(args))]
+            args = [(t, str(out), hashes[t.rules], outputs, line_mode, str(run_file)) for t in todo]
+            try:
+                if scheduler is not None:
+                    lost = _run_dask(args, scheduler, progress, run_file)
                 else:
-                    import multiprocessing
-
-                    ctx = multiprocessing.get_context("spawn")  # safe with threads in the parent (GDAL, BLAS)
-                    with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as pool:
-                        futures = [pool.submit(_run_task_here, a) for a in args]
-                        results = [f.result() for f in _progress(as_completed(futures), progress, len(futures))]
-            for frame in results:
-                name = frame["task"].iloc[0]
-                states[name] = "failed" if _has_error(frame).any() else "done"
-        frames = [pd.read_csv(inside(out, t.name, SUMMARY), keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-                  for t in tasks]
-        summary = pd.concat(frames, ignore_index=True)
+                    n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+                    lost = _run_local(args, n, progress, run_file)
+            except BaseException as err:  # Ctrl-C, SIGTERM: told, cleaned; summary.csv of what is done
+                with _ignore_signals():  # a second Ctrl-C does not cut the clean-up short
+                    run_file.unlink(missing_ok=True)
+                    sweep_temporary(out)
+                    if isinstance(err, KeyboardInterrupt):
+                        why = f"interrupted ({err.name})" if isinstance(err, Interrupted) else "interrupted"
+                        with contextlib.suppress(Exception):
+                            summary = collect_summary(tasks, out, {t.name: f"{why} before it finished" for t in todo})
+                            guard.wrote(write_csv(summary, guard.target(SUMMARY)))
+                raise
+            finally:
+                run_file.unlink(missing_ok=True)
+            for t in todo:
+                if t.name in lost:  # the worker died (Dask KilledWorker, a process killed)
+                    record_failure(t, out, lost[t.name])
+            sweep_temporary(out)  # the folders of workers that died
+            for t in todo:
+                states[t.name] = "failed" if task_state(t, out, hashes[t.rules], outputs) != "done" else "done"
+        summary = collect_summary(tasks, out, lost)
         guard.wrote(write_csv(summary, guard.target(SUMMARY)))
     summary.attrs["states"] = states
     return summary
+
+
+def collect_summary(tasks: list[Task], out: str | os.PathLike, errors: dict | None = None) -> pd.DataFrame:
+    """Every task's rows for ``<out>/summary.csv``, with ``result`` (the task's GeoPackage relative
+    to ``out``, empty when it has none) and ``error``.
+
+    A task whose last attempt failed beside a kept complete result shows that result's values,
+    its path in ``result``, and the attempt's error; ``errors`` (task -> message) gives the rows of
+    tasks without a folder (interrupted before they finished).
+    """
+    errors = errors or {}
+    frames = []
+    for t in tasks:
+        folder = inside(out, t.name)
+        marker = read_marker(folder) if folder.is_dir() else None
+        path = folder / SUMMARY
+        if marker is None or not path.is_file():
+            message = errors.get(t.name) or "no result"
+            frames.append(pd.DataFrame([{"task": t.name, "extract": t.extract, "result": "", "error": message}]))
+            continue
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        done = marker.get("status") == "done"
+        frame["result"] = f"{t.name}/{t.name}.gpkg" if done else ""
+        failed = folder / FAILED
+        if done and failed.is_file():
+            try:
+                info = json.loads(failed.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                info = {}
+            frame["error"] = (f"{info.get('error', 'failed')} (at {info.get('failed_at', '?')}; "
+                              f"the previous result {frame['result'].iloc[0]} is kept and shown)")
+        frames.append(frame)
+    summary = pd.concat(frames, ignore_index=True)
+    cols = [c for c in summary.columns if c not in ("result", "error")]
+    return summary[[*cols, "result", "error"]]
+
+
+def sweep_temporary(out: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders (``.work-*``, ``.old-*``) and run files (``.run-*``) of batch runs
+    in ``out``: call it holding the lock, so no other run is using them.
+    """
+    removed = []
+    for entry in Path(out).iterdir():
+        if entry.is_symlink():
+            continue
+        if entry.is_dir() and _TEMP_RE.match(entry.name):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        elif entry.is_file() and _RUN_RE.match(entry.name):
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+@contextlib.contextmanager
+def _ignore_signals(signums=(signal.SIGINT, signal.SIGTERM)):
+    """The signals ignored within the block (processes started in it inherit that), then as before."""
+    previous = {}
+    try:
+        for signum in signums:
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
+    """Run the tasks in this process (``n == 1``) or in ``n`` spawned processes; the tasks whose
+    process died, with why. An interrupt stops the workers (no new task starts) before it goes on.
+    """
+    lost: dict[str, str] = {}
+    if n == 1:
+        for a in _progress(args, progress, len(args)):
+            _run_task_here(a)
+        return lost
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # safe with threads in the parent (GDAL, BLAS)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_worker_init)
+    futures = {}
+    try:
+        with _ignore_signals((signal.SIGINT,)):  # workers start ignoring Ctrl-C: the run stops them (SIGTERM)
+            futures = {pool.submit(_run_task_here, a): a[0].name for a in args}
+        for f in _progress(as_completed(futures), progress, len(futures)):
+            err = f.exception()
+            if err is not None:
+                lost[futures[f]] = f"{type(err).__name__}: {err} (the worker process died)"
+    except BaseException:
+        with _ignore_signals():  # a second Ctrl-C does not leave workers behind
+            for f in futures:
+                f.cancel()
+            run_file.unlink(missing_ok=True)
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:
+                with contextlib.suppress(Exception):
+                    proc.terminate()  # SIGTERM: the running task cleans up, the worker ends
+            deadline = time.monotonic() + 30
+            for proc in procs:
+                proc.join(max(0.1, deadline - time.monotonic()))
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(5)
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return lost
 
 
 def _has_error(frame: pd.DataFrame) -> pd.Series:
@@ -479,7 +724,12 @@ def _progress(iterable, show: bool, total: int):
     return tqdm(iterable, total=total, desc="tasks", unit="task")
 
 
-def _run_dask(args, scheduler, progress: bool) -> list[pd.DataFrame]:
+def _run_dask(args, scheduler, progress: bool, run_file: Path) -> dict[str, str]:
+    """Run the tasks on a Dask cluster; the tasks that raised there (a ``KilledWorker`` when workers
+    died beyond the scheduler's ``allowed-failures``), with why. The others all run. On an
+    interrupt the futures are cancelled and the run file removed, which stops running tasks at
+    their next step.
+    """
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -491,9 +741,23 @@ def _run_dask(args, scheduler, progress: bool) -> list[pd.DataFrame]:
     except (OSError, TimeoutError, ValueError, TypeError) as err:
         raise InputError(f"--scheduler {scheduler}: cannot connect ({type(err).__name__}: {err}); "
                          "check the address and that the scheduler runs.") from err
+    lost: dict[str, str] = {}
+    futures = []
     try:
         futures = client.map(_run_task_here, args, pure=False)
-        return [fut.result() for fut in _progress(dask_completed(futures), progress, len(futures))]
+        names = {f.key: a[0].name for f, a in zip(futures, args)}
+        for fut in _progress(dask_completed(futures), progress, len(futures)):
+            if fut.status == "error":
+                err = fut.exception()
+                lost[names[fut.key]] = f"{type(err).__name__}: {err}"
+            elif fut.status == "cancelled":
+                lost[names[fut.key]] = "cancelled on the Dask cluster"
+        return lost
+    except BaseException:
+        run_file.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):
+            client.cancel(futures)
+        raise
     finally:
         if own:
             client.close()

@@ -15,10 +15,13 @@ system, so it needs ``--crs``. Outputs are written to a temporary name and renam
 existing file is replaced only when urbancover wrote it and nobody changed it since, or with
 ``--overwrite``; an input of the run is never replaced.
 
-Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, a batch task failed, or
-no demonstration zone met the constraints (the diagnosis is printed); 2 bad input (one line on
-stderr naming the input or flag and what is wrong, found before the work starts where it can be:
-``--out`` is checked first); 3 an internal error, a bug (one line; ``--debug`` shows the traceback).
+Exit codes: 0 done; 1 a rule missed its target and ``--strict`` was given, a batch task failed (its
+error is in ``summary.csv``, every other task ran), or no demonstration zone met the constraints
+(the diagnosis is printed); 2 bad input or environment (one line on stderr naming the input, flag
+or path and what is wrong, found before the work starts where it can be: ``--out`` is checked
+first; a full disk or a folder without permission names the file and the cause, in every
+format); 3 an internal error, a bug (one line; ``--debug`` shows the traceback); 130 / 143
+interrupted by Ctrl-C (SIGINT) / SIGTERM (one line; nothing half-written stays, a rerun finishes).
 """
 
 from __future__ import annotations
@@ -208,11 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     Every warning of the run is told once (:class:`_Warned`): with the report's notes when it is
     one, else as a warning line; the warnings seen before an error are printed before it.
     """
+    from urbancover.outputs import Interrupted, stop_on_signals
+
     args = _parser().parse_args(argv)
     args.warned = warned = _Warned.start(getattr(args, "quiet", False))
     try:
-        return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
-    except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
+        with stop_on_signals():  # Ctrl-C and SIGTERM clean up (no .part file left), then one line
+            return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
+    except KeyboardInterrupt as err:
+        warned.tell()
+        code = err.exit_code if isinstance(err, Interrupted) else 130
+        name = err.name if isinstance(err, Interrupted) else "SIGINT"
+        _say(sys.stderr, f"urbancover: interrupted ({name}): unfinished outputs were removed, finished ones kept; "
+             "run the same command again to finish.")
+        return code
+    except (UrbancoverError, OSError) as err:  # bad input, a full disk, a file the system refuses: exit 2
         warned.tell()
         _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
         return 2
@@ -295,8 +308,9 @@ def _evaluate(args, only=None):
 
 
 def _analyze(args) -> int:
-    from urbancover.batch import Outputs, write_maps
-    from urbancover.outputs import FolderLock, OutputGuard, atomic_path, safe_name
+    from urbancover.batch import Outputs, task_zones, write_maps
+    from urbancover.export import write_report
+    from urbancover.outputs import FolderLock, OutputGuard, safe_name
 
     ruleset = _check_before_work(args, args.only)
     stem = safe_name(extract_stem(args.extract), "extract")
@@ -315,18 +329,21 @@ def _analyze(args) -> int:
 
     planned()  # refuse a foreign file or an input in the way before the evaluation
     report = _evaluate(args, only=args.only)
+    zones = task_zones(report, outputs)
     with FolderLock(args.out, wait=600):  # another run writing here: wait for it
         guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
+        guard.sweep([".", "maps", f"{stem}_{args.format}"])  # .part files of runs that were killed
         planned()
         if args.format == "gpkg":
-            gpkg = guard.target(f"{stem}.gpkg")
-            with atomic_path(gpkg) as part:
-                report.to_gpkg(part)
-            written = [guard.wrote(gpkg)]
+            written = [guard.wrote(p) for p in write_report(report, guard.target(f"{stem}.gpkg"), "gpkg", zones=zones)]
         else:
-            written = _export_folder(report, guard, f"{stem}_{args.format}", args.format)
+            folder = f"{stem}_{args.format}"
+            files = write_report(report, guard.out / folder, args.format, zones=zones,
+                                 target=lambda name: guard.target(folder, name))
+            written = [guard.wrote(p) for p in files]
         if args.report or args.maps:
-            written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target)]
+            written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target,
+                                                           zones=zones)]
     if not args.quiet:
         from urbancover.wording import note_text
 
@@ -344,28 +361,6 @@ def _analyze(args) -> int:
                 _say(sys.stdout, f"{wrote} {path}")
     failed = report.summary["passed"].eq(False).any()
     return 1 if args.strict and failed else 0
-
-
-def _export_folder(report, guard, folder: str, fmt: str) -> list:
-    """Export the layers in ``fmt`` into ``<out>/<folder>/``: written in a hidden folder first, then
-    each file moved into place through the guard (never over an input or a foreign file).
-    """
-    import os
-    import shutil
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp(dir=guard.out, prefix=f".{folder}.part-"))
-    written = []
-    try:
-        files = report.export(tmp, format=fmt)
-        targets = [guard.target(folder, f.name) for f in files]  # refuse before moving anything
-        for f, final in zip(files, targets):
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(f, final)
-            written.append(guard.wrote(final))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return written
 
 
 def _zones(args) -> int:
@@ -393,6 +388,7 @@ def _zones(args) -> int:
     path = None
     if len(zones):
         with FolderLock(args.out, wait=600):
+            guard.sweep()  # .part files of runs that were killed
             path = guard.target(name)
             with atomic_path(path) as part:
                 zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(part, layer="zones")

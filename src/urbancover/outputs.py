@@ -18,18 +18,28 @@ Every file urbancover's command line and batch runs write goes through this modu
   ``flock``: released by the OS when the holder dies, so a killed run leaves no stale lock).
 * :func:`file_fingerprint`, :func:`write_marker` and :func:`read_marker` are the done-markers of
   batch tasks.
+* :func:`write_failure` tells an environment problem while writing (a full disk, no permission:
+  exit 2, naming the path and the cause) from a bug; :func:`atomic_path` and :func:`part_folder`
+  raise it as an :class:`OutputError`.
+* :func:`stop_on_signals` turns SIGINT and SIGTERM into :class:`Interrupted`, so every ``finally``
+  and context manager above cleans up (no ``.part`` file left, the lock released last);
+  :meth:`OutputGuard.sweep` removes the ``.part`` files and folders of runs that died anyway.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
 import re
 import secrets
+import shutil
+import signal
 import socket
 import sys
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -155,6 +165,83 @@ def _part_name(final: Path) -> Path:
     return final.with_name(f".{final.stem}.part-{os.getpid()}-{secrets.token_hex(3)}{final.suffix}")
 
 
+#: Names of the temporary files and folders :func:`atomic_path` and :func:`part_folder` make
+#: (``.<stem>.part-<pid>-<6 hex>[suffix]``, SQLite side files included): what :meth:`OutputGuard.sweep` may remove.
+PART_RE = re.compile(r"\.(?P<stem>.*)\.part-(?P<pid>\d+)-[0-9a-f]{6}(\.[^/]*)?\Z")
+
+#: Below this many free bytes a GDAL write error is a full disk (GDAL's messages rarely say so:
+#: "Failed to commit transaction" for GeoPackage, "Cannot write feature" for GeoJSON).
+FULL_DISK_BYTES = 1 << 20
+
+_FIXES = {
+    errno.ENOSPC: "free space on that disk or choose another output folder",
+    errno.EDQUOT: "free space within your quota or choose another output folder",
+    errno.EACCES: "make the folder writable or choose another output folder",
+    errno.EPERM: "make the folder writable or choose another output folder",
+    errno.EROFS: "the file system is read-only; choose another output folder",
+    errno.EFBIG: "the file is larger than this file system allows; choose another output folder or format",
+}
+
+
+def write_failure(path: str | os.PathLike, err: BaseException) -> OutputError | None:
+    """The :class:`OutputError` (exit 2) for ``err`` raised while writing ``path`` when it is the
+    environment's doing, else None (a bug: exit 3).
+
+    Environment: any ``OSError`` (a full disk, a quota, no permission, a read-only file system,
+    an I/O error), and a GDAL (pyogrio) error whose message says so or that comes with less than
+    :data:`FULL_DISK_BYTES` free on the target's disk. The message names the path and the cause.
+
+    Examples
+    --------
+    >>> str(write_failure("out/a.gpkg", OSError(errno.ENOSPC, "No space left on device")))
+    'out/a.gpkg: cannot write it: No space left on device (errno 28); free space on that disk or choose another output folder.'
+    """
+    if isinstance(err, OutputError):
+        return None
+    path = Path(path)
+    code = None
+    if isinstance(err, OSError):
+        code = err.errno
+        cause = err.strerror or str(err)
+    elif type(err).__module__.split(".")[0] in ("pyogrio", "fiona"):
+        text = str(err)
+        if re.search(r"no space left|disk is full|disk full|quota", text, re.I):
+            code = errno.ENOSPC
+        elif re.search(r"permission denied|read-only file system", text, re.I):
+            code = errno.EACCES
+        elif _free_bytes(path) < FULL_DISK_BYTES:
+            code = errno.ENOSPC
+        else:
+            return None
+        cause = f"{os.strerror(code)} (GDAL: {text})"
+    else:
+        return None
+    fix = _FIXES.get(code, "check the disk and the folder")
+    where = "" if code is None or f"errno {code}" in cause.lower() else f" (errno {code})"
+    return OutputError(f"{path}: cannot write it: {cause}{where}; {fix}.")
+
+
+def _free_bytes(path: Path) -> float:
+    for folder in (path, *path.parents):
+        try:
+            return float(shutil.disk_usage(folder).free)
+        except OSError:
+            continue
+    return float("inf")
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike):
+    """Turn an environment failure (:func:`write_failure`) inside the block into an :class:`OutputError` naming ``path``."""
+    try:
+        yield
+    except Exception as err:
+        failure = write_failure(path, err)
+        if failure is None:
+            raise
+        raise failure from err
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike):
     """Yield a temporary path next to ``final``; rename it onto ``final`` when the block succeeds.
@@ -168,17 +255,36 @@ def atomic_path(final: str | os.PathLike):
     ...     table.to_csv(part)
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    with writing(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
     part = _part_name(final)
     try:
-        yield part
-        if not part.exists():
-            raise OutputError(f"{final}: nothing was written.")
-        os.replace(part, final)
+        with writing(final):  # a full disk names the file, not its temporary name (exit 2)
+            yield part
+            if not part.exists():
+                raise OutputError(f"{final}: nothing was written.")
+            os.replace(part, final)
     finally:
         for leftover in (part, Path(f"{part}-journal"), Path(f"{part}-wal"), Path(f"{part}-shm")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+@contextlib.contextmanager
+def part_folder(final: str | os.PathLike):
+    """A hidden temporary folder next to ``final`` (``.<name>.part-<pid>-<hex>``), removed when the
+    block ends whatever happens; an environment failure inside names ``final`` (:func:`writing`).
+    """
+    final = Path(final)
+    with writing(final):
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.part-{os.getpid()}-{secrets.token_hex(3)}")
+        tmp.mkdir()
+    try:
+        with writing(final):
+            yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_csv(table, final: str | os.PathLike) -> Path:
@@ -255,6 +361,30 @@ class OutputGuard:
                               "move it, choose another folder, or pass --overwrite.")
         return path
 
+    def sweep(self, folders=(".",)) -> list[Path]:
+        """Remove the temporary ``.part`` files and folders (:data:`PART_RE`) that urbancover runs left
+        in ``out`` and in its ``folders`` when the process that made them is gone (killed, or the
+        machine stopped). Call it holding the :class:`FolderLock`. Returns what was removed.
+        """
+        removed = []
+        for sub in folders:
+            try:
+                folder = self.out if sub in (".", "") else inside(self.out, sub)
+                entries = list(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
+            except (OSError, OutputError):
+                continue
+            for entry in entries:
+                m = PART_RE.match(entry.name)
+                if m is None or entry.is_symlink() or pid_alive(int(m["pid"])):
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+                removed.append(entry)
+        return removed
+
     def wrote(self, path: str | os.PathLike) -> Path:
         """Record ``path`` as urbancover's product (size, mtime) in the folder's record, atomically."""
         path = Path(path)
@@ -263,6 +393,64 @@ class OutputGuard:
         with atomic_path(self.record_path) as part:
             part.write_text(json.dumps(self.record, indent=1, sort_keys=True), encoding="utf-8")
         return path
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM arrived: ``signum`` says which; the exit code is ``128 + signum``."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+    @property
+    def name(self) -> str:
+        """``SIGINT`` or ``SIGTERM``."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """``128 + signum`` (130 for SIGINT, 143 for SIGTERM), as shells report a signal."""
+        return 128 + self.signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Within the block, SIGINT and SIGTERM raise :class:`Interrupted` (a ``KeyboardInterrupt``)
+    in the main thread, so ``finally`` blocks and context managers clean up before the process
+    ends; the previous handlers come back after it. Does nothing outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for s in signums:
+        with contextlib.suppress(OSError, ValueError):
+            previous[s] = signal.signal(s, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(s, handler)
 
 
 class FolderLock:

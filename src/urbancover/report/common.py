@@ -13,13 +13,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from urbancover import intervals
 from urbancover.errors import InputError
+from urbancover.export import street_distances, zones_layer  # noqa: F401 (street_distances: public here too)
 from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
-from urbancover.network import line_substrings
 from urbancover.rules import KINDS
 from urbancover.wording import fmt_share
 
@@ -418,107 +416,6 @@ def street_demand(report, rule_id: str):
     return None if m is None else m.streets
 
 
-def street_distances(report, rule_id: str, *, step: float | None = None, resolution: float = 0.0,
-                     beyond_steps: bool = True, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
-    """Every street of the network cut into pieces, each with its network distance to the rule's
-    facilities: what the gap map colours.
-
-    Pieces break at every point where the distance crosses the threshold (exactly), at the ends of
-    the rule's street demand, and at most every ``step`` metres (default: a twentieth of the
-    threshold, 10 to 50 m), so that colours change smoothly within the threshold; with
-    ``step=math.inf`` only at those points (the fewest pieces, for export). ``resolution`` (metres)
-    raises ``step`` to at least that: a map passes the ground length of one printed dot, so a whole
-    city is not cut finer than its paper can show. With ``beyond_steps=False`` the regular breaks
-    are left out where every category is beyond its threshold (a gap map colours all of that
-    alike): far fewer pieces for a city where most streets are beyond.
-
-    Returns a GeoDataFrame (the network's CRS): ``edge``, ``start``, ``end`` (metres from the
-    edge's ``u`` end), ``network_distance`` (metres at the middle of the piece, ``inf`` if no facility is
-    reachable; for an ``all_of`` rule the distance to the farthest category), ``distance_from`` and
-    ``distance_to`` (the same at the piece's two ends), ``ratio`` (distance
-    over threshold; for ``all_of`` the largest over the categories), ``served`` (every category
-    within its threshold), ``demand`` (the piece is street demand of the rule), ``highway``,
-    ``name``, and the piece's LineString (with ``geometry=False`` a DataFrame without it: cutting
-    the lines is most of the cost, and a caller that merges pieces first needs none).
-    """
-    checks = rule_checks(report, rule_id)
-    if checks is None:
-        raise InputError(f"{rule_id}: a {report.results[rule_id].rule.kind!r} rule has no distance to map.")
-    net = report.network
-    m = net.n_edges
-    L = net.length
-    if step is None:
-        step = float(np.clip(checks.thresholds.min() / 20.0, 10.0, 50.0))
-        # keep a city-wide map to about half a million pieces
-        step = max(step, float(L.sum()) / 500_000.0)
-    step = max(step, resolution)
-    n_seg = np.maximum(1, np.ceil(L / step)).astype(np.int64)
-    e_reg = np.repeat(np.arange(m), n_seg + 1)
-    k_reg = intervals.ranges(n_seg + 1)
-    p_reg = k_reg * (L / n_seg)[e_reg]
-    covered = [fld.covered_intervals(T) for fld, T in zip(checks.fields, checks.thresholds)]
-    if not beyond_steps:
-        # regular breaks only where some category is within its threshold, and at the edges' ends
-        union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
-        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg)
-        e_reg, p_reg = e_reg[keep], p_reg[keep]
-    be, bp = [e_reg], [p_reg]
-    for ce, cs, cn in covered:
-        be += [ce, ce]
-        bp += [cs, cn]
-    demand = street_demand(report, rule_id)
-    if demand is not None:
-        be += [demand[0], demand[0]]
-        bp += [demand[1], demand[2]]
-    e = np.concatenate(be).astype(np.int64)
-    p = np.clip(np.concatenate(bp).astype(float), 0.0, L[np.concatenate(be).astype(np.int64)])
-    order = np.lexsort((p, e))
-    e, p = e[order], p[order]
-    nxt_same = np.r_[e[1:] == e[:-1], False]
-    pe = e[nxt_same]
-    ps = p[nxt_same]
-    pn = p[np.r_[False, nxt_same[:-1]]]
-    keep = pn - ps > 1e-6
-    pe, ps, pn = pe[keep], ps[keep], pn[keep]
-    mid = (ps + pn) / 2.0
-    dists = checks.along(pe, mid)
-    d_from = checks.along(pe, ps).max(axis=1)
-    d_to = checks.along(pe, pn).max(axis=1)
-    ratio = (dists / checks.thresholds[None, :]).max(axis=1)
-    served = (dists <= checks.thresholds[None, :]).all(axis=1)
-    distance = dists.max(axis=1)
-    in_demand = np.zeros(len(pe), bool)
-    if demand is not None and len(demand[0]):
-        # a piece is demand when its middle lies in a demand interval of its edge
-        in_demand = _within(demand, pe, mid)
-    cols = {
-        "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
-        "ratio": ratio, "served": served, "demand": in_demand,
-        "highway": net.edge_values("highway", pe),
-        "name": net.edge_values("name", pe),
-    }
-    if len(checks.fields) > 1:
-        for k, fld in enumerate(checks.fields):
-            cols[f"network_distance_{report.results[rule_id].rule.categories[k].name}"] = dists[:, k]
-    if not geometry:
-        return pd.DataFrame(cols)
-    geom = line_substrings(net.lines(pe), ps, pn) if len(pe) else np.zeros(0, dtype=object)
-    return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
-
-
-def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Whether each point (edge ``e``, ``p`` metres along it) lies in the interval of ``iv``
-    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any),
-    by :func:`urbancover.intervals.locate`.
-    """
-    de, ds, dn = (np.asarray(x) for x in iv)
-    if len(de) == 0:
-        return np.zeros(len(e), dtype=bool)
-    o = np.lexsort((ds, de))
-    k = intervals.locate((de[o], ds[o], dn[o]), e, p)
-    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
-
-
 def home_failures(report) -> dict:
     """(element, osmid) of a home -> the rules it is not served by (every distance rule)."""
     out: dict = {}
@@ -534,27 +431,9 @@ def home_failures(report) -> dict:
 
 def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones), or None.
+    missing ones), or None (:func:`urbancover.export.zones_layer`, what the exports write).
     """
-    if zones is None:
-        return None
-    if not isinstance(zones, gpd.GeoDataFrame):
-        raise TypeError(f"zones must be a GeoDataFrame (urbancover.zones.find_zones), got {type(zones).__name__}.")
-    if zones.crs is None:
-        raise InputError("zones: the GeoDataFrame has no CRS; set it (e.g. zones.set_crs(...)) first.")
-    z = zones.to_crs(crs).reset_index(drop=True)
-    g = z.geometry.values
-    z = z[~shapely.is_missing(g) & ~shapely.is_empty(g)].reset_index(drop=True)
-    if "area_km2" not in z:
-        z["area_km2"] = shapely.area(z.geometry.values) / 1e6
-    for col in ("compound_names", "reason", "score"):
-        if col not in z:
-            z[col] = None
-    z["compound_names"] = [
-        ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
-        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-                           for v in z["compound_names"]]
-    return z
+    return zones_layer(zones, crs)
 
 
 # ---------------------------------------------------------------------------------------- web font

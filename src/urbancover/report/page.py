@@ -19,7 +19,6 @@ from urbancover.report.common import (
     measure_text,
     result_word,
     rule_name,
-    street_distances,
     summary_row,
     with_web_font,
     zones_frame,
@@ -332,35 +331,16 @@ def _facts(report, lang: str) -> str:
             f"{len(ctx.compounds)} compounds · {float(report.network.length.sum()) / 1000:.1f} km of walkable network")
 
 
-def _street_layer(pieces: gpd.GeoDataFrame, report, rid: str) -> gpd.GeoDataFrame:
-    """The street pieces with the layers' column names and a ``status`` (files keep no ``inf``)."""
-    m = report.results[rid].measurement
-    has = np.array([len(c.facilities) > 0 for c in m.checks])
-    out = pieces.rename(columns={"network_distance": "network_m", "distance_from": "network_m_from",
-                                 "distance_to": "network_m_to", "start": "start_m", "end": "end_m"})
-    out.columns = [c.replace("network_distance_", "network_m_") for c in out.columns]
-    status = np.where(out["served"].to_numpy(dtype=bool), "served",
-                      np.where(~has.all(), "no facility",
-                               np.where(np.isinf(out["network_m"].to_numpy(dtype=float)), "no path", "beyond")))
-    return out.assign(status=status)
-
-
 def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | None = None, street_distance: bool = True) -> Path:
-    """Write every layer of the report to one GeoPackage with named layers, overwriting it.
+    """Write every layer of the report to one GeoPackage with named layers, replacing it atomically:
+    :meth:`Report.to_gpkg` (the one writer, :func:`urbancover.export.write_report`).
 
-    The layers of :meth:`Report.to_gpkg` (``<rule id>__<layer>``, ``compounds``, the ``summary``
-    table), plus ``zones`` when given and, with ``street_distance``, ``<rule id>__street_distance``
-    for every distance rule: the streets cut where the distance crosses the threshold, each piece
-    with its network distance at both ends and in the middle and whether it is served (what the
-    gap maps colour, for restyling in a desktop GIS).
+    The layers ``<rule id>__<layer>``, ``compounds``, the ``summary`` table, ``zones`` when given
+    and, with ``street_distance``, ``<rule id>__street_distance`` for every distance rule: the
+    streets cut where the distance crosses the threshold, each piece with its network distance at
+    both ends and in the middle and whether it is served (what the gap maps colour, for restyling
+    in a desktop GIS).
     """
-    extra = {}
-    z = zones_frame(zones, report.network.crs)
-    if z is not None:
-        extra["zones"] = z
-    if street_distance:
-        for rid in distance_rules(report):
-            extra[f"{rid}__street_distance"] = _street_layer(street_distances(report, rid, step=math.inf), report, rid)
-    return Path(report.to_gpkg(path, extra=extra))
+    return Path(report.to_gpkg(path, zones=zones, street_distance=street_distance))
 
 
