@@ -372,18 +372,22 @@ def evaluate(
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
-    summary = pd.DataFrame([r.summary for r in results.values()])
-    summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
-    if len(summary):
-        # the verdict in words, so a file (GeoPackage, CSV) never shows an undetermined rule as a
-        # blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list"
-        summary["verdict"] = [
-            ("list" if KINDS[k].listed else "undetermined") if p is None or (isinstance(p, float) and np.isnan(p))
-            else ("pass" if bool(p) else "fail") for p, k in zip(summary["passed"], summary["kind"])]
     return Report(
-        summary=summary, results=results, compounds=_compound_table(ctx, results),
+        summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
     )
+
+
+def summary_frame(rows: list) -> pd.DataFrame:
+    """``Report.summary``: the columns of each rule's :class:`~urbancover.results.SummaryRow`, indexed
+    by rule id, with the verdict the kind set in words, so a file (GeoPackage, CSV) never shows an
+    undetermined rule as a blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list".
+    """
+    summary = pd.DataFrame([r.columns() for r in rows])
+    summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
+    if len(summary):
+        summary["verdict"] = [r.verdict.value for r in rows]
+    return summary
 
 
 def _max_threshold(rules) -> float:

@@ -20,6 +20,7 @@ from urbancover.io.layers import check_degrees
 from urbancover.io.offset import warn_if_offset
 from urbancover.io.osm import OSMData
 from urbancover.network import Network
+from urbancover.present import Note
 
 
 def user_layer(layer, name: str, osm: OSMData, net: Network, near_m: float, notes: list[str]) -> gpd.GeoDataFrame:
@@ -50,8 +51,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, near_m: float, note
     nan_rows = np.flatnonzero(~unusable)[np.unique(row[~np.isfinite(coords).all(axis=1)])]
     unusable[nan_rows] = True
     if unusable.any():
-        msg = (f"{name}: {int(unusable.sum())} of {len(layer)} rows have no usable geometry (missing, empty or "
-               "with NaN coordinates) and are ignored.")
+        msg = Note("layer.unusable", name=name, n=int(unusable.sum()), total=len(layer))
         warnings.warn(msg, UserWarning, stacklevel=4)
         notes.append(msg)
         layer = layer[~unusable]
@@ -66,7 +66,7 @@ def user_layer(layer, name: str, osm: OSMData, net: Network, near_m: float, note
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         layer = layer.copy()
         layer[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
-        notes.append(f"{name}: {int(invalid.sum())} invalid geometries (e.g. self-intersecting outlines) repaired.")
+        notes.append(Note("layer.repaired", name=name, n=int(invalid.sum())))
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).total_bounds
     streets = net.total_bounds
     box = shapely.box(min(extract[0], streets[0]), min(extract[1], streets[1]), max(extract[2], streets[2]), max(extract[3], streets[3]))
@@ -109,7 +109,7 @@ def facility_layers(layers: dict | None, valid: set | None, net: Network, notes:
         for col in ("osmid", "name"):
             if col not in layer:
                 layer[col] = None
-        notes.append(f"{key}: facilities from the user's layer ({len(layer)} features) instead of OSM.")
+        notes.append(Note("facilities.user", key=key, n=len(layer)))
         out[key] = layer
     return out
 
