@@ -22,6 +22,10 @@ SHARE_UNITS = ("residents", "buildings", "compounds", "street")
 _MISSING = object()
 
 
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == "")
+
+
 @dataclass
 class Share:
     """A share served, by network and by straight-line distance, and its size: ``served`` of
@@ -99,6 +103,27 @@ class SummaryRow(MutableMapping):
             self.shares[unit] = Share(unit)
             self._note(*Share(unit).columns())
         return self.shares[unit]
+
+    @classmethod
+    def from_columns(cls, columns) -> SummaryRow:
+        """A row from the summary's columns (a row of ``Report.summary`` or of a batch's
+        ``summary.csv``): the verdict from its ``verdict`` column, the shares of a distance kind.
+        """
+        from urbancover.rules import KINDS
+
+        get = columns.get
+        row = cls(id=str(get("id")), kind=str(get("kind")))
+        distance = row.kind in KINDS and KINDS[row.kind].distance
+        for k, v in columns.items():
+            if k in ("passed", "verdict") or _blank(v):  # a blank cell: the row had no such column
+                continue
+            where = row._share_key(k) if distance else None
+            if where is not None:
+                setattr(row.share(where[0]), where[1], v)
+            row[k] = v
+        verdict = get("verdict")
+        row.verdict = Verdict(verdict) if isinstance(verdict, str) and verdict else Verdict.UNDETERMINED
+        return row
 
     # ---- the summary's columns
     def columns(self) -> dict:

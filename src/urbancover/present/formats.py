@@ -11,7 +11,7 @@ import math
 
 from urbancover.errors import InputError
 
-__all__ = ["LANGS", "check_lang", "distance", "is_missing", "number", "share", "value", "value_of"]
+__all__ = ["LANGS", "check_lang", "distance", "is_missing", "number", "share", "share_pair", "size", "value", "value_of"]
 
 #: The languages of every output.
 LANGS = ("zh", "en")
@@ -84,3 +84,19 @@ def distance(d) -> str:
     if d >= 1000:
         return f"{d / 1000:.1f} km"
     return f"{d:.0f} m"
+
+
+def size(s, lang: str = "en") -> str:
+    """The size behind a share (a :class:`~urbancover.results.Share`): ``"of 6,702 residents"``,
+    ``"共 0.20 公里"``; empty when it has none.
+    """
+    from urbancover.present.words import size_text
+
+    if s is None or is_missing(s.size):
+        return ""
+    return size_text(number(float(s.size), km=s.unit == "street"), s.unit, lang)
+
+
+def share_pair(s, lang: str = "en", sep: str = " | ") -> str:
+    """``"37.7% | 46.4% of 6,702 residents"``: a share by network and by straight line, and its size."""
+    return f"{share(s.served)}{sep}{share(s.straight)} {size(s, lang)}".strip()

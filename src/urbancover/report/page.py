@@ -18,14 +18,15 @@ from urbancover.report.common import (
     distance_rules,
     esc,
     measure_text,
-    result_word,
     rule_name,
     street_distances,
-    summary_row,
+    verdict_word,
     with_web_font,
     zones_frame,
 )
-from urbancover.wording import fmt_share, fmt_value, reason_text, share_size, target_text
+from urbancover.present import Verdict, say
+from urbancover.present.formats import share, size, value
+from urbancover.present.words import target_text
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
@@ -108,7 +109,7 @@ def _district(report) -> str:
 def _requirement(m, row, lang, T) -> str:
     """The rule's requirement in words: its distance(s) from the measurement, else its target."""
     if m is None:
-        return esc(target_text(row.get("target_text"), lang))
+        return esc(target_text(row.target_text, lang))
     unit = " 米" if lang == "zh" else " m"
     if len(m.checks) == 1:
         text = T["distance_rule"].format(t=f"{m.checks[0].threshold:g}{unit}")
@@ -119,21 +120,23 @@ def _requirement(m, row, lang, T) -> str:
 
 
 def _pair(row, key, lang: str = "en") -> str:
-    if f"{key}_served" not in row:
+    s = row.shares.get(key)
+    if s is None:
         return "<td class='pair'></td>"
-    size = share_size(row, key, lang)  # every share carries its size: "37.7% | 30.1% of 6,702 residents"
-    return (f"<td class='pair'>{esc(fmt_share(row.get(f'{key}_served')))} "
-            f"<span class='line'>｜ {esc(fmt_share(row.get(f'{key}_served_straight')))}</span>"
-            + (f"<br><span class='sub size'>{esc(size)}</span>" if size else "") + "</td>")
+    words = size(s, lang)  # every share carries its size: "37.7% | 30.1% of 6,702 residents"
+    return (f"<td class='pair'>{esc(share(s.served))} "
+            f"<span class='line'>｜ {esc(share(s.straight))}</span>"
+            + (f"<br><span class='sub size'>{esc(words)}</span>" if words else "") + "</td>")
 
 
-def _badge(passed, kind, T, reason=None, lang: str = "en") -> str:
-    word = result_word(passed, kind, T)
-    undetermined = passed is None or (isinstance(passed, float) and math.isnan(passed))
-    cls = "none" if undetermined else ("pass" if bool(passed) else "fail")
-    why = (f"<br><span class='sub reason'>{esc(reason_text(reason, lang))}</span>"
-           if undetermined and isinstance(reason, str) and reason else "")
-    return f"<span class='badge {cls}'>{esc(word)}</span>{why}"
+#: CSS class of each verdict's badge.
+_BADGE = {Verdict.PASS: "pass", Verdict.FAIL: "fail", Verdict.UNDETERMINED: "none", Verdict.LIST: "none"}
+
+
+def _badge(row, lang: str = "en") -> str:
+    why = (f"<br><span class='sub reason'>{esc(say(row.reason, lang))}</span>"
+           if row.verdict in (Verdict.UNDETERMINED, Verdict.LIST) and row.reason else "")
+    return f"<span class='badge {_BADGE[row.verdict]}'>{esc(verdict_word(row, lang))}</span>{why}"
 
 
 def summary_table(report, lang: str = "zh") -> str:
@@ -146,22 +149,23 @@ def summary_table(report, lang: str = "zh") -> str:
     out = ["<table class='summary'><thead><tr>" + "".join(f"<th>{T[h]}</th>" for h in head) + "</tr></thead><tbody>"]
     for rid, res in report.results.items():
         rule = res.rule
-        row = summary_row(report, rid)
+        row = res.summary
         other = ""
-        if res.measurement is None and ("value" in row or "measure" in row):
-            other = f"{esc(measure_text(str(row.get('measure', '')), lang))}: <b>{esc(fmt_value(row.get('value')))}</b>"
+        if res.measurement is None:
+            other = f"{esc(measure_text(row.measure, lang))}: <b>{esc(value(row.value))}</b>"
             for extra in ("facilities_needed", "units_failing", "detail"):
-                if extra in row and row[extra] not in ("", None):
-                    val = fmt_value(row[extra]) if isinstance(row[extra], (int, float, np.number)) else row[extra]
+                if row.extra.get(extra) not in ("", None):
+                    val = row.extra[extra]
+                    val = value(val) if isinstance(val, (int, float, np.number)) else say(val, lang)
                     other += f"<br><span class='sub'>{esc(T[extra])}: {esc(val)}</span>"
         elif isinstance(row.get("missing"), str) and row.get("missing") not in ("", "none"):
-            other = f"<span class='sub'>{esc(T['missing'])}: {esc(row['missing'])}</span>"
+            other = f"<span class='sub'>{esc(T['missing'])}: {esc(say(row['missing'], lang))}</span>"
         out.append(
             f"<tr id='rule-{esc(rid)}' data-rule='{esc(rid)}'><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br>"
             f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
             f"<td>{_requirement(res.measurement, row, lang, T)}</td>"
             + "".join(_pair(row, k, lang) for k in ("residents", "buildings", "compounds", "street"))
-            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T, row.get('reason'), lang)}</td></tr>"
+            + f"<td>{other}</td><td>{_badge(row, lang)}</td></tr>"
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -262,7 +266,7 @@ def html_report(
     parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
     if report.notes:
         parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
-                     + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
+                     + "".join(f"<li>{esc(say(n, lang))}</li>" for n in report.notes) + "</ul></section>")
     diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
     embedded = None

@@ -22,16 +22,17 @@ from urbancover.report.common import (
     check_lang,
     font_families,
     measure_text,
-    result_word,
     rule_checks,
     rule_name,
     served_pairs,
     street_distances,
     summary_row,
+    verdict_word,
     zones_frame,
 )
+from urbancover.present.formats import value as fmt_value
+from urbancover.present.words import target_text
 from urbancover.rules import KINDS
-from urbancover.wording import fmt_value, target_text
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
@@ -692,7 +693,7 @@ def _title(rule, lang: str) -> str:
     return name
 
 
-def _subtitle_parts(rule, row: dict, lang: str, T: dict, checks) -> tuple[list[str], str]:
+def _subtitle_parts(rule, row, lang: str, T: dict, checks) -> tuple[list[str], str]:
     sep = " · "
     parts = []
     if checks is not None:
@@ -705,11 +706,10 @@ def _subtitle_parts(rule, row: dict, lang: str, T: dict, checks) -> tuple[list[s
             parts.append(T["served_pair"].format(what=what, net=net, line=line))
         parts.append(f"{T['target']} {100 * rule.target:g}%")
     else:
-        if "value" in row or "measure" in row:
-            parts.append(T["value_of"].format(measure=measure_text(str(row.get("measure", "")), lang), value=fmt_value(row.get("value"))))
-        if row.get("target_text"):
-            parts.append(f"{T['target']} {target_text(row['target_text'], lang)}")
-    parts.append(result_word(row.get("passed"), rule.kind, T))
+        parts.append(T["value_of"].format(measure=measure_text(row.measure, lang), value=fmt_value(row.value)))
+        if row.target_text:
+            parts.append(f"{T['target']} {target_text(row.target_text, lang)}")
+    parts.append(verdict_word(row, lang))
     return parts, sep
 
 
