@@ -18,6 +18,7 @@ from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
+from urbancover.present import Note
 from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
 
@@ -383,11 +384,24 @@ def summary_frame(rows: list) -> pd.DataFrame:
     by rule id, with the verdict the kind set in words, so a file (GeoPackage, CSV) never shows an
     undetermined rule as a blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list".
     """
-    summary = pd.DataFrame([r.columns() for r in rows])
+    columns = [r.columns() for r in rows]
+    summary = notes_kept(pd.DataFrame(columns), columns)
     summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
     if len(summary):
         summary["verdict"] = [r.verdict.value for r in rows]
     return summary
+
+
+def notes_kept(frame: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """``frame`` (made from ``records``) with every column holding a :class:`~urbancover.present.Note`
+    as an object column of the notes themselves: pandas would store them as plain strings, and
+    the outputs say them in their language.
+    """
+    for col in frame.columns:
+        values = [rec.get(col, np.nan) for rec in records]
+        if any(isinstance(v, Note) for v in values):
+            frame[col] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
 
 
 def _max_threshold(rules) -> float:

@@ -431,17 +431,23 @@ def _zones(args) -> int:
                 zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(part, layer="zones")
             guard.wrote(path)
     if not args.quiet:
+        from urbancover.present import say
+        from urbancover.present.words import ZONE_HEADERS
+
+        W = ZONE_HEADERS[args.lang]
         for w in caught:
             if diagnosis and diagnosis in str(w.message):
                 continue
             _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
-        print(f"old compounds: {zones.attrs.get('compound_source', '')}")
+        print(f"{W['old_source']}: {say(zones.attrs.get('compound_source', ''), args.lang)}")
         if len(zones):
             cols = ["rank", "area_km2", "old_compounds", "residents", "score", "reason"]
-            print(zones[cols].round({"area_km2": 2, "residents": 0, "score": 1}).to_string(index=False))
-            _say(sys.stdout, f"wrote {path}")
+            table = zones[cols].round({"area_km2": 2, "residents": 0, "score": 1})
+            table["reason"] = [say(r, args.lang) for r in table["reason"]]
+            print(table.rename(columns=W).to_string(index=False))
+            _say(sys.stdout, f"{W['wrote']} {path}")
         else:
-            _say(sys.stdout, f"no zone: {cli_message(diagnosis)}")
+            _say(sys.stdout, f"{W['no_zone']}: {cli_message(say(diagnosis, args.lang))}")
     return 0 if len(zones) else 1
 
 

@@ -433,7 +433,65 @@ NOTES: dict[str, dict] = {
                          f"（{p['unknown']} 处无面积）")},
     "detail.list": {"en": "{items}", "zh": "{items}", "sep": {"en": "; ", "zh": "；"}},
     "missing.share": {"en": "{what} {share:.0%}", "zh": "{what_zh} {share:.0%}"},
+    # demonstration zones (zones.find_zones): a zone's reason is a list of these, joined
+    "zone.reason": {"en": "{items}.", "zh": "{items}。"},
+    "zone.compounds": {
+        "en": lambda p: f"{p['n']} old compound{'s' if p['n'] != 1 else ''}" + (f" ({p['names']})" if p["n"] else ""),
+        "zh": lambda p: f"老旧小区 {p['n']} 个" + (f"（{p['names']}）" if p["n"] else "")},
+    "zone.lacks": {
+        "en": lambda p: f"of its {p['residents']:,.0f} residents " + (p["shown"] or "none lacks a service"),
+        "zh": lambda p: f"{p['residents']:,.0f} 名居民中" + (p["shown"] or "无服务缺口"), "sep": {"en": ", ", "zh": "，"}},
+    "zone.lack": {"en": lambda p: f"{p['share']:.0%} lack {p['label'][0].lower() + p['label'][1:]}",
+                  "zh": "{share:.0%} 缺少{label_zh}"},
+    "zone.no_residents": {"en": "no residents found inside", "zh": "片区内未找到居民"},
+    "zone.size": {"en": "{km2:.2f} km² in {n} blocks", "zh": "{km2:.2f} km²，{n} 个街块"},
+    "zone.score": {"en": "score {score:,.0f} = need {need:,.0f} + {n} x {w_old:,.0f}",
+                   "zh": "得分 {score:,.0f} = 需求 {need:,.0f} + {n} × {w_old:,.0f}"},
+    "zone.first": {"en": "ranks 1st: highest score of {n_valid:,} valid candidate zones found ({score})",
+                   "zh": "排名第 1：在找到的 {n_valid:,} 个有效候选片区中得分最高（{score}）"},
+    "zone.rank": {
+        "en": lambda p: f"ranks {_ordinal(p['rank'])}, below #{p['rank'] - 1} for {p['why']} ({p['score']})",
+        "zh": "排名第 {rank}，低于第 {above} 名，因为{why}（{score}）"},
+    "zone.fewer_old": {"en": "fewer old compounds ({n} vs {prev})", "zh": "老旧小区较少（{n} 个，对方 {prev} 个）"},
+    "zone.less_need": {"en": "less need ({need:,.0f} vs {prev:,.0f} weighted unserved residents)",
+                       "zh": "需求较低（加权未覆盖居民 {need:,.0f}，对方 {prev:,.0f}）"},
+    "names": {"en": "{items}", "zh": "{items}", "sep": {"en": ", ", "zh": ", "}},
+    "zone.unnamed_osm": {"en": "unnamed (OSM {osmid})", "zh": "未命名（OSM {osmid}）"},
+    "zone.unnamed": {"en": "unnamed #{i}", "zh": "未命名 #{i}"},
+    # why no zone was found (zones.attrs["diagnosis"])
+    "zone.none.area": {
+        "en": lambda p: (f"no union of adjacent blocks has an area in {p['lo']:.2f}-{p['hi']:.2f} km²: "
+                         + (f"the largest union below it reaches {p['below']:.2f} km²" if p["below"] > 0 else "no union is smaller")
+                         + ", " + (f"the smallest above it is {p['above']:.2f} km²" if p["above"] < float("inf") else "no union is larger")
+                         + ". Widen band_km2= or choose another road level."),
+        "zh": lambda p: (f"没有面积在 {p['lo']:.2f}-{p['hi']:.2f} km² 之间的相邻街块组合："
+                         + (f"小于该范围的最大组合 {p['below']:.2f} km²" if p["below"] > 0 else "没有更小的组合")
+                         + "，" + (f"大于该范围的最小组合 {p['above']:.2f} km²" if p["above"] < float("inf") else "没有更大的组合")
+                         + "。请放宽面积范围（--band）或选择其他道路等级。")},
+    "zone.none.old": {
+        "en": lambda p: (f"best {p['km2']:.2f} km² enclosed area holds only {p['old']} old compound{'s' if p['old'] != 1 else ''} "
+                         f"(need {p['k']}; {p['n_old']} old in the area, {p['source']}). Lower min_old_compounds=, widen "
+                         "band_km2=, or give a compound layer."),
+        "zh": "最佳的 {km2:.2f} km² 围合区域只含 {old} 个老旧小区（需要 {k} 个；范围内共 {n_old} 个老旧小区，{source}）。"
+              "请降低老旧小区数量要求（--min-old）、放宽面积范围（--band），或提供小区图层。"},
+    "zone.none.compact": {
+        "en": "unions of {lo:.2f}-{hi:.2f} km² with {k}+ old compounds exist but are all elongated: the most compact "
+              "({km2:.2f} km², {old} old compounds) has compactness {c:.2f} < min_compactness {min_c:g}.",
+        "zh": "存在 {lo:.2f}-{hi:.2f} km² 且含 {k} 个以上老旧小区的组合，但形状都过于狭长：最紧凑的一个"
+              "（{km2:.2f} km²，{old} 个老旧小区）紧凑度 {c:.2f} < 要求 {min_c:g}。"},
+    "zone.none.few_old": {
+        "en": "the area holds only {n} old compound(s) ({source}); a zone needs {k}. Give a compound layer (compounds=..., "
+              "with year_built), or change before_year / assume_old.",
+        "zh": "分析范围内只有 {n} 个老旧小区（{source}），一个片区需要 {k} 个。请提供含建成年代的小区图层，或调整老旧小区的年代标准。"},
+    "zone.none.geometry": {
+        "en": "{n} unions met the constraints on the block sums, but none on its exact geometry (area, compounds or "
+              "compactness changed when measured); widen band_km2= or lower min_compactness=.",
+        "zh": "{n} 个组合按街块汇总满足条件，但按实际几何测量后都不满足（面积、小区数或紧凑度发生变化）；请放宽面积范围或降低紧凑度要求。"},
 }
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def render(code: str, params: dict, lang: str = "en") -> str:
@@ -448,8 +506,8 @@ def render(code: str, params: dict, lang: str = "en") -> str:
     for k, v in params.items():
         if isinstance(v, Note):
             v = v.text(lang)
-        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Note) for x in v):
-            v = NOTES["detail.list"]["sep"][lang].join(x.text(lang) for x in v)
+        elif isinstance(v, (list, tuple)) and all(isinstance(x, Note) for x in v):
+            v = NOTES.get(code, {}).get("sep", NOTES["detail.list"]["sep"])[lang].join(x.text(lang) for x in v)
         p[k] = v
     template = NOTES[code][lang]
     return template(p) if callable(template) else template.format(**p)

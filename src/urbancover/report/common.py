@@ -21,7 +21,7 @@ from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
 from urbancover.rules import KINDS
-from urbancover.present import LANGS  # noqa: F401 - the words moved to urbancover.present; these names stay
+from urbancover.present import LANGS, say  # noqa: F401 - the words moved to urbancover.present; these names stay
 from urbancover.present import check_lang as _lang
 from urbancover.present.formats import distance, share
 from urbancover.present.words import MEASURES_ZH, TEXT, VERDICTS, measure_text, verdict_text  # noqa: F401
@@ -297,9 +297,9 @@ def home_failures(report) -> dict:
     return out
 
 
-def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
+def zones_frame(zones, crs, lang: str = "en") -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones), or None.
+    missing ones; names and reasons said in ``lang``), or None.
     """
     if zones is None:
         return None
@@ -316,9 +316,10 @@ def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
         if col not in z:
             z[col] = None
     z["compound_names"] = [
-        ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
-        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        ", ".join(say(x, lang) for x in v) if isinstance(v, (list, tuple, np.ndarray))
+        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else say(v, lang))
                            for v in z["compound_names"]]
+    z["reason"] = [say(v, lang) for v in z["reason"]]
     return z
 
 

@@ -343,7 +343,7 @@ def interactive_map(
         first = False
 
     _compound_layer(folium, m, report, T)
-    z = zones_frame(zones, crs)
+    z = zones_frame(zones, crs, lang)
     if z is not None and len(z):
         zg = folium.FeatureGroup(name=T["zones_layer"], show=True, control=True)
         fields = [(T["area_km2"], [f"{a:.2f}" for a in z["area_km2"]]), (T["score"], _escaped(_fmt_score(v) for v in z["score"])),

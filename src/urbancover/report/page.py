@@ -248,7 +248,7 @@ def html_report(
     T = check_lang(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    z = zones_frame(zones, report.network.crs)
+    z = zones_frame(zones, report.network.crs, lang)
     district = _district(report)
     heading = title if title is not None else (f"{T['report_title']} — {district}" if district else T["report_title"])
     rs = "zh-CN" if lang == "zh" else "en"
@@ -267,7 +267,7 @@ def html_report(
     if report.notes:
         parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
                      + "".join(f"<li>{esc(say(n, lang))}</li>" for n in report.notes) + "</ul></section>")
-    diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
+    diagnosis = say(getattr(zones, "attrs", {}).get("diagnosis", ""), lang)
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
     embedded = None
     too_large = report.network.n_edges > settings.report_interactive_max_edges
