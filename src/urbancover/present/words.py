@@ -467,13 +467,13 @@ NOTES: dict[str, dict] = {
         "zh": lambda p: (f"没有面积在 {p['lo']:.2f}-{p['hi']:.2f} km² 之间的相邻街块组合："
                          + (f"小于该范围的最大组合 {p['below']:.2f} km²" if p["below"] > 0 else "没有更小的组合")
                          + "，" + (f"大于该范围的最小组合 {p['above']:.2f} km²" if p["above"] < float("inf") else "没有更大的组合")
-                         + "。请放宽面积范围（--band）或选择其他道路等级。")},
+                         + "。请放宽面积范围或选择其他道路等级。")},
     "zone.none.old": {
         "en": lambda p: (f"best {p['km2']:.2f} km² enclosed area holds only {p['old']} old compound{'s' if p['old'] != 1 else ''} "
                          f"(need {p['k']}; {p['n_old']} old in the area, {p['source']}). Lower min_old_compounds=, widen "
                          "band_km2=, or give a compound layer."),
         "zh": "最佳的 {km2:.2f} km² 围合区域只含 {old} 个老旧小区（需要 {k} 个；范围内共 {n_old} 个老旧小区，{source}）。"
-              "请降低老旧小区数量要求（--min-old）、放宽面积范围（--band），或提供小区图层。"},
+              "请降低老旧小区数量要求、放宽面积范围，或提供小区图层。"},
     "zone.none.compact": {
         "en": "unions of {lo:.2f}-{hi:.2f} km² with {k}+ old compounds exist but are all elongated: the most compact "
               "({km2:.2f} km², {old} old compounds) has compactness {c:.2f} < min_compactness {min_c:g}.",

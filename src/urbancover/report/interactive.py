@@ -26,6 +26,7 @@ import shapely
 
 from urbancover import intervals, settings
 from urbancover.errors import InputError
+from urbancover.present.formats import value
 from urbancover.report.common import (
     BEYOND,
     FACILITY,
@@ -365,10 +366,7 @@ def interactive_map(
 
 
 def _fmt_score(s) -> str:
-    try:
-        return f"{float(s):.3g}"
-    except (TypeError, ValueError):
-        return "" if s is None else str(s)
+    return "" if s is None else value(s)
 
 
 def _legend_html(T: dict, zones: bool, lang: str = "en", compounds: bool = True) -> str:

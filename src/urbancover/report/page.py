@@ -178,11 +178,7 @@ def _zones_table(z, T, diagnosis: str = "") -> str:
             f"<th>{esc(T['area_km2'])}</th><th>{esc(T['compound_names'])}</th><th>{esc(T['score'])}</th><th>{esc(T['reason'])}</th>"
             "</tr></thead><tbody>"]
     for k, r in z.iterrows():
-        score = r.get("score")
-        try:
-            score = f"{float(score):.3g}"
-        except (TypeError, ValueError):
-            score = "" if score is None else str(score)
+        score = value(r.get("score")) if r.get("score") is not None else ""
         rows.append(f"<tr id='zone-{k + 1}'><td>{k + 1}</td><td class='num'>{float(r['area_km2']):.2f}</td>"
                     f"<td>{esc(r['compound_names'])}</td><td class='num'>{esc(score)}</td><td>{esc(r['reason'])}</td></tr>")
     rows.append("</tbody></table>")
