@@ -185,6 +185,12 @@ class RuleResult:
 
 
 
+#: The layers the distance kinds make (``RuleResult.layers``): the outputs read them by these names.
+FACILITIES_POINTS, FACILITIES_AREAS, UNMATCHED, GAPS = "facilities_points", "facilities_areas", "unmatched", "gaps"
+HOMES_UNSERVED, RESIDENTS_UNSERVED = "homes_unserved", "residents_unserved"
+COMPOUNDS_UNSERVED, STREETS_UNSERVED = "compounds_unserved", "streets_unserved"
+
+
 def base_row(rule: Rule) -> SummaryRow:
     """The summary row of a rule with the columns every row starts with (names, clause)."""
     return SummaryRow(id=rule.id, kind=rule.kind, name_zh=rule.name_zh, name_en=rule.name_en, clause=rule.clause)
@@ -282,8 +288,8 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     points["geometry"] = geoms
     areas = facilities[dims == 2].copy()
     areas["area_m2"] = shapely.area(areas.geometry.values)
-    result.layers["facilities_points"] = gpd.GeoDataFrame(points, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
-    result.layers["facilities_areas"] = gpd.GeoDataFrame(areas, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    result.layers[FACILITIES_POINTS] = gpd.GeoDataFrame(points, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    result.layers[FACILITIES_AREAS] = gpd.GeoDataFrame(areas, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
     first = None
     for layer in rule.demand:
         served = _streets(m, ctx, result) if layer == "streets" else _places(layer, m, ctx, result)
@@ -302,9 +308,9 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     else:
         row.decide(Verdict.of(share >= rule.target - 1e-12))
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
-        result.layers.later("gaps", partial(gap_polygons, ctx, m))  # (a partial pickles)
+        result.layers.later(GAPS, partial(gap_polygons, ctx, m))  # (a partial pickles)
     if m.unmatched is not None:
-        result.layers["unmatched"] = m.unmatched
+        result.layers[UNMATCHED] = m.unmatched
         if len(m.unmatched):
             note(ctx, Note("facility.unmatched", rule=rule.id, n=len(m.unmatched)))
     return result
@@ -352,7 +358,7 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     if layer == "compounds" and not only_old:
         result.compound_served = net_ok
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
-        name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
+        name = {"residents": RESIDENTS_UNSERVED, "residential_buildings": HOMES_UNSERVED}.get(layer, COMPOUNDS_UNSERVED)
         result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
     return share
 
@@ -412,7 +418,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     served.straight = straight_m / length if length > 0 else np.nan
     if length == 0:
         note(ctx, Note("streets.none", rule=rule.id))
-    result.layers.later("streets_unserved", partial(streets_layer, m, covered))
+    result.layers.later(STREETS_UNSERVED, partial(streets_layer, m, covered))
     return share
 
 

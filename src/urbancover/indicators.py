@@ -69,6 +69,10 @@ def _residents(ctx: Context, row: dict) -> float:
 
 NO_RESIDENTS = Note("reason.no_residents")
 
+#: The layers the kinds here make (``RuleResult.layers``), and the columns of them the outputs read.
+FACILITIES, UNITS, DEAD_ENDS = "facilities", "units", "dead_ends"
+COUNT, MEETS = "count", "meets"
+
 
 def _is_extract_box(ctx: Context) -> bool:
     """Whether the analysed area is the extract's bounding box (no area was given)."""
@@ -121,13 +125,13 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     target = f"{lo:g}-{hi:g} per km²" if math.isfinite(hi) else f">= {lo:g} per km²"
     if km2 <= 0:
         _finish(rule, row, math.nan, "facilities per km²", target, None, Note("reason.empty_area"))
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     value = len(fac) / km2
     row["above_range"] = bool(value > hi)
     if value > hi:
         row["detail"] = Note("detail.above_range", value=value, hi=hi)
     _finish(rule, row, value, "facilities per km²", target, bool(value >= lo))
-    return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
 def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -142,11 +146,11 @@ def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     target = f"one per {lo:,.0f}-{hi:,.0f} residents"
     if people <= 0:
         _finish(rule, row, math.nan, "residents per facility", target, None, NO_RESIDENTS)
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     value = people / len(fac) if len(fac) else math.inf
     row["facilities_needed"] = f"{math.ceil(people / hi)}-{math.ceil(people / lo)}" if lo != hi else f"{math.ceil(people / hi)}"
     _finish(rule, row, value, "residents per facility", target, bool(value <= hi))
-    return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
 def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
@@ -225,7 +229,7 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     else:
         value = area / people
         _finish(rule, row, value, "m² per resident", target, bool(value > need))
-    return RuleResult(rule, row, {"facilities": layer})
+    return RuleResult(rule, row, {FACILITIES: layer})
 
 
 def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -252,7 +256,7 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
             failing.append(cat.name)
         elif not known.any():
             unknown.append(cat)
-        layers.append(_facility_layer(fac, category=cat.name, area_m2=area, measured_as=kind, min_area_m2=cat.min_area_m2, meets=ok))
+        layers.append(_facility_layer(fac, category=cat.name, area_m2=area, measured_as=kind, min_area_m2=cat.min_area_m2, **{MEETS: ok}))
     row["detail"] = Note("detail.list", items=parts) if parts else ""
     row["facilities"] = sum(len(x) for x in layers)
     row["tiers_failing"] = ", ".join(failing)
@@ -265,7 +269,7 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
                                                               tiers_zh="、".join(c.name_zh or c.name for c in unknown)))
     else:
         _finish(rule, row, value, measure, "all", True)
-    return RuleResult(rule, row, {"facilities": gpd.GeoDataFrame(_concat(layers), crs=ctx.crs)})
+    return RuleResult(rule, row, {FACILITIES: gpd.GeoDataFrame(_concat(layers), crs=ctx.crs)})
 
 
 def _concat(frames):
@@ -286,14 +290,14 @@ def count_per_unit_rule(rule: Rule, ctx: Context) -> RuleResult:
     if units is None:
         row = base_row(rule) | {"facilities": len(fac), "units": 0}
         _finish(rule, row, math.nan, "fewest facilities in a unit", target, None, Note("reason.no_units"))
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     pts = shapely.point_on_surface(fac.geometry.values)
     pi, ui = shapely.STRtree(units.geometry.values).query(pts, predicate="within")
     counts = np.bincount(ui, minlength=len(units))
-    units = units.assign(count=counts, meets=counts >= need)
+    units = units.assign(**{COUNT: counts, MEETS: counts >= need})
     row = base_row(rule) | {"facilities": len(fac), "units": len(units), "units_failing": int((counts < need).sum())}
     _finish(rule, row, float(counts.min()), "fewest facilities in a unit", target, bool((counts >= need).all()))
-    return RuleResult(rule, row, {"units": units, "facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {UNITS: units, FACILITIES: _facility_layer(fac)})
 
 
 def _units(rule: Rule, ctx: Context) -> gpd.GeoDataFrame | None:
@@ -408,7 +412,7 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     why = Note("reason.list")
     if net is None:
         _finish(rule, row, 0.0, "dead-end streets", "list of candidates to connect", None, why, verdict=Verdict.LIST)
-        return RuleResult(rule, row, {"dead_ends": empty})
+        return RuleResult(rule, row, {DEAD_ENDS: empty})
     degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
     one = np.flatnonzero(degree == 1)  # only street ends are measured against the edges
     xy = net.node_xy[one]
@@ -435,4 +439,4 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     )
     row["dead_ends"] = len(ends)
     _finish(rule, row, float(len(ends)), "dead-end streets", "list of candidates to connect", None, why, verdict=Verdict.LIST)
-    return RuleResult(rule, row, {"dead_ends": layer})
+    return RuleResult(rule, row, {DEAD_ENDS: layer})

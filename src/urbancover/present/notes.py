@@ -18,7 +18,7 @@ import enum
 __all__ = ["Note", "Verdict", "say"]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """The verdict of a rule, set once by its kind: ``pass``, ``fail``, ``undetermined`` (nothing to
     measure: the row's ``reason`` says why; never a pass) or ``list`` (a list kind: candidates, no verdict).
     """
@@ -54,6 +54,7 @@ class Note(str):
     params: dict
 
     def __new__(cls, code: str, params: dict | None = None, /, **kw):
+        """The note ``code`` with ``params`` (a dict, or keywords)."""
         from urbancover.present.words import render
 
         params = {**(params or {}), **kw}

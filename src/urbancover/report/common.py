@@ -17,10 +17,10 @@ import shapely
 
 from urbancover import intervals
 from urbancover.errors import InputError
+from urbancover.gaps import HOMES_UNSERVED
 from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
 from urbancover.network import line_substrings
-from urbancover.rules import KINDS
 from urbancover.present import LANGS, say  # noqa: F401 - the words moved to urbancover.present; these names stay
 from urbancover.present import check_lang as _lang
 from urbancover.present.formats import distance, share
@@ -288,7 +288,7 @@ def home_failures(report) -> dict:
     """(element, osmid) of a home -> the rules it is not served by (every distance rule)."""
     out: dict = {}
     for rid, res in report.results.items():
-        layer = res.layers.get("homes_unserved")
+        layer = res.layers.get(HOMES_UNSERVED)
         if layer is None or len(layer) == 0 or "osmid" not in layer:
             continue
         elements = layer["element"] if "element" in layer else pd.Series([""] * len(layer))

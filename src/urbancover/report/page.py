@@ -12,6 +12,9 @@ import geopandas as gpd
 import numpy as np
 
 from urbancover import settings
+from urbancover.present import Verdict, say
+from urbancover.present.formats import share, size, value
+from urbancover.present.words import target_text
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -24,9 +27,6 @@ from urbancover.report.common import (
     with_web_font,
     zones_frame,
 )
-from urbancover.present import Verdict, say
-from urbancover.present.formats import share, size, value
-from urbancover.present.words import target_text
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
