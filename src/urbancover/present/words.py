@@ -433,6 +433,28 @@ NOTES: dict[str, dict] = {
                          f"（{p['unknown']} 处无面积）")},
     "detail.list": {"en": "{items}", "zh": "{items}", "sep": {"en": "; ", "zh": "；"}},
     "missing.share": {"en": "{what} {share:.0%}", "zh": "{what_zh} {share:.0%}"},
+    # siting (siting.propose_sites): the notes of a SitingResult
+    "siting.unsnapped": {
+        "en": "{n} demand places ({w:,.0f} {unit}) lie farther than settings.max_snap_distance from every walkable "
+              "street: no site can serve them.",
+        "zh": lambda p: f"{p['n']} 个需求点（{p['w']:,.0f} {_unit_word(p['unit'])}）离所有可步行街道都过远：任何选址都无法服务。"},
+    "siting.unreachable": {
+        "en": "{u:,.1f} {unit} of unserved demand ({share:.1%}) are more than {threshold:g} m from every candidate site "
+              "(beyond any street, across a gap in the network, or outside the candidate area): no site can serve them; "
+              "they stay in the share's denominator.",
+        "zh": lambda p: (f"未覆盖需求中有 {p['u']:,.1f} {_unit_word(p['unit'])}（{p['share']:.1%}）距所有候选点超过 "
+                         f"{p['threshold']:g} 米（离街道过远、路网不连通或在候选范围外）：任何选址都无法服务，仍计入比例的分母。")},
+    "siting.target_unreachable": {
+        "en": "the target {target:.1%} cannot be reached: with every candidate site at most {attainable:.1%} is served; "
+              "the sites aim at {attainable:.1%}.",
+        "zh": "目标 {target:.1%} 无法达到：即使选用全部候选点，最多覆盖 {attainable:.1%}；选址以 {attainable:.1%} 为目标。"},
+    "siting.no_site_needed": {"en": "the existing facilities already serve {share:.1%}: no new site needed.",
+                              "zh": "现有设施已覆盖 {share:.1%}：无需新增选址。"},
+    "siting.min_area": {
+        "en": "{rule} counts only facilities of at least {min_area:g} m²: a proposed site stands for such a facility "
+              "reached at that point of the street; added as a point it would not count when the rule is measured again.",
+        "zh": "{rule} 只计面积不小于 {min_area:g} m² 的设施：选址点代表在该街道位置可到达的此类设施；"
+              "若仅以点加入数据，重新评估时不会被计入。"},
     # demonstration zones (zones.find_zones): a zone's reason is a list of these, joined
     "zone.reason": {"en": "{items}.", "zh": "{items}。"},
     "zone.compounds": {
@@ -488,6 +510,11 @@ NOTES: dict[str, dict] = {
               "compactness changed when measured); widen band_km2= or lower min_compactness=.",
         "zh": "{n} 个组合按街块汇总满足条件，但按实际几何测量后都不满足（面积、小区数或紧凑度发生变化）；请放宽面积范围或降低紧凑度要求。"},
 }
+
+
+def _unit_word(unit: str) -> str:
+    """A siting unit in Chinese (``street_m``: metres of street)."""
+    return {"street_m": "米街道", "demand": "需求"}.get(unit, LAYER_WORDS["zh"].get(unit, unit))
 
 
 def _ordinal(n: int) -> str:
