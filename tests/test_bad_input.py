@@ -231,3 +231,61 @@ def test_no_warning_for_places_on_the_network(small_net):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         uc.network_distance(small_net, points((0, 0)), points((50, 3), (100, 60)))
+
+
+def _tiny(tmp_path):
+    from tinycity import write_city, write_rules
+
+    return write_city(tmp_path / "city.osm"), write_rules(tmp_path / "rules.toml")
+
+
+def _pop(values, crs=32650):
+    from osmfactory import X0, Y0
+
+    return gpd.GeoDataFrame({"population": values}, geometry=gpd.points_from_xy([X0 + 100 + 10 * k for k in range(len(values))],
+                                                                                  [Y0 + 30] * len(values)), crs=crs)
+
+
+@pytest.mark.parametrize("layers, words", [
+    (lambda t: {"population": _pop([10, math.inf, -1])}, r"population: column 'population' has 2 missing, negative or "
+                                                         r"infinite value\(s\) \(first at row 2, counting from 1\)"),
+    (lambda t: {"population": _pop([10]).rename(columns={"population": "pop"})}, "population: no column 'population'"),
+    (lambda t: {"population": _pop([10], crs=None)}, "population has no coordinate reference system"),
+    (lambda t: {"population": str(t / "missing.tif")}, "missing.tif"),
+    (lambda t: {"area": gpd.GeoSeries([line((0, 0), (1, 1))], crs=CRS)}, "area: the analysed area is empty or has no area"),
+    (lambda t: {"compounds": _pop([1])}, "compounds: 1 rows are not polygons"),
+    (lambda t: {"units": gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)}, "units: no column 'name'"),
+    (lambda t: {"facilities": {"nope": _pop([1])}}, "facilities: no rule or category 'nope' to replace"),
+    (lambda t: {"facilities": {"bus_stop_500": _pop([1], crs=None)}}, r"facilities\['bus_stop_500'\] has no coordinate"),
+])
+def test_evaluate_checks_every_user_input_before_reading_the_extract(tmp_path, monkeypatch, layers, words):
+    import urbancover.analysis
+
+    extract, rules = _tiny(tmp_path)
+
+    def never(*a, **k):
+        raise AssertionError("the extract was read before the inputs were checked")
+
+    monkeypatch.setattr(urbancover.analysis, "read_osm", never)
+    with pytest.raises(uc.InputError, match=words):
+        uc.evaluate(extract, rules, **layers(tmp_path))
+
+
+def test_one_population_check_one_row_numbering(tmp_path, capsys):
+    """The command line and Python refuse a bad population layer with one message, rows counted from 1."""
+    import pandas as pd
+
+    from urbancover.cli import main
+
+    extract, rules = _tiny(tmp_path)
+    pop = _pop([10, math.inf, 5])
+    words = "column 'population' has 1 missing, negative or infinite value(s) (first at row 2, counting from 1)"
+    with pytest.raises(uc.InputError) as err:
+        uc.evaluate(extract, rules, population=pop)
+    assert words in str(err.value)
+    table = pd.DataFrame({"x": pop.geometry.x, "y": pop.geometry.y, "population": pop["population"]})
+    table.to_csv(tmp_path / "pop.csv", index=False)
+    assert main(["analyze", str(extract), "--rules", str(rules), "--out", str(tmp_path / "o"), "--crs", "EPSG:32650",
+                 "--population", str(tmp_path / "pop.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and str(tmp_path / "pop.csv") in err and len(err.splitlines()) == 1

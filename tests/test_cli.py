@@ -297,3 +297,44 @@ def test_progress_lines_show_steps_inside_a_rule(city, capsys):
     assert [f"distances from the {c} facilities" for c in cats] == inside[:len(cats)]
     assert any("network and straight-line distances" in m for m in inside)
     assert any(line.endswith("toilet_main_300: streets: coverage along the network") for line in err)
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "parquet"])
+def test_a_rule_id_that_is_a_path_writes_and_removes_nothing_outside_out(city, tmp_path, monkeypatch, capsys, fmt):
+    import urbancover.analysis
+
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    extract, _ = city
+    good = write_rules(tmp_path / "in" / "evil.toml")
+    good.write_text(good.read_text().replace('"bus_stop_500"', '"evil"'))
+    # the files a rule "evil" writes: the names a rule "../../evil" would reach in the parent of --out
+    assert main(["analyze", str(extract), "--rules", str(good), "--out", str(tmp_path / "ok"), "--format", fmt, "-q"]) == 0
+    made = [p.name for p in (tmp_path / "ok").rglob("*") if p.is_file() and p.name.startswith("evil")]
+    assert made or fmt == "gpkg"  # a GeoPackage holds its layers inside
+    parent = tmp_path / "user"
+    out = parent / "deep" / "out"
+    out.mkdir(parents=True)
+    for name in made + ["evil__unserved_residents.gpkg"]:
+        (parent / name).write_text("the user's own file")
+        (parent / "deep" / name).write_text("the user's own file")
+    def outside():
+        return {p: p.read_bytes() for p in parent.rglob("*") if p.is_file() and out not in p.parents}
+
+    before = outside()
+    bad = tmp_path / "in" / "bad.toml"
+    bad.write_text(good.read_text().replace('"evil"', '"../../evil"'))
+    reads, read_osm = [], urbancover.analysis.read_osm
+
+    def recorded(*a, **k):  # any work is recorded (and done, so old code shows what it destroys)
+        reads.append(a)
+        return read_osm(*a, **k)
+
+    monkeypatch.setattr(urbancover.analysis, "read_osm", recorded)
+    code = main(["analyze", str(extract), "--rules", str(bad), "--out", str(out), "--format", fmt, "-q"])
+    assert outside() == before  # nothing outside --out written or removed
+    assert code == 2
+    err = one_error_line(capsys)
+    assert "'../../evil'" in err and "identifier" in err
+    assert reads == []  # refused before the extract was read
+    assert list(out.iterdir()) == []

@@ -380,6 +380,31 @@ def test_read_layer_from_files(tmp_path):
         read_layer(tmp_path / "missing.gpkg", crs="gcj02")
 
 
+def test_read_layer_reads_point_csvs_with_lon_lat_or_named_x_y(tmp_path):
+    lon, lat = np.array([114.2501, 114.2602]), np.array([22.7203, 22.7301])
+    amap = tmp_path / "amap.csv"  # as Excel saves it on Chinese Windows: GB18030, names in Chinese
+    pd.DataFrame({"名称": ["站一", "站二"], "Lng": lon, "LAT": lat}).to_csv(amap, index=False, encoding="gb18030")
+    out = read_layer(amap, crs="gcj02")
+    assert out.crs.to_epsg() == 4326 and list(out["名称"]) == ["站一", "站二"] and out.attrs["path"] == str(amap)
+    assert np.allclose(shapely.get_coordinates(out.geometry.values), np.column_stack(gcj02_to_wgs84(lon, lat)), atol=1e-9)
+    utm = tmp_path / "utm.txt"
+    east, north = np.array([800_000.0, 801_000.0]), np.array([2_515_000.0, 2_516_500.0])
+    pd.DataFrame({"east": east, "north": north}).to_csv(utm, index=False)
+    out = read_layer(utm, crs="EPSG:32649", x_column="east", y_column="north")
+    expected = pyproj.Transformer.from_crs(32649, 4326, always_xy=True).transform(east, north)
+    assert np.allclose(shapely.get_coordinates(out.geometry.values), np.column_stack(expected), atol=1e-9)
+    with pytest.raises(InputError, match=r"no longitude/x column .* Name it with x_column='COLUMN'"):
+        read_layer(utm, crs="EPSG:32649")
+    with pytest.raises(InputError, match="carries no coordinate system; pass crs="):
+        read_layer(amap)
+    pd.DataFrame({"lon": [114.25, None, "x"], "lat": [22.7, 22.8, 22.9]}).to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(InputError, match=r"2 row\(s\) without numeric lon/lat \(first: row 2 counting from 1, line 3"):
+        read_layer(tmp_path / "gaps.csv", crs=4326)
+    gcj_layer().to_file(tmp_path / "pts.gpkg")
+    with pytest.raises(InputError, match="x_column/y_column name the coordinate columns of a CSV"):
+        read_layer(tmp_path / "pts.gpkg", x_column="lon")
+
+
 # -- offset detection on the Shenzhen sample ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def osm():

@@ -53,6 +53,37 @@ def test_population_grid(tmp_path):
     assert _share(report) == pytest.approx(5 / 100)
 
 
+def _grid(path, cells, nodata=None):
+    """A one-row GeoTIFF of 100 m cells from x = 0 to 1000, y = 0..100 (as in test_population_grid)."""
+    rasterio = pytest.importorskip("rasterio")
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", height=1, width=len(cells), count=1, dtype="float32",
+                       crs="EPSG:32650", transform=from_origin(X0, Y0 + 100, 100, 100), nodata=nodata) as dst:
+        dst.write(np.asarray([cells], dtype="float32"), 1)
+    return path
+
+
+def test_population_grid_with_bad_cells_is_refused_like_a_layer(tmp_path):
+    # a point layer with a negative count is refused (test_bad_population_layers); so is a grid
+    # cell: before, the -7 and the NaN cells were dropped without a word
+    city = _city(tmp_path)
+    cells = [0, 5, 0, 0, 15, -7, 0, 0, 0, 80]
+    tif = _grid(tmp_path / "neg.tif", cells)
+    with pytest.raises(uc.InputError) as err:
+        uc.evaluate(city, only=["bus_stop_500"], population=str(tif))
+    msg = str(err.value)
+    assert str(tif) in msg and "1 cell(s)" in msg and "row 0, column 5: -7" in msg and "-a_nodata -7" in msg
+    nan = _grid(tmp_path / "nan.tif", [np.nan, 5, 0, 0, 15, np.nan, 0, 0, 0, 80])
+    with pytest.raises(uc.InputError, match="2 cell"):
+        uc.evaluate(city, only=["bus_stop_500"], population=str(nan))
+    # declared as no data, the same cells are no data: 5 of the 100 residents are served
+    for path in (_grid(tmp_path / "nd.tif", cells, nodata=-7),
+                 _grid(tmp_path / "ndnan.tif", [np.nan, 5, 0, 0, 15, np.nan, 0, 0, 0, 80], nodata=np.nan)):
+        report = uc.evaluate(city, only=["bus_stop_500"], population=str(path))
+        assert _share(report) == pytest.approx(5 / 100)
+
+
 def test_bad_population_layers(tmp_path):
     pts = gpd.GeoDataFrame({"people": [1]}, geometry=gpd.points_from_xy([X0], [Y0]), crs=32650)
     with pytest.raises(uc.InputError, match="no column 'population'"):

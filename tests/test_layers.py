@@ -203,6 +203,17 @@ def test_export_refuses_unknown_format(city_report, tmp_path):
         city_report.export(tmp_path / "x", format="kml")
 
 
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "parquet"])
+def test_export_of_a_report_built_by_hand_never_names_a_file_from_a_path(city_report, tmp_path, fmt):
+    from dataclasses import replace
+
+    report = replace(city_report, results={"../../evil": city_report.results[BUS]})
+    out = tmp_path / "a" / "b"
+    with pytest.raises(uc.InputError, match=r"rule ids \['../../evil'\]: not identifiers"):
+        report.export(out if fmt != "gpkg" else out / "x.gpkg", format=fmt)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written, inside or outside
+
+
 def test_no_demand_is_undetermined_with_reason(tmp_path):
     report = uc.evaluate(_city(tmp_path / "empty.osm", homes=False), only=[BUS, "toilet_main_300"])
     row = report.summary.loc[BUS]

@@ -228,7 +228,7 @@ def test_gap_map_streets_take_the_colour_of_their_distance(report):
     for path, c, w in zip(col.get_paths(), colours, np.broadcast_to(widths, len(colours))):
         for xy in path.vertices:
             lookup.setdefault((round(xy[0], 3), round(xy[1], 3)), set()).add((tuple(np.round(c, 6)), float(w)))
-    pieces = ucr.street_distances(report, rid, resolution=static._dot_m(fig.axes[0], "A4"), beyond_steps=False)
+    pieces = ucr.street_distances(report, rid, resolution=static._dot_m(fig.axes[0], "A4", settings.current()), beyond_steps=False)
     cmap = static._cmap()
     threshold = report.results[rid].rule.threshold
     sample = pieces.sample(min(len(pieces), 400), random_state=1)
@@ -280,7 +280,7 @@ def test_a_city_map_is_not_cut_finer_than_a_printed_dot(report):
     served length."""
     rid = "bus_stop_500"
     fig = ucr.gap_map(report, rid, lang="en")
-    dot = static._dot_m(fig.axes[0], "A4")
+    dot = static._dot_m(fig.axes[0], "A4", settings.current())
     assert dot < 10.0
     base = ucr.street_distances(report, rid)
     same = ucr.street_distances(report, rid, resolution=dot)

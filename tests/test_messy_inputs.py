@@ -218,12 +218,12 @@ def test_facilities_with_missing_empty_or_nan_geometry_are_ignored_and_said(bare
     assert row[SHARES].to_numpy(float) == pytest.approx(clean[SHARES].to_numpy(float), abs=1e-12)
     assert clean["buildings_served"] == pytest.approx(1 / 3)
     assert any("4 of 5 rows" in n for n in report.notes)
-    # nothing usable at all: an all-gap, not a silent 0 %: the unusable rows are a warning on the
-    # layer given, the empty category one note (a finding, issue 14.6)
-    with pytest.warns(UserWarning) as record:
-        report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[1:]})
-    text = " ".join(str(w.message) for w in record)
-    assert "4 of 4 rows have no usable geometry" in text and "gives no facility" not in text
+    # rows but nothing usable at all: refused, naming the layer and its rule (issue 20.7; it was an
+    # all-gap, a rule failed by a broken file); a layer with no rows says there is none: an
+    # all-gap, one note (a finding, issue 14.6)
+    with pytest.raises(uc.InputError, match=r"facilities\['bus_stop_500'\]: none of its 4 rows has a usable geometry"):
+        uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[1:]})
+    report = uc.evaluate(bare_city, only=[BUS], facilities={BUS: messy.iloc[:0]})
     assert sum("gives no facility" in n for n in report.notes) == 1
     assert report.summary.iloc[0]["buildings_served"] == 0
 
@@ -578,11 +578,12 @@ def test_poi_csv_from_a_chinese_map_service(tmp_path, bare_city):
     with pytest.raises(uc.InputError) as err:  # not UTF-8: which encoding?
         uc.read_layer(p, crs="gcj02", X_POSSIBLE_NAMES="lng", Y_POSSIBLE_NAMES="lat")
     assert str(p) in str(err.value) and "encoding='gbk'" in str(err.value)
-    with pytest.raises(uc.InputError) as err:  # a table: which columns are coordinates?
-        uc.read_layer(p, crs="gcj02", encoding="gbk")
-    assert str(p) in str(err.value) and "without geometry" in str(err.value) and "X_POSSIBLE_NAMES" in str(err.value)
     stops = uc.read_layer(p, crs="gcj02", X_POSSIBLE_NAMES="lng", Y_POSSIBLE_NAMES="lat", encoding="gbk")
     assert stops["名称"].tolist() == ["龙岗中心城站"]
+    # without GDAL's options urbancover reads it: lng/lat found by name, GBK text read as GB18030
+    for kwargs in ({}, {"encoding": "gbk"}):
+        mine = uc.read_layer(p, crs="gcj02", **kwargs)
+        assert mine["名称"].tolist() == ["龙岗中心城站"] and mine.geom_equals_exact(stops.geometry, 1e-9).all()
     # converted back to where the stop is: 10 + 370 + 40, 10 + 0 + 40 and 10 + 430 + 40 m from the homes
     assert shapely.distance(stops.to_crs(32650).geometry.iloc[0], pts((470, 10)).geometry.iloc[0]) < 0.01
     _, row = bus(bare_city, facilities={BUS: stops})

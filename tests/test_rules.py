@@ -156,3 +156,60 @@ def test_tag_values_sparse_and_dense_keys_read_as_the_dicts():
         assert list(full) == list(expected) and list(again) == list(expected), key
         assert list(before) == list(expected[rows]) and list(after) == list(expected[rows]), key
     assert isinstance(tv._columns["amenity"], tuple) and isinstance(tv._columns["building"], np.ndarray)
+
+
+@pytest.mark.parametrize("rid", ["../../evil", "<b>bus</b>", "bus stop 500", "公交站点500米", "1st", "a/b", "x" * 65, ""])
+def test_rule_ids_that_are_not_identifiers_are_refused_as_rules_check_refuses_them(tmp_path, rid, capsys):
+    from urbancover.cli import main
+
+    path = _write(tmp_path, GOOD_RULE.replace('id = "stops"', f"id = {rid!r}".replace("'", '"')))
+    with pytest.raises(uc.InputError) as err:
+        load_rules(path)
+    if rid:  # an empty id is "missing", not "not an identifier"
+        assert f"rule {rid!r}" in str(err.value) and "identifier" in str(err.value)
+    # `rules check` gives the very message load_rules raises (it calls the library)
+    assert main(["rules", "check", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"urbancover: error: {err.value}"
+
+
+def test_category_names_and_ids_differing_in_case_are_refused(tmp_path):
+    cats = GOOD_RULE.replace('kind = "radius"\nthreshold_m = 400\nfacilities = [{ highway = "bus_stop" }]',
+                             'kind = "all_of"\ncategories = [{ name = "NAME", threshold_m = 300, facilities = '
+                             '[{ shop = "x" }] }]')
+    assert load_rules(_write(tmp_path, cats))["stops"].categories[0].name == "NAME"
+    with pytest.raises(uc.InputError, match=r"category 'a\.b': the name must be an identifier"):
+        load_rules(_write(tmp_path, cats.replace('"NAME"', '"a.b"')))
+    two = cats.replace('name = "NAME", threshold_m = 300, facilities = [{ shop = "x" }] }',
+                       'name = "Shop", threshold_m = 300, facilities = [{ shop = "x" }] }, '
+                       '{ name = "shop", threshold_m = 300, facilities = [{ shop = "y" }] }')
+    with pytest.raises(uc.InputError, match="used twice"):  # status_Shop and status_shop: one GeoPackage column
+        load_rules(_write(tmp_path, two))
+    case = GOOD_RULE + GOOD_RULE.split("[[rule]]")[1].replace('"stops"', '"Stops"').join(["\n[[rule]]", ""])
+    with pytest.raises(uc.InputError, match="'stops' \\(rule #1\\) and 'Stops' \\(rule #2\\) differ only in case"):
+        load_rules(_write(tmp_path, case))
+
+
+def test_unknown_keys_suggest_the_known_one_in_load_rules_and_rules_check(tmp_path, capsys):
+    from urbancover.cli import main
+
+    path = _write(tmp_path, GOOD_RULE.replace("threshold_m = 400", "treshold_m = 400"))
+    with pytest.raises(uc.InputError) as err:
+        load_rules(path)
+    assert "unknown field(s) ['treshold_m']" in str(err.value) and "did you mean 'threshold_m'?" in str(err.value)
+    assert main(["rules", "check", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"urbancover: error: {err.value}"
+    with pytest.raises(uc.InputError, match="did you mean 'speed_kmh'"):
+        load_rules(_write(tmp_path, GOOD_RULE.replace("minutes = { 10 = 500 }", "speed_kmhh = 4")))
+    with pytest.raises(uc.InputError, match="did you mean 'walking'"):
+        load_rules(_write(tmp_path, GOOD_RULE.replace("[walking]", "[walkin]")))
+
+
+def test_a_rule_set_built_in_python_is_checked_too():
+    from dataclasses import replace
+
+    rs = load_rules("zhengzhou-2018")
+    bad = replace(rs, rules=(replace(rs.rules[0], id="../../evil"),) + rs.rules[1:])
+    with pytest.raises(uc.InputError, match="'../../evil': the id must be an identifier"):
+        load_rules(bad)
+    with pytest.raises(uc.InputError, match="identifier"):  # before the extract is read: no such file needed
+        uc.evaluate("no-such-extract.osm", bad)

@@ -24,7 +24,8 @@ from urbancover.present.words import NOTES
 #: Words a Chinese output may hold besides rule ids, tags and names from the data: units, the
 #: data's and the tool's names, file names.
 ALLOWED = {"m", "km", "OSM", "OpenStreetMap", "contributors", "ODbL", "urbancover", "Leaflet", "GeoPackage", "gpkg",
-           "html", "png", "N", "unmatched", "x", "building:levels", "apartments", "landuse", "residential"}
+           "html", "png", "N", "unmatched", "x", "building:levels", "apartments", "landuse", "residential",
+           "osmium", "smart", "complete_ways"}
 
 
 def _allowed(report) -> set[str]:
@@ -48,6 +49,7 @@ def _stray(text: str, allowed: set[str]) -> list[str]:
     """
     text = re.sub(r"\S+\.(?:gpkg|html|osm\.bz2)\b", " ", text)  # file names
     text = re.sub(r"[A-Za-z_:]+=[A-Za-z_:*|]+", " ", text)  # OSM tags
+    text = re.sub(r"'[^'\n]*'", " ", text)  # names from the data, quoted (relations', ways')
     words = re.findall(r"(?<![A-Za-z0-9_])[A-Za-z0-9_:]*[A-Za-z][A-Za-z0-9_:]*", text)
     return sorted({w.strip(":") for w in words if w.strip(":") not in allowed and not re.fullmatch(r"\d+(m|km|min)?", w)})
 

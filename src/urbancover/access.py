@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.engine import distance_field
 from urbancover.engine.bounded import Places, Sources, dedupe_min, pairs, reach_intervals
 from urbancover.errors import InputError
 from urbancover.intervals import ranges
 from urbancover.io.crs import require_crs
 from urbancover.network import Network, line_substrings
+from urbancover.settings import Settings, resolve
 from urbancover.snap import TOUCH, seeds, snap_points
 
 __all__ = [
@@ -116,25 +116,26 @@ def _geoms(layer, crs, name: str) -> np.ndarray:
     return layer.geometry.to_numpy() if isinstance(layer, gpd.GeoDataFrame) else layer.to_numpy()
 
 
-def _sources(network: Network, facilities: Layer, *, name: str, reach: float) -> tuple[Sources, np.ndarray]:
+def _sources(network: Network, facilities: Layer, *, name: str, reach: float,
+             settings: Settings | None = None) -> tuple[Sources, np.ndarray]:
     """Facilities as sources of the engine's bounded searches (every edge each touches, as
     :func:`urbancover.distance_field` places them), and the mask of polygon facilities.
     """
-    s, geoms = seeds(network, facilities, name=name, reach=reach)
+    s, geoms = seeds(network, facilities, name=name, reach=reach, settings=settings)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     return Sources(s, geoms, margin=reach), valid & (shapely.get_dimensions(geoms) == 2)
 
 
 def _pair_chunks(network: Network, facilities: Layer, places: Layer, limit: float, *, reach: float,
-                 fac_name: str = "facilities", place_name: str = "places"):
+                 fac_name: str = "facilities", place_name: str = "places", settings: Settings | None = None):
     """``(generator, number of places)``: the generator yields ``(facility, place, distance)`` of
     every pair within ``limit``, chunk by chunk (:func:`urbancover.engine.bounded.pairs`); each
     facility's pairs all come in one chunk, one row per pair (its shortest distance). A place inside
     (or on) a polygon facility is at distance 0 from it.
     """
-    sources, is_polygon = _sources(network, facilities, name=fac_name, reach=reach)
+    sources, is_polygon = _sources(network, facilities, name=fac_name, reach=reach, settings=settings)
     geoms = _geoms(places, network.crs, place_name)
-    sn = snap_points(network, gpd.GeoSeries(geoms, crs=network.crs), name=place_name)
+    sn = snap_points(network, gpd.GeoSeries(geoms, crs=network.crs), name=place_name, settings=settings)
     places_on = Places(sn.edge, sn.offset, sn.access, geoms)
     return _with_inside(network, sources, is_polygon, places_on, limit), len(geoms)
 
@@ -159,7 +160,8 @@ def _with_inside(network, sources: Sources, is_polygon: np.ndarray, places: Plac
 
 
 def pair_distances(
-    network: Network, facilities: Layer, places: Layer, cutoff: float | None = None, *, reach: float = TOUCH
+    network: Network, facilities: Layer, places: Layer, cutoff: float | None = None, *, reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """Network distance of every (facility, place) pair within ``cutoff``: an origin-destination
     table, sparse.
@@ -175,6 +177,9 @@ def pair_distances(
         Points (other geometries by their point nearest to the streets) in any CRS.
     cutoff
         Metres; pairs farther apart are left out. ``None`` keeps every connected pair (K x T rows).
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with (every function of this module
+        takes it); default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -194,7 +199,7 @@ def pair_distances(
     >>> od.groupby("place").distance_m.min()      # = network_distance(net, stops, homes, 500)
     """
     limit = _distance(cutoff, "cutoff", allow_none=True)
-    gen, _ = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, _ = _pair_chunks(network, facilities, places, limit, reach=reach, settings=settings)
     parts = list(gen)
     if parts:
         f, p, d = (np.concatenate(c) for c in zip(*parts))
@@ -214,7 +219,8 @@ def _label(d: float) -> str:
 
 
 def count_within(
-    network: Network, facilities: Layer, places: Layer, distance, *, reach: float = TOUCH
+    network: Network, facilities: Layer, places: Layer, distance, *, reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
     """Number of facilities within a network distance of every place (cityseer / pandana
     ``aggregate(type="count")``).
@@ -244,7 +250,7 @@ def count_within(
     if ds.size == 0:
         raise InputError("count_within: distance must be a distance in metres or a non-empty list of them.")
     ds = np.array([_distance(d, "distance") for d in ds])
-    gen, nt = _pair_chunks(network, facilities, places, float(ds.max()), reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, float(ds.max()), reach=reach, settings=settings)
     counts = np.zeros((len(ds), nt), dtype=np.int64)
     for _, p, d in gen:
         for i, lim in enumerate(ds):  # a few distances
@@ -264,6 +270,7 @@ def k_nearest(
     cutoff: float | None = None,
     speed_kmh: float | None = None,
     reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
     """Network distances from every place to its ``k`` nearest facilities (pandana ``nearest_pois``).
 
@@ -302,7 +309,7 @@ def k_nearest(
     limit = _distance(cutoff, "cutoff", allow_none=True)
     if speed_kmh is not None:
         _speed(speed_kmh)
-    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach, settings=settings)
     best_p, best_f, best_d = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     for f, p, d in gen:
         pp, ff, dd = (np.concatenate(c) for c in ((best_p, p), (best_f, f), (best_d, d)))
@@ -365,6 +372,7 @@ def gravity(
     decay: str = "exponential",
     min_distance: float = 1.0,
     reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
     """Gravity (Hansen) accessibility of every place: the supply of the facilities it can reach,
     each discounted by its network distance.
@@ -410,7 +418,7 @@ def gravity(
         raise InputError("gravity: min_distance must be > 0 metres for the power decay.")
     limit = _distance(cutoff, "cutoff", allow_none=True)
     supply = _values(facilities, weight, "facilities", "weight")
-    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach)
+    gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach, settings=settings)
     score = np.zeros(nt)
     for f, p, d in gen:
         w = np.exp(-beta * d) if decay == "exponential" else np.maximum(d, floor) ** -beta
@@ -431,6 +439,7 @@ def two_step_fca(
     decay: Callable[[np.ndarray], np.ndarray] | None = None,
     return_ratio: bool = False,
     reach: float = TOUCH,
+    settings: Settings | None = None,
 ):
     """Two-step floating catchment area (2SFCA, Luo and Wang 2003): supply per resident at every
     demand place, as PySAL ``access.Access.two_stage_fca``.
@@ -482,7 +491,8 @@ def two_step_fca(
     p_val = _values(demand, demand_column, "demand", "demand values")
     if decay is not None and not callable(decay):
         raise InputError(f"two_step_fca: decay must be a function of distance in metres or None, got {decay!r}.")
-    gen, nt = _pair_chunks(network, supply, demand, limit, reach=reach, fac_name="supply", place_name="demand")
+    gen, nt = _pair_chunks(network, supply, demand, limit, reach=reach, fac_name="supply", place_name="demand",
+                           settings=settings)
     score = np.zeros(nt)
     ratio = np.zeros(len(supply))
     weighted = np.zeros(len(supply))
@@ -524,7 +534,8 @@ def _bands(bands, bands_min, speed_kmh) -> np.ndarray:
 
 
 def reachable_intervals(
-    network: Network, facilities: Layer, bands: Sequence[float], *, reach: float = TOUCH
+    network: Network, facilities: Layer, bands: Sequence[float], *, reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> pd.DataFrame:
     """The street pieces each facility reaches within each band, exactly (partial edges included).
 
@@ -549,7 +560,7 @@ def reachable_intervals(
     either way along its own edges. O(pairs log pairs) to merge.
     """
     bands = _bands(bands, None, None)
-    sources, _ = _sources(network, facilities, name="facilities", reach=reach)
+    sources, _ = _sources(network, facilities, name="facilities", reach=reach, settings=settings)
     fac, bi, (edge, start, end) = reach_intervals(network, sources, bands)
     return pd.DataFrame({"facility": fac, "band_m": bands[bi], "edge": edge, "start": start, "end": end})
 
@@ -564,6 +575,7 @@ def service_areas(
     speed_kmh: float | None = None,
     bands_min: Sequence[float] | None = None,
     reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
     """Service-area (isochrone) polygons per facility and per distance band (QGIS Service Area,
     OSMnx isochrone recipe), along the network.
@@ -583,7 +595,7 @@ def service_areas(
         One polygon per band over all facilities, instead of one per facility and band.
     width
         Buffer around the reached street pieces, metres; default
-        :data:`urbancover.settings.service_area_width_m`.
+        :data:`urbancover.settings.service_area_width_m` (of ``settings``, default the current ones).
     speed_kmh
         Walking speed: adds a ``minutes`` column.
     bands_min
@@ -611,12 +623,13 @@ def service_areas(
     >>> areas.explore(column="minutes")
     """
     bands = _bands(bands, bands_min, speed_kmh)
-    width = _distance(settings.service_area_width_m if width is None else width, "width")
+    s = resolve(settings)
+    width = _distance(s.service_area_width_m if width is None else width, "width")
     if width <= 0:
         raise InputError(f"service_areas: width must be > 0 metres, got {width}.")
     net = network
     if merged:
-        field = distance_field(net, facilities, float(bands.max()), name="facilities", reach=reach)
+        field = distance_field(net, facilities, float(bands.max()), name="facilities", reach=reach, settings=s)
         parts = []
         for b in bands:
             e, a, z = field.covered_intervals(float(b))
@@ -624,7 +637,7 @@ def service_areas(
         iv = pd.concat(parts, ignore_index=True)
         keys = ["band_m"]
     else:
-        iv = reachable_intervals(net, facilities, bands, reach=reach)
+        iv = reachable_intervals(net, facilities, bands, reach=reach, settings=s)
         keys = ["facility", "band_m"]
     iv = iv.sort_values(keys, kind="stable").reset_index(drop=True)
     group = iv.groupby(keys, sort=True).ngroup().to_numpy() if len(iv) else np.zeros(0, dtype=np.int64)
@@ -635,7 +648,7 @@ def service_areas(
         # buffering each group's MultiLineString, and the same polygon (buffer distributes over union)
         cnt = np.bincount(group)
         grid = np.full((len(cnt), int(cnt.max())), None, dtype=object)
-        grid[group, ranges(cnt)] = shapely.buffer(pieces, width, quad_segs=settings.service_area_quad_segs)
+        grid[group, ranges(cnt)] = shapely.buffer(pieces, width, quad_segs=s.service_area_quad_segs)
         geom = shapely.union_all(grid, axis=1)
         length = np.bincount(group, weights=(iv["end"] - iv["start"]).to_numpy(), minlength=len(head))
     else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,9 @@ from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
 from urbancover.present import Note
 from urbancover.progress import in_notebook, log_line, progress_bar
-from urbancover.rules import KINDS, RuleSet, load_rules
+from urbancover.rules import ID_PATTERN, KINDS, RuleSet, load_rules
+from urbancover.settings import Settings, resolve
+from urbancover.validate import check_inputs
 
 
 @dataclass
@@ -188,6 +192,10 @@ def export_report(report: Report, path: str | os.PathLike, format: str | None = 
     fmt = _FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
     if fmt not in FORMATS:
         raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    unsafe = [rid for rid in report.results if not ID_PATTERN.match(str(rid))]
+    if unsafe:  # layers and files are named <rule id>__<layer>: never a path (load_rules checks ids; a report built by hand)
+        raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
+                         "and files; see urbancover rules check.")
     if fmt == "gpkg":
         return [report.to_gpkg(path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg")]
     if fmt == "parquet":
@@ -285,6 +293,42 @@ def _for_file(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _warnings_noted(func):
+    """:func:`evaluate` with every warning of the evaluation told once, and kept in the report's notes.
+
+    The evaluation's ``UserWarning`` s (a truncated extract, rows without geometry, an offset layer,
+    an area mostly outside the extract ...) are recorded while it runs, then issued again, each once,
+    at the line that called :func:`evaluate` (the caller's filters decide whether they show or
+    raise), also when the evaluation fails; on success each one not yet in the report's notes is
+    added to them, after the extract's own notes (``OSMData.notes``), so a saved report or a batch
+    summary holds every one. Other warnings (deprecations ...) are shown as they came. Like every
+    ``warnings.catch_warnings``, not thread-safe.
+    """
+
+    @functools.wraps(func)
+    def evaluate(*args, **kwargs):
+        seen: list = []
+        told: list[str] = []
+        try:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always", UserWarning)  # every one, for the notes
+                report = func(*args, **kwargs)
+        finally:
+            for w in seen:
+                if not issubclass(w.category, UserWarning):  # already filtered: shown as it came
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+                elif str(w.message) not in told:
+                    told.append(str(w.message))
+                    warnings.warn(w.message, stacklevel=2)
+        notes = report.notes
+        notes[:0] = [n for n in report.context.osm.notes if n not in notes]
+        notes.extend(m for m in told if m not in notes)
+        return report
+
+    return evaluate
+
+
+@_warnings_noted
 def evaluate(
     source: str | os.PathLike | OSMData,
     rules: str | os.PathLike | RuleSet = "zhengzhou-2018",
@@ -300,6 +344,8 @@ def evaluate(
     only: list[str] | None = None,
     progress: bool = False,
     osm_tags: bool = False,
+    strict: bool = False,
+    settings: Settings | None = None,
 ) -> Report:
     """Evaluate every rule of a rule set on an OSM extract.
 
@@ -319,8 +365,8 @@ def evaluate(
         ``landuse=residential`` polygons.
     population, population_column
         Residents as points or polygons with a count column, or the path of a population grid
-        (GeoTIFF). Default: estimated from homes (footprint x floors / m² per person), and the
-        report says so.
+        (GeoTIFF) or of a layer :func:`urbancover.read_layer` reads. Default: estimated from homes
+        (footprint x floors / m² per person), and the report says so.
     units, units_column
         Area units (subdistricts, districts) as polygons named by ``units_column``: the summary is
         also given per unit, and ``count_per_unit`` rules use them.
@@ -338,32 +384,56 @@ def evaluate(
     osm_tags
         Keep every OSM tag column on the layers of homes (default: ``osmid``, ``element``, ``name``,
         ``building``, ``levels``, ``compound``, ``residents``).
+    strict
+        An extract that looks cut short is an error, not a note (see :func:`urbancover.read_osm`).
+    settings
+        The :class:`~urbancover.settings.Settings` of this evaluation (default
+        :func:`urbancover.settings.current`, e.g. inside ``urbancover.settings.override(...)``):
+        reading, the network and every rule use them; the report keeps them
+        (``report.context.settings``). A given ``source`` (OSMData) or ``network`` keeps the
+        settings it was read or built with.
+
+    Every input (rules, ``only``, the layers, the facility keys) is checked before the extract is
+    read, so a bad one costs no work (:func:`urbancover.validate.check_inputs`).
 
     Returns
     -------
     Report
+
+    Warns
+    -----
+    UserWarning
+        What the inputs change about the results (an extract that looks cut short, rows without a
+        geometry, an offset facility layer, an area mostly outside the extract ...): each once, at
+        the caller's line, and each also in ``report.notes``.
 
     Examples
     --------
     >>> report = urbancover.evaluate("data/sample/shenzhen_longgang.osm.bz2")
     >>> report.summary[["id", "value", "passed"]]  # doctest: +SKIP
     """
+    settings = resolve(settings)
     ruleset = load_rules(rules)
     chosen = [r for r in ruleset if only is None or r.id in only]
     if only is not None:
         missing = sorted(set(only) - {r.id for r in chosen})
         if missing:
             raise InputError(f"only: rule set {ruleset.id!r} has no rule(s) {missing}; it has {[r.id for r in ruleset]}.")
+    # every user input is checked before the extract is read (urbancover.validate)
+    layers, checked_notes = check_inputs(
+        area=area, compounds=compounds, population=population, population_column=population_column,
+        units=units, units_column=units_column, facilities=facilities, valid_facility_keys=ruleset.facility_keys,
+    )
     bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
     bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source)
+    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
     bar.step("walking network")
-    network = network if network is not None else walk_network(osm, lean=True)
+    network = network if network is not None else walk_network(osm, lean=True, settings=settings)
     bar.step("homes, residents and compounds")
     ctx = make_context(
-        osm, network, area=area, compounds=compounds, population=population, population_column=population_column,
-        units=units, units_column=units_column, margin_needed=_max_threshold(chosen),
-        facilities=facilities, valid_facility_keys=_facility_keys(ruleset),
+        osm, network, population_column=population_column, units_column=units_column,
+        margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
+        checked_notes=checked_notes, settings=settings, **layers,
     )
     ctx.osm_tags = bool(osm_tags)
     ctx.on_progress = bar.detail if progress else None
@@ -409,11 +479,6 @@ def _max_threshold(rules) -> float:
     rules = [r for r in rules if KINDS[r.kind].distance]
     values = [r.threshold for r in rules] + [c.threshold for r in rules for c in r.categories]
     return max((v for v in values if v is not None), default=0.0)
-
-
-def _facility_keys(ruleset: RuleSet) -> set[str]:
-    """Keys under which a user may give a facility layer: rule ids, and ``rule.category``."""
-    return {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
 
 
 class _Progress:

@@ -8,10 +8,10 @@ Each task evaluates one extract (or one district polygon of an extract) and owns
   the same folder waits (``lock_wait``) or refuses, naming the holder;
 * a task writes into a hidden temporary folder ``<out>/.work-<task>-*`` and, once every file is
   complete, writes its done-marker (``.done.json``: the extract's path, size, mtime and SHA-256,
-  the district's and the rule set's hashes, every file's size) and renames the folder into place;
+  the district's, the rule set's and the settings' hashes, every file's size) and renames the folder into place;
   a run killed at any moment leaves the previous result or nothing, never a partial one;
 * resume skips a task only when its marker is complete, says "done", and still matches the
-  extract, the district, the rule set and the requested outputs; failed tasks are retried;
+  extract, the district, the rule set, the settings and the requested outputs; failed tasks are retried;
 * task names come from :func:`urbancover.outputs.safe_name`, made unique (``a b.osm`` and
   ``a_b.osm``; repeated or missing district names), and every path is proven inside ``<out>``.
 
@@ -24,6 +24,7 @@ and the extracts readable at the same paths).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -34,7 +35,7 @@ import time
 import traceback
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -56,6 +57,7 @@ from urbancover.outputs import (
     write_marker,
 )
 from urbancover.progress import log_line
+from urbancover.settings import Settings, current, resolve
 
 SUMMARY = "summary.csv"
 log = logging.getLogger("urbancover.batch")
@@ -67,6 +69,8 @@ class Task:
 
     ``name`` is the task's folder (safe and unique); ``label`` the name it came from (the extract's
     file name or the district's name); ``note`` says why ``name`` differs from it, when it does.
+    ``settings`` travel with the task to its worker process (None: :func:`run_batch` gives it the
+    settings current when it starts).
     """
 
     name: str
@@ -75,6 +79,7 @@ class Task:
     district_wkt: str | None = None
     label: str = ""
     note: str = ""
+    settings: Settings | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +122,14 @@ def make_tasks(
     rules: str = "zhengzhou-2018",
     districts=None,
     district_column: str = "name",
+    settings: Settings | None = None,
 ) -> list[Task]:
     """One task per extract, or, with ``districts`` (a polygon layer or file), one per district and extract.
 
     Task names are the extracts' stems (``city.osm.pbf`` -> ``city``), or ``<stem>__<district>``,
     made safe for every file system and unique: colliding names get ``-2``, ``-3`` ..., a missing
-    district name becomes ``district<row>``; each such change is in the task's ``note``.
+    district name becomes ``district<row>``; each such change is in the task's ``note``. Every task
+    carries ``settings`` (None: those current when :func:`run_batch` starts).
 
     Raises
     ------
@@ -142,7 +149,7 @@ def make_tasks(
     stems = [extract_stem(e) for e in extracts]
     if districts is None:
         names, notes = _named(stems, "extract")
-        return [Task(n, str(Path(e).resolve()), str(rules), label=s, note=note)
+        return [Task(n, str(Path(e).resolve()), str(rules), label=s, note=note, settings=settings)
                 for n, e, s, note in zip(names, extracts, stems, notes)]
     import geopandas as gpd
 
@@ -168,7 +175,7 @@ def make_tasks(
     for name, label, note, (e, wkt, was_missing) in zip(names, all_labels, notes, info):
         if was_missing:
             note = f"{label!r}: the district has no name in column {district_column!r}" + (f"; {note}" if note else "")
-        tasks.append(Task(name, str(Path(e).resolve()), str(rules), wkt, label=label, note=note))
+        tasks.append(Task(name, str(Path(e).resolve()), str(rules), wkt, label=label, note=note, settings=settings))
     return tasks
 
 
@@ -180,6 +187,13 @@ def rules_hash(rules: str | os.PathLike) -> str:
     if str(rules) in presets():
         return text_hash((resources.files("urbancover.presets") / f"{rules}.toml").read_bytes())
     return text_hash(Path(rules).read_bytes())
+
+
+def settings_hash(settings: Settings | None) -> str:
+    """SHA-256 of the settings that differ from the defaults (:meth:`Settings.changes`; the defaults'
+    hash is that of ``{}``, so a marker written before settings were recorded matches them).
+    """
+    return text_hash(json.dumps(resolve(settings).changes(), sort_keys=True))
 
 
 def _step(task: Task, progress: bool, message: str) -> None:
@@ -206,7 +220,7 @@ def district_source(task: Task):
     margin = 2.0 * load_rules(task.rules).max_threshold
     metric = area.to_crs(utm_crs_for(area))
     clip = metric.buffer(margin).to_crs(4326).iloc[0]
-    return area, read_osm(task.extract, clip=clip)
+    return area, read_osm(task.extract, clip=clip, settings=task.settings)
 
 
 def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Outputs = Outputs(),
@@ -219,12 +233,14 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
     """
     from urbancover.analysis import evaluate
 
+    s = resolve(task.settings)
     final = inside(out, task.name)
     work = inside(out, f".work-{task.name}-{os.getpid()}-{secrets.token_hex(3)}")
     work.mkdir(parents=True)
     started = time.time()
     marker = {"task": task.name, "label": task.label, "district_sha256": text_hash(task.district_wkt or ""),
-              "rules_sha256": rules_sha256 or rules_hash(task.rules), "outputs": _outputs_key(outputs)}
+              "rules_sha256": rules_sha256 or rules_hash(task.rules), "outputs": _outputs_key(outputs),
+              "settings_sha256": settings_hash(s), "settings": s.changes()}
     try:
         _step(task, progress, "started")
         marker["extract"] = file_fingerprint(task.extract)  # before reading: a later change forces a redo
@@ -233,12 +249,12 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
             area, source = district_source(task)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing facilities etc. are in the report's notes
-            report = evaluate(source, task.rules, area=area, progress=progress)
+            report = evaluate(source, task.rules, area=area, progress=progress, settings=s)
         _step(task, progress, "evaluated")
         report.to_gpkg(work / f"{task.name}.gpkg")
         _step(task, progress, "wrote GeoPackage")
         if outputs.report or outputs.maps:
-            write_maps(report, work, task.name, outputs)
+            write_maps(report, work, task.name, outputs, settings=s)
             _step(task, progress, "wrote report/maps")
         summary = report.summary.copy()
         summary.insert(0, "task", task.name)
@@ -267,10 +283,12 @@ def _outputs_key(outputs: Outputs) -> dict:
     return {"report": bool(outputs.report), "maps": outputs.maps, "lang": outputs.lang}
 
 
-def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None) -> list[Path]:
+def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, *,
+               settings: Settings | None = None) -> list[Path]:
     """Gap maps (``maps/<rule>.<png|pdf>``) and the HTML report of one evaluation, each written atomically.
 
-    ``target(*parts)`` gives each output path (default: proven inside ``folder``).
+    ``target(*parts)`` gives each output path (default: proven inside ``folder``); ``settings``
+    those of the maps (default :func:`urbancover.settings.current`).
     """
     from urbancover.outputs import atomic_path
 
@@ -281,6 +299,7 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None) -
     from urbancover.zones import find_zones
 
     target = target or (lambda *parts: inside(folder, *parts))
+    settings = resolve(settings)
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -289,13 +308,13 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None) -
                 if res.measurement is not None:
                     path = target("maps", f"{safe_name(rid, 'rule')}.{outputs.maps}")
                     with atomic_path(path) as part:
-                        maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300)
+                        maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300, settings=settings)
                     written.append(path)
         if outputs.report:
             zones = find_zones(report) if len(report.compounds) else None
             path = target(f"{stem}.html")
             with atomic_path(path) as part:
-                maps.html_report(report, part, zones=zones, lang=outputs.lang)
+                maps.html_report(report, part, zones=zones, lang=outputs.lang, settings=settings)
             written.append(path)
     return written
 
@@ -312,7 +331,8 @@ def _replace_folder(work: Path, final: Path) -> None:
 
 
 def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: Outputs = Outputs()) -> str:
-    """``"done"`` (a complete marker matching the extract, district, rules and outputs), ``"failed"``,
+    """``"done"`` (a complete marker matching the extract, district, rules, settings (``task.settings``,
+    None: the current ones) and outputs), ``"failed"``,
     ``"stale"`` (done for other inputs), ``"missing"``, or ``"foreign"`` (a folder urbancover did not write).
     """
     folder = inside(out, task.name)
@@ -327,6 +347,7 @@ def task_state(task: Task, out: str | os.PathLike, rules_sha256: str, outputs: O
           and marker.get("district_sha256") == text_hash(task.district_wkt or "")
           and marker.get("rules_sha256") == rules_sha256
           and marker.get("outputs") == _outputs_key(outputs)
+          and marker.get("settings_sha256", settings_hash(Settings())) == settings_hash(task.settings)
           and isinstance(marker.get("extract"), dict)
           and fingerprint_matches(marker["extract"], task.extract))
     return "done" if ok else "stale"
@@ -362,8 +383,8 @@ def run_batch(
     workers
         Local processes (default: the number of CPUs).
     resume
-        Skip tasks whose done-marker is complete and matches the extract, district, rule set and
-        ``outputs``; failed tasks are always run again.
+        Skip tasks whose done-marker is complete and matches the extract, district, rule set,
+        settings and ``outputs``; failed tasks are always run again.
     progress
         A progress bar on a terminal; otherwise one line per task step on stderr (workers included).
     outputs
@@ -393,6 +414,9 @@ def run_batch(
         raise InputError(f"--scheduler {scheduler!r}: not a scheduler address; give one like tcp://10.0.0.5:8786.")
     out = check_writable(out)
     hashes = {r: rules_hash(r) for r in {t.rules for t in tasks}}
+    # each task carries its settings to its worker (a spawned process or a Dask worker starts with
+    # the defaults): the ones it was made with, else those current now
+    tasks = [t if t.settings is not None else replace(t, settings=current()) for t in tasks]
     with FolderLock(out, wait=lock_wait):
         guard = OutputGuard(out, [t.extract for t in tasks], overwrite=overwrite)
         guard.target(SUMMARY)  # a foreign summary.csv is refused before the work, not after

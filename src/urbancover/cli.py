@@ -35,7 +35,7 @@ import pandas as pd
 from urbancover.batch import extract_stem
 from urbancover.errors import InputError, UrbancoverError
 from urbancover.present import Verdict
-from urbancover.rules import KINDS
+from urbancover.rules import KINDS, check_rules_file
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -143,6 +143,9 @@ _FLAG_WORDS = (
     (re.compile(r"\bcrs=([^\s:,;]+)"), r"--crs \1"),
     (re.compile(r"(--crs [^\s]+ \([^)]*\)), '(gcj02|bd09)'"), r"\1, --crs \2"),
     (re.compile(r" or '(bd09)' "), r" or --crs \1 "),
+    (re.compile(r"\b([xy])_column='([^']*)'"), r"--\1-column \2"),
+    (re.compile(r"\bfacilities\['([^']*)'\]"), r"--facilities \1"),
+    (re.compile(r"^facilities: no rule or category '([^']*)' to replace"), r"--facilities \1: no rule or category of that name"),
     (re.compile(r"\bband_km2="), "--band"),
     (re.compile(r"\bunits=\.\.\."), "--units"),
     (re.compile(r"\bmin_old_compounds="), "--min-old"),
@@ -157,93 +160,84 @@ def cli_message(message: str) -> str:
     return " ".join(message.split())
 
 
+class _Warned:
+    """The warnings of one command, recorded from :meth:`start` to :meth:`close` and each told once
+    as an ``urbancover: warning:`` line on stderr (none with ``-q``): never in Python's raw format,
+    never lost when an error follows.
+    """
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.told = quiet, set()
+        self._catch = warnings.catch_warnings(record=True)
+        self.caught: list = []
+
+    @classmethod
+    def start(cls, quiet: bool) -> _Warned:
+        """Record every warning from now on (UserWarnings always; others as Python's filters say)."""
+        self = cls(quiet)
+        self.caught = self._catch.__enter__()
+        warnings.simplefilter("always", UserWarning)
+        return self
+
+    def tell(self, skip=()) -> None:
+        """Print the warnings recorded so far and not told yet, except those in ``skip`` (the
+        report's notes, printed with the summary: :meth:`noted`).
+        """
+        for w in self.caught:
+            msg = str(w.message)
+            if msg in self.told or msg in skip:
+                continue
+            self.told.add(msg)
+            if not self.quiet:
+                _say(sys.stderr, f"urbancover: warning: {cli_message(msg)}")
+
+    def noted(self, notes) -> None:
+        """``notes`` were printed as notes: the warnings saying the same are told."""
+        self.told.update(notes)
+
+    def close(self) -> None:
+        """Tell what is left and stop recording."""
+        try:
+            self.tell()
+        finally:
+            self._catch.__exit__(None, None, None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Every warning of the run is told once (:class:`_Warned`): with the report's notes when it is
+    one, else as a warning line; the warnings seen before an error are printed before it.
+    """
     args = _parser().parse_args(argv)
+    args.warned = warned = _Warned.start(getattr(args, "quiet", False))
     try:
         return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
     except (UrbancoverError, OSError) as err:  # bad input, or a file the system refuses: exit 2
+        warned.tell()
         _say(sys.stderr, f"urbancover: error: {cli_message(str(err))}")
         return 2
     except Exception as err:  # a bug, not the user's input: one line, the traceback on request
+        warned.tell()
         if args.debug:
             raise
         _say(sys.stderr, f"urbancover: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
              "traceback and please report it)")
         return 3
-
-
-#: Column names of longitude/x and latitude/y in point CSVs, tried in this order (case-insensitive).
-X_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "wgs84_lng", "gcj02_lng")
-Y_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
-
-
-def read_points_csv(path: str, flag: str, crs, x_column: str | None = None, y_column: str | None = None):
-    """A CSV of points with coordinate columns as a GeoDataFrame in WGS 84.
-
-    The columns are ``x_column``/``y_column`` or found by name (:data:`X_NAMES`, :data:`Y_NAMES`);
-    a CSV declares no coordinate system, so ``crs`` is required. Every row needs finite numbers.
-
-    Raises
-    ------
-    InputError
-        Naming ``flag`` and the file: no coordinate columns, ambiguous or non-numeric values, no ``--crs``.
-    """
-    import geopandas as gpd
-    import numpy as np
-
-    from urbancover.io import read_layer
-
-    try:
-        table = pd.read_csv(path, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(f"{flag} {path}: cannot be read as CSV ({err}).") from err
-    lower = {str(c).strip().lower(): c for c in table.columns}
-
-    def pick(given, names, which, opt):
-        if given is not None:
-            if given not in table.columns:
-                raise InputError(f"{opt} {given!r}: no such column in {path}; it has {list(table.columns)}.")
-            return given
-        for n in names:
-            if n in lower:
-                return lower[n]
-        raise InputError(f"{flag} {path}: no {which} column (looked for {', '.join(names)}); it has "
-                         f"{list(table.columns)}. Name it with {opt} COLUMN.")
-
-    xc = pick(x_column, X_NAMES, "longitude/x", "--x-column")
-    yc = pick(y_column, Y_NAMES, "latitude/y", "--y-column")
-    x = pd.to_numeric(table[xc], errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(table[yc], errors="coerce").to_numpy(dtype=float)
-    bad = ~(np.isfinite(x) & np.isfinite(y))
-    if bad.any():
-        raise InputError(f"{flag} {path}: {int(bad.sum())} row(s) without numeric {xc}/{yc} (first: row "
-                         f"{int(np.flatnonzero(bad)[0]) + 2} of the file); fix or remove them.")
-    if crs is None:
-        raise InputError(f"{flag} {path}: a CSV carries no coordinate system; add --crs EPSG:4326 (GPS / "
-                         "OpenStreetMap), --crs gcj02 (AutoNavi/Amap, Tencent) or --crs bd09 (Baidu).")
-    layer = gpd.GeoDataFrame(table.drop(columns=[xc, yc]), geometry=gpd.points_from_xy(x, y), crs=None)
-    return read_layer(layer, crs=crs, name=f"{flag} {path}")
+    finally:
+        warned.close()
 
 
 def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None):
     if path is None:
         return None
     from urbancover.io import read_layer
+    from urbancover.io.layers import CSV_SUFFIXES
 
     flag = flag or f"--{what}"
-    if not Path(path).is_file():
-        raise InputError(f"{flag} {path}: no such file.")
-    if str(path).lower().endswith((".csv", ".txt")):
-        return read_points_csv(path, flag, crs, getattr(args, "x_column", None), getattr(args, "y_column", None))
-    try:
-        return read_layer(path, crs=crs, name=f"{flag} {path}")
-    except UrbancoverError:
-        raise
-    except Exception as err:  # pyogrio raises DataSourceError and others
-        raise InputError(f"{flag} {path}: cannot be read as a {what} layer ({err}).") from err
+    csv = Path(path).suffix.lower() in CSV_SUFFIXES  # --x-column/--y-column apply to the CSV files given
+    columns = {"x_column": getattr(args, "x_column", None), "y_column": getattr(args, "y_column", None)} if csv else {}
+    return read_layer(path, crs=crs, name=f"{flag} {path}", **columns)
 
 
 def _input_files(args) -> list[str]:
@@ -262,6 +256,7 @@ def _check_before_work(args, only=None):
     """
     from urbancover.outputs import check_writable
     from urbancover.rules import load_rules
+    from urbancover.validate import check_facility_keys
 
     check_writable(args.out)
     ruleset = load_rules(args.rules)
@@ -271,14 +266,11 @@ def _check_before_work(args, only=None):
             raise InputError(f"--only {' '.join(unknown)}: no such rule in {args.rules}; it has {[r.id for r in ruleset]}.")
     if not Path(args.extract).is_file():
         raise InputError(f"{args.extract}: no such file (the OSM extract).")
-    keys = {r.id for r in ruleset if r.facilities} | {f"{r.id}.{c.name}" for r in ruleset for c in r.categories}
     for item in args.facilities:
         key, sep, path = item.partition("=")
         if not sep or not key or not path:
             raise InputError(f"--facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
-        if key not in keys:
-            raise InputError(f"--facilities {key}: no rule or category of that name takes facilities; "
-                             f"use one of {sorted(keys)}.")
+    check_facility_keys([item.partition("=")[0] for item in args.facilities], ruleset.facility_keys)
     return ruleset
 
 
@@ -297,35 +289,10 @@ def _evaluate(args, only=None):
     for item in args.facilities:
         key, _, path = item.partition("=")
         layers["facilities"][key] = _read_layer(path, f"{key} facility", args.crs, flag=f"--facilities {key}=", args=args)
-    if isinstance(layers["population"], pd.DataFrame):
-        _check_population(layers["population"], args.population)
-    source = args.extract
-    if getattr(args, "strict", False):
-        from urbancover.io import read_osm
-
-        source = read_osm(args.extract, strict=True)  # a cut extract is an error (exit 2), not a warning
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        report = evaluate(source, args.rules, only=only, progress=not args.quiet, **layers)
-    if not args.quiet:  # most warnings are also notes, printed with the table
-        for w in caught:
-            if str(w.message) not in report.notes:
-                _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
+    report = evaluate(args.extract, args.rules, only=only, progress=not args.quiet,
+                      strict=getattr(args, "strict", False), **layers)  # with --strict a cut extract is exit 2
+    args.warned.tell(skip=report.notes)  # the warnings that are notes are printed with the summary
     return report
-
-
-def _check_population(layer, path) -> None:
-    """Refuse a population layer without finite counts >= 0 before the evaluation starts."""
-    import numpy as np
-
-    if "population" not in layer:
-        raise InputError(f"--population {path}: no column 'population'; it has "
-                         f"{[c for c in layer.columns if c != layer.geometry.name]}. Rename the column of residents.")
-    values = pd.to_numeric(layer["population"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        raise InputError(f"--population {path}: {int(bad.sum())} value(s) of 'population' are missing, negative or "
-                         f"infinite (first at row {int(np.flatnonzero(bad)[0]) + 1}); give a finite count >= 0 for every feature.")
 
 
 def _analyze(args) -> int:
@@ -368,6 +335,7 @@ def _analyze(args) -> int:
         label, wrote = ("说明", "已写出") if args.lang == "zh" else ("note", "wrote")
         for note in report.notes:
             _say(sys.stdout, f"{label}: {cli_message(say(note, args.lang))}")
+        args.warned.noted(report.notes)
         folder = guard.out / f"{stem}_{args.format}"
         if args.format != "gpkg":
             n = sum(1 for p in written if Path(p).parent == folder)
@@ -483,102 +451,6 @@ def summary_table(summary, lang: str = "zh") -> str:
     return t.to_string(index=False, na_rep="")
 
 
-#: Rule and category ids name files and layers: identifiers only.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-#: OSM keys a selector is likely to use besides the ones urbancover reads as columns: a key close
-#: to one of these (``higway``) but not equal is reported as a likely typo by ``rules check``.
-COMMON_OSM_KEYS = (
-    "barrier", "operator", "brand", "ref", "religion", "parking", "surface", "lit", "wheelchair", "toilets",
-    "vending", "fee", "community_centre", "social_facility", "healthcare:speciality", "isced:level", "school",
-    "shelter", "shelter_type", "footway", "crossing", "park_ride", "route", "network", "layer", "level",
-    "height", "min_height", "addr:street", "addr:housenumber", "website", "phone", "capacity", "covered",
-    "indoor", "man_made", "military", "power", "water", "wetland", "garden:type", "playground", "fitness_station",
-)
-
-
-def _selector_keys(raw_rule: dict):
-    """(field, key) of every tag key in a raw rule's selectors."""
-    from urbancover.rules import SELECTOR
-
-    spec = KINDS.get(raw_rule.get("kind"))
-    schema = spec.keys if spec is not None else {}
-    fields = [(k, raw_rule[k]) for k, (typ, _) in schema.items() if typ == SELECTOR and k in raw_rule]
-    for c in raw_rule.get("categories", []) if isinstance(raw_rule.get("categories"), list) else []:
-        if isinstance(c, dict) and "facilities" in c:
-            fields.append((f"category {c.get('name')!r} facilities", c["facilities"]))
-    for field, sel in fields:
-        for alt in [sel] if isinstance(sel, dict) else sel if isinstance(sel, list) else []:
-            if isinstance(alt, dict):
-                for key in alt:
-                    yield field, key
-
-
-def check_rules_file(path: str) -> tuple[list[str], list[str], int]:
-    """Every error and warning of a rule file at once: ``(errors, warnings, n_rules)``.
-
-    Each ``[[rule]]`` is validated on its own (its first error is reported, then the next rule's),
-    duplicate and non-identifier rule ids are errors, and selector keys that look like typos of
-    known OSM keys (``higway``) are warnings.
-    """
-    import difflib
-    import tomllib
-
-    from urbancover import settings
-    from urbancover.rules import load_rules, parse_rules, presets
-
-    if str(path) in presets():
-        return [], [], len(load_rules(path))
-    p = Path(path)
-    if not p.is_file():
-        load_rules(path)  # the usual message: no such file, and not a preset
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as err:
-        return [f"{p}: rule files must be UTF-8 text ({err})."], [], 0
-    except tomllib.TOMLDecodeError as err:
-        return [f"{p}: not valid TOML: {err}."], [], 0
-    errors: list[str] = []
-    raw_rules = data.get("rule", [])
-    try:
-        parse_rules({**data, "rule": raw_rules[:1]} if isinstance(raw_rules, list) and raw_rules else data, where=str(p))
-    except InputError as err:  # the file's frame (top-level keys, [ruleset], [walking], no rules)
-        if not (isinstance(raw_rules, list) and raw_rules) or ", rule" not in str(err):
-            errors.append(str(err))
-    good_frame = not errors
-    ids: dict[str, int] = {}
-    warn: list[str] = []
-    known = {*settings.feature_keys, *settings.way_columns, *settings.feature_columns,
-             *settings.feature_node_values, *COMMON_OSM_KEYS}
-    for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
-        rid = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{p}, rule {rid!r}" if isinstance(rid, str) and rid else f"{p}, rule #{i + 1}"
-        if good_frame:
-            try:
-                parse_rules({**data, "rule": [raw]}, where=str(p))
-            except InputError as err:
-                errors.append(str(err).replace(f"{p}, rule #1", f"{p}, rule #{i + 1}"))
-        if isinstance(rid, str) and rid:
-            if not _IDENTIFIER.match(rid):
-                errors.append(f"{where}: the id must be an identifier (ASCII letters, digits and _, not starting "
-                              "with a digit): it names output layers and files.")
-            if rid in ids:
-                errors.append(f"{p}: rule id {rid!r} is defined twice (rules #{ids[rid] + 1} and #{i + 1}).")
-            ids.setdefault(rid, i)
-        if isinstance(raw, dict):
-            for c in raw.get("categories", []) if isinstance(raw.get("categories"), list) else []:
-                name = c.get("name") if isinstance(c, dict) else None
-                if isinstance(name, str) and name and not _IDENTIFIER.match(name):
-                    errors.append(f"{where}, category {name!r}: the name must be an identifier (ASCII letters, "
-                                  "digits and _): it names layers (rule.category).")
-            for field, key in _selector_keys(raw):
-                if key in known or not isinstance(key, str):
-                    continue
-                close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
-                if close:
-                    warn.append(f"{where}: field {field!r}: OSM key {key!r} is not a key urbancover knows; "
-                                f"did you mean {close[0]!r}?")
-    return errors, warn, len(raw_rules) if isinstance(raw_rules, list) else 0
 
 
 def _rules(args) -> int:

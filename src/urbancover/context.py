@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +18,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.demand import (
     Plausibility,
     plausibility,
@@ -33,6 +33,7 @@ from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
 from urbancover.present import Note
 from urbancover.selectors import GEOMETRY_KEY, TagValues, select
+from urbancover.settings import Settings, current, resolve
 from urbancover.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.validate import facility_layers, unit_layer, user_layer
 
@@ -77,6 +78,8 @@ class Context:
     #: Called with a short message at the steps inside a rule (``evaluate(progress=True)`` shows it
     #: beside the rule on the bar, or as a log line off a terminal); None: silent.
     on_progress: Callable[[str], None] | None = field(default=None, repr=False)
+    #: The settings of the evaluation (``evaluate(..., settings=)``): every rule reads these.
+    settings: Settings = field(default_factory=current, repr=False)
 
     def progress(self, message: str) -> None:
         """Report a step inside a rule to :attr:`on_progress`, when set."""
@@ -148,9 +151,9 @@ class Context:
         key = ("snapped", key)
         if key not in self.cache:
             if isinstance(geoms, Places):
-                self.cache[key] = snap_places(self.network, geoms, name=name)
+                self.cache[key] = snap_places(self.network, geoms, name=name, settings=self.settings)
             else:
-                self.cache[key] = snap_geometries(self.network, geoms, name=name)
+                self.cache[key] = snap_geometries(self.network, geoms, name=name, settings=self.settings)
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
@@ -160,7 +163,7 @@ class Context:
         key = ("streets", json.dumps(selector, sort_keys=True, default=str))
         if key not in self.cache:
             ways = self.osm.ways[self.select("ways", selector)]
-            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True) if len(ways) else None
+            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
         return self.cache[key]
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
@@ -203,40 +206,49 @@ def make_context(
     facilities: dict | None = None,
     valid_facility_keys: set | None = None,
     margin_needed: float = 0.0,
+    checked_notes: list[str] | None = None,
+    settings: Settings | None = None,
 ) -> Context:
-    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters)."""
-    net = network if network is not None else walk_network(osm, lean=True)
+    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters).
+
+    ``checked_notes``: the notes of :func:`urbancover.validate.check_inputs` when the layers given
+    were checked by it before the extract was read (:func:`urbancover.evaluate` does); then only the
+    checks that need the extract are left. None: every check is made here.
+    """
+    s = resolve(settings)
+    net = network if network is not None else walk_network(osm, lean=True, settings=s)
     # every user layer is checked the same way before use (urbancover.validate)
-    checked: list[str] = []
-    near_m = max(settings.max_snap_distance or 0.0, margin_needed)
+    checked: list[str] = list(checked_notes or [])
+    done = checked_notes is not None
+    near_m = max(s.max_snap_distance or 0.0, margin_needed)
     if area is not None:
-        area = user_layer(area, "area", osm, net, near_m, checked)
+        area = user_layer(area, "area", osm, net, near_m, checked, checked=done)
     if compounds is not None:
-        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked)
+        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked, checked=done)
     if population is not None and not isinstance(population, (str, os.PathLike)):
-        population = user_layer(population, "population", osm, net, near_m, checked)
+        population = user_layer(population, "population", osm, net, near_m, checked, checked=done)
     if units is not None:
-        units = user_layer(units, "units", osm, net, near_m, checked)
+        units = user_layer(units, "units", osm, net, near_m, checked, checked=done)
     facilities = {
-        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked)
+        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked, checked=done)
         if not (valid_facility_keys is not None and key not in valid_facility_keys) else layer
         for key, layer in (facilities or {}).items()
     }
     area_geom, notes = _area(area, osm, net, margin_needed)
     notes.extend(checked)
     features = osm.projected("features")
-    homes_all = residential_buildings(osm).to_crs(net.crs)
+    homes_all = residential_buildings(osm, settings=s).to_crs(net.crs)
     homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
-    comp, comp_source = compounds_from(osm, compounds)
+    comp, comp_source = compounds_from(osm, compounds, settings=s)
     comp = comp.to_crs(net.crs)
     inside = shapely.area(shapely.intersection(comp.geometry.values, area_geom)) > 0.5 * shapely.area(comp.geometry.values)
     comp = comp[inside].reset_index(drop=True)
     notes.append(Note("compounds", source=comp_source, n=len(comp), old=int(comp["old"].sum())))
-    pop, pop_source = population_points(homes, population, column=population_column)
+    pop, pop_source = population_points(homes, population, column=population_column, settings=s)
     if population is not None:
         pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
     notes.append(Note("residents", source=pop_source, total=pop["residents"].sum()))
-    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom))
+    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom, settings=s), settings=s)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
@@ -254,7 +266,7 @@ def make_context(
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
-        compound_source=comp_source,
+        compound_source=comp_source, settings=s,
         user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
     )
 
@@ -269,8 +281,16 @@ def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
+#: A user's analysed area with less than this share inside the extract's bounds (the box every
+#: default and check of the extract uses, :attr:`OSMData.boundary`) is warned about: densities per
+#: km² divide by the whole area but count only what the data hold.
+AREA_COVERED_MIN = 0.9
+
+
 def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geometry, list[str]]:
-    """The analysed area in the network's CRS, and notes on it (source, margin for edge effects)."""
+    """The analysed area in the network's CRS, and notes on it (source, share inside the extract,
+    margin for edge effects).
+    """
     notes = []
     if area is None:
         geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
@@ -283,6 +303,15 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
             raise InputError("area: the analysed area is empty or has no area; give polygons.")
         notes.append(Note("area.user", km2=geom.area / 1e6))
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+    covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
+    if covered < AREA_COVERED_MIN:
+        msg = (f"area: only {100 * covered:.1f} % of the analysed area ({geom.area / 1e6:.2f} km²) lies inside the "
+               f"extract's bounds ({osm.path.name}); the data hold no streets, homes or facilities beyond them. Counts "
+               "and shares describe the part inside only, and densities per km² (facilities, street length) are divided "
+               f"by the whole area: they come out at {100 * covered:.1f} % of their value over the part inside. Use an "
+               "extract that covers the area, or cut the area to the extract.")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
     if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond
         notes.append(Note("area.margin", margin=margin, need=need))

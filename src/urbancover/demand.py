@@ -15,15 +15,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.errors import InputError
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 from urbancover.present import Note
+from urbancover.settings import Settings, resolve
 from urbancover.tiles import union_by_tiles
 
 
-def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
     """Homes among the OSM buildings.
 
     A building is a home when its ``building`` value is one of
@@ -35,19 +35,23 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ----------
     osm
         What :func:`urbancover.read_osm` returned, or its ``features`` GeoDataFrame.
+    settings
+        The :class:`~urbancover.settings.Settings` (every function of this module takes it);
+        default :func:`urbancover.settings.current`.
 
     Returns
     -------
     GeoDataFrame
         Building polygons in the input's CRS with ``demand_source``.
     """
+    s = resolve(settings)
     features = osm.features if isinstance(osm, OSMData) else osm
     geom_dim = shapely.get_dimensions(features.geometry.values)
     polys = features[geom_dim == 2]
     building = polys["building"].fillna("")
-    by_tag = building.isin(settings.residential_building_values).to_numpy()
+    by_tag = building.isin(s.residential_building_values).to_numpy()
     generic = (building == "yes").to_numpy()
-    landuse = polys[polys["landuse"].isin(settings.residential_landuse_values).to_numpy() & (building == "").to_numpy()]
+    landuse = polys[polys["landuse"].isin(s.residential_landuse_values).to_numpy() & (building == "").to_numpy()]
     in_landuse = np.zeros(len(polys), dtype=bool)
     if generic.any() and len(landuse):
         pts = shapely.point_on_surface(polys.geometry.values[generic])
@@ -81,6 +85,7 @@ def compounds(
     *,
     before_year: int | None = None,
     assume_old: bool | None = None,
+    settings: Settings | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Residential compounds (小区) and whether each is old.
 
@@ -104,13 +109,11 @@ def compounds(
         Compounds with ``name``, ``year_built``, ``old`` (bool) and ``old_source`` (why), in the
         input's CRS; and a sentence saying which source was used.
     """
-    before_year = settings.old_compound_before_year if before_year is None else before_year
-    assume_old = settings.assume_old_without_year if assume_old is None else assume_old
+    s = resolve(settings)
+    before_year = s.old_compound_before_year if before_year is None else before_year
+    assume_old = s.assume_old_without_year if assume_old is None else assume_old
     if layer is not None:
-        layer = require_crs(layer, "compounds")
-        polys = layer[shapely.get_dimensions(layer.geometry.values) == 2]
-        if len(polys) < len(layer):
-            raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
+        polys = check_compound_layer(require_crs(layer, "compounds"))
         out = gpd.GeoDataFrame(
             {
                 "name": polys["name"].to_numpy() if "name" in polys else np.full(len(polys), None, dtype=object),
@@ -122,7 +125,7 @@ def compounds(
         source = Note("compounds.user")
     else:
         f = osm.features
-        polys = f[(f["landuse"].isin(settings.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
+        polys = f[(f["landuse"].isin(s.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
         years = [min(_year(t.get("start_date")), _year(t.get("building:age")), key=lambda v: (np.isnan(v), v)) for t in polys["tags"]]
         out = gpd.GeoDataFrame(
             {"name": polys["name"].to_numpy(), "osmid": polys["osmid"].to_numpy(), "year_built": np.asarray(years, dtype=float)},
@@ -151,16 +154,18 @@ def _levels(value) -> float:
     return v if 0 < v < 200 else np.nan
 
 
-def default_levels(homes: gpd.GeoDataFrame) -> np.ndarray:
+def default_levels(homes: gpd.GeoDataFrame, *, settings: Settings | None = None) -> np.ndarray:
     """Floors assumed for each home without ``building:levels``: by its ``building`` value from
     :data:`settings.default_levels_by_building`, else :data:`settings.default_building_levels`.
     """
-    table = settings.default_levels_by_building
+    s = resolve(settings)
+    table = s.default_levels_by_building
     kinds = homes["building"].to_list() if "building" in homes else [None] * len(homes)
-    return np.array([float(table.get(k, settings.default_building_levels)) for k in kinds], dtype=float)
+    return np.array([float(table.get(k, s.default_building_levels)) for k in kinds], dtype=float)
 
 
-def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None) -> np.ndarray:
+def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, m2_per_person: float | None = None,
+                       settings: Settings | None = None) -> np.ndarray:
     """Residents of each home: footprint area x floors / floor area per person.
 
     Floors come from ``building:levels`` where tagged, else ``levels`` when given, else the default
@@ -168,25 +173,27 @@ def estimate_residents(homes: gpd.GeoDataFrame, *, levels: float | None = None, 
     ``m2_per_person`` defaults to :data:`settings.floor_area_per_person`. ``homes`` must be in a
     metric CRS.
     """
-    m2 = settings.floor_area_per_person if m2_per_person is None else m2_per_person
+    s = resolve(settings)
+    m2 = s.floor_area_per_person if m2_per_person is None else m2_per_person
     if not homes.crs or not homes.crs.is_projected:
         raise InputError("estimate_residents: homes must be in a projected CRS in metres (e.g. their UTM zone).")
     tagged = np.array([_levels(v) for v in homes["building:levels"]]) if "building:levels" in homes else np.full(len(homes), np.nan)
-    fallback = default_levels(homes) if levels is None else np.full(len(homes), float(levels))
+    fallback = default_levels(homes, settings=s) if levels is None else np.full(len(homes), float(levels))
     floors = np.where(np.isnan(tagged), fallback, tagged)
     return shapely.area(homes.geometry.values) * floors / m2
 
 
-def residential_land_km2(features: gpd.GeoDataFrame, area=None) -> float:
+def residential_land_km2(features: gpd.GeoDataFrame, area=None, *, settings: Settings | None = None) -> float:
     """Area (km²) of residential land: the union of ``landuse`` polygons of
     :data:`settings.residential_landuse_values`, cut to ``area`` when given
     (:func:`urbancover.tiles.union_by_tiles`). ``features`` in a projected CRS in metres.
     """
+    s = resolve(settings)
     dims = shapely.get_dimensions(features.geometry.values)
-    land = features[features["landuse"].isin(settings.residential_landuse_values).to_numpy() & (dims == 2)]
+    land = features[features["landuse"].isin(s.residential_landuse_values).to_numpy() & (dims == 2)]
     if len(land) == 0:
         return 0.0
-    pieces = union_by_tiles(land.geometry.values, settings.union_tile_m, area)  # repairs invalid ones
+    pieces = union_by_tiles(land.geometry.values, s.union_tile_m, area, settings=s)  # repairs invalid ones
     return float(shapely.area(pieces).sum()) / 1e6
 
 
@@ -203,7 +210,8 @@ class Plausibility:
     message: str
 
 
-def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None) -> Plausibility:
+def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None,
+                 settings: Settings | None = None) -> Plausibility:
     """Check residents per km² of residential land against the plausible range of old districts
     (:data:`settings.plausible_residents_per_km2`, 10 000-40 000).
 
@@ -214,7 +222,7 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
     >>> plausibility(20000, 1.0).ok
     True
     """
-    lo, hi = settings.plausible_residents_per_km2
+    lo, hi = resolve(settings).plausible_residents_per_km2
     lo = lo if low is None else low
     hi = hi if high is None else high
     if land_km2 <= 0:
@@ -226,11 +234,51 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
                                              few=bool(density < lo)))
 
 
+def check_population(layer: gpd.GeoDataFrame, column: str = "population", *, name: str = "population") -> np.ndarray:
+    """The counts of a population layer, refused unless every one is a finite number >= 0.
+
+    The one check of a population layer (:func:`urbancover.evaluate` makes it before reading the
+    extract, :func:`population_points` when called directly). Rows are counted from 1, as a GIS
+    table or a spreadsheet shows them, and the message says so.
+
+    Returns
+    -------
+    ndarray of float
+        The counts, one per row.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``: no column ``column``, or how many values are missing, negative or infinite
+        and the first such row.
+    """
+    if column not in layer:
+        geometry = getattr(layer, "_geometry_column_name", None)
+        raise InputError(f"{name}: no column {column!r}; it has {[c for c in layer.columns if c != geometry]}. "
+                         f"Rename the column of residents to {column!r} (or, in Python, pass population_column=...).")
+    values = pd.to_numeric(layer[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"{name}: column {column!r} has {int(bad.sum())} missing, negative or infinite value(s) "
+                         f"(first at row {int(np.flatnonzero(bad)[0]) + 1}, counting from 1); give a finite count of "
+                         "residents >= 0 for every feature.")
+    return values
+
+
+def check_compound_layer(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A user compound layer, refused unless every row is a polygon (an outline)."""
+    polys = layer[shapely.get_dimensions(layer.geometry.values) == 2]
+    if len(polys) < len(layer):
+        raise InputError(f"compounds: {len(layer) - len(polys)} rows are not polygons; give compound outlines.")
+    return polys
+
+
 def population_points(
     homes: gpd.GeoDataFrame,
     population: gpd.GeoDataFrame | str | os.PathLike | None = None,
     *,
     column: str = "population",
+    settings: Settings | None = None,
 ) -> tuple[gpd.GeoDataFrame, str]:
     """Weighted points where residents live, in the homes' (metric) CRS.
 
@@ -241,28 +289,23 @@ def population_points(
 
     Returns the points (``residents``, ``home``: row of ``homes`` or -1) and a sentence on the source.
     """
+    s = resolve(settings)
     if population is None:
-        w = estimate_residents(homes)
+        w = estimate_residents(homes, settings=s)
         pts = gpd.GeoDataFrame({"residents": w, "home": np.arange(len(homes))}, geometry=demand_points(homes).values, crs=homes.crs)
-        return pts, Note("residents.estimated", per_person=settings.floor_area_per_person,
-                         apartments=settings.default_levels_by_building.get("apartments", settings.default_building_levels))
+        return pts, Note("residents.estimated", per_person=s.floor_area_per_person,
+                         apartments=s.default_levels_by_building.get("apartments", s.default_building_levels))
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)
     population = require_crs(population, "population")
-    if column not in population:
-        raise InputError(f"population: no column {column!r}; it has {list(population.columns)}. Pass column=...")
-    values = pd.to_numeric(population[column], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values) | (values < 0)
-    if bad.any():
-        raise InputError(f"population: column {column!r} has {int(bad.sum())} missing, negative or infinite values "
-                         f"(first at row {int(np.flatnonzero(bad)[0])}); give a finite count of residents >= 0 for every feature.")
+    values = check_population(population, column)
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():
         return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), Note("residents.points")
     if not (dims == 2).all():
         raise InputError("population: give either points or polygons, not a mix or lines.")
-    floor = estimate_residents(homes)  # proportional to floor area
+    floor = estimate_residents(homes, settings=s)  # proportional to floor area
     pts = demand_points(homes).values
     hi, pi = shapely.STRtree(pop.geometry.values).query(pts, predicate="within")
     hi, first = np.unique(hi, return_index=True)
@@ -287,8 +330,10 @@ def population_points(
 def raster_points(path: str | os.PathLike, *, column: str = "population", band: int = 1) -> gpd.GeoDataFrame:
     """One point per cell of a population grid (GeoTIFF) with a positive count, at the cell centre.
 
-    Needs rasterio (``pip install 'urbancover[raster]'``). Cells with no data or 0 are dropped.
-    O(cells).
+    Needs rasterio (``pip install 'urbancover[raster]'``). Cells with no data (the grid's declared
+    nodata value) or 0 are dropped. Every other cell must hold a finite count >= 0, as every
+    feature of a population layer must: a negative, NaN or infinite cell not declared as no data is
+    refused (:class:`InputError` naming the file, the number of such cells and the fix). O(cells).
     """
     try:
         import rasterio
@@ -302,6 +347,16 @@ def raster_points(path: str | os.PathLike, *, column: str = "population", band: 
         raise InputError(f"{path}: cannot be read as a raster ({err}).") from err
     if crs is None:
         raise InputError(f"{path}: the grid has no CRS; set one (e.g. gdal_edit.py -a_srs EPSG:4326).")
+    data = np.ma.getdata(values).astype(float)
+    bad = ~np.ma.getmaskarray(values) & ~(np.isfinite(data) & (data >= 0))
+    if bad.any():
+        r, c = (int(i[0]) for i in np.nonzero(bad))
+        raise InputError(
+            f"population grid {path}: {int(bad.sum())} cell(s) of band {band} hold a negative, NaN or infinite population that is "
+            f"not declared as no data (first at row {r}, column {c}: {data[r, c]:g}); a population grid needs a "
+            "count >= 0 in every cell. If such cells mean 'no data', declare that value as the grid's nodata "
+            f"(e.g. gdal_edit.py -a_nodata {data[r, c]:g} {path}); otherwise correct them."
+        )
     filled = np.ma.filled(values.astype(float), 0.0)
     rows, cols = np.nonzero(filled > 0)
     xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")

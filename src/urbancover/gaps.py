@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import intervals
 from urbancover.context import Context
 from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
@@ -409,7 +409,7 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         length += roads.total
         covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
         straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
-        note(ctx, Note("streets.not_walkable", rule=rule.id, km=roads.total / 1000, step=settings.road_piece_m))
+        note(ctx, Note("streets.not_walkable", rule=rule.id, km=roads.total / 1000, step=ctx.settings.road_piece_m))
     share = covered_m / length if length > 0 else np.nan
     row = result.summary
     served = row.share("street")

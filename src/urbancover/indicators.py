@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import settings
 from urbancover.context import Context
 from urbancover.demand import plausibility, residential_land_km2
 from urbancover.features import dedupe_points_in_polygons, parse_levels
@@ -61,7 +60,8 @@ def _residents(ctx: Context, row: dict) -> float:
     total = float(ctx.population["residents"].sum())
     row["residents"] = total
     row["residents_estimated"] = ctx.residents_estimated
-    check = ctx.residents_check or plausibility(total, residential_land_km2(ctx.features, ctx.area))
+    check = ctx.residents_check or plausibility(total, residential_land_km2(ctx.features, ctx.area, settings=ctx.settings),
+                                                settings=ctx.settings)
     row["residents_plausible"] = check.ok
     row["residents_check"] = check.message
     return total
@@ -95,10 +95,11 @@ def built_up_land(ctx: Context) -> np.ndarray:
     f = ctx.features
     geoms = np.asarray(f.geometry.values)
     area = shapely.get_dimensions(geoms) == 2
-    land = geoms[f["landuse"].isin(settings.built_up_landuse_values).to_numpy() & area]
+    s = ctx.settings
+    land = geoms[f["landuse"].isin(s.built_up_landuse_values).to_numpy() & area]
     buildings = geoms[f["building"].notna().to_numpy() & area]
-    grow = np.r_[np.zeros(len(land)), np.full(len(buildings), settings.built_up_buffer_m)]
-    return union_by_tiles(np.r_[land, buildings], settings.union_tile_m, ctx.area, grow=grow)
+    grow = np.r_[np.zeros(len(land)), np.full(len(buildings), s.built_up_buffer_m)]
+    return union_by_tiles(np.r_[land, buildings], s.union_tile_m, ctx.area, grow=grow, settings=s)
 
 
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:

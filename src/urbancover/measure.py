@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover import intervals, settings
+from urbancover import intervals
 from urbancover.context import Context
 from urbancover.demand import demand_points
 from urbancover.engine import DistanceField, distance_field, straight_line_distance, straight_line_intervals
@@ -245,8 +245,8 @@ def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: s
     key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
     if key not in ctx.cache:
         fac = ctx.facilities(selector, min_area_m2=min_area_m2, user=user)
-        sources = at_entrances(fac, ctx.facilities(settings.entrance_selector))
-        fld = distance_field(ctx.network, sources, None, name=name, reach=settings.polygon_reach_m)
+        sources = at_entrances(fac, ctx.facilities(ctx.settings.entrance_selector), settings=ctx.settings)
+        fld = distance_field(ctx.network, sources, None, name=name, reach=ctx.settings.polygon_reach_m, settings=ctx.settings)
         ctx.cache[key] = (fld, fac)
     return ctx.cache[key]
 
@@ -326,7 +326,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     ways = ctx.osm.ways
     if len(ways) == 0:
         return None
-    mask = ctx.select("ways", selector) & ~ctx.osm.walkable()
+    mask = ctx.select("ways", selector) & ~ctx.osm.walkable(ctx.settings)
     if not mask.any():
         return None
     roads = ways[mask].to_crs(ctx.crs)
@@ -337,7 +337,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     if len(parts) == 0:
         return None
     # pieces: the segments of each line after cutting it every road_piece_m metres
-    dense = shapely.segmentize(parts, settings.road_piece_m)
+    dense = shapely.segmentize(parts, ctx.settings.road_piece_m)
     xy, idx = shapely.get_coordinates(dense, return_index=True)
     same = idx[1:] == idx[:-1]
     a, b = xy[:-1][same], xy[1:][same]
@@ -452,7 +452,7 @@ def gap_cells(ctx: Context, cell: float | None = None) -> GapGrid:
     O(C) for C cells near land, not O(cells of the bounding box), which on a city is mostly sea,
     fields and streets.
     """
-    cell = settings.gap_cell_m if cell is None else cell
+    cell = ctx.settings.gap_cell_m if cell is None else cell
     key = ("gap grid", cell)
     if key in ctx.cache:
         return ctx.cache[key]

@@ -19,11 +19,11 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 
-from urbancover import settings
 from urbancover.errors import InputError, NoWalkableWaysError
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
 from urbancover.nearest import SegmentIndex, compiled
+from urbancover.settings import Settings, resolve
 
 
 class Network:
@@ -45,6 +45,9 @@ class Network:
     bounds : tuple or None
         (minx, miny, maxx, maxy) of the data the network was built from, in ``crs``; ends of streets
         on this boundary are cut by the extract rather than dead ends.
+    settings : Settings
+        The settings it was built with (``edge_chunk``, ``main_component_m``); default
+        :func:`urbancover.settings.current`.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Network:
         edge_columns: dict | None = None,
         vertices: tuple[np.ndarray, np.ndarray] | None = None,
         way_table: pd.DataFrame | None = None,
+        settings: Settings | None = None,
     ) -> None:
         if crs is None or not pyproj.CRS(crs).is_projected:
             raise InputError(
@@ -71,6 +75,7 @@ class Network:
             raise InputError("a Network needs its edges: a GeoDataFrame, or edge_columns with u, v, length and vertices.")
         self.crs = pyproj.CRS(crs)
         self.bounds = bounds
+        self.settings = resolve(settings)
         self._nodes = nodes
         self._edges = edges
         if node_xy is not None:
@@ -182,7 +187,7 @@ class Network:
         """Edge positions (all, or ``edges``) in chunks of :data:`settings.edge_chunk`, for passes
         over a lean network's lines that should not hold them all at once.
         """
-        return _chunks(np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64))
+        return _chunks(np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64), self.settings)
 
     @cached_property
     def csr(self) -> sp.csr_matrix:
@@ -291,7 +296,7 @@ class Network:
             return np.zeros(0, dtype=bool)
         comp = self.components[self.u]
         total = np.bincount(comp, weights=self.length)
-        main = (total >= settings.main_component_m) | (total == total.max())
+        main = (total >= self.settings.main_component_m) | (total == total.max())
         return main[comp]
 
     @cached_property
@@ -403,13 +408,13 @@ def _csr_min(rows, cols, w, n):
 
 
 # -- building ------------------------------------------------------------------------------------
-def walkable(ways: pd.DataFrame) -> np.ndarray:
+def walkable(ways: pd.DataFrame, settings: Settings | None = None) -> np.ndarray:
     """Boolean mask of the ways a pedestrian may use (OSMnx ``network_type="walk"``).
 
     Applies :data:`urbancover.settings.walk_exclude` to each way's ``tags``
     (:func:`urbancover.io.osm.walkable_mask`, which the reader uses too).
     """
-    return walkable_mask(ways["tags"])
+    return walkable_mask(ways["tags"], settings=settings)
 
 
 def walk_network(
@@ -419,6 +424,7 @@ def walk_network(
     clip=None,
     crs: pyproj.CRS | str | int | None = None,
     lean: bool = False,
+    settings: Settings | None = None,
 ) -> Network:
     """Build the walking network from an OSM extract or from ways already read.
 
@@ -444,6 +450,10 @@ def walk_network(
         :func:`urbancover.evaluate` builds its network so. A network of at most
         :data:`settings.edge_chunk` edges keeps its LineStrings all the same (they are few, and
         passes over them are faster through one STRtree).
+    settings
+        The :class:`~urbancover.settings.Settings` to build with (the walking filter, chunks, the
+        real network's size; kept as :attr:`Network.settings`); default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -467,11 +477,12 @@ def walk_network(
     >>> net.crs.to_epsg()
     32650
     """
+    s = resolve(settings)
     name = "source"
     bounds = None
     if isinstance(source, (str, os.PathLike)):
         name = str(source)
-        source = read_osm(source, clip=clip)
+        source = read_osm(source, clip=clip, settings=s)
     if isinstance(source, OSMData):
         name = str(source.path)
         target_crs = pyproj.CRS(crs) if crs is not None else source.crs
@@ -479,7 +490,7 @@ def walk_network(
         bounds = tuple(float(b) for b in bounds_poly.total_bounds)
         ways = source.ways
         if filter == "walk" and len(ways):
-            ways = ways[source.walkable()]  # (computed once per extract)
+            ways = ways[source.walkable(s)]  # (computed once per extract)
             filter = None
     elif isinstance(source, gpd.GeoDataFrame):
         ways = require_crs(source, "source")
@@ -493,7 +504,7 @@ def walk_network(
     if filter is not None and "tags" in ways.columns and len(ways):
         if filter != "walk":
             raise InputError(f"walk_network: filter must be 'walk' or None, not {filter!r}.")
-        ways = ways[walkable(ways)]
+        ways = ways[walkable(ways, s)]
     if len(ways) and "node_ids" not in ways.columns:
         # a user layer's MultiLineStrings are streets too: use their parts
         multi = shapely.get_type_id(ways.geometry.values) == shapely.GeometryType.MULTILINESTRING
@@ -510,12 +521,12 @@ def walk_network(
     lines = lines.to_crs(target_crs)
     if bounds is None:
         bounds = tuple(float(b) for b in lines.total_bounds)
-    return Network(**_split_into_edges(lines, lean=lean), bounds=bounds)
+    return Network(**_split_into_edges(lines, lean=lean, settings=s), bounds=bounds, settings=s)
 
 
-def _chunks(ids: np.ndarray):
+def _chunks(ids: np.ndarray, s: Settings):
     """``ids`` in consecutive chunks of :data:`settings.edge_chunk`."""
-    step = max(1, int(settings.edge_chunk))
+    step = max(1, int(s.edge_chunk))
     for lo in range(0, len(ids), step):
         yield ids[lo:lo + step]
 
@@ -559,11 +570,12 @@ def _group_sizes(*keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
+def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False, settings: Settings | None = None) -> dict:
     """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`:
     node arrays, edge columns (with their LineStrings, or, ``lean``, vertex arrays) and the lines'
     columns one row per line.
     """
+    s = resolve(settings)
     geoms = lines.geometry.values
     coords, line_of = shapely.get_coordinates(geoms, return_index=True)
     if "node_ids" in lines.columns:
@@ -626,12 +638,12 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False) -> dict:
     lengths = np.empty(n_edges)
     # a network of one chunk or less keeps its LineStrings: they are few, and every pass over them
     # is then one STRtree, not a tree per chunk and call
-    lean = lean and n_edges > settings.edge_chunk
+    lean = lean and n_edges > s.edge_chunk
     geometry = None if lean else shapely.linestrings(xy, indices=vert_edge)
     if geometry is not None:
         lengths[:] = shapely.length(geometry)
     else:  # chunk by chunk: a lean network keeps vertex arrays, not a LineString per edge
-        for rows in _chunks(np.arange(n_edges)):
+        for rows in _chunks(np.arange(n_edges), s):
             lengths[rows] = shapely.length(_vertex_lines(xy, offsets, rows))
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges

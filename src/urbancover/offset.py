@@ -17,6 +17,7 @@ from urbancover.errors import CRSError, InputError
 from urbancover.io.crs import CRS_FIX, WGS84
 from urbancover.io.datum import FROM_WGS84, SYSTEM_LABEL, transform_geometries
 from urbancover.io.layers import parse_crs
+from urbancover.settings import Settings
 
 
 # -- what forgetting the conversion costs --------------------------------------------------------
@@ -83,7 +84,8 @@ class OffsetEffect:
         )
 
 
-def offset_effect(network, facilities, homes, threshold: float = 500.0, *, system: str = "gcj02") -> OffsetEffect:
+def offset_effect(network, facilities, homes, threshold: float = 500.0, *, system: str = "gcj02",
+                  settings: Settings | None = None) -> OffsetEffect:
     """The error of forgetting the conversion: coverage of ``homes`` by the true ``facilities``
     versus the same facilities left in GCJ-02 (or BD-09) and read as WGS 84.
 
@@ -99,6 +101,9 @@ def offset_effect(network, facilities, homes, threshold: float = 500.0, *, syste
         Service threshold in metres (500 for ``bus_stop_500``).
     system
         ``"gcj02"`` (AutoNavi/Tencent) or ``"bd09"`` (Baidu).
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with; default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -127,6 +132,6 @@ def offset_effect(network, facilities, homes, threshold: float = 500.0, *, syste
     if not isinstance(homes, (gpd.GeoDataFrame, gpd.GeoSeries)) or homes.crs is None:
         raise CRSError(f"homes: need a GeoDataFrame with a CRS; {CRS_FIX}.")
     pts = gpd.GeoSeries(shapely.point_on_surface(homes.geometry.values), index=homes.index, crs=homes.crs)
-    d_true = network_distance(network, true, pts, cutoff=threshold)
-    d_off = network_distance(network, shifted, pts, cutoff=threshold)
+    d_true = network_distance(network, true, pts, cutoff=threshold, settings=settings)
+    d_off = network_distance(network, shifted, pts, cutoff=threshold, settings=settings)
     return OffsetEffect(key, float(threshold), np.asarray(moved), d_true, d_off)

@@ -14,7 +14,9 @@ distances) lives in the file, never in code. See ``docs/rules.md`` for every key
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -137,10 +139,89 @@ KINDS: dict[str, Kind] = {
     ),
 }
 
+#: Keys of a category table of ``all_of`` and ``min_area`` rules.
+CATEGORY_KEYS = {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2", "floor_area"}
+
 #: Demand layers a distance rule can be measured on.
 DEMAND_LAYERS = {"residents", "residential_buildings", "compounds", "streets"}
 
 RULESET_KEYS = {"ruleset", "walking", "rule"}
+
+#: Rule ids and category names: ASCII identifiers. They name output files (``<id>__gaps.shp``),
+#: GeoPackage layers, table columns (``served_<id>``, ``status_<category>``), the keys of
+#: ``--facilities`` and ``--only``, and HTML anchors, so nothing else may get in: no path separator or
+#: ``..`` (a file outside the output folder), no space or markup (a layer GDAL refuses after the whole
+#: evaluation). CJK letters, which Python's ``str.isidentifier`` accepts, are refused deliberately:
+#: Shapefile/DBF field names are at most 10 *bytes* (3-4 CJK characters in UTF-8, cut mid-character),
+#: file names in Chinese break zip tools and Windows code pages, and the Chinese name of a rule has its
+#: own field (``name_zh``).
+ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+#: Longest rule id or category name: with the layer names appended (``<id>__unserved_street_pieces``)
+#: a file name stays well under the 255 bytes file systems allow.
+MAX_ID_LENGTH = 64
+
+ID_RULE = (f"the id must be an identifier (ASCII letters, digits and _, not starting with a digit, at most "
+           f"{MAX_ID_LENGTH} characters): it names output layers and files. Put the rule's name in name_zh / "
+           "name_en, e.g. id = \"bus_stop_500\", name_zh = \"公交站点500米\".")
+ID_CATEGORY = (f"the name must be an identifier (ASCII letters, digits and _, not starting with a digit, at most "
+               f"{MAX_ID_LENGTH} characters): it names layers (rule.category). Put its Chinese name in name_zh.")
+
+
+def is_identifier(text) -> bool:
+    """Whether ``text`` may be a rule id or a category name (see :data:`ID_PATTERN`)."""
+    return isinstance(text, str) and len(text) <= MAX_ID_LENGTH and ID_PATTERN.match(text) is not None
+
+
+def check_rule_id(rule_id, where: str) -> str:
+    """Return ``rule_id`` when it is an identifier (:func:`is_identifier`), else raise.
+
+    Raises
+    ------
+    InputError
+        ``"<where>: the id must be an identifier ..."``, the message ``urbancover rules check`` gives.
+    """
+    if not is_identifier(rule_id):
+        raise InputError(f"{where}: {ID_RULE}")
+    return rule_id
+
+
+def check_category_name(name, where: str) -> str:
+    """Return ``name`` when it is an identifier, else raise ``"<where>, category <name>: the name must be ..."``."""
+    if not is_identifier(name):
+        raise InputError(f"{where}, category {name!r}: {ID_CATEGORY}")
+    return name
+
+
+def did_you_mean(unknown, allowed) -> str:
+    """`` (did you mean 'threshold_m'?)`` for unknown keys close to allowed ones (difflib), else ``""``."""
+    pairs = []
+    for key in sorted(map(str, unknown)):
+        close = difflib.get_close_matches(key, sorted(map(str, allowed)), n=1, cutoff=0.75)
+        if close:
+            pairs.append(f"{close[0]!r} for {key!r}" if len(unknown) > 1 else repr(close[0]))
+    return f" (did you mean {', '.join(pairs)}?)" if pairs else ""
+
+
+def duplicate_ids(ids, where: str) -> list[str]:
+    """A message per rule id used twice in ``ids`` (in file order), or differing from an earlier one
+    only in case: GeoPackage layer names and the files of Windows and macOS do not tell ``Bus`` from
+    ``bus``, so one would overwrite the other.
+    """
+    first: dict[str, tuple[int, str]] = {}
+    out = []
+    for i, rid in enumerate(ids):
+        if not isinstance(rid, str) or not rid:
+            continue
+        seen = first.setdefault(rid.casefold(), (i, rid))
+        if seen[0] == i:
+            continue
+        if seen[1] == rid:
+            out.append(f"{where}: rule id {rid!r} is defined twice (rules #{seen[0] + 1} and #{i + 1}).")
+        else:
+            out.append(f"{where}: rule ids {seen[1]!r} (rule #{seen[0] + 1}) and {rid!r} (rule #{i + 1}) differ only "
+                       "in case; layers and files cannot tell them apart. Rename one.")
+    return out
 
 #: Largest walking distance (metres) a rule may use, directly (``threshold_m``), through the walking
 #: table or through ``speed_kmh`` x ``minutes``. Service radii of plans are hundreds of metres to a few
@@ -228,6 +309,13 @@ class RuleSet:
         return len(self.rules)
 
     @property
+    def facility_keys(self) -> set[str]:
+        """Keys under which a user may give a facility layer: ids of rules with facilities, and
+        ``rule.category``.
+        """
+        return {r.id for r in self.rules if r.facilities} | {f"{r.id}.{c.name}" for r in self.rules for c in r.categories}
+
+    @property
     def max_threshold(self) -> float:
         """The largest distance threshold of any rule (metres), e.g. for the margin to read."""
         values = [r.threshold for r in self.rules] + [c.threshold for r in self.rules for c in r.categories]
@@ -248,7 +336,15 @@ def load_rules(rules: str | os.PathLike | RuleSet = "zhengzhou-2018") -> RuleSet
         The file is missing or not TOML, or a rule has an unknown key, a bad tag selector, a
         missing or invalid threshold; the message names the file, the rule id and the field.
     """
-    if isinstance(rules, RuleSet):
+    if isinstance(rules, RuleSet):  # built in Python, not read: its ids still name files
+        where = f"rule set {rules.id!r}"
+        for r in rules:
+            check_rule_id(r.id, f"{where}, rule {r.id!r}")
+            for c in r.categories:
+                check_category_name(c.name, f"{where}, rule {r.id!r}")
+        problems = duplicate_ids([r.id for r in rules], where)
+        if problems:
+            raise InputError(problems[0])
         return rules
     name = str(rules)
     if name in presets():
@@ -273,7 +369,8 @@ def parse_rules(data: dict, *, where: str = "rules", path: Path | None = None) -
     """Validate a rule set given as a dict (the parsed TOML) and resolve its thresholds."""
     unknown = set(data) - RULESET_KEYS
     if unknown:
-        raise InputError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(RULESET_KEYS)}.")
+        raise InputError(f"{where}: unknown top-level key(s) {sorted(unknown)}{did_you_mean(unknown, RULESET_KEYS)}; "
+                         f"allowed: {sorted(RULESET_KEYS)}.")
     meta = data.get("ruleset", {})
     if not isinstance(meta, dict) or "id" not in meta:
         raise InputError(f"{where}: needs a [ruleset] table with at least an id.")
@@ -281,13 +378,10 @@ def parse_rules(data: dict, *, where: str = "rules", path: Path | None = None) -
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise InputError(f"{where}: defines no rules; add [[rule]] tables.")
-    rules, seen = [], set()
-    for i, raw in enumerate(raw_rules):
-        rule = _parse_rule(raw, walking, f"{where}, rule #{i + 1}")
-        if rule.id in seen:
-            raise InputError(f"{where}: rule id {rule.id!r} is defined twice.")
-        seen.add(rule.id)
-        rules.append(rule)
+    rules = [_parse_rule(raw, walking, f"{where}, rule #{i + 1}") for i, raw in enumerate(raw_rules)]
+    problems = duplicate_ids([r.id for r in rules], where)
+    if problems:
+        raise InputError(problems[0])
     return RuleSet(
         id=str(meta["id"]),
         name_zh=str(meta.get("name_zh", "")),
@@ -322,7 +416,8 @@ def _walking(raw, where) -> dict:
                 _not_enormous(d, f"{where}: [walking.minutes] {m} = {d!r} metres")
                 out["minutes"][minutes] = float(d)
         else:
-            raise InputError(f"{where}: unknown key {key!r} in [walking]; allowed: minutes, speed_kmh.")
+            raise InputError(f"{where}: unknown key {key!r} in [walking]{did_you_mean([key], ['minutes', 'speed_kmh'])}; "
+                             "allowed: minutes, speed_kmh.")
     return out
 
 
@@ -339,6 +434,7 @@ def _parse_rule(raw, walking, where) -> Rule:
     if not isinstance(rid, str) or not rid:
         raise InputError(f"{where}: missing rule id (field 'id').")
     where = f"{where.rsplit(', rule #', 1)[0]}, rule {rid!r}"
+    check_rule_id(rid, where)
     kind = raw.get("kind")
     if kind not in KINDS:
         raise InputError(f"{where}: field 'kind' is {kind!r}; known kinds: {sorted(KINDS)}.")
@@ -347,7 +443,8 @@ def _parse_rule(raw, walking, where) -> Rule:
     allowed = COMMON_KEYS | set(schema) | ({"threshold_m", "minutes"} if spec.threshold == "rule" else set())
     unknown = set(raw) - allowed
     if unknown:
-        raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule; allowed: {sorted(allowed)}.")
+        raise InputError(f"{where}: unknown field(s) {sorted(unknown)} for a {kind} rule{did_you_mean(unknown, allowed)}; "
+                         f"allowed: {sorted(allowed)}.")
     missing = {k for k, (_, req) in schema.items() if req} - set(raw)
     if missing:
         raise InputError(f"{where}: missing field(s) {sorted(missing)} for a {kind} rule.")
@@ -408,15 +505,17 @@ def _check(typ: str, val, walking, where):
             cw = f"{where}, category #{i + 1}"
             if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
                 raise InputError(f"{cw}: needs a 'name' and 'facilities'.")
+            check_category_name(c["name"], where.split(": field ")[0])
             cw = f"{where}, category {c['name']!r}"
-            unknown = set(c) - {"name", "name_zh", "facilities", "threshold_m", "minutes", "min_area_m2", "floor_area"}
+            unknown = set(c) - CATEGORY_KEYS
             if unknown:
-                raise InputError(f"{cw}: unknown field(s) {sorted(unknown)}.")
+                raise InputError(f"{cw}: unknown field(s) {sorted(unknown)}{did_you_mean(unknown, CATEGORY_KEYS)}; "
+                                 f"allowed: {sorted(CATEGORY_KEYS)}.")
             if "facilities" not in c:
                 raise InputError(f"{cw}: missing field 'facilities'.")
-            if c["name"] in names:
-                raise InputError(f"{cw}: category name used twice.")
-            names.add(c["name"])
+            if c["name"].casefold() in names:  # names columns (status_<name>): case must not be all that differs
+                raise InputError(f"{cw}: category name used twice (names differing only in case count as one).")
+            names.add(c["name"].casefold())
             threshold = minutes = None
             if "threshold_m" in c or "minutes" in c:
                 threshold, minutes = _threshold(c, walking, cw)
@@ -465,3 +564,82 @@ def _threshold(raw, walking, where) -> tuple[float, float | None]:
     raise InputError(
         f"{where}: {minutes} minutes has no walking distance; add it to [walking.minutes] or set [walking] speed_kmh."
     )
+
+
+#: OSM keys a selector is likely to use besides the ones urbancover reads as columns: a key close
+#: to one of these (``higway``) but not equal is reported as a likely typo by :func:`check_rules_file`.
+COMMON_OSM_KEYS = (
+    "barrier", "operator", "brand", "ref", "religion", "parking", "surface", "lit", "wheelchair", "toilets",
+    "vending", "fee", "community_centre", "social_facility", "healthcare:speciality", "isced:level", "school",
+    "shelter", "shelter_type", "footway", "crossing", "park_ride", "route", "network", "layer", "level",
+    "height", "min_height", "addr:street", "addr:housenumber", "website", "phone", "capacity", "covered",
+    "indoor", "man_made", "military", "power", "water", "wetland", "garden:type", "playground", "fitness_station",
+)
+
+
+def _selector_keys(raw_rule: dict):
+    """(field, key) of every tag key in a raw rule's selectors."""
+    spec = KINDS.get(raw_rule.get("kind"))
+    schema = spec.keys if spec is not None else {}
+    fields = [(k, raw_rule[k]) for k, (typ, _) in schema.items() if typ == SELECTOR and k in raw_rule]
+    for c in raw_rule.get("categories", []) if isinstance(raw_rule.get("categories"), list) else []:
+        if isinstance(c, dict) and "facilities" in c:
+            fields.append((f"category {c.get('name')!r} facilities", c["facilities"]))
+    for field_name, sel in fields:
+        for alt in [sel] if isinstance(sel, dict) else sel if isinstance(sel, list) else []:
+            if isinstance(alt, dict):
+                for key in alt:
+                    yield field_name, key
+
+
+def check_rules_file(path: str | os.PathLike) -> tuple[list[str], list[str], int]:
+    """Every error and warning of a rule file at once: ``(errors, warnings, n_rules)``.
+
+    What ``urbancover rules check`` prints. Each ``[[rule]]`` is validated on its own by
+    :func:`parse_rules` (its first error is reported, then the next rule's), so an error here is
+    exactly the message :func:`load_rules` raises for that rule; rule ids used twice are errors, and
+    selector keys that look like typos of known OSM keys (``higway``) are warnings.
+    """
+    from urbancover import settings
+
+    if str(path) in presets():
+        return [], [], len(load_rules(path))
+    p = Path(path)
+    if not p.is_file():
+        load_rules(path)  # the usual message: no such file, and not a preset
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        return [f"{p}: rule files must be UTF-8 text ({err})."], [], 0
+    except tomllib.TOMLDecodeError as err:
+        return [f"{p}: not valid TOML: {err}."], [], 0
+    errors: list[str] = []
+    raw_rules = data.get("rule", [])
+    try:
+        parse_rules({**data, "rule": raw_rules[:1]} if isinstance(raw_rules, list) and raw_rules else data, where=str(p))
+    except InputError as err:  # the file's frame (top-level keys, [ruleset], [walking], no rules)
+        if not (isinstance(raw_rules, list) and raw_rules) or ", rule" not in str(err):
+            errors.append(str(err))
+    good_frame = not errors
+    warn: list[str] = []
+    s = settings.current()
+    known = {*s.feature_keys, *s.way_columns, *s.feature_columns, *s.feature_node_values, *COMMON_OSM_KEYS}
+    raw_rules = raw_rules if isinstance(raw_rules, list) else []
+    for i, raw in enumerate(raw_rules):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        where = f"{p}, rule {rid!r}" if isinstance(rid, str) and rid else f"{p}, rule #{i + 1}"
+        if good_frame:
+            try:
+                parse_rules({**data, "rule": [raw]}, where=str(p))
+            except InputError as err:
+                errors.append(str(err).replace(f"{p}, rule #1", f"{p}, rule #{i + 1}"))
+        if isinstance(raw, dict):
+            for field_name, key in _selector_keys(raw):
+                if key in known or not isinstance(key, str):
+                    continue
+                close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.8)
+                if close:
+                    warn.append(f"{where}: field {field_name!r}: OSM key {key!r} is not a key urbancover knows; "
+                                f"did you mean {close[0]!r}?")
+    errors += duplicate_ids([raw.get("id") if isinstance(raw, dict) else None for raw in raw_rules], str(p))
+    return errors, warn, len(raw_rules)

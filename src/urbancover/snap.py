@@ -26,12 +26,12 @@ import pandas as pd
 import pyproj
 import shapely
 
-from urbancover import settings
 from urbancover.errors import InputError
 from urbancover.intervals import merge, total
 from urbancover.io.crs import require_crs, transformer
 from urbancover.nearest import HAVE_NUMBA, compiled, nearest_segments
 from urbancover.network import Network
+from urbancover.settings import Settings, resolve
 
 Layer = gpd.GeoDataFrame | gpd.GeoSeries
 
@@ -56,7 +56,8 @@ class Snapped:
 
 
 def snap_points(
-    network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points"
+    network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points",
+    settings: Settings | None = None,
 ) -> Snapped:
     """Snap points to the orthogonal projection on their nearest edge.
 
@@ -72,6 +73,9 @@ def snap_points(
         them. Default :data:`settings.max_snap_distance`.
     name
         Name of the input in messages.
+    settings
+        The :class:`~urbancover.settings.Settings` (``max_snap_distance``, ``island_snap_m``);
+        default :func:`urbancover.settings.current`.
 
     Notes
     -----
@@ -84,7 +88,7 @@ def snap_points(
     within ``NODE_TOLERANCE`` of a node is placed on one of the node's own edges. Then places on
     scraps of network move to the real network (see :data:`urbancover.settings.island_snap_m`).
     """
-    return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name)
+    return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name, settings=settings)
 
 
 @dataclass(eq=False)
@@ -151,35 +155,39 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     return Places(xy, valid)
 
 
-def snap_places(network: Network, where: Places, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
+def snap_places(network: Network, where: Places, *, max_distance: float | None = ..., name: str = "points",
+                settings: Settings | None = None) -> Snapped:
     """As :func:`snap_points`, for :class:`Places` in the network's CRS (points as coordinates: no
     geometry is made, except for the rare places on scraps of network).
     """
     if where.xy is None or not HAVE_NUMBA:
-        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name)
-    max_distance, (edge, offset, access) = _unsnapped(len(where), max_distance)
+        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name, settings=settings)
+    s = resolve(settings)
+    max_distance, (edge, offset, access) = _unsnapped(len(where), max_distance, s)
     n = len(where)
     rows = np.arange(n) if where.valid.all() else np.flatnonzero(where.valid)
     if len(rows) == 0:
         return Snapped(edge, offset, access)
     snap_xy(network, where.xy if len(rows) == n else where.xy[rows], rows, max_distance, edge, offset, access)
-    _off_islands(network, where.geometries, edge, offset, access)
+    _off_islands(network, where.geometries, edge, offset, access, s)
     _warn_far(int((edge[rows] < 0).sum()), len(rows), max_distance, name)
     return Snapped(edge, offset, access)
 
 
-def _unsnapped(n: int, max_distance):
+def _unsnapped(n: int, max_distance, s: Settings):
     """The snap limit (``...``: :data:`settings.max_snap_distance`) and the columns of ``n``
     places not snapped yet: edge -1, offset NaN, access leg inf.
     """
     if max_distance is ...:
-        max_distance = settings.max_snap_distance
+        max_distance = s.max_snap_distance
     return max_distance, (np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.inf))
 
 
-def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points") -> Snapped:
+def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points",
+                    settings: Settings | None = None) -> Snapped:
     """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
-    max_distance, (edge, offset, access) = _unsnapped(len(geoms), max_distance)
+    s = resolve(settings)
+    max_distance, (edge, offset, access) = _unsnapped(len(geoms), max_distance, s)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not valid.any():
         return Snapped(edge, offset, access)
@@ -221,7 +229,7 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
         edge[rows] = ei
         offset[rows] = shapely.line_locate_point(lines, pts)
         access[rows] = dist
-    _off_islands(network, geoms.__getitem__, edge, offset, access)
+    _off_islands(network, geoms.__getitem__, edge, offset, access, s)
     _warn_far(int((edge[idx] < 0).sum()), len(idx), max_distance, name)
     return Snapped(edge, offset, access)
 
@@ -284,7 +292,7 @@ def _nearer_end(xy, e, rows, u, v, node_xy):
     return node, dist
 
 
-def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray) -> None:
+def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray, s: Settings) -> None:
     """Move places snapped onto a scrap of network (not :attr:`Network.main_edges`) to the nearest
     edge of the real network when one lies within :data:`settings.island_snap_m`; in place.
     ``geoms_of(rows)`` gives the geometries of the places in ``rows``.
@@ -299,7 +307,7 @@ def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarra
         return
     geoms = geoms_of(rows)
     (qi, e), dist = network.nearest_edges(geoms, main_only=True)
-    ok = dist <= settings.island_snap_m
+    ok = dist <= s.island_snap_m
     qi, e, dist = qi[ok], e[ok], dist[ok]
     if len(qi) == 0:
         return
@@ -356,7 +364,8 @@ class Seeds:
         return len(self.edge)
 
 
-def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: float = TOUCH) -> tuple[Seeds, np.ndarray]:
+def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: float = TOUCH,
+          settings: Settings | None = None) -> tuple[Seeds, np.ndarray]:
     """Place facilities on the network; returns the seeds and the facility geometries (network CRS).
 
     Polygons and lines are reached on every part of an edge within ``reach`` metres of them.
@@ -375,7 +384,7 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: flo
     parts = []
     # points: snapped like any place
     pt_rows = np.flatnonzero(is_point & valid)
-    snapped = snap_geometries(network, geoms[pt_rows], name=name)
+    snapped = snap_geometries(network, geoms[pt_rows], name=name, settings=settings)
     ok = snapped.edge >= 0
     parts.append((snapped.edge[ok], snapped.offset[ok], snapped.offset[ok], snapped.access[ok], pt_rows[ok]))
     # polygons and lines: every part of an edge that lies inside them, at cost 0
@@ -388,7 +397,7 @@ def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: flo
         # facilities that touch no edge: reached at the network's nearest point to them
         untouched = np.setdiff1d(area_rows, area_rows[r])
         if len(untouched):
-            sn = snap_geometries(network, geoms[untouched], name=name)
+            sn = snap_geometries(network, geoms[untouched], name=name, settings=settings)
             ok = sn.edge >= 0
             parts.append((sn.edge[ok], sn.offset[ok], sn.offset[ok], sn.access[ok], untouched[ok]))
     edge, start, end, cost, src = (np.concatenate(c) for c in zip(*parts))
@@ -508,7 +517,8 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
     return tuple(np.concatenate([w, p]) for w, p in zip(whole, (pe, lo, hi, prow)))
 
 
-def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame, *,
+                 settings: Settings | None = None) -> gpd.GeoDataFrame:
     """Polygon facilities with mapped entrances replaced by those entrance points.
 
     ``entrances`` are the features matching :data:`settings.entrance_selector` (gates,
@@ -526,7 +536,7 @@ def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> g
         return facilities
     outline = shapely.boundary(facilities.geometry.values[polys])
     pi, gi = shapely.STRtree(entrances.geometry.values).query(
-        outline, predicate="dwithin", distance=settings.entrance_tolerance_m
+        outline, predicate="dwithin", distance=resolve(settings).entrance_tolerance_m
     )
     if len(pi) == 0:
         return facilities

@@ -23,13 +23,13 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from urbancover import settings
+from urbancover.settings import Settings, resolve
 
 __all__ = ["union_by_tiles"]
 
 
 def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, *, grow=0.0, quad_segs: int = 4,
-                   block_pairs: int | None = None) -> np.ndarray:
+                   block_pairs: int | None = None, settings: Settings | None = None) -> np.ndarray:
     """The union of ``polygons`` (some grown by ``grow``), cut to ``clip`` when given, as pieces
     along square tiles.
 
@@ -52,6 +52,9 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
         About how many (polygon, tile) pairs a block of tiles holds; default
         :data:`settings.union_block_pairs`. A tile is never split: one tile with more pairs is a
         block alone.
+    settings
+        The :class:`~urbancover.settings.Settings` of that default; default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -99,7 +102,7 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
     tile, poly = tile[order], poly[order]
     del order
     # blocks: runs of whole tiles, a new one whenever about block_pairs pairs have gone by
-    step = settings.union_block_pairs if block_pairs is None else block_pairs
+    step = resolve(settings).union_block_pairs if block_pairs is None else block_pairs
     starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])  # first pair of each tile
     block = starts // max(1, int(step))
     cuts = np.r_[starts[np.flatnonzero(np.r_[True, block[1:] != block[:-1]])], len(tile)]

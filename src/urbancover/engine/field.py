@@ -25,6 +25,7 @@ from urbancover.errors import InputError
 from urbancover.intervals import merge, ranges
 from urbancover.io.crs import require_crs
 from urbancover.network import Network
+from urbancover.settings import Settings
 from urbancover.snap import TOUCH, Layer, Seeds, Snapped, places, seeds, snap_places
 
 
@@ -44,6 +45,8 @@ class DistanceField:
     cutoff: float
     _polygons: np.ndarray  # geometries of polygon facilities (network CRS), for places inside them
     _polygon_rows: np.ndarray
+    #: The settings its facilities were snapped with, used to snap the places asked for (:meth:`at`).
+    settings: Settings | None = None
 
     def at(self, targets: Layer, *, name: str = "targets", return_source: bool = False):
         """Distance from each target to its nearest facility (metres; ``inf`` if none within the cut-off).
@@ -61,7 +64,7 @@ class DistanceField:
         arrays, see :func:`urbancover.snap.places`) plus O(T + S_e) for same-edge facilities.
         """
         where = places(targets, self.network.crs, name)
-        snapped = snap_places(self.network, where, name=name)
+        snapped = snap_places(self.network, where, name=name, settings=self.settings)
         # geometries only matter inside polygon facilities (made from coordinates if needed)
         return self.at_snapped(snapped, geoms=where.geometries, return_source=return_source)
 
@@ -190,7 +193,8 @@ class DistanceField:
 
 
 def distance_field(
-    network: Network, sources: Layer, cutoff: float | None = None, *, name: str = "sources", reach: float = TOUCH
+    network: Network, sources: Layer, cutoff: float | None = None, *, name: str = "sources", reach: float = TOUCH,
+    settings: Settings | None = None,
 ) -> DistanceField:
     """One multi-source shortest-path pass from every facility in ``sources``.
 
@@ -207,6 +211,9 @@ def distance_field(
         of it, at no cost (default 1 mm: where they meet). Rules use
         :data:`urbancover.settings.polygon_reach_m`, since streets are mapped as centre lines and
         park outlines stop at the kerb.
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with (kept by the field for
+        :meth:`DistanceField.at`); default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -218,7 +225,7 @@ def distance_field(
     part of the network within it is visited. Memory O(V + E + K).
     """
     cutoff = check_cutoff(cutoff)
-    s, geoms = seeds(network, sources, name=name, reach=reach)
+    s, geoms = seeds(network, sources, name=name, reach=reach, settings=settings)
     n = network.n_nodes
     if len(s) == 0:
         dist = np.full(n, np.inf)
@@ -233,11 +240,12 @@ def distance_field(
         node_seed = origin[:n].astype(np.int32) - np.int32(n)  # (int32: 4 bytes a node, a field per facility set)
         node_seed[~np.isfinite(dist)] = -1
     poly_rows = np.flatnonzero(shapely.get_dimensions(geoms) == 2)
-    return DistanceField(network, s, dist, node_seed, cutoff, geoms[poly_rows], poly_rows)
+    return DistanceField(network, s, dist, node_seed, cutoff, geoms[poly_rows], poly_rows, settings)
 
 
 def network_distance(
-    network: Network, sources: Layer, targets: Layer, cutoff: float | None = None, *, return_source: bool = False
+    network: Network, sources: Layer, targets: Layer, cutoff: float | None = None, *, return_source: bool = False,
+    settings: Settings | None = None,
 ):
     """Shortest walking distance (metres) from each target to its nearest source.
 
@@ -252,6 +260,9 @@ def network_distance(
         Distances beyond it are ``inf``; ``None`` for no limit.
     return_source
         Also return the position (0-based, in ``sources``) of each target's nearest source, -1 if none.
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with (``max_snap_distance``,
+        ``island_snap_m``); default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -271,16 +282,17 @@ def network_distance(
     >>> stops = osm.features[osm.features.highway == "bus_stop"]
     >>> d = urbancover.network_distance(net, stops, net.nodes, cutoff=500)
     """
-    field = distance_field(network, sources, cutoff)
+    field = distance_field(network, sources, cutoff, settings=settings)
     return field.at(targets, return_source=return_source)
 
 
-def nearest_facility(network: Network, sources: Layer, targets: Layer, cutoff: float | None = None) -> gpd.GeoDataFrame:
+def nearest_facility(network: Network, sources: Layer, targets: Layer, cutoff: float | None = None, *,
+                     settings: Settings | None = None) -> gpd.GeoDataFrame:
     """The targets with two columns added: ``distance`` (metres, inf if none) and ``facility``
     (index label of the nearest source, missing if none).
     """
     require_crs(targets, "targets")
-    dist, src = network_distance(network, sources, targets, cutoff, return_source=True)
+    dist, src = network_distance(network, sources, targets, cutoff, return_source=True, settings=settings)
     out = targets.copy() if isinstance(targets, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=targets)
     out["distance"] = dist
     labels = np.asarray(sources.index, dtype=object)
@@ -290,8 +302,8 @@ def nearest_facility(network: Network, sources: Layer, targets: Layer, cutoff: f
     return out
 
 
-def edge_coverage(network: Network, sources: Layer, threshold: float) -> gpd.GeoDataFrame:
+def edge_coverage(network: Network, sources: Layer, threshold: float, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
     """Covered length of every edge within ``threshold`` of a source (see :meth:`DistanceField.edge_coverage`)."""
-    return distance_field(network, sources, threshold).edge_coverage(threshold)
+    return distance_field(network, sources, threshold, settings=settings).edge_coverage(threshold)
 
 

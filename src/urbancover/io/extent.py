@@ -20,8 +20,8 @@ import numpy as np
 import pyproj
 import shapely
 
-from urbancover import settings
 from urbancover.io.crs import WGS84, transformer, utm_crs
+from urbancover.settings import Settings, resolve
 
 
 def unwrap_lon(lon: np.ndarray) -> tuple[np.ndarray, float]:
@@ -98,7 +98,7 @@ def _main_run(v: np.ndarray, gap: float, min_share: float) -> tuple[float, float
     return float(s[lo]), float(s[hi])
 
 
-def street_extent(lon: np.ndarray, lat: np.ndarray) -> StreetExtent:
+def street_extent(lon: np.ndarray, lat: np.ndarray, *, settings: Settings | None = None) -> StreetExtent:
     """Extent of street vertices with lone outliers left out.
 
     The zone is the UTM zone of the median vertex. In that zone, along x and along y, the sorted
@@ -129,7 +129,8 @@ def street_extent(lon: np.ndarray, lat: np.ndarray) -> StreetExtent:
     ulon, _ = unwrap_lon(lon)
     crs = median_utm(lon, lat)
     x, y = transformer(WGS84, crs).transform(ulon, lat)
-    gap, share = settings.extent_outlier_gap_m, settings.extent_outlier_share
+    s = resolve(settings)
+    gap, share = s.extent_outlier_gap_m, s.extent_outlier_share
     x0, x1 = _main_run(x, gap, share)
     y0, y1 = _main_run(y, gap, share)
     keep = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
@@ -138,7 +139,7 @@ def street_extent(lon: np.ndarray, lat: np.ndarray) -> StreetExtent:
     return StreetExtent(bounds=bounds, crs=crs, outliers=int((~keep).sum()))
 
 
-def compact_mask(geoms: np.ndarray) -> np.ndarray:
+def compact_mask(geoms: np.ndarray, *, settings: Settings | None = None) -> np.ndarray:
     """Which lon/lat geometries are compact: their bounding box is at most
     :data:`settings.extent_compact_m` metres across (its diagonal, with degrees turned into metres
     at the box's latitude). Vectorised, O(n).
@@ -151,10 +152,10 @@ def compact_mask(geoms: np.ndarray) -> np.ndarray:
     b = shapely.bounds(geoms)
     dx = (b[:, 2] - b[:, 0]) * 111_320.0 * np.cos(np.radians((b[:, 1] + b[:, 3]) / 2))
     dy = (b[:, 3] - b[:, 1]) * 110_540.0
-    return np.hypot(dx, dy) <= settings.extent_compact_m
+    return np.hypot(dx, dy) <= resolve(settings).extent_compact_m
 
 
-def complete_extent(geoms: np.ndarray) -> tuple[StreetExtent, int] | None:
+def complete_extent(geoms: np.ndarray, *, settings: Settings | None = None) -> tuple[StreetExtent, int] | None:
     """Where an extract is complete: the extent of the vertices of its compact ways and areas.
 
     An openstreetmap.org (CGImap) bounding-box export holds every way with a node in its box, in
@@ -176,17 +177,18 @@ def complete_extent(geoms: np.ndarray) -> tuple[StreetExtent, int] | None:
         The extent and the number of compact geometries, or None when there are fewer than
         :data:`settings.extent_compact_min` of them.
     """
+    s = resolve(settings)
     geoms = np.asarray(geoms, dtype=object)
     geoms = geoms[shapely.get_dimensions(geoms) >= 1]
-    compact = compact_mask(geoms) if len(geoms) else np.zeros(0, dtype=bool)
+    compact = compact_mask(geoms, settings=s) if len(geoms) else np.zeros(0, dtype=bool)
     n = int(compact.sum())
-    if n < settings.extent_compact_min:
+    if n < s.extent_compact_min:
         return None
     xy = shapely.get_coordinates(geoms[compact])
-    return street_extent(xy[:, 0], xy[:, 1]), n
+    return street_extent(xy[:, 0], xy[:, 1], settings=s), n
 
 
-def densified_box(bounds: tuple[float, float, float, float]) -> shapely.Polygon:
+def densified_box(bounds: tuple[float, float, float, float], *, settings: Settings | None = None) -> shapely.Polygon:
     """A lon/lat box with a vertex every :data:`settings.boundary_segment_deg` degrees along its
     sides, so that it keeps its shape when reprojected (a 4-corner box bends by up to ~70 m over
     70 km in UTM).
@@ -199,4 +201,4 @@ def densified_box(bounds: tuple[float, float, float, float]) -> shapely.Polygon:
     box = shapely.box(*bounds)
     if not (bounds[0] < bounds[2] and bounds[1] < bounds[3]):
         return box  # a point or a line of data: nothing to densify (GEOS refuses a degenerate ring)
-    return shapely.segmentize(box, settings.boundary_segment_deg)
+    return shapely.segmentize(box, resolve(settings).boundary_segment_deg)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 
 from urbancover.errors import CRSError, InputError
@@ -176,7 +177,8 @@ def check_degrees(layer, name: str, system, declared: bool) -> None:
 
 
 def read_layer(
-    source, crs=None, *, name: str | None = None, override: bool = False, streets=None, **read_kwargs
+    source, crs=None, *, name: str | None = None, override: bool = False, streets=None,
+    x_column: str | None = None, y_column: str | None = None, **read_kwargs
 ):
     """Read a user layer (file or GeoDataFrame) with its declared coordinate system, in WGS 84.
 
@@ -184,6 +186,7 @@ def read_layer(
     ----------
     source
         A path to anything :func:`geopandas.read_file` reads (GeoPackage, Shapefile, GeoJSON ...),
+        a CSV (``.csv``, ``.txt``) of points with coordinate columns (see :func:`read_points_csv`),
         or a GeoDataFrame / GeoSeries.
     crs
         The coordinate system of its numbers: ``"gcj02"``, ``"bd09"``, or an EPSG code / pyproj
@@ -196,6 +199,9 @@ def read_layer(
         Optional OSM streets of the area (a :class:`urbancover.Network`, :class:`urbancover.OSMData`
         or line layer): the result is then checked with :func:`warn_if_offset`, which warns when
         its points still look like GCJ-02 or BD-09.
+    x_column, y_column
+        For a CSV: the columns of longitude (or x) and latitude (or y); default: found by name
+        (:data:`X_NAMES`, :data:`Y_NAMES`).
     **read_kwargs
         Passed to :func:`geopandas.read_file` (``layer=``, ``bbox=`` ...).
 
@@ -212,7 +218,14 @@ def read_layer(
     Examples
     --------
     >>> stops = read_layer("stops_amap.gpkg", crs="gcj02")  # doctest: +SKIP
+    >>> stops = read_layer("stops.csv", crs="gcj02", x_column="lng", y_column="lat")  # doctest: +SKIP
     """
+    # a CSV is read here unless GDAL's CSV open options are given (X_POSSIBLE_NAMES ...): then GDAL reads it
+    csv = (isinstance(source, (str, os.PathLike)) and Path(source).suffix.lower() in CSV_SUFFIXES
+           and not set(read_kwargs) - {"encoding"})
+    if (x_column is not None or y_column is not None) and not csv:
+        raise InputError(f"{name or source}: x_column/y_column name the coordinate columns of a CSV file "
+                         f"({', '.join(CSV_SUFFIXES)}); this is not one.")
     if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
         out = to_wgs84(source, crs, name=name or "layer", override=override)
         if streets is not None:
@@ -223,9 +236,15 @@ def read_layer(
             f"read_layer: source must be a file path or a GeoDataFrame, not {type(source).__name__}."
         )
     path = Path(source)
-    name = name or path.name
     if not path.exists():
-        raise InputError(f"{path}: no such file.")
+        raise InputError(f"{name or path}: no such file.")
+    if csv:
+        out = read_points_csv(path, crs, name=name, x_column=x_column, y_column=y_column, override=override,
+                              encoding=read_kwargs.get("encoding"))
+        if streets is not None:
+            warn_if_offset(out, streets, name=name or path.name, stacklevel=3)
+        return out
+    name = name or path.name
     try:
         layer = gpd.read_file(path, **read_kwargs)
     except UnicodeDecodeError as err:
@@ -248,6 +267,73 @@ def read_layer(
     out.attrs["path"] = str(path)
     if streets is not None:
         warn_if_offset(out, streets, name=name, stacklevel=3)
+    return out
+
+
+#: File suffixes :func:`read_layer` reads as point CSVs.
+CSV_SUFFIXES = (".csv", ".txt")
+
+#: Column names of longitude/x and latitude/y in point CSVs, tried in this order (case-insensitive).
+X_NAMES = ("lon", "lng", "longitude", "long", "x", "经度", "wgs84_lng", "gcj02_lng")
+Y_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
+
+
+def read_points_csv(path, crs, *, name: str | None = None, x_column: str | None = None,
+                    y_column: str | None = None, override: bool = False, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """A CSV of points with coordinate columns as a GeoDataFrame in WGS 84 (what :func:`read_layer`
+    does with a ``.csv`` file).
+
+    The columns are ``x_column``/``y_column`` or found by name (:data:`X_NAMES`, :data:`Y_NAMES`,
+    case-insensitive); the other columns are kept. A CSV declares no coordinate system, so ``crs`` is
+    required (``"gcj02"`` and ``"bd09"`` are converted, see :func:`to_wgs84`). The text is in
+    ``encoding``, by default UTF-8 (with or without a byte-order mark) or else GB18030, as Excel
+    saves it on Chinese Windows.
+
+    Raises
+    ------
+    InputError
+        Naming the file: not CSV, no coordinate columns, rows without numbers (the first counted
+        from 1, and its line in the file), no ``crs``.
+    """
+    path = Path(path)
+    label = name or str(path)
+    try:
+        try:
+            table = pd.read_csv(path, encoding=encoding or "utf-8-sig")
+        except UnicodeDecodeError:
+            if encoding:
+                raise
+            table = pd.read_csv(path, encoding="gb18030")  # CSVs saved by Excel on Chinese Windows
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, LookupError) as err:
+        raise InputError(f"{label}: cannot be read as CSV ({err}).") from err
+    lower = {str(c).strip().lower(): c for c in table.columns}
+
+    def pick(given, names, which, arg):
+        if given is not None:
+            if given not in table.columns:
+                raise InputError(f"{label}: {arg}={given!r}: no such column; it has {list(table.columns)}.")
+            return given
+        for n in names:
+            if n in lower:
+                return lower[n]
+        raise InputError(f"{label}: no {which} column (looked for {', '.join(names)}); it has "
+                         f"{list(table.columns)}. Name it with {arg}='COLUMN'.")
+
+    xc = pick(x_column, X_NAMES, "longitude/x", "x_column")
+    yc = pick(y_column, Y_NAMES, "latitude/y", "y_column")
+    x = pd.to_numeric(table[xc], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(table[yc], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0]) + 1
+        raise InputError(f"{label}: {int(bad.sum())} row(s) without numeric {xc}/{yc} (first: row {first} counting "
+                         f"from 1, line {first + 1} of the file after its header); fix or remove them.")
+    if crs is None:
+        raise InputError(f"{label}: a CSV carries no coordinate system; pass crs='EPSG:4326' (GPS / OpenStreetMap), "
+                         "crs='gcj02' (AutoNavi/Amap, Tencent) or crs='bd09' (Baidu).")
+    layer = gpd.GeoDataFrame(table.drop(columns=[xc, yc]), geometry=gpd.points_from_xy(x, y), crs=None)
+    out = to_wgs84(layer, crs, name=name or path.name, override=override)
+    out.attrs["path"] = str(path)
     return out
 
 

@@ -320,6 +320,19 @@ def _what_zh(p: dict) -> str:
     return p.get("what_zh") or "设施"
 
 
+def _relation(p: dict, lang: str) -> str:
+    """``relation 5 (multipolygon, leisure=park: 2 member way(s) not in the file)``, in ``lang``."""
+    if lang == "zh":
+        what = ", ".join(x for x in (f"type={p['type']}" if p["type"] else "", p["label"]) if x)
+        why = "，".join(x for x in (f"{p['missing']} 条成员路径不在文件中" if p["missing"] else "",
+                                   f"{p['cut']} 条缺少部分节点" if p["cut"] else "") if x)
+        return f"关系 {p['rid']}（{what}：{why}）"
+    what = ", ".join(x for x in (p["type"], p["label"]) if x)
+    why = " and ".join(x for x in (f"{p['missing']} member way(s) not in the file" if p["missing"] else "",
+                                   f"{p['cut']} without all their nodes" if p["cut"] else "") if x)
+    return f"relation {p['rid']} ({what}: {why})"
+
+
 NOTES: dict[str, dict] = {
     # a sentence written elsewhere (another module's note, a reader's): said as it is
     "plain": {"en": "{text}", "zh": "{text}"},
@@ -433,6 +446,40 @@ NOTES: dict[str, dict] = {
                          f"（{p['unknown']} 处无面积）")},
     "detail.list": {"en": "{items}", "zh": "{items}", "sep": {"en": "; ", "zh": "；"}},
     "missing.share": {"en": "{what} {share:.0%}", "zh": "{what_zh} {share:.0%}"},
+    # the reader (io.osm.read_osm): what it left out of an extract
+    "osm.items": {
+        "en": lambda p: p["items"] + (f"; and {p['more']:,} more" if p.get("more", 0) > 0 else ""),
+        "zh": lambda p: p["items"] + (f"；另有 {p['more']:,} 个" if p.get("more", 0) > 0 else "")},
+    "osm.relation": {"en": lambda p: _relation(p, "en"), "zh": lambda p: _relation(p, "zh")},
+    "osm.way": {"en": "way {wid} ({label})", "zh": "路径 {wid}（{label}）"},
+    "osm.relations_dropped": {
+        "en": "{path}: {n:,} multipolygon/boundary relation(s) are incomplete in this extract (member ways missing or cut at "
+              "its edge) and were left out of the features: {named}. The areas they map (parks, landuse, boundaries ...) "
+              "are missing from the results; to keep them whole, cut the extract with 'osmium extract --strategy smart' "
+              "(or complete_ways) or download it with its relations' members.",
+        "zh": "{path}：{n:,} 个多边形/边界关系在本数据中不完整（成员路径缺失或在数据边缘被截断），未计入要素：{named}。"
+              "它们所表示的区域（公园、用地、边界等）不在结果中；如需完整保留，请用 osmium 的 smart 或 complete_ways "
+              "方式裁切数据，或连同关系成员一起下载。"},
+    "osm.relations_partial": {
+        "en": "{path}: {n:,} multipolygon/boundary relation(s) were assembled from their complete rings only, other member "
+              "ways being missing or cut at the extract's edge: {named}. Their parts beyond those rings are missing from "
+              "the results.",
+        "zh": "{path}：{n:,} 个多边形/边界关系仅由其完整的环拼合（其他成员路径缺失或在数据边缘被截断）：{named}。"
+              "这些环以外的部分不在结果中。"},
+    "osm.ways_lost": {
+        "en": "{path}: {n:,} tagged way(s) (areas such as parks and buildings, or lines) lack nodes that are not in the "
+              "extract, as at the edge of a cut without complete ways, and were left out of the features: {named}. To "
+              "keep them, cut the extract with 'osmium extract --strategy complete_ways' or smart.",
+        "zh": "{path}：{n:,} 条带标签的路径（公园、建筑等面或线）缺少不在数据中的节点（如在未保留完整路径的裁切边缘），"
+              "未计入要素：{named}。如需保留，请用 osmium 的 complete_ways 或 smart 方式裁切数据。"},
+    "osm.deleted": {
+        "en": "{path}: {n:,} object(s) marked deleted (action=\"delete\", as JOSM saves them, or visible=\"false\") were "
+              "left out: they are not part of the data.",
+        "zh": "{path}：{n:,} 个标记为已删除的对象（action=delete 或 visible=false）已忽略，不属于数据。"},
+    "osm.outliers": {
+        "en": "{path}: {n} lone vertex/vertices more than {gap:,.0f} m from {others} were left out of the default "
+              "analysed area (stray nodes?).",
+        "zh": "{path}：{n} 个孤立节点距其他要素超过 {gap:,.0f} 米，未计入默认分析范围（可能是误置的节点）。"},
     # siting (siting.propose_sites): the notes of a SitingResult
     "siting.unsnapped": {
         "en": "{n} demand places ({w:,.0f} {unit}) lie farther than settings.max_snap_distance from every walkable "

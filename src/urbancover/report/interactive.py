@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover import gaps, indicators, intervals, settings
+from urbancover import gaps, indicators, intervals
 from urbancover.errors import InputError
 from urbancover.present.formats import value
 from urbancover.report.common import (
@@ -41,6 +41,7 @@ from urbancover.report.common import (
     web_font_css,
     zones_frame,
 )
+from urbancover.settings import Settings, resolve
 
 ZONE, STREET = "#6a3d9a", "#8a8a8a"
 #: Outline of a compound by the number of rules it fails: none, one or two, three or more.
@@ -132,7 +133,7 @@ def _encode(geoms: np.ndarray, kind: str, merge: bool) -> dict:
     return out
 
 
-def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = None, title=None,
+def _layers(s: Settings, gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = None, title=None,
             fields: list | None = None, styles: list | None = None, merge: bool = False) -> list[dict]:
     """A layer of the map as data for ``UC.lazy``: one per kind of geometry in ``gdf`` (polygons,
     lines, points), in EPSG:4326, simplified by ``settings.interactive_simplify_m`` (invisible at
@@ -154,11 +155,11 @@ def _layers(gdf: gpd.GeoDataFrame, style: dict, *, point_radius: float | None = 
         g = np.where(shapely.get_type_id(g) == 0, g, shapely.point_on_surface(g))
     dims = np.full(len(g), -1)
     dims[ok] = shapely.get_dimensions(g[ok])
-    if point_radius is None and settings.interactive_simplify_m > 0:
+    if point_radius is None and s.interactive_simplify_m > 0:
         # streets (long lines of many vertices) only: buildings and compounds lose ~5% of their
         # vertices, not worth keeping their topology at every rule's layer
         lines = ok & (dims == 1)
-        g[lines] = shapely.simplify(g[lines], settings.interactive_simplify_m, preserve_topology=False)
+        g[lines] = shapely.simplify(g[lines], s.interactive_simplify_m, preserve_topology=False)
     g = np.asarray(gpd.GeoSeries(g, crs=gdf.crs).to_crs(4326).values, dtype=object)
     out = []
     for dim, kind in ((2, "poly"), (1, "line"), (0, "point")):
@@ -248,6 +249,7 @@ def interactive_map(
     rules: list[str] | None = None,
     embed_font: bool = True,
     basemap: str | None = None,
+    settings: Settings | None = None,
 ):
     """Interactive map of a report: one toggleable layer per rule.
 
@@ -277,6 +279,9 @@ def interactive_map(
         (``"OpenStreetMap"``, ``"CartoDB positron"`` ...), drawn under the layers. Default none:
         the streets of the network are drawn instead and nothing is fetched. A basemap always
         needs the internet, whatever ``offline`` says.
+    settings
+        The :class:`~urbancover.settings.Settings` of the drawing (``interactive_simplify_m``);
+        default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -288,6 +293,7 @@ def interactive_map(
     rule's layer is shown at first; the layer control switches the others on (a layer's features
     are made in the browser when it is first shown).
     """
+    s = resolve(settings)
     folium = _folium()
     T = check_lang(lang)
     if basemap is not None and tiles is not None and basemap != tiles:
@@ -325,8 +331,8 @@ def interactive_map(
     base = folium.FeatureGroup(name=T["streets_layer"], show=True, control=True)
     streets = gpd.GeoDataFrame(geometry=net.geometry, crs=crs) if net.n_edges else None
     area = gpd.GeoDataFrame(geometry=[ctx.area.boundary], crs=crs)
-    _lazy(folium, base, _layers(streets, {"color": STREET, "weight": 1, "opacity": 0.7}, merge=True)
-          + _layers(area, {"color": "#000000", "weight": 1.5, "dashArray": "6 4", "fill": False}))
+    _lazy(folium, base, _layers(s, streets, {"color": STREET, "weight": 1, "opacity": 0.7}, merge=True)
+          + _layers(s, area, {"color": "#000000", "weight": 1.5, "dashArray": "6 4", "fill": False}))
     base.add_to(m)
 
     fails = home_failures(report)
@@ -337,19 +343,19 @@ def interactive_map(
         name = f"{rid} · {rule_name(res.rule, lang)}"
         fg = folium.FeatureGroup(name=name, show=first, control=True)
         if res.measurement is not None:
-            _lazy(folium, fg, _distance_layers(report, rid, lang, T, fails))
+            _lazy(folium, fg, _distance_layers(s, report, rid, lang, T, fails))
         else:
-            _lazy(folium, fg, _other_layers(report, rid, lang, T))
+            _lazy(folium, fg, _other_layers(s, report, rid, lang, T))
         fg.add_to(m)
         first = False
 
-    _compound_layer(folium, m, report, T)
+    _compound_layer(s, folium, m, report, T)
     z = zones_frame(zones, crs, lang)
     if z is not None and len(z):
         zg = folium.FeatureGroup(name=T["zones_layer"], show=True, control=True)
         fields = [(T["area_km2"], [f"{a:.2f}" for a in z["area_km2"]]), (T["score"], _escaped(_fmt_score(v) for v in z["score"])),
                   (T["compound_names"], _escaped(z["compound_names"])), (T["reason"], _escaped(z["reason"]))]
-        _lazy(folium, zg, _layers(z, {"color": ZONE, "weight": 3, "fillColor": ZONE, "fillOpacity": 0.08},
+        _lazy(folium, zg, _layers(s, z, {"color": ZONE, "weight": 3, "fillColor": ZONE, "fillOpacity": 0.08},
                                   title=[esc(f"{T['zone']} {k + 1}") for k in range(len(z))], fields=fields))
         zg.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -396,7 +402,7 @@ def _legend_html(T: dict, zones: bool, lang: str = "en", compounds: bool = True)
     )
 
 
-def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
+def _distance_layers(s: Settings, report, rid, lang, T, fails) -> list[dict]:
     """The layers of a distance rule: street demand beyond the threshold, gaps, places not served
     (popups: distances, the rules each fails), its facilities. Built column by column.
     """
@@ -412,10 +418,10 @@ def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
             runs = _runs(report, checks, bad)
             fields = [(T["name"], [esc(n) if isinstance(n, str) else "—" for n in runs["name"]]),
                       (T["distance_range"], _escaped(runs["range"]))]
-            out += _layers(runs, {"color": BEYOND, "weight": 3, "opacity": 0.85}, title=esc(T["street_gap"]), fields=fields)
+            out += _layers(s, runs, {"color": BEYOND, "weight": 3, "opacity": 0.85}, title=esc(T["street_gap"]), fields=fields)
     gap_layer = res.layers.get(gaps.GAPS)
     if gap_layer is not None and len(gap_layer):
-        out += _layers(gap_layer, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25}, merge=True)
+        out += _layers(s, gap_layer, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25}, merge=True)
     comp_failed = _compound_failures(report)
     for key in (gaps.HOMES_UNSERVED, gaps.RESIDENTS_UNSERVED, gaps.COMPOUNDS_UNSERVED):
         layer = res.layers.get(key)
@@ -443,9 +449,9 @@ def _distance_layers(report, rid, lang, T, fails) -> list[dict]:
             style = {"color": BEYOND, "weight": 1, "fillColor": BEYOND, "fillOpacity": 0.9}
         else:
             style = {"color": "#67000d", "weight": 1, "fillColor": BEYOND, "fillOpacity": 0.85}
-        out += _layers(layer, style, point_radius=4 if key == "residents_unserved" else None, title=esc(title), fields=fields)
+        out += _layers(s, layer, style, point_radius=4 if key == "residents_unserved" else None, title=esc(title), fields=fields)
     for label, fac in zip(checks.labels, checks.facilities):
-        out += _facility_layers(fac, label if len(checks.labels) > 1 else T["facility"], T)
+        out += _facility_layers(s, fac, label if len(checks.labels) > 1 else T["facility"], T)
     return out
 
 
@@ -521,7 +527,7 @@ def _runs(report, checks, bad) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"edge": e, "name": names, "range": rng}, geometry=line_substrings(net.geometry[e], s, n), crs=net.crs)
 
 
-def _facility_layers(fac, label, T) -> list[dict]:
+def _facility_layers(s: Settings, fac, label, T) -> list[dict]:
     if fac is None or len(fac) == 0:
         return []
     f = fac.reset_index(drop=True)
@@ -539,15 +545,15 @@ def _facility_layers(fac, label, T) -> list[dict]:
     title = esc(T["facility"])
     out = []
     if poly.any():
-        out += _layers(f[poly], {"color": FACILITY, "weight": 1, "fillColor": FACILITY, "fillOpacity": 0.25}, title=title,
+        out += _layers(s, f[poly], {"color": FACILITY, "weight": 1, "fillColor": FACILITY, "fillOpacity": 0.25}, title=title,
                        fields=[(lab, [v for v, keep in zip(vals, poly) if keep]) for lab, vals in fields])
     if (~poly).any():
-        out += _layers(f[~poly], {"color": "#ffffff", "weight": 1.5, "fillColor": FACILITY, "fillOpacity": 1.0}, point_radius=5,
+        out += _layers(s, f[~poly], {"color": "#ffffff", "weight": 1.5, "fillColor": FACILITY, "fillOpacity": 1.0}, point_radius=5,
                        title=title, fields=[(lab, [v for v, keep in zip(vals, ~poly) if keep]) for lab, vals in fields])
     return out
 
 
-def _other_layers(report, rid, lang, T) -> list[dict]:
+def _other_layers(s: Settings, report, rid, lang, T) -> list[dict]:
     res = report.results[rid]
     out = []
     units = res.layers.get(indicators.UNITS)
@@ -555,24 +561,24 @@ def _other_layers(report, rid, lang, T) -> list[dict]:
         meets = list(units[indicators.MEETS])
         counts = units[indicators.COUNT]
         fields = [(T["name"], _escaped(units["unit"])), (T["facility"], _escaped(counts))]
-        out += _layers(units, {"weight": 2, "fillOpacity": 0.1}, title=[esc(T["unit_ok"] if ok else T["unit_fail"]) for ok in meets],
+        out += _layers(s, units, {"weight": 2, "fillOpacity": 0.1}, title=[esc(T["unit_ok"] if ok else T["unit_fail"]) for ok in meets],
                        fields=fields, styles=[{"color": "#1a9850" if ok else BEYOND, "fillColor": "#1a9850" if ok else BEYOND}
                                               for ok in meets])
     fac = res.layers.get(indicators.FACILITIES)
     if fac is not None and len(fac):
-        out += _facility_layers(fac, rule_name(res.rule, lang), T)
+        out += _facility_layers(s, fac, rule_name(res.rule, lang), T)
     ends = res.layers.get(indicators.DEAD_ENDS)
     if ends is not None and len(ends):
         n = len(ends)
         streets = ends["street"] if "street" in ends else [None] * n
         highways = ends["highway"] if "highway" in ends else [None] * n
         fields = [(T["name"], [esc(v) if isinstance(v, str) else "—" for v in streets]), ("highway", _escaped(highways))]
-        out += _layers(ends, {"color": "#ffffff", "weight": 1, "fillColor": BEYOND, "fillOpacity": 1.0}, point_radius=5,
+        out += _layers(s, ends, {"color": "#ffffff", "weight": 1, "fillColor": BEYOND, "fillOpacity": 1.0}, point_radius=5,
                        title=esc(T["dead_end"]), fields=fields)
     return out
 
 
-def _compound_layer(folium, m, report, T):
+def _compound_layer(s: Settings, folium, m, report, T):
     comp = report.compounds
     if comp is None or len(comp) == 0:
         return
@@ -594,6 +600,6 @@ def _compound_layer(folium, m, report, T):
     for v in n_failed:
         k = int(v or 0)
         styles.append({"color": COMPOUND_OK if k == 0 else (COMPOUND_SOME if k <= 2 else BEYOND)})
-    _lazy(folium, fg, _layers(comp, {"weight": 2, "dashArray": "5 3", "fillOpacity": 0.05}, title=esc(T["compound"]),
+    _lazy(folium, fg, _layers(s, comp, {"weight": 2, "dashArray": "5 3", "fillOpacity": 0.05}, title=esc(T["compound"]),
                               fields=fields, styles=styles))
     fg.add_to(m)

@@ -11,7 +11,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from urbancover import settings
 from urbancover.present import Verdict, say
 from urbancover.present.formats import share, size, value
 from urbancover.present.words import target_text
@@ -27,6 +26,7 @@ from urbancover.report.common import (
     with_web_font,
     zones_frame,
 )
+from urbancover.settings import Settings, resolve
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
@@ -197,6 +197,7 @@ def html_report(
     dpi: int = 130,
     gpkg: str | os.PathLike | bool | None = None,
     offline: bool = True,
+    settings: Settings | None = None,
 ) -> Path:
     """Write a one-page HTML report of a district.
 
@@ -233,6 +234,9 @@ def html_report(
         or ``True`` for ``path`` with the suffix ``.gpkg``; the page links to it.
     offline
         Passed to :func:`interactive_map`.
+    settings
+        The :class:`~urbancover.settings.Settings` of the page and its maps
+        (``report_interactive_max_edges`` ...); default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -241,6 +245,7 @@ def html_report(
     from urbancover import __version__
     from urbancover.report.static import gap_map
 
+    s = resolve(settings)
     T = check_lang(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,17 +271,17 @@ def html_report(
     diagnosis = say(getattr(zones, "attrs", {}).get("diagnosis", ""), lang)
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
     embedded = None
-    too_large = report.network.n_edges > settings.report_interactive_max_edges
+    too_large = report.network.n_edges > s.report_interactive_max_edges
     if interactive and too_large:  # a page a browser cannot open helps nobody: say where the layers are
         parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2><p class='sub'>"
-                     + esc(T["interactive_too_large"].format(n=report.network.n_edges, limit=settings.report_interactive_max_edges))
+                     + esc(T["interactive_too_large"].format(n=report.network.n_edges, limit=s.report_interactive_max_edges))
                      + "</p></section>")
     elif interactive:
         parts.append(f"<section id='interactive'><h2>{esc(T['interactive'])}</h2>")
         try:
             from urbancover.report.interactive import interactive_map
 
-            m = interactive_map(report, zones=zones, lang=lang, offline=offline)
+            m = interactive_map(report, zones=zones, lang=lang, offline=offline, settings=s)
             doc = m.get_root().render()
             parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
             # an attribute in single quotes needs only & and ' escaped (JSON's many " stay as they are)
@@ -292,7 +297,7 @@ def html_report(
     if chosen:
         parts.append(f"<section id='maps'><h2>{esc(T['maps'])}</h2>")
         for rid in chosen:
-            fig = gap_map(report, rid, lang=lang, zones=zones)
+            fig = gap_map(report, rid, lang=lang, zones=zones, settings=s)
             w, h = fig.get_size_inches()
             data = _b64_png(fig, dpi)
             name = rule_name(report.results[rid].rule, lang)

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover import gaps, indicators, settings
+from urbancover import gaps, indicators
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.crs import transformer
 from urbancover.network import substring_coords
@@ -33,6 +33,7 @@ from urbancover.report.common import (
     zones_frame,
 )
 from urbancover.rules import KINDS
+from urbancover.settings import Settings, resolve
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
@@ -317,9 +318,9 @@ def _add_paths(ax, paths, keys, *, colors, linewidths, rasterize: bool = False, 
     return keys
 
 
-def _dense(n: int) -> bool:
+def _dense(n: int, s: Settings) -> bool:
     """Whether a layer of ``n`` features is rasterized in vector output (PDF, SVG)."""
-    return n > settings.map_rasterize_min_features
+    return n > s.map_rasterize_min_features
 
 
 def _nice_length(span: float) -> float:
@@ -414,7 +415,7 @@ def _poly_paths(geoms, merge: bool = False) -> list:
     return [MPath(a, c) for a, c in zip(np.split(xy, cuts), np.split(codes, cuts))]
 
 
-def _draw_polys(ax, geoms, merge: bool = False, **kw):
+def _draw_polys(ax, s: Settings, geoms, merge: bool = False, **kw):
     """Polygons as one collection. ``merge`` draws them as one compound path, for layers that look
     the same either way (a hatch and no outline: Agg makes the hatch pattern once, not per polygon).
     """
@@ -423,7 +424,7 @@ def _draw_polys(ax, geoms, merge: bool = False, **kw):
     paths = _poly_paths(geoms, merge)
     if paths:
         col = PathCollection(paths, **kw)
-        col.set_rasterized(_dense(len(paths)))
+        col.set_rasterized(_dense(len(paths), s))
         ax.add_collection(col, autolim=False)
     return len(paths)
 
@@ -444,7 +445,7 @@ def _points(layer) -> np.ndarray:
     return shapely.get_coordinates(g)
 
 
-def _dot_m(ax, paper: str | None) -> float:
+def _dot_m(ax, paper: str | None, s: Settings) -> float:
     """Ground length (metres) of ``settings.map_piece_mm`` of paper on the largest the map can be
     printed: the long side of ``paper``, or of the caller's figure. Street colours need no finer
     pieces than that (all of Malta on A4: about 70 m; a district: a few metres).
@@ -452,7 +453,7 @@ def _dot_m(ax, paper: str | None) -> float:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     long_in = max(PAPER[paper]) if paper is not None else max(ax.figure.get_size_inches())
-    return max(x1 - x0, y1 - y0) / (long_in * 25.4) * settings.map_piece_mm
+    return max(x1 - x0, y1 - y0) / (long_in * 25.4) * s.map_piece_mm
 
 
 def _extent(report, pad: float = 0.03):
@@ -475,6 +476,7 @@ def gap_map(
     title: str | None = None,
     paper: str = "A4",
     orientation: str | None = None,
+    settings: Settings | None = None,
 ):
     """Static map of one rule: the streets coloured by network distance to the nearest facility.
 
@@ -508,6 +510,9 @@ def gap_map(
         ``"portrait"`` or ``"landscape"``; default: whichever shows the area at the larger scale
         (a tall area gets a portrait page, a wide one landscape), with the legend panel beside the
         map or under it, whichever leaves the map bigger.
+    settings
+        The :class:`~urbancover.settings.Settings` of the drawing (``map_piece_mm``,
+        ``map_rasterize_min_features``); default :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -525,6 +530,7 @@ def gap_map(
     street. Unserved homes are red, unserved compounds outlined in red, gaps on residential land
     hatched, facilities blue. Map data © OpenStreetMap contributors (ODbL), printed on the map.
     """
+    s = resolve(settings)
     T = check_lang(lang)
     if rule_id not in report.results:
         raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(report.results)}.")
@@ -537,7 +543,7 @@ def gap_map(
     families = font_families(lang)
     rc = {"font.family": families, "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path", "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
-        fig = _draw(report, rule_id, lang, T, ax, zones, circles, title, paper, orientation)
+        fig = _draw(report, rule_id, lang, T, ax, zones, circles, title, paper, orientation, s=s)
         if path is not None:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -555,7 +561,7 @@ def _metadata(path: Path, report, rule_id, lang) -> dict:
     return {}
 
 
-def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orientation=None):
+def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orientation=None, *, s: Settings):
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -589,11 +595,11 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
     # compounds and homes under the streets
     comp = ctx.compounds
     if len(comp):
-        _draw_polys(ax, _polys(comp), facecolor="#f4f1ea", edgecolor="#6e6e6e", linewidth=0.7, linestyle="--", zorder=1)
+        _draw_polys(ax, s, _polys(comp), facecolor="#f4f1ea", edgecolor="#6e6e6e", linewidth=0.7, linestyle="--", zorder=1)
         handles.append(Patch(facecolor="#f4f1ea", edgecolor="#6e6e6e", linestyle="--", label=T["compound"]))
     homes = ctx.homes
     if len(homes):
-        _draw_polys(ax, _polys(homes), facecolor=HOME, edgecolor=HOME_EDGE, linewidth=0.3, zorder=3)
+        _draw_polys(ax, s, _polys(homes), facecolor=HOME, edgecolor=HOME_EDGE, linewidth=0.3, zorder=3)
         home_rule = distance_rule and ("residential_buildings" in rule.demand or "residents" in rule.demand)
         uh = res.layers.get(gaps.HOMES_UNSERVED)
         if not home_rule:
@@ -602,15 +608,16 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
             handles.append(Patch(facecolor=HOME, edgecolor=HOME_EDGE, label=T["home_served"]))
 
     if distance_rule:
-        cbar_info = _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, _dot_m(ax, paper if own_figure else None))
+        resolution = _dot_m(ax, paper if own_figure else None, s)
+        cbar_info = _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, resolution, s)
         gap_layer = res.layers.get(gaps.GAPS)
         if gap_layer is not None and len(gap_layer):
-            _draw_polys(ax, _polys(gap_layer), merge=True, facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0,
+            _draw_polys(ax, s, _polys(gap_layer), merge=True, facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0,
                         alpha=0.75, zorder=4)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0, label=T["gap"]))
         uh = res.layers.get(gaps.HOMES_UNSERVED)
         if uh is not None and len(uh):
-            _draw_polys(ax, _polys(uh), facecolor=BEYOND, edgecolor=UNSERVED_EDGE, linewidth=0.5, zorder=6)
+            _draw_polys(ax, s, _polys(uh), facecolor=BEYOND, edgecolor=UNSERVED_EDGE, linewidth=0.5, zorder=6)
             handles.append(Patch(facecolor=BEYOND, edgecolor=UNSERVED_EDGE, label=T["home_unserved"]))
         ur = res.layers.get(gaps.RESIDENTS_UNSERVED)
         if ur is not None and len(ur):
@@ -619,7 +626,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
             handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4, color=BEYOND, label=T["resident_unserved"]))
         uc_ = res.layers.get(gaps.COMPOUNDS_UNSERVED)
         if uc_ is not None and len(uc_):
-            _draw_polys(ax, _polys(uc_), facecolor="none", edgecolor=BEYOND, linewidth=2.0, zorder=7)
+            _draw_polys(ax, s, _polys(uc_), facecolor="none", edgecolor=BEYOND, linewidth=2.0, zorder=7)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, linewidth=2.0, label=T["compound_unserved"]))
         if circles and len(checks.facilities) == 1:
             fac = checks.facilities[0]
@@ -631,7 +638,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
                                       label=T["circle"].format(t=_t(checks.thresholds[0], lang))))
         for k, fac in enumerate(checks.facilities):
             label = T["facility"] if len(checks.facilities) == 1 else f"{T['facility']}: {checks.labels[k]}"
-            _draw_facilities(ax, fac, MARKERS[k % len(MARKERS)], label, T, handles, with_area=(k == 0))
+            _draw_facilities(ax, s, fac, MARKERS[k % len(MARKERS)], label, T, handles, with_area=(k == 0))
         labels = checks.labels if len(checks.labels) > 1 else [T["facility"]]
         empty = [lab for lab, fac in zip(labels, checks.facilities) if len(fac) == 0]
         if empty:
@@ -639,7 +646,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
             handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor=FACILITY,
                                   markersize=6.5, label=_wrap(T["not_in_data"].format(names=names), 38)))
     else:
-        _draw_other(ax, report, rule_id, T, handles)
+        _draw_other(ax, report, rule_id, T, handles, s)
 
     # analysed area and zones on top
     area = ctx.area
@@ -648,7 +655,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
     handles.append(Line2D([], [], color="black", linewidth=1.1, linestyle=(0, (6, 3)), label=T["area"]))
     z = zones_frame(zones, net.crs)
     if z is not None and len(z):
-        _draw_polys(ax, _polys(z), facecolor="none", edgecolor=ZONE, linewidth=2.2, zorder=10)
+        _draw_polys(ax, s, _polys(z), facecolor="none", edgecolor=ZONE, linewidth=2.2, zorder=10)
         for k, g in enumerate(z.geometry.values):
             p = shapely.point_on_surface(g)
             ax.text(p.x, p.y, str(k + 1), color=ZONE, fontsize=10, ha="center", va="center", zorder=11,
@@ -738,7 +745,7 @@ def _fill(tokens: list[str], joiner: str, width: int) -> str:
     return "\n".join(out)
 
 
-def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, resolution: float = 0.0) -> dict:
+def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, resolution: float, s: Settings) -> dict:
     from matplotlib.lines import Line2D
 
     pieces = street_distances(report, rule_id, resolution=resolution, beyond_steps=False, geometry=False)
@@ -787,7 +794,7 @@ def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, res
 
     xy, part = substring_coords(report.network.geometry, pieces["edge"].to_numpy(), pieces["start"].to_numpy(),
                              pieces["end"].to_numpy())
-    _add_paths(ax, *_coord_paths(xy, part, key), colors=colors, linewidths=widths, rasterize=_dense(len(pieces)),
+    _add_paths(ax, *_coord_paths(xy, part, key), colors=colors, linewidths=widths, rasterize=_dense(len(pieces), s),
                capstyle="round", joinstyle="round", zorder=5)
     t = _t(threshold, lang) if (len(checks.fields) == 1 or same) else "100%"
     if served.any():
@@ -824,7 +831,7 @@ def _colorbar(fig, cax, info, lang):
     cb.outline.set_linewidth(0.6)
 
 
-def _draw_facilities(ax, fac, marker, label, T, handles, with_area=True):
+def _draw_facilities(ax, s: Settings, fac, marker, label, T, handles, with_area=True):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -834,12 +841,12 @@ def _draw_facilities(ax, fac, marker, label, T, handles, with_area=True):
     dims = shapely.get_dimensions(g)
     polys = g[dims == 2]
     if len(polys):
-        _draw_polys(ax, polys, facecolor=FACILITY_FILL, edgecolor=FACILITY, linewidth=0.6, alpha=0.55, zorder=2)
+        _draw_polys(ax, s, polys, facecolor=FACILITY_FILL, edgecolor=FACILITY, linewidth=0.6, alpha=0.55, zorder=2)
         if with_area:
             handles.append(Patch(facecolor=FACILITY_FILL, edgecolor=FACILITY, alpha=0.55, label=T["facility_area"]))
     lines = g[dims == 1]
     if len(lines):
-        _add_lines(ax, lines, colors=FACILITY, linewidths=1.5, rasterize=_dense(len(lines)), zorder=8)
+        _add_lines(ax, lines, colors=FACILITY, linewidths=1.5, rasterize=_dense(len(lines), s), zorder=8)
     # a marker on points, and on polygons too small to see at the map's scale
     x0, x1 = ax.get_xlim()
     small = (dims == 0) | ((dims == 2) & (shapely.area(g) < ((x1 - x0) / 100.0) ** 2))
@@ -849,7 +856,7 @@ def _draw_facilities(ax, fac, marker, label, T, handles, with_area=True):
                           markeredgecolor="white", label=label))
 
 
-def _draw_other(ax, report, rule_id, T, handles):
+def _draw_other(ax, report, rule_id, T, handles, s: Settings):
     """Map of a rule that is not measured by distance: streets, its facilities, units, dead ends."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -862,10 +869,10 @@ def _draw_other(ax, report, rule_id, T, handles):
     if road_rule and rule.params.get("streets"):
         sub = report.context.street_network(rule.params["streets"])
         if sub is not None:
-            _add_lines(ax, net.geometry, colors="#c8c8c8", linewidths=0.5, rasterize=_dense(net.n_edges), zorder=4)
+            _add_lines(ax, net.geometry, colors="#c8c8c8", linewidths=0.5, rasterize=_dense(net.n_edges, s), zorder=4)
             streets = sub.geometry
     _add_lines(ax, streets, colors="#4d4d4d" if road_rule else "#9e9e9e", linewidths=1.1 if road_rule else 0.7,
-               rasterize=_dense(len(streets)), zorder=5)
+               rasterize=_dense(len(streets), s), zorder=5)
     handles.append(Line2D([], [], color="#4d4d4d" if road_rule else "#9e9e9e", linewidth=1.1, label=T["roads"]))
     units = res.layers.get(indicators.UNITS)
     if units is not None and len(units):
@@ -873,7 +880,7 @@ def _draw_other(ax, report, rule_id, T, handles):
         for ok, color, key in ((True, NEAR, "unit_ok"), (False, BEYOND, "unit_fail")):
             sel = units[meets == ok]
             if len(sel):
-                _draw_polys(ax, _polys(sel), facecolor=color, edgecolor=color, alpha=0.12, linewidth=1.5, zorder=1)
+                _draw_polys(ax, s, _polys(sel), facecolor=color, edgecolor=color, alpha=0.12, linewidth=1.5, zorder=1)
                 handles.append(Patch(facecolor=color, edgecolor=color, alpha=0.3, label=T[key]))
         for g, c in zip(units.geometry.values, units[indicators.COUNT]):
             p = shapely.point_on_surface(g)
@@ -882,14 +889,14 @@ def _draw_other(ax, report, rule_id, T, handles):
     fac = res.layers.get(indicators.FACILITIES)
     if fac is not None and len(fac):
         if indicators.MEETS in fac:  # the kinds with a minimum size (areas) say which facilities meet it
-            _draw_facilities(ax, fac[fac[indicators.MEETS].astype(bool)], "o", T["facility_meets"], T, handles)
+            _draw_facilities(ax, s, fac[fac[indicators.MEETS].astype(bool)], "o", T["facility_meets"], T, handles)
             bad = fac[~fac[indicators.MEETS].astype(bool)]
             if len(bad):
                 xy = _points(bad)
                 ax.scatter(xy[:, 0], xy[:, 1], s=34, marker="o", color=BEYOND, edgecolor="white", linewidth=0.8, zorder=12)
                 handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6.5, color=BEYOND, label=T["facility_below"]))
         else:
-            _draw_facilities(ax, fac, "o", T["facility"], T, handles)
+            _draw_facilities(ax, s, fac, "o", T["facility"], T, handles)
     elif fac is not None:
         handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor=FACILITY,
                               markersize=6.5, label=T["not_in_data"].format(names=T["facility"])))

@@ -12,6 +12,7 @@ from urbancover.engine.bounded import Places
 from urbancover.errors import InputError, require_number
 from urbancover.intervals import ranges
 from urbancover.network import Network
+from urbancover.settings import Settings
 from urbancover.snap import Snapped, as_geometry, snap_geometries
 
 # -- candidate sites -----------------------------------------------------------------------------
@@ -97,14 +98,14 @@ def near_layer(points: np.ndarray, layer, network: Network, near: float) -> np.n
     return keep
 
 
-def snap_places(network: Network, layer, name: str) -> Places:
+def snap_places(network: Network, layer, name: str, settings: Settings | None = None) -> Places:
     """Snap a layer (points, or any geometry by its point nearest to the streets) quietly: the
     caller counts what could not be snapped.
     """
     geoms = as_geometry(layer, network.crs, name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        s = snap_geometries(network, geoms, name=name)
+        s = snap_geometries(network, geoms, name=name, settings=settings)
     return Places(s.edge, s.offset, s.access, geoms)
 
 
@@ -116,21 +117,21 @@ def site_places(network: Network, sites: gpd.GeoDataFrame) -> Places:
     )
 
 
-def candidate_places(network: Network, candidates: gpd.GeoDataFrame) -> Places:
+def candidate_places(network: Network, candidates: gpd.GeoDataFrame, settings: Settings | None = None) -> Places:
     """The user's candidate sites (a GeoDataFrame of points) snapped onto the network."""
     if not isinstance(candidates, gpd.GeoDataFrame):
         raise InputError(
             f"candidates: expected a GeoDataFrame of sites (e.g. from candidate_sites), got {type(candidates).__name__}."
         )
-    return snap_places(network, candidates, "candidates")
+    return snap_places(network, candidates, "candidates", settings)
 
 
-def make_candidates(network, candidates, spacing, within, near) -> tuple[gpd.GeoDataFrame, Places]:
+def make_candidates(network, candidates, spacing, within, near, settings: Settings | None = None) -> tuple[gpd.GeoDataFrame, Places]:
     """(sites, their places): :func:`candidate_sites`, or the user's candidates kept near ``within``."""
     if candidates is None:
         sites = candidate_sites(network, spacing, within=within, near=near)
         return sites, site_places(network, sites)
-    places = candidate_places(network, candidates)
+    places = candidate_places(network, candidates, settings)
     sites = candidates.to_crs(network.crs).reset_index(drop=True)
     if within is not None:
         keep = near_layer(places.geometry, within, network, require_number(near, "near"))

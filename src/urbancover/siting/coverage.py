@@ -14,6 +14,7 @@ from urbancover.errors import InputError, require_number
 from urbancover.intervals import ranges
 from urbancover.network import Network, line_substrings
 from urbancover.present import Note
+from urbancover.settings import Settings
 from urbancover.siting.candidates import as_snapped, candidate_places, snap_places
 from urbancover.snap import Snapped
 
@@ -28,7 +29,8 @@ Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def coverage_matrix(
-    network: Network, candidates: gpd.GeoDataFrame, demand, threshold: float, *, return_distance: bool = False
+    network: Network, candidates: gpd.GeoDataFrame, demand, threshold: float, *, return_distance: bool = False,
+    settings: Settings | None = None,
 ):
     """Which demand places each candidate site would serve within ``radius``.
 
@@ -44,6 +46,9 @@ def coverage_matrix(
         streets), any CRS.
     threshold
         Threshold in metres: a site serves a place at network distance <= ``radius - SPARE``.
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with; default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -58,8 +63,8 @@ def coverage_matrix(
     neighbourhoods of V_r nodes and E_r edges, plus O(pairs) to join places to reached nodes.
     """
     threshold = require_number(threshold, "threshold", positive=True)
-    cand = candidate_places(network, candidates)
-    dem = snap_places(network, demand, "demand")
+    cand = candidate_places(network, candidates, settings)
+    dem = snap_places(network, demand, "demand", settings)
     i, j, d = pair_distances(network, cand, dem, threshold - SPARE)
     m = sp.csr_array((np.ones(len(i), dtype=bool), (i, j)), shape=(len(cand), len(dem)))
     return (m, (i, j, d)) if return_distance else m
@@ -162,14 +167,14 @@ def demand_weights(demand, weights, n) -> np.ndarray:
 
 
 def place_problem(network, feats, geoms, w, fld, threshold, cand, unit, *, snapped: Snapped | None = None,
-                  served: np.ndarray | None = None) -> Problem:
+                  served: np.ndarray | None = None, settings: Settings | None = None) -> Problem:
     """The siting problem of places: the open ones (not ``served``, by default not within ``radius``
     of ``fld``) and the candidates reaching each. ``snapped``: the places already on the network.
     """
     sites, cplaces = cand
     notes = []
     if snapped is None:
-        dem = snap_places(network, gpd.GeoSeries(geoms, crs=network.crs), "demand")
+        dem = snap_places(network, gpd.GeoSeries(geoms, crs=network.crs), "demand", settings)
     else:
         dem = Places(snapped.edge, snapped.offset, snapped.access, np.asarray(geoms))
     n = len(geoms)

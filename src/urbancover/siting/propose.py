@@ -18,6 +18,7 @@ from urbancover.io.osm import OSMData
 from urbancover.measure import LAYER_UNITS as UNITS
 from urbancover.network import Network
 from urbancover.present import Note
+from urbancover.settings import Settings
 from urbancover.siting.candidates import make_candidates
 from urbancover.siting.coverage import Problem, demand_weights, place_problem, street_problem
 from urbancover.siting.solve import solve_covering
@@ -156,6 +157,7 @@ def propose_sites(
     solver: str = "highs",
     time_limit: float = 60.0,
     unit: str | None = None,
+    settings: Settings | None = None,
 ) -> SitingResult:
     """New facility sites so that demand lies within ``radius`` of a facility.
 
@@ -189,6 +191,9 @@ def propose_sites(
     unit
         Name of what the weights count (column ``<unit>_newly_served``); default ``"demand"``
         for places, ``"street_m"`` for streets.
+    settings
+        The :class:`~urbancover.settings.Settings` to snap with; default
+        :func:`urbancover.settings.current`.
 
     Returns
     -------
@@ -204,9 +209,9 @@ def propose_sites(
     if isinstance(existing, DistanceField) or existing is None:
         fld = existing
     else:
-        fld = distance_field(network, existing, threshold, name="existing")
+        fld = distance_field(network, existing, threshold, name="existing", settings=settings)
     t0 = time.perf_counter()
-    cand = make_candidates(network, candidates, spacing, within, near)
+    cand = make_candidates(network, candidates, spacing, within, near, settings)
     t1 = time.perf_counter()
     if isinstance(demand, tuple):
         prob = street_problem(network, tuple(np.asarray(x) for x in demand), fld, threshold, cand)
@@ -219,7 +224,8 @@ def propose_sites(
             geoms[area] = shapely.point_on_surface(geoms[area])
         w = demand_weights(demand, weights, len(geoms))
         feats = demand if isinstance(demand, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=demand)
-        prob = place_problem(network, feats.to_crs(network.crs), geoms, w, fld, threshold, cand, unit or "demand")
+        prob = place_problem(network, feats.to_crs(network.crs), geoms, w, fld, threshold, cand, unit or "demand",
+                             settings=settings)
     t2 = time.perf_counter()
     return solve_problem(prob, threshold, target=target, k=k, method=method, solver=solver, time_limit=time_limit,
                   timings={"candidates": t1 - t0, "coverage": t2 - t1})
@@ -371,7 +377,7 @@ def site_facilities(
     # the facilities, demand and fields the evaluation measured (the user's layer included)
     fld = check.field
     t0 = time.perf_counter()
-    cand = make_candidates(net, candidates, spacing, within, near)
+    cand = make_candidates(net, candidates, spacing, within, near, report.context.settings)  # the evaluation's
     t1 = time.perf_counter()
     if layer == "streets":
         prob = street_problem(net, m.streets, fld, threshold, cand)

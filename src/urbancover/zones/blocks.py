@@ -175,7 +175,7 @@ def _road_lines(source, classes, tunnels: bool):
         return _lines_of(edges, None, tunnels), source.crs, source.features
     if isinstance(source, OSMData):
         ways = source.ways[select(source.ways, selector)] if len(source.ways) else source.ways
-        edges = walk_network(ways, filter=None, crs=source.crs).edges if len(ways) else None
+        edges = walk_network(ways, filter=None, crs=source.crs, settings=source.settings).edges if len(ways) else None
         return _lines_of(edges, None, tunnels), source.crs, source.projected("features")
     if isinstance(source, Network):
         return _lines_of(source.edges, classes, tunnels), source.crs, None

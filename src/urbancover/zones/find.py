@@ -220,7 +220,8 @@ def _old_compounds(report, compounds, before_year, assume_old) -> tuple[str, gpd
 
     ctx = report.context
     if compounds is not None or before_year is not None or assume_old is not None:
-        comp, comp_source = demand.compounds(ctx.osm, compounds, before_year=before_year, assume_old=assume_old)
+        comp, comp_source = demand.compounds(ctx.osm, compounds, before_year=before_year, assume_old=assume_old,
+                                             settings=ctx.settings)
         comp = comp.to_crs(ctx.crs)
         inside = shapely.area(shapely.intersection(comp.geometry.values, ctx.area)) > 0.5 * shapely.area(comp.geometry.values)
         comp = comp[inside].reset_index(drop=True)
