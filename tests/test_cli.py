@@ -243,7 +243,7 @@ def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
 
 def test_zones_command_reports_its_failure_once(tmp_path, capsys):
     # the sample's old compounds do not fill any ~1 km² block union three at a time: diagnosis, exit 1
-    assert main(["zones", str(SHENZHEN), "--out", str(tmp_path)]) == 1
+    assert main(["zones", str(SHENZHEN), "--out", str(tmp_path), "--lang", "en"]) == 1  # zones speaks --lang (default zh)
     captured = capsys.readouterr()
     assert "no zone" in captured.out and "old compounds" in captured.out
     assert "UserWarning" not in captured.err and "no demonstration zone" not in captured.err

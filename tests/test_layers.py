@@ -242,7 +242,8 @@ def test_shares_carry_their_size(city_report):
     assert s["street_km"] == pytest.approx(1.2, abs=1e-3)  # 1000 m + the lone 200 m street
     table = summary_table(city_report.summary, lang="en")
     line = next(x for x in table.splitlines() if x.strip().startswith(BUS))
-    assert f"{100 * s['residents_served']:.1f} % | {100 * s['residents_served_straight']:.1f} % of {s['residents']:,.0f} residents" in line
+    # one share format in every output (the CLI wrote "25.0 %", the report "25.0%")
+    assert f"{100 * s['residents_served']:.1f}% | {100 * s['residents_served_straight']:.1f}% of {s['residents']:,.0f} residents" in line
     assert "of 1.20 km" in line
     assert "共 1.20 公里" in summary_table(city_report.summary, lang="zh")
 

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from fontTools.ttLib import TTFont  # noqa: E402
 
 from urbancover import report as ucr  # noqa: E402
+from urbancover.present import say  # noqa: E402
 from urbancover.report import common  # noqa: E402
 
 
@@ -282,7 +283,7 @@ def test_html_report(report, zones, tmp_path):
     row = report.summary.set_index("id").loc["bus_stop_500"]
     assert f"{100 * row['residents_served']:.1f}%" in page and f"{100 * row['residents_served_straight']:.1f}%" in page
     # notes, zones with their reason (escaped), maps of every distance rule as embedded PNG
-    for note in report.notes[:3]:
+    for note in (say(n, "zh") for n in report.notes[:3]):  # in the page's language
         assert note.replace("&", "&amp;").replace("'", "&#x27;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;") in page
     assert "甲小区, B" in page and "&lt;b&gt;x&lt;/b&gt;" in page
     # the reasons beside the verdicts are in the page's language (the dead-end list's was English)

@@ -19,6 +19,7 @@ from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.measure import evaluator
 from urbancover.network import Network, walk_network
+from urbancover.present import Note
 from urbancover.progress import in_notebook, log_line, progress_bar
 from urbancover.rules import KINDS, RuleSet, load_rules
 from urbancover.settings import Settings, resolve
@@ -312,18 +313,35 @@ def evaluate(
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
-    summary = pd.DataFrame([r.summary for r in results.values()])
-    summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
-    if len(summary):
-        # the verdict in words, so a file (GeoPackage, CSV) never shows an undetermined rule as a
-        # blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list"
-        summary["verdict"] = [
-            ("list" if KINDS[k].listed else "undetermined") if p is None or (isinstance(p, float) and np.isnan(p))
-            else ("pass" if bool(p) else "fail") for p, k in zip(summary["passed"], summary["kind"])]
     return Report(
-        summary=summary, results=results, compounds=_compound_table(ctx, results),
+        summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
     )
+
+
+def summary_frame(rows: list) -> pd.DataFrame:
+    """``Report.summary``: the columns of each rule's :class:`~urbancover.results.SummaryRow`, indexed
+    by rule id, with the verdict the kind set in words, so a file (GeoPackage, CSV) never shows an
+    undetermined rule as a blank that reads as a pass: "pass", "fail", "undetermined" (see ``reason``) or "list".
+    """
+    columns = [r.columns() for r in rows]
+    summary = notes_kept(pd.DataFrame(columns), columns)
+    summary.index = pd.Index(summary["id"].to_numpy() if len(summary) else [], name="rule")  # report.summary.loc[rule_id]
+    if len(summary):
+        summary["verdict"] = [r.verdict.value for r in rows]
+    return summary
+
+
+def notes_kept(frame: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """``frame`` (made from ``records``) with every column holding a :class:`~urbancover.present.Note`
+    as an object column of the notes themselves: pandas would store them as plain strings, and
+    the outputs say them in their language.
+    """
+    for col in frame.columns:
+        values = [rec.get(col, np.nan) for rec in records]
+        if any(isinstance(v, Note) for v in values):
+            frame[col] = pd.Series(values, index=frame.index, dtype=object)
+    return frame
 
 
 def _max_threshold(rules) -> float:

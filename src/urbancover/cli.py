@@ -37,6 +37,7 @@ import pandas as pd
 
 from urbancover.batch import extract_stem
 from urbancover.errors import InputError, UrbancoverError
+from urbancover.present import Verdict
 from urbancover.rules import KINDS, check_rules_file
 
 
@@ -345,12 +346,12 @@ def _analyze(args) -> int:
             written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target,
                                                            zones=zones)]
     if not args.quiet:
-        from urbancover.wording import note_text
+        from urbancover.present import say
 
-        print(summary_table(report.summary, lang=args.lang))
+        print(summary_table(report, lang=args.lang))
         label, wrote = ("说明", "已写出") if args.lang == "zh" else ("note", "wrote")
         for note in report.notes:
-            _say(sys.stdout, f"{label}: {cli_message(note_text(note, args.lang))}")
+            _say(sys.stdout, f"{label}: {cli_message(say(note, args.lang))}")
         args.warned.noted(report.notes)
         folder = guard.out / f"{stem}_{args.format}"
         if args.format != "gpkg":
@@ -359,7 +360,7 @@ def _analyze(args) -> int:
         for path in written:
             if args.format == "gpkg" or Path(path).parent != folder:
                 _say(sys.stdout, f"{wrote} {path}")
-    failed = report.summary["passed"].eq(False).any()
+    failed = any(res.summary.verdict is Verdict.FAIL for res in report.results.values())
     return 1 if args.strict and failed else 0
 
 
@@ -394,70 +395,58 @@ def _zones(args) -> int:
                 zones.assign(blocks=zones["blocks"].map(str), compound_names=zones["compound_names"].map(str)).to_file(part, layer="zones")
             guard.wrote(path)
     if not args.quiet:
+        from urbancover.present import say
+        from urbancover.present.words import ZONE_HEADERS
+
+        W = ZONE_HEADERS[args.lang]
         for w in caught:
             if diagnosis and diagnosis in str(w.message):
                 continue
             _say(sys.stderr, f"urbancover: warning: {cli_message(str(w.message))}")
-        print(f"old compounds: {zones.attrs.get('compound_source', '')}")
+        print(f"{W['old_source']}: {say(zones.attrs.get('compound_source', ''), args.lang)}")
         if len(zones):
             cols = ["rank", "area_km2", "old_compounds", "residents", "score", "reason"]
-            print(zones[cols].round({"area_km2": 2, "residents": 0, "score": 1}).to_string(index=False))
-            _say(sys.stdout, f"wrote {path}")
+            table = zones[cols].round({"area_km2": 2, "residents": 0, "score": 1})
+            table["reason"] = [say(r, args.lang) for r in table["reason"]]
+            print(table.rename(columns=W).to_string(index=False))
+            _say(sys.stdout, f"{W['wrote']} {path}")
         else:
-            _say(sys.stdout, f"no zone: {cli_message(diagnosis)}")
+            _say(sys.stdout, f"{W['no_zone']}: {cli_message(say(diagnosis, args.lang))}")
     return 0 if len(zones) else 1
 
 
-def summary_table(summary: pd.DataFrame, lang: str = "zh") -> str:
+def summary_table(summary, lang: str = "zh") -> str:
     """The summary as a plain text table in ``lang`` (``zh`` or ``en``): value, target and verdict per
     rule; for distance rules the share of residents and of street length served by network and by
-    straight line, each with its size ("37.7 % of 6,702 residents", "3.2 % of 0.20 km"); an
-    undetermined rule says so, with its reason, never as a pass.
+    straight line, each with its size ("37.7% | 46.4% of 6,702 residents"); an undetermined rule says
+    so, with its reason, never as a pass. ``summary``: a Report (its typed rows), or a summary table.
     """
-    from urbancover.rules import KINDS
-    from urbancover.wording import HEADERS, reason_text, share_size, target_text, verdict
+    from urbancover.present import Verdict, say
+    from urbancover.present.formats import share_pair, value_of
+    from urbancover.present.words import HEADERS, target_text, verdict_text
+    from urbancover.results import SummaryRow
 
+    if hasattr(summary, "results"):
+        rows = [res.summary for res in summary.results.values()]
+    else:
+        rows = [SummaryRow.from_columns(r) for _, r in summary.iterrows()]
     H = HEADERS[lang]
-    name = "name_zh" if lang == "zh" else "name_en"
-    rows = []
-    for _, r in summary.iterrows():
-        listed = r.get("kind") in KINDS and KINDS[r["kind"]].listed
-        row = {H["rule"]: r["id"], H["name"]: r.get(name) or r.get("name_en") or "",
-               H["value"]: _fmt(r.get("value"), r.get("measure", "")),
-               H["target"]: target_text(r.get("target_text"), lang), H["passed"]: verdict(r.get("passed"), lang, listed=listed)}
-        distance = r.get("kind") in KINDS and KINDS[r["kind"]].distance
+    table = []
+    for r in rows:
+        row = {H["rule"]: r.id, H["name"]: (r.name_zh if lang == "zh" else r.name_en) or r.name_en or "",
+               H["value"]: value_of(r.value, r.measure), H["target"]: target_text(r.target_text, lang),
+               H["passed"]: verdict_text(r.verdict, lang)}
         for key in ("residents", "street"):
-            net, line = r.get(f"{key}_served"), r.get(f"{key}_served_straight")
-            size = share_size(r, key, lang) if distance else ""
-            row[H[key]] = "" if not size else f"{_pct(net)} | {_pct(line)} {size}"
-        reason = r.get("reason")
-        undetermined = r.get("passed") is None or (isinstance(r.get("passed"), float) and r.get("passed") != r.get("passed"))
-        row[H["reason"]] = cli_message(reason_text(reason, lang)) if undetermined and isinstance(reason, str) and not listed else ""
-        rows.append(row)
-    t = pd.DataFrame(rows, columns=list(H[k] for k in ("rule", "name", "value", "target", "passed", "residents", "street", "reason")))
+            row[H[key]] = share_pair(r.shares[key], lang) if key in r.shares else ""
+        undetermined = r.verdict is Verdict.UNDETERMINED
+        row[H["reason"]] = cli_message(say(r.reason, lang)) if undetermined and r.reason else ""
+        table.append(row)
+    t = pd.DataFrame(table, columns=list(H[k] for k in ("rule", "name", "value", "target", "passed", "residents", "street", "reason")))
     if not t[H["reason"]].astype(bool).any():
         t = t.drop(columns=H["reason"])
     return t.to_string(index=False, na_rep="")
 
 
-def _pct(v) -> str:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return "—"
-    return "—" if v != v else f"{100 * v:.1f} %"
-
-
-def _fmt(value, measure) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if v != v:
-        return "—"
-    if str(measure).startswith("share"):
-        return f"{100 * v:.1f} %"
-    return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
 def _rules(args) -> int:

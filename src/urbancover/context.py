@@ -31,6 +31,7 @@ from urbancover.intervals import intersect, merge
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
+from urbancover.present import Note
 from urbancover.selectors import GEOMETRY_KEY, TagValues, select
 from urbancover.settings import Settings, current, resolve
 from urbancover.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
@@ -242,11 +243,11 @@ def make_context(
     comp = comp.to_crs(net.crs)
     inside = shapely.area(shapely.intersection(comp.geometry.values, area_geom)) > 0.5 * shapely.area(comp.geometry.values)
     comp = comp[inside].reset_index(drop=True)
-    notes.append(f"compounds: {comp_source}; {len(comp)} in the area, {int(comp['old'].sum())} old.")
+    notes.append(Note("compounds", source=comp_source, n=len(comp), old=int(comp["old"].sum())))
     pop, pop_source = population_points(homes, population, column=population_column, settings=s)
     if population is not None:
         pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
-    notes.append(f"residents: {pop_source} ({pop['residents'].sum():,.0f} in the area).")
+    notes.append(Note("residents", source=pop_source, total=pop["residents"].sum()))
     check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom, settings=s), settings=s)
     if check.ok is False:
         notes.append(check.message)
@@ -260,7 +261,7 @@ def make_context(
         homes = homes.assign(residents=w)
     pop = pop.assign(compound=_compound_of(pop, comp))
     if len(homes) == 0:
-        notes.append("no residential buildings in the area: building-based shares are undefined.")
+        notes.append(Note("homes.none"))
     units_gdf = unit_layer(units, units_column, net) if units is not None else None
     return Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
@@ -293,14 +294,14 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
     notes = []
     if area is None:
         geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
-        notes.append(f"analysed area: the extract's bounds ({geom.area / 1e6:.2f} km²).")
+        notes.append(Note("area.bounds", km2=geom.area / 1e6))
     else:
         if isinstance(area, shapely.Geometry):
             area = gpd.GeoSeries([area], crs=4326)
         geom = require_crs(area, "area").to_crs(net.crs).geometry.union_all()
         if geom.is_empty or geom.area == 0:
             raise InputError("area: the analysed area is empty or has no area; give polygons.")
-        notes.append(f"analysed area: {geom.area / 1e6:.2f} km² given by the user.")
+        notes.append(Note("area.user", km2=geom.area / 1e6))
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
     covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
     if covered < AREA_COVERED_MIN:
@@ -313,9 +314,5 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
         notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
     if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond
-        notes.append(
-            f"the extract reaches only {margin:.0f} m beyond the analysed area, less than the largest "
-            f"threshold ({need:.0f} m): facilities just outside it are missing, so coverage near the "
-            "edge may be understated. Use an extract with that margin around the area."
-        )
+        notes.append(Note("area.margin", margin=margin, need=need))
     return geom, notes

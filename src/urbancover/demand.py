@@ -18,6 +18,7 @@ import shapely
 from urbancover.errors import InputError
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
+from urbancover.present import Note
 from urbancover.settings import Settings, resolve
 from urbancover.tiles import union_by_tiles
 
@@ -121,7 +122,7 @@ def compounds(
             },
             geometry=polys.geometry.to_numpy(), crs=polys.crs,
         )
-        source = "user compound layer"
+        source = Note("compounds.user")
     else:
         f = osm.features
         polys = f[(f["landuse"].isin(s.residential_landuse_values)).to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)]
@@ -130,7 +131,7 @@ def compounds(
             {"name": polys["name"].to_numpy(), "osmid": polys["osmid"].to_numpy(), "year_built": np.asarray(years, dtype=float)},
             geometry=polys.geometry.to_numpy(), crs=polys.crs,
         )
-        source = "OSM landuse=residential polygons"
+        source = Note("compounds.osm")
     known = ~np.isnan(out["year_built"].to_numpy(dtype=float))
     old = np.where(known, out["year_built"].to_numpy(dtype=float) < before_year, assume_old)
     out["old"] = old.astype(bool)
@@ -140,10 +141,8 @@ def compounds(
     out.loc[known & ~old, "old_source"] = f"built {before_year} or later"
     n_unknown = int((~known).sum())
     if n_unknown and len(out):
-        source += (
-            f"; {n_unknown} of {len(out)} have no year and are "
-            + ("assumed old (settings.assume_old_without_year)" if assume_old else "not counted as old")
-        )
+        source = Note("compounds.no_year_old" if assume_old else "compounds.no_year_new",
+                      source=source, unknown=n_unknown, total=len(out))
     return out.reset_index(drop=True), source
 
 
@@ -227,18 +226,12 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
     lo = lo if low is None else low
     hi = hi if high is None else high
     if land_km2 <= 0:
-        return Plausibility(None, float("nan"), (
-            f"residents ({residents:,.0f}) cannot be checked: no residential land (landuse=residential) is mapped."))
+        return Plausibility(None, float("nan"), Note("residents.unchecked", total=residents))
     density = residents / land_km2
     if lo <= density <= hi:
-        return Plausibility(
-            True, density, f"residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected)."
-        )
-    side = "few" if density < lo else "many"
-    return Plausibility(False, density, (
-        f"residents implausible: {density:,.0f} per km² of residential land ({land_km2:.2f} km²), "
-        f"{lo:,.0f}-{hi:,.0f} expected in old districts; too {side} homes or floors are mapped, so "
-        "per-resident results are unreliable. Give a population layer or totals per subdistrict."))
+        return Plausibility(True, density, Note("residents.plausible", density=density, lo=lo, hi=hi))
+    return Plausibility(False, density, Note("residents.implausible", density=density, land_km2=land_km2, lo=lo, hi=hi,
+                                             few=bool(density < lo)))
 
 
 def check_population(layer: gpd.GeoDataFrame, column: str = "population", *, name: str = "population") -> np.ndarray:
@@ -300,12 +293,8 @@ def population_points(
     if population is None:
         w = estimate_residents(homes, settings=s)
         pts = gpd.GeoDataFrame({"residents": w, "home": np.arange(len(homes))}, geometry=demand_points(homes).values, crs=homes.crs)
-        return pts, (
-            "residents estimated from residential building footprints x floors (where building:levels is missing: "
-            "by building type, settings.default_levels_by_building, e.g. apartments "
-            f"{s.default_levels_by_building.get('apartments', s.default_building_levels):g}) / "
-            f"{s.floor_area_per_person:g} m² per person"
-        )
+        return pts, Note("residents.estimated", per_person=s.floor_area_per_person,
+                         apartments=s.default_levels_by_building.get("apartments", s.default_building_levels))
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)
     population = require_crs(population, "population")
@@ -313,7 +302,7 @@ def population_points(
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():
-        return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), "user population points"
+        return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), Note("residents.points")
     if not (dims == 2).all():
         raise InputError("population: give either points or polygons, not a mix or lines.")
     floor = estimate_residents(homes, settings=s)  # proportional to floor area
@@ -335,7 +324,7 @@ def population_points(
         geometry=np.r_[pts[rows], shapely.point_on_surface(pop.geometry.values[empty])],
         crs=homes.crs,
     )
-    return out, "user population polygons, spread over the homes inside by floor area"
+    return out, Note("residents.polygons")
 
 
 def raster_points(path: str | os.PathLike, *, column: str = "population", band: int = 1) -> gpd.GeoDataFrame:

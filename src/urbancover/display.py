@@ -14,39 +14,30 @@ from __future__ import annotations
 import html
 import math
 
-from urbancover.wording import fmt_share, fmt_value, share_size
+from urbancover.present import Verdict, say
+from urbancover.present.formats import is_missing, share, size, value_of
+from urbancover.present.words import verdict_text
 
 __all__ = ["fmt_number", "report_html", "report_repr", "result_html", "result_repr"]
 
-#: Columns of the notebook summary of a report: label, summary column (distance rules only for pairs).
+#: Columns of the notebook summary of a report: share unit, label.
 _PAIRS = (("residents", "residents served"), ("buildings", "buildings served"), ("street", "street length served"))
 
-
-def _is_missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def fmt_number(x, measure: str = "") -> str:
-    """A summary value for people: shares in percent, other numbers with 3 significant digits."""
-    if _is_missing(x):
-        return "—"
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isinf(x):
-        return "∞"
-    return fmt_share(x) if "share" in str(measure) else fmt_value(x)
+#: The verdict words of a notebook's view (its counts read "3 passed, 13 failed").
+fmt_number = value_of
 
 
-def _verdict(passed) -> str:
-    if _is_missing(passed):
-        return "undetermined"
-    return "passed" if bool(passed) else "failed"
+def _verdict(row) -> str:
+    return verdict_text(row.verdict, "en")
 
 
 def _esc(x) -> str:
-    return html.escape("" if _is_missing(x) else str(x), quote=True)
+    return html.escape("" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x), quote=True)
+
+
+def _why(row) -> str:
+    """The reason of an undetermined rule, else empty."""
+    return say(row.reason) if row.verdict is Verdict.UNDETERMINED and row.reason else ""
 
 
 def result_repr(result) -> str:
@@ -54,48 +45,46 @@ def result_repr(result) -> str:
     layers facilities 16, homes_unserved 23>``.
     """
     s = result.summary
-    rid = s.get("id", getattr(result.rule, "id", "?"))
     layers = ", ".join(f"{k} {_count(result.layers, k)}" for k in result.layers)
-    measure = s.get("measure") or "value"
-    target = f", target {s['target_text']}" if s.get("target_text") else ""
-    return (f"<RuleResult {rid} ({s.get('kind', result.rule.kind)}): {measure} {fmt_number(s.get('value'), measure)}"
-            f"{target}: {_verdict(s.get('passed'))}; layers {layers or 'none'}>")
+    measure = s.measure or "value"
+    target = f", target {s.target_text}" if s.target_text else ""
+    return (f"<RuleResult {s.id} ({s.kind}): {measure} {fmt_number(s.value, measure)}"
+            f"{target}: {_verdict(s)}; layers {layers or 'none'}>")
 
 
 def result_html(result) -> str:
     """The rule's verdict, its served shares (network and straight line) and its layers, as HTML."""
     s = result.summary
-    rule = result.rule
-    rid = s.get("id", rule.id)
-    name = s.get("name_en") or getattr(rule, "name_en", "") or ""
-    measure = s.get("measure") or "value"
-    rows = [("measure", f"{_esc(measure)}: <b>{_esc(fmt_number(s.get('value'), measure))}</b>"),
-            ("target", _esc(s.get("target_text"))), ("result", _esc(_verdict(s.get("passed"))))]
-    if _is_missing(s.get("passed")) and isinstance(s.get("reason"), str) and s.get("reason"):
-        rows.append(("reason", _esc(s["reason"])))
+    measure = s.measure or "value"
+    rows = [("measure", f"{_esc(measure)}: <b>{_esc(fmt_number(s.value, measure))}</b>"),
+            ("target", _esc(s.target_text)), ("result", _esc(_verdict(s)))]
+    if _why(s):
+        rows.append(("reason", _esc(_why(s))))
     for key, label in _PAIRS:
-        if f"{key}_served" in s:
-            rows.append((label, f"{_esc(fmt_number(s.get(f'{key}_served'), 'share'))} by network, "
-                                f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))} by straight line"
-                                f" {_esc(share_size(s, key))}"))
-    if s.get("missing") not in (None, "", "none") and not _is_missing(s.get("missing")):
-        rows.append(("missing", _esc(s["missing"])))
+        if key in s.shares:
+            sh = s.shares[key]
+            rows.append((label, f"{_esc(share(sh.served))} by network, {_esc(share(sh.straight))} by straight line"
+                                f" {_esc(size(sh))}"))
+    missing = s.get("missing")
+    if not is_missing(missing) and missing not in ("", "none"):
+        rows.append(("missing", _esc(say(missing))))
     layers = ", ".join(f"<code>{_esc(k)}</code> ({_count(result.layers, k)})" for k in result.layers) or "none"
     rows.append(("layers", layers))
     body = "".join(f"<tr><th style='text-align:left'>{_esc(k)}</th><td style='text-align:left'>{v}</td></tr>" for k, v in rows)
-    return (f"<div><b>RuleResult</b> <code>{_esc(rid)}</code> {_esc(name)} ({_esc(s.get('kind', rule.kind))})"
+    return (f"<div><b>RuleResult</b> <code>{_esc(s.id)}</code> {_esc(s.name_en or result.rule.name_en)} ({_esc(s.kind)})"
             f"<table>{body}</table></div>")
 
 
 def report_repr(report) -> str:
     """``<Report: 19 rules (3 passed, 13 failed, 3 undetermined), 12.3 km², 4 notes>``."""
-    counts = {"passed": 0, "failed": 0, "undetermined": 0}
-    for p in report.summary["passed"] if "passed" in report.summary else []:
-        counts[_verdict(p)] += 1
+    counts = {v: 0 for v in Verdict}
+    for res in report.results.values():
+        counts[res.summary.verdict] += 1
     area = getattr(report.context, "area_km2", None)
     where = f", {area:.2f} km²" if isinstance(area, (int, float)) else ""
-    return (f"<Report: {len(report.results)} rules ({counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['undetermined']} undetermined){where}, {len(report.notes)} notes>")
+    lists = f", {counts[Verdict.LIST]} list" if counts[Verdict.LIST] else ""
+    return (f"<Report: {len(report.results)} rules ({counts[Verdict.PASS]} passed, {counts[Verdict.FAIL]} failed, "
+            f"{counts[Verdict.UNDETERMINED]} undetermined{lists}){where}, {len(report.notes)} notes>")
 
 
 def report_html(report) -> str:
@@ -107,15 +96,13 @@ def report_html(report) -> str:
            + "".join(f"<th style='text-align:left'>{_esc(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for rid, res in report.results.items():
         s = res.summary
-        measure = s.get("measure") or ""
-        cells = [f"<code>{_esc(rid)}</code>", _esc(s.get("name_en")), _esc(fmt_number(s.get("value"), measure)),
-                 _esc(s.get("target_text")), _esc(_verdict(s.get("passed")))]
-        if _is_missing(s.get("passed")) and isinstance(s.get("reason"), str) and s.get("reason"):
-            cells[-1] += f"<br><small>{_esc(s['reason'])}</small>"  # undetermined: say why
+        cells = [f"<code>{_esc(rid)}</code>", _esc(s.name_en), _esc(fmt_number(s.value, s.measure)),
+                 _esc(s.target_text), _esc(_verdict(s))]
+        if _why(s):
+            cells[-1] += f"<br><small>{_esc(_why(s))}</small>"  # undetermined: say why
         for key, _ in _PAIRS:
-            cells.append(f"{_esc(fmt_number(s.get(f'{key}_served'), 'share'))} | "
-                         f"{_esc(fmt_number(s.get(f'{key}_served_straight'), 'share'))} {_esc(share_size(s, key))}"
-                         if f"{key}_served" in s else "")
+            sh = s.shares.get(key)
+            cells.append(_esc(f"{share(sh.served)} | {share(sh.straight)} {size(sh)}") if sh is not None else "")
         out.append("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
     if report.notes:

@@ -32,6 +32,7 @@ from urbancover import intervals
 from urbancover.errors import InputError
 from urbancover.network import line_substrings
 from urbancover.outputs import atomic_path, part_folder, writing
+from urbancover.present import say
 from urbancover.rules import ID_PATTERN
 
 #: Export formats: name -> (file suffix, OGR driver or None for GeoParquet).
@@ -362,9 +363,9 @@ def street_layer(report, rule_id: str) -> gpd.GeoDataFrame:
     return out.assign(status=status)
 
 
-def zones_layer(zones, crs) -> gpd.GeoDataFrame | None:
+def zones_layer(zones, crs, lang: str = "en") -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones), or None.
+    missing ones; names and reasons said in ``lang``), or None.
     """
     if zones is None:
         return None
@@ -381,7 +382,8 @@ def zones_layer(zones, crs) -> gpd.GeoDataFrame | None:
         if col not in z:
             z[col] = None
     z["compound_names"] = [
-        ", ".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray))
-        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        ", ".join(say(x, lang) for x in v) if isinstance(v, (list, tuple, np.ndarray))
+        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else say(v, lang))
         for v in z["compound_names"]]
+    z["reason"] = [say(v, lang) for v in z["reason"]]
     return z

@@ -47,6 +47,8 @@ from urbancover import intervals
 from urbancover.context import Context
 from urbancover.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.network import line_substrings
+from urbancover.present import Note, Verdict
+from urbancover.results import SummaryRow
 from urbancover.rules import Rule
 from urbancover.selectors import describe
 
@@ -161,7 +163,7 @@ class RuleResult:
     """
 
     rule: Rule
-    summary: dict
+    summary: SummaryRow
     layers: Layers = field(default_factory=Layers)
     compound_served: np.ndarray | None = None
     residents_served: np.ndarray | None = None
@@ -183,9 +185,15 @@ class RuleResult:
 
 
 
-def base_row(rule: Rule) -> dict:
-    """The columns every summary row starts with."""
-    return {"id": rule.id, "kind": rule.kind, "name_zh": rule.name_zh, "name_en": rule.name_en, "clause": rule.clause}
+#: The layers the distance kinds make (``RuleResult.layers``): the outputs read them by these names.
+FACILITIES_POINTS, FACILITIES_AREAS, UNMATCHED, GAPS = "facilities_points", "facilities_areas", "unmatched", "gaps"
+HOMES_UNSERVED, RESIDENTS_UNSERVED = "homes_unserved", "residents_unserved"
+COMPOUNDS_UNSERVED, STREETS_UNSERVED = "compounds_unserved", "streets_unserved"
+
+
+def base_row(rule: Rule) -> SummaryRow:
+    """The summary row of a rule with the columns every row starts with (names, clause)."""
+    return SummaryRow(id=rule.id, kind=rule.kind, name_zh=rule.name_zh, name_en=rule.name_en, clause=rule.clause)
 
 
 def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> None:
@@ -194,15 +202,18 @@ def warn_missing(rule: Rule, ctx: Context, selector, what: str = "facility") -> 
     rule becomes an all-gap.
     """
     user = next((k for k in (f"{rule.id}.{what}", rule.id) if k in ctx.user_facilities), None)
+    what_zh = next((c.name_zh for c in rule.categories if c.name == what and c.name_zh), "")
     if user is not None:
-        msg = f"{rule.id}: the user's layer facilities[{user!r}] gives no {what}; reported as a gap everywhere."
+        msg = Note("facility.none_user", rule=rule.id, key=user, what=what, what_zh=what_zh)
     else:
-        msg = f"{rule.id}: no {what} in the data matches {describe(selector)}; reported as a gap everywhere."
+        msg = Note("facility.none", rule=rule.id, what=what, what_zh=what_zh, selector=describe(selector))
     note(ctx, msg)
 
 
-def note(ctx: Context, msg: str) -> None:
-    """Add a finding about the data to the evaluation's notes (once) and log it."""
+def note(ctx: Context, msg: Note | str) -> None:
+    """Add a finding about the data (a :class:`~urbancover.present.Note`) to the evaluation's notes
+    (once) and log it.
+    """
     if msg not in ctx.notes:
         ctx.notes.append(msg)
         log.info(msg)
@@ -277,8 +288,8 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     points["geometry"] = geoms
     areas = facilities[dims == 2].copy()
     areas["area_m2"] = shapely.area(areas.geometry.values)
-    result.layers["facilities_points"] = gpd.GeoDataFrame(points, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
-    result.layers["facilities_areas"] = gpd.GeoDataFrame(areas, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    result.layers[FACILITIES_POINTS] = gpd.GeoDataFrame(points, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
+    result.layers[FACILITIES_AREAS] = gpd.GeoDataFrame(areas, geometry="geometry", crs=ctx.crs).reset_index(drop=True)
     first = None
     for layer in rule.demand:
         served = _streets(m, ctx, result) if layer == "streets" else _places(layer, m, ctx, result)
@@ -289,18 +300,19 @@ def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     row["value"] = share
     row["target"] = rule.target
     row["target_text"] = f">= {rule.target:.0%}"
-    row["passed"] = None if np.isnan(share) else bool(share >= rule.target - 1e-12)
-    if row["passed"] is None:  # undetermined (PLAN_RULES section F): no demand to serve, never a pass
+    if np.isnan(share):  # undetermined (PLAN_RULES section F): no demand to serve, never a pass
         only_old = rule.params.get("homes_in") == "old_compounds"
-        what = "street of the rule's street demand" if layer == "streets" else LAYER_UNITS[layer].replace("_", " ")
-        row["reason"] = f"no {what}{' in old compounds' if only_old and layer != 'streets' else ''} in the area: nothing to serve"
+        unit = "street" if layer == "streets" else LAYER_UNITS[layer]
+        row.decide(Verdict.UNDETERMINED,
+                   Note("reason.nothing_to_serve", unit=unit, old=only_old and layer != "streets"))
+    else:
+        row.decide(Verdict.of(share >= rule.target - 1e-12))
     if "residential_buildings" in rule.demand or "residents" in rule.demand:
-        result.layers.later("gaps", partial(gap_polygons, ctx, m))  # (a partial pickles)
+        result.layers.later(GAPS, partial(gap_polygons, ctx, m))  # (a partial pickles)
     if m.unmatched is not None:
-        result.layers["unmatched"] = m.unmatched
+        result.layers[UNMATCHED] = m.unmatched
         if len(m.unmatched):
-            note(ctx, f"{rule.id}: {len(m.unmatched)} facilities count for no category (e.g. schools of unknown "
-                      "level); they are listed in the layer 'unmatched' for checking.")
+            note(ctx, Note("facility.unmatched", rule=rule.id, n=len(m.unmatched)))
     return result
 
 
@@ -318,8 +330,7 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     label = LAYER_UNITS[layer]
     total = p.total
     if total == 0:
-        which = f"{label} in old compounds" if only_old else label
-        note(ctx, f"{result.rule.id}: no {which} in the area; its share is undefined (NaN).")
+        note(ctx, Note("demand.none", rule=result.rule.id, unit=label, old=only_old))
     share = float(w[net_ok].sum() / total) if total > 0 else np.nan
     places = [d for d in result.rule.demand if d != "streets"]
     if layer == ("residential_buildings" if "residential_buildings" in places else places[0]):
@@ -330,25 +341,24 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
             if len(c.facilities):
                 cut |= np.isinf(net_d[:, k])
         if cut.any():
-            note(
-                ctx,
-                f"{result.rule.id}: {int(cut.sum())} of {len(p)} {label} cannot reach any facility along the walking "
-                "network (they lie on a part of it joined to none, or too far from every street); they count as unserved."
-            )
+            note(ctx, Note("demand.unreachable", rule=result.rule.id, n=int(cut.sum()), total=len(p), unit=label))
     row = result.summary
-    row[label] = total if layer == "residents" else len(p)
-    row[f"{label}_served"] = share
-    row[f"{label}_served_straight"] = float(w[line_ok].sum() / total) if total > 0 else np.nan
+    served = row.share(label)
+    served.size = total if layer == "residents" else len(p)
+    served.served = share
+    served.straight = float(w[line_ok].sum() / total) if total > 0 else np.nan
     if layer == "residents":
         if not only_old and len(feats) == len(ctx.population):
             result.residents_served = net_ok
         if len(checks) > 1 and total > 0:
             lack = (w[:, None] * miss).sum(axis=0) / total
-            row["missing"] = "; ".join(f"{c.name} {v:.0%}" for c, v in zip(checks, lack) if v > 0) or "none"
+            lacking = [Note("missing.share", what=c.name, what_zh=c.name_zh or c.name, share=v)
+                       for c, v in zip(checks, lack) if v > 0]
+            row["missing"] = Note("detail.list", items=lacking) if lacking else "none"
     if layer == "compounds" and not only_old:
         result.compound_served = net_ok
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
-        name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
+        name = {"residents": RESIDENTS_UNSERVED, "residential_buildings": HOMES_UNSERVED}.get(layer, COMPOUNDS_UNSERVED)
         result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
     return share
 
@@ -399,16 +409,16 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
         length += roads.total
         covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
         straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
-        note(ctx, f"{rule.id}: {roads.total / 1000:.2f} km of the streets are not walkable themselves (sidewalks mapped as "
-                  f"separate ways): measured every {ctx.settings.road_piece_m:g} m from the nearest walkable point.")
+        note(ctx, Note("streets.not_walkable", rule=rule.id, km=roads.total / 1000, step=ctx.settings.road_piece_m))
     share = covered_m / length if length > 0 else np.nan
     row = result.summary
-    row["street_km"] = length / 1000.0
-    row["street_served"] = share
-    row["street_served_straight"] = straight_m / length if length > 0 else np.nan
+    served = row.share("street")
+    served.size = length / 1000.0
+    served.served = share
+    served.straight = straight_m / length if length > 0 else np.nan
     if length == 0:
-        note(ctx, f"{rule.id}: no street in the area matches the rule's street demand; share undefined.")
-    result.layers.later("streets_unserved", partial(streets_layer, m, covered))
+        note(ctx, Note("streets.none", rule=rule.id))
+    result.layers.later(STREETS_UNSERVED, partial(streets_layer, m, covered))
     return share
 
 

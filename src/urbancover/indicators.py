@@ -24,15 +24,22 @@ from urbancover.context import Context
 from urbancover.demand import plausibility, residential_land_km2
 from urbancover.features import dedupe_points_in_polygons, parse_levels
 from urbancover.gaps import RuleResult, base_row, warn_missing
+from urbancover.present import Note, Verdict
+from urbancover.results import SummaryRow
 from urbancover.rules import Rule
 from urbancover.snap import length_inside
 from urbancover.tiles import union_by_tiles
 
 
-def _finish(rule: Rule, row: dict, value: float, measure: str, target_text: str, passed, reason: str | None = None) -> dict:
-    """Fill the verdict columns; ``passed = None`` must come with the ``reason`` (section F)."""
-    row.update(value=value, measure=measure, target_text=target_text, passed=passed, reason=reason)
-    return row
+def _finish(rule: Rule, row: SummaryRow, value: float, measure: str, target_text: str, passed,
+            reason: Note | None = None, *, verdict: Verdict | None = None) -> SummaryRow:
+    """Fill the value columns and set the verdict once: from ``passed``, or ``verdict`` (a list);
+    ``passed = None`` is undetermined and must come with the ``reason`` (section F).
+    """
+    row.update(value=value, measure=measure, target_text=target_text)
+    if verdict is None:
+        verdict = Verdict.UNDETERMINED if passed is None else Verdict.of(passed)
+    return row.decide(verdict, reason)
 
 
 def _facility_layer(fac: gpd.GeoDataFrame, **extra) -> gpd.GeoDataFrame:
@@ -60,7 +67,11 @@ def _residents(ctx: Context, row: dict) -> float:
     return total
 
 
-NO_RESIDENTS = "no residents in the area (no homes found, or a population of 0): the per-resident figure is unknown"
+NO_RESIDENTS = Note("reason.no_residents")
+
+#: The layers the kinds here make (``RuleResult.layers``), and the columns of them the outputs read.
+FACILITIES, UNITS, DEAD_ENDS = "facilities", "units", "dead_ends"
+COUNT, MEETS = "count", "meets"
 
 
 def _is_extract_box(ctx: Context) -> bool:
@@ -114,14 +125,14 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     row = base_row(rule) | {"facilities": len(fac), "area_km2": km2, "area_source": source}
     target = f"{lo:g}-{hi:g} per km²" if math.isfinite(hi) else f">= {lo:g} per km²"
     if km2 <= 0:
-        _finish(rule, row, math.nan, "facilities per km²", target, None, "the area is empty")
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        _finish(rule, row, math.nan, "facilities per km²", target, None, Note("reason.empty_area"))
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     value = len(fac) / km2
     row["above_range"] = bool(value > hi)
     if value > hi:
-        row["detail"] = f"above the range ({value:.1f} > {hi:g} per km²): meets the standard"
+        row["detail"] = Note("detail.above_range", value=value, hi=hi)
     _finish(rule, row, value, "facilities per km²", target, bool(value >= lo))
-    return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
 def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -136,11 +147,11 @@ def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     target = f"one per {lo:,.0f}-{hi:,.0f} residents"
     if people <= 0:
         _finish(rule, row, math.nan, "residents per facility", target, None, NO_RESIDENTS)
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     value = people / len(fac) if len(fac) else math.inf
     row["facilities_needed"] = f"{math.ceil(people / hi)}-{math.ceil(people / lo)}" if lo != hi else f"{math.ceil(people / hi)}"
     _finish(rule, row, value, "residents per facility", target, bool(value <= hi))
-    return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
 def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
@@ -208,7 +219,7 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     need = rule.params["min_m2_per_person"]
     target = f"> {need:g} m² per resident"
     if row["facilities_without_area"]:
-        ctx.notes.append(f"{rule.id}: {row['facilities_without_area']} facilities are points with no area and add nothing.")
+        ctx.notes.append(Note("facility.no_area", rule=rule.id, n=row["facilities_without_area"]))
     layer = _facility_layer(
         pd.concat([fac, halls], ignore_index=True) if len(halls) else fac,
         area_m2=np.r_[_areas(fac, ctx, floor=False, default_levels=1.0), hall_area],
@@ -219,7 +230,7 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     else:
         value = area / people
         _finish(rule, row, value, "m² per resident", target, bool(value > need))
-    return RuleResult(rule, row, {"facilities": layer})
+    return RuleResult(rule, row, {FACILITIES: layer})
 
 
 def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
@@ -240,13 +251,14 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
         ok_all += int(ok.sum())
         known_all += int(known.sum())
         kind = "floor area" if cat.floor_area else "area"
-        parts.append(f"{cat.name}: {int(ok.sum())} of {len(fac)} >= {cat.min_area_m2:g} m² of {kind} ({int((~known).sum())} without area)")
+        parts.append(Note("detail.tier", tier=cat.name, tier_zh=cat.name_zh or cat.name, ok=int(ok.sum()), n=len(fac),
+                          min_m2=cat.min_area_m2, floor=bool(cat.floor_area), unknown=int((~known).sum())))
         if len(fac) == 0 or (known & ~ok).any():
             failing.append(cat.name)
         elif not known.any():
-            unknown.append(cat.name)
-        layers.append(_facility_layer(fac, category=cat.name, area_m2=area, measured_as=kind, min_area_m2=cat.min_area_m2, meets=ok))
-    row["detail"] = "; ".join(parts)
+            unknown.append(cat)
+        layers.append(_facility_layer(fac, category=cat.name, area_m2=area, measured_as=kind, min_area_m2=cat.min_area_m2, **{MEETS: ok}))
+    row["detail"] = Note("detail.list", items=parts) if parts else ""
     row["facilities"] = sum(len(x) for x in layers)
     row["tiers_failing"] = ", ".join(failing)
     value = ok_all / known_all if known_all else math.nan
@@ -254,10 +266,11 @@ def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
     if failing:
         _finish(rule, row, value, measure, "all", False)
     elif unknown:
-        _finish(rule, row, value, measure, "all", None, f"no facility of known area in: {', '.join(unknown)}")
+        _finish(rule, row, value, measure, "all", None, Note("reason.no_known_area", tiers=", ".join(c.name for c in unknown),
+                                                              tiers_zh="、".join(c.name_zh or c.name for c in unknown)))
     else:
         _finish(rule, row, value, measure, "all", True)
-    return RuleResult(rule, row, {"facilities": gpd.GeoDataFrame(_concat(layers), crs=ctx.crs)})
+    return RuleResult(rule, row, {FACILITIES: gpd.GeoDataFrame(_concat(layers), crs=ctx.crs)})
 
 
 def _concat(frames):
@@ -277,16 +290,15 @@ def count_per_unit_rule(rule: Rule, ctx: Context) -> RuleResult:
     target = f">= {need:g} in every unit"
     if units is None:
         row = base_row(rule) | {"facilities": len(fac), "units": 0}
-        _finish(rule, row, math.nan, "fewest facilities in a unit", target, None,
-                "no subdistrict units: none given (units=...) and no subdistrict boundaries in the data")
-        return RuleResult(rule, row, {"facilities": _facility_layer(fac)})
+        _finish(rule, row, math.nan, "fewest facilities in a unit", target, None, Note("reason.no_units"))
+        return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
     pts = shapely.point_on_surface(fac.geometry.values)
     pi, ui = shapely.STRtree(units.geometry.values).query(pts, predicate="within")
     counts = np.bincount(ui, minlength=len(units))
-    units = units.assign(count=counts, meets=counts >= need)
+    units = units.assign(**{COUNT: counts, MEETS: counts >= need})
     row = base_row(rule) | {"facilities": len(fac), "units": len(units), "units_failing": int((counts < need).sum())}
     _finish(rule, row, float(counts.min()), "fewest facilities in a unit", target, bool((counts >= need).all()))
-    return RuleResult(rule, row, {"units": units, "facilities": _facility_layer(fac)})
+    return RuleResult(rule, row, {UNITS: units, FACILITIES: _facility_layer(fac)})
 
 
 def _units(rule: Rule, ctx: Context) -> gpd.GeoDataFrame | None:
@@ -302,7 +314,7 @@ def _units(rule: Rule, ctx: Context) -> gpd.GeoDataFrame | None:
             keep = shapely.area(geoms) > 0
             if keep.any():
                 return gpd.GeoDataFrame({"unit": names[keep]}, geometry=geoms[keep], crs=ctx.crs)
-    ctx.notes.append(f"{rule.id}: no area units (subdistrict boundaries) in the data or given; the rule is undetermined.")
+    ctx.notes.append(Note("units.none", rule=rule.id))
     return None
 
 
@@ -398,10 +410,10 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     net = _roads(rule, ctx)
     row = base_row(rule)
     empty = gpd.GeoDataFrame({"osmid": [], "street": [], "highway": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)
-    why = "a list of candidates to connect, not a pass or fail"
+    why = Note("reason.list")
     if net is None:
-        _finish(rule, row, 0.0, "dead-end streets", "list of candidates to connect", None, why)
-        return RuleResult(rule, row, {"dead_ends": empty})
+        _finish(rule, row, 0.0, "dead-end streets", "list of candidates to connect", None, why, verdict=Verdict.LIST)
+        return RuleResult(rule, row, {DEAD_ENDS: empty})
     degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
     one = np.flatnonzero(degree == 1)  # only street ends are measured against the edges
     xy = net.node_xy[one]
@@ -427,5 +439,5 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
         geometry=shapely.points(net.node_xy[ends]), crs=ctx.crs,
     )
     row["dead_ends"] = len(ends)
-    _finish(rule, row, float(len(ends)), "dead-end streets", "list of candidates to connect", None, why)
-    return RuleResult(rule, row, {"dead_ends": layer})
+    _finish(rule, row, float(len(ends)), "dead-end streets", "list of candidates to connect", None, why, verdict=Verdict.LIST)
+    return RuleResult(rule, row, {DEAD_ENDS: layer})

@@ -23,6 +23,7 @@ from urbancover.io.layers import check_degrees, read_layer
 from urbancover.io.offset import warn_if_offset
 from urbancover.io.osm import OSMData
 from urbancover.network import Network
+from urbancover.present import Note
 
 
 def _labelled(name: str, layer) -> str:
@@ -99,8 +100,7 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
                          "with NaN coordinates), so it would count as holding nothing. Check that the file has its "
                          "geometries (export it again with them), or leave the layer out.")
     if unusable.any():
-        msg = (f"{name}: {int(unusable.sum())} of {len(layer)} rows have no usable geometry (missing, empty or "
-               "with NaN coordinates) and are ignored.")
+        msg = Note("layer.unusable", name=name, n=int(unusable.sum()), total=len(layer))
         warnings.warn(msg, UserWarning, stacklevel=4)
         notes.append(msg)
         layer = layer[~unusable]
@@ -115,7 +115,7 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
         geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         layer = layer.copy()
         layer[layer.geometry.name] = gpd.GeoSeries(geoms, index=layer.index, crs=layer.crs)
-        notes.append(f"{name}: {int(invalid.sum())} invalid geometries (e.g. self-intersecting outlines) repaired.")
+        notes.append(Note("layer.repaired", name=name, n=int(invalid.sum())))
     return layer
 
 
@@ -207,7 +207,7 @@ def facility_layers(layers: dict | None, valid: set | None, net: Network, notes:
         for col in ("osmid", "name"):
             if col not in layer:
                 layer[col] = None
-        notes.append(f"{key}: facilities from the user's layer ({len(layer)} features) instead of OSM.")
+        notes.append(Note("facilities.user", key=key, n=len(layer)))
         out[key] = layer
     return out
 

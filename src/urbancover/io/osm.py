@@ -36,6 +36,7 @@ from urbancover.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.intervals import ranges
 from urbancover.io.crs import WGS84, transformer
 from urbancover.io.extent import complete_extent, densified_box, street_extent
+from urbancover.present import Note
 from urbancover.settings import Settings, current, resolve
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
@@ -463,8 +464,7 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Setting
 def _outliers(path: Path, n: int, others: str, notes: list[str], s: Settings) -> None:
     """Warn and note that ``n`` lone vertices were left out of the default area (when any)."""
     if n:
-        msg = (f"{path}: {n} lone vertex/vertices more than {s.extent_outlier_gap_m:,.0f} m "
-               f"from {others} were left out of the default analysed area (stray nodes?).")
+        msg = Note("osm.outliers", path=str(path), n=n, gap=s.extent_outlier_gap_m, others=others)
         warnings.warn(msg, UserWarning, stacklevel=4)
         notes.append(msg)
 
@@ -853,8 +853,7 @@ def _scan(path: Path, s: Settings):
     del text
     has_nodes |= _locate_negative_nodes(path, cols["w"][2])
     if deleted:
-        notes.append(f"{path}: {deleted:,} object(s) marked deleted (action=\"delete\", as JOSM saves them, or "
-                     "visible=\"false\") were left out: they are not part of the data.")
+        notes.append(Note("osm.deleted", path=str(path), n=deleted))
     n_nodes, n_ways = len(cols["n"][0]), len(cols["w"][0])
     ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
     tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
@@ -932,14 +931,12 @@ def _label(t: dict, s: Settings) -> str:
     return ", ".join(x for x in (what, repr(t["name"]) if "name" in t else "") if x)
 
 
-def _lost_ways_note(path: Path, ids: np.ndarray, tags: list[dict], s: Settings) -> str:
+def _lost_ways_note(path: Path, ids: np.ndarray, tags: list[dict], s: Settings) -> Note:
     """The note on tagged ways left out because nodes of theirs are not in the extract."""
     k = s.incomplete_named
-    named = "; ".join(f"way {int(i)} ({_label(t, s)})" for i, t in zip(ids[:k].tolist(), tags[:k]))
-    more = f"; and {len(ids) - k:,} more" if len(ids) > k else ""
-    return (f"{path}: {len(ids):,} tagged way(s) (areas such as parks and buildings, or lines) lack nodes that are "
-            f"not in the extract, as at the edge of a cut without complete ways, and were left out of the features: "
-            f"{named}{more}. To keep them, cut the extract with 'osmium extract --strategy complete_ways' or smart.")
+    named = Note("osm.items", items=[Note("osm.way", wid=int(i), label=_label(t, s)) for i, t in zip(ids[:k].tolist(), tags[:k])],
+                 more=len(ids) - k)
+    return Note("osm.ways_lost", path=str(path), n=len(ids), named=named)
 
 
 def _incomplete_notes(path: Path, incomplete: dict[int, tuple], areas: set[int], s: Settings) -> list[str]:
@@ -948,30 +945,19 @@ def _incomplete_notes(path: Path, incomplete: dict[int, tuple], areas: set[int],
     a relation id to (its tags, members missing, members without all locations, ways kept).
     """
     def named(rids):
-        out = []
+        items = []
         for rid in rids[:s.incomplete_named]:
             t, missing, cut = incomplete[rid][:3]
-            label = ", ".join(x for x in (t.get("type", ""), _label(t, s)) if x)
-            why = " and ".join(x for x in (f"{missing} member way(s) not in the file" if missing else "",
-                                           f"{cut} without all their nodes" if cut else "") if x)
-            out.append(f"relation {rid} ({label}: {why})")
-        more = len(rids) - s.incomplete_named
-        return "; ".join(out) + (f"; and {more:,} more" if more > 0 else "")
+            items.append(Note("osm.relation", rid=rid, type=t.get("type", ""), label=_label(t, s), missing=missing, cut=cut))
+        return Note("osm.items", items=items, more=len(rids) - s.incomplete_named)
 
     notes = []
     dropped = [rid for rid in incomplete if rid not in areas]
     partial = [rid for rid in incomplete if rid in areas]
     if dropped:
-        notes.append(
-            f"{path}: {len(dropped):,} multipolygon/boundary relation(s) are incomplete in this extract (member ways "
-            f"missing or cut at its edge) and were left out of the features: {named(dropped)}. The areas they map "
-            "(parks, landuse, boundaries ...) are missing from the results; to keep them whole, cut the extract with "
-            "'osmium extract --strategy smart' (or complete_ways) or download it with its relations' members.")
+        notes.append(Note("osm.relations_dropped", path=str(path), n=len(dropped), named=named(dropped)))
     if partial:
-        notes.append(
-            f"{path}: {len(partial):,} multipolygon/boundary relation(s) were assembled from their complete rings "
-            f"only, other member ways being missing or cut at the extract's edge: {named(partial)}. Their parts "
-            "beyond those rings are missing from the results.")
+        notes.append(Note("osm.relations_partial", path=str(path), n=len(partial), named=named(partial)))
     return notes
 
 

@@ -5,7 +5,6 @@ CJK font, the checks of a rule, and the distance along every street.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,14 +13,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from urbancover.errors import InputError
 from urbancover.export import street_distances, zones_layer  # noqa: F401 (street_distances: public here too)
+from urbancover.gaps import HOMES_UNSERVED
 from urbancover.measure import Measurement
 from urbancover.measure import distance_rules as measured_by_distance
-from urbancover.rules import KINDS
-from urbancover.wording import fmt_share
-
-LANGS = ("zh", "en")
+from urbancover.present import LANGS, say  # noqa: F401 - the words moved to urbancover.present; these names stay
+from urbancover.present import check_lang as _lang
+from urbancover.present.formats import distance, share
+from urbancover.present.words import MEASURES_ZH, TEXT, VERDICTS, measure_text, verdict_text  # noqa: F401
+from urbancover.results import SummaryRow
 
 #: Family name of the shipped font (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1).
 FONT_FAMILY = "Noto Sans SC urbancover"
@@ -34,228 +34,13 @@ SYSTEM_CJK_FAMILIES = (
     "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Noto Sans CJK JP",
 )
 
-#: Every word the maps and the page print, per language. Tests check that the font has every glyph.
-TEXT = {
-    "zh": {
-        "street_gap": "超出服务距离的街道",
-        "street_served": "路网距离 ≤ {t} 的街道",
-        "street_beyond": "路网距离 > {t} 的街道",
-        "street_demand": "考核街道（加粗）",
-        "street_other": "其他街道",
-        "street_unreachable": "无法到达的街道",
-        "home": "住宅",
-        "facility_meets": "设施（面积达标）",
-        "facility_below": "设施（面积不足）",
-        "home_served": "住宅（已覆盖）",
-        "not_in_data": "数据中没有：{names}",
-        "home_unserved": "住宅（未覆盖）",
-        "resident_unserved": "未覆盖居民点",
-        "compound": "小区",
-        "compound_unserved": "未达标小区",
-        "gap": "覆盖缺口（居住用地）",
-        "facility": "设施",
-        "facility_area": "设施用地",
-        "circle": "直线 {t} 范围（对照）",
-        "area": "分析范围",
-        "zone": "示范片区候选",
-        "dead_end": "断头路端点",
-        "unit_ok": "达标单元",
-        "unit_fail": "未达标单元",
-        "roads": "道路",
-        "cbar_radius": "到最近设施的路网步行距离（米）",
-        "cbar_all_same": "到齐全部类别设施的路网步行距离（米）",
-        "cbar_all_ratio": "最远一类设施的路网距离 / 服务半径",
-        "north": "北",
-        "attribution": "地图数据 © OpenStreetMap contributors（ODbL）",
-        "straight": "直线",
-        "residents": "居民",
-        "buildings": "住宅",
-        "compounds": "小区",
-        "street": "街道",
-        "target": "目标",
-        "passed": "达标",
-        "failed": "未达标",
-        "undefined": "无法判断",
-        "listed": "清单",
-        "distance_rule": "路网距离 ≤ {t}",
-        "served_pair": "{what}覆盖 {net}（直线法 {line}）",
-        "value_of": "{measure}：{value}",
-        "network_distance": "路网距离",
-        "status_served": "已覆盖", "status_beyond": "超出", "status_no_path": "路网不可达", "status_no_facility": "数据中无设施",
-        "straight_distance": "直线距离",
-        "distance_range": "到最近设施的路网距离",
-        "fails": "未达标规则",
-        "none": "无",
-        "missing": "缺少",
-        "name": "名称",
-        "category": "类别",
-        "old": "老旧小区",
-        "yes": "是",
-        "no": "否",
-        "homes_n": "住宅数",
-        "residents_n": "居民（估算）",
-        "streets_layer": "街道网络",
-        "compounds_layer": "小区（未达标规则）",
-        "zones_layer": "示范片区候选",
-        "area_km2": "面积（km²）",
-        "score": "得分",
-        "reason": "理由",
-        "compound_names": "包含小区",
-        "report_title": "老旧片区公共服务覆盖评估",
-        "notes": "说明与假设",
-        "summary": "规则汇总（路网距离 与 直线距离 对照）",
-        "col_rule": "规则",
-        "col_clause": "条款",
-        "col_requirement": "要求",
-        "col_residents": "居民覆盖<br>路网 ｜ 直线",
-        "col_buildings": "住宅覆盖<br>路网 ｜ 直线",
-        "col_compounds": "小区覆盖<br>路网 ｜ 直线",
-        "col_street": "街道覆盖<br>路网 ｜ 直线",
-        "col_value": "其他指标",
-        "col_result": "结论",
-        "maps": "缺口地图（按规则）",
-        "interactive": "交互地图",
-        "interactive_help": "右上角可逐条打开或关闭各规则图层；点击要素查看距离与未达标规则。",
-        "interactive_missing": "未安装 folium，交互地图未生成（pip install \"urbancover[maps]\"）。",
-        "interactive_too_large": "路网有 {n:,} 段街道，超过网页能流畅打开的规模（{limit:,} 段），交互地图未嵌入；"
-                                 "请在 GIS 中打开 GeoPackage 图层，或对单条规则调用 interactive_map。",
-        "zones": "示范片区候选",
-        "zones_none": "未提供示范片区候选。",
-        "gpkg": "全部图层已导出至 GeoPackage：",
-        "generated_by": "由 urbancover {version} 生成。",
-        "offline_note": "本页自包含，离线可用（Leaflet 已内嵌，无底图瓦片）。",
-        "online_note": "交互地图从网络加载 Leaflet 脚本与底图瓦片，离线时无法显示。",
-        "scale_m": "米",
-        "scale_km": "千米",
-        "legend_title": "图例",
-        "facilities_needed": "需设施数",
-        "units_failing": "未达标单元数",
-        "detail": "明细",
-    },
-    "en": {
-        "street_gap": "Street beyond the rule's distance",
-        "street_served": "Street within {t} (network)",
-        "street_beyond": "Street beyond {t} (network)",
-        "street_demand": "Streets assessed (bold)",
-        "street_other": "Other streets",
-        "street_unreachable": "Street with no facility reachable",
-        "home": "Home",
-        "facility_meets": "Facility (meets the minimum)",
-        "facility_below": "Facility (below the minimum)",
-        "home_served": "Home (served)",
-        "not_in_data": "None in the data: {names}",
-        "home_unserved": "Home (not served)",
-        "resident_unserved": "Residents not served",
-        "compound": "Compound",
-        "compound_unserved": "Compound not served",
-        "gap": "Coverage gap (residential land)",
-        "facility": "Facility",
-        "facility_area": "Facility (area)",
-        "circle": "Straight-line {t} (for comparison)",
-        "area": "Analysed area",
-        "zone": "Demonstration zone candidate",
-        "dead_end": "Dead-end street",
-        "unit_ok": "Unit meeting the rule",
-        "unit_fail": "Unit failing the rule",
-        "roads": "Roads",
-        "cbar_radius": "Walking distance to the nearest facility along streets (m)",
-        "cbar_all_same": "Walking distance to reach every category along streets (m)",
-        "cbar_all_ratio": "Network distance to the farthest category / its radius",
-        "north": "N",
-        "attribution": "Map data © OpenStreetMap contributors (ODbL)",
-        "straight": "straight line",
-        "residents": "residents",
-        "buildings": "homes",
-        "compounds": "compounds",
-        "street": "street length",
-        "target": "target",
-        "passed": "met",
-        "failed": "not met",
-        "undefined": "undefined",
-        "listed": "listed",
-        "distance_rule": "network distance ≤ {t}",
-        "served_pair": "{what} served {net} (straight line {line})",
-        "value_of": "{measure}: {value}",
-        "network_distance": "Network distance",
-        "status_served": "served", "status_beyond": "beyond", "status_no_path": "no path", "status_no_facility": "no facility in the data",
-        "straight_distance": "Straight-line distance",
-        "distance_range": "Network distance to the nearest facility",
-        "fails": "Rules failed",
-        "none": "none",
-        "missing": "Missing",
-        "name": "Name",
-        "category": "Category",
-        "old": "Old compound",
-        "yes": "yes",
-        "no": "no",
-        "homes_n": "Homes",
-        "residents_n": "Residents (estimated)",
-        "streets_layer": "Street network",
-        "compounds_layer": "Compounds (rules failed)",
-        "zones_layer": "Demonstration zone candidates",
-        "area_km2": "Area (km²)",
-        "score": "Score",
-        "reason": "Reason",
-        "compound_names": "Compounds",
-        "report_title": "Public service coverage of an old district",
-        "notes": "Notes and assumptions",
-        "summary": "Rules (network distance next to straight-line distance)",
-        "col_rule": "Rule",
-        "col_clause": "Clause",
-        "col_requirement": "Requirement",
-        "col_residents": "Residents served<br>network | straight",
-        "col_buildings": "Homes served<br>network | straight",
-        "col_compounds": "Compounds served<br>network | straight",
-        "col_street": "Street length served<br>network | straight",
-        "col_value": "Other measure",
-        "col_result": "Result",
-        "maps": "Gap maps, one per rule",
-        "interactive": "Interactive map",
-        "interactive_help": "Switch each rule's layer on and off at the top right; click a feature for its distances and failed rules.",
-        "interactive_missing": "folium is not installed: no interactive map (pip install \"urbancover[maps]\").",
-        "interactive_too_large": "The network has {n:,} street pieces, more than a browser opens smoothly in one page ({limit:,}): "
-                                 "the interactive map is not embedded. Open the GeoPackage layers in a GIS, or call interactive_map "
-                                 "for one rule.",
-        "zones": "Demonstration zone candidates",
-        "zones_none": "No demonstration zone candidates were given.",
-        "gpkg": "Every layer exported to the GeoPackage ",
-        "generated_by": "Made with urbancover {version}.",
-        "offline_note": "This page is self-contained and works offline (Leaflet inlined, no background tiles).",
-        "online_note": "The interactive map loads Leaflet and background tiles from the internet; it is blank offline.",
-        "scale_m": "m",
-        "scale_km": "km",
-        "legend_title": "Legend",
-        "facilities_needed": "facilities needed",
-        "units_failing": "units failing",
-        "detail": "detail",
-    },
-}
-
-#: Measures of the summary, translated (the engine writes them in English).
-MEASURES_ZH = {
-    "facilities per km²": "每平方千米设施数",
-    "residents per facility": "每处设施服务居民数",
-    "m² per resident": "人均面积（m²）",
-    "share of facilities of known area meeting the minimum": "面积达标设施比例",
-    "fewest facilities in a unit": "单元最少设施数",
-    "km of road per km²": "路网密度（km/km²）",
-    "dead-end streets": "断头路数",
-    "share of residents served": "居民覆盖率",
-    "share of residential buildings served": "住宅覆盖率",
-    "share of compounds served": "小区覆盖率",
-    "share of streets served": "街道覆盖率",
-}
-
-
 #: Colours both the static and the interactive maps use: unserved (beyond the threshold), facilities.
 BEYOND, FACILITY = "#d7191c", "#2166ac"
 
 
 def check_lang(lang: str) -> dict:
     """The strings of a language (``zh`` or ``en``) for maps and reports."""
-    if lang not in TEXT:
-        raise InputError(f"lang must be one of {LANGS}, not {lang!r}.")
-    return TEXT[lang]
+    return TEXT[_lang(lang)]
 
 
 def esc(value) -> str:
@@ -299,6 +84,7 @@ def font_families(lang: str = "zh") -> list[str]:
 def strings_used(report=None) -> list[str]:
     """Every fixed string the maps print, and the names of the rules of ``report`` (for tests)."""
     out = [v for lang in TEXT.values() for v in lang.values()] + list(MEASURES_ZH.values())
+    out += [v for lang in VERDICTS.values() for v in lang.values()]
     if report is not None:
         for res in report.results.values():
             r = res.rule
@@ -309,20 +95,14 @@ def strings_used(report=None) -> list[str]:
 # ---------------------------------------------------------------------------------------- numbers
 
 
-def fmt_m(d: float, lang: str) -> str:
-    """A distance for people: ``480 m`` / ``1.2 km`` / ``—`` for none."""
-    if d is None or not math.isfinite(d):
-        return "—"
-    if d >= 1000:
-        return f"{d / 1000:.1f} km"
-    return f"{d:.0f} m"
+def fmt_m(d: float, lang: str = "en") -> str:
+    """A distance for people: ``480 m`` / ``1.2 km`` / ``—`` for none (units are the same in both languages)."""
+    return distance(d)
 
 
-def result_word(passed, kind: str, T: dict) -> str:
-    """The verdict in words: passed, failed, undetermined, or listed for list kinds."""
-    if passed is None or (isinstance(passed, float) and math.isnan(passed)):
-        return T["listed"] if KINDS[kind].listed else T["undefined"]
-    return T["passed"] if bool(passed) else T["failed"]
+def verdict_word(row: SummaryRow, lang: str) -> str:
+    """The verdict of a rule's summary row in words: the one its kind set."""
+    return verdict_text(row.verdict, lang)
 
 
 def rule_name(rule, lang: str) -> str:
@@ -336,31 +116,14 @@ def category_name(cat, lang: str) -> str:
     return (cat.name_zh or cat.name) if lang == "zh" else cat.name
 
 
-def summary_row(report, rule_id: str) -> dict:
-    """The summary row of a rule as a dict."""
-    s = report.summary
-    row = s[s["id"] == rule_id]
-    if len(row) == 0:
-        return {}
-    return {k: v for k, v in row.iloc[0].items() if not (isinstance(v, float) and math.isnan(v))}
+def summary_row(report, rule_id: str) -> SummaryRow:
+    """The typed summary row of a rule (:class:`urbancover.results.SummaryRow`)."""
+    return report.results[rule_id].summary
 
 
-def served_pairs(row: dict, rule, T: dict) -> list[tuple[str, str, str]]:
+def served_pairs(row: SummaryRow, rule, T: dict) -> list[tuple[str, str, str]]:
     """(what, network share, straight share) for each demand layer measured."""
-    out = []
-    for key, word in (("residents", "residents"), ("buildings", "buildings"), ("compounds", "compounds"), ("street", "street")):
-        if f"{key}_served" in row:
-            out.append((T[word], fmt_share(row.get(f"{key}_served")), fmt_share(row.get(f"{key}_served_straight"))))
-    return out
-
-
-
-
-def measure_text(measure: str, lang: str) -> str:
-    """What a rule's value measures, in ``lang``."""
-    if lang == "zh":
-        return MEASURES_ZH.get(measure, measure)
-    return measure
+    return [(T[key], share(s.served), share(s.straight)) for key, s in row.shares.items()]
 
 
 # ---------------------------------------------------------------------------------------- rules
@@ -420,7 +183,7 @@ def home_failures(report) -> dict:
     """(element, osmid) of a home -> the rules it is not served by (every distance rule)."""
     out: dict = {}
     for rid, res in report.results.items():
-        layer = res.layers.get("homes_unserved")
+        layer = res.layers.get(HOMES_UNSERVED)
         if layer is None or len(layer) == 0 or "osmid" not in layer:
             continue
         elements = layer["element"] if "element" in layer else pd.Series([""] * len(layer))
@@ -429,11 +192,12 @@ def home_failures(report) -> dict:
     return out
 
 
-def zones_frame(zones, crs) -> gpd.GeoDataFrame | None:
+def zones_frame(zones, crs, lang: str = "en") -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones), or None (:func:`urbancover.export.zones_layer`, what the exports write).
+    missing ones; names and reasons said in ``lang``), or None (:func:`urbancover.export.zones_layer`,
+    what the exports write).
     """
-    return zones_layer(zones, crs)
+    return zones_layer(zones, crs, lang)
 
 
 # ---------------------------------------------------------------------------------------- web font

@@ -24,8 +24,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover import intervals
+from urbancover import gaps, indicators, intervals
 from urbancover.errors import InputError
+from urbancover.present.formats import value
 from urbancover.report.common import (
     BEYOND,
     FACILITY,
@@ -349,7 +350,7 @@ def interactive_map(
         first = False
 
     _compound_layer(s, folium, m, report, T)
-    z = zones_frame(zones, crs)
+    z = zones_frame(zones, crs, lang)
     if z is not None and len(z):
         zg = folium.FeatureGroup(name=T["zones_layer"], show=True, control=True)
         fields = [(T["area_km2"], [f"{a:.2f}" for a in z["area_km2"]]), (T["score"], _escaped(_fmt_score(v) for v in z["score"])),
@@ -371,10 +372,7 @@ def interactive_map(
 
 
 def _fmt_score(s) -> str:
-    try:
-        return f"{float(s):.3g}"
-    except (TypeError, ValueError):
-        return "" if s is None else str(s)
+    return "" if s is None else value(s)
 
 
 def _legend_html(T: dict, zones: bool, lang: str = "en", compounds: bool = True) -> str:
@@ -421,11 +419,11 @@ def _distance_layers(s: Settings, report, rid, lang, T, fails) -> list[dict]:
             fields = [(T["name"], [esc(n) if isinstance(n, str) else "—" for n in runs["name"]]),
                       (T["distance_range"], _escaped(runs["range"]))]
             out += _layers(s, runs, {"color": BEYOND, "weight": 3, "opacity": 0.85}, title=esc(T["street_gap"]), fields=fields)
-    gaps = res.layers.get("gaps")
-    if gaps is not None and len(gaps):
-        out += _layers(s, gaps, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25}, merge=True)
+    gap_layer = res.layers.get(gaps.GAPS)
+    if gap_layer is not None and len(gap_layer):
+        out += _layers(s, gap_layer, {"color": BEYOND, "weight": 0.5, "fillColor": BEYOND, "fillOpacity": 0.25}, merge=True)
     comp_failed = _compound_failures(report)
-    for key in ("homes_unserved", "residents_unserved", "compounds_unserved"):
+    for key in (gaps.HOMES_UNSERVED, gaps.RESIDENTS_UNSERVED, gaps.COMPOUNDS_UNSERVED):
         layer = res.layers.get(key)
         if layer is None or len(layer) == 0:
             continue
@@ -436,16 +434,16 @@ def _distance_layers(s: Settings, report, rid, lang, T, fails) -> list[dict]:
         fields += _distance_columns(layer, checks, lang, T)
         if "missing" in layer:
             fields.append((T["missing"], _escaped(v if isinstance(v, str) and v else None for v in layer["missing"].tolist())))
-        if key == "homes_unserved":
+        if key == gaps.HOMES_UNSERVED:
             elements = [str(v) for v in layer["element"].tolist()] if "element" in layer else [""] * n
             osmids = [str(v) for v in layer["osmid"].tolist()] if "osmid" in layer else ["None"] * n
             fields.append((T["fails"], _escaped(", ".join(fails.get((el, oid), [rid])) for el, oid in zip(elements, osmids))))
         elif key == "compounds_unserved":
             osmids = layer["osmid"].tolist() if "osmid" in layer else [None] * n
             fields.append((T["fails"], _escaped((comp_failed.get(str(o)) if o is not None else "") or rid for o in osmids)))
-        title = {"homes_unserved": T["home_unserved"], "residents_unserved": T["resident_unserved"],
-                 "compounds_unserved": T["compound_unserved"]}[key]
-        if key == "compounds_unserved":
+        title = {gaps.HOMES_UNSERVED: T["home_unserved"], gaps.RESIDENTS_UNSERVED: T["resident_unserved"],
+                 gaps.COMPOUNDS_UNSERVED: T["compound_unserved"]}[key]
+        if key == gaps.COMPOUNDS_UNSERVED:
             style = {"color": BEYOND, "weight": 3, "fill": True, "fillOpacity": 0.0}
         elif key == "residents_unserved":
             style = {"color": BEYOND, "weight": 1, "fillColor": BEYOND, "fillOpacity": 0.9}
@@ -558,19 +556,18 @@ def _facility_layers(s: Settings, fac, label, T) -> list[dict]:
 def _other_layers(s: Settings, report, rid, lang, T) -> list[dict]:
     res = report.results[rid]
     out = []
-    units = res.layers.get("units")
+    units = res.layers.get(indicators.UNITS)
     if units is not None and len(units):
-        n = len(units)
-        meets = list(units["meets"]) if "meets" in units else [True] * n
-        counts = units["count"] if "count" in units else [""] * n
+        meets = list(units[indicators.MEETS])
+        counts = units[indicators.COUNT]
         fields = [(T["name"], _escaped(units["unit"])), (T["facility"], _escaped(counts))]
         out += _layers(s, units, {"weight": 2, "fillOpacity": 0.1}, title=[esc(T["unit_ok"] if ok else T["unit_fail"]) for ok in meets],
                        fields=fields, styles=[{"color": "#1a9850" if ok else BEYOND, "fillColor": "#1a9850" if ok else BEYOND}
                                               for ok in meets])
-    fac = res.layers.get("facilities")
+    fac = res.layers.get(indicators.FACILITIES)
     if fac is not None and len(fac):
         out += _facility_layers(s, fac, rule_name(res.rule, lang), T)
-    ends = res.layers.get("dead_ends")
+    ends = res.layers.get(indicators.DEAD_ENDS)
     if ends is not None and len(ends):
         n = len(ends)
         streets = ends["street"] if "street" in ends else [None] * n

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import os
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 
+from urbancover.present import Verdict, say
+from urbancover.present.formats import share, size, value
+from urbancover.present.words import target_text
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
     distance_rules,
     esc,
     measure_text,
-    result_word,
     rule_name,
-    summary_row,
+    verdict_word,
     with_web_font,
     zones_frame,
 )
 from urbancover.settings import Settings, resolve
-from urbancover.wording import fmt_share, fmt_value, reason_text, share_size, target_text
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
@@ -107,7 +107,7 @@ def _district(report) -> str:
 def _requirement(m, row, lang, T) -> str:
     """The rule's requirement in words: its distance(s) from the measurement, else its target."""
     if m is None:
-        return esc(target_text(row.get("target_text"), lang))
+        return esc(target_text(row.target_text, lang))
     unit = " 米" if lang == "zh" else " m"
     if len(m.checks) == 1:
         text = T["distance_rule"].format(t=f"{m.checks[0].threshold:g}{unit}")
@@ -118,21 +118,23 @@ def _requirement(m, row, lang, T) -> str:
 
 
 def _pair(row, key, lang: str = "en") -> str:
-    if f"{key}_served" not in row:
+    s = row.shares.get(key)
+    if s is None:
         return "<td class='pair'></td>"
-    size = share_size(row, key, lang)  # every share carries its size: "37.7% | 30.1% of 6,702 residents"
-    return (f"<td class='pair'>{esc(fmt_share(row.get(f'{key}_served')))} "
-            f"<span class='line'>｜ {esc(fmt_share(row.get(f'{key}_served_straight')))}</span>"
-            + (f"<br><span class='sub size'>{esc(size)}</span>" if size else "") + "</td>")
+    words = size(s, lang)  # every share carries its size: "37.7% | 30.1% of 6,702 residents"
+    return (f"<td class='pair'>{esc(share(s.served))} "
+            f"<span class='line'>｜ {esc(share(s.straight))}</span>"
+            + (f"<br><span class='sub size'>{esc(words)}</span>" if words else "") + "</td>")
 
 
-def _badge(passed, kind, T, reason=None, lang: str = "en") -> str:
-    word = result_word(passed, kind, T)
-    undetermined = passed is None or (isinstance(passed, float) and math.isnan(passed))
-    cls = "none" if undetermined else ("pass" if bool(passed) else "fail")
-    why = (f"<br><span class='sub reason'>{esc(reason_text(reason, lang))}</span>"
-           if undetermined and isinstance(reason, str) and reason else "")
-    return f"<span class='badge {cls}'>{esc(word)}</span>{why}"
+#: CSS class of each verdict's badge.
+_BADGE = {Verdict.PASS: "pass", Verdict.FAIL: "fail", Verdict.UNDETERMINED: "none", Verdict.LIST: "none"}
+
+
+def _badge(row, lang: str = "en") -> str:
+    why = (f"<br><span class='sub reason'>{esc(say(row.reason, lang))}</span>"
+           if row.verdict in (Verdict.UNDETERMINED, Verdict.LIST) and row.reason else "")
+    return f"<span class='badge {_BADGE[row.verdict]}'>{esc(verdict_word(row, lang))}</span>{why}"
 
 
 def summary_table(report, lang: str = "zh") -> str:
@@ -145,22 +147,23 @@ def summary_table(report, lang: str = "zh") -> str:
     out = ["<table class='summary'><thead><tr>" + "".join(f"<th>{T[h]}</th>" for h in head) + "</tr></thead><tbody>"]
     for rid, res in report.results.items():
         rule = res.rule
-        row = summary_row(report, rid)
+        row = res.summary
         other = ""
-        if res.measurement is None and ("value" in row or "measure" in row):
-            other = f"{esc(measure_text(str(row.get('measure', '')), lang))}: <b>{esc(fmt_value(row.get('value')))}</b>"
+        if res.measurement is None:
+            other = f"{esc(measure_text(row.measure, lang))}: <b>{esc(value(row.value))}</b>"
             for extra in ("facilities_needed", "units_failing", "detail"):
-                if extra in row and row[extra] not in ("", None):
-                    val = fmt_value(row[extra]) if isinstance(row[extra], (int, float, np.number)) else row[extra]
+                if row.extra.get(extra) not in ("", None):
+                    val = row.extra[extra]
+                    val = value(val) if isinstance(val, (int, float, np.number)) else say(val, lang)
                     other += f"<br><span class='sub'>{esc(T[extra])}: {esc(val)}</span>"
         elif isinstance(row.get("missing"), str) and row.get("missing") not in ("", "none"):
-            other = f"<span class='sub'>{esc(T['missing'])}: {esc(row['missing'])}</span>"
+            other = f"<span class='sub'>{esc(T['missing'])}: {esc(say(row['missing'], lang))}</span>"
         out.append(
             f"<tr id='rule-{esc(rid)}' data-rule='{esc(rid)}'><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br>"
             f"<code>{esc(rid)}</code>{(' · ' + esc(T['col_clause']) + ' ' + esc(rule.clause)) if rule.clause else ''}</td>"
             f"<td>{_requirement(res.measurement, row, lang, T)}</td>"
             + "".join(_pair(row, k, lang) for k in ("residents", "buildings", "compounds", "street"))
-            + f"<td>{other}</td><td>{_badge(row.get('passed'), rule.kind, T, row.get('reason'), lang)}</td></tr>"
+            + f"<td>{other}</td><td>{_badge(row, lang)}</td></tr>"
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -173,11 +176,7 @@ def _zones_table(z, T, diagnosis: str = "") -> str:
             f"<th>{esc(T['area_km2'])}</th><th>{esc(T['compound_names'])}</th><th>{esc(T['score'])}</th><th>{esc(T['reason'])}</th>"
             "</tr></thead><tbody>"]
     for k, r in z.iterrows():
-        score = r.get("score")
-        try:
-            score = f"{float(score):.3g}"
-        except (TypeError, ValueError):
-            score = "" if score is None else str(score)
+        score = value(r.get("score")) if r.get("score") is not None else ""
         rows.append(f"<tr id='zone-{k + 1}'><td>{k + 1}</td><td class='num'>{float(r['area_km2']):.2f}</td>"
                     f"<td>{esc(r['compound_names'])}</td><td class='num'>{esc(score)}</td><td>{esc(r['reason'])}</td></tr>")
     rows.append("</tbody></table>")
@@ -248,7 +247,7 @@ def html_report(
     T = check_lang(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    z = zones_frame(zones, report.network.crs)
+    z = zones_frame(zones, report.network.crs, lang)
     district = _district(report)
     heading = title if title is not None else (f"{T['report_title']} — {district}" if district else T["report_title"])
     rs = "zh-CN" if lang == "zh" else "en"
@@ -266,8 +265,8 @@ def html_report(
     parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
     if report.notes:
         parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
-                     + "".join(f"<li>{esc(n)}</li>" for n in report.notes) + "</ul></section>")
-    diagnosis = getattr(zones, "attrs", {}).get("diagnosis", "")
+                     + "".join(f"<li>{esc(say(n, lang))}</li>" for n in report.notes) + "</ul></section>")
+    diagnosis = say(getattr(zones, "attrs", {}).get("diagnosis", ""), lang)
     parts.append(f"<section id='zones'><h2>{esc(T['zones'])}</h2>{_zones_table(z, T, diagnosis)}</section>")
     embedded = None
     too_large = report.network.n_edges > s.report_interactive_max_edges

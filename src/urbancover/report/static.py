@@ -12,26 +12,28 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from urbancover import gaps, indicators
 from urbancover.errors import InputError, UnknownRuleError
 from urbancover.io.crs import transformer
 from urbancover.network import substring_coords
+from urbancover.present.formats import value as fmt_value
+from urbancover.present.words import target_text
 from urbancover.report.common import (
     BEYOND,
     FACILITY,
     check_lang,
     font_families,
     measure_text,
-    result_word,
     rule_checks,
     rule_name,
     served_pairs,
     street_distances,
     summary_row,
+    verdict_word,
     zones_frame,
 )
 from urbancover.rules import KINDS
 from urbancover.settings import Settings, resolve
-from urbancover.wording import fmt_value, target_text
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
@@ -599,7 +601,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
     if len(homes):
         _draw_polys(ax, s, _polys(homes), facecolor=HOME, edgecolor=HOME_EDGE, linewidth=0.3, zorder=3)
         home_rule = distance_rule and ("residential_buildings" in rule.demand or "residents" in rule.demand)
-        uh = res.layers.get("homes_unserved")
+        uh = res.layers.get(gaps.HOMES_UNSERVED)
         if not home_rule:
             handles.append(Patch(facecolor=HOME, edgecolor=HOME_EDGE, label=T["home"]))
         elif uh is None or len(uh) < len(homes):
@@ -608,21 +610,21 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
     if distance_rule:
         resolution = _dot_m(ax, paper if own_figure else None, s)
         cbar_info = _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, resolution, s)
-        gaps = res.layers.get("gaps")
-        if gaps is not None and len(gaps):
-            _draw_polys(ax, s, _polys(gaps), merge=True, facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0,
+        gap_layer = res.layers.get(gaps.GAPS)
+        if gap_layer is not None and len(gap_layer):
+            _draw_polys(ax, s, _polys(gap_layer), merge=True, facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0,
                         alpha=0.75, zorder=4)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, hatch="////", linewidth=0.0, label=T["gap"]))
-        uh = res.layers.get("homes_unserved")
+        uh = res.layers.get(gaps.HOMES_UNSERVED)
         if uh is not None and len(uh):
             _draw_polys(ax, s, _polys(uh), facecolor=BEYOND, edgecolor=UNSERVED_EDGE, linewidth=0.5, zorder=6)
             handles.append(Patch(facecolor=BEYOND, edgecolor=UNSERVED_EDGE, label=T["home_unserved"]))
-        ur = res.layers.get("residents_unserved")
+        ur = res.layers.get(gaps.RESIDENTS_UNSERVED)
         if ur is not None and len(ur):
             xy = _points(ur)
             ax.scatter(xy[:, 0], xy[:, 1], s=10, color=BEYOND, edgecolor=UNSERVED_EDGE, linewidth=0.3, zorder=6)
             handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4, color=BEYOND, label=T["resident_unserved"]))
-        uc_ = res.layers.get("compounds_unserved")
+        uc_ = res.layers.get(gaps.COMPOUNDS_UNSERVED)
         if uc_ is not None and len(uc_):
             _draw_polys(ax, s, _polys(uc_), facecolor="none", edgecolor=BEYOND, linewidth=2.0, zorder=7)
             handles.append(Patch(facecolor="none", edgecolor=BEYOND, linewidth=2.0, label=T["compound_unserved"]))
@@ -698,7 +700,7 @@ def _title(rule, lang: str) -> str:
     return name
 
 
-def _subtitle_parts(rule, row: dict, lang: str, T: dict, checks) -> tuple[list[str], str]:
+def _subtitle_parts(rule, row, lang: str, T: dict, checks) -> tuple[list[str], str]:
     sep = " · "
     parts = []
     if checks is not None:
@@ -711,11 +713,10 @@ def _subtitle_parts(rule, row: dict, lang: str, T: dict, checks) -> tuple[list[s
             parts.append(T["served_pair"].format(what=what, net=net, line=line))
         parts.append(f"{T['target']} {100 * rule.target:g}%")
     else:
-        if "value" in row or "measure" in row:
-            parts.append(T["value_of"].format(measure=measure_text(str(row.get("measure", "")), lang), value=fmt_value(row.get("value"))))
-        if row.get("target_text"):
-            parts.append(f"{T['target']} {target_text(row['target_text'], lang)}")
-    parts.append(result_word(row.get("passed"), rule.kind, T))
+        parts.append(T["value_of"].format(measure=measure_text(row.measure, lang), value=fmt_value(row.value)))
+        if row.target_text:
+            parts.append(f"{T['target']} {target_text(row.target_text, lang)}")
+    parts.append(verdict_word(row, lang))
     return parts, sep
 
 
@@ -873,24 +874,23 @@ def _draw_other(ax, report, rule_id, T, handles, s: Settings):
     _add_lines(ax, streets, colors="#4d4d4d" if road_rule else "#9e9e9e", linewidths=1.1 if road_rule else 0.7,
                rasterize=_dense(len(streets), s), zorder=5)
     handles.append(Line2D([], [], color="#4d4d4d" if road_rule else "#9e9e9e", linewidth=1.1, label=T["roads"]))
-    units = res.layers.get("units")
+    units = res.layers.get(indicators.UNITS)
     if units is not None and len(units):
-        meets = units["meets"].to_numpy(dtype=bool) if "meets" in units else np.ones(len(units), bool)
+        meets = units[indicators.MEETS].to_numpy(dtype=bool)
         for ok, color, key in ((True, NEAR, "unit_ok"), (False, BEYOND, "unit_fail")):
             sel = units[meets == ok]
             if len(sel):
                 _draw_polys(ax, s, _polys(sel), facecolor=color, edgecolor=color, alpha=0.12, linewidth=1.5, zorder=1)
                 handles.append(Patch(facecolor=color, edgecolor=color, alpha=0.3, label=T[key]))
-        if "count" in units:
-            for g, c in zip(units.geometry.values, units["count"]):
-                p = shapely.point_on_surface(g)
-                ax.text(p.x, p.y, str(c), fontsize=12, ha="center", va="center", zorder=11,
-                        bbox=dict(facecolor="white", edgecolor="#444444", alpha=0.85, boxstyle="round,pad=0.25"))
-    fac = res.layers.get("facilities")
+        for g, c in zip(units.geometry.values, units[indicators.COUNT]):
+            p = shapely.point_on_surface(g)
+            ax.text(p.x, p.y, str(c), fontsize=12, ha="center", va="center", zorder=11,
+                    bbox=dict(facecolor="white", edgecolor="#444444", alpha=0.85, boxstyle="round,pad=0.25"))
+    fac = res.layers.get(indicators.FACILITIES)
     if fac is not None and len(fac):
-        if "meets" in fac:
-            _draw_facilities(ax, s, fac[fac["meets"].astype(bool)], "o", T["facility_meets"], T, handles)
-            bad = fac[~fac["meets"].astype(bool)]
+        if indicators.MEETS in fac:  # the kinds with a minimum size (areas) say which facilities meet it
+            _draw_facilities(ax, s, fac[fac[indicators.MEETS].astype(bool)], "o", T["facility_meets"], T, handles)
+            bad = fac[~fac[indicators.MEETS].astype(bool)]
             if len(bad):
                 xy = _points(bad)
                 ax.scatter(xy[:, 0], xy[:, 1], s=34, marker="o", color=BEYOND, edgecolor="white", linewidth=0.8, zorder=12)
@@ -900,7 +900,7 @@ def _draw_other(ax, report, rule_id, T, handles, s: Settings):
     elif fac is not None:
         handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor=FACILITY,
                               markersize=6.5, label=T["not_in_data"].format(names=T["facility"])))
-    ends = res.layers.get("dead_ends")
+    ends = res.layers.get(indicators.DEAD_ENDS)
     if ends is not None and len(ends):
         xy = _points(ends)
         ax.scatter(xy[:, 0], xy[:, 1], s=40, marker="X", color=BEYOND, edgecolor="white", linewidth=0.6, zorder=12)

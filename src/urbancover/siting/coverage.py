@@ -13,6 +13,7 @@ from urbancover.engine.bounded import Places, pair_distances, street_reach
 from urbancover.errors import InputError, require_number
 from urbancover.intervals import ranges
 from urbancover.network import Network, line_substrings
+from urbancover.present import Note
 from urbancover.settings import Settings
 from urbancover.siting.candidates import as_snapped, candidate_places, snap_places
 from urbancover.snap import Snapped
@@ -184,10 +185,7 @@ def place_problem(network, feats, geoms, w, fld, threshold, cand, unit, *, snapp
     open_rows = np.flatnonzero(~served & (w > 0))
     unsnapped = open_rows[dem.edge[open_rows] < 0]
     if len(unsnapped):
-        notes.append(
-            f"{len(unsnapped)} demand places ({w[unsnapped].sum():,.0f} {unit}) lie farther than "
-            "settings.max_snap_distance from every walkable street: no site can serve them."
-        )
+        notes.append(Note("siting.unsnapped", n=len(unsnapped), w=w[unsnapped].sum(), unit=unit))
     limit = threshold - SPARE
     i, j, _ = pair_distances(network, cplaces, dem.take(open_rows), limit)
     matrix = sp.csr_array((np.ones(len(i), dtype=bool), (i, j)), shape=(len(sites), len(open_rows)))

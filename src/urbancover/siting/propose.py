@@ -17,6 +17,7 @@ from urbancover.errors import InputError, require_number
 from urbancover.io.osm import OSMData
 from urbancover.measure import LAYER_UNITS as UNITS
 from urbancover.network import Network
+from urbancover.present import Note
 from urbancover.settings import Settings
 from urbancover.siting.candidates import make_candidates
 from urbancover.siting.coverage import Problem, demand_weights, place_problem, street_problem
@@ -244,11 +245,7 @@ def solve_problem(
     attainable = (prob.served_before + coverable) / total if total > 0 else np.nan
     unreachable = float(w[~reach].sum()) + prob.unreached
     if unreachable > 1e-9 * total:
-        notes.append(
-            f"{unreachable:,.1f} {prob.unit} of unserved demand ({unreachable / total:.1%}) are more than {threshold:g} m "
-            "from every candidate site (beyond any street, across a gap in the network, or outside the candidate "
-            "area): no site can serve them; they stay in the share's denominator."
-        )
+        notes.append(Note("siting.unreachable", u=unreachable, unit=prob.unit, share=unreachable / total, threshold=threshold))
     if k is not None and target is not None:
         raise InputError("give either target (fewest sites reaching a share) or k (best k sites), not both.")
     goal_share = None
@@ -259,13 +256,10 @@ def solve_problem(
             raise InputError(f"target must be a share in (0, 1], got {target!r}.")
         goal_share = min(float(target), attainable)
         if goal_share < target - 1e-9:
-            notes.append(
-                f"the target {target:.1%} cannot be reached: with every candidate site at most {attainable:.1%} "
-                f"is served; the sites aim at {attainable:.1%}."
-            )
+            notes.append(Note("siting.target_unreachable", target=target, attainable=attainable))
         goal_w = max(0.0, min(goal_share * total - prob.served_before, coverable))
         if prob.served_before >= goal_share * total - 1e-9 * total:
-            notes.append(f"the existing facilities already serve {prob.served_before / total:.1%}: no new site needed.")
+            notes.append(Note("siting.no_site_needed", share=prob.served_before / total))
             goal_w = 0.0
     t0 = time.perf_counter()
     sel = solve_covering(prob.matrix, w, goal=goal_w, k=k, method=method, solver=solver, time_limit=time_limit)
@@ -398,11 +392,7 @@ def site_facilities(
                  solver=solver, time_limit=time_limit, timings={"candidates": t1 - t0, "coverage": t2 - t1},
                  rule_id=rule_id, tags=tags)
     if min_area is not None:
-        res.notes.append(
-            f"{rule_id} counts only facilities of at least {min_area:g} m²: a proposed site stands for such a "
-            "facility reached at that point of the street; added as a point it would not count when the rule is "
-            "measured again."
-        )
+        res.notes.append(Note("siting.min_area", rule=rule_id, min_area=min_area))
     return res
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from urbancover.errors import InputError
+from urbancover.present import Note
 from urbancover.selectors import describe
 from urbancover.zones.blocks import LEVELS, MIN_STRIP_M, TOL, as_metric, road_classes, street_blocks
 from urbancover.zones.search import POLISH_MOVES, POLISH_TRIES, Budget, Problem, Search, climb, search_beam, search_exact
@@ -172,12 +173,8 @@ def find_zones(
     if len(geoms) == 0:
         return fail("blocks", _no_blocks(geoms_all, given_blocks, level, level_name), search_info)
     if len(old_comp) < min_old_compounds:
-        return fail(
-            "old_compounds",
-            f"the area holds only {len(old_comp)} old compound(s) ({comp_source}); a zone needs {min_old_compounds}. "
-            "Give a compound layer (compounds=..., with year_built), or change before_year / assume_old.",
-            search_info,
-        )
+        return fail("old_compounds", Note("zone.none.few_old", n=len(old_comp), source=comp_source, k=min_old_compounds),
+                    search_info)
     pos_in_all = np.flatnonzero(inside)
     P, adjacent_pairs = _problem(
         geoms, geoms_all, pos_in_all, old_comp, ctx.population, rules, w, lo, hi, int(min_old_compounds), min_compactness,
@@ -196,12 +193,7 @@ def find_zones(
     search_info["rejected_on_exact_geometry"] = rejected
     search_info["seconds"] = time.perf_counter() - t0
     if not rows:
-        return fail(
-            "area",
-            f"{len(S.candidates)} unions met the constraints on the block sums, but none on its exact geometry "
-            f"(area, compounds or compactness changed when measured); widen band_km2= or lower min_compactness=.",
-            search_info,
-        )
+        return fail("area", Note("zone.none.geometry", n=len(S.candidates)), search_info)
     out = _table(rows, rules, crs, len(S.candidates), w_old, w)
     out.attrs.update(base_attrs, failed=None, diagnosis=None, search=search_info)
     return out
@@ -323,8 +315,8 @@ def _pick(P, S, used, top, polish, pos_in_all, geoms_all, ids_all, join_gap_m, o
     return rows, rejected
 
 
-def _compound_source(report) -> str:
-    return report.context.compound_source or "the report's compounds"
+def _compound_source(report) -> Note | str:
+    return report.context.compound_source or Note("compounds.report")
 
 
 def _compound_names(comp: gpd.GeoDataFrame) -> np.ndarray:
@@ -335,9 +327,9 @@ def _compound_names(comp: gpd.GeoDataFrame) -> np.ndarray:
         if isinstance(n, str) and n.strip():
             out.append(n)
         elif osmid is not None:
-            out.append(f"unnamed (OSM {osmid[i]})")
+            out.append(Note("zone.unnamed_osm", osmid=osmid[i]))
         else:
-            out.append(f"unnamed #{i}")
+            out.append(Note("zone.unnamed", i=i))
     return np.asarray(out, dtype=object)
 
 
@@ -497,7 +489,7 @@ def _measure(zone, perim, old_comp, names, pop, served, w, w_old) -> dict:
     else:
         inside = np.zeros(0, dtype=bool)
     row["old_compounds"] = int(inside.sum())
-    row["compound_names"] = ", ".join(names[inside])
+    row["compound_names"] = Note("names", items=[Note.plain(n) for n in names[inside]])
     if len(pop):
         at = shapely.contains(zone, pop.geometry.values)
         res = pop["residents"].to_numpy(dtype=float)
@@ -520,10 +512,6 @@ def _empty(crs, rules) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
-def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 def _table(rows, rules, crs, n_valid, w_old, w) -> gpd.GeoDataFrame:
     rows = sorted(rows, key=lambda r: -r["score"])
     labels = {rid: (res.rule.name_en or rid) for rid, res in rules.items()}
@@ -533,56 +521,42 @@ def _table(rows, rules, crs, n_valid, w_old, w) -> gpd.GeoDataFrame:
         r["reason"] = _reason(r, rows[k - 1] if k else None, rules, labels, n_valid, w_old, w)
     cols = _EMPTY_COLUMNS + [f"gap_{rid}" for rid in rules] + ["need", "score", "compactness", "reason"]
     df = pd.DataFrame(rows)
+    for col in ("compound_names", "reason"):  # notes, said in each output's language (pandas would keep plain strings)
+        df[col] = pd.Series([r[col] for r in rows], index=df.index, dtype=object)
     return gpd.GeoDataFrame(df[cols], geometry=list(df["geometry"]), crs=crs)
 
 
-def _reason(r, prev, rules, labels, n_valid, w_old, w) -> str:
+def _reason(r, prev, rules, labels, n_valid, w_old, w) -> Note:
     """One short text: the compounds, the largest gaps, and why the zone ranks where it does."""
     n = r["old_compounds"]
-    parts = [f"{n} old compound{'s' if n != 1 else ''}" + (f" ({r['compound_names']})" if n else "")]
+    parts = [Note("zone.compounds", n=n, names=r["compound_names"])]
     if r["residents"] > 0 and rules:
         lacks = sorted(((w[rid] * r[f"gap_{rid}"], r[f"gap_{rid}"], rid) for rid in rules), reverse=True)
-        shown = [
-            f"{g / r['residents']:.0%} lack {labels[rid][0].lower() + labels[rid][1:]}"
-            for _, g, rid in lacks[:3] if g > 0
-        ]
-        parts.append(f"of its {r['residents']:,.0f} residents " + (", ".join(shown) if shown else "none lacks a service"))
+        shown = [Note("zone.lack", share=g / r["residents"], label=labels[rid], label_zh=rules[rid].rule.name_zh or labels[rid])
+                 for _, g, rid in lacks[:3] if g > 0]
+        parts.append(Note("zone.lacks", residents=r["residents"], shown=shown))
     elif rules:
-        parts.append("no residents found inside")
-    parts.append(f"{r['area_km2']:.2f} km² in {r['n_blocks']} blocks")
-    score = f"score {r['score']:,.0f} = need {r['need']:,.0f} + {n} x {w_old:,.0f}"
+        parts.append(Note("zone.no_residents"))
+    parts.append(Note("zone.size", km2=r["area_km2"], n=r["n_blocks"]))
+    score = Note("zone.score", score=r["score"], need=r["need"], n=n, w_old=w_old)
     if prev is None:
-        parts.append(f"ranks 1st: highest score of {n_valid:,} valid candidate zones found ({score})")
+        parts.append(Note("zone.first", n_valid=n_valid, score=score))
     else:
         d_need = prev["need"] - r["need"]
         d_old = w_old * (prev["old_compounds"] - r["old_compounds"])
-        why = (
-            f"fewer old compounds ({r['old_compounds']} vs {prev['old_compounds']})" if d_old > d_need
-            else f"less need ({r['need']:,.0f} vs {prev['need']:,.0f} weighted unserved residents)"
-        )
-        parts.append(f"ranks {_ordinal(r['rank'])}, below #{r['rank'] - 1} for {why} ({score})")
-    return "; ".join(parts) + "."
+        why = (Note("zone.fewer_old", n=r["old_compounds"], prev=prev["old_compounds"]) if d_old > d_need
+               else Note("zone.less_need", need=r["need"], prev=prev["need"]))
+        parts.append(Note("zone.rank", rank=r["rank"], above=r["rank"] - 1, why=why, score=score))
+    return Note("zone.reason", items=parts)
 
 
 def _diagnose(P: Problem, S: Search, n_old: int, source: str) -> tuple[str, str]:
     """Which constraint failed, and how close the best attempt came."""
     lo, hi = P.lo / 1e6, P.hi / 1e6
     if S.in_band == 0:
-        below = f"the largest union below it reaches {S.below / 1e6:.2f} km²" if S.below > 0 else "no union is smaller"
-        above = f"the smallest above it is {S.above / 1e6:.2f} km²" if np.isfinite(S.above) else "no union is larger"
-        return "area", (
-            f"no union of adjacent blocks has an area in {lo:.2f}-{hi:.2f} km²: {below}, {above}. "
-            "Widen band_km2= or choose another road level."
-        )
+        return "area", Note("zone.none.area", lo=lo, hi=hi, below=S.below / 1e6, above=S.above / 1e6)
     if S.best_old is None or S.best_old[0] < P.k:
         old, area = (S.best_old[0], S.best_old[1]) if S.best_old else (0, 0.0)
-        return "old_compounds", (
-            f"best {area / 1e6:.2f} km² enclosed area holds only {old} old compound{'s' if old != 1 else ''} "
-            f"(need {P.k}; {n_old} old in the area, {source}). Lower min_old_compounds=, widen band_km2=, or give "
-            "a compound layer."
-        )
+        return "old_compounds", Note("zone.none.old", km2=area / 1e6, old=old, k=P.k, n_old=n_old, source=source)
     c, area, old = S.best_compact
-    return "compactness", (
-        f"unions of {lo:.2f}-{hi:.2f} km² with {P.k}+ old compounds exist but are all elongated: the most compact "
-        f"({area / 1e6:.2f} km², {old} old compounds) has compactness {c:.2f} < min_compactness {P.min_compact:g}."
-    )
+    return "compactness", Note("zone.none.compact", lo=lo, hi=hi, k=P.k, km2=area / 1e6, old=old, c=c, min_c=P.min_compact)
