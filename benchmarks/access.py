@@ -1,4 +1,4 @@
-"""Benchmark of urbancover.access (not a timed test): k nearest, counts, gravity, 2SFCA and service
+"""Benchmark of urbancover.tools.access (not a timed test): k nearest, counts, gravity, 2SFCA and service
 areas on a jittered street grid, with pandana's ``nearest_pois`` (k nearest) as the baseline when
 pandana is installed.
 
@@ -89,7 +89,7 @@ def main() -> None:
 
     commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     lines = [
-        "# urbancover.access benchmark",
+        "# urbancover.tools.access benchmark",
         "",
         (f"{time.strftime('%Y-%m-%d %H:%M')} · commit {commit} · {platform.processor() or platform.machine()} · "
          f"python {platform.python_version()}"),

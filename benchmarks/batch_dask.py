@@ -6,7 +6,7 @@ Splits the extract's bounds into an N x N grid of districts (default 2 x 2 over 
 ``urbancover batch`` over them on a local Dask cluster with 1 worker, then with 2 workers (one
 thread each, separate processes), in the same run, and writes the wall times, the speed-up and the
 per-task times to ``benchmarks/results/batch_dask.md``. Each task reads the extract clipped to its
-district plus twice the largest threshold (``urbancover.batch.district_source``).
+district plus twice the largest threshold (``urbancover.app.batch.district_source``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def districts_of(extract: Path, n: int) -> gpd.GeoDataFrame:
 def run(extract: Path, districts, workers: int, out: Path) -> dict:
     from distributed import Client, LocalCluster
 
-    from urbancover.batch import make_tasks, run_batch
+    from urbancover.app.batch import make_tasks, run_batch
 
     tasks = make_tasks([extract], districts=districts)
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

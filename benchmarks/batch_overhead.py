@@ -14,8 +14,8 @@ import time
 import warnings
 from pathlib import Path
 
-from urbancover.batch import make_tasks, run_batch
-from urbancover.outputs import file_fingerprint
+from urbancover.app.batch import make_tasks, run_batch
+from urbancover.core.files import file_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = [ROOT / "data" / "sample" / "shenzhen_longgang.osm.bz2", ROOT / "data" / "sample" / "shanghai_jingan_drive.osm.bz2"]

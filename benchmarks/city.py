@@ -147,9 +147,9 @@ def evaluate_once(path: Path) -> dict:
 def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
     """evaluate's steps one by one, each with its time and peak RSS (MiB)."""
     import urbancover as uc
-    from urbancover import measure
-    from urbancover.context import make_context
-    from urbancover.rules import load_rules
+    from urbancover.evaluation import measure
+    from urbancover.evaluation.context import make_context
+    from urbancover.plan.rules import load_rules
 
     out: dict = {"stages": []}
 
@@ -186,7 +186,7 @@ def _report(ctx, results):
     """A Report from the rule results, as evaluate() assembles it."""
     import pandas as pd
 
-    from urbancover import analysis
+    from urbancover.evaluation import analysis
 
     summary = pd.DataFrame([r.summary for r in results.values()])
     summary.index = pd.Index(summary["id"].to_numpy(), name="rule")

@@ -173,7 +173,7 @@ def grid_network(side: int):
     import pyproj
     import shapely
 
-    from urbancover.network import Network
+    from urbancover.network.walk import Network
 
     x, y, u, v = grid_arrays(side)
     xy = np.column_stack([x, y])
@@ -306,8 +306,9 @@ def _uc_stages(net_factory, sources, targets, cutoff) -> dict:
     """Wall time of each step of one cold network_distance call (uses urbancover internals)."""
     from scipy.sparse.csgraph import dijkstra
 
-    from urbancover import engine, snap
+    from urbancover import engine
     from urbancover.engine.graph import check_cutoff, seed_arcs, with_virtual_sources
+    from urbancover.network import snap
 
     st = {}
     net = net_factory()
@@ -335,7 +336,7 @@ def _snap_diagnostics(net, targets) -> dict:
     import shapely
     from scipy.spatial import cKDTree
 
-    from urbancover import settings
+    from urbancover.core import settings
 
     g = targets.geometry.to_numpy()
     tree = net.tree
@@ -365,7 +366,7 @@ def _snap_diagnostics(net, targets) -> dict:
 
 def worker_urbancover(case: str, peak: Peak, out: dict, quick: bool) -> None:
     import urbancover
-    from urbancover.network import Network
+    from urbancover.network.walk import Network
 
     net = load_network(case)
     sources = load_sources(case, net)
@@ -574,12 +575,12 @@ def engine_source_hash() -> str:
     """Short hash of urbancover's network.py and engine.py as imported (detects edits during a run)."""
     import hashlib
 
-    import urbancover.network
-    import urbancover.snap
+    import urbancover.network.snap
+    import urbancover.network.walk
 
     h = hashlib.sha1()
-    src = Path(urbancover.network.__file__).parent
-    for path in [Path(urbancover.network.__file__), Path(urbancover.snap.__file__), *sorted((src / "engine").glob("*.py"))]:
+    src = Path(urbancover.network.walk.__file__).parent
+    for path in [Path(urbancover.network.walk.__file__), Path(urbancover.network.snap.__file__), *sorted((src / "engine").glob("*.py"))]:
         h.update(path.read_bytes())
     return h.hexdigest()[:10]
 
@@ -717,7 +718,7 @@ def machine_info() -> dict:
     try:
         info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                             text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/urbancover/network.py", "src/urbancover/snap.py", "src/urbancover/engine"], cwd=ROOT, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/urbancover/network/walk.py", "src/urbancover/network/snap.py", "src/urbancover/engine"], cwd=ROOT, capture_output=True,
                                text=True, check=False).stdout.strip()
         info["src_dirty"] = bool(dirty)
     except OSError:  # no git

@@ -8,7 +8,7 @@ Writes benchmarks/results/snap.md (or --out). One process, one run: every ratio 
 of the same run. This is a benchmark, not a timed test.
 
 What is measured, on the jittered street grid of benchmarks/run.py (100 m spacing, EPSG:32649):
-1. Index build: urbancover.nearest.SegmentIndex.from_lines vs shapely.STRtree (+ its first query).
+1. Index build: urbancover.network.nearest.SegmentIndex.from_lines vs shapely.STRtree (+ its first query).
 2. Nearest edge of --points uniform random points over the grid (+ 50 m margin): the kernel
    (edge, offset, distance) vs STRtree.query_nearest + line_locate_point (on --geos-points of
    them, so that the run stays short), and the agreement on those.
@@ -16,7 +16,7 @@ What is measured, on the jittered street grid of benchmarks/run.py (100 m spacin
    baseline of benchmarks/run.py (osmnx nearest_nodes + multi_source_dijkstra_path_length; its graph
    build reported apart, as in run.py): cold (a fresh Network: CSR, segment index and components
    built in the call), warm (a second call on the same Network: the like-for-like case), and cold
-   with the GEOS path (urbancover.snap.HAVE_NUMBA switched off) as a cross-check; then the warm
+   with the GEOS path (urbancover.network.snap.HAVE_NUMBA switched off) as a cross-check; then the warm
    call's stages one by one (reprojection, snapping, distance field, lookup).
 """
 
@@ -61,8 +61,8 @@ def main(argv=None) -> int:
     import shapely
 
     import urbancover
-    import urbancover.snap as usnap  # where snap_geometries reads HAVE_NUMBA
-    from urbancover.nearest import HAVE_NUMBA, SegmentIndex, nearest_segments
+    import urbancover.network.snap as usnap  # where snap_geometries reads HAVE_NUMBA
+    from urbancover.network.nearest import HAVE_NUMBA, SegmentIndex, nearest_segments
 
     if not HAVE_NUMBA:
         print("numba is not installed: the kernel would run as plain Python. pip install numba", file=sys.stderr)
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     # -- 3. network_distance with every node as a lon/lat point -------------------------------
     import geopandas as gpd
 
-    from urbancover.snap import places, snap_places
+    from urbancover.network.snap import places, snap_places
 
     net0 = grid_network(args.side)
     sources = random_sources(net0, N_SOURCES, case_seed(f"grid-{args.side}", "sources"))

@@ -1,5 +1,5 @@
 """Built-up land's memory (issue 15, item 6): the ``toilet_density`` rule, whose built-up land is
-the tiled union of every grown building (urbancover.tiles.union_by_tiles), old code against new
+the tiled union of every grown building (urbancover.core.tiles.union_by_tiles), old code against new
 in the same run.
 
     python benchmarks/tiles.py                        # the 1M-segment synthetic city and Malta (~15 min)
@@ -53,10 +53,10 @@ def worker(src: str, path: str, result: str, repeat: int) -> None:
     import shapely
 
     import urbancover as uc
-    from urbancover import measure
-    from urbancover.context import make_context
-    from urbancover.indicators import built_up_land
-    from urbancover.rules import load_rules
+    from urbancover.evaluation import measure
+    from urbancover.evaluation.context import make_context
+    from urbancover.evaluation.indicators import built_up_land
+    from urbancover.plan.rules import load_rules
 
     assert Path(uc.__file__).resolve().is_relative_to(Path(src).resolve()), uc.__file__
     out: dict = {"src": src, "path": path, "steps": {}}

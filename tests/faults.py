@@ -73,7 +73,7 @@ elif step == "enospc":
 elif step == "enospc-html":
     import pathlib
     full_disk(pathlib.Path, "write_text", only=lambda path, *a: str(path).endswith(".html"))
-from urbancover.cli import main
+from urbancover.app.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

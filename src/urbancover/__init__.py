@@ -8,18 +8,18 @@ extract, reproducibly and offline.
 >>> net = urbancover.walk_network("data/sample/shenzhen_longgang.osm.bz2")
 """
 
-from urbancover import settings
-from urbancover.access import (
-    count_within,
-    gravity,
-    k_nearest,
-    minutes,
-    pair_distances,
-    reachable_intervals,
-    service_areas,
-    two_step_fca,
+import sys as _sys
+
+from urbancover.core import settings
+from urbancover.core.errors import (
+    CRSError,
+    InputError,
+    NoWalkableWaysError,
+    OSMReadError,
+    TruncatedExtractWarning,
+    UrbancoverError,
 )
-from urbancover.analysis import Report, evaluate
+from urbancover.core.version import __version__  # noqa: F401 - urbancover.__version__
 from urbancover.engine import (
     DistanceField,
     distance_field,
@@ -28,14 +28,7 @@ from urbancover.engine import (
     network_distance,
     straight_line_distance,
 )
-from urbancover.errors import (
-    CRSError,
-    InputError,
-    NoWalkableWaysError,
-    OSMReadError,
-    TruncatedExtractWarning,
-    UrbancoverError,
-)
+from urbancover.evaluation.analysis import Report, evaluate
 from urbancover.io import (
     OSMData,
     bd09_to_wgs84,
@@ -48,14 +41,22 @@ from urbancover.io import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from urbancover.network import Network, from_networkx, walk_network
-from urbancover.offset import OffsetEffect, offset_effect
-from urbancover.rules import RuleSet, load_rules
+from urbancover.network.snap import snap_points
+from urbancover.network.walk import Network, from_networkx, walk_network
+from urbancover.plan.rules import RuleSet, load_rules
 from urbancover.siting import SitingResult, site_facilities
-from urbancover.snap import snap_points
+from urbancover.tools.access import (
+    count_within,
+    gravity,
+    k_nearest,
+    minutes,
+    pair_distances,
+    reachable_intervals,
+    service_areas,
+    two_step_fca,
+)
+from urbancover.tools.offset_effect import OffsetEffect, offset_effect
 from urbancover.zones import find_zones, street_blocks
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CRSError",
@@ -104,3 +105,7 @@ __all__ = [
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
 ]
+
+# ``urbancover.settings`` is public (``import urbancover.settings``, ``urbancover.settings.override``):
+# the module lives in urbancover.core, one object under both names.
+_sys.modules.setdefault("urbancover.settings", settings)

@@ -1,6 +1,6 @@
-"""``python -m urbancover``: the command line (:mod:`urbancover.cli`)."""
+"""``python -m urbancover``: the command line (:mod:`urbancover.app.cli`)."""
 import sys
 
-from urbancover.cli import main
+from urbancover.app.cli import main
 
 sys.exit(main())

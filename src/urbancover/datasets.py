@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
 
 __all__ = ["sample_path", "samples"]
 

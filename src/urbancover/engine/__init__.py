@@ -6,7 +6,7 @@ Definition of distance (PLAN_RULES.md, section A): from a place to a facility is
     (along the edge geometry; when both lie on one edge the direct run along it counts)
     +  access leg of the facility.
 
-Where places and facilities meet the network is decided in :mod:`urbancover.snap`; this package
+Where places and facilities meet the network is decided in :mod:`urbancover.network.snap`; this package
 only searches:
 
 * :mod:`~urbancover.engine.field`: one multi-source Dijkstra pass from every facility of a category
@@ -25,7 +25,7 @@ from urbancover.engine.field import (
     network_distance,
 )
 from urbancover.engine.straight import straight_line_distance, straight_line_intervals
-from urbancover.snap import TOUCH
+from urbancover.network.snap import TOUCH
 
 __all__ = [
     "TOUCH",

@@ -2,7 +2,7 @@
 
 Where :func:`urbancover.engine.distance_field` answers "how far is the nearest facility" with one
 pass, these answer "what lies within ``limit`` of *each* source": siting's coverage sets and the
-accessibility measures of :mod:`urbancover.access` (counts, k nearest, gravity, 2SFCA, service areas).
+accessibility measures of :mod:`urbancover.tools.access` (counts, k nearest, gravity, 2SFCA, service areas).
 
 Each source is one virtual node joined to both ends of every edge it touches (a point facility or
 place: one edge; a park: every edge within its reach), built by
@@ -23,11 +23,11 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from urbancover import intervals
+from urbancover.core import intervals
+from urbancover.core.intervals import ranges
 from urbancover.engine.graph import with_virtual_arcs
-from urbancover.intervals import ranges
-from urbancover.network import Network
-from urbancover.snap import Seeds
+from urbancover.network.snap import Seeds
+from urbancover.network.walk import Network
 
 Intervals = tuple[np.ndarray, np.ndarray, np.ndarray]
 

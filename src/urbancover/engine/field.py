@@ -1,6 +1,6 @@
 """Distance fields: one multi-source pass from every facility of a category.
 
-A point is projected orthogonally on its nearest edge (:func:`urbancover.snap.snap_points`).
+A point is projected orthogonally on its nearest edge (:func:`urbancover.network.snap.snap_points`).
 A polygon or line facility (a park) is reached wherever it meets a walkable edge (access leg 0 along
 the edge's part inside it), else at the point of the network nearest to it; a place inside a
 polygon facility is at distance 0 from it.
@@ -20,13 +20,13 @@ import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from urbancover.core.errors import InputError
+from urbancover.core.intervals import merge, ranges
+from urbancover.core.settings import Settings
 from urbancover.engine.graph import check_cutoff, seed_arcs, with_virtual_sources
-from urbancover.errors import InputError
-from urbancover.intervals import merge, ranges
 from urbancover.io.crs import require_crs
-from urbancover.network import Network
-from urbancover.settings import Settings
-from urbancover.snap import TOUCH, Layer, Seeds, Snapped, places, seeds, snap_places
+from urbancover.network.snap import TOUCH, Layer, Seeds, Snapped, places, seeds, snap_places
+from urbancover.network.walk import Network
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,7 +61,7 @@ class DistanceField:
         Notes
         -----
         O(T) for T targets (snapping with the compiled kernel; points reprojected as coordinate
-        arrays, see :func:`urbancover.snap.places`) plus O(T + S_e) for same-edge facilities.
+        arrays, see :func:`urbancover.network.snap.places`) plus O(T + S_e) for same-edge facilities.
         """
         where = places(targets, self.network.crs, name)
         snapped = snap_places(self.network, where, name=name, settings=self.settings)
@@ -69,7 +69,7 @@ class DistanceField:
         return self.at_snapped(snapped, geoms=where.geometries, return_source=return_source)
 
     def at_snapped(self, snapped: Snapped, *, geoms=None, return_source: bool = False):
-        """As :meth:`at`, for places already snapped with :func:`urbancover.snap.snap_points`.
+        """As :meth:`at`, for places already snapped with :func:`urbancover.network.snap.snap_points`.
 
         ``geoms``: the places' geometries, or a function returning them (called only when the field
         has polygon facilities, which serve the places inside them at distance 0).
@@ -209,11 +209,11 @@ def distance_field(
     reach
         A polygon or line facility is reached from every point of an edge within this many metres
         of it, at no cost (default 1 mm: where they meet). Rules use
-        :data:`urbancover.settings.polygon_reach_m`, since streets are mapped as centre lines and
+        :data:`urbancover.core.settings.polygon_reach_m`, since streets are mapped as centre lines and
         park outlines stop at the kerb.
     settings
-        The :class:`~urbancover.settings.Settings` to snap with (kept by the field for
-        :meth:`DistanceField.at`); default :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` to snap with (kept by the field for
+        :meth:`DistanceField.at`); default :func:`urbancover.core.settings.current`.
 
     Returns
     -------
@@ -261,8 +261,8 @@ def network_distance(
     return_source
         Also return the position (0-based, in ``sources``) of each target's nearest source, -1 if none.
     settings
-        The :class:`~urbancover.settings.Settings` to snap with (``max_snap_distance``,
-        ``island_snap_m``); default :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` to snap with (``max_snap_distance``,
+        ``island_snap_m``); default :func:`urbancover.core.settings.current`.
 
     Returns
     -------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
 
 
 def check_cutoff(cutoff) -> float:
@@ -63,7 +63,7 @@ def with_virtual_sources(
 
 
 def seed_arcs(network, s) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(u, v, to_u, to_v)`` of facility seeds (:class:`urbancover.snap.Seeds`): the two ends of each
+    """``(u, v, to_u, to_v)`` of facility seeds (:class:`urbancover.network.snap.Seeds`): the two ends of each
     seed's edge and the cost to reach them (the seed's cost plus the run along the edge).
     """
     u, v = network.u[s.edge], network.v[s.edge]

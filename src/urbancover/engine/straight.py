@@ -6,12 +6,12 @@ import numpy as np
 import pyproj
 import shapely
 
+from urbancover.core.intervals import merge
 from urbancover.engine.graph import check_cutoff
-from urbancover.intervals import merge
 from urbancover.io.crs import require_crs, utm_crs_for
-from urbancover.nearest import segments_within
-from urbancover.network import Network
-from urbancover.snap import Layer, as_geometry, parts_inside
+from urbancover.network.nearest import segments_within
+from urbancover.network.snap import Layer, as_geometry, parts_inside
+from urbancover.network.walk import Network
 
 
 def straight_line_distance(
@@ -60,7 +60,7 @@ def straight_line_intervals(network: Network, sources: Layer, threshold: float):
     intervals ``(edge, start, end)``.
 
     Point sources (stops, toilets) reach the exact disc of radius ``threshold``, as
-    :func:`straight_line_distance` measures places (:func:`urbancover.nearest.segments_within`,
+    :func:`straight_line_distance` measures places (:func:`urbancover.network.nearest.segments_within`,
     compiled: O(K s) for K points and s segments near each); other sources their buffer (32
     segments per quarter circle).
     """

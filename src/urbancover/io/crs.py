@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 
-from urbancover.errors import CRSError, InputError
+from urbancover.core.errors import CRSError, InputError
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 

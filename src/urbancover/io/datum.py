@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import shapely
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
 
 # Krasovsky 1940 ellipsoid, as in the public GCJ-02 algorithm
 _A = 6378245.0

@@ -20,8 +20,8 @@ import numpy as np
 import pyproj
 import shapely
 
+from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import WGS84, transformer, utm_crs
-from urbancover.settings import Settings, resolve
 
 
 def unwrap_lon(lon: np.ndarray) -> tuple[np.ndarray, float]:

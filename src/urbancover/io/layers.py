@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from urbancover.errors import CRSError, InputError
+from urbancover.core.errors import CRSError, InputError
 from urbancover.io.crs import CRS_FIX, WGS84
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84, transform_geometries
 from urbancover.io.offset import warn_if_offset

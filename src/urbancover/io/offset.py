@@ -10,7 +10,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from urbancover.errors import CRSError, InputError
+from urbancover.core.errors import CRSError, InputError
 from urbancover.io.crs import CRS_FIX, WGS84, transformer, utm_crs
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84
 from urbancover.io.osm import OSMData

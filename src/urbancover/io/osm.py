@@ -7,7 +7,7 @@ returns two layers:
 
 * ``ways``: every way with a ``highway`` tag, as LineStrings with their tags and the ids of their
   nodes (the network module splits them where they share nodes);
-* ``features``: every node, way or area with a key in :data:`urbancover.settings.feature_keys`
+* ``features``: every node, way or area with a key in :data:`urbancover.core.settings.feature_keys`
   (bus stops, toilets, parks, shops, buildings, landuse ...) as Points, LineStrings or (Multi)Polygons.
 
 Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen from the data and
@@ -32,12 +32,12 @@ import pandas as pd
 import pyproj
 import shapely
 
-from urbancover.errors import OSMReadError, TruncatedExtractWarning
-from urbancover.intervals import ranges
+from urbancover.core.errors import OSMReadError, TruncatedExtractWarning
+from urbancover.core.intervals import ranges
+from urbancover.core.settings import Settings, current, resolve
 from urbancover.io.crs import WGS84, transformer
 from urbancover.io.extent import complete_extent, densified_box, street_extent
 from urbancover.present import Note
-from urbancover.settings import Settings, current, resolve
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
 
@@ -144,12 +144,12 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
         to no relation, or ends with a full block of ways, or with a full block of relations while
         many untagged ways belong to none, as one cut at a block boundary does):
         ``False`` (default) warns with
-        :class:`~urbancover.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
+        :class:`~urbancover.core.errors.TruncatedExtractWarning` and adds a note; ``True`` raises
         :class:`OSMReadError`.
     settings
-        The :class:`~urbancover.settings.Settings` to read with (columns, feature keys, walking
+        The :class:`~urbancover.core.settings.Settings` to read with (columns, feature keys, walking
         filter, default area; kept as :attr:`OSMData.settings`); default
-        :func:`urbancover.settings.current`.
+        :func:`urbancover.core.settings.current`.
 
     Returns
     -------
@@ -478,7 +478,7 @@ def _box_km2(bounds, crs, s: Settings) -> float:
 
 def walkable_mask(tags, *, settings: Settings | None = None) -> np.ndarray:
     """Ways open to pedestrians (OSMnx ``network_type="walk"``) from their tag dicts: a ``highway``
-    tag and no value matching :data:`urbancover.settings.walk_exclude`. One regex test per distinct
+    tag and no value matching :data:`urbancover.core.settings.walk_exclude`. One regex test per distinct
     value, not per way.
     """
     tags = list(tags)

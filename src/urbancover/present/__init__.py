@@ -2,7 +2,7 @@
 catalogue of words in Chinese and English (:mod:`~urbancover.present.words`) and one formatter per
 kind of number (:mod:`~urbancover.present.formats`).
 
-This package sits low in the layer order (it imports only :mod:`urbancover.errors`): the
+This package sits low in the layer order (it imports only :mod:`urbancover.core.errors`): the
 evaluation creates notes and verdicts with it, and every output says them with it.
 """
 

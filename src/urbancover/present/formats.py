@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
 
 __all__ = ["LANGS", "check_lang", "distance", "is_missing", "number", "share", "share_pair", "size", "value", "value_of"]
 
@@ -87,7 +87,7 @@ def distance(d) -> str:
 
 
 def size(s, lang: str = "en") -> str:
-    """The size behind a share (a :class:`~urbancover.results.Share`): ``"of 6,702 residents"``,
+    """The size behind a share (a :class:`~urbancover.evaluation.results.Share`): ``"of 6,702 residents"``,
     ``"共 0.20 公里"``; empty when it has none.
     """
     from urbancover.present.words import size_text

@@ -13,15 +13,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from urbancover.export import street_distances, zones_layer  # noqa: F401 (street_distances: public here too)
-from urbancover.gaps import HOMES_UNSERVED
-from urbancover.measure import Measurement
-from urbancover.measure import distance_rules as measured_by_distance
+from urbancover.evaluation.export import street_distances, zones_layer  # noqa: F401 (street_distances: public here too)
+from urbancover.evaluation.gaps import HOMES_UNSERVED
+from urbancover.evaluation.measure import Measurement
+from urbancover.evaluation.measure import distance_rules as measured_by_distance
+from urbancover.evaluation.results import SummaryRow
 from urbancover.present import LANGS, say  # noqa: F401 - the words moved to urbancover.present; these names stay
 from urbancover.present import check_lang as _lang
 from urbancover.present.formats import distance, share
 from urbancover.present.words import MEASURES_ZH, TEXT, VERDICTS, measure_text, verdict_text  # noqa: F401
-from urbancover.results import SummaryRow
 
 #: Family name of the shipped font (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1).
 FONT_FAMILY = "Noto Sans SC urbancover"
@@ -117,7 +117,7 @@ def category_name(cat, lang: str) -> str:
 
 
 def summary_row(report, rule_id: str) -> SummaryRow:
-    """The typed summary row of a rule (:class:`urbancover.results.SummaryRow`)."""
+    """The typed summary row of a rule (:class:`urbancover.evaluation.results.SummaryRow`)."""
     return report.results[rule_id].summary
 
 
@@ -194,7 +194,7 @@ def home_failures(report) -> dict:
 
 def zones_frame(zones, crs, lang: str = "en") -> gpd.GeoDataFrame | None:
     """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
-    missing ones; names and reasons said in ``lang``), or None (:func:`urbancover.export.zones_layer`,
+    missing ones; names and reasons said in ``lang``), or None (:func:`urbancover.evaluation.export.zones_layer`,
     what the exports write).
     """
     return zones_layer(zones, crs, lang)

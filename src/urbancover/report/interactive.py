@@ -24,8 +24,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover import gaps, indicators, intervals
-from urbancover.errors import InputError
+from urbancover.core import intervals
+from urbancover.core.errors import InputError
+from urbancover.core.settings import Settings, resolve
+from urbancover.evaluation import gaps, indicators
 from urbancover.present.formats import value
 from urbancover.report.common import (
     BEYOND,
@@ -41,7 +43,6 @@ from urbancover.report.common import (
     web_font_css,
     zones_frame,
 )
-from urbancover.settings import Settings, resolve
 
 ZONE, STREET = "#6a3d9a", "#8a8a8a"
 #: Outline of a compound by the number of rules it fails: none, one or two, three or more.
@@ -280,8 +281,8 @@ def interactive_map(
         the streets of the network are drawn instead and nothing is fetched. A basemap always
         needs the internet, whatever ``offline`` says.
     settings
-        The :class:`~urbancover.settings.Settings` of the drawing (``interactive_simplify_m``);
-        default :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` of the drawing (``interactive_simplify_m``);
+        default :func:`urbancover.core.settings.current`.
 
     Returns
     -------
@@ -498,7 +499,7 @@ def _compound_failures(report) -> dict:
 
 def _runs(report, checks, bad) -> gpd.GeoDataFrame:
     """Merge adjacent unserved pieces of an edge into runs, with the distance range along each."""
-    from urbancover.network import line_substrings
+    from urbancover.network.walk import line_substrings
 
     e, s, n = intervals.merge(bad["edge"].to_numpy(), bad["start"].to_numpy(), bad["end"].to_numpy())
     net = report.network

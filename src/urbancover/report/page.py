@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from urbancover.core.settings import Settings, resolve
 from urbancover.present import Verdict, say
 from urbancover.present.formats import share, size, value
 from urbancover.present.words import target_text
@@ -24,7 +25,6 @@ from urbancover.report.common import (
     with_web_font,
     zones_frame,
 )
-from urbancover.settings import Settings, resolve
 
 CSS = """
 :root{--fail:#b2182b;--pass:#1a9850;--muted:#666;--line:#d9d9d9}
@@ -233,14 +233,14 @@ def html_report(
     offline
         Passed to :func:`interactive_map`.
     settings
-        The :class:`~urbancover.settings.Settings` of the page and its maps
-        (``report_interactive_max_edges`` ...); default :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` of the page and its maps
+        (``report_interactive_max_edges`` ...); default :func:`urbancover.core.settings.current`.
 
     Returns
     -------
     pathlib.Path of the page.
     """
-    from urbancover import __version__
+    from urbancover.core.version import __version__
     from urbancover.report.static import gap_map
 
     s = resolve(settings)
@@ -332,7 +332,7 @@ def _facts(report, lang: str) -> str:
 
 def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | None = None, street_distance: bool = True) -> Path:
     """Write every layer of the report to one GeoPackage with named layers, replacing it atomically:
-    :meth:`Report.to_gpkg` (the one writer, :func:`urbancover.export.write_report`).
+    :meth:`Report.to_gpkg` (the one writer, :func:`urbancover.evaluation.export.write_report`).
 
     The layers ``<rule id>__<layer>``, ``compounds``, the ``summary`` table, ``zones`` when given
     and, with ``street_distance``, ``<rule id>__street_distance`` for every distance rule: the

@@ -12,10 +12,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover import gaps, indicators
-from urbancover.errors import InputError, UnknownRuleError
+from urbancover.core.errors import InputError, UnknownRuleError
+from urbancover.core.settings import Settings, resolve
+from urbancover.evaluation import gaps, indicators
 from urbancover.io.crs import transformer
-from urbancover.network import substring_coords
+from urbancover.network.walk import substring_coords
+from urbancover.plan.rules import KINDS
 from urbancover.present.formats import value as fmt_value
 from urbancover.present.words import target_text
 from urbancover.report.common import (
@@ -32,8 +34,6 @@ from urbancover.report.common import (
     verdict_word,
     zones_frame,
 )
-from urbancover.rules import KINDS
-from urbancover.settings import Settings, resolve
 
 # colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
 # everything not served), blue for facilities
@@ -511,8 +511,8 @@ def gap_map(
         (a tall area gets a portrait page, a wide one landscape), with the legend panel beside the
         map or under it, whichever leaves the map bigger.
     settings
-        The :class:`~urbancover.settings.Settings` of the drawing (``map_piece_mm``,
-        ``map_rasterize_min_features``); default :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` of the drawing (``map_piece_mm``,
+        ``map_rasterize_min_features``); default :func:`urbancover.core.settings.current`.
 
     Returns
     -------

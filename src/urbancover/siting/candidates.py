@@ -8,12 +8,12 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from urbancover.core.errors import InputError, require_number
+from urbancover.core.intervals import ranges
+from urbancover.core.settings import Settings
 from urbancover.engine.bounded import Places
-from urbancover.errors import InputError, require_number
-from urbancover.intervals import ranges
-from urbancover.network import Network
-from urbancover.settings import Settings
-from urbancover.snap import Snapped, as_geometry, snap_geometries
+from urbancover.network.snap import Snapped, as_geometry, snap_geometries
+from urbancover.network.walk import Network
 
 # -- candidate sites -----------------------------------------------------------------------------
 
@@ -140,5 +140,5 @@ def make_candidates(network, candidates, spacing, within, near, settings: Settin
 
 
 def as_snapped(p: Places) -> Snapped:
-    """The places as :class:`urbancover.snap.Snapped` (what a distance field reads)."""
+    """The places as :class:`urbancover.network.snap.Snapped` (what a distance field reads)."""
     return Snapped(p.edge, p.offset, p.access)

@@ -8,15 +8,15 @@ import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
 
-from urbancover import intervals
+from urbancover.core import intervals
+from urbancover.core.errors import InputError, require_number
+from urbancover.core.intervals import ranges
+from urbancover.core.settings import Settings
 from urbancover.engine.bounded import Places, pair_distances, street_reach
-from urbancover.errors import InputError, require_number
-from urbancover.intervals import ranges
-from urbancover.network import Network, line_substrings
+from urbancover.network.snap import Snapped
+from urbancover.network.walk import Network, line_substrings
 from urbancover.present import Note
-from urbancover.settings import Settings
 from urbancover.siting.candidates import as_snapped, candidate_places, snap_places
-from urbancover.snap import Snapped
 
 #: metres: a candidate serves a place only when it is at least this much within the threshold, so
 #: the re-measured rule agrees whatever rounding the new sites' coordinates go through.
@@ -47,8 +47,8 @@ def coverage_matrix(
     threshold
         Threshold in metres: a site serves a place at network distance <= ``radius - SPARE``.
     settings
-        The :class:`~urbancover.settings.Settings` to snap with; default
-        :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` to snap with; default
+        :func:`urbancover.core.settings.current`.
 
     Returns
     -------
@@ -84,7 +84,7 @@ def street_coverage(network: Network, candidates: gpd.GeoDataFrame, demand: Inte
         Sites, as for :func:`coverage_matrix`.
     demand
         Disjoint street intervals ``(edge, start, end)`` (metres from each edge's ``u`` end), e.g.
-        from :meth:`urbancover.context.Context.street_intervals`.
+        from :meth:`urbancover.evaluation.context.Context.street_intervals`.
     threshold
         Threshold in metres (a piece is served when all of it is within ``radius - SPARE``).
 

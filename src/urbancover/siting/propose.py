@@ -12,17 +12,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from urbancover.core.errors import InputError, require_number
+from urbancover.core.settings import Settings
 from urbancover.engine import DistanceField, distance_field
-from urbancover.errors import InputError, require_number
+from urbancover.evaluation.measure import LAYER_UNITS as UNITS
 from urbancover.io.osm import OSMData
-from urbancover.measure import LAYER_UNITS as UNITS
-from urbancover.network import Network
+from urbancover.network.snap import as_geometry
+from urbancover.network.walk import Network
 from urbancover.present import Note
-from urbancover.settings import Settings
 from urbancover.siting.candidates import make_candidates
 from urbancover.siting.coverage import Problem, demand_weights, place_problem, street_problem
 from urbancover.siting.solve import solve_covering
-from urbancover.snap import as_geometry
 
 # -- results -------------------------------------------------------------------------------------
 
@@ -192,8 +192,8 @@ def propose_sites(
         Name of what the weights count (column ``<unit>_newly_served``); default ``"demand"``
         for places, ``"street_m"`` for streets.
     settings
-        The :class:`~urbancover.settings.Settings` to snap with; default
-        :func:`urbancover.settings.current`.
+        The :class:`~urbancover.core.settings.Settings` to snap with; default
+        :func:`urbancover.core.settings.current`.
 
     Returns
     -------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from urbancover.errors import InputError, require_number
+from urbancover.core.errors import InputError, require_number
 
 #: products of A A^T computed per block of the dominance test (bounds memory to ~32 MB).
 BLOCK_PRODUCTS = 1 << 22

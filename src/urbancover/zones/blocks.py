@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
 from urbancover.io.osm import OSMData
-from urbancover.network import Network, walk_network
-from urbancover.selectors import select
+from urbancover.network.walk import Network, walk_network
+from urbancover.plan.selectors import select
 
 _MAJOR = ("motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link")
 
@@ -72,8 +72,8 @@ def street_blocks(
     ----------
     source
         The roads: an :class:`~urbancover.io.osm.OSMData` (its ``highway`` ways), a
-        :class:`~urbancover.context.Context` or :class:`~urbancover.analysis.Report` (the street
-        network of its extract, in its CRS), a :class:`~urbancover.network.Network` (its edges, by
+        :class:`~urbancover.evaluation.context.Context` or :class:`~urbancover.evaluation.analysis.Report` (the street
+        network of its extract, in its CRS), a :class:`~urbancover.network.walk.Network` (its edges, by
         their ``highway`` column; note a walking network has no motorways), or a GeoDataFrame of
         lines with a ``highway`` column.
     level
@@ -163,8 +163,8 @@ def street_blocks(
 
 def _road_lines(source, classes, tunnels: bool):
     """(road line geometries, metric CRS, features GeoDataFrame or None) of the chosen classes."""
-    from urbancover.analysis import Report
-    from urbancover.context import Context
+    from urbancover.evaluation.analysis import Report
+    from urbancover.evaluation.context import Context
 
     if isinstance(source, Report):
         source = source.context

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.errors import InputError
+from urbancover.core.errors import InputError
+from urbancover.plan.selectors import describe
 from urbancover.present import Note
-from urbancover.selectors import describe
 from urbancover.zones.blocks import LEVELS, MIN_STRIP_M, TOL, as_metric, road_classes, street_blocks
 from urbancover.zones.search import POLISH_MOVES, POLISH_TRIES, Budget, Problem, Search, climb, search_beam, search_exact
 
@@ -75,7 +75,7 @@ def find_zones(
         Street blocks to use (from :func:`street_blocks` with your own thresholds); default
         ``street_blocks(report, level)``.
     compounds, before_year, assume_old
-        Re-derive the old compounds for the search (see :func:`urbancover.demand.compounds`): a user
+        Re-derive the old compounds for the search (see :func:`urbancover.evaluation.demand.compounds`): a user
         layer (name, year_built, polygons), the cut-off year, and whether compounds with no year
         count as old (the proxy; ``False`` turns it off). Default: the report's compounds.
     min_compactness
@@ -216,7 +216,7 @@ def _check_arguments(band_km2, min_old_compounds, top, method, min_shared_m, joi
 
 def _old_compounds(report, compounds, before_year, assume_old) -> tuple[str, gpd.GeoDataFrame]:
     """(source sentence, old compounds in the area): the report's, or re-read with other settings."""
-    from urbancover import demand
+    from urbancover.evaluation import demand
 
     ctx = report.context
     if compounds is not None or before_year is not None or assume_old is not None:

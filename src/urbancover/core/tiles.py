@@ -1,0 +1,152 @@
+"""Unions of many polygons, tile by tile, block by block.
+
+A city's union of tens of thousands of overlapping polygons (grown buildings, landuse) in one
+overlay costs more than linearly in their number: the result's outline grows with the city and
+every merge step works on it. Cut to square tiles, each tile's union is small, and the pieces
+(one or more per tile, no two sharing any area) have the union's area to rounding.
+
+The tiles are worked through in blocks of about :data:`settings.union_block_pairs` (polygon, tile)
+pairs: only a block's polygons are grown, repaired and cut at a time, so the memory a union needs
+on top of its input and its result is bounded by the block, not by the city.
+
+>>> import shapely
+>>> pieces = union_by_tiles([shapely.box(0, 0, 3, 3), shapely.box(2, 0, 5, 3)], side=2.0)
+>>> float(shapely.area(pieces).sum())
+15.0
+>>> pieces = union_by_tiles([shapely.box(0, 0, 1, 1)], side=2.0, grow=1.0)  # round corners: 1 + 4 + a 16-gon
+>>> round(float(shapely.area(pieces).sum()), 2)
+8.06
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from urbancover.core.settings import Settings, resolve
+
+__all__ = ["union_by_tiles"]
+
+
+def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, *, grow=0.0, quad_segs: int = 4,
+                   block_pairs: int | None = None, settings: Settings | None = None) -> np.ndarray:
+    """The union of ``polygons`` (some grown by ``grow``), cut to ``clip`` when given, as pieces
+    along square tiles.
+
+    Parameters
+    ----------
+    polygons
+        Array-like of (multi)polygons, in a projected CRS; missing and empty ones are skipped.
+        Invalid ones are repaired (:func:`shapely.make_valid`) unless grown.
+    side
+        Side of a tile, in the units of the coordinates.
+    clip
+        Optional area to cut the union to.
+    grow
+        Distance (one for all, or one per polygon; 0 or more) by which each polygon is grown
+        (:func:`shapely.buffer`) before the union; 0 takes it as it is. Growing here, block by
+        block, never holds every grown polygon at once.
+    quad_segs
+        Segments per quarter circle of a grown polygon's round corners.
+    block_pairs
+        About how many (polygon, tile) pairs a block of tiles holds; default
+        :data:`settings.union_block_pairs`. A tile is never split: one tile with more pairs is a
+        block alone.
+    settings
+        The :class:`~urbancover.core.settings.Settings` of that default; default
+        :func:`urbancover.core.settings.current`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Polygons whose union is the union of the (grown) ``polygons`` within ``clip``; no two share
+        any area; one or more per tile, whatever the blocks. Empty when there is nothing.
+
+    Notes
+    -----
+    The tiles a polygon's grown bounds meet are computed with numpy; their (polygon, tile) pairs,
+    sorted by tile (row by row), are split into runs of about ``block_pairs``. For each block: its
+    polygons are grown and repaired, each is tested against the (prepared) tiles it may meet, only
+    those crossing a tile's edge are cut (intersection), then one small union per tile. A polygon
+    near a block's edge is grown in each block it meets. Time about O(N) for N polygons of bounded
+    size; memory O(N) for the pairs and the result, plus O(``block_pairs``) geometries at a time.
+    """
+    polygons = np.asarray(polygons, dtype=object).ravel()
+    grow = np.broadcast_to(np.asarray(grow, dtype=float), polygons.shape)
+    if not np.all(grow >= 0):
+        raise ValueError("union_by_tiles: grow must be 0 or more (a distance in the coordinates' units), "
+                         f"got {grow[~(grow >= 0)][0]!r}; shrink polygons with shapely.buffer before the union.")
+    keep = ~(shapely.is_missing(polygons) | shapely.is_empty(polygons))
+    polygons, grow = polygons[keep], grow[keep]
+    if len(polygons) == 0:
+        return np.zeros(0, dtype=object)
+    bounds = shapely.bounds(polygons)
+    x0, y0 = (_grown_low(polygons, grow, bounds[:, k], k, quad_segs) for k in (0, 1))
+    bounds[:, :2] -= grow[:, None]  # the grown polygons lie within these bounds
+    bounds[:, 2:] += grow[:, None]
+    ncols = max(1, int(np.ceil((bounds[:, 2].max() - x0) / side)))
+    # the tiles each polygon's bounds meet, widened by a hair so that rounding in the buffer never
+    # leaves a polygon out of a tile it reaches (a pair too many is dropped by the intersects test)
+    pad = side * 1e-6
+    i0 = np.floor((bounds[:, 0] - pad - x0) / side).astype(np.int64).clip(0, ncols - 1)
+    i1 = np.floor((bounds[:, 2] + pad - x0) / side).astype(np.int64).clip(0, ncols - 1)
+    j0 = np.floor((bounds[:, 1] - pad - y0) / side).astype(np.int64).clip(0)
+    j1 = np.floor((bounds[:, 3] + pad - y0) / side).astype(np.int64).clip(0)
+    del bounds
+    nx, n = i1 - i0 + 1, (i1 - i0 + 1) * (j1 - j0 + 1)
+    poly = np.repeat(np.arange(len(polygons)), n)
+    k = np.arange(len(poly)) - np.repeat(np.cumsum(n) - n, n)  # pair's rank among its polygon's tiles
+    tile = (j0[poly] + k // nx[poly]) * ncols + i0[poly] + k % nx[poly]
+    del k, nx, n, i0, i1, j0, j1
+    order = np.argsort(tile, kind="stable")
+    tile, poly = tile[order], poly[order]
+    del order
+    # blocks: runs of whole tiles, a new one whenever about block_pairs pairs have gone by
+    step = resolve(settings).union_block_pairs if block_pairs is None else block_pairs
+    starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])  # first pair of each tile
+    block = starts // max(1, int(step))
+    cuts = np.r_[starts[np.flatnonzero(np.r_[True, block[1:] != block[:-1]])], len(tile)]
+    out = [_union_block(polygons, grow, tile[a:b], poly[a:b], x0, y0, side, ncols, clip, quad_segs)
+           for a, b in zip(cuts[:-1], cuts[1:])]
+    pieces = np.concatenate(out)
+    return pieces[shapely.get_dimensions(pieces) == 2]
+
+
+def _union_block(polygons, grow, tile, poly, x0, y0, side, ncols, clip, quad_segs) -> np.ndarray:
+    """One block: its pairs ``(tile, poly)`` sorted by tile; the pieces of each tile's union."""
+    ids, ti = np.unique(tile, return_inverse=True)
+    mine, pi = np.unique(poly, return_inverse=True)
+    g, d = polygons[mine], grow[mine]
+    grown = d > 0
+    g[grown] = shapely.buffer(g[grown], d[grown], quad_segs=quad_segs)
+    bad = ~grown & ~shapely.is_valid(g)
+    g[bad] = shapely.make_valid(g[bad])
+    gx, gy = x0 + (ids % ncols) * side, y0 + (ids // ncols) * side
+    tiles = shapely.box(gx, gy, gx + side, gy + side)
+    if clip is not None:
+        tiles = shapely.intersection(tiles, clip)
+    shapely.prepare(tiles)
+    hit = shapely.intersects(tiles[ti], g[pi])
+    ti, pi = ti[hit], pi[hit]
+    # most polygons lie inside one tile: only those crossing a tile's edge are cut
+    cut = g[pi]
+    crossing = ~shapely.contains_properly(tiles[ti], cut)
+    cut[crossing] = shapely.intersection(cut[crossing], tiles[ti[crossing]])
+    first = np.flatnonzero(np.r_[True, ti[1:] != ti[:-1], True])
+    pieces = np.array([shapely.union_all(cut[a:b]) for a, b in zip(first[:-1], first[1:])], dtype=object)
+    return shapely.get_parts(pieces)
+
+
+def _grown_low(polygons, grow, low, axis: int, quad_segs: int) -> float:
+    """The lowest x (``axis`` 0) or y (1) of the grown polygons, as :func:`shapely.buffer` makes
+    them (the tiles start there, as they would from the grown polygons' bounds).
+
+    A buffer's round corners are chords of the circle and its input is simplified by 1 % of the
+    distance, so it reaches at least ``cos(pi / (4 quad_segs)) - 0.02`` of the distance beyond the
+    polygon: only the few polygons that may reach lowest are grown here.
+    """
+    reach = np.cos(np.pi / (4 * quad_segs)) - 0.02
+    can = np.flatnonzero(low - grow <= (low - grow * reach).min())
+    d = grow[can]
+    grown = shapely.buffer(polygons[can[d > 0]], d[d > 0], quad_segs=quad_segs)
+    return float(np.r_[low[can[d == 0]], shapely.bounds(grown)[:, axis]].min())

@@ -1,0 +1,1 @@
+"""One evaluation: its context, demand, each rule measured once, typed results, the rule kinds."""

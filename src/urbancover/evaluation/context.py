@@ -1,0 +1,318 @@
+"""The inputs of one evaluation, prepared once and shared by every rule.
+
+A :class:`Context` holds the extract, the walking network, the analysed area, the demand layers
+(homes, residents, compounds, area units) in the network's metric CRS, and a cache of what several rules
+share (snapped layers, street networks, and the measurements of :mod:`urbancover.evaluation.measure`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbancover.core.errors import InputError
+from urbancover.core.intervals import intersect, merge
+from urbancover.core.settings import Settings, current, resolve
+from urbancover.evaluation.demand import (
+    Plausibility,
+    plausibility,
+    population_points,
+    residential_buildings,
+    residential_land_km2,
+)
+from urbancover.evaluation.demand import compounds as compounds_from
+from urbancover.evaluation.validate import facility_layers, unit_layer, user_layer
+from urbancover.io.crs import require_crs
+from urbancover.io.osm import OSMData
+from urbancover.network.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
+from urbancover.network.walk import Network, walk_network
+from urbancover.plan.selectors import GEOMETRY_KEY, TagValues, select
+from urbancover.present import Note
+
+
+@dataclass(eq=False)
+class Context:
+    """Everything a rule needs, in the network's CRS. Build it with :func:`make_context`.
+
+    Attributes
+    ----------
+    homes : GeoDataFrame
+        Residential buildings inside the area, with ``residents`` and ``compound`` (row in
+        ``compounds`` or -1).
+    population : GeoDataFrame
+        Weighted points where residents live (``residents``, ``home``, ``compound``).
+    compounds : GeoDataFrame
+        Compounds inside the area (most of their area), with ``old``.
+    units : GeoDataFrame or None
+        Area units (subdistricts) with a ``unit`` name column, when known.
+    """
+
+    osm: OSMData
+    network: Network
+    area: shapely.Geometry
+    features: gpd.GeoDataFrame
+    homes: gpd.GeoDataFrame
+    population: gpd.GeoDataFrame
+    compounds: gpd.GeoDataFrame
+    units: gpd.GeoDataFrame | None
+    notes: list[str] = field(default_factory=list)
+    residents_estimated: bool = True
+    #: Residents per km² of residential land against the plausible range (demand.plausibility), once
+    #: per evaluation; shown beside every per-resident result.
+    residents_check: Plausibility | None = None
+    compound_source: str = ""
+    user_facilities: dict = field(default_factory=dict)
+    #: Keep every OSM tag column on the place layers (``evaluate(..., osm_tags=True)``).
+    osm_tags: bool = False
+    #: What the evaluation computed once and shares: distance fields, snapped layers, street networks,
+    #: measurements (see :mod:`urbancover.evaluation.measure`).
+    cache: dict = field(default_factory=dict, repr=False)
+    #: Called with a short message at the steps inside a rule (``evaluate(progress=True)`` shows it
+    #: beside the rule on the bar, or as a log line off a terminal); None: silent.
+    on_progress: Callable[[str], None] | None = field(default=None, repr=False)
+    #: The settings of the evaluation (``evaluate(..., settings=)``): every rule reads these.
+    settings: Settings = field(default_factory=current, repr=False)
+
+    def progress(self, message: str) -> None:
+        """Report a step inside a rule to :attr:`on_progress`, when set."""
+        if self.on_progress is not None:
+            self.on_progress(message)
+
+    @property
+    def crs(self):
+        """The network's metric CRS, in which every layer of the context is."""
+        return self.network.crs
+
+    @property
+    def area_km2(self) -> float:
+        """The analysed area in km²."""
+        return self.area.area / 1e6
+
+    def tag_values(self, table: str) -> TagValues:
+        """The :class:`~urbancover.plan.selectors.TagValues` of ``"features"``, ``"ways"`` (the
+        extract's highway ways) or ``"edges"`` (the walking network's), read once per evaluation
+        and shared by every selection over that table.
+        """
+        key = ("tag values", table)
+        if key not in self.cache:
+            frame = self._table(table, geometry=False)
+            self.cache[key] = TagValues(frame["tags"] if len(frame) else [])
+        return self.cache[key]
+
+    def select(self, table: str, selector) -> np.ndarray:
+        """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``."""
+        by_shape = any(GEOMETRY_KEY in alt for alt in selector)
+        return select(self._table(table, geometry=by_shape), selector, values=self.tag_values(table))
+
+    def _table(self, table: str, geometry: bool = True):
+        if table == "edges":  # the tags (and lines) a selection reads, not the edges' whole GeoDataFrame
+            net = self.network
+            tags = net.edge_values("tags")
+            tags = tags if tags is not None else np.full(net.n_edges, None)
+            if not geometry:  # a lean network's LineStrings are not made for a selection by tags
+                return pd.DataFrame({"tags": tags})
+            return gpd.GeoDataFrame({"tags": tags}, geometry=net.geometry, crs=net.crs)
+        tables = {"features": self.features, "ways": self.osm.ways}
+        if table not in tables:
+            raise ValueError(f"table must be one of {list(tables) + ['edges']}, not {table!r}")
+        return tables[table]
+
+    def facilities(
+        self, selector, *, min_area_m2: float | None = None, inside: bool = False, user: str | None = None
+    ) -> gpd.GeoDataFrame:
+        """Features matching ``selector`` (whole extract, or only those meeting the area with
+        ``inside``); polygons smaller than ``min_area_m2`` are dropped (points are kept only when
+        ``min_area_m2`` is None, since their area is unknown). When the user gave a facility layer
+        under the key ``user`` (a rule id, or ``rule.category``), that layer is used instead.
+        """
+        if user is not None and user in self.user_facilities:
+            f = self.user_facilities[user]
+        else:
+            f = self.features[self.select("features", selector)]
+        if min_area_m2 is not None:
+            f = f[shapely.area(f.geometry.values) >= min_area_m2]
+        if inside:
+            f = f[shapely.intersects(f.geometry.values, self.area)]
+        return f
+
+    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places") -> Snapped:
+        """Places (an array of geometries in the network's CRS, or :class:`~urbancover.network.snap.Places`
+        given by their coordinates) snapped onto the network, once per ``key`` for the whole
+        evaluation: every rule measuring the same demand layer reuses it.
+        """
+        key = ("snapped", key)
+        if key not in self.cache:
+            if isinstance(geoms, Places):
+                self.cache[key] = snap_places(self.network, geoms, name=name, settings=self.settings)
+            else:
+                self.cache[key] = snap_geometries(self.network, geoms, name=name, settings=self.settings)
+        return self.cache[key]
+
+    def street_network(self, selector) -> Network:
+        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once; lean
+        (``walk_network(..., lean=True)``): its edges are arrays until their LineStrings are asked for.
+        """
+        key = ("streets", json.dumps(selector, sort_keys=True, default=str))
+        if key not in self.cache:
+            ways = self.osm.ways[self.select("ways", selector)]
+            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
+        return self.cache[key]
+
+    def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
+        """Parts of the walking network that are street demand: inside the area, on edges matching
+        ``streets``, inside polygons matching ``streets_in`` (with ``streets_near``: only the polygons
+        that touch or lie within ``near_m`` of a feature matching it, and *every* path inside them: the
+        riverside parks of PLAN_RULES rev 2), or, without ``streets_in``, within ``near_m`` of
+        features matching ``streets_near``. Returns disjoint intervals ``(edge, start, end)``.
+        """
+        net = self.network
+        if ("area intervals",) not in self.cache:  # the same for every street rule
+            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])
+        out = self.cache[("area intervals",)]
+        if streets:
+            rows = np.flatnonzero(self.select("edges", streets))
+            out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
+        near = self.facilities(streets_near).geometry.values if streets_near else None
+        if streets_in:
+            polys = self.facilities(streets_in).geometry.values
+            polys = polys[shapely.get_dimensions(polys) == 2]
+            if near is not None:  # the polygons near the features, whole
+                hit, _ = shapely.STRtree(near).query(polys, predicate="dwithin", distance=near_m) if len(near) else ([], [])
+                polys = polys[np.unique(hit).astype(np.int64)]
+            out = intersect(out, merge(*parts_inside(net, polys, union=True)[:3]))
+        elif near is not None:
+            out = intersect(out, merge(*parts_inside(net, shapely.buffer(near, near_m), union=True)[:3]))
+        return out
+
+
+def make_context(
+    osm: OSMData,
+    network: Network | None = None,
+    *,
+    area=None,
+    compounds: gpd.GeoDataFrame | None = None,
+    population: gpd.GeoDataFrame | str | os.PathLike | None = None,
+    population_column: str = "population",
+    units: gpd.GeoDataFrame | None = None,
+    units_column: str = "name",
+    facilities: dict | None = None,
+    valid_facility_keys: set | None = None,
+    margin_needed: float = 0.0,
+    checked_notes: list[str] | None = None,
+    settings: Settings | None = None,
+) -> Context:
+    """Prepare the inputs of an evaluation (see :func:`urbancover.evaluate` for the parameters).
+
+    ``checked_notes``: the notes of :func:`urbancover.evaluation.validate.check_inputs` when the layers given
+    were checked by it before the extract was read (:func:`urbancover.evaluate` does); then only the
+    checks that need the extract are left. None: every check is made here.
+    """
+    s = resolve(settings)
+    net = network if network is not None else walk_network(osm, lean=True, settings=s)
+    # every user layer is checked the same way before use (urbancover.evaluation.validate)
+    checked: list[str] = list(checked_notes or [])
+    done = checked_notes is not None
+    near_m = max(s.max_snap_distance or 0.0, margin_needed)
+    if area is not None:
+        area = user_layer(area, "area", osm, net, near_m, checked, checked=done)
+    if compounds is not None:
+        compounds = user_layer(compounds, "compounds", osm, net, near_m, checked, checked=done)
+    if population is not None and not isinstance(population, (str, os.PathLike)):
+        population = user_layer(population, "population", osm, net, near_m, checked, checked=done)
+    if units is not None:
+        units = user_layer(units, "units", osm, net, near_m, checked, checked=done)
+    facilities = {
+        key: user_layer(layer, f"facilities[{key!r}]", osm, net, near_m, checked, checked=done)
+        if not (valid_facility_keys is not None and key not in valid_facility_keys) else layer
+        for key, layer in (facilities or {}).items()
+    }
+    area_geom, notes = _area(area, osm, net, margin_needed)
+    notes.extend(checked)
+    features = osm.projected("features")
+    homes_all = residential_buildings(osm, settings=s).to_crs(net.crs)
+    homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
+    comp, comp_source = compounds_from(osm, compounds, settings=s)
+    comp = comp.to_crs(net.crs)
+    inside = shapely.area(shapely.intersection(comp.geometry.values, area_geom)) > 0.5 * shapely.area(comp.geometry.values)
+    comp = comp[inside].reset_index(drop=True)
+    notes.append(Note("compounds", source=comp_source, n=len(comp), old=int(comp["old"].sum())))
+    pop, pop_source = population_points(homes, population, column=population_column, settings=s)
+    if population is not None:
+        pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
+    notes.append(Note("residents", source=pop_source, total=pop["residents"].sum()))
+    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom, settings=s), settings=s)
+    if check.ok is False:
+        notes.append(check.message)
+    homes = homes.assign(compound=_compound_of(homes, comp))
+    if population is None:
+        homes = homes.assign(residents=pop["residents"].to_numpy())
+    else:
+        w = np.zeros(len(homes))
+        on_home = pop["home"].to_numpy() >= 0
+        np.add.at(w, pop["home"].to_numpy()[on_home], pop["residents"].to_numpy()[on_home])
+        homes = homes.assign(residents=w)
+    pop = pop.assign(compound=_compound_of(pop, comp))
+    if len(homes) == 0:
+        notes.append(Note("homes.none"))
+    units_gdf = unit_layer(units, units_column, net) if units is not None else None
+    return Context(
+        osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
+        compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
+        compound_source=comp_source, settings=s,
+        user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
+    )
+
+
+def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:
+    """Row of the compound holding each feature's point on surface, -1 if none."""
+    out = np.full(len(layer), -1, dtype=np.int64)
+    if len(layer) and len(comp):
+        pts = shapely.point_on_surface(layer.geometry.values)
+        li, ci = shapely.STRtree(comp.geometry.values).query(pts, predicate="within")
+        out[li] = ci
+    return out
+
+
+#: A user's analysed area with less than this share inside the extract's bounds (the box every
+#: default and check of the extract uses, :attr:`OSMData.boundary`) is warned about: densities per
+#: km² divide by the whole area but count only what the data hold.
+AREA_COVERED_MIN = 0.9
+
+
+def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geometry, list[str]]:
+    """The analysed area in the network's CRS, and notes on it (source, share inside the extract,
+    margin for edge effects).
+    """
+    notes = []
+    if area is None:
+        geom = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+        notes.append(Note("area.bounds", km2=geom.area / 1e6))
+    else:
+        if isinstance(area, shapely.Geometry):
+            area = gpd.GeoSeries([area], crs=4326)
+        geom = require_crs(area, "area").to_crs(net.crs).geometry.union_all()
+        if geom.is_empty or geom.area == 0:
+            raise InputError("area: the analysed area is empty or has no area; give polygons.")
+        notes.append(Note("area.user", km2=geom.area / 1e6))
+    extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
+    covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
+    if covered < AREA_COVERED_MIN:
+        msg = (f"area: only {100 * covered:.1f} % of the analysed area ({geom.area / 1e6:.2f} km²) lies inside the "
+               f"extract's bounds ({osm.path.name}); the data hold no streets, homes or facilities beyond them. Counts "
+               "and shares describe the part inside only, and densities per km² (facilities, street length) are divided "
+               f"by the whole area: they come out at {100 * covered:.1f} % of their value over the part inside. Use an "
+               "extract that covers the area, or cut the area to the extract.")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
+    margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
+    if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond
+        notes.append(Note("area.margin", margin=margin, need=need))
+    return geom, notes

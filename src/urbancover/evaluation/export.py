@@ -1,0 +1,389 @@
+"""The one writer of an evaluation's layers: :func:`write_report`.
+
+:meth:`urbancover.evaluation.analysis.Report.to_gpkg`, :meth:`~urbancover.evaluation.analysis.Report.export`,
+:func:`urbancover.report.export_gpkg`, the command line and batch runs all write through it, so they
+write the same layer set:
+
+* every layer of every rule (``<rule id>__<layer>``, one geometry type each) and ``compounds``;
+* ``<rule id>__street_distance`` for every distance rule (with ``street_distance=True``, the
+  default): the streets cut where the distance crosses the threshold, as the gap maps colour them;
+* ``zones`` when demonstration-zone candidates are given;
+* the ``summary`` table (and ``summary_by_unit`` with units), and any ``extra`` named tables.
+
+Every file is written atomically (:func:`urbancover.core.files.atomic_path`): a GeoPackage under a
+temporary name renamed into place, the files of a folder format in a hidden temporary folder moved
+into place one by one. A full disk or a folder without permission is an
+:class:`urbancover.core.files.OutputError` naming the path and the cause, in every format.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbancover.core import intervals
+from urbancover.core.errors import InputError
+from urbancover.core.files import atomic_path, part_folder, writing
+from urbancover.network.walk import line_substrings
+from urbancover.plan.rules import ID_PATTERN
+from urbancover.present import say
+
+#: Export formats: name -> (file suffix, OGR driver or None for GeoParquet).
+FORMATS = {"gpkg": (".gpkg", "GPKG"), "parquet": (".parquet", None), "geojson": (".geojson", "GeoJSON"),
+           "shp": (".shp", "ESRI Shapefile")}
+FORMAT_ALIASES = {"geopackage": "gpkg", "geoparquet": "parquet", "json": "geojson", "shapefile": "shp"}
+#: The files of one Shapefile layer besides the ``.shp``.
+SHAPEFILE_SIDES = (".dbf", ".shx", ".prj", ".cpg")
+
+
+def export_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """The format's name (a key of :data:`FORMATS`): ``format`` or its alias, else from ``path``'s suffix, else gpkg."""
+    if format is None:
+        suffix = Path(path).suffix.lower().lstrip(".")
+        format = suffix if suffix in FORMATS or suffix in FORMAT_ALIASES else "gpkg"
+    fmt = FORMAT_ALIASES.get(str(format).lower(), str(format).lower())
+    if fmt not in FORMATS:
+        raise InputError(f"format: unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as err:
+            raise InputError('format: GeoParquet needs pyarrow; pip install "urbancover[parquet]", or choose '
+                             "gpkg, geojson or shp.") from err
+    return fmt
+
+
+def report_tables(report, *, zones=None, street_distance: bool = True, extra: dict | None = None):
+    """``(name, table)`` of everything :func:`write_report` writes, in order, one at a time (a city's
+    layers are made when read and dropped after writing).
+    """
+    for name, gdf in report.iter_layers():
+        if "geometry" in gdf:
+            yield from one_type(name, gdf).items()
+    if street_distance:
+        for rid, res in report.results.items():
+            if res.measurement is not None:
+                yield f"{rid}__street_distance", street_layer(report, rid)
+    z = zones_layer(zones, report.network.crs)
+    if z is not None:
+        yield "zones", z
+    yield "summary", report.summary
+    if report.by_unit is not None:
+        yield "summary_by_unit", report.by_unit
+    yield from (extra or {}).items()
+
+
+def write_report(report, path: str | os.PathLike, format: str | None = None, *, zones=None,
+                 street_distance: bool = True, extra: dict | None = None, target=None) -> list[Path]:
+    """Write every layer and table of an evaluation (see the module's docstring) in one format.
+
+    Parameters
+    ----------
+    report
+        What :func:`urbancover.evaluate` returned.
+    path
+        GeoPackage: the ``.gpkg`` file (another path gets ``urbancover.gpkg`` inside it). Other
+        formats: the folder, one file per layer (``<layer>.<ext>``) and the tables as CSV with a
+        UTF-8 byte-order mark.
+    format
+        ``"gpkg"``, ``"parquet"``, ``"geojson"`` (WGS 84, as RFC 7946 requires) or ``"shp"`` (field
+        names cut to 10 characters, ``<layer>.fields.csv`` maps them back; empty layers skipped).
+        Default: from ``path``'s suffix, else GeoPackage.
+    zones
+        Demonstration-zone candidates (:func:`urbancover.zones.find_zones`), written as ``zones``.
+    street_distance
+        Write ``<rule id>__street_distance`` for every distance rule.
+    extra
+        More named tables or layers.
+    target
+        ``target(file name) -> Path``: where each file of a folder format goes (default:
+        ``path / name``); the command line passes its guard, which refuses foreign files.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    OutputError
+        A full disk or a folder without permission (naming the path and the cause).
+    """
+    path = Path(path)
+    fmt = export_format(path, format)
+    unsafe = [rid for rid in report.results if not ID_PATTERN.match(str(rid))]
+    if unsafe:  # layers and files are named <rule id>__<layer>: never a path (load_rules checks ids; a report built by hand)
+        raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
+                         "and files; see urbancover rules check.")
+    tables = report_tables(report, zones=zones, street_distance=street_distance, extra=extra)
+    if fmt == "gpkg":
+        final = path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg"
+        return [_write_gpkg(tables, final)]
+    if path.exists() and not path.is_dir():
+        raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
+    target = target or (lambda name: path / name)
+    with part_folder(path) as tmp:
+        files = _write_files(tables, tmp, fmt, path)
+        finals = [Path(target(f.name)) for f in files]  # refuse (a foreign file) before moving anything
+        with writing(path):
+            for f, final in zip(files, finals):
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.is_dir():
+                    raise InputError(f"path: {final} is a folder; it is in the way of an exported file.")
+                os.replace(f, final)
+    return finals
+
+
+def _write_gpkg(tables, final: Path) -> Path:
+    import pyogrio
+
+    # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new and renamed
+    # into place only when complete, so a crash loses nothing that could not be written again
+    previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        with atomic_path(final) as part:
+            for name, table in tables:
+                pyogrio.write_dataframe(for_file(table), part, layer=name, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
+    return final
+
+
+def _write_files(tables, folder: Path, fmt: str, final: Path) -> list[Path]:
+    """One file per layer (and per table, as CSV) into ``folder``; the files written. A failure
+    names the file in ``final``, the folder they are for.
+    """
+    import pyogrio
+
+    suffix, driver = FORMATS[fmt]
+    written = []
+    for name, table in tables:
+        if not isinstance(table, gpd.GeoDataFrame) or "geometry" not in table:
+            target = folder / f"{name}.csv"
+            with writing(final / target.name):
+                for_file(table).to_csv(target, index=False, encoding="utf-8-sig")
+            written.append(target)
+            continue
+        for part_name, part in one_type(name, table).items():
+            if fmt == "shp" and len(part) == 0:
+                continue
+            layer = gpd.GeoDataFrame(for_file(part), geometry=part.geometry.name, crs=part.crs)
+            if fmt == "geojson":
+                layer = layer.to_crs(4326)
+            target = folder / f"{part_name}{suffix}"
+            with writing(final / target.name):
+                if fmt == "shp":
+                    layer, fields = short_fields(layer)
+                    fields_path = folder / f"{part_name}.fields.csv"
+                    fields.to_csv(fields_path, index=False, encoding="utf-8-sig")
+                    written.append(fields_path)
+                if fmt == "parquet":
+                    layer.to_parquet(target, index=False)
+                else:
+                    opts = {"ENCODING": "UTF-8"} if fmt == "shp" else None
+                    pyogrio.write_dataframe(layer, target, driver=driver, layer_options=opts)
+            written.append(target)
+            if fmt == "shp":  # a shapefile is several files
+                written += [target.with_suffix(side) for side in SHAPEFILE_SIDES if target.with_suffix(side).exists()]
+    return written
+
+
+def one_type(name: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """A layer as layers of one geometry type each: itself, or ``<name>_points``, ``<name>_lines``
+    and ``<name>_areas`` when it mixes them (GIS formats type each layer).
+    """
+    dims = shapely.get_dimensions(gdf.geometry.values) if len(gdf) else np.zeros(0, int)
+    kinds = set(dims.tolist())
+    if len(kinds) <= 1:
+        return {name: gdf}
+    return {f"{name}_{k}": gdf[dims == d] for d, k in ((0, "points"), (1, "lines"), (2, "areas")) if d in kinds}
+
+
+def short_fields(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Shapefile field names (at most 10 characters, unique) and the table mapping them back."""
+    geom = table.geometry.name
+    names, taken = {}, set()
+    for col in table.columns:
+        if col == geom:
+            continue
+        short = str(col)[:10]
+        k = 1
+        while short.lower() in taken:
+            tail = f"_{k}"
+            short = str(col)[: 10 - len(tail)] + tail
+            k += 1
+        taken.add(short.lower())
+        names[col] = short
+    return table.rename(columns=names), pd.DataFrame({"field": list(names.values()), "column": list(names.keys())})
+
+
+def for_file(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy with dict/list columns as JSON text and no infinities, which GeoPackage can store."""
+    out = df.reset_index(drop=True)
+    geom = getattr(out, "_geometry_column_name", None)
+    for col in out.columns:
+        if col == geom:
+            continue
+        s = out[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (dict, list, tuple, np.ndarray))).any():
+            out[col] = s.map(lambda v: json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
+                             if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
+        elif pd.api.types.is_float_dtype(s):
+            out[col] = s.replace([np.inf, -np.inf], np.nan)
+    return out
+
+
+# ------------------------------------------------------------------------- street distances
+
+
+def street_distances(report, rule_id: str, *, step: float | None = None, resolution: float = 0.0,
+                     beyond_steps: bool = True, geometry: bool = True) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Every street of the network cut into pieces, each with its network distance to the rule's
+    facilities: what the gap map colours.
+
+    Pieces break at every point where the distance crosses the threshold (exactly), at the ends of
+    the rule's street demand, and at most every ``step`` metres (default: a twentieth of the
+    threshold, 10 to 50 m), so that colours change smoothly within the threshold; with
+    ``step=math.inf`` only at those points (the fewest pieces, for export). ``resolution`` (metres)
+    raises ``step`` to at least that: a map passes the ground length of one printed dot, so a whole
+    city is not cut finer than its paper can show. With ``beyond_steps=False`` the regular breaks
+    are left out where every category is beyond its threshold (a gap map colours all of that
+    alike): far fewer pieces for a city where most streets are beyond.
+
+    Returns a GeoDataFrame (the network's CRS): ``edge``, ``start``, ``end`` (metres from the
+    edge's ``u`` end), ``network_distance`` (metres at the middle of the piece, ``inf`` if no facility is
+    reachable; for an ``all_of`` rule the distance to the farthest category), ``distance_from`` and
+    ``distance_to`` (the same at the piece's two ends), ``ratio`` (distance
+    over threshold; for ``all_of`` the largest over the categories), ``served`` (every category
+    within its threshold), ``demand`` (the piece is street demand of the rule), ``highway``,
+    ``name``, and the piece's LineString (with ``geometry=False`` a DataFrame without it: cutting
+    the lines is most of the cost, and a caller that merges pieces first needs none).
+    """
+    msr = report.results[rule_id].measurement
+    if msr is None:
+        raise InputError(f"{rule_id}: a {report.results[rule_id].rule.kind!r} rule has no distance to map.")
+    fields, thresholds = [c.field for c in msr.checks], msr.thresholds
+    net = report.network
+    m = net.n_edges
+    L = net.length
+    if step is None:
+        step = float(np.clip(thresholds.min() / 20.0, 10.0, 50.0))
+        # keep a city-wide map to about half a million pieces
+        step = max(step, float(L.sum()) / 500_000.0)
+    step = max(step, resolution)
+    n_seg = np.maximum(1, np.ceil(L / step)).astype(np.int64)
+    e_reg = np.repeat(np.arange(m), n_seg + 1)
+    k_reg = intervals.ranges(n_seg + 1)
+    p_reg = k_reg * (L / n_seg)[e_reg]
+    covered = [fld.covered_intervals(T) for fld, T in zip(fields, thresholds)]
+    if not beyond_steps:
+        # regular breaks only where some category is within its threshold, and at the edges' ends
+        union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
+        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg)
+        e_reg, p_reg = e_reg[keep], p_reg[keep]
+    be, bp = [e_reg], [p_reg]
+    for ce, cs, cn in covered:
+        be += [ce, ce]
+        bp += [cs, cn]
+    demand = msr.streets
+    if demand is not None:
+        be += [demand[0], demand[0]]
+        bp += [demand[1], demand[2]]
+    e = np.concatenate(be).astype(np.int64)
+    p = np.clip(np.concatenate(bp).astype(float), 0.0, L[np.concatenate(be).astype(np.int64)])
+    order = np.lexsort((p, e))
+    e, p = e[order], p[order]
+    nxt_same = np.r_[e[1:] == e[:-1], False]
+    pe = e[nxt_same]
+    ps = p[nxt_same]
+    pn = p[np.r_[False, nxt_same[:-1]]]
+    keep = pn - ps > 1e-6
+    pe, ps, pn = pe[keep], ps[keep], pn[keep]
+    mid = (ps + pn) / 2.0
+    dists = msr.along(pe, mid)
+    d_from = msr.along(pe, ps).max(axis=1)
+    d_to = msr.along(pe, pn).max(axis=1)
+    ratio = (dists / thresholds[None, :]).max(axis=1)
+    served = (dists <= thresholds[None, :]).all(axis=1)
+    distance = dists.max(axis=1)
+    in_demand = np.zeros(len(pe), bool)
+    if demand is not None and len(demand[0]):
+        # a piece is demand when its middle lies in a demand interval of its edge
+        in_demand = _within(demand, pe, mid)
+    cols = {
+        "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
+        "ratio": ratio, "served": served, "demand": in_demand,
+        "highway": net.edge_values("highway", pe),
+        "name": net.edge_values("name", pe),
+    }
+    if len(fields) > 1:
+        for k in range(len(fields)):
+            cols[f"network_distance_{report.results[rule_id].rule.categories[k].name}"] = dists[:, k]
+    if not geometry:
+        return pd.DataFrame(cols)
+    geom = line_substrings(net.lines(pe), ps, pn) if len(pe) else np.zeros(0, dtype=object)
+    return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
+
+
+def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Whether each point (edge ``e``, ``p`` metres along it) lies in the interval of ``iv``
+    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any),
+    by :func:`urbancover.core.intervals.locate`.
+    """
+    de, ds, dn = (np.asarray(x) for x in iv)
+    if len(de) == 0:
+        return np.zeros(len(e), dtype=bool)
+    o = np.lexsort((ds, de))
+    k = intervals.locate((de[o], ds[o], dn[o]), e, p)
+    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
+
+
+def street_layer(report, rule_id: str) -> gpd.GeoDataFrame:
+    """The ``<rule id>__street_distance`` layer: :func:`street_distances` cut only where the distance
+    crosses the threshold, with the layers' column names (``network_m`` ...) and a ``status``
+    (``served``, ``beyond``, ``no path``, ``no facility``: files keep no ``inf``).
+    """
+    pieces = street_distances(report, rule_id, step=math.inf)
+    msr = report.results[rule_id].measurement
+    has = np.array([len(c.facilities) > 0 for c in msr.checks])
+    out = pieces.rename(columns={"network_distance": "network_m", "distance_from": "network_m_from",
+                                 "distance_to": "network_m_to", "start": "start_m", "end": "end_m"})
+    out.columns = [c.replace("network_distance_", "network_m_") for c in out.columns]
+    status = np.where(out["served"].to_numpy(dtype=bool), "served",
+                      np.where(~has.all(), "no facility",
+                               np.where(np.isinf(out["network_m"].to_numpy(dtype=float)), "no path", "beyond")))
+    return out.assign(status=status)
+
+
+def zones_layer(zones, crs, lang: str = "en") -> gpd.GeoDataFrame | None:
+    """The demonstration-zone candidates in ``crs`` with the columns the outputs read (tolerant of
+    missing ones; names and reasons said in ``lang``), or None.
+    """
+    if zones is None:
+        return None
+    if not isinstance(zones, gpd.GeoDataFrame):
+        raise TypeError(f"zones must be a GeoDataFrame (urbancover.zones.find_zones), got {type(zones).__name__}.")
+    if zones.crs is None:
+        raise InputError("zones: the GeoDataFrame has no CRS; set it (e.g. zones.set_crs(...)) first.")
+    z = zones.to_crs(crs).reset_index(drop=True)
+    g = z.geometry.values
+    z = z[~shapely.is_missing(g) & ~shapely.is_empty(g)].reset_index(drop=True)
+    if "area_km2" not in z:
+        z["area_km2"] = shapely.area(z.geometry.values) / 1e6
+    for col in ("compound_names", "reason", "score"):
+        if col not in z:
+            z[col] = None
+    z["compound_names"] = [
+        ", ".join(say(x, lang) for x in v) if isinstance(v, (list, tuple, np.ndarray))
+        else ("" if v is None or (isinstance(v, float) and math.isnan(v)) else say(v, lang))
+        for v in z["compound_names"]]
+    z["reason"] = [say(v, lang) for v in z["reason"]]
+    return z

@@ -1,0 +1,1 @@
+"""The walkable network: arrays and CSR (walk), compiled nearest-segment kernels, snapping."""

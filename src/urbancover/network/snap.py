@@ -1,0 +1,548 @@
+"""Where places and facilities meet the walking network.
+
+Everything that puts a geometry on the network lives here:
+
+* :func:`snap_points` / :func:`snap_geometries`: a place (home, stop, grid cell) projected
+  orthogonally on its nearest edge, with its straight access leg; :func:`places` /
+  :func:`snap_places` do the same for a layer of points held as coordinate arrays (reprojected by
+  a cached pyproj transformer, :func:`urbancover.io.crs.transformer`, no shapely geometry per point);
+* :func:`seeds`: where a facility touches the network: a point at its projection, a polygon or line
+  (a park) on every part of an edge within ``reach`` metres of it;
+* :func:`parts_inside`: the parts of edges inside polygons (street demand inside an area);
+* :func:`at_entrances`: walled polygons reached only at their mapped gates.
+
+The engine (:mod:`urbancover.engine`) searches from these; it never snaps anything itself.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from urbancover.core.compiled import HAVE_NUMBA, compiled
+from urbancover.core.errors import InputError
+from urbancover.core.intervals import merge, total
+from urbancover.core.settings import Settings, resolve
+from urbancover.io.crs import require_crs, transformer
+from urbancover.network.nearest import nearest_segments
+from urbancover.network.walk import Network
+
+Layer = gpd.GeoDataFrame | gpd.GeoSeries
+
+#: metres: a place this close to a graph node is placed on the node itself
+NODE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Snapped:
+    """Points placed on their nearest edge.
+
+    ``edge`` is -1 where a point was not snapped (empty geometry, or farther than the snap limit);
+    its ``offset`` and ``access`` are then NaN and inf.
+    """
+
+    edge: np.ndarray  # int64 edge index, -1 if not snapped
+    offset: np.ndarray  # metres from the edge's u end along its geometry
+    access: np.ndarray  # straight access leg in metres (inf if not snapped)
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+def snap_points(
+    network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points",
+    settings: Settings | None = None,
+) -> Snapped:
+    """Snap points to the orthogonal projection on their nearest edge.
+
+    Parameters
+    ----------
+    network
+        The network.
+    points
+        Points in any CRS (reprojected to the network's). Non-point geometries are snapped by their
+        nearest point to the network.
+    max_distance
+        Points farther than this (metres) stay unsnapped (distance ``inf``) and a warning counts
+        them. Default :data:`settings.max_snap_distance`.
+    name
+        Name of the input in messages.
+    settings
+        The :class:`~urbancover.core.settings.Settings` (``max_snap_distance``, ``island_snap_m``);
+        default :func:`urbancover.core.settings.current`.
+
+    Notes
+    -----
+    Points: the compiled kernel of :mod:`urbancover.network.nearest` over the network's
+    :attr:`~urbancover.network.walk.Network.segment_index` (O(P) after an O(segments) index build; ties go
+    to the lowest edge index). A layer of 2D points is reprojected as coordinate arrays
+    (:func:`places`): no shapely geometry is made per point. Other geometries, and points when numba
+    is missing: a nearest-edge query (:meth:`Network.nearest_edges`) and one ``line_locate_point``
+    call, O(P log E). A point
+    within ``NODE_TOLERANCE`` of a node is placed on one of the node's own edges. Then places on
+    scraps of network move to the real network (see :data:`urbancover.core.settings.island_snap_m`).
+    """
+    return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name, settings=settings)
+
+
+@dataclass(eq=False)
+class Places:
+    """A layer's places in the network's CRS, made by :func:`places`.
+
+    A layer of 2D points is held as coordinates ``xy`` (NaN rows where ``valid`` is False: missing
+    or empty), and its geometries are made only if asked for (:meth:`geometries`); any other layer
+    as its reprojected geometries.
+    """
+
+    xy: np.ndarray | None
+    valid: np.ndarray | None
+    _geoms: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.xy) if self._geoms is None else len(self._geoms)
+
+    def geometries(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The geometries (of ``rows``, default all), made from the coordinates on the first call
+        for a layer of points; None where the input had none.
+        """
+        if self._geoms is None:
+            if rows is not None:
+                return self._points(rows)
+            self._geoms = self._points(np.arange(len(self.xy)))
+        return self._geoms if rows is None else self._geoms[rows]
+
+    def _points(self, rows: np.ndarray) -> np.ndarray:
+        out = np.full(len(rows), None, dtype=object)
+        ok = self.valid[rows]
+        out[ok] = shapely.points(self.xy[rows[ok]])
+        return out
+
+
+def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
+    """A layer (GeoDataFrame or GeoSeries with a CRS) in ``crs``, as coordinates if it holds only
+    2D points (missing and empty rows allowed), else as geometries (:func:`as_geometry`).
+
+    Points are reprojected with :func:`urbancover.io.crs.transformer` on coordinate arrays: the same numbers as
+    ``to_crs``, without making a shapely geometry per point (5-10x faster on 500k points).
+    """
+    if not isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return Places(None, None, as_geometry(data, crs, name))  # (raises the usual error)
+    data = require_crs(data, name)
+    geoms = np.asarray(data.geometry.values, dtype=object)
+    types = shapely.get_type_id(geoms)
+    if ((types != shapely.GeometryType.POINT) & (types != shapely.GeometryType.MISSING)).any() or shapely.has_z(geoms).any():
+        return Places(None, None, as_geometry(data, crs, name))
+    coords = shapely.get_coordinates(geoms)  # (missing and empty points: no row)
+    if len(coords) == len(geoms):
+        row = None  # one point per row
+    else:
+        coords, row = shapely.get_coordinates(geoms, return_index=True)
+    if not data.crs.is_exact_same(crs):
+        x, y = transformer(data.crs, crs).transform(coords[:, 0], coords[:, 1])
+        coords = np.column_stack([x, y])
+    if row is None:
+        return Places(coords, np.ones(len(geoms), dtype=bool))
+    valid = np.zeros(len(geoms), dtype=bool)
+    valid[row] = True
+    xy = np.full((len(geoms), 2), np.nan)
+    xy[row] = coords
+    return Places(xy, valid)
+
+
+def snap_places(network: Network, where: Places, *, max_distance: float | None = ..., name: str = "points",
+                settings: Settings | None = None) -> Snapped:
+    """As :func:`snap_points`, for :class:`Places` in the network's CRS (points as coordinates: no
+    geometry is made, except for the rare places on scraps of network).
+    """
+    if where.xy is None or not HAVE_NUMBA:
+        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name, settings=settings)
+    s = resolve(settings)
+    max_distance, (edge, offset, access) = _unsnapped(len(where), max_distance, s)
+    n = len(where)
+    rows = np.arange(n) if where.valid.all() else np.flatnonzero(where.valid)
+    if len(rows) == 0:
+        return Snapped(edge, offset, access)
+    snap_xy(network, where.xy if len(rows) == n else where.xy[rows], rows, max_distance, edge, offset, access)
+    _off_islands(network, where.geometries, edge, offset, access, s)
+    _warn_far(int((edge[rows] < 0).sum()), len(rows), max_distance, name)
+    return Snapped(edge, offset, access)
+
+
+def _unsnapped(n: int, max_distance, s: Settings):
+    """The snap limit (``...``: :data:`settings.max_snap_distance`) and the columns of ``n``
+    places not snapped yet: edge -1, offset NaN, access leg inf.
+    """
+    if max_distance is ...:
+        max_distance = s.max_snap_distance
+    return max_distance, (np.full(n, -1, dtype=np.int64), np.full(n, np.nan), np.full(n, np.inf))
+
+
+def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points",
+                    settings: Settings | None = None) -> Snapped:
+    """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
+    s = resolve(settings)
+    max_distance, (edge, offset, access) = _unsnapped(len(geoms), max_distance, s)
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not valid.any():
+        return Snapped(edge, offset, access)
+    idx = np.flatnonzero(valid)
+    # places exactly on a graph node (isochrones at nodes, stops at junctions) take a k-d tree
+    # lookup onto one of the node's own edges; the rest an STRtree nearest-edge query
+    is_pt = shapely.get_type_id(geoms[idx]) == shapely.GeometryType.POINT
+    at_node = np.zeros(len(idx), dtype=bool)
+    if HAVE_NUMBA and is_pt.any():
+        # points: the compiled nearest-segment kernel (urbancover.network.nearest), ~40x faster than GEOS
+        rows = idx[is_pt]
+        snap_xy(network, shapely.get_coordinates(geoms[rows]), rows, max_distance, edge, offset, access)
+        at_node = is_pt  # (every point is done)
+    elif is_pt.any():
+        xy = shapely.get_coordinates(geoms[idx][is_pt])
+        d, node = network.node_tree.query(xy, distance_upper_bound=NODE_TOLERANCE)
+        hit = np.isfinite(d)
+        rows = idx[is_pt][hit]
+        e = network.node_edge[node[hit]]
+        edge[rows] = e
+        offset[rows] = np.where(network.u[e] == node[hit], 0.0, network.length[e])
+        access[rows] = d[hit]
+        at_node[np.flatnonzero(is_pt)[hit]] = True
+    rest = idx[~at_node]
+    if len(rest):
+        # nearest edge without max_distance, filtered after (GEOS is ~2x faster that way), and in
+        # Hilbert-curve order, so that consecutive queries visit the same tree nodes (~2x again)
+        rest = rest[hilbert_order(geoms[rest])]
+        (qi, ei), dist = network.nearest_edges(geoms[rest])
+        near = np.ones(len(qi), dtype=bool) if max_distance is None else dist <= max_distance
+        qi, ei, dist = qi[near], ei[near], dist[near]
+        pts = geoms[rest][qi]
+        lines = network.lines(ei)
+        nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+        if nonpoint.any():
+            pts = pts.copy()
+            pts[nonpoint] = shapely.get_point(shapely.shortest_line(lines[nonpoint], pts[nonpoint]), 0)
+        rows = rest[qi]
+        edge[rows] = ei
+        offset[rows] = shapely.line_locate_point(lines, pts)
+        access[rows] = dist
+    _off_islands(network, geoms.__getitem__, edge, offset, access, s)
+    _warn_far(int((edge[idx] < 0).sum()), len(idx), max_distance, name)
+    return Snapped(edge, offset, access)
+
+
+def _warn_far(far: int, of: int, max_distance: float | None, name: str) -> None:
+    if far:
+        warnings.warn(
+            f"{name}: {far} of {of} places lie more than {max_distance} m from every walkable edge; "
+            "they are unreachable (distance inf). Check their CRS, or raise settings.max_snap_distance.",
+            stacklevel=4,
+        )
+
+
+def snap_xy(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: float | None,
+            edge: np.ndarray, offset: np.ndarray, access: np.ndarray) -> None:
+    """Snap the points of coordinates ``xy`` (network CRS) with the compiled kernel
+    (:func:`urbancover.network.nearest.nearest_segments`), writing rows ``rows`` of the output arrays.
+
+    A point within :data:`NODE_TOLERANCE` of a graph node is placed on the node, on one of the
+    node's own edges (``node_edge``): where the kernel's edge ends at that node this costs nothing,
+    and only the rare others (a node lying on an unconnected way) take the k-d tree. O(P) for P
+    points after the network's segment index is built (once).
+    """
+    e, o, d = nearest_segments(network.segment_index, xy, max_distance=max_distance)
+    ok = e >= 0
+    if ok.all():
+        edge[rows], offset[rows], access[rows] = e, o, d
+    else:
+        edge[rows[ok]], offset[rows[ok]], access[rows[ok]] = e[ok], o[ok], d[ok]
+    close = np.flatnonzero(d <= NODE_TOLERANCE)
+    if len(close) == 0:
+        return
+    node, dn = _nearer_end(xy, e, close, network.u, network.v, network.node_xy)
+    far = dn > NODE_TOLERANCE
+    if far.any():  # near a node, but the nearest edge does not end there
+        dk, nk = network.node_tree.query(xy[close[far]], distance_upper_bound=NODE_TOLERANCE)
+        hit = np.isfinite(dk)
+        node[np.flatnonzero(far)[hit]], dn[np.flatnonzero(far)[hit]] = nk[hit], dk[hit]
+    at = close[dn <= NODE_TOLERANCE]
+    node = node[dn <= NODE_TOLERANCE]
+    ne = network.node_edge[node]
+    edge[rows[at]] = ne
+    offset[rows[at]] = np.where(network.u[ne] == node, 0.0, network.length[ne])
+    access[rows[at]] = dn[dn <= NODE_TOLERANCE]
+
+
+@compiled
+def _nearer_end(xy, e, rows, u, v, node_xy):
+    """For the points ``rows`` of ``xy`` on edges ``e``: the end of the edge nearer each point
+    (``u`` on a tie) and the straight distance to it. O(len(rows)).
+    """
+    node = np.empty(len(rows), dtype=np.int64)
+    dist = np.empty(len(rows))
+    for k in range(len(rows)):
+        q = rows[k]
+        a, b = u[e[q]], v[e[q]]
+        da = math.hypot(xy[q, 0] - node_xy[a, 0], xy[q, 1] - node_xy[a, 1])
+        db = math.hypot(xy[q, 0] - node_xy[b, 0], xy[q, 1] - node_xy[b, 1])
+        node[k], dist[k] = (a, da) if da <= db else (b, db)
+    return node, dist
+
+
+def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray, s: Settings) -> None:
+    """Move places snapped onto a scrap of network (not :attr:`Network.main_edges`) to the nearest
+    edge of the real network when one lies within :data:`settings.island_snap_m`; in place.
+    ``geoms_of(rows)`` gives the geometries of the places in ``rows``.
+
+    A place farther than that from the real network stays on its scrap (a separate component stays
+    unreachable). O(I log E) for I places on scraps.
+    """
+    main = network.main_edges
+    rows = np.flatnonzero(edge >= 0)
+    rows = rows[~main[edge[rows]]]
+    if len(rows) == 0 or not main.any():
+        return
+    geoms = geoms_of(rows)
+    (qi, e), dist = network.nearest_edges(geoms, main_only=True)
+    ok = dist <= s.island_snap_m
+    qi, e, dist = qi[ok], e[ok], dist[ok]
+    if len(qi) == 0:
+        return
+    r = rows[qi]
+    pts = geoms[qi]
+    lines = network.lines(e)
+    nonpoint = shapely.get_type_id(pts) != shapely.GeometryType.POINT
+    if nonpoint.any():
+        pts = pts.copy()
+        pts[nonpoint] = shapely.get_point(shapely.shortest_line(lines[nonpoint], pts[nonpoint]), 0)
+    edge[r] = e
+    offset[r] = shapely.line_locate_point(lines, pts)
+    access[r] = dist
+
+
+def hilbert_order(geoms: np.ndarray) -> np.ndarray:
+    """Positions of ``geoms`` sorted along a Hilbert curve over their bounds (geopandas)."""
+    if len(geoms) < 2:
+        return np.arange(len(geoms))
+    return np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
+
+
+def as_geometry(data, crs: pyproj.CRS, name: str) -> np.ndarray:
+    """Geometry array of a GeoDataFrame/GeoSeries reprojected to ``crs``."""
+    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        data = require_crs(data, name)
+        return data.to_crs(crs).geometry.to_numpy() if isinstance(data, gpd.GeoDataFrame) else data.to_crs(crs).to_numpy()
+    raise InputError(
+        f"{name}: expected a GeoDataFrame or GeoSeries with a CRS, got {type(data).__name__}. "
+        "Wrap coordinates with geopandas.points_from_xy(..., crs=...)."
+    )
+
+
+
+#: metres: a street this close to an area facility meets it (absorbs reprojection rounding)
+TOUCH = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class Seeds:
+    """Where facilities touch the network: an interval ``[start, end]`` on an edge at a cost.
+
+    A point facility is an interval of zero width at its projection, with its access leg as cost;
+    a polygon gives one interval of cost 0 per part of an edge inside it.
+    """
+
+    edge: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    cost: np.ndarray
+    source: np.ndarray  # position of the facility in the input
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+
+def seeds(network: Network, sources: Layer, *, name: str = "sources", reach: float = TOUCH,
+          settings: Settings | None = None) -> tuple[Seeds, np.ndarray]:
+    """Place facilities on the network; returns the seeds and the facility geometries (network CRS).
+
+    Polygons and lines are reached on every part of an edge within ``reach`` metres of them.
+
+    Notes
+    -----
+    Vectorised: one STRtree query for polygons, one nearest query for points, O(K log E).
+    """
+    geoms = as_geometry(sources, network.crs, name)
+    is_point = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+    valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not shapely.is_valid(geoms[valid & ~is_point]).all():
+        geoms = geoms.copy()
+        bad = valid & ~is_point & ~shapely.is_valid(geoms)
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    parts = []
+    # points: snapped like any place
+    pt_rows = np.flatnonzero(is_point & valid)
+    snapped = snap_geometries(network, geoms[pt_rows], name=name, settings=settings)
+    ok = snapped.edge >= 0
+    parts.append((snapped.edge[ok], snapped.offset[ok], snapped.offset[ok], snapped.access[ok], pt_rows[ok]))
+    # polygons and lines: every part of an edge that lies inside them, at cost 0
+    area_rows = np.flatnonzero(~is_point & valid)
+    if len(area_rows):
+        # grown by 1 mm so a street along an area's boundary (sharing its nodes) meets it whatever
+        # rounding reprojection left: otherwise it would flip between inside and outside
+        e, a, b, r = parts_inside(network, shapely.buffer(geoms[area_rows], reach))
+        parts.append((e, a, b, np.zeros(len(a)), area_rows[r]))
+        # facilities that touch no edge: reached at the network's nearest point to them
+        untouched = np.setdiff1d(area_rows, area_rows[r])
+        if len(untouched):
+            sn = snap_geometries(network, geoms[untouched], name=name, settings=settings)
+            ok = sn.edge >= 0
+            parts.append((sn.edge[ok], sn.offset[ok], sn.offset[ok], sn.access[ok], untouched[ok]))
+    edge, start, end, cost, src = (np.concatenate(c) for c in zip(*parts))
+    return Seeds(edge.astype(np.int64), start, end, cost, src.astype(np.int64)), geoms
+
+
+def parts_inside(
+    network: Network, geoms: np.ndarray, *, union: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parts of edges inside (or on) polygons or lines, as intervals along the edges.
+
+    Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
+    ``geoms`` of the geometry containing the part. With ``union``, only the union of the parts is
+    wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
+    its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
+    ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
+    whose edge crosses an outline (an edge inside is whole). On a lean network (edges held as
+    vertex arrays) the same steps run over :meth:`Network.edge_chunks`, a chunk's LineStrings made
+    and dropped in turn, so a city's road network never holds one per edge.
+    """
+    shapely.prepare(geoms)
+    if not network.has_geometry:
+        parts = [_parts_in_lines(network, geoms, network.lines(rows), rows, union) for rows in network.edge_chunks()]
+        if not parts:
+            return _parts_in_lines(network, geoms, np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64), union)
+        return tuple(np.concatenate(p) for p in zip(*parts))
+    return _parts_in_lines(network, geoms, network.geometry, None, union, tree=network.tree)
+
+
+def length_inside(network: Network, geoms: np.ndarray) -> float:
+    """Metres of the network's edges inside (or on) the union of ``geoms``: the summed length of
+    :func:`parts_inside`, merged per edge. On a lean network chunk by chunk (an edge's parts all lie
+    in its chunk), so a city's road length is measured without a city's worth of intervals.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    shapely.prepare(geoms)
+    if network.has_geometry:
+        return total(merge(*parts_inside(network, geoms, union=True)[:3]))
+    return float(sum(
+        total(merge(*_parts_in_lines(network, geoms, network.lines(rows), rows, True)[:3]))
+        for rows in network.edge_chunks()
+    ))
+
+
+def _parts_in_lines(network: Network, geoms, lines, rows, union: bool, tree=None):
+    """:func:`parts_inside` over ``lines``: the LineStrings of the edges ``rows`` (all edges when
+    None), queried through ``tree`` (an STRtree over ``lines``, made when not given).
+    """
+    tree = tree if tree is not None else shapely.STRtree(lines)
+    gi, li = tree.query(geoms, predicate="intersects")
+    # an edge wholly inside its polygon is its own intersection: only the edges that cross an
+    # outline need the (costly) overlay; the prepared predicate settles the rest
+    inside = shapely.contains_properly(geoms[gi], lines[li])
+    ei = li if rows is None else rows[li]
+    def line_of(e):
+        return lines[e] if rows is None else lines[e - rows[0]]
+
+    return _pair_parts(network, geoms, gi, ei, inside, union, line_of)
+
+
+def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Pairs to keep when only the union of the parts matters: one pair per edge wholly inside a
+    geometry, and every pair on an edge no geometry holds whole.
+    """
+    whole = np.zeros(network.n_edges, dtype=bool)
+    whole[ei[inside]] = True
+    once = np.zeros(len(ei), dtype=bool)
+    once[np.flatnonzero(inside)[np.unique(ei[inside], return_index=True)[1]]] = True
+    return once | ~whole[ei]
+
+
+def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndarray, inside: np.ndarray, union: bool,
+                line_of):
+    """``parts_inside`` from candidate pairs (geometry ``gi``, edge ``ei``), given which edges lie
+    wholly inside their geometry; ``line_of(edges)`` gives their LineStrings.
+    """
+    if len(gi) == 0:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, dtype=np.int64)
+    if union:
+        # many buffers or polygons overlap (a stop's 500 m disc holds hundreds of edges, and each
+        # edge lies in many discs): one whole copy of a covered edge says all
+        keep = _union_pairs(network, ei, inside)
+        gi, ei, inside = gi[keep], ei[keep], inside[keep]
+    # an edge wholly inside is one part from its start to its end: no geometry to look at
+    whole_e = ei[inside].astype(np.int64)
+    whole_len = shapely.length(line_of(whole_e))
+    loop = network.u[whole_e] == network.v[whole_e]
+    whole_len[loop] = np.minimum(whole_len[loop], network.length[whole_e[loop]])  # as a loop's pieces below
+    whole = (whole_e, np.zeros(len(whole_e)), whole_len, gi[inside].astype(np.int64))
+    gi, ei = gi[~inside], ei[~inside]
+    edge_geom = line_of(ei)
+    cut = shapely.intersection(edge_geom, geoms[gi])
+    pieces, pidx = shapely.get_parts(cut, return_index=True)
+    keep = ~shapely.is_empty(pieces)
+    pieces, pidx = pieces[keep], pidx[keep]
+    is_pt = shapely.get_type_id(pieces) == shapely.GeometryType.POINT
+    first = np.where(is_pt, pieces, shapely.get_point(pieces, 0))
+    last = np.where(is_pt, pieces, shapely.get_point(pieces, -1))
+    a = shapely.line_locate_point(edge_geom[pidx], first)
+    b = shapely.line_locate_point(edge_geom[pidx], last)
+    pe, lo, hi, prow = ei[pidx].astype(np.int64), np.minimum(a, b), np.maximum(a, b), gi[pidx].astype(np.int64)
+    # On a loop edge the closing node is both position 0 and the full length, and
+    # line_locate_point always says 0: place such pieces by their midpoint and half their length
+    # instead, and split a piece that runs through the closing node in two.
+    loop = (network.u[pe] == network.v[pe]) & ~is_pt
+    if loop.any():
+        L = network.length[pe[loop]]
+        h = shapely.length(pieces[loop]) / 2.0
+        m = shapely.line_locate_point(edge_geom[pidx][loop], shapely.line_interpolate_point(pieces[loop], h))
+        lo[loop], hi[loop] = np.maximum(m - h, 0.0), np.minimum(m + h, L)
+        under, over = m - h < 0, m + h > L
+        pe = np.concatenate([pe, pe[loop][under], pe[loop][over]])
+        lo = np.concatenate([lo, (L + m - h)[under], np.zeros(over.sum())])
+        hi = np.concatenate([hi, L[under], (m + h - L)[over]])
+        prow = np.concatenate([prow, prow[loop][under], prow[loop][over]])
+    return tuple(np.concatenate([w, p]) for w, p in zip(whole, (pe, lo, hi, prow)))
+
+
+def at_entrances(facilities: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame, *,
+                 settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Polygon facilities with mapped entrances replaced by those entrance points.
+
+    ``entrances`` are the features matching :data:`settings.entrance_selector` (gates,
+    ``entrance=*`` nodes); those that are points within :data:`settings.entrance_tolerance_m` of
+    a polygon's outline each become one row with the polygon's attributes. Other facilities are
+    unchanged. A walled park is then reached only through its gates.
+
+    Notes
+    -----
+    O(F log G) for F facilities and G entrances (one STRtree query).
+    """
+    entrances = entrances[shapely.get_type_id(entrances.geometry.values) == shapely.GeometryType.POINT]
+    polys = np.flatnonzero(shapely.get_dimensions(facilities.geometry.values) == 2)
+    if len(entrances) == 0 or len(polys) == 0:
+        return facilities
+    outline = shapely.boundary(facilities.geometry.values[polys])
+    pi, gi = shapely.STRtree(entrances.geometry.values).query(
+        outline, predicate="dwithin", distance=resolve(settings).entrance_tolerance_m
+    )
+    if len(pi) == 0:
+        return facilities
+    gated = polys[np.unique(pi)]
+    keep = np.setdiff1d(np.arange(len(facilities)), gated)
+    gates = facilities.iloc[polys[pi]].copy()
+    gates["geometry"] = entrances.geometry.values[gi]
+    return gpd.GeoDataFrame(pd.concat([facilities.iloc[keep], gates]), geometry="geometry", crs=facilities.crs)

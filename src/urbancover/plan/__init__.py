@@ -1,0 +1,1 @@
+"""The plan as data: rule files and presets, OSM tag selectors, facility clean-up."""
