@@ -342,9 +342,11 @@ def describe(selector: Selector) -> str:
                     inner = [c["not_within"]] if isinstance(c["not_within"], Mapping) else c["not_within"]
                     parts.append(f"not inside ({describe(inner)})")
             else:
-                if c.get("exists") is not None:
+                if c.get("exists") is True and "not" in c:
+                    parts.append(f"{k}=* but not {'|'.join(c['not'])}")
+                elif c.get("exists") is not None:
                     parts.append(f"{k}=*" if c["exists"] else f"no {k}")
-                if "not" in c:
+                if "not" in c and c.get("exists") is not True:
                     parts.append(f"{k} not {'|'.join(c['not'])}")
                 for sub, word in (("contains", "contains"), ("not_contains", "contains none of")):
                     if sub in c:
