@@ -308,7 +308,7 @@ def _uc_stages(net_factory, sources, targets, cutoff) -> dict:
 
     from urbancover import engine
     from urbancover.engine.graph import check_cutoff, seed_arcs, with_virtual_sources
-    from urbancover.network import snap
+    from urbancover.network.walk import snap
 
     st = {}
     net = net_factory()

@@ -106,6 +106,6 @@ __all__ = [
     "wgs84_to_gcj02",
 ]
 
-# ``urbancover.settings`` is public (``import urbancover.settings``, ``urbancover.settings.override``):
+# ``urbancover.core.settings`` is public (``import urbancover.core.settings``, ``urbancover.core.settings.override``):
 # the module lives in urbancover.core, one object under both names.
-_sys.modules.setdefault("urbancover.settings", settings)
+_sys.modules.setdefault("urbancover.core.settings", settings)

@@ -96,12 +96,13 @@ def test_osm_tags_only_when_asked(city):
 def test_street_layer_has_ends_and_from_to_distances(city_report):
     streets = city_report.results[BUS].layers["streets_unserved"].sort_values("start_m")
     main_street = streets[streets["status"] == "beyond"]
-    # the stop reaches the street at x = 0 with 10 m: covered up to x = 490; the rest, 490..1000 of
-    # the one 1000 m edge (a way is split only at shared nodes), is unserved
+    # the stop reaches the street at x = 0 with 10 m: covered up to x = 490.05 (within 500 m: at most
+    # 500.05, the rule set's tolerance); the rest, 490.05..1000 of the one 1000 m edge (a way is split
+    # only at shared nodes), is unserved
     assert len(main_street) == 1
     piece = main_street.iloc[0]
-    assert piece["start_m"] == pytest.approx(490, abs=0.01) and piece["end_m"] == pytest.approx(1000, abs=0.01)
-    assert piece["network_m_from"] == pytest.approx(500, abs=0.01) and piece["network_m_to"] == pytest.approx(1010, abs=0.01)
+    assert piece["start_m"] == pytest.approx(490.05, abs=0.01) and piece["end_m"] == pytest.approx(1000, abs=0.01)
+    assert piece["network_m_from"] == pytest.approx(500.05, abs=0.01) and piece["network_m_to"] == pytest.approx(1010, abs=0.01)
     assert piece["over_by_m"] == pytest.approx(510, abs=0.01)  # at the far end: 1010 - 500
     assert (main_street["length_m"] == main_street["end_m"] - main_street["start_m"]).all()
     np.testing.assert_allclose(main_street["length_m"], main_street.length, atol=0.01)

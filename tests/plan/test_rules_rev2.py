@@ -144,6 +144,7 @@ def _row(report, rid):
     "Mo-Fr 00:00-24:00, Sa,Su 00:00-24:00", "mo-su 00:00-24:00", "Mo-Su 18:00-06:00,06:00-18:00",
     "Mo-Su 00:00-12:00,12:00-24:00", "Fr-Th 00:00-24:00", "Mo-Su,PH 00:00-24:00", '24/7 "ring the bell"',
     " 24/7 ",
+    "Mo-Su 00:00-23:59",  # revision 3: a range ending at 23:59 ends at 24:00
 ])
 def test_always_open_yes(value):
     assert always_open(value)
@@ -151,7 +152,7 @@ def test_always_open_yes(value):
 
 @pytest.mark.parametrize("value", [
     "Mo-Fr 08:00-20:00", "Mo-Fr 00:00-24:00", "Mo-Su 07:00-23:00", "24/7; Su off", "24/7; PH off",
-    "Mo-Su 00:00-24:00; We 08:00-20:00", "Mo-Su 00:00-23:59", "Jan-Mar 24/7", "sunrise-sunset",
+    "Mo-Su 00:00-24:00; We 08:00-20:00", "Jan-Mar 24/7", "sunrise-sunset",
     "Mo-Su 08:00+", "", None, float("nan"), "24小时", "Mo-Su 00:00-24:00 unknown",
 ])
 def test_always_open_no(value):
@@ -199,8 +200,9 @@ def test_bad_conditions_are_refused(bad):
 
 
 def test_dedupe_points_in_polygons():
-    """A toilet node inside its toilet building is one toilet; a node outside stays."""
-    f = gpd.GeoDataFrame({"osmid": [1, 2, 3]}, geometry=[shapely.Point(5, 5), shapely.box(0, 0, 10, 10), shapely.Point(20, 5)])
+    """A toilet node inside its toilet building is one toilet; a node outside stays (15 m away: farther
+    than the 10 m of revision 3's one facility, one count)."""
+    f = gpd.GeoDataFrame({"osmid": [1, 2, 3]}, geometry=[shapely.Point(5, 5), shapely.box(0, 0, 10, 10), shapely.Point(25, 5)])
     assert dedupe_points_in_polygons(f)["osmid"].tolist() == [2, 3]
 
 

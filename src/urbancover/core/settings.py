@@ -148,6 +148,21 @@ class Settings:
     #: A ``building=yes`` inside one of these ``landuse`` polygons counts as a home.
     residential_landuse_values: tuple[str, ...] = ("residential",)
 
+    #: A building that would be a home (by its ``building`` value, or ``building=yes`` inside residential
+    #: land) is not one when it carries one of these single-use public functions as ``amenity``
+    #: (PLAN_RULES.md rev 3, residents: a kindergarten or a toilet block in a compound houses nobody);
+    #: shops on the ground floor (``shop=*``) do not change a home.
+    home_excluded_amenities: tuple[str, ...] = (
+        "kindergarten", "childcare", "school", "toilets", "community_centre", "clinic", "doctors", "hospital",
+        "parking", "place_of_worship", "police", "fire_station", "townhall",
+    )
+
+    #: One facility, one count (PLAN_RULES.md rev 3, section G): a point of a facility category inside a
+    #: polygon of the same category, or within this many metres of it (a toilet node at the door of its
+    #: building, a bus stop node beside its platform way), is the same facility, unless both are named
+    #: and the names differ.
+    same_facility_m: float = 10.0
+
     #: Residents estimate (when no population layer is given): floors of a home without
     #: ``building:levels``, and gross floor area per resident (m²). China's urban average floor area per
     #: person is about 36-40 m² (2020 census); old compounds are often 6-storey walk-ups.

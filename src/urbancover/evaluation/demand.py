@@ -29,7 +29,10 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings
     A building is a home when its ``building`` value is one of
     :data:`settings.residential_building_values` (``demand_source = "building tag"``), or when it is
     ``building=yes`` and lies mostly inside a ``landuse`` polygon of
-    :data:`settings.residential_landuse_values` (``demand_source = "inside residential landuse"``).
+    :data:`settings.residential_landuse_values` (``demand_source = "inside residential landuse"``);
+    except a building carrying a single-use public function, an ``amenity`` of
+    :data:`settings.home_excluded_amenities` (a kindergarten or a toilet block inside a compound,
+    PLAN_RULES.md rev 3). Shops on the ground floor do not change a home.
 
     Parameters
     ----------
@@ -46,11 +49,25 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings
     """
     s = resolve(settings)
     features = osm.features if isinstance(osm, OSMData) else osm
+    rows, by_tag = home_rows(features, s)
+    out = features.iloc[rows].copy()
+    out["demand_source"] = np.where(by_tag, "building tag", "inside residential landuse")
+    return out.reset_index(drop=True)
+
+
+def home_rows(features: gpd.GeoDataFrame, settings: Settings | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in ``features``) of the homes of :func:`residential_buildings`, in order, and
+    whether each is a home by its ``building`` tag (else by lying in residential land).
+    O(B log L) for B generic buildings and L residential land polygons.
+    """
+    s = resolve(settings)
     geom_dim = shapely.get_dimensions(features.geometry.values)
-    polys = features[geom_dim == 2]
+    poly_rows = np.flatnonzero(geom_dim == 2)
+    polys = features.iloc[poly_rows]
     building = polys["building"].fillna("")
-    by_tag = building.isin(s.residential_building_values).to_numpy()
-    generic = (building == "yes").to_numpy()
+    public = polys["amenity"].isin(s.home_excluded_amenities).to_numpy() if "amenity" in polys else np.zeros(len(polys), bool)
+    by_tag = building.isin(s.residential_building_values).to_numpy() & ~public
+    generic = (building == "yes").to_numpy() & ~public
     landuse = polys[polys["landuse"].isin(s.residential_landuse_values).to_numpy() & (building == "").to_numpy()]
     in_landuse = np.zeros(len(polys), dtype=bool)
     if generic.any() and len(landuse):
@@ -58,9 +75,8 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings
         hit, _ = shapely.STRtree(landuse.geometry.values).query(pts, predicate="within")
         rows = np.flatnonzero(generic)[np.unique(hit)]
         in_landuse[rows] = True
-    out = polys[by_tag | in_landuse].copy()
-    out["demand_source"] = np.where(by_tag[by_tag | in_landuse], "building tag", "inside residential landuse")
-    return out.reset_index(drop=True)
+    home = by_tag | in_landuse
+    return poly_rows[home], by_tag[home]
 
 
 def demand_points(layer: gpd.GeoDataFrame) -> gpd.GeoSeries:

@@ -283,7 +283,8 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     e_reg = np.repeat(np.arange(m), n_seg + 1)
     k_reg = intervals.ranges(n_seg + 1)
     p_reg = k_reg * (L / n_seg)[e_reg]
-    covered = [fld.covered_intervals(T) for fld, T in zip(fields, thresholds)]
+    limits = msr.limits  # within the threshold: at most threshold + the rule's tolerance
+    covered = [fld.covered_intervals(T) for fld, T in zip(fields, limits)]
     if not beyond_steps:
         # regular breaks only where some category is within its threshold, and at the edges' ends
         union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
@@ -312,7 +313,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     d_from = msr.along(pe, ps).max(axis=1)
     d_to = msr.along(pe, pn).max(axis=1)
     ratio = (dists / thresholds[None, :]).max(axis=1)
-    served = (dists <= thresholds[None, :]).all(axis=1)
+    served = (dists <= limits[None, :]).all(axis=1)
     distance = dists.max(axis=1)
     in_demand = np.zeros(len(pe), bool)
     if demand is not None and len(demand[0]):

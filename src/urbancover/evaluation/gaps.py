@@ -219,17 +219,19 @@ def note(ctx: Context, msg: Note | str) -> None:
         log.info(msg)
 
 
-def place_status(net_m: np.ndarray, thresholds: np.ndarray, has_facility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def place_status(
+    net_m: np.ndarray, thresholds: np.ndarray, has_facility: np.ndarray, tolerance: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """``(status, over_by_m)`` per row of a (places x checks) distance array (see :data:`STATUSES`).
 
-    A place is ``served`` when every check is within its threshold; otherwise its status is the
-    worst check's: ``no facility`` (a category with no facility) before ``no path`` (no facility
-    reachable) before ``beyond``. ``over_by_m`` is the largest finite excess over a threshold when
-    the status is ``beyond``, else NaN.
+    A place is ``served`` when every check is within its threshold (at most threshold +
+    ``tolerance``); otherwise its status is the worst check's: ``no facility`` (a category with no
+    facility) before ``no path`` (no facility reachable) before ``beyond``. ``over_by_m`` is the
+    largest finite excess over a threshold when the status is ``beyond``, else NaN.
     """
     thresholds = np.asarray(thresholds, dtype=float)
     net_m = np.asarray(net_m, dtype=float).reshape(-1, len(thresholds))
-    beyond = net_m > thresholds
+    beyond = net_m > thresholds + tolerance
     nofac = beyond & ~np.asarray(has_facility, bool)[None, :]
     nopath = beyond & np.isinf(net_m) & ~nofac
     status = np.where(nofac.any(axis=1), "no facility",
@@ -323,10 +325,10 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     only_old = m.rule.params.get("homes_in") == "old_compounds"
     feats, w = p.features, p.weights
     net_d, line_d = p.network_m, p.straight_m
-    thresholds = m.thresholds
-    miss = net_d > thresholds
+    limits = m.limits  # threshold + the rule's tolerance
+    miss = net_d > limits
     net_ok = ~miss.any(axis=1)
-    line_ok = (line_d <= thresholds).all(axis=1)
+    line_ok = (line_d <= limits).all(axis=1)
     label = LAYER_UNITS[layer]
     total = p.total
     if total == 0:
@@ -378,18 +380,19 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
     else:
         feats = feats.drop(columns=[c for c in ("tags", "demand_source", "home") if c in feats])
     has = np.array([len(c.facilities) > 0 for c in checks])
-    status, over = place_status(p.network_m, m.thresholds, has)
+    tol = float(m.rule.tolerance)
+    status, over = place_status(p.network_m, m.thresholds, has, tol)
     cols = {}
     for k, c in enumerate(checks):
         suffix = f"_{c.name}" if many else ""
         cols[f"network_m{suffix}"] = finite(p.network_m[:, k])
         cols[f"straight_m{suffix}"] = finite(p.straight_m[:, k])
         if many:
-            cols[f"status_{c.name}"] = place_status(p.network_m[:, [k]], m.thresholds[[k]], has[[k]])[0]
+            cols[f"status_{c.name}"] = place_status(p.network_m[:, [k]], m.thresholds[[k]], has[[k]], tol)[0]
     cols["status"] = status
     cols["over_by_m"] = over
     if many:
-        beyond = p.network_m > m.thresholds
+        beyond = p.network_m > m.limits
         cols["missing"] = np.array([", ".join(c.name for c, b in zip(checks, row) if b) for row in beyond], dtype=object)
     out = feats.assign(**cols)
     return out.loc[np.asarray(rows, bool)].reset_index(drop=True)
@@ -407,8 +410,8 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     roads = m.roads
     if roads is not None:  # roads not walkable themselves, measured from the nearest walkable point
         length += roads.total
-        covered_m += float(roads.length[(roads.network_m <= m.thresholds).all(axis=1)].sum())
-        straight_m += float(roads.length[(roads.straight_m <= m.thresholds).all(axis=1)].sum())
+        covered_m += float(roads.length[(roads.network_m <= m.limits).all(axis=1)].sum())
+        straight_m += float(roads.length[(roads.straight_m <= m.limits).all(axis=1)].sum())
         note(ctx, Note("streets.not_walkable", rule=rule.id, km=roads.total / 1000, step=ctx.settings.road_piece_m))
     share = covered_m / length if length > 0 else np.nan
     row = result.summary
@@ -436,7 +439,7 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
     # facilities' points, so sample it finely (ends and 9 points inside) for the excess
     samples = [d_from, d_to] + [m.along(edge, start + f * (end - start)) for f in np.linspace(0.1, 0.9, 9)]
     worst = np.maximum.reduce(samples) if len(edge) else np.zeros((0, len(checks)))
-    status, over = place_status(worst, m.thresholds, has)
+    status, over = place_status(worst, m.thresholds, has, float(m.rule.tolerance))
     cols = {
         "edge": edge,
         "start_m": start,
@@ -453,8 +456,8 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
     cols["over_by_m"] = over
     layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.lines(edge), start, end), crs=net.crs)
     if roads is not None:  # pieces of roads that are not walkable, measured at their middles
-        off = ~(roads.network_m <= m.thresholds).all(axis=1)
-        r_status, r_over = place_status(roads.network_m[off], m.thresholds, has)
+        off = ~(roads.network_m <= m.limits).all(axis=1)
+        r_status, r_over = place_status(roads.network_m[off], m.thresholds, has, float(m.rule.tolerance))
         extra = {"edge": np.full(int(off.sum()), -1), "start_m": np.nan, "end_m": np.nan, "length_m": roads.length[off],
                  "highway": roads.highway[off], "name": roads.name[off]}
         for k, c in enumerate(checks):
@@ -481,7 +484,7 @@ def gap_polygons(ctx: Context, m: Measurement, cell: float | None = None) -> gpd
     gap = np.zeros(len(grid), bool)
     centres = cache(grid.centres)  # points made only for a field with polygon facilities, once
     for c in m.checks:
-        gap |= c.field.at_snapped(grid.snapped, geoms=centres) > c.threshold
+        gap |= c.field.at_snapped(grid.snapped, geoms=centres) > c.limit
     if not gap.any():
         return empty
     geom = shapely.intersection(shapely.coverage_union_all(grid.boxes(gap)), grid.land)

@@ -22,7 +22,7 @@ import shapely
 
 from urbancover.core.tiles import union_by_tiles
 from urbancover.evaluation.context import Context
-from urbancover.evaluation.demand import plausibility, residential_land_km2
+from urbancover.evaluation.demand import home_rows, plausibility, residential_land_km2
 from urbancover.evaluation.gaps import RuleResult, base_row, warn_missing
 from urbancover.evaluation.results import SummaryRow
 from urbancover.network.snap import length_inside
@@ -49,7 +49,7 @@ def _facility_layer(fac: gpd.GeoDataFrame, **extra) -> gpd.GeoDataFrame:
 
 def _facilities(ctx: Context, selector, user: str, rule: Rule, what: str = "facility") -> gpd.GeoDataFrame:
     """Facilities meeting the area, each once; warns when there are none (the rule is a gap)."""
-    fac = dedupe_points_in_polygons(ctx.facilities(selector, inside=True, user=user))
+    fac = dedupe_points_in_polygons(ctx.facilities(selector, inside=True, user=user), within_m=ctx.settings.same_facility_m)
     if len(fac) == 0:
         warn_missing(rule, ctx, selector, what=what)
     return fac
@@ -154,29 +154,63 @@ def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
+#: Tag keys that make a feature a facility of its own (a building holding one of these besides the
+#: facility measured is shared, and its floor area is not that facility's).
+FACILITY_KEYS = ("amenity", "shop", "office", "craft", "healthcare", "leisure", "tourism")
+
+
 def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
-    """Point facilities inside a building polygon take that building's outline and levels (a
+    """Point facilities inside a building of their own take that building's outline and levels (a
     community centre mapped as a node in its building); other rows unchanged.
+
+    A building is the facility's own when it is not a home (:func:`urbancover.evaluation.demand.home_rows`)
+    and holds no other facility: no facility tag of :data:`FACILITY_KEYS` on the building itself and
+    no other point with one inside it (PLAN_RULES.md rev 3, ``culture_area``). A point in any other
+    building keeps no outline: its floor area is unknown (NaN), not the building's.
     """
     pts = np.flatnonzero(shapely.get_dimensions(fac.geometry.values) == 0)
     if len(pts) == 0:
         return fac
     f = ctx.features
-    bmask = f["building"].notna().to_numpy() & (shapely.get_dimensions(f.geometry.values) == 2)
-    buildings = f[bmask]
-    if len(buildings) == 0:
+    dims = shapely.get_dimensions(f.geometry.values)
+    brows = np.flatnonzero(f["building"].notna().to_numpy() & (dims == 2))
+    if len(brows) == 0:
         return fac
-    pi, bi = shapely.STRtree(buildings.geometry.values).query(fac.geometry.values[pts], predicate="within")
+    buildings = f.iloc[brows]
+    tree = shapely.STRtree(buildings.geometry.values)
+    pi, bi = tree.query(fac.geometry.values[pts], predicate="within")
     pi, first = np.unique(pi, return_index=True)
     bi = bi[first]
+    # which of these buildings are the facility's own
+    if "homes rows" not in ctx.cache:
+        ctx.cache["homes rows"] = home_rows(f, ctx.settings)[0]
+    is_home = np.isin(brows[bi], ctx.cache["homes rows"])
+    tagged = np.zeros(len(f), dtype=bool)
+    for key in FACILITY_KEYS:
+        if key in f:
+            tagged |= f[key].notna().to_numpy()
+    shared = is_home | tagged[brows[bi]]
+    # other facility points inside: tagged points of the features other than the facility itself
+    others = np.flatnonzero(tagged & (dims == 0))
+    if len(others):
+        _, ob = tree.query(f.geometry.values[others], predicate="within")
+        held = np.bincount(ob, minlength=len(brows))[bi]
+        if "element" in fac and "osmid" in fac and "element" in f:
+            key = lambda frame, rows: frame["element"].to_numpy()[rows].astype(str) + "/" + frame["osmid"].to_numpy()[rows].astype(str)  # noqa: E731
+            held = held - np.isin(key(fac, pts[pi]), key(f, others))  # the facility itself is one of them
+        shared |= held > 0
+    own = ~shared
+    pi, bi = pi[own], bi[own]
     out = fac.copy()
     rows = pts[pi]
+    if len(rows) == 0:
+        return out
     geoms = out.geometry.to_numpy().copy()
     geoms[rows] = buildings.geometry.values[bi]
     out = out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=out.crs))
     levels = out["building:levels"].to_numpy(dtype=object).copy() if "building:levels" in out else np.full(len(out), None, dtype=object)
-    own = parse_levels(levels[rows])
-    levels[rows] = np.where(np.isnan(own), buildings["building:levels"].to_numpy(dtype=object)[bi], levels[rows])
+    own_levels = parse_levels(levels[rows])
+    levels[rows] = np.where(np.isnan(own_levels), buildings["building:levels"].to_numpy(dtype=object)[bi], levels[rows])
     out["building:levels"] = levels
     return out
 
@@ -204,7 +238,8 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     polys = shapely.make_valid(fac.geometry.values[shapely.get_dimensions(fac.geometry.values) == 2])
     halls = gpd.GeoDataFrame({"osmid": [], "name": []}, geometry=gpd.GeoSeries([], crs=ctx.crs), crs=ctx.crs)
     if rule.params.get("floor_area_facilities"):
-        halls = dedupe_points_in_polygons(ctx.facilities(rule.params["floor_area_facilities"], inside=True))
+        halls = dedupe_points_in_polygons(ctx.facilities(rule.params["floor_area_facilities"], inside=True),
+                                          within_m=ctx.settings.same_facility_m)
         halls = halls[shapely.get_dimensions(halls.geometry.values) == 2]
     hall_area = _areas(halls, ctx, floor=True, default_levels=rule.params.get("default_levels", 1.0))
     ground = shapely.intersection(shapely.union_all(polys), ctx.area) if len(polys) else shapely.Polygon()

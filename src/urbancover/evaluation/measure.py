@@ -42,6 +42,7 @@ from urbancover.engine import DistanceField, distance_field, straight_line_dista
 from urbancover.evaluation.context import Context
 from urbancover.evaluation.demand import demand_points
 from urbancover.network.snap import Places, Snapped, at_entrances
+from urbancover.plan.features import dedupe_points_in_polygons
 from urbancover.plan.rules import KINDS, Kind, Rule
 from urbancover.plan.selectors import unmatched
 
@@ -74,6 +75,8 @@ class Check:
         The key of :func:`urbancover.evaluate`'s ``facilities`` the layer came from, None for OSM.
     selector : tuple
         The OSM tag selector of the category.
+    tolerance : float
+        Metres a distance may exceed ``threshold`` and still be within it (the rule's tolerance).
     """
 
     name: str
@@ -83,6 +86,12 @@ class Check:
     field: DistanceField
     user_key: str | None
     selector: tuple
+    tolerance: float = 0.0
+
+    @property
+    def limit(self) -> float:
+        """The largest distance within the threshold: ``threshold + tolerance`` (metres)."""
+        return self.threshold + self.tolerance
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,13 +164,20 @@ class Measurement:
         return np.array([c.threshold for c in self.checks], dtype=float)
 
     @property
+    def limits(self) -> np.ndarray:
+        """The checks' largest distances within their thresholds, ``threshold + tolerance`` (metres):
+        what every "within" of the rule compares with.
+        """
+        return np.array([c.limit for c in self.checks], dtype=float)
+
+    @property
     def n_facilities(self) -> int:
         """Facilities measured, over all checks."""
         return int(sum(len(c.facilities) for c in self.checks))
 
     def served(self, layer: str) -> np.ndarray:
         """Boolean per place of ``layer``: every check within its threshold along the network."""
-        return (self.places[layer].network_m <= self.thresholds).all(axis=1)
+        return (self.places[layer].network_m <= self.limits).all(axis=1)
 
     def along(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
         """(points x checks) network distance of points on edges (``offset`` metres from ``u``)."""
@@ -171,14 +187,15 @@ class Measurement:
         """Street intervals within every check's threshold (exact, partial edges included)."""
         out = None
         for c in self.checks:
-            cov = c.field.covered_intervals(c.threshold)
+            cov = c.field.covered_intervals(c.limit)
             out = cov if out is None else intervals.intersect(out, cov)
         return out
 
     def sweep(self, thresholds) -> pd.DataFrame:
         """Shares served at other thresholds, read from the same distances (no new search).
 
-        Each value of ``thresholds`` (metres) replaces the threshold of every check. Returns one
+        Each value of ``thresholds`` (metres) replaces the threshold of every check (the rule's
+        tolerance is added, as to the rule's own threshold). Returns one
         row per threshold (index ``threshold_m``) with, per demand layer, the share served by
         network and by straight-line distance (``<unit>_served``, ``<unit>_served_straight``).
         O(P k) per threshold for P places, plus the street intervals of each field.
@@ -187,8 +204,10 @@ class Measurement:
         if values.ndim != 1 or len(values) == 0 or not np.isfinite(values).all() or (values < 0).any():
             raise InputError(f"thresholds: need finite distances >= 0 in metres, got {list(thresholds)!r}.")
         rows = []
+        tol = float(self.rule.tolerance)
         for t in values:
             row = {"threshold_m": float(t)}
+            t = t + tol
             for layer, p in self.places.items():
                 unit = LAYER_UNITS[layer]
                 total = p.total
@@ -213,7 +232,7 @@ class Measurement:
         net = self.checks[0].field.network
         out = None
         for c in self.checks:
-            cov = straight_line_intervals(net, c.facilities, c.threshold)
+            cov = straight_line_intervals(net, c.facilities, c.limit)
             out = cov if out is None else intervals.intersect(out, cov)
         return out
 
@@ -239,12 +258,15 @@ def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | Non
 
 def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: str | None, name: str):
     """``(DistanceField, facilities)`` of a category, one Dijkstra pass per distinct facility set in
-    the evaluation (cached on the context). Polygons with mapped gates are reached at the gates;
-    other polygons within :data:`settings.polygon_reach_m` of their outline.
+    the evaluation (cached on the context). Each facility once: a point inside or within
+    :data:`settings.same_facility_m` of a polygon or way of the category is that facility
+    (:func:`urbancover.plan.features.dedupe_points_in_polygons`). Polygons with mapped gates are reached
+    at the gates; other polygons within :data:`settings.polygon_reach_m` of their outline.
     """
     key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
     if key not in ctx.cache:
-        fac = ctx.facilities(selector, min_area_m2=min_area_m2, user=user)
+        fac = dedupe_points_in_polygons(ctx.facilities(selector, min_area_m2=min_area_m2, user=user),
+                                        within_m=ctx.settings.same_facility_m)
         sources = at_entrances(fac, ctx.facilities(ctx.settings.entrance_selector), settings=ctx.settings)
         fld = distance_field(ctx.network, sources, None, name=name, reach=ctx.settings.polygon_reach_m, settings=ctx.settings)
         ctx.cache[key] = (fld, fac)
@@ -265,7 +287,7 @@ def checks_of(rule: Rule, ctx: Context) -> tuple[Check, ...]:
         user = user_key(rule, ctx, category)
         ctx.progress(f"distances from the {name} facilities" if category else "distances from the facilities")
         fld, fac = facility_field(ctx, selector, min_area_m2=min_area, user=user, name=f"{rule.id} {name}")
-        out.append(Check(name, name_zh, float(threshold), fac, fld, user, selector))
+        out.append(Check(name, name_zh, float(threshold), fac, fld, user, selector, float(rule.tolerance)))
     return tuple(out)
 
 

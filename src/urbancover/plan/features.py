@@ -4,9 +4,10 @@ OSM maps one facility in several ways (a toilet as a node inside its building, b
 ``amenity=toilets``), and writes facts in mini-languages (``opening_hours``). The functions here turn
 such data into what a rule counts. They know no distances and no rules.
 
-* :func:`dedupe_points_in_polygons`: a point inside a polygon of the same facilities is the same
-  facility (counted once, as the polygon);
-* :func:`always_open`: whether an ``opening_hours`` value means open around the clock;
+* :func:`dedupe_points_in_polygons`: a point inside or within 10 m of a polygon (or way) of the same
+  facilities is the same facility (counted once, as the polygon), unless the two are named differently;
+* :func:`always_open`: whether an ``opening_hours`` value means open around the clock
+  (:func:`hours_readable`: whether it is read at all);
 * :func:`floor_area`: footprint x floors of polygon facilities (建筑面积);
 * :func:`unmatched`: features of a pool that no category selector takes (schools of unknown level).
 """
@@ -21,23 +22,35 @@ import pandas as pd
 import shapely
 
 from urbancover.core.errors import InputError
+from urbancover.core.settings import Settings, resolve
 
-__all__ = ["always_open", "dedupe_points_in_polygons", "floor_area", "parse_levels", "week_hours"]
+__all__ = ["always_open", "dedupe_points_in_polygons", "floor_area", "hours_readable", "parse_levels", "week_hours"]
 
 
-def dedupe_points_in_polygons(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Drop the points that lie inside (or on) a polygon of the same layer: one facility mapped twice.
+def dedupe_points_in_polygons(features: gpd.GeoDataFrame, within_m: float | None = None, *,
+                              settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Drop the points that are the same facility as a way or polygon of the same layer: one
+    facility mapped twice (PLAN_RULES.md rev 3, section G).
 
     A toilet is often mapped as a node *and* as the building it stands in, both tagged
-    ``amenity=toilets``; counted naively it is two toilets. The polygon is kept (it carries the
-    area), the point inside it dropped. Points outside every polygon and all lines and polygons stay.
+    ``amenity=toilets``, the node sometimes at the door a few metres outside; a bus stop as a node
+    and as its platform way. Counted naively that is two. A point inside a polygon, or within
+    ``within_m`` metres of a polygon or line of the layer (default
+    :data:`settings.same_facility_m`, 10 m), is dropped, unless both carry a ``name`` and the
+    names differ (two shops in one building). The polygon or line is kept (it carries the area).
+    Other points and all lines and polygons stay.
 
-    O(N log N) (one STRtree query of the points against the polygons).
+    O(N log N) (one STRtree query of the points against the polygons and lines). ``within_m`` is in
+    the layer's CRS units: give projected features (metres), as a Context holds them.
 
     Parameters
     ----------
     features
         Facilities of one category (e.g. what ``Context.facilities`` returned for a selector).
+    within_m
+        Largest distance (metres) from a point to a polygon or line of the same facility.
+    settings
+        Where ``within_m`` comes from when not given (default :func:`urbancover.core.settings.current`).
 
     Returns
     -------
@@ -47,21 +60,30 @@ def dedupe_points_in_polygons(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> f = gpd.GeoDataFrame({"name": ["wc node", "wc building", "other wc"]},
-    ...     geometry=[shapely.Point(5, 5), shapely.box(0, 0, 10, 10), shapely.Point(50, 50)])
+    >>> f = gpd.GeoDataFrame({"name": ["wc node", None, "other wc", None]},
+    ...     geometry=[shapely.Point(5, 5), shapely.box(0, 0, 10, 10), shapely.Point(50, 50), shapely.Point(14, 5)])
     >>> dedupe_points_in_polygons(f)["name"].tolist()
-    ['wc building', 'other wc']
+    [None, 'other wc']
     """
     if len(features) == 0:
         return features
+    within_m = resolve(settings).same_facility_m if within_m is None else float(within_m)
     geoms = features.geometry.values
     dims = shapely.get_dimensions(geoms)
-    points, polys = np.flatnonzero(dims == 0), np.flatnonzero(dims == 2)
-    if len(points) == 0 or len(polys) == 0:
+    points, ways = np.flatnonzero(dims == 0), np.flatnonzero(dims >= 1)
+    if len(points) == 0 or len(ways) == 0:
         return features
-    hit, _ = shapely.STRtree(geoms[polys]).query(geoms[points], predicate="intersects")
+    if within_m > 0:
+        pi, wi = shapely.STRtree(geoms[ways]).query(geoms[points], predicate="dwithin", distance=within_m)
+    else:
+        pi, wi = shapely.STRtree(geoms[ways]).query(geoms[points], predicate="intersects")
+    names = np.asarray(_column(features, "name"), dtype=object)
+    a, b = names[points[pi]], names[ways[wi]]
+    named = np.array([isinstance(x, str) and bool(x.strip()) for x in a], dtype=bool) & np.array(
+        [isinstance(x, str) and bool(x.strip()) for x in b], dtype=bool)
+    other = named & (a != b)  # two named facilities of different names: not one
     drop = np.zeros(len(features), dtype=bool)
-    drop[points[np.unique(hit)]] = True
+    drop[points[np.unique(pi[~other])]] = True
     return features[~drop]
 
 
@@ -156,7 +178,8 @@ def week_hours(value: str | None) -> np.ndarray | None:
     clock: ``24/7``; rules of weekdays (``Mo-Fr``, ``Sa,Su``, wrapping ``Fr-Mo``) and times
     (``08:00-20:00``, several separated by commas, past midnight as ``22:00-06:00`` or
     ``18:00-26:00``, ``00:00-24:00``; ``HH:MM-HH:MM`` with equal ends is 24 hours); rules separated by
-    ``;`` (a later rule replaces the days it names) or by ``,`` / ``||`` (it adds); ``off`` /
+    ``;`` (a range ending at 23:59 ends at 24:00: ``Mo-Su 00:00-23:59`` is open around the clock,
+    PLAN_RULES.md rev 3); rules separated by ``;`` (a later rule replaces the days it names) or by ``,`` / ``||`` (it adds); ``off`` /
     ``closed``; ``PH`` / ``SH`` holiday rules (an open holiday rule changes no weekday; an ``off``
     holiday rule makes the place not always open); comments in quotes are ignored.
 
@@ -220,6 +243,8 @@ def _apply_group(week: np.ndarray, group, *, replace: bool) -> np.ndarray:
                 raise _Unsupported("open end")
             h0, m0, h1, m1 = (int(m.group(k)) for k in ("h0", "m0", "h1", "m1"))
             start, end = h0 * 60 + m0, h1 * 60 + m1
+            if end % _MINUTES == _MINUTES - 1 and end > start:  # "...-23:59" means to midnight (rev 3)
+                end += 1
             if m0 > 59 or m1 > 59 or start >= _MINUTES or end > 2 * _MINUTES:
                 raise _Unsupported(m.group(0))
             if end <= start:  # past midnight; equal ends: 24 hours
@@ -267,7 +292,8 @@ def always_open(opening_hours) -> bool:
 
     Parsed, not string-matched (see :func:`week_hours` for the syntax read): ``24/7``,
     ``Mo-Su 00:00-24:00``, ``00:00-24:00``, ``Mo-Fr 00:00-24:00; Sa-Su 00:00-24:00``,
-    ``Mo-Su 00:00-12:00,12:00-24:00`` and ``Mo-Su 18:00-06:00,06:00-18:00`` are always open;
+    ``Mo-Su 00:00-12:00,12:00-24:00``, ``Mo-Su 18:00-06:00,06:00-18:00`` and ``Mo-Su 00:00-23:59`` (a
+    range ending at 23:59 ends at midnight) are always open;
     ``Mo-Fr 08:00-20:00``, ``24/7; Su off``, ``24/7; PH off`` and values this parser does not read
     (months, dates, ``sunrise`` ...) are not: a rule only counts what the tag proves.
 
@@ -283,3 +309,16 @@ def always_open(opening_hours) -> bool:
     """
     week = week_hours(opening_hours)
     return bool(week is not None and week.all())
+
+
+def hours_readable(opening_hours) -> bool:
+    """Whether an ``opening_hours`` value is there and read by :func:`week_hours` (False when it is
+    missing, empty or uses syntax outside that subset): only then do the hours, not the name, say
+    whether a shop is open around the clock (PLAN_RULES.md rev 3, ``living_10min``).
+
+    Examples
+    --------
+    >>> hours_readable("Mo-Su 07:00-23:00"), hours_readable(None), hours_readable("24小时")
+    (True, False, False)
+    """
+    return week_hours(opening_hours) is not None

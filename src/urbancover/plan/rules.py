@@ -223,6 +223,12 @@ def duplicate_ids(ids, where: str) -> list[str]:
                        "in case; layers and files cannot tell them apart. Rename one.")
     return out
 
+
+#: Default of the ``[ruleset]`` key ``tolerance_m``: a place is within D when its distance is at most
+#: D + tolerance_m, for network and straight-line distances alike (PLAN_RULES.md rev 3: OSM stores
+#: coordinates to about 1 cm, so a home at exactly 500 m computes to 499.9994 m or 500.0050 m).
+DEFAULT_TOLERANCE_M = 0.05
+
 #: Largest walking distance (metres) a rule may use, directly (``threshold_m``), through the walking
 #: table or through ``speed_kmh`` x ``minutes``. Service radii of plans are hundreds of metres to a few
 #: kilometres; anything beyond 100 km is almost surely a unit mistake (kilometres or centimetres
@@ -266,6 +272,9 @@ class Rule:
         The categories of ``all_of`` and ``min_area`` rules.
     params : dict
         The other kind-specific keys of the rule file, checked (``min_per_km2`` ...).
+    tolerance : float
+        Metres a distance may exceed the threshold and still be within it (the rule set's
+        ``[ruleset] tolerance_m``, default :data:`DEFAULT_TOLERANCE_M`).
     """
 
     id: str
@@ -282,6 +291,7 @@ class Rule:
     minutes: float | None = None
     categories: tuple[Category, ...] = ()
     params: dict = field(default_factory=dict)
+    tolerance: float = DEFAULT_TOLERANCE_M
 
 
 @dataclass(frozen=True)
@@ -375,10 +385,16 @@ def parse_rules(data: dict, *, where: str = "rules", path: Path | None = None) -
     if not isinstance(meta, dict) or "id" not in meta:
         raise InputError(f"{where}: needs a [ruleset] table with at least an id.")
     walking = _walking(data.get("walking", {}), where)
+    tolerance = meta.get("tolerance_m", DEFAULT_TOLERANCE_M)
+    if not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool) or not 0 <= tolerance <= 10:
+        raise InputError(
+            f"{where}: [ruleset] tolerance_m must be a number of metres from 0 to 10 (a place within D is at most "
+            f"D + tolerance_m away; default {DEFAULT_TOLERANCE_M:g}), got {tolerance!r}."
+        )
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise InputError(f"{where}: defines no rules; add [[rule]] tables.")
-    rules = [_parse_rule(raw, walking, f"{where}, rule #{i + 1}") for i, raw in enumerate(raw_rules)]
+    rules = [_parse_rule(raw, walking, f"{where}, rule #{i + 1}", float(tolerance)) for i, raw in enumerate(raw_rules)]
     problems = duplicate_ids([r.id for r in rules], where)
     if problems:
         raise InputError(problems[0])
@@ -425,7 +441,7 @@ def _positive(val) -> bool:
     return isinstance(val, (int, float)) and not isinstance(val, bool) and val > 0 and val == val and val != float("inf")
 
 
-def _parse_rule(raw, walking, where) -> Rule:
+def _parse_rule(raw, walking, where, tolerance: float = DEFAULT_TOLERANCE_M) -> Rule:
     if not isinstance(raw, dict):
         raise InputError(f"{where}: each [[rule]] must be a table.")
     rid = raw.get("id")
@@ -470,7 +486,7 @@ def _parse_rule(raw, walking, where) -> Rule:
         demand=values.pop("demand", Rule.demand),
         facilities=values.pop("facilities", ()),
         categories=values.pop("categories", ()),
-        threshold=threshold, minutes=minutes, params=values, **strings,
+        threshold=threshold, minutes=minutes, params=values, tolerance=tolerance, **strings,
     )
 
 

@@ -11,18 +11,29 @@ condition              holds when the feature's value for ``key`` ...
 ``true``               exists (any value)
 ``false``              does not exist
 ``{not = [...]}``      is missing or is none of the strings
+``{exists = true}``    exists (``false``: is missing); with ``not``:
+                       ``{exists = true, not = ["dentist"]}`` is any value but
+                       those, and never a missing one
 ``{contains = [...]}`` contains one of the substrings (``name`` patterns such
                        as 社区卫生服务站; a single string is allowed)
+``{not_contains = [...]}`` is missing or contains none of the substrings
+                       (a market whose name marks a non-food trade: 建材 ...)
 ``{regex = "..."}``    matches the Python regular expression (``re.search``)
 ``{always_open = true}`` is an ``opening_hours`` value meaning open around the
                        clock, parsed by :func:`urbancover.plan.features.always_open`
                        (``false``: not proven always open, or missing)
+``{readable = true}``  is an ``opening_hours`` value the parser reads
+                       (:func:`urbancover.plan.features.hours_readable`); ``false``:
+                       missing or unreadable (then a name may say 24小时)
 =====================  =====================================================
 
 A table may combine these conditions (``{ contains = ["中学"], not = ["..."] }``): all must hold.
 The pseudo-key ``geometry`` tests the feature's shape instead of a tag: ``geometry = { min_area_m2 =
 10000 }`` holds for polygons of at least that area (points and lines have none); it needs features
 in a projected CRS in metres, as a :class:`~urbancover.evaluation.context.Context` holds them.
+``geometry = { not_within = [{ access = ["private", "no"] }] }`` holds for features whose point on
+surface lies inside no *other* polygon of the same table matching that selector (a pitch inside a
+school's private grounds, PLAN_RULES.md rev 3).
 
 Example (TOML)::
 
@@ -47,14 +58,14 @@ import pandas as pd
 import shapely
 
 from urbancover.core.errors import InputError
-from urbancover.plan.features import always_open
+from urbancover.plan.features import always_open, hours_readable
 
 #: Keys a condition table may hold (all given must hold).
-CONDITION_KEYS = ("not", "contains", "regex", "always_open")
+CONDITION_KEYS = ("not", "exists", "contains", "not_contains", "regex", "always_open", "readable")
 
 #: The pseudo-key testing a feature's geometry, and the conditions it takes.
 GEOMETRY_KEY = "geometry"
-GEOMETRY_CONDITIONS = ("min_area_m2",)
+GEOMETRY_CONDITIONS = ("min_area_m2", "not_within")
 
 Selector = Sequence[Mapping[str, object]]
 
@@ -83,8 +94,8 @@ def validate_selector(selector: object, where: str) -> list[dict]:
             if not ok:
                 raise InputError(
                     f"{where}: bad condition for tag {key!r}: {cond!r}. Use a string, a list of strings, "
-                    "true, false or a table of {not = [...]}, {contains = [...]}, {regex = \"...\"}, "
-                    "{always_open = true}."
+                    "true, false or a table of {not = [...]}, {exists = true}, {contains = [...]}, "
+                    "{not_contains = [...]}, {regex = \"...\"}, {always_open = true}, {readable = true}."
                 )
         out.append(dict(alt))
     return out
@@ -99,8 +110,9 @@ def _condition_table_ok(cond: Mapping, key: str, where: str) -> bool:
         return False
     if "not" in cond and not (isinstance(cond["not"], list) and all(isinstance(c, str) for c in cond["not"])):
         return False
-    if "contains" in cond and not (_strings(cond["contains"]) or (isinstance(cond["contains"], str) and cond["contains"])):
-        return False
+    for sub in ("contains", "not_contains"):
+        if sub in cond and not (_strings(cond[sub]) or (isinstance(cond[sub], str) and cond[sub])):
+            return False
     if "regex" in cond:
         if not isinstance(cond["regex"], str) or not cond["regex"]:
             return False
@@ -108,7 +120,7 @@ def _condition_table_ok(cond: Mapping, key: str, where: str) -> bool:
             re.compile(cond["regex"])
         except re.error as err:
             raise InputError(f"{where}: tag {key!r}: regex {cond['regex']!r} is not a valid regular expression ({err}).") from err
-    if "always_open" in cond and not isinstance(cond["always_open"], bool):
+    if any(k in cond and not isinstance(cond[k], bool) for k in ("always_open", "readable", "exists")):
         return False
     return True
 
@@ -117,12 +129,19 @@ def _check_geometry(cond, where: str) -> None:
     ok = (
         isinstance(cond, Mapping) and cond and not set(cond) - set(GEOMETRY_CONDITIONS)
         and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and v == v and v != float("inf")
-                for v in cond.values())
+                for k, v in cond.items() if k != "not_within")
     )
+    if ok and "not_within" in cond:
+        inner = cond["not_within"]
+        ok = isinstance(inner, (list, Mapping)) and not any(
+            isinstance(alt, Mapping) and GEOMETRY_KEY in alt for alt in ([inner] if isinstance(inner, Mapping) else inner))
+        if ok:
+            validate_selector(inner, f"{where}: geometry.not_within")
     if not ok:
         raise InputError(
-            f"{where}: bad condition for 'geometry': {cond!r}. Use {{ min_area_m2 = <square metres> }}, "
-            "e.g. geometry = { min_area_m2 = 10000 }."
+            f"{where}: bad condition for 'geometry': {cond!r}. Use {{ min_area_m2 = <square metres> }} "
+            "(e.g. geometry = { min_area_m2 = 10000 }) or { not_within = [{ access = [\"private\", \"no\"] }] } "
+            "(a selector of polygons, without a geometry condition of its own)."
         )
 
 
@@ -212,8 +231,7 @@ def select(features: pd.DataFrame, selector: Selector, *, values: TagValues | No
             if rows is not None and len(rows) == 0:
                 break
             if key == GEOMETRY_KEY:
-                ok = _geometry_holds(features, cond)
-                ok = ok if rows is None else ok[rows]
+                ok = _geometry_holds(features, cond, rows, values)
             else:
                 vals = values.get(key, rows)
                 ok = _table_holds(vals, cond) if isinstance(cond, Mapping) else _holds_all(vals, cond)
@@ -243,9 +261,13 @@ def _table_holds(vals: np.ndarray, cond: Mapping) -> np.ndarray:
     series = pd.Series(vals, dtype=object)
     if "not" in cond:
         m &= ~series.isin(cond["not"]).to_numpy() | series.isna().to_numpy()
-    if "contains" in cond:
-        subs = [cond["contains"]] if isinstance(cond["contains"], str) else cond["contains"]
-        m &= series.str.contains("|".join(re.escape(s) for s in subs), regex=True, na=False).to_numpy(dtype=bool)
+    if "exists" in cond:
+        m &= series.notna().to_numpy() if cond["exists"] else series.isna().to_numpy()
+    for sub, want in (("contains", True), ("not_contains", False)):
+        if sub in cond:
+            subs = [cond[sub]] if isinstance(cond[sub], str) else cond[sub]
+            hit = series.str.contains("|".join(re.escape(s) for s in subs), regex=True, na=False).to_numpy(dtype=bool)
+            m &= hit if want else ~hit
     if "regex" in cond:
         with warnings.catch_warnings():  # pandas warns on groups in a pattern; they are only matched here
             warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
@@ -253,20 +275,39 @@ def _table_holds(vals: np.ndarray, cond: Mapping) -> np.ndarray:
     if "always_open" in cond:
         opened = np.fromiter((always_open(v) for v in vals), dtype=bool, count=len(vals))
         m &= opened if cond["always_open"] else ~opened
+    if "readable" in cond:
+        read = np.fromiter((hours_readable(v) for v in vals), dtype=bool, count=len(vals))
+        m &= read if cond["readable"] else ~read
     return m
 
 
-def _geometry_holds(features: pd.DataFrame, cond: Mapping) -> np.ndarray:
+def _geometry_holds(features: pd.DataFrame, cond: Mapping, rows: np.ndarray | None, values: TagValues) -> np.ndarray:
+    """A ``geometry`` condition on the features of ``rows`` (None: every row)."""
     geoms = getattr(features, "geometry", None)
     if geoms is None:
         raise InputError("selector: a 'geometry' condition needs features with geometries (a GeoDataFrame).")
-    if len(features) and (features.crs is None or not features.crs.is_projected):
-        raise InputError(
-            "selector: a 'geometry = { min_area_m2 = ... }' condition needs features in a projected CRS in "
-            "metres; reproject them (e.g. OSMData.projected('features'))."
-        )
-    area = np.where(shapely.get_dimensions(geoms.values) == 2, shapely.area(geoms.values), 0.0)
-    return area >= cond.get("min_area_m2", 0.0)
+    geoms = geoms.values if rows is None else geoms.values[rows]
+    ok = np.ones(len(geoms), dtype=bool)
+    if "min_area_m2" in cond:
+        if len(features) and (features.crs is None or not features.crs.is_projected):
+            raise InputError(
+                "selector: a 'geometry = { min_area_m2 = ... }' condition needs features in a projected CRS in "
+                "metres; reproject them (e.g. OSMData.projected('features'))."
+            )
+        area = np.where(shapely.get_dimensions(geoms) == 2, shapely.area(geoms), 0.0)
+        ok &= area >= cond["min_area_m2"]
+    if "not_within" in cond and len(geoms):
+        inner = cond["not_within"]
+        inner = [inner] if isinstance(inner, Mapping) else inner
+        all_geoms = features.geometry.values
+        holders = np.flatnonzero(select(features, inner, values=values) & (shapely.get_dimensions(all_geoms) == 2))
+        if len(holders):
+            # a feature is inside a holder when its point on surface is; a holder never holds itself
+            pi, hi = shapely.STRtree(all_geoms[holders]).query(shapely.point_on_surface(geoms), predicate="within")
+            own = np.arange(len(features)) if rows is None else np.asarray(rows)
+            inside = pi[own[pi] != holders[hi]]
+            ok[np.unique(inside)] = False
+    return ok
 
 
 def _holds(value, cond) -> bool:
@@ -295,17 +336,28 @@ def describe(selector: Selector) -> str:
             elif isinstance(c, list):
                 parts.append(f"{k}={'|'.join(c)}")
             elif k == GEOMETRY_KEY:
-                parts.append(f"area >= {c['min_area_m2']:g} m²" if "min_area_m2" in c else "geometry")
+                if "min_area_m2" in c:
+                    parts.append(f"area >= {c['min_area_m2']:g} m²")
+                if "not_within" in c:
+                    inner = [c["not_within"]] if isinstance(c["not_within"], Mapping) else c["not_within"]
+                    parts.append(f"not inside ({describe(inner)})")
             else:
-                if "not" in c:
+                if c.get("exists") is True and "not" in c:
+                    parts.append(f"{k}=* but not {'|'.join(c['not'])}")
+                elif c.get("exists") is not None:
+                    parts.append(f"{k}=*" if c["exists"] else f"no {k}")
+                if "not" in c and c.get("exists") is not True:
                     parts.append(f"{k} not {'|'.join(c['not'])}")
-                if "contains" in c:
-                    subs = [c["contains"]] if isinstance(c["contains"], str) else c["contains"]
-                    parts.append(f"{k} contains {'|'.join(subs)}")
+                for sub, word in (("contains", "contains"), ("not_contains", "contains none of")):
+                    if sub in c:
+                        subs = [c[sub]] if isinstance(c[sub], str) else c[sub]
+                        parts.append(f"{k} {word} {'|'.join(subs)}")
                 if "regex" in c:
                     parts.append(f"{k} ~ {c['regex']}")
                 if "always_open" in c:
                     parts.append(f"{k} {'' if c['always_open'] else 'not '}always open")
+                if "readable" in c:
+                    parts.append(f"{k} {'read' if c['readable'] else 'missing or unreadable'}")
         return " + ".join(parts)
 
     return " or ".join(one(a) for a in selector)

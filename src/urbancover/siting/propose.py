@@ -379,12 +379,13 @@ def site_facilities(
     t0 = time.perf_counter()
     cand = make_candidates(net, candidates, spacing, within, near, report.context.settings)  # the evaluation's
     t1 = time.perf_counter()
+    # within the threshold as the rule reads it: at most threshold + the rule set's tolerance
     if layer == "streets":
-        prob = street_problem(net, m.streets, fld, threshold, cand)
+        prob = street_problem(net, m.streets, fld, check.limit, cand)
     else:
         p = m.places[layer]
         keep = [c for c in p.features.columns if c not in ("tags", "demand_source")]
-        prob = place_problem(net, p.features[keep], p.points, p.weights, fld, threshold, cand, UNITS[layer],
+        prob = place_problem(net, p.features[keep], p.points, p.weights, fld, check.limit, cand, UNITS[layer],
                              snapped=p.snapped, served=m.served(layer))
     t2 = time.perf_counter()
     tags = facility_tags(check.selector)
