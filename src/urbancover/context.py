@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from urbancover import settings
+from urbancover.barriers import barriers_from
 from urbancover.demand import (
     Plausibility,
     plausibility,
@@ -139,17 +140,18 @@ class Context:
             f = f[shapely.intersects(f.geometry.values, self.area)]
         return f
 
-    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places") -> Snapped:
+    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places", barriers: bool = True) -> Snapped:
         """Places (an array of geometries in the network's CRS, or :class:`~urbancover.snap.Places`
         given by their coordinates) snapped onto the network, once per ``key`` for the whole
-        evaluation: every rule measuring the same demand layer reuses it.
+        evaluation: every rule measuring the same demand layer reuses it. ``barriers=False``: their
+        access legs may cross the network's barriers (the "no walls" comparison).
         """
-        key = ("snapped", key)
+        key = ("snapped", key) if barriers else ("snapped through walls", key)
         if key not in self.cache:
             if isinstance(geoms, Places):
-                self.cache[key] = snap_places(self.network, geoms, name=name)
+                self.cache[key] = snap_places(self.network, geoms, name=name, barriers=barriers)
             else:
-                self.cache[key] = snap_geometries(self.network, geoms, name=name)
+                self.cache[key] = snap_geometries(self.network, geoms, name=name, barriers=barriers)
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
@@ -250,12 +252,21 @@ def make_context(
     if len(homes) == 0:
         notes.append("no residential buildings in the area: building-based shares are undefined.")
     units_gdf = unit_layer(units, units_column, net) if units is not None else None
-    return Context(
+    ctx = Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
         compound_source=comp_source,
         user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
     )
+    if net.barriers is None:  # walls, water, railways: what access legs may not cross (PLAN_RULES rev 3, G)
+        net.barriers = barriers_from(features, net.crs, values=ctx.tag_values("features"))
+    if net.barriers:
+        notes.append(
+            f"barriers: {net.barriers.n_features} walls, fences, water areas, rivers and railways "
+            f"({net.barriers.index.n_segments} segments) and {len(net.barriers.openings)} openings on them (gates, "
+            "entrances, level crossings); access legs do not cross them."
+        )
+    return ctx
 
 
 def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:

@@ -339,6 +339,8 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     row[label] = total if layer == "residents" else len(p)
     row[f"{label}_served"] = share
     row[f"{label}_served_straight"] = float(w[line_ok].sum() / total) if total > 0 else np.nan
+    if p.no_walls_m is not None:
+        _walls(layer, p, thresholds, label, total, ctx, result)
     if layer == "residents":
         if not only_old and len(feats) == len(ctx.population):
             result.residents_served = net_ok
@@ -351,6 +353,29 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
         name = {"residents": "residents_unserved", "residential_buildings": "homes_unserved"}.get(layer, "compounds_unserved")
         result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
     return share
+
+
+def _walls(layer: str, p, thresholds: np.ndarray, label: str, total: float, ctx: Context, result: RuleResult) -> None:
+    """What walls, water and railways cost a place layer (PLAN_RULES rev 3, section G): how many
+    places are behind them, the share served if their legs could cross them, and the metres they
+    add (median over the places behind barriers that reach a facility either way, the largest
+    over the checks). Only when the network carries barriers.
+    """
+    behind = p.behind
+    w = p.weights
+    row = result.summary
+    ok = (p.no_walls_m <= thresholds).all(axis=1)
+    row[f"{label}_behind_walls"] = float(w[behind].sum()) if layer == "residents" else int(behind.sum())
+    row[f"{label}_served_no_walls"] = float(w[ok].sum() / total) if total > 0 else np.nan
+    added = (p.network_m - p.no_walls_m)[behind]
+    fin = np.isfinite(added).all(axis=1) if added.size else np.zeros(0, dtype=bool)
+    row[f"{label}_walls_add_m"] = float(np.median(added[fin].max(axis=1))) if fin.any() else np.nan
+    if behind.any():
+        no_path = int((behind & (p.snapped.edge < 0)).sum())
+        note(ctx, f"{result.rule.id}: {int(behind.sum())} of {len(p)} {label} lie behind walls, water or railways "
+                  f"(their straight way to the nearest street crosses one); their walk through the openings adds a "
+                  f"median {row[f'{label}_walls_add_m']:.0f} m"
+                  + (f"; {no_path} reach no street or gate within the snap limit (no path)" if no_path else "") + ".")
 
 
 def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False) -> gpd.GeoDataFrame:
@@ -374,10 +399,14 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
         suffix = f"_{c.name}" if many else ""
         cols[f"network_m{suffix}"] = finite(p.network_m[:, k])
         cols[f"straight_m{suffix}"] = finite(p.straight_m[:, k])
+        if p.no_walls_m is not None:
+            cols[f"no_walls_m{suffix}"] = finite(p.no_walls_m[:, k])
         if many:
             cols[f"status_{c.name}"] = place_status(p.network_m[:, [k]], m.thresholds[[k]], has[[k]])[0]
     cols["status"] = status
     cols["over_by_m"] = over
+    if p.no_walls_m is not None:
+        cols["behind_walls"] = p.behind
     if many:
         beyond = p.network_m > m.thresholds
         cols["missing"] = np.array([", ".join(c.name for c, b in zip(checks, row) if b) for row in beyond], dtype=object)
