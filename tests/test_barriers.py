@@ -16,7 +16,6 @@ import urbancover as uc
 from urbancover import settings
 from urbancover.barriers import Barriers, legs_blocked
 from urbancover.nearest import SegmentIndex, nearest_segments
-from urbancover.snap import snap_points
 
 
 def _homes(nodes, ways, *centres, first=900):
