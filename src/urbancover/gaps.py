@@ -372,9 +372,14 @@ def _walls(layer: str, p, thresholds: np.ndarray, label: str, total: float, ctx:
     row[f"{label}_walls_add_m"] = float(np.median(added[fin].max(axis=1))) if fin.any() else np.nan
     if behind.any():
         no_path = int((behind & (p.snapped.edge < 0)).sum())
-        note(ctx, f"{result.rule.id}: {int(behind.sum())} of {len(p)} {label} lie behind walls, water or railways "
-                  f"(their straight way to the nearest street crosses one); their walk through the openings adds a "
-                  f"median {row[f'{label}_walls_add_m']:.0f} m"
+        d = added[fin].max(axis=1) if fin.any() else np.zeros(0)
+        what = (f"{w[behind].sum():,.0f} of {total:,.0f} residents" if layer == "residents"
+                else f"{int(behind.sum())} of {len(p)} {label}")
+        change = (f"their walk changes by a median {np.median(d):+.0f} m ({int((d > 0.05).sum())} walk farther, "
+                  f"{int((d < -0.05).sum())} less far: the nearest street they reach may lead more directly)"
+                  if len(d) else "none of them reaches a facility either way")
+        note(ctx, f"{result.rule.id}: {what} lie behind walls, water or railways (their straight way to the nearest "
+                  f"street crosses one); {change}"
                   + (f"; {no_path} reach no street or gate within the snap limit (no path)" if no_path else "") + ".")
 
 
