@@ -16,7 +16,10 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   ``network_m`` and ``straight_m`` (metres to the nearest facility; ``network_m_<category>`` and
   ``straight_m_<category>`` for an ``all_of`` rule), ``status`` (see :data:`STATUSES`), ``over_by_m``
   (how far beyond the threshold; NaN unless ``status == "beyond"``) and, for ``all_of``,
-  ``status_<category>`` and ``missing``. Homes keep ``osmid``, ``element``, ``name``, ``building``,
+  ``status_<category>`` and ``missing``. When the extract has barriers (walls, water, railways:
+  PLAN_RULES rev 3, section G), also ``no_walls_m`` (``no_walls_m_<category>``: the distance if the
+  place's own access leg could cross them) and ``behind_walls``; the summary then has
+  ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres). Homes keep ``osmid``, ``element``, ``name``, ``building``,
   ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
   ``evaluate(..., osm_tags=True)``.
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
