@@ -19,7 +19,8 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   ``status_<category>`` and ``missing``. When the extract has barriers (walls, water, railways:
   PLAN_RULES rev 3, section G), also ``no_walls_m`` (``no_walls_m_<category>``: the distance if the
   place's own access leg could cross them) and ``behind_walls``; the summary then has
-  ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres). Homes keep ``osmid``, ``element``, ``name``, ``building``,
+  ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres).
+  Homes keep ``osmid``, ``element``, ``name``, ``building``,
   ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
   ``evaluate(..., osm_tags=True)``.
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
@@ -370,7 +371,8 @@ def _walls(layer: str, p, thresholds: np.ndarray, label: str, total: float, ctx:
     ok = (p.no_walls_m <= thresholds).all(axis=1)
     row[f"{label}_behind_walls"] = float(w[behind].sum()) if layer == "residents" else int(behind.sum())
     row[f"{label}_served_no_walls"] = float(w[ok].sum() / total) if total > 0 else np.nan
-    added = (p.network_m - p.no_walls_m)[behind]
+    with np.errstate(invalid="ignore"):  # (inf - inf: no path either way)
+        added = (p.network_m - p.no_walls_m)[behind]
     fin = np.isfinite(added).all(axis=1) if added.size else np.zeros(0, dtype=bool)
     row[f"{label}_walls_add_m"] = float(np.median(added[fin].max(axis=1))) if fin.any() else np.nan
     if behind.any():
