@@ -98,14 +98,15 @@ class Settings:
     feature_keys: tuple[str, ...] = (
         "amenity", "shop", "leisure", "landuse", "building", "public_transport", "highway", "natural",
         "waterway", "water", "emergency", "healthcare", "sport", "tourism", "place", "boundary",
-        "entrance", "craft", "office", "railway", "bus",
+        "entrance", "craft", "office", "railway", "bus", "barrier",
     )
 
     #: Keys that make a *node* a feature only with these values (a highway or barrier node is usually
     #: only a vertex of a street or fence; bus stops and gates matter).
     feature_node_values: dict[str, tuple[str, ...]] = _FrozenDict({
         "highway": ("bus_stop", "platform", "crossing", "elevator", "street_lamp"),
-        "barrier": ("gate", "entrance", "turnstile", "kissing_gate"),
+        "barrier": ("gate", "entrance", "turnstile", "kissing_gate", "lift_gate", "swing_gate", "sliding_gate",
+                    "wicket_gate", "full-height_turnstile", "stile"),
     })
 
     #: A polygon facility (park, green) is reached from every point of a walkable street within this
@@ -118,6 +119,40 @@ class Settings:
     #: ``entrance_tolerance_m`` of its outline is reached at those entrances only.
     entrance_selector: tuple[dict, ...] = ({"entrance": True}, {"barrier": ["gate", "entrance", "turnstile", "kissing_gate"]})
     entrance_tolerance_m: float = 2.0
+
+    #: Barriers (PLAN_RULES rev 3, section G): an access leg (the straight line from a place to the
+    #: walking network, or from the network to a point facility) may not cross the outline of these
+    #: features. Walls, fences and similar ways (``barrier=*``, OSM wiki Key:barrier, "linear barriers";
+    #: not the roadside ``guard_rail``/``kerb``/``jersey_barrier``, which sit on the street the leg reaches);
+    #: water areas (``natural=water``, ``waterway=riverbank``/``dock``, ``landuse=reservoir/basin``);
+    #: ``waterway=river/canal`` lines (not in a culvert or tunnel); railways (OSM wiki Key:railway: tracks of
+    #: ``rail``, ``light_rail``, ``subway``, ``narrow_gauge``, ``monorail``, ``funicular``, ``preserved``;
+    #: not ``tram``, laid in the street and crossed anywhere; not in a tunnel nor on a bridge, where they
+    #: block nothing on the ground). Closed ways and areas block along their outline.
+    barrier_selector: tuple[dict, ...] = (
+        {"barrier": ["wall", "fence", "retaining_wall", "hedge", "city_wall", "wire_fence", "wood_fence", "ditch",
+                     "hedge_bank"]},
+        {"natural": ["water"], "tunnel": {"not": ["yes", "culvert", "building_passage"]}},
+        {"waterway": ["riverbank", "dock"]},
+        {"landuse": ["reservoir", "basin"]},
+        {"waterway": ["river", "canal"], "tunnel": {"not": ["yes", "culvert", "building_passage"]}},
+        {"railway": ["rail", "light_rail", "subway", "narrow_gauge", "monorail", "funicular", "preserved"],
+         "tunnel": {"not": ["yes", "building_passage", "covered"]}, "bridge": {"not": ["yes", "viaduct"]}},
+    )
+    #: Openings in barriers: points (gates, entrances, level crossings) within
+    #: :data:`entrance_tolerance_m` of a barrier. A place behind a barrier may walk straight to an
+    #: opening and on from there (the opening's own access leg). Where a walkable way crosses a barrier
+    #: the way is the opening (its edges are not access legs): nothing needs mapping.
+    barrier_opening_selector: tuple[dict, ...] = (
+        {"entrance": True},
+        {"barrier": ["gate", "entrance", "turnstile", "kissing_gate", "lift_gate", "swing_gate", "sliding_gate",
+                     "wicket_gate", "full-height_turnstile", "stile"]},
+        {"railway": ["level_crossing", "crossing"]},
+    )
+    #: A barrier crossing within this many metres of either end of an access leg does not block it: a
+    #: gate drawn on its wall, a fence along the kerb of the street the leg reaches, a wall mapped
+    #: through the street's own node, and OSM's 1 cm rounding.
+    barrier_end_tolerance_m: float = 2.0
 
     #: Tag keys of features kept as columns (all tags stay in the ``tags`` column).
     feature_columns: tuple[str, ...] = (
@@ -376,10 +411,10 @@ def _check(name: str, value, default):
             except re.error as e:
                 raise InputError(f"settings.walk_exclude: the pattern {pattern!r} of {key!r} is not a regular expression ({e}).") from None
         return pairs
-    if name == "entrance_selector":
+    if name in ("entrance_selector", "barrier_selector", "barrier_opening_selector"):
         if isinstance(value, Mapping) or not isinstance(value, (tuple, list)) or not all(
                 isinstance(a, Mapping) and a and all(isinstance(k, str) for k in a) for a in value):
-            raise InputError(f"settings.entrance_selector must be a list of selector tables ({{key: value}}), got {value!r}.")
+            raise InputError(f"settings.{name} must be a list of selector tables ({{key: value}}), got {value!r}.")
         return tuple(json.loads(json.dumps(dict(a))) for a in value)  # a copy: nothing shared with the caller
     if name == "plausible_residents_per_km2":
         if not isinstance(value, (tuple, list)) or len(value) != 2:

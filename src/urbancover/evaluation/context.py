@@ -32,6 +32,7 @@ from urbancover.evaluation.demand import compounds as compounds_from
 from urbancover.evaluation.validate import facility_layers, unit_layer, user_layer
 from urbancover.io.crs import require_crs
 from urbancover.io.osm import OSMData
+from urbancover.network.barriers import barriers_from
 from urbancover.network.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.network.walk import Network, walk_network
 from urbancover.plan.selectors import GEOMETRY_KEY, TagValues, select
@@ -143,17 +144,18 @@ class Context:
             f = f[shapely.intersects(f.geometry.values, self.area)]
         return f
 
-    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places") -> Snapped:
+    def snapped(self, key, geoms: np.ndarray | Places, *, name: str = "places", barriers: bool = True) -> Snapped:
         """Places (an array of geometries in the network's CRS, or :class:`~urbancover.network.snap.Places`
         given by their coordinates) snapped onto the network, once per ``key`` for the whole
-        evaluation: every rule measuring the same demand layer reuses it.
+        evaluation: every rule measuring the same demand layer reuses it. ``barriers=False``: their
+        access legs may cross the network's barriers (the "no walls" comparison).
         """
-        key = ("snapped", key)
+        key = ("snapped", key) if barriers else ("snapped through walls", key)
         if key not in self.cache:
             if isinstance(geoms, Places):
-                self.cache[key] = snap_places(self.network, geoms, name=name, settings=self.settings)
+                self.cache[key] = snap_places(self.network, geoms, name=name, barriers=barriers, settings=self.settings)
             else:
-                self.cache[key] = snap_geometries(self.network, geoms, name=name, settings=self.settings)
+                self.cache[key] = snap_geometries(self.network, geoms, name=name, barriers=barriers, settings=self.settings)
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
@@ -263,12 +265,18 @@ def make_context(
     if len(homes) == 0:
         notes.append(Note("homes.none"))
     units_gdf = unit_layer(units, units_column, net) if units is not None else None
-    return Context(
+    ctx = Context(
         osm=osm, network=net, area=area_geom, features=features, homes=homes, population=pop,
         compounds=comp, units=units_gdf, notes=notes, residents_estimated=population is None, residents_check=check,
         compound_source=comp_source, settings=s,
         user_facilities=facility_layers(facilities, valid_facility_keys, net, notes),
     )
+    if net.barriers is None:  # walls, water, railways: what access legs may not cross (PLAN_RULES rev 3, G)
+        net.barriers = barriers_from(features, net.crs, values=ctx.tag_values("features"), settings=s)
+    if net.barriers:
+        notes.append(Note("barriers.read", n=net.barriers.n_features, segments=net.barriers.index.n_segments,
+                          openings=len(net.barriers.openings)))
+    return ctx
 
 
 def _compound_of(layer: gpd.GeoDataFrame, comp: gpd.GeoDataFrame) -> np.ndarray:

@@ -16,7 +16,11 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   ``network_m`` and ``straight_m`` (metres to the nearest facility; ``network_m_<category>`` and
   ``straight_m_<category>`` for an ``all_of`` rule), ``status`` (see :data:`STATUSES`), ``over_by_m``
   (how far beyond the threshold; NaN unless ``status == "beyond"``) and, for ``all_of``,
-  ``status_<category>`` and ``missing``. Homes keep ``osmid``, ``element``, ``name``, ``building``,
+  ``status_<category>`` and ``missing``. When the extract has barriers (walls, water, railways:
+  PLAN_RULES rev 3, section G), also ``no_walls_m`` (``no_walls_m_<category>``: the distance if the
+  place's own access leg could cross them) and ``behind_walls``; the summary then has
+  ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres).
+  Homes keep ``osmid``, ``element``, ``name``, ``building``,
   ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
   ``evaluate(..., osm_tags=True)``.
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
@@ -349,6 +353,8 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
     served.size = total if layer == "residents" else len(p)
     served.served = share
     served.straight = float(w[line_ok].sum() / total) if total > 0 else np.nan
+    if p.no_walls_m is not None:
+        _walls(layer, p, limits, label, total, ctx, result)
     if layer == "residents":
         if not only_old and len(feats) == len(ctx.population):
             result.residents_served = net_ok
@@ -363,6 +369,33 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
         name = {"residents": RESIDENTS_UNSERVED, "residential_buildings": HOMES_UNSERVED}.get(layer, COMPOUNDS_UNSERVED)
         result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
     return share
+
+
+def _walls(layer: str, p, limits: np.ndarray, label: str, total: float, ctx: Context, result: RuleResult) -> None:
+    """What walls, water and railways cost a place layer (PLAN_RULES rev 3, section G): how many
+    places are behind them, the share served if their legs could cross them, and the metres they
+    add (median over the places behind barriers that reach a facility either way, the largest
+    over the checks). Only when the network carries barriers.
+    """
+    behind = p.behind
+    w = p.weights
+    row = result.summary
+    ok = (p.no_walls_m <= limits).all(axis=1)  # within each threshold + the rule's tolerance
+    row[f"{label}_behind_walls"] = float(w[behind].sum()) if layer == "residents" else int(behind.sum())
+    row[f"{label}_served_no_walls"] = float(w[ok].sum() / total) if total > 0 else np.nan
+    with np.errstate(invalid="ignore"):  # (inf - inf: no path either way)
+        added = (p.network_m - p.no_walls_m)[behind]
+    fin = np.isfinite(added).all(axis=1) if added.size else np.zeros(0, dtype=bool)
+    row[f"{label}_walls_add_m"] = float(np.median(added[fin].max(axis=1))) if fin.any() else np.nan
+    if behind.any():
+        no_path = int((behind & (p.snapped.edge < 0)).sum())
+        d = added[fin].max(axis=1) if fin.any() else np.zeros(0)
+        residents = layer == "residents"
+        note(ctx, Note("walls.behind", rule=result.rule.id, residents=residents, label=label,
+                       behind=float(w[behind].sum()) if residents else int(behind.sum()),
+                       total=float(total) if residents else len(p), reached=bool(len(d)),
+                       median=float(np.median(d)) if len(d) else 0.0, farther=int((d > 0.05).sum()),
+                       nearer=int((d < -0.05).sum()), no_path=no_path))
 
 
 def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False) -> gpd.GeoDataFrame:
@@ -387,10 +420,14 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
         suffix = f"_{c.name}" if many else ""
         cols[f"network_m{suffix}"] = finite(p.network_m[:, k])
         cols[f"straight_m{suffix}"] = finite(p.straight_m[:, k])
+        if p.no_walls_m is not None:
+            cols[f"no_walls_m{suffix}"] = finite(p.no_walls_m[:, k])
         if many:
             cols[f"status_{c.name}"] = place_status(p.network_m[:, [k]], m.thresholds[[k]], has[[k]], tol)[0]
     cols["status"] = status
     cols["over_by_m"] = over
+    if p.no_walls_m is not None:
+        cols["behind_walls"] = p.behind
     if many:
         beyond = p.network_m > m.limits
         cols["missing"] = np.array([", ".join(c.name for c, b in zip(checks, row) if b) for row in beyond], dtype=object)

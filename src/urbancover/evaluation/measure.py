@@ -100,6 +100,11 @@ class DemandPlaces:
 
     ``network_m`` and ``straight_m`` are (places x checks) distances in metres; ``inf`` where a place
     cannot reach any facility of a check.
+
+    ``no_walls_m`` (None when the network carries no barriers): ``network_m`` as it would be if the
+    places' own access legs could cross walls, water and railways (PLAN_RULES rev 3, section G);
+    it differs from ``network_m`` only for the places ``snapped.behind`` (behind a barrier), whose
+    walk through their gates it compares with the walk a wall-blind snap would give.
     """
 
     layer: str
@@ -109,6 +114,13 @@ class DemandPlaces:
     snapped: Snapped
     network_m: np.ndarray
     straight_m: np.ndarray
+    no_walls_m: np.ndarray | None = None
+
+    @property
+    def behind(self) -> np.ndarray:
+        """Boolean per place: behind a barrier (its straight leg to the nearest street crosses one)."""
+        b = self.snapped.behind
+        return np.zeros(len(self.points), dtype=bool) if b is None else b
 
     def __len__(self) -> int:
         return len(self.points)
@@ -390,7 +402,23 @@ def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...])
         if len(pts):
             net_m[:, k] = c.field.at_snapped(snapped, geoms=pts)
             line_m[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
-    return DemandPlaces(layer, feats, pts, w, snapped, net_m, line_m)
+    return DemandPlaces(layer, feats, pts, w, snapped, net_m, line_m, _no_walls(ctx, key, pts, snapped, net_m, checks))
+
+
+def _no_walls(ctx: Context, key, pts: np.ndarray, snapped: Snapped, net_m: np.ndarray, checks) -> np.ndarray | None:
+    """``network_m`` with the access legs of the places behind barriers free to cross them (the
+    places not behind keep theirs: the same snap); None when the network has no barriers. Costs a
+    plain snap of the places behind barriers only.
+    """
+    if snapped.behind is None:
+        return None
+    out = net_m.copy()
+    rows = np.flatnonzero(snapped.behind)
+    if len(rows):
+        blind = ctx.snapped(("behind", key), pts[rows], name="places behind barriers", barriers=False)
+        for k, c in enumerate(checks):
+            out[rows, k] = c.field.at_snapped(blind, geoms=pts[rows])
+    return out
 
 
 def measure(rule: Rule, ctx: Context) -> Measurement:

@@ -858,6 +858,12 @@ def _scan(path: Path, s: Settings):
     ids = np.r_[cols["n"][0], cols["w"][0], cols["r"][0]]
     tags = _Tags(cols["n"][1] + cols["w"][1] + cols["r"][1])
     obj_feature = tags.has_any(_node_feature_keys(s))
+    # a key in both feature_keys and feature_node_values (barrier) makes a way or relation a feature
+    # whatever its value (walls, fences), a node only with the listed values (gates); highway ways
+    # are the street layer
+    way_keys = (set(s.feature_keys) & set(s.feature_node_values)) - {"highway"}
+    if way_keys:
+        obj_feature[n_nodes:] |= tags.has_any(sorted(way_keys))[n_nodes:]
 
     # nodes: features with a location
     node_feat = obj_feature[:n_nodes].copy()

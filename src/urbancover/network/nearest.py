@@ -33,7 +33,8 @@ import shapely
 from urbancover.core.compiled import HAVE_NUMBA, compiled
 from urbancover.core.errors import InputError
 
-__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "nearest_segments", "segments_within"]
+__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_segments", "nearest_segments",
+           "segments_within"]
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
@@ -295,6 +296,63 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
     whole[:] = -1
     _within(*args, seen, whole, False, edge, start, end)
     return edge, start, end
+
+
+def crossing_legs(barriers: SegmentIndex, a, b, tolerance: float) -> np.ndarray:
+    """Boolean per leg (``a[i]`` to ``b[i]``, (n, 2) arrays): the leg crosses a segment of
+    ``barriers`` farther than ``tolerance`` from both its ends (a leg along a segment, parallel to
+    it, does not cross it). Each leg visits the grid cells along it: O(n k) for k segments near a
+    leg. Compiled with numba when installed.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> wall = SegmentIndex.from_lines([shapely.LineString([(0, -5), (0, 5)])])
+    >>> crossing_legs(wall, np.array([[-3.0, 0.0], [-3.0, 0.0]]), np.array([[3.0, 0.0], [-1.0, 0.0]]), 0.5)
+    array([ True, False])
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 2)
+    if len(a) == 0 or barriers.n_segments == 0:
+        return np.zeros(len(a), dtype=bool)
+    return _legs_blocked(np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]),
+                         np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1]), float(tolerance),
+                         *_grid_args(barriers))
+
+
+def legal_segments(index: SegmentIndex, barriers: SegmentIndex, xy, nearest_m, limit: float | None, tolerance: float,
+                   *, allowed: np.ndarray | None = None):
+    """For each point, the nearest line of ``index`` whose leg (point to its orthogonal projection
+    on the segment) does not cross ``barriers`` (:func:`crossing_legs`); see
+    :func:`urbancover.network.barriers.nearest_legal`. Returns ``(edge, offset, distance, status)``: status
+    0 where the plain nearest segment is legal, 1 where a farther one was taken, 2 where none within
+    ``limit`` is legal (edge -1). ``nearest_m``: each point's distance to its nearest segment
+    (:func:`nearest_segments`), where the search starts; ``allowed``: boolean per line, the lines
+    that may be targets.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = len(xy)
+    edge = np.full(n, -1, dtype=np.int64)
+    offset = np.full(n, np.nan)
+    dist = np.full(n, np.inf)
+    status = np.full(n, 2, dtype=np.int64)
+    if n == 0 or index.n_segments == 0:
+        return edge, offset, dist, status
+    lim = np.inf if limit is None else float(limit)
+    ok = np.ones(index.n_lines, dtype=np.bool_) if allowed is None else np.asarray(allowed, dtype=np.bool_)
+    nx, ny = index.shape
+    _nearest_legal(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]),
+                   np.ascontiguousarray(nearest_m, dtype=np.float64), lim, float(tolerance), ok,
+                   index.x0, index.y0, index.x1, index.y1, index.edge, index.start, index.rank,
+                   index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items,
+                   *_grid_args(barriers), edge, offset, dist, status)
+    return edge, offset, dist, status
+
+
+def _grid_args(ix: SegmentIndex):
+    """A segment grid's arrays as the crossing kernels take them."""
+    nx, ny = ix.shape
+    return (ix.x0, ix.y0, ix.x1, ix.y1, ix.origin[0], ix.origin[1], ix.cell, nx, ny, ix.cell_start, ix.cell_items)
 
 
 # -- kernels ---------------------------------------------------------------------------------------
@@ -642,3 +700,132 @@ def _line_bounds(x0, y0, x1, y1, seg_edge, seg_start, m):
         dy = y1[s] - y0[s]
         length[e] = max(length[e], seg_start[s] + math.sqrt(dx * dx + dy * dy))
     return box, length
+
+
+@compiled
+def _blocked(ax, ay, bx, by, tol, x0, y0, x1, y1, minx, miny, cell, nx, ny, cell_start, cell_items, seen, stamp):
+    """Whether leg AB crosses a barrier segment more than ``tol`` from both its ends (``seen``:
+    per-segment stamps, ``stamp`` this leg's, so a segment listed in several cells is tested once).
+    """
+    dx = bx - ax
+    dy = by - ay
+    ln = math.sqrt(dx * dx + dy * dy)
+    if not ln > 2.0 * tol:
+        return False
+    i0, i1, j0, j1, single = _cell_box(ax, ay, bx, by, minx, miny, cell, nx, ny)
+    for j in range(j0, j1 + 1):
+        for i in range(i0, i1 + 1):
+            if not single and not _crosses(ax, ay, bx, by, minx + i * cell, miny + j * cell,
+                                           minx + (i + 1) * cell, miny + (j + 1) * cell):
+                continue
+            c = j * nx + i
+            for k in range(cell_start[c], cell_start[c + 1]):
+                s = cell_items[k]
+                if seen[s] == stamp:
+                    continue
+                seen[s] = stamp
+                ex = x1[s] - x0[s]
+                ey = y1[s] - y0[s]
+                den = dx * ey - dy * ex
+                if den == 0.0:
+                    continue  # parallel: running along a barrier is not crossing it
+                wx = x0[s] - ax
+                wy = y0[s] - ay
+                t = (wx * ey - wy * ex) / den
+                u = (wx * dy - wy * dx) / den
+                if t < 0.0 or t > 1.0 or u < 0.0 or u > 1.0:
+                    continue
+                along = t * ln
+                if along <= tol or ln - along <= tol:
+                    continue
+                return True
+    return False
+
+
+@compiled
+def _legs_blocked(ax, ay, bx, by, tol, x0, y0, x1, y1, minx, miny, cell, nx, ny, cell_start, cell_items):
+    out = np.zeros(len(ax), dtype=np.bool_)
+    seen = np.full(len(x0), -1, dtype=np.int64)
+    for q in range(len(ax)):
+        out[q] = _blocked(ax[q], ay[q], bx[q], by[q], tol, x0, y0, x1, y1, minx, miny, cell, nx, ny,
+                          cell_start, cell_items, seen, q)
+    return out
+
+
+@compiled
+def _nearest_legal(px, py, d0, limit, tol, allowed,
+                   x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, cell, nx, ny, cell_start, cell_items,
+                   bx0, by0, bx1, by1, bminx, bminy, bcell, bnx, bny, bcell_start, bcell_items,
+                   out_edge, out_offset, out_dist, out_status):
+    nseg = len(x0)
+    seen = np.full(nseg, -1, dtype=np.int64)
+    bseen = np.full(len(bx0), -1, dtype=np.int64)
+    cand = np.empty(nseg, dtype=np.int64)
+    cd = np.empty(nseg)
+    stamp = 0
+    bstamp = 0
+    for q in range(len(px)):
+        x = px[q]
+        y = py[q]
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(d0[q])):
+            continue
+        lo = -1.0
+        r = min(d0[q] * (1.0 + 1e-9) + 1e-9, limit)
+        first = True
+        done = False
+        while not done:
+            stamp += 1
+            n = 0
+            i0 = max(0, int(math.floor((x - r - minx) / cell)))
+            i1 = min(nx - 1, int(math.floor((x + r - minx) / cell)))
+            j0 = max(0, int(math.floor((y - r - miny) / cell)))
+            j1 = min(ny - 1, int(math.floor((y + r - miny) / cell)))
+            for j in range(j0, j1 + 1):
+                for i in range(i0, i1 + 1):
+                    c = j * nx + i
+                    for k in range(cell_start[c], cell_start[c + 1]):
+                        s = cell_items[k]
+                        if seen[s] == stamp:
+                            continue
+                        seen[s] = stamp
+                        if not allowed[seg_edge[s]]:
+                            continue
+                        d = _seg_distance(x, y, x0[s], y0[s], x1[s], y1[s])
+                        if d <= lo or d > r:
+                            continue
+                        cand[n] = s
+                        cd[n] = d
+                        n += 1
+            # by distance, then lowest edge, then first segment along it (the plain kernel's ties)
+            keys = cand[:n]
+            o = np.argsort(seg_rank[keys], kind="mergesort")
+            o = o[np.argsort(seg_edge[keys[o]], kind="mergesort")]
+            o = o[np.argsort(cd[:n][o], kind="mergesort")]
+            for m in range(n):
+                s = keys[o[m]]
+                ax, ay, bx, by = x0[s], y0[s], x1[s], y1[s]
+                ex = bx - ax
+                ey = by - ay
+                len2 = ex * ex + ey * ey
+                t = 0.0 if len2 == 0.0 else ((x - ax) * ex + (y - ay) * ey) / len2
+                t = min(max(t, 0.0), 1.0)
+                bstamp += 1
+                if _blocked(x, y, ax + t * ex, ay + t * ey, tol, bx0, by0, bx1, by1, bminx, bminy, bcell, bnx, bny,
+                            bcell_start, bcell_items, bseen, bstamp):
+                    first = False
+                    continue
+                out_edge[q] = seg_edge[s]
+                out_dist[q] = cd[o[m]]
+                out_offset[q] = _seg_measure(x, y, ax, ay, bx, by, seg_start[s])
+                out_status[q] = 0 if first else 1
+                done = True
+                break
+            if done:
+                break
+            first = False
+            if r >= limit:
+                out_status[q] = 2
+                break
+            lo = r
+            r = min(max(2.0 * r, r + 20.0), limit)
+    return 0

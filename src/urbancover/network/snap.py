@@ -31,6 +31,7 @@ from urbancover.core.errors import InputError
 from urbancover.core.intervals import merge, total
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, transformer
+from urbancover.network.barriers import legs_blocked, nearest_legal
 from urbancover.network.nearest import nearest_segments
 from urbancover.network.walk import Network
 
@@ -46,11 +47,18 @@ class Snapped:
 
     ``edge`` is -1 where a point was not snapped (empty geometry, or farther than the snap limit);
     its ``offset`` and ``access`` are then NaN and inf.
+
+    ``behind`` (when the network carries barriers, :attr:`Network.barriers`, else None): the
+    place's straight leg to its nearest edge crosses a barrier (a wall, water, a railway), so it
+    was placed on the nearest edge it reaches without crossing one, or through an opening (its
+    ``access`` then runs to the opening and on from there); edge -1 with ``behind`` is "no path":
+    nothing reachable within the snap limit.
     """
 
     edge: np.ndarray  # int64 edge index, -1 if not snapped
     offset: np.ndarray  # metres from the edge's u end along its geometry
     access: np.ndarray  # straight access leg in metres (inf if not snapped)
+    behind: np.ndarray | None = None  # bool: the nearest edge's leg crosses a barrier
 
     def __len__(self) -> int:
         return len(self.edge)
@@ -58,6 +66,7 @@ class Snapped:
 
 def snap_points(
     network: Network, points: gpd.GeoSeries | gpd.GeoDataFrame, *, max_distance: float | None = ..., name: str = "points",
+    barriers: bool = True,
     settings: Settings | None = None,
 ) -> Snapped:
     """Snap points to the orthogonal projection on their nearest edge.
@@ -74,6 +83,10 @@ def snap_points(
         them. Default :data:`settings.max_snap_distance`.
     name
         Name of the input in messages.
+    barriers
+        When the network carries barriers (:attr:`Network.barriers`), a point's leg may not cross
+        one (PLAN_RULES rev 3, section G; see :func:`around_barriers`); False ignores them (the
+        "no walls" comparison). Other geometries than points ignore them.
     settings
         The :class:`~urbancover.core.settings.Settings` (``max_snap_distance``, ``island_snap_m``);
         default :func:`urbancover.core.settings.current`.
@@ -89,7 +102,8 @@ def snap_points(
     within ``NODE_TOLERANCE`` of a node is placed on one of the node's own edges. Then places on
     scraps of network move to the real network (see :data:`urbancover.core.settings.island_snap_m`).
     """
-    return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name, settings=settings)
+    return snap_places(network, places(points, network.crs, name), max_distance=max_distance, name=name,
+                       barriers=barriers, settings=settings)
 
 
 @dataclass(eq=False)
@@ -157,22 +171,28 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
 
 
 def snap_places(network: Network, where: Places, *, max_distance: float | None = ..., name: str = "points",
-                settings: Settings | None = None) -> Snapped:
+                barriers: bool = True, settings: Settings | None = None) -> Snapped:
     """As :func:`snap_points`, for :class:`Places` in the network's CRS (points as coordinates: no
     geometry is made, except for the rare places on scraps of network).
     """
     if where.xy is None or not HAVE_NUMBA:
-        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name, settings=settings)
+        return snap_geometries(network, where.geometries(), max_distance=max_distance, name=name, barriers=barriers,
+                               settings=settings)
     s = resolve(settings)
     max_distance, (edge, offset, access) = _unsnapped(len(where), max_distance, s)
     n = len(where)
     rows = np.arange(n) if where.valid.all() else np.flatnonzero(where.valid)
+    walls = barriers and bool(network.barriers)
+    behind = np.zeros(n, dtype=bool) if walls else None
     if len(rows) == 0:
-        return Snapped(edge, offset, access)
-    snap_xy(network, where.xy if len(rows) == n else where.xy[rows], rows, max_distance, edge, offset, access)
-    _off_islands(network, where.geometries, edge, offset, access, s)
-    _warn_far(int((edge[rows] < 0).sum()), len(rows), max_distance, name)
-    return Snapped(edge, offset, access)
+        return Snapped(edge, offset, access, behind)
+    xy = where.xy if len(rows) == n else where.xy[rows]
+    snap_xy(network, xy, rows, max_distance, edge, offset, access)
+    if walls:
+        around_barriers(network, xy, rows, max_distance, edge, offset, access, behind, s)
+    _off_islands(network, where.geometries, edge, offset, access, s, behind)
+    _warn_far(edge, rows, max_distance, name, behind)
+    return Snapped(edge, offset, access, behind)
 
 
 def _unsnapped(n: int, max_distance, s: Settings):
@@ -185,13 +205,15 @@ def _unsnapped(n: int, max_distance, s: Settings):
 
 
 def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float | None = ..., name: str = "points",
-                    settings: Settings | None = None) -> Snapped:
+                    barriers: bool = True, settings: Settings | None = None) -> Snapped:
     """As :func:`snap_points`, for an array of shapely geometries already in the network's CRS."""
     s = resolve(settings)
     max_distance, (edge, offset, access) = _unsnapped(len(geoms), max_distance, s)
     valid = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    walls = barriers and bool(network.barriers)
+    behind = np.zeros(len(geoms), dtype=bool) if walls else None
     if not valid.any():
-        return Snapped(edge, offset, access)
+        return Snapped(edge, offset, access, behind)
     idx = np.flatnonzero(valid)
     # places exactly on a graph node (isochrones at nodes, stops at junctions) take a k-d tree
     # lookup onto one of the node's own edges; the rest an STRtree nearest-edge query
@@ -200,7 +222,10 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
     if HAVE_NUMBA and is_pt.any():
         # points: the compiled nearest-segment kernel (urbancover.network.nearest), ~40x faster than GEOS
         rows = idx[is_pt]
-        snap_xy(network, shapely.get_coordinates(geoms[rows]), rows, max_distance, edge, offset, access)
+        xy = shapely.get_coordinates(geoms[rows])
+        snap_xy(network, xy, rows, max_distance, edge, offset, access)
+        if walls:
+            around_barriers(network, xy, rows, max_distance, edge, offset, access, behind, s)
         at_node = is_pt  # (every point is done)
     elif is_pt.any():
         xy = shapely.get_coordinates(geoms[idx][is_pt])
@@ -230,12 +255,25 @@ def snap_geometries(network: Network, geoms: np.ndarray, *, max_distance: float 
         edge[rows] = ei
         offset[rows] = shapely.line_locate_point(lines, pts)
         access[rows] = dist
-    _off_islands(network, geoms.__getitem__, edge, offset, access, s)
-    _warn_far(int((edge[idx] < 0).sum()), len(idx), max_distance, name)
-    return Snapped(edge, offset, access)
+    _off_islands(network, geoms.__getitem__, edge, offset, access, s, behind)
+    _warn_far(edge, idx, max_distance, name, behind)
+    return Snapped(edge, offset, access, behind)
 
 
-def _warn_far(far: int, of: int, max_distance: float | None, name: str) -> None:
+def _warn_far(edge: np.ndarray, rows: np.ndarray, max_distance: float | None, name: str,
+              behind: np.ndarray | None = None) -> None:
+    """Warn about the places of ``rows`` left unsnapped: walled in (``behind``) or too far."""
+    lost = rows[edge[rows] < 0]
+    of = len(rows)
+    walled = 0 if behind is None else int(behind[lost].sum())
+    far = len(lost) - walled
+    if walled:
+        warnings.warn(
+            f"{name}: {walled} of {of} places reach no walkable edge within {max_distance} m without crossing a "
+            "barrier (a wall, water, a railway) and have no opening (gate) within reach: they have no path "
+            "(distance inf). Check the gates of their compound, or settings.barrier_selector.",
+            stacklevel=4,
+        )
     if far:
         warnings.warn(
             f"{name}: {far} of {of} places lie more than {max_distance} m from every walkable edge; "
@@ -293,13 +331,96 @@ def _nearer_end(xy, e, rows, u, v, node_xy):
     return node, dist
 
 
-def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray, s: Settings) -> None:
+def around_barriers(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: float | None,
+                    edge: np.ndarray, offset: np.ndarray, access: np.ndarray, behind: np.ndarray,
+                    s: Settings) -> None:
+    """Re-place the points ``xy`` (rows ``rows`` of the output arrays, already snapped to their
+    nearest edge) whose straight leg crosses one of :attr:`Network.barriers`; in place.
+
+    Such a point is marked ``behind`` and goes to the nearest walkable segment it reaches without
+    crossing a barrier (:func:`urbancover.network.barriers.nearest_legal`), or through an opening (a gate,
+    an entrance, a level crossing: straight to it, then its own leg) when that is shorter; with
+    neither within ``max_distance`` it has no path (edge -1, access inf). Points whose nearest leg
+    is legal are untouched, to the last bit. Vectorised: one compiled pass over the points (a
+    crossing test per candidate leg), one STRtree query for the openings.
+    """
+    tol = s.barrier_end_tolerance_m
+    k = np.flatnonzero((edge[rows] >= 0) & (access[rows] > 2.0 * tol))
+    if len(k) == 0:
+        return
+    e, o, d, status = nearest_legal(network.segment_index, network.barriers, xy[k], access[rows[k]], max_distance)
+    moved = status > 0
+    if not moved.any():
+        return
+    r = rows[k[moved]]
+    behind[r] = True
+    edge[r], offset[r], access[r] = e[moved], o[moved], d[moved]
+    _through_openings(network, xy[k[moved]], r, max_distance, edge, offset, access)
+
+
+def _opening_legs(network: Network, max_distance: float | None):
+    """The openings of :attr:`Network.barriers` snapped (barrier-aware, to the real network when
+    there is one): ``(edge, offset, access)`` per opening, computed once per network and limit.
+    """
+    bar = network.barriers
+    key = ("openings", max_distance)
+    if key not in bar.cache:
+        gxy = bar.openings
+        main = network.main_edges
+        allowed = main if main.any() else None
+        index = network.segment_index
+        e, o, d = nearest_segments(index, gxy, max_distance=max_distance)
+        # the search starts at the nearest segment's distance (inf: none within the limit, skipped),
+        # a lower bound also when that segment lies on a scrap of network
+        e, o, d, _ = nearest_legal(index, bar, gxy, d, max_distance, allowed=allowed)
+        bar.cache[key] = (e, o, d)
+    return bar.cache[key]
+
+
+def _through_openings(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: float | None,
+                      edge: np.ndarray, offset: np.ndarray, access: np.ndarray) -> None:
+    """Points behind barriers (``xy``, rows ``rows``) that reach an opening straight, without
+    crossing a barrier, and whose walk through it (leg to the opening + the opening's own leg) is
+    shorter than their current ``access``, take it; in place.
+    """
+    bar = network.barriers
+    if len(bar.openings) == 0 or len(rows) == 0:
+        return
+    ge, go, ga = _opening_legs(network, max_distance)
+    usable = np.flatnonzero(ge >= 0)
+    if len(usable) == 0:
+        return
+    gxy = bar.openings[usable]
+    limit = np.inf if max_distance is None else float(max_distance)
+    reach = np.minimum(access[rows], limit)
+    reach = np.where(np.isfinite(reach), reach, 1e15)
+    pi, gi = shapely.STRtree(shapely.points(gxy)).query(shapely.points(xy), predicate="dwithin", distance=reach)
+    if len(pi) == 0:
+        return
+    d = np.hypot(*(xy[pi] - gxy[gi]).T)
+    cost = d + ga[usable[gi]]
+    keep = cost < access[rows[pi]]
+    pi, gi, cost = pi[keep], gi[keep], cost[keep]
+    keep = ~legs_blocked(bar, xy[pi], gxy[gi])
+    pi, gi, cost = pi[keep], gi[keep], cost[keep]
+    if len(pi) == 0:
+        return
+    order = np.lexsort((gi, cost, pi))
+    first = order[np.r_[True, pi[order][1:] != pi[order][:-1]]]
+    r, g = rows[pi[first]], usable[gi[first]]
+    edge[r], offset[r], access[r] = ge[g], go[g], cost[first]
+
+
+def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarray, access: np.ndarray, s: Settings,
+                 behind: np.ndarray | None = None) -> None:
     """Move places snapped onto a scrap of network (not :attr:`Network.main_edges`) to the nearest
     edge of the real network when one lies within :data:`settings.island_snap_m`; in place.
     ``geoms_of(rows)`` gives the geometries of the places in ``rows``.
 
     A place farther than that from the real network stays on its scrap (a separate component stays
-    unreachable). O(I log E) for I places on scraps.
+    unreachable). O(I log E) for I places on scraps. With ``behind`` (the network carries
+    barriers), a point moves only to a main edge it reaches without crossing a barrier, or through
+    an opening (see :func:`around_barriers`).
     """
     main = network.main_edges
     rows = np.flatnonzero(edge >= 0)
@@ -309,6 +430,22 @@ def _off_islands(network: Network, geoms_of, edge: np.ndarray, offset: np.ndarra
     geoms = geoms_of(rows)
     (qi, e), dist = network.nearest_edges(geoms, main_only=True)
     ok = dist <= s.island_snap_m
+    if behind is not None:
+        pt = np.flatnonzero(ok & (shapely.get_type_id(geoms[qi]) == shapely.GeometryType.POINT))
+        if len(pt):
+            xy = shapely.get_coordinates(geoms[qi[pt]])
+            le, lo, ld, st = nearest_legal(network.segment_index, network.barriers, xy, dist[pt], s.island_snap_m,
+                                           allowed=main)
+            moved = st > 0
+            if moved.any():  # blocked on the way to the real network: to a legal edge, an opening, or stay
+                r = rows[qi[pt[moved]]]
+                behind[r] = True
+                e2, o2, a2 = edge.copy(), offset.copy(), access.copy()
+                e2[r], o2[r], a2[r] = le[moved], lo[moved], ld[moved]
+                _through_openings(network, xy[moved], r, s.island_snap_m, e2, o2, a2)
+                found = r[e2[r] >= 0]
+                edge[found], offset[found], access[found] = e2[found], o2[found], a2[found]
+                ok[pt[moved]] = False  # (done here)
     qi, e, dist = qi[ok], e[ok], dist[ok]
     if len(qi) == 0:
         return

@@ -87,6 +87,9 @@ class Network:
         self._ways = way_table  # one row per line built from; edge_columns["way"] points into it
         self._tree: shapely.STRtree | None = None
         self._segments: SegmentIndex | None = None
+        #: What access legs may not cross (:class:`urbancover.network.barriers.Barriers`), or None: set by
+        #: :func:`urbancover.evaluation.context.make_context` from the extract's walls, water and railways.
+        self.barriers = None
 
     # -- layers, made when first read when the network holds arrays -----------------------------
     @property

@@ -411,6 +411,29 @@ NOTES: dict[str, dict] = {
         "en": "{rule}: {n} facilities count for no category (e.g. schools of unknown level); they are listed in the "
               "layer 'unmatched' for checking.",
         "zh": "{rule}：{n} 处设施不属于任何类别（如未注明学段的学校），已列入图层 unmatched 供核查。"},
+    # barriers (PLAN_RULES rev 3, section G)
+    "barriers.read": {
+        "en": "barriers: {n} walls, fences, water areas, rivers and railways ({segments} segments) and {openings} openings "
+              "on them (gates, entrances, level crossings); access legs do not cross them.",
+        "zh": "障碍：{n} 处围墙、栅栏、水面、河道和铁路（{segments} 段），其上开口 {openings} 处（大门、入口、平交道口）；"
+              "到路网的接入段不穿越它们。"},
+    "walls.behind": {
+        "en": lambda p: (
+            f"{p['rule']}: " + (f"{p['behind']:,.0f} of {p['total']:,.0f} residents" if p["residents"]
+                                 else f"{p['behind']} of {p['total']} {p['label']}")
+            + " lie behind walls, water or railways (their straight way to the nearest street crosses one); "
+            + (f"their walk changes by a median {p['median']:+.0f} m ({p['farther']} walk farther, {p['nearer']} less far: "
+               "the nearest street they reach may lead more directly)" if p["reached"]
+               else "none of them reaches a facility either way")
+            + (f"; {p['no_path']} reach no street or gate within the snap limit (no path)" if p["no_path"] else "") + "."),
+        "zh": lambda p: (
+            f"{p['rule']}：" + (f"{p['total']:,.0f} 名居民中有 {p['behind']:,.0f} 名" if p["residents"]
+                               else f"{p['total']} 个中有 {p['behind']} 个")
+            + "位于围墙、水面或铁路之后（到最近道路的直线穿越障碍）；"
+            + (f"步行距离中位数变化 {p['median']:+.0f} 米（{p['farther']} 个更远，{p['nearer']} 个更近：能到达的最近道路可能更直接）"
+               if p["reached"] else "无论有无障碍都到不了设施")
+            + (f"；{p['no_path']} 个在接驳距离内到不了任何道路或大门（无路可达）" if p["no_path"] else "") + "。"),
+    },
     "streets.not_walkable": {
         "en": "{rule}: {km:.2f} km of the streets are not walkable themselves (sidewalks mapped as separate ways): "
               "measured every {step:g} m from the nearest walkable point.",
