@@ -92,11 +92,25 @@ def test_one_distance_pass_per_facility_set(shenzhen_osm):
 
 
 def test_kinds_are_data():
-    """Distance kinds are flagged in the registry, and each names a function that exists."""
+    """Distance kinds are flagged in the schema; every kind of the schema has exactly one registered
+    function (and the distance kinds the distance rule's)."""
+    from urbancover.evaluation import gaps, indicators, kinds
+
     assert {k for k, spec in KINDS.items() if spec.distance} == {"radius", "all_of"}
-    for name, spec in KINDS.items():
-        module, _, func = spec.evaluate.partition(":")
-        assert callable(getattr(__import__(module, fromlist=[func]), func)), name
+    registered = kinds.registered()
+    assert set(registered) == set(KINDS)
+    assert registered["radius"] is registered["all_of"] is gaps.distance_rule
+    assert registered["density"] is indicators.density_rule
+
+
+def test_rule_kind_refuses_unknown_and_duplicate_kinds():
+    from urbancover.evaluation import kinds
+
+    with pytest.raises(ValueError, match="not a rule kind"):
+        kinds.rule_kind("no_such_kind")(lambda rule, ctx: None)
+    with pytest.raises(ValueError, match="already evaluated"):
+        kinds.rule_kind("density")(lambda rule, ctx: None)
+    assert kinds.registered()["density"].__name__ == "density_rule"  # the refusal changed nothing
 
 
 def test_non_distance_rules_have_no_measurement(shenzhen_osm):

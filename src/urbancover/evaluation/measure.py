@@ -19,15 +19,15 @@ The rule's summary and layers (:mod:`urbancover.evaluation.gaps`), the gap maps 
 
 Adding a rule kind
 ------------------
-One function ``(rule, ctx) -> RuleResult`` in the module of its family (``gaps`` for distance kinds,
-``indicators`` for the others) and one :class:`~urbancover.plan.rules.Kind` entry in
-:data:`urbancover.plan.rules.KINDS` naming it. A distance kind gets its measurement from :func:`measure`;
+One :class:`~urbancover.plan.rules.Kind` entry in :data:`urbancover.plan.rules.KINDS` (its rule-file
+keys and flags) and one function ``(rule, ctx) -> RuleResult`` in the module of its family (``gaps``
+for distance kinds, ``indicators`` for the others), registered with
+``@urbancover.evaluation.kinds.rule_kind("name")``. A distance kind gets its measurement from :func:`measure`;
 whether a kind is a distance kind is that entry's ``distance`` flag, never its name.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 
@@ -252,12 +252,6 @@ class Measurement:
 def kind_of(rule: Rule) -> Kind:
     """The :class:`~urbancover.plan.rules.Kind` of a rule."""
     return KINDS[rule.kind]
-
-
-def evaluator(rule: Rule):
-    """The function that evaluates a rule, ``(rule, ctx) -> RuleResult``, from its kind's entry."""
-    module, _, name = kind_of(rule).evaluate.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | None:
