@@ -185,9 +185,7 @@ def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     pi, first = np.unique(pi, return_index=True)
     bi = bi[first]
     # which of these buildings are the facility's own
-    if "homes rows" not in ctx.cache:
-        ctx.cache["homes rows"] = home_rows(f, ctx.settings)[0]
-    is_home = np.isin(brows[bi], ctx.cache["homes rows"])
+    is_home = np.isin(brows[bi], ctx.memo("home rows", None, lambda: home_rows(f, ctx.settings)[0]))
     tagged = np.zeros(len(f), dtype=bool)
     for key in FACILITY_KEYS:
         if key in f:
