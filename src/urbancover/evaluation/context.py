@@ -340,11 +340,7 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
     covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
     if covered < AREA_COVERED_MIN:
-        msg = (f"area: only {100 * covered:.1f} % of the analysed area ({geom.area / 1e6:.2f} km²) lies inside the "
-               f"extract's bounds ({osm.path.name}); the data hold no streets, homes or facilities beyond them. Counts "
-               "and shares describe the part inside only, and densities per km² (facilities, street length) are divided "
-               f"by the whole area: they come out at {100 * covered:.1f} % of their value over the part inside. Use an "
-               "extract that covers the area, or cut the area to the extract.")
+        msg = Note("area.outside", share=100 * covered, km2=geom.area / 1e6, extract=osm.path.name)
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
