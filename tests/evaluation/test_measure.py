@@ -92,11 +92,25 @@ def test_one_distance_pass_per_facility_set(shenzhen_osm):
 
 
 def test_kinds_are_data():
-    """Distance kinds are flagged in the registry, and each names a function that exists."""
+    """Distance kinds are flagged in the schema; every kind of the schema has exactly one registered
+    function (and the distance kinds the distance rule's)."""
+    from urbancover.evaluation import gaps, indicators, kinds
+
     assert {k for k, spec in KINDS.items() if spec.distance} == {"radius", "all_of"}
-    for name, spec in KINDS.items():
-        module, _, func = spec.evaluate.partition(":")
-        assert callable(getattr(__import__(module, fromlist=[func]), func)), name
+    registered = kinds.registered()
+    assert set(registered) == set(KINDS)
+    assert registered["radius"] is registered["all_of"] is gaps.distance_rule
+    assert registered["density"] is indicators.density_rule
+
+
+def test_rule_kind_refuses_unknown_and_duplicate_kinds():
+    from urbancover.evaluation import kinds
+
+    with pytest.raises(ValueError, match="not a rule kind"):
+        kinds.rule_kind("no_such_kind")(lambda rule, ctx: None)
+    with pytest.raises(ValueError, match="already evaluated"):
+        kinds.rule_kind("density")(lambda rule, ctx: None)
+    assert kinds.registered()["density"].__name__ == "density_rule"  # the refusal changed nothing
 
 
 def test_non_distance_rules_have_no_measurement(shenzhen_osm):
@@ -111,7 +125,7 @@ def test_gap_grid_is_built_once(shenzhen_osm):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = uc.evaluate(shenzhen_osm, only=[RID, "park_500"])
-    grid = lambda: [k for k in report.context.cache if isinstance(k, tuple) and k[0] == "gap grid"]  # noqa: E731
+    grid = lambda: report.context.memoized("gap grid")  # noqa: E731
     # the gap polygons are made when first read, and then the grid once for every rule
     assert grid() == [] and not report.results[RID].layers.is_made("gaps")
     report.results["park_500"].layers["gaps"]
@@ -199,3 +213,18 @@ def test_land_cells_are_the_cells_of_the_full_grid_that_meet_land(block, monkeyp
             got = measure.GapGrid(land, cell, measure.land_cells(land, cell), None).boxes()
             assert len(got) == len(want)
             assert shapely.equals_exact(got, want, tolerance=0).all()
+
+
+def test_context_memo_computes_once_per_family_and_key(shenzhen_report):
+    ctx = shenzhen_report.context
+    calls = []
+
+    def make():
+        calls.append(1)
+        return object()
+
+    a = ctx.memo("gap grid", "test-key", make)
+    assert ctx.memo("gap grid", "test-key", make) is a and len(calls) == 1
+    assert "test-key" in ctx.memoized("gap grid")
+    with pytest.raises(ValueError, match="unknown family"):
+        ctx.memo("gap gird", "test-key", make)  # a typo would silently share nothing

@@ -17,8 +17,9 @@ import shapely
 from urbancover.core.errors import InputError, UnknownRuleError
 from urbancover.core.progress import in_notebook, log_line, progress_bar
 from urbancover.core.settings import Settings, resolve
+from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kinds register themselves
 from urbancover.evaluation.context import Context, make_context
-from urbancover.evaluation.measure import evaluator
+from urbancover.evaluation.kinds import evaluator
 from urbancover.evaluation.validate import check_inputs
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network.walk import Network, walk_network

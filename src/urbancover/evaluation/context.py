@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +38,14 @@ from urbancover.network.snap import Places, Snapped, parts_inside, snap_geometri
 from urbancover.network.walk import Network, walk_network
 from urbancover.plan.selectors import GEOMETRY_KEY, TagValues, select
 from urbancover.present import Note
+
+#: What one evaluation computes once and its rules share (:meth:`Context.memo`): the families.
+MEMO_FAMILIES = frozenset({
+    "tag values", "snapped", "street network", "area intervals", "facility field", "demand places", "measurement",
+    "gap grid", "home rows", "built-up land",
+})
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -73,9 +82,8 @@ class Context:
     user_facilities: dict = field(default_factory=dict)
     #: Keep every OSM tag column on the place layers (``evaluate(..., osm_tags=True)``).
     osm_tags: bool = False
-    #: What the evaluation computed once and shares: distance fields, snapped layers, street networks,
-    #: measurements (see :mod:`urbancover.evaluation.measure`).
-    cache: dict = field(default_factory=dict, repr=False)
+    #: What the evaluation computed once and shares, by (family, key): see :meth:`memo`.
+    _memo: dict = field(default_factory=dict, repr=False)
     #: Called with a short message at the steps inside a rule (``evaluate(progress=True)`` shows it
     #: beside the rule on the bar, or as a log line off a terminal); None: silent.
     on_progress: Callable[[str], None] | None = field(default=None, repr=False)
@@ -97,16 +105,40 @@ class Context:
         """The analysed area in km²."""
         return self.area.area / 1e6
 
+    def memo(self, family: str, key: Hashable, make: Callable[[], T]) -> T:
+        """What ``make()`` returns, computed once per ``(family, key)`` in this evaluation and shared
+        by every rule asking for it again.
+
+        ``family`` is one of :data:`MEMO_FAMILIES` (what an evaluation shares: tag values, snapped
+        places, street networks, distance fields, demand places, measurements, gap grids ...);
+        ``key`` tells the members of a family apart (a selector as JSON, a layer name, a rule id).
+
+        Raises
+        ------
+        ValueError
+            An unknown ``family`` (a typo would silently share nothing).
+        """
+        if family not in MEMO_FAMILIES:
+            raise ValueError(f"Context.memo: unknown family {family!r}; one of {sorted(MEMO_FAMILIES)}.")
+        k = (family, key)
+        if k not in self._memo:
+            self._memo[k] = make()
+        return self._memo[k]
+
+    def memoized(self, family: str) -> list:
+        """The keys of ``family`` computed so far in this evaluation, in the order they were made."""
+        return [k for f, k in self._memo if f == family]
+
     def tag_values(self, table: str) -> TagValues:
         """The :class:`~urbancover.plan.selectors.TagValues` of ``"features"``, ``"ways"`` (the
         extract's highway ways) or ``"edges"`` (the walking network's), read once per evaluation
         and shared by every selection over that table.
         """
-        key = ("tag values", table)
-        if key not in self.cache:
+        def make():
             frame = self._table(table, geometry=False)
-            self.cache[key] = TagValues(frame["tags"] if len(frame) else [])
-        return self.cache[key]
+            return TagValues(frame["tags"] if len(frame) else [])
+
+        return self.memo("tag values", table, make)
 
     def select(self, table: str, selector) -> np.ndarray:
         """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``."""
@@ -150,23 +182,19 @@ class Context:
         evaluation: every rule measuring the same demand layer reuses it. ``barriers=False``: their
         access legs may cross the network's barriers (the "no walls" comparison).
         """
-        key = ("snapped", key) if barriers else ("snapped through walls", key)
-        if key not in self.cache:
-            if isinstance(geoms, Places):
-                self.cache[key] = snap_places(self.network, geoms, name=name, barriers=barriers, settings=self.settings)
-            else:
-                self.cache[key] = snap_geometries(self.network, geoms, name=name, barriers=barriers, settings=self.settings)
-        return self.cache[key]
+        snap = snap_places if isinstance(geoms, Places) else snap_geometries
+        return self.memo("snapped", (key, barriers),
+                         lambda: snap(self.network, geoms, name=name, barriers=barriers, settings=self.settings))
 
     def street_network(self, selector) -> Network:
         """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once; lean
         (``walk_network(..., lean=True)``): its edges are arrays until their LineStrings are asked for.
         """
-        key = ("streets", json.dumps(selector, sort_keys=True, default=str))
-        if key not in self.cache:
+        def make():
             ways = self.osm.ways[self.select("ways", selector)]
-            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
-        return self.cache[key]
+            return walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
+
+        return self.memo("street network", json.dumps(selector, sort_keys=True, default=str), make)
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
         """Parts of the walking network that are street demand: inside the area, on edges matching
@@ -176,9 +204,8 @@ class Context:
         features matching ``streets_near``. Returns disjoint intervals ``(edge, start, end)``.
         """
         net = self.network
-        if ("area intervals",) not in self.cache:  # the same for every street rule
-            self.cache[("area intervals",)] = merge(*parts_inside(net, np.array([self.area]), union=True)[:3])
-        out = self.cache[("area intervals",)]
+        out = self.memo("area intervals", None,  # the same for every street rule
+                        lambda: merge(*parts_inside(net, np.array([self.area]), union=True)[:3]))
         if streets:
             rows = np.flatnonzero(self.select("edges", streets))
             out = intersect(out, (rows, np.zeros(len(rows)), net.length[rows]))
@@ -313,11 +340,7 @@ def _area(area, osm: OSMData, net: Network, need: float) -> tuple[shapely.Geomet
     extract = gpd.GeoSeries([osm.boundary], crs=4326).to_crs(net.crs).iloc[0]
     covered = geom.intersection(extract).area / geom.area if area is not None else 1.0
     if covered < AREA_COVERED_MIN:
-        msg = (f"area: only {100 * covered:.1f} % of the analysed area ({geom.area / 1e6:.2f} km²) lies inside the "
-               f"extract's bounds ({osm.path.name}); the data hold no streets, homes or facilities beyond them. Counts "
-               "and shares describe the part inside only, and densities per km² (facilities, street length) are divided "
-               f"by the whole area: they come out at {100 * covered:.1f} % of their value over the part inside. Use an "
-               "extract that covers the area, or cut the area to the extract.")
+        msg = Note("area.outside", share=100 * covered, km2=geom.area / 1e6, extract=osm.path.name)
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0

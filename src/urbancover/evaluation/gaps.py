@@ -49,6 +49,7 @@ import shapely
 
 from urbancover.core import intervals
 from urbancover.evaluation.context import Context
+from urbancover.evaluation.kinds import rule_kind
 from urbancover.evaluation.measure import LAYER_UNITS, Measurement, gap_cells, measure
 from urbancover.evaluation.results import SummaryRow
 from urbancover.network.walk import line_substrings
@@ -266,6 +267,7 @@ def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
+@rule_kind("radius", "all_of")
 def distance_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Every place of the demand within the threshold of a facility of each category (kinds
     ``radius`` and ``all_of``): shares by network and straight-line distance, unserved layers.

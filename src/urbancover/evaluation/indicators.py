@@ -24,6 +24,7 @@ from urbancover.core.tiles import union_by_tiles
 from urbancover.evaluation.context import Context
 from urbancover.evaluation.demand import home_rows, plausibility, residential_land_km2
 from urbancover.evaluation.gaps import RuleResult, base_row, warn_missing
+from urbancover.evaluation.kinds import rule_kind
 from urbancover.evaluation.results import SummaryRow
 from urbancover.network.snap import length_inside
 from urbancover.plan.features import dedupe_points_in_polygons, parse_levels
@@ -102,6 +103,7 @@ def built_up_land(ctx: Context) -> np.ndarray:
     return union_by_tiles(np.r_[land, buildings], s.union_tile_m, ctx.area, grow=grow, settings=s)
 
 
+@rule_kind("density")
 def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Facilities per km², each counted once; ``min_per_km2`` or more meets the standard, and more
     than ``max_per_km2`` still meets it, reported as above the range (more toilets is no deficiency).
@@ -135,6 +137,7 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     return RuleResult(rule, row, {FACILITIES: _facility_layer(fac)})
 
 
+@rule_kind("ratio")
 def ratio_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Residents per facility at most ``residents_per_facility_max`` (one facility per N residents);
     undetermined without residents.
@@ -182,9 +185,7 @@ def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
     pi, first = np.unique(pi, return_index=True)
     bi = bi[first]
     # which of these buildings are the facility's own
-    if "homes rows" not in ctx.cache:
-        ctx.cache["homes rows"] = home_rows(f, ctx.settings)[0]
-    is_home = np.isin(brows[bi], ctx.cache["homes rows"])
+    is_home = np.isin(brows[bi], ctx.memo("home rows", None, lambda: home_rows(f, ctx.settings)[0]))
     tagged = np.zeros(len(f), dtype=bool)
     for key in FACILITY_KEYS:
         if key in f:
@@ -226,6 +227,7 @@ def _areas(fac: gpd.GeoDataFrame, ctx: Context, *, floor: bool, default_levels: 
     return area
 
 
+@rule_kind("area_per_capita")
 def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Sports ground area per resident above ``min_m2_per_person``.
 
@@ -268,6 +270,7 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
     return RuleResult(rule, row, {FACILITIES: layer})
 
 
+@rule_kind("min_area")
 def min_area_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Every facility of each category (tier) at least ``min_area_m2``: ground area, or floor area
     (footprint x levels, ``default_levels`` when untagged) for categories with ``floor_area``. A point
@@ -312,6 +315,7 @@ def _concat(frames):
     return pd.concat(frames, ignore_index=True) if frames else gpd.GeoDataFrame({"geometry": []})
 
 
+@rule_kind("count_per_unit")
 def count_per_unit_rule(rule: Rule, ctx: Context) -> RuleResult:
     """At least ``min_count`` facilities in every area unit (subdistrict).
 
@@ -397,6 +401,7 @@ def dual_carriageway_m(ways: gpd.GeoDataFrame, within_m: float, area) -> float:
     return float(shapely.length(paired).sum()) / 2.0
 
 
+@rule_kind("road_density")
 def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Km of road centre line per km² of the area (exact length inside it), and junctions
     (degree >= 3) per km².
@@ -437,6 +442,7 @@ def cut_way_ends(ways: pd.DataFrame) -> np.ndarray:
     return np.asarray(start + end, dtype=np.int64)
 
 
+@rule_kind("dead_ends")
 def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Ends of streets (degree-1 nodes) inside the area, except ends within ``boundary_m`` of the
     extract's or the analysed area's edge, and ends of ways the extract cut (their next node is

@@ -19,15 +19,15 @@ The rule's summary and layers (:mod:`urbancover.evaluation.gaps`), the gap maps 
 
 Adding a rule kind
 ------------------
-One function ``(rule, ctx) -> RuleResult`` in the module of its family (``gaps`` for distance kinds,
-``indicators`` for the others) and one :class:`~urbancover.plan.rules.Kind` entry in
-:data:`urbancover.plan.rules.KINDS` naming it. A distance kind gets its measurement from :func:`measure`;
+One :class:`~urbancover.plan.rules.Kind` entry in :data:`urbancover.plan.rules.KINDS` (its rule-file
+keys and flags) and one function ``(rule, ctx) -> RuleResult`` in the module of its family (``gaps``
+for distance kinds, ``indicators`` for the others), registered with
+``@urbancover.evaluation.kinds.rule_kind("name")``. A distance kind gets its measurement from :func:`measure`;
 whether a kind is a distance kind is that entry's ``distance`` flag, never its name.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 
@@ -254,12 +254,6 @@ def kind_of(rule: Rule) -> Kind:
     return KINDS[rule.kind]
 
 
-def evaluator(rule: Rule):
-    """The function that evaluates a rule, ``(rule, ctx) -> RuleResult``, from its kind's entry."""
-    module, _, name = kind_of(rule).evaluate.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def user_key(rule: Rule, ctx: Context, category: str | None = None) -> str | None:
     """The ``facilities`` key of :func:`urbancover.evaluate` that replaces a category's OSM
     facilities (``rule.category``, then the rule id), or None when the user gave none.
@@ -275,14 +269,14 @@ def facility_field(ctx: Context, selector, *, min_area_m2: float | None, user: s
     (:func:`urbancover.plan.features.dedupe_points_in_polygons`). Polygons with mapped gates are reached
     at the gates; other polygons within :data:`settings.polygon_reach_m` of their outline.
     """
-    key = ("field", json.dumps(selector, sort_keys=True, default=str), min_area_m2, user)
-    if key not in ctx.cache:
+    def make():
         fac = dedupe_points_in_polygons(ctx.facilities(selector, min_area_m2=min_area_m2, user=user),
                                         within_m=ctx.settings.same_facility_m)
         sources = at_entrances(fac, ctx.facilities(ctx.settings.entrance_selector), settings=ctx.settings)
         fld = distance_field(ctx.network, sources, None, name=name, reach=ctx.settings.polygon_reach_m, settings=ctx.settings)
-        ctx.cache[key] = (fld, fac)
-    return ctx.cache[key]
+        return fld, fac
+
+    return ctx.memo("facility field", (json.dumps(selector, sort_keys=True, default=str), min_area_m2, user), make)
 
 
 def checks_of(rule: Rule, ctx: Context) -> tuple[Check, ...]:
@@ -388,12 +382,13 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
 
 
 def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...]) -> DemandPlaces:
-    key = ("demand places", layer, only_old)
     ctx.progress(f"{layer.replace('_', ' ')}: network and straight-line distances")
-    if key not in ctx.cache:  # the same places for every rule measuring this layer
+
+    def make():  # the same places for every rule measuring this layer
         feats, pts, w = demand_places(ctx, layer, only_old=only_old)
-        ctx.cache[key] = (feats, np.asarray(pts), w)
-    feats, pts, w = ctx.cache[key]
+        return feats, np.asarray(pts), w
+
+    feats, pts, w = ctx.memo("demand places", (layer, only_old), make)
     net_m = np.zeros((len(pts), len(checks)))
     line_m = np.zeros((len(pts), len(checks)))
     snapped = ctx.snapped((layer, only_old), pts, name=layer.replace("_", " "))
@@ -402,7 +397,8 @@ def _places(ctx: Context, layer: str, only_old: bool, checks: tuple[Check, ...])
         if len(pts):
             net_m[:, k] = c.field.at_snapped(snapped, geoms=pts)
             line_m[:, k] = straight_line_distance(c.facilities, pts_gs, crs=ctx.crs)
-    return DemandPlaces(layer, feats, pts, w, snapped, net_m, line_m, _no_walls(ctx, key, pts, snapped, net_m, checks))
+    return DemandPlaces(layer, feats, pts, w, snapped, net_m, line_m, _no_walls(ctx, ("demand places", layer, only_old), pts, snapped,
+                                                                                      net_m, checks))
 
 
 def _no_walls(ctx: Context, key, pts: np.ndarray, snapped: Snapped, net_m: np.ndarray, checks) -> np.ndarray | None:
@@ -428,9 +424,10 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
     rules; O(P log E) to snap each demand layer once; O(P k) to read the fields for P places and k
     categories.
     """
-    key = ("measurement", rule.id)
-    if key in ctx.cache:
-        return ctx.cache[key]
+    return ctx.memo("measurement", rule.id, lambda: _measure(rule, ctx))
+
+
+def _measure(rule: Rule, ctx: Context) -> Measurement:
     checks = checks_of(rule, ctx)
     only_old = rule.params.get("homes_in") == "old_compounds"
     places = {layer: _places(ctx, layer, only_old, checks) for layer in rule.demand if layer in PLACE_LAYERS}
@@ -445,9 +442,7 @@ def measure(rule: Rule, ctx: Context) -> Measurement:
         listed = rows[shapely.intersects(rows.geometry.values, ctx.area)]
         keep = [c for c in ("osmid", "name", "amenity", "school", "isced:level", "geometry") if c in listed]
         listed = listed[keep].reset_index(drop=True)
-    m = Measurement(rule, kind_of(rule), checks, places, streets, roads, listed)
-    ctx.cache[key] = m
-    return m
+    return Measurement(rule, kind_of(rule), checks, places, streets, roads, listed)
 
 
 def distance_rules(results: dict) -> list[str]:
@@ -503,9 +498,10 @@ def gap_cells(ctx: Context, cell: float | None = None) -> GapGrid:
     fields and streets.
     """
     cell = ctx.settings.gap_cell_m if cell is None else cell
-    key = ("gap grid", cell)
-    if key in ctx.cache:
-        return ctx.cache[key]
+    return ctx.memo("gap grid", cell, lambda: _gap_grid(ctx, cell))
+
+
+def _gap_grid(ctx: Context, cell: float) -> GapGrid:
     land_parts = np.concatenate([ctx.compounds.geometry.values, ctx.homes.geometry.values])
     land = shapely.Polygon()
     ids = np.zeros(0, dtype=np.int64)
@@ -514,9 +510,7 @@ def gap_cells(ctx: Context, cell: float | None = None) -> GapGrid:
     if not land.is_empty:
         ids = land_cells(land, cell)
     xy = cell_centres(land.bounds, cell, ids)  # snapped from their coordinates: no point per cell
-    grid = GapGrid(land, cell, ids, ctx.snapped(key, Places(xy, np.ones(len(xy), dtype=bool)), name="gap grid"))
-    ctx.cache[key] = grid
-    return grid
+    return GapGrid(land, cell, ids, ctx.snapped(("gap grid", cell), Places(xy, np.ones(len(xy), dtype=bool)), name="gap grid"))
 
 
 #: Cells made and tested at once by :func:`land_cells` (bounds its memory on a city).

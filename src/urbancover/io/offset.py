@@ -14,6 +14,7 @@ from urbancover.core.errors import CRSError, InputError
 from urbancover.io.crs import CRS_FIX, WGS84, transformer, utm_crs
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84
 from urbancover.io.osm import OSMData
+from urbancover.present import Note
 
 
 # -- offset detection ----------------------------------------------------------------------------
@@ -53,19 +54,13 @@ class OffsetCheck:
         return self.median_m["wgs84"] - self.median_m[self.likely]
 
     @property
-    def message(self) -> str:
-        """What was found, in one sentence for a note or a warning."""
+    def message(self) -> Note:
+        """What was found, in one sentence for a note or a warning (a :class:`~urbancover.present.Note`)."""
         given = self.median_m.get("wgs84", float("nan"))
         if not self.flagged:
-            return (
-                f"{self.name}: points sit a median {given:.0f} m from the streets; converting from GCJ-02 or "
-                "BD-09 does not bring them closer: no systematic offset found."
-            )
-        return (
-            f"{self.name}: points sit a median {given:.0f} m from the streets, {self.median_m[self.likely]:.0f} m "
-            f"after converting from {SYSTEM_LABEL[self.likely]}: the layer is probably {SYSTEM_LABEL[self.likely]}; "
-            f"pass crs='{self.likely}'."
-        )
+            return Note("offset.none", name=self.name, given=given)
+        return Note("offset.found", name=self.name, given=given, after=self.median_m[self.likely],
+                    system=SYSTEM_LABEL[self.likely], likely=self.likely)
 
 
 def _streets(streets) -> tuple[np.ndarray, pyproj.CRS]:

@@ -244,8 +244,7 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str], s
         problem = _pbf_cut_in_ways(path, stats, s)
     if problem is None:
         return
-    msg = (f"{path}: possibly truncated: {problem}. Results from it may be wrong; download or export the "
-           "extract again (and check its size or checksum).")
+    msg = Note("osm.truncated", path=str(path), problem=problem)
     if strict:
         raise OSMReadError(msg + " (strict=True refuses it.)")
     warnings.warn(msg, TruncatedExtractWarning, stacklevel=3)
@@ -430,13 +429,10 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Setting
         if core is not None:
             bounds = core[0].bounds
             far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
-            note = (f"{path.name}: no <bounds> in the header; the default area is where the extract is complete: "
-                    f"the extent of its {core[1]:,} ways and areas at most {s.extent_compact_m:,.0f} m across "
-                    f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}; {km2:,.1f} km²).")
-            if _box_km2(far, ext.crs, s) > 1.1 * km2:
-                note += (f" The streets reach farther ({far[0]:.5f}, {far[1]:.5f}, {far[2]:.5f}, {far[3]:.5f}; "
-                         f"{_box_km2(far, ext.crs, s):,.1f} km²), as the ways crossing the edge of a bounding-box export "
-                         "do; give clip= to analyse another area.")
+            box = lambda b: f"{b[0]:.5f}, {b[1]:.5f}, {b[2]:.5f}, {b[3]:.5f}"  # noqa: E731
+            farther = _box_km2(far, ext.crs, s) > 1.1 * km2
+            note = Note("osm.no_bounds_compact", name=path.name, n=core[1], m=s.extent_compact_m, box=box(bounds), km2=km2,
+                        far=box(far) if farther else "", far_km2=_box_km2(far, ext.crs, s) if farther else 0.0)
             notes.append(note)
             _outliers(path, core[0].outliers, "the others", notes, s)
             return tuple(map(float, bounds)), ext.crs
@@ -454,9 +450,9 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Setting
                     bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
                               max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
         what = "streets'" if len(ways) else "features'"
-        notes.append(f"{path.name}: no <bounds> in the header and fewer than {s.extent_compact_min} ways or "
-                     f"areas at most {s.extent_compact_m:,.0f} m across; the default area is the {what} extent "
-                     f"({bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}).")
+        notes.append(Note("osm.no_bounds", name=path.name, min=s.extent_compact_min, m=s.extent_compact_m, what_en=what,
+                          what_zh="道路" if len(ways) else "要素",
+                          box=f"{bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}"))
         _outliers(path, ext.outliers, "the other streets", notes, s)
     return tuple(map(float, bounds)), ext.crs
 

@@ -40,9 +40,6 @@ class Kind:
     ----------
     keys : dict
         Kind-specific keys of the rule file: ``{key: (type, required)}``.
-    evaluate : str
-        ``"module:function"`` that evaluates a rule of this kind, ``(rule, ctx) -> RuleResult``;
-        resolved when a rule is evaluated (rules know nothing of the layers above them).
     distance : bool
         Measured by network distance: the rule has facility categories with thresholds, its
         measurement holds one distance field per category, and maps, siting and the zone search
@@ -59,7 +56,6 @@ class Kind:
     """
 
     keys: dict[str, tuple[str, bool]]
-    evaluate: str
     distance: bool = False
     threshold: str | None = None
     listed: bool = False
@@ -67,7 +63,8 @@ class Kind:
     category_requires: tuple[str, ...] = ()
 
 
-#: Rule kind -> :class:`Kind`. Adding a kind = one entry here + the function it names.
+#: Rule kind -> :class:`Kind`. Adding a kind = one entry here + its function, registered in the
+#: evaluation layer with :func:`urbancover.evaluation.kinds.rule_kind`.
 KINDS: dict[str, Kind] = {
     # nearest facility within a distance
     "radius": Kind(
@@ -78,13 +75,13 @@ KINDS: dict[str, Kind] = {
             "streets_near": (SELECTOR, False), "streets_near_m": (POSITIVE, False),
             "homes_in": (STRING, False),
         },
-        "urbancover.evaluation.gaps:distance_rule", distance=True, threshold="rule",
+        distance=True, threshold="rule",
     ),
     # several categories must all be within their distance
     "all_of": Kind(
         # list_unmatched: features of this pool that no category takes are listed (schools of unknown level)
         {"categories": (CATEGORIES, True), "demand": (DEMAND, False), "list_unmatched": (SELECTOR, False)},
-        "urbancover.evaluation.gaps:distance_rule", distance=True, threshold="category",
+        distance=True, threshold="category",
     ),
     # facilities per km2 of the analysed area within bounds
     "density": Kind(
@@ -93,7 +90,6 @@ KINDS: dict[str, Kind] = {
             "facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False),
             "built_up_without_area": (BOOL, False),
         },
-        "urbancover.evaluation.indicators:density_rule",
     ),
     # one facility per N residents
     "ratio": Kind(
@@ -101,7 +97,6 @@ KINDS: dict[str, Kind] = {
             "facilities": (SELECTOR, True),
             "residents_per_facility_min": (POSITIVE, False), "residents_per_facility_max": (POSITIVE, True),
         },
-        "urbancover.evaluation.indicators:ratio_rule",
     ),
     # facility area per resident
     "area_per_capita": Kind(
@@ -110,17 +105,15 @@ KINDS: dict[str, Kind] = {
             "facilities": (SELECTOR, True), "min_m2_per_person": (POSITIVE, True),
             "floor_area_facilities": (SELECTOR, False), "default_levels": (POSITIVE, False),
         },
-        "urbancover.evaluation.indicators:area_per_capita_rule",
     ),
     # each facility of a category at least this big
     "min_area": Kind(
         {"categories": (CATEGORIES, True), "default_levels": (POSITIVE, False)},
-        "urbancover.evaluation.indicators:min_area_rule", category_requires=("min_area_m2",),
+        category_requires=("min_area_m2",),
     ),
     # at least N facilities in every area unit (subdistrict)
     "count_per_unit": Kind(
         {"facilities": (SELECTOR, True), "min_count": (POSITIVE, True), "units": (SELECTOR, False)},
-        "urbancover.evaluation.indicators:count_per_unit_rule",
     ),
     # street length and junctions per km2
     "road_density": Kind(
@@ -130,12 +123,12 @@ KINDS: dict[str, Kind] = {
             "streets": (SELECTOR, False), "min_km_per_km2": (POSITIVE, True), "dual_carriageway_m": (NONNEG, False),
             "expressways": (SELECTOR, False), "include_expressways": (BOOL, False),
         },
-        "urbancover.evaluation.indicators:road_density_rule", roads=True,
+        roads=True,
     ),
     # dead-end streets that are not cut by the data boundary
     "dead_ends": Kind(
         {"streets": (SELECTOR, False), "boundary_m": (NONNEG, False)},
-        "urbancover.evaluation.indicators:dead_ends_rule", listed=True, roads=True,
+        listed=True, roads=True,
     ),
 }
 

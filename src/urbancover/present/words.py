@@ -337,6 +337,42 @@ NOTES: dict[str, dict] = {
     # a sentence written elsewhere (another module's note, a reader's): said as it is
     "plain": {"en": "{text}", "zh": "{text}"},
     # the analysed area
+    "area.outside": {
+        "en": "area: only {share:.1f} % of the analysed area ({km2:.2f} km²) lies inside the extract's bounds ({extract}); "
+              "the data hold no streets, homes or facilities beyond them. Counts and shares describe the part inside only, "
+              "and densities per km² (facilities, street length) are divided by the whole area: they come out at "
+              "{share:.1f} % of their value over the part inside. Use an extract that covers the area, or cut the area "
+              "to the extract.",
+        "zh": "分析范围：只有 {share:.1f}% 的分析范围（{km2:.2f} 平方公里）位于数据（{extract}）范围内，范围外没有道路、住宅或设施数据。"
+              "数量和比例只反映范围内的部分，而每平方公里的密度（设施、道路长度）按整个范围计算，只有范围内实际值的 {share:.1f}%。"
+              "请使用覆盖整个范围的数据，或把分析范围裁剪到数据范围内。"},
+    "osm.truncated": {
+        "en": "{path}: possibly truncated: {problem}. Results from it may be wrong; download or export the extract again "
+              "(and check its size or checksum).",
+        "zh": "{path}：数据可能不完整（被截断）：{problem}。由它得出的结果可能有误；请重新下载或导出数据（并核对文件大小或校验和）。"},
+    "osm.no_bounds_compact": {
+        "en": lambda p: (f"{p['name']}: no <bounds> in the header; the default area is where the extract is complete: the "
+                         f"extent of its {p['n']:,} ways and areas at most {p['m']:,.0f} m across ({p['box']}; {p['km2']:,.1f} km²)."
+                         + (f" The streets reach farther ({p['far']}; {p['far_km2']:,.1f} km²), as the ways crossing the edge of "
+                            "a bounding-box export do; give clip= to analyse another area." if p.get("far") else "")),
+        "zh": lambda p: (f"{p['name']}：文件头没有 <bounds>；默认分析范围取数据完整之处：其中 {p['n']:,} 条跨度不超过 {p['m']:,.0f} 米的"
+                         f"路段和面的范围（{p['box']}；{p['km2']:,.1f} 平方公里）。"
+                         + (f"道路延伸得更远（{p['far']}；{p['far_km2']:,.1f} 平方公里），这是按矩形导出时跨越边界的道路所致；"
+                            "如需分析其他范围，请给出 clip=。" if p.get("far") else "")),
+    },
+    "osm.no_bounds": {
+        "en": "{name}: no <bounds> in the header and fewer than {min} ways or areas at most {m:,.0f} m across; the default "
+              "area is the {what_en} extent ({box}).",
+        "zh": "{name}：文件头没有 <bounds>，且跨度不超过 {m:,.0f} 米的路段和面少于 {min} 个；默认分析范围取{what_zh}的范围（{box}）。"},
+    "offset.none": {
+        "en": "{name}: points sit a median {given:.0f} m from the streets; converting from GCJ-02 or BD-09 does not bring "
+              "them closer: no systematic offset found.",
+        "zh": "{name}：点位距道路的中位距离为 {given:.0f} 米；按 GCJ-02 或 BD-09 转换后并未更近：未发现系统性偏移。"},
+    "offset.found": {
+        "en": "{name}: points sit a median {given:.0f} m from the streets, {after:.0f} m after converting from {system}: "
+              "the layer is probably {system}; pass crs='{likely}'.",
+        "zh": "{name}：点位距道路的中位距离为 {given:.0f} 米，按 {system} 转换后为 {after:.0f} 米：该图层很可能是 {system} 坐标；"
+              "请传入 crs='{likely}'。"},
     "area.bounds": {"en": "analysed area: the extract's bounds ({km2:.2f} km²).", "zh": "分析范围：数据范围（{km2:.2f} 平方公里）。"},
     "area.user": {"en": "analysed area: {km2:.2f} km² given by the user.", "zh": "分析范围：用户给定，{km2:.2f} 平方公里。"},
     "area.margin": {
