@@ -233,9 +233,11 @@ def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
     assert share(tmp_path / "gcj") == pytest.approx(share(tmp_path / "osm"), abs=1e-6)
     capsys.readouterr()
     # not declared: a note says the layer looks like GCJ-02 (in the CLI's words), and the coverage differs
-    assert main([*base, "--out", str(tmp_path / "raw"), "--facilities", f"bus_stop_500={path}"]) == 0
+    assert main([*base, "--out", str(tmp_path / "raw"), "--facilities", f"bus_stop_500={path}", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "probably GCJ-02" in out and "--crs gcj02" in out
+    assert main([*base, "--out", str(tmp_path / "raw"), "--facilities", f"bus_stop_500={path}"]) == 0
+    assert "很可能是 GCJ-02 坐标" in capsys.readouterr().out  # the table's language (zh by default)
     assert share(tmp_path / "raw") != pytest.approx(share(tmp_path / "osm"), abs=1e-3)
     assert main([*base, "--facilities", "bus_stop_500"]) == 2
     assert "RULE=FILE" in capsys.readouterr().err

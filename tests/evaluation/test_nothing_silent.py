@@ -89,7 +89,7 @@ def test_a_warning_before_an_error_is_printed_before_it(city, tmp_path, capsys):
     units = gpd.GeoDataFrame({"label": ["u"]}, geometry=[shapely.box(X0, Y0 - 50, X0 + 1000, Y0 + 50)], crs=32650)
     units.to_file(tmp_path / "units.gpkg")  # no 'name' column: an error after the area's warning
     code = main(["analyze", str(extract), "--rules", str(rules), "--out", str(tmp_path / "out"),
-                 "--area", str(tmp_path / "area.gpkg"), "--units", str(tmp_path / "units.gpkg")])
+                 "--area", str(tmp_path / "area.gpkg"), "--units", str(tmp_path / "units.gpkg"), "--lang", "en"])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     warned = [i for i, line in enumerate(lines) if line.startswith("urbancover: warning: ") and "1 of 2 rows" in line]
@@ -157,3 +157,17 @@ def test_no_raw_warning_on_the_shenzhen_sample(tmp_path):
     assert run.returncode == 0, err
     assert not RAW.search(err) and "UserWarning" not in err and "RuntimeWarning" not in err, err
     assert err.count("urbancover: warning: ") == err.count("Several features with id") == 1, err
+
+
+def test_the_cli_says_a_warning_in_the_tables_language(city, tmp_path, capsys):
+    """A warning that is a typed note (an area half outside the data) is said in --lang (zh by
+    default), once: as a note beside the table."""
+    extract, rules = city
+    box(500, -100, 1700, 200).to_file(tmp_path / "half.gpkg")  # half of it outside the data
+    for lang, said, other in (("zh", "只有 50.0% 的分析范围", "of the analysed area"),
+                              ("en", "only 50.0 % of the analysed area", "的分析范围")):
+        main(["analyze", str(extract), "--rules", str(rules), "--out", str(tmp_path / lang), "--area",
+              str(tmp_path / "half.gpkg"), "--lang", lang])
+        out = capsys.readouterr()
+        text = out.out + out.err
+        assert text.count(said) == 1 and other not in text, (lang, text)

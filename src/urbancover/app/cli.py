@@ -38,7 +38,7 @@ import pandas as pd
 from urbancover.app.batch import extract_stem
 from urbancover.core.errors import InputError, UrbancoverError
 from urbancover.plan.rules import KINDS, check_rules_file
-from urbancover.present import Verdict
+from urbancover.present import Note, Verdict, say
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,15 +169,17 @@ class _Warned:
     never lost when an error follows.
     """
 
-    def __init__(self, quiet: bool):
-        self.quiet, self.told = quiet, set()
+    def __init__(self, quiet: bool, lang: str = "en"):
+        self.quiet, self.lang, self.told = quiet, lang, set()
         self._catch = warnings.catch_warnings(record=True)
         self.caught: list = []
 
     @classmethod
-    def start(cls, quiet: bool) -> _Warned:
-        """Record every warning from now on (UserWarnings always; others as Python's filters say)."""
-        self = cls(quiet)
+    def start(cls, quiet: bool, lang: str = "en") -> _Warned:
+        """Record every warning from now on (UserWarnings always; others as Python's filters say);
+        a warning that is a :class:`~urbancover.present.Note` is said in ``lang``.
+        """
+        self = cls(quiet, lang)
         self.caught = self._catch.__enter__()
         warnings.simplefilter("always", UserWarning)
         return self
@@ -192,7 +194,9 @@ class _Warned:
                 continue
             self.told.add(msg)
             if not self.quiet:
-                _say(sys.stderr, f"urbancover: warning: {cli_message(msg)}")
+                note = w.message.args[0] if getattr(w.message, "args", None) else msg
+                text = cli_message(say(note, self.lang) if isinstance(note, Note) else msg)
+                _say(sys.stderr, f"urbancover: warning: {text}")
 
     def noted(self, notes) -> None:
         """``notes`` were printed as notes: the warnings saying the same are told."""
@@ -215,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     from urbancover.core.files import Interrupted, stop_on_signals
 
     args = _parser().parse_args(argv)
-    args.warned = warned = _Warned.start(getattr(args, "quiet", False))
+    args.warned = warned = _Warned.start(getattr(args, "quiet", False), getattr(args, "lang", "en"))
     try:
         with stop_on_signals():  # Ctrl-C and SIGTERM clean up (no .part file left), then one line
             return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
