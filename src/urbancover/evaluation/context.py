@@ -117,7 +117,7 @@ class Context:
             net = self.network
             tags = net.edge_values("tags")
             tags = tags if tags is not None else np.full(net.n_edges, None)
-            if not geometry:  # a lean network's LineStrings are not made for a selection by tags
+            if not geometry:  # (a big network's LineStrings are not made for a selection by tags)
                 return pd.DataFrame({"tags": tags})
             return gpd.GeoDataFrame({"tags": tags}, geometry=net.geometry, crs=net.crs)
         tables = {"features": self.features, "ways": self.osm.ways}
@@ -157,13 +157,13 @@ class Context:
         return self.cache[key]
 
     def street_network(self, selector) -> Network:
-        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once; lean
-        (``walk_network(..., lean=True)``): its edges are arrays until their LineStrings are asked for.
+        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once (its
+        edges are arrays until their LineStrings are read).
         """
         key = ("streets", json.dumps(selector, sort_keys=True, default=str))
         if key not in self.cache:
             ways = self.osm.ways[self.select("ways", selector)]
-            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
+            self.cache[key] = walk_network(ways, filter=None, crs=self.crs, settings=self.settings) if len(ways) else None
         return self.cache[key]
 
     def street_intervals(self, streets=None, streets_in=None, streets_near=None, near_m: float = 0.0):
@@ -216,7 +216,7 @@ def make_context(
     checks that need the extract are left. None: every check is made here.
     """
     s = resolve(settings)
-    net = network if network is not None else walk_network(osm, lean=True, settings=s)
+    net = network if network is not None else walk_network(osm, settings=s)
     # every user layer is checked the same way before use (urbancover.evaluation.validate)
     checked: list[str] = list(checked_notes or [])
     done = checked_notes is not None
