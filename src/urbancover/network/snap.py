@@ -416,25 +416,24 @@ def parts_inside(
     its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
     ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
     whose edge crosses an outline (an edge inside is whole). The same steps run over each of
-    :meth:`Network.line_sets` (every edge at once on a small network; on a big one a chunk's
+    :meth:`Network.over_lines` (every edge at once on a small network; on a big one a chunk's
     LineStrings made and dropped in turn, so a city's road network never holds one per edge).
     """
     shapely.prepare(geoms)
-    parts = [_parts_in_lines(network, geoms, lines, rows, union, tree=tree) for rows, lines, tree in network.line_sets()]
+    parts = network.over_lines(lambda rows, lines, tree: _parts_in_lines(network, geoms, lines, rows, union, tree=tree))
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def length_inside(network: Network, geoms: np.ndarray) -> float:
     """Metres of the network's edges inside (or on) the union of ``geoms``: the summed length of
-    :func:`parts_inside`, merged per edge, set by set of :meth:`Network.line_sets` (an edge's parts
-    all lie in its set), so a city's road length is measured without a city's worth of intervals.
+    :func:`parts_inside`, merged per edge, chunk by chunk of :meth:`Network.over_lines` (an edge's
+    parts all lie in its chunk), so a city's road length is measured without a city's worth of intervals.
     """
     geoms = np.asarray(geoms, dtype=object)
     shapely.prepare(geoms)
-    return float(sum(
-        total(merge(*_parts_in_lines(network, geoms, lines, rows, True, tree=tree)[:3]))
-        for rows, lines, tree in network.line_sets()
-    ))
+    return float(sum(network.over_lines(
+        lambda rows, lines, tree: total(merge(*_parts_in_lines(network, geoms, lines, rows, True, tree=tree)[:3]))
+    )))
 
 
 def _parts_in_lines(network: Network, geoms, lines, rows, union: bool, tree=None):

@@ -66,7 +66,7 @@ class Network:
     view (:attr:`geometry`, :attr:`nodes`, :attr:`edges`, :attr:`tree`, :attr:`main_tree`,
     :attr:`segment_index`, :attr:`csr`, ...) is made from them when first read and kept. How a pass
     over the edges' shapes holds them is the network's own choice (:meth:`lines`,
-    :meth:`nearest_edges`, :meth:`line_sets`): a network of at most :data:`settings.edge_chunk`
+    :meth:`nearest_edges`, :meth:`over_lines`): a network of at most :data:`settings.edge_chunk`
     edges, or whose :attr:`geometry` has been read, makes its LineStrings and one STRtree once and
     keeps them; a bigger one makes them a chunk at a time and keeps none, so a 1M-edge city is
     measured without a LineString per edge. The results are the same either way.
@@ -111,7 +111,7 @@ class Network:
         # the arrays
         if node_xy is None:
             node_xy = shapely.get_coordinates(nodes.geometry.values)
-            node_osmid = nodes["osmid"].to_numpy()
+            node_osmid = nodes["osmid"].to_numpy() if "osmid" in nodes.columns else None
         self.node_xy = np.asarray(node_xy, dtype=float).reshape(-1, 2)
         self.node_osmid = np.asarray(node_osmid if node_osmid is not None else np.arange(len(self.node_xy)))
         if edges is not None:
@@ -222,19 +222,17 @@ class Network:
         """Edge positions (all, or ``edges``) in consecutive chunks of :data:`settings.edge_chunk`."""
         return _chunks(np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64), self.settings)
 
-    def line_sets(self):
-        """The edges' LineStrings as a pass over all of them should hold them: yields
-        ``(rows, lines, tree)``, edge positions (int64, increasing, consecutive), their LineStrings
-        and an STRtree over these. One set of every edge with :attr:`geometry` and :attr:`tree` when
-        the network keeps its lines (:meth:`_keeps_lines`), else one set per chunk of
-        :data:`settings.edge_chunk` edges, made in turn and not kept.
+    def over_lines(self, fn) -> list:
+        """``fn(rows, lines, tree)`` over the edges' LineStrings as the network holds them, and the
+        list of its results: ``rows`` edge positions (int64, increasing, consecutive), ``lines`` their
+        LineStrings and ``tree`` an STRtree over these. Called once with every edge, :attr:`geometry`
+        and :attr:`tree` when the network keeps its lines (:meth:`_keeps_lines`), else once per chunk
+        of :data:`settings.edge_chunk` edges, whose lines and tree are made for the call and dropped
+        before the next chunk's (one chunk alive at a time). ``fn`` must not keep ``lines``.
         """
         if self._keeps_lines():
-            yield np.arange(self.n_edges), self.geometry, self.tree
-            return
-        for rows in self.edge_chunks():
-            lines = _vertex_lines(*self.vertices, rows)
-            yield rows, lines, shapely.STRtree(lines)
+            return [fn(np.arange(self.n_edges), self.geometry, self.tree)]
+        return [_with_tree(fn, rows, _vertex_lines(*self.vertices, rows)) for rows in self.edge_chunks()]
 
     @cached_property
     def csr(self) -> sp.csr_matrix:
@@ -571,6 +569,11 @@ def _chunks(ids: np.ndarray, s: Settings):
     step = max(1, int(s.edge_chunk))
     for lo in range(0, len(ids), step):
         yield ids[lo:lo + step]
+
+
+def _with_tree(fn, rows: np.ndarray, lines: np.ndarray):
+    """``fn(rows, lines, STRtree(lines))``: the lines and their tree live only for the call."""
+    return fn(rows, lines, shapely.STRtree(lines))
 
 
 def _vertex_rows(offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
