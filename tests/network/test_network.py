@@ -62,7 +62,7 @@ def test_network_csr_gives_networkx_distances(shenzhen_net):
         assert np.isfinite(exp).sum() > net.n_nodes / 2
 
 
-# -- lean networks and duplicate edges ---------------------------------------------------------
+# -- one array form, its views, and duplicate edges ----------------------------------------------
 def _lines(rows, crs=32650):
     """A GeoDataFrame of ways: (osmid, node ids, coordinates, highway)."""
     import geopandas as gpd
@@ -74,15 +74,22 @@ def _lines(rows, crs=32650):
     )
 
 
-def test_the_same_street_mapped_twice_is_one_edge_lean_or_not(monkeypatch):
+def _chunked(chunk: int):
+    """The current settings with edges in chunks of ``chunk`` (a network of more edges holds no
+    LineString per edge: every pass over them goes chunk by chunk)."""
+    return settings.current().replace(edge_chunk=chunk)
+
+
+@pytest.mark.parametrize("chunk", [1, 100_000])
+def test_the_same_street_mapped_twice_is_one_edge(chunk):
     """By hand: way 1 runs A-B-C and way 2 C-B-A over the same nodes (one street mapped twice):
     both split at B, and their four edges are two (A-B, B-C, 100 m each). Way 3 runs over nodes of
     its own at C's, B's and A's coordinates: shared with no way, it is one edge C..A of 200 m, equal
     to no edge as a whole, and stays (edges are compared whole). Way 4 shares A and C but bends
-    through (100, 50): a different street, one edge."""
+    through (100, 50): a different street, one edge. Lengths made a chunk of one edge at a time, or
+    all at once."""
     import urbancover as uc
 
-    monkeypatch.setattr(settings, "edge_chunk", 1)  # (a network of one chunk is never lean)
     a, b, c, bend = (0.0, 0.0), (100.0, 0.0), (200.0, 0.0), (100.0, 50.0)
     ways = _lines([
         (1, [1, 2, 3], [a, b, c], "residential"),
@@ -90,81 +97,160 @@ def test_the_same_street_mapped_twice_is_one_edge_lean_or_not(monkeypatch):
         (3, [13, 12, 11], [c, b, a], "service"),
         (4, [1, 4, 3], [a, bend, c], "footway"),
     ])
-    for lean in (False, True):
-        net = uc.walk_network(ways, filter=None, lean=lean)
-        lengths = sorted(net.length.round(6).tolist())
-        expected = sorted([100.0, 100.0, 200.0, 2 * float(np.hypot(100.0, 50.0))])
-        assert lengths == pytest.approx(expected), lean
+    net = uc.walk_network(ways, filter=None, settings=_chunked(chunk))
+    lengths = sorted(net.length.round(6).tolist())
+    expected = sorted([100.0, 100.0, 200.0, 2 * float(np.hypot(100.0, 50.0))])
+    assert lengths == pytest.approx(expected)
 
 
-def test_coincident_nodes_with_other_ids_still_make_one_edge(monkeypatch):
+@pytest.mark.parametrize("chunk", [1, 100_000])
+def test_coincident_nodes_with_other_ids_still_make_one_edge(chunk):
     """Way 2 retraces way 1 over nodes of its own at the same coordinates: the same street, kept
     once (the old WKB comparison of every edge said so too)."""
     import urbancover as uc
 
-    monkeypatch.setattr(settings, "edge_chunk", 1)
     ways = _lines([
         (1, [1, 2], [(0.0, 0.0), (50.0, 0.0)], "residential"),
         (2, [22, 21], [(50.0, 0.0), (0.0, 0.0)], "residential"),
         (3, [2, 5], [(50.0, 0.0), (50.0, 30.0)], "residential"),
     ])
-    for lean in (False, True):
-        net = uc.walk_network(ways, filter=None, lean=lean)
-        assert net.n_edges == 2 and net.length.sum() == pytest.approx(80.0), lean
+    net = uc.walk_network(ways, filter=None, settings=_chunked(chunk))
+    assert net.n_edges == 2 and net.length.sum() == pytest.approx(80.0)
 
 
-def test_lean_network_equals_the_full_one(shenzhen_osm, monkeypatch):
-    """A lean network (vertex arrays, LineStrings made when asked) has the full one's edges, nodes,
-    columns and geometry, and parts_inside gives the same parts chunk by chunk (chunks of 97
-    edges, so the sample's network spans dozens)."""
+def _reference_lines(net):
+    """The edges' LineStrings made one by one from the vertex arrays (not through the network)."""
+    import shapely
+
+    xy, offsets = net.vertices
+    return np.array([shapely.LineString(xy[offsets[e]:offsets[e + 1]]) for e in range(net.n_edges)], dtype=object)
+
+
+@pytest.mark.parametrize("chunk", [97, 100_000])
+def test_views_equal_an_independent_computation(shenzhen_osm, chunk):
+    """The views of the Shenzhen sample's network, made from its arrays, equal the LineStrings made
+    one by one from the vertex arrays and brute force over them: lines, nearest edges (all, or
+    the real network's), parts inside polygons, length inside, the segment index, bounds, and the
+    nodes' and edges' GeoDataFrames. Whole (one chunk), and in chunks of 97 edges, where the passes
+    run chunk by chunk and make no LineString per edge (checked first, before anything reads
+    ``geometry``)."""
     import shapely
 
     import urbancover as uc
-    from urbancover.core import intervals, settings
-    from urbancover.network.snap import parts_inside
+    from urbancover.core import intervals
+    from urbancover.network.nearest import nearest_segments
+    from urbancover.network.snap import length_inside, parts_inside
 
-    monkeypatch.setattr(settings, "edge_chunk", 97)
-    full = uc.walk_network(shenzhen_osm)
-    lean = uc.walk_network(shenzhen_osm, lean=True)
-    assert not lean.has_geometry and lean._nodes is None and full._nodes is None
-    np.testing.assert_array_equal(lean.u, full.u)
-    np.testing.assert_array_equal(lean.v, full.v)
-    np.testing.assert_array_equal(lean.length, full.length)
-    np.testing.assert_array_equal(lean.node_xy, full.node_xy)
-    np.testing.assert_array_equal(lean.node_osmid, full.node_osmid)
-    for col in ("osmid", "highway", "name"):
-        assert list(lean.edge_values(col)) == list(full.edge_values(col)), col
-    assert list(lean.edge_values("tags")) == list(full.edge_values("tags"))
-    some = np.arange(0, lean.n_edges, 7)
-    assert shapely.equals_exact(lean.lines(some), full.geometry[some], tolerance=0).all()
-    assert not lean.has_geometry  # lines() made them for the caller only
-    # parts inside two overlapping discs around the middle of the network
-    mid = full.node_xy[full.n_nodes // 2]
+    net = uc.walk_network(shenzhen_osm, settings=_chunked(chunk))
+    assert net.n_edges > 5 * 97  # (chunks of 97: about ten)
+    ref = _reference_lines(net)
+    xy, offsets = net.vertices
+    assert offsets[0] == 0 and offsets[-1] == len(xy) and (np.diff(offsets) >= 2).all()
+    np.testing.assert_array_equal(xy[offsets[:-1]], net.node_xy[net.u])  # each edge runs from u to v
+    np.testing.assert_array_equal(xy[offsets[1:] - 1], net.node_xy[net.v])
+    np.testing.assert_allclose(net.length, shapely.length(ref), rtol=1e-12, atol=0)
+    some = np.arange(3, net.n_edges, 7)
+    assert shapely.equals_exact(net.lines(some), ref[some], tolerance=0).all()
+    # nearest edges of random points and polygons: the brute-force distance, an edge at that distance
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = net.total_bounds
+    assert (x0, y0, x1, y1) == tuple(shapely.total_bounds(ref))
+    pts = shapely.points(rng.uniform(x0, x1, 60), rng.uniform(y0, y1, 60))
+    geoms = np.r_[pts, shapely.buffer(pts[:20], 40.0)]
+    dist = shapely.distance(geoms[:, None], ref[None, :])
+    for main_only in (False, True):
+        (q, e), d = net.nearest_edges(geoms, main_only=main_only)
+        pool = net.main_edges if main_only else np.ones(net.n_edges, dtype=bool)
+        np.testing.assert_array_equal(q, np.arange(len(geoms)))
+        np.testing.assert_allclose(d, np.where(pool, dist, np.inf).min(axis=1), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(dist[q, e], d, rtol=0, atol=1e-9)
+        assert pool[e].all()
+    # the segment index: nearest segment at the brute-force distance
+    _, _, ds = nearest_segments(net.segment_index, shapely.get_coordinates(pts))
+    np.testing.assert_allclose(ds, dist[:60].min(axis=1), rtol=0, atol=1e-9)
+    # parts inside two overlapping discs around the middle of the network, per edge
+    mid = net.node_xy[net.n_nodes // 2]
     discs = np.array([shapely.Point(*mid).buffer(400), shapely.Point(*(mid + 250)).buffer(300)])
-    got = intervals.merge(*parts_inside(lean, discs)[:3])
-    ref = intervals.merge(*parts_inside(full, discs)[:3])
-    for g, r in zip(got, ref):
-        np.testing.assert_allclose(g, r, rtol=0, atol=1e-9)
-    assert intervals.total(got) > 0
-    # the layers a user reads are the full one's (minus the way columns a lean network drops)
-    edges = lean.edges
-    assert lean.has_geometry and len(edges) == full.n_edges
-    assert shapely.equals_exact(edges.geometry.values, full.geometry, tolerance=0).all()
-    assert (lean.nodes["osmid"].to_numpy() == full.node_osmid).all()
+    edge, start, end = intervals.merge(*parts_inside(net, discs)[:3])
+    got = np.bincount(edge, weights=end - start, minlength=net.n_edges)
+    expected = shapely.length(shapely.intersection(ref, shapely.union_all(discs)))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert length_inside(net, discs) == pytest.approx(expected.sum(), abs=1e-6) and expected.sum() > 1000
+    if chunk < net.n_edges:  # the passes above went chunk by chunk, keeping no LineString per edge
+        assert net._geometry is None
+    # the views a user reads
+    assert shapely.equals_exact(net.geometry, ref, tolerance=0).all()
+    edges = net.edges
+    assert len(edges) == net.n_edges and shapely.equals_exact(edges.geometry.values, ref, tolerance=0).all()
+    np.testing.assert_array_equal(edges["u"].to_numpy(), net.u)
+    np.testing.assert_array_equal(edges["length"].to_numpy(), net.length)
+    for col in ("osmid", "highway", "name"):
+        assert list(edges[col]) == list(net.edge_values(col)), col
+    nodes = net.nodes
+    np.testing.assert_array_equal(nodes["osmid"].to_numpy(), net.node_osmid)
+    np.testing.assert_array_equal(shapely.get_coordinates(nodes.geometry.values), net.node_xy)
 
 
-def test_length_inside_by_hand_lean_or_not(monkeypatch):
+def test_chunking_changes_no_array(shenzhen_osm):
+    """The network's arrays do not depend on how its LineStrings are made (whole or by chunks)."""
+    import urbancover as uc
+
+    whole = uc.walk_network(shenzhen_osm)
+    chunked = uc.walk_network(shenzhen_osm, settings=_chunked(97))
+    for name in ("u", "v", "length", "node_xy", "node_osmid"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
+    for a, b in zip(chunked.vertices, whole.vertices):
+        np.testing.assert_array_equal(a, b)
+    assert list(chunked.edge_values("tags")) == list(whole.edge_values("tags"))
+
+
+def test_lean_keyword_is_deprecated_and_ignored():
+    """walk_network(..., lean=...) still runs (the README's older examples use it), warns, and
+    changes nothing."""
+    import urbancover as uc
+
+    ways = _lines([(1, [1, 2, 3], [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)], "residential")])
+    plain = uc.walk_network(ways, filter=None)
+    for lean in (True, False):
+        with pytest.warns(DeprecationWarning, match="lean= is deprecated"):
+            net = uc.walk_network(ways, filter=None, lean=lean)
+        np.testing.assert_array_equal(net.length, plain.length)
+        np.testing.assert_array_equal(net.vertices[0], plain.vertices[0])
+
+
+def test_a_network_given_as_geodataframes_keeps_them_as_its_views():
+    """Network(nodes, edges, crs): the frames given are its views; its arrays are read from them."""
+    import geopandas as gpd
+    import shapely
+
+    from urbancover.network.walk import Network
+
+    xy = np.array([[0.0, 0.0], [30.0, 0.0], [30.0, 40.0]])
+    nodes = gpd.GeoDataFrame({"osmid": [7, 8, 9]}, geometry=shapely.points(xy), crs=32650)
+    geom = [shapely.LineString([xy[0], xy[1]]), shapely.LineString([xy[1], (35.0, 20.0), xy[2]])]
+    edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2], "length": shapely.length(geom), "highway": ["a", "b"]},
+                             geometry=geom, crs=32650)
+    net = Network(nodes=nodes, edges=edges, crs=32650)
+    assert net.nodes is nodes and net.edges is edges
+    np.testing.assert_array_equal(net.node_xy, xy)
+    vxy, offsets = net.vertices
+    np.testing.assert_array_equal(offsets, [0, 2, 5])
+    np.testing.assert_array_equal(vxy[2:], [[30.0, 0.0], [35.0, 20.0], [30.0, 40.0]])
+    assert list(net.edge_values("highway", np.array([1]))) == ["b"]
+    assert net.total_bounds == (0.0, 0.0, 35.0, 40.0)
+
+
+@pytest.mark.parametrize("chunk", [5, 100_000])
+def test_length_inside_by_hand(chunk):
     """By hand: a 3 x 3 grid of 100 m streets (nodes at x, y in 0, 100, 200; 12 edges, 1200 m) and a
     box from (50, -10) to (250, 160). Inside: the rows y = 0 and y = 100 from x = 50 to 200 (150 m
     each) and the columns x = 100 and x = 200 from y = 0 to 160 (160 m each); the row y = 200 and the
-    column x = 0 lie outside. 2 x 150 + 2 x 160 = 620 m. Chunks of 5 edges for the lean network."""
+    column x = 0 lie outside. 2 x 150 + 2 x 160 = 620 m. In chunks of 5 edges, or whole."""
     import shapely
 
     import urbancover as uc
-    from urbancover.core import settings
     from urbancover.network.snap import length_inside
 
-    monkeypatch.setattr(settings, "edge_chunk", 5)
     rows, k = [], 1
     for i in range(3):
         for j in range(2):  # horizontal pieces of row i, vertical pieces of column i
@@ -172,15 +258,14 @@ def test_length_inside_by_hand_lean_or_not(monkeypatch):
             rows.append((k + 1, [10 * j + i, 10 * (j + 1) + i], [(100.0 * i, 100.0 * j), (100.0 * i, 100.0 * j + 100)], "residential"))
             k += 2
     box = np.array([shapely.box(50, -10, 250, 160)])
-    for lean in (False, True):
-        net = uc.walk_network(_lines(rows), filter=None, lean=lean)
-        assert net.length.sum() == pytest.approx(1200.0)
-        assert net.n_nodes == 9
-        assert length_inside(net, box) == pytest.approx(620.0), lean
+    net = uc.walk_network(_lines(rows), filter=None, settings=_chunked(chunk))
+    assert net.length.sum() == pytest.approx(1200.0)
+    assert net.n_nodes == 9
+    assert length_inside(net, box) == pytest.approx(620.0)
 
 
-def test_evaluate_on_a_lean_network_equals_the_full_one(monkeypatch):
-    """The whole preset on the Shenzhen sample with its network lean (chunks of 97 edges: snapping
+def test_evaluate_on_a_chunked_network_equals_the_whole_one(monkeypatch):
+    """The whole preset on the Shenzhen sample with its network in chunks of 97 edges (snapping
     to nearest edges through a tree per chunk, parts inside polygons chunk by chunk, the segment
     index from vertex arrays) gives the summary and layers of the network holding its LineStrings."""
     import warnings
@@ -193,42 +278,15 @@ def test_evaluate_on_a_lean_network_equals_the_full_one(monkeypatch):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        full = uc.evaluate(SHENZHEN)
+        whole = uc.evaluate(SHENZHEN)
         monkeypatch.setattr(settings, "edge_chunk", 97)
-        lean = uc.evaluate(SHENZHEN)
-    assert not lean.context.network.has_geometry and full.context.network.has_geometry
-    pd.testing.assert_frame_equal(lean.summary, full.summary, check_exact=False, rtol=1e-9)
-    a, b = lean.layers(), full.layers()
+        chunked = uc.evaluate(SHENZHEN)
+    assert chunked.context.network._geometry is None  # (no pass made every LineString)
+    pd.testing.assert_frame_equal(chunked.summary, whole.summary, check_exact=False, rtol=1e-9)
+    a, b = chunked.layers(), whole.layers()
     assert sorted(a) == sorted(b)
     for name in a:
         assert len(a[name]) == len(b[name]), name
         ga, gb = a[name].geometry.values, b[name].geometry.values
         assert float(shapely.length(ga).sum()) == pytest.approx(float(shapely.length(gb).sum()), rel=1e-9, abs=1e-6), name
         assert float(shapely.area(ga).sum()) == pytest.approx(float(shapely.area(gb).sum()), rel=1e-9, abs=1e-6), name
-
-
-def test_nearest_edges_lean_or_not_at_the_same_distance(shenzhen_osm, monkeypatch):
-    """Nearest edges (all, or the real network's only) of random points and polygons, through one
-    STRtree or a tree per 97-edge chunk: the same distance for every query, checked against shapely
-    distances to every edge (brute force)."""
-    import shapely
-
-    import urbancover as uc
-
-    monkeypatch.setattr(settings, "edge_chunk", 97)
-    full = uc.walk_network(shenzhen_osm)
-    lean = uc.walk_network(shenzhen_osm, lean=True)
-    assert not lean.has_geometry
-    rng = np.random.default_rng(5)
-    x0, y0, x1, y1 = full.total_bounds
-    pts = shapely.points(rng.uniform(x0, x1, 60), rng.uniform(y0, y1, 60))
-    geoms = np.r_[pts, shapely.buffer(pts[:20], 40.0)]
-    for main_only in (False, True):
-        (qa, ea), da = full.nearest_edges(geoms, main_only=main_only)
-        (qb, eb), db = lean.nearest_edges(geoms, main_only=main_only)
-        np.testing.assert_array_equal(qa, qb)
-        np.testing.assert_allclose(da, db, rtol=0, atol=1e-9)
-        pool = np.flatnonzero(full.main_edges) if main_only else np.arange(full.n_edges)
-        brute = shapely.distance(geoms[:, None], full.geometry[pool][None, :]).min(axis=1)
-        np.testing.assert_allclose(db, brute, rtol=0, atol=1e-9)
-        assert full.main_edges[eb].all() or not main_only

@@ -286,9 +286,9 @@ class Settings:
     #: Relations or ways named in a note on what an extract holds incomplete (the others are counted).
     incomplete_named: int = 5
 
-    #: Edges per chunk when a pass over a lean network's edges makes their LineStrings chunk by chunk
-    #: (:meth:`urbancover.network.walk.Network.lines`): ~25 MB of geometry alive at a time. A network of
-    #: at most this many edges is never lean (its LineStrings are kept: few, and faster to query).
+    #: Edges per chunk when a pass over a big network's edges makes their LineStrings chunk by chunk
+    #: (:meth:`urbancover.network.walk.Network.over_lines`): ~25 MB of geometry alive at a time. A network
+    #: of at most this many edges keeps its LineStrings and one STRtree (few, and faster to query).
     edge_chunk: int = 100_000
 
     #: Floors of a home without ``building:levels``, by its ``building`` value (China: houses and

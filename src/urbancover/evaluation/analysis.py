@@ -299,7 +299,7 @@ def evaluate(
     bar.step("reading extract")
     osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
     bar.step("walking network")
-    network = network if network is not None else walk_network(osm, lean=True, settings=settings)
+    network = network if network is not None else walk_network(osm, settings=settings)
     bar.step("homes, residents and compounds")
     ctx = make_context(
         osm, network, population_column=population_column, units_column=units_column,

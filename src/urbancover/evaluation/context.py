@@ -150,7 +150,7 @@ class Context:
             net = self.network
             tags = net.edge_values("tags")
             tags = tags if tags is not None else np.full(net.n_edges, None)
-            if not geometry:  # a lean network's LineStrings are not made for a selection by tags
+            if not geometry:  # (a big network's LineStrings are not made for a selection by tags)
                 return pd.DataFrame({"tags": tags})
             return gpd.GeoDataFrame({"tags": tags}, geometry=net.geometry, crs=net.crs)
         tables = {"features": self.features, "ways": self.osm.ways}
@@ -187,12 +187,12 @@ class Context:
                          lambda: snap(self.network, geoms, name=name, barriers=barriers, settings=self.settings))
 
     def street_network(self, selector) -> Network:
-        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once; lean
-        (``walk_network(..., lean=True)``): its edges are arrays until their LineStrings are asked for.
+        """Network of the ways matching ``selector`` (e.g. the drivable roads), computed once (its
+        edges are arrays until their LineStrings are read).
         """
         def make():
             ways = self.osm.ways[self.select("ways", selector)]
-            return walk_network(ways, filter=None, crs=self.crs, lean=True, settings=self.settings) if len(ways) else None
+            return walk_network(ways, filter=None, crs=self.crs, settings=self.settings) if len(ways) else None
 
         return self.memo("street network", json.dumps(selector, sort_keys=True, default=str), make)
 
@@ -245,7 +245,7 @@ def make_context(
     checks that need the extract are left. None: every check is made here.
     """
     s = resolve(settings)
-    net = network if network is not None else walk_network(osm, lean=True, settings=s)
+    net = network if network is not None else walk_network(osm, settings=s)
     # every user layer is checked the same way before use (urbancover.evaluation.validate)
     checked: list[str] = list(checked_notes or [])
     done = checked_notes is not None

@@ -142,7 +142,7 @@ class SegmentIndex:
     def from_vertices(cls, coords: np.ndarray, line: np.ndarray, n_lines: int, *, name: str = "lines") -> SegmentIndex:
         """Index lines given as their vertices: ``coords`` (V, 2) in order and ``line`` (V,), the
         line of each vertex (as ``shapely.get_coordinates(lines, return_index=True)`` gives them),
-        for lines held as arrays (a lean network's edges); see :meth:`from_lines`.
+        for lines held as arrays (a Network's edges, :attr:`Network.vertices`); see :meth:`from_lines`.
         """
         if not np.isfinite(coords).all():
             raise InputError(f"{name}: a line has a NaN or infinite coordinate; drop or fix it first.")

@@ -552,32 +552,25 @@ def parts_inside(
     wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
     its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
     ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
-    whose edge crosses an outline (an edge inside is whole). On a lean network (edges held as
-    vertex arrays) the same steps run over :meth:`Network.edge_chunks`, a chunk's LineStrings made
-    and dropped in turn, so a city's road network never holds one per edge.
+    whose edge crosses an outline (an edge inside is whole). The same steps run over each of
+    :meth:`Network.over_lines` (every edge at once on a small network; on a big one a chunk's
+    LineStrings made and dropped in turn, so a city's road network never holds one per edge).
     """
     shapely.prepare(geoms)
-    if not network.has_geometry:
-        parts = [_parts_in_lines(network, geoms, network.lines(rows), rows, union) for rows in network.edge_chunks()]
-        if not parts:
-            return _parts_in_lines(network, geoms, np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64), union)
-        return tuple(np.concatenate(p) for p in zip(*parts))
-    return _parts_in_lines(network, geoms, network.geometry, None, union, tree=network.tree)
+    parts = network.over_lines(lambda rows, lines, tree: _parts_in_lines(network, geoms, lines, rows, union, tree=tree))
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def length_inside(network: Network, geoms: np.ndarray) -> float:
     """Metres of the network's edges inside (or on) the union of ``geoms``: the summed length of
-    :func:`parts_inside`, merged per edge. On a lean network chunk by chunk (an edge's parts all lie
-    in its chunk), so a city's road length is measured without a city's worth of intervals.
+    :func:`parts_inside`, merged per edge, chunk by chunk of :meth:`Network.over_lines` (an edge's
+    parts all lie in its chunk), so a city's road length is measured without a city's worth of intervals.
     """
     geoms = np.asarray(geoms, dtype=object)
     shapely.prepare(geoms)
-    if network.has_geometry:
-        return total(merge(*parts_inside(network, geoms, union=True)[:3]))
-    return float(sum(
-        total(merge(*_parts_in_lines(network, geoms, network.lines(rows), rows, True)[:3]))
-        for rows in network.edge_chunks()
-    ))
+    return float(sum(network.over_lines(
+        lambda rows, lines, tree: total(merge(*_parts_in_lines(network, geoms, lines, rows, True, tree=tree)[:3]))
+    )))
 
 
 def _parts_in_lines(network: Network, geoms, lines, rows, union: bool, tree=None):

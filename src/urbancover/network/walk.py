@@ -1,7 +1,8 @@
 """The walking network as arrays, and points snapped onto its edges.
 
-A :class:`Network` is an undirected street graph held as numpy arrays (edge end nodes, lengths) with
-edge geometry in a GeoSeries and a symmetric CSR matrix for :mod:`scipy.sparse.csgraph`. Every OSM
+A :class:`Network` is an undirected street graph held as numpy arrays (edge end nodes, lengths, the
+edges' vertices), with views made when first read (edge LineStrings, the nodes' and edges'
+GeoDataFrames, STRtrees) and a symmetric CSR matrix for :mod:`scipy.sparse.csgraph`. Every OSM
 way is split at the nodes it shares with other ways (and at its ends), as OSMnx does before
 simplification, and every edge keeps its full geometry so distances run along the street's shape.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from functools import cached_property
 
 import geopandas as gpd
@@ -32,15 +34,23 @@ class Network:
 
     Attributes
     ----------
+    node_xy, node_osmid : numpy.ndarray
+        (n, 2) node coordinates and the OSM id of each node (graph node ``i`` is row ``i``).
+    u, v, length : numpy.ndarray
+        Per edge: the node positions of its two ends (int64) and its length in metres along its
+        geometry, which runs from ``u`` to ``v``.
+    vertices : tuple of numpy.ndarray
+        The edges' shapes: ``(xy, offsets)``, every edge's vertices in order, edge after edge, and
+        where each edge's vertices start (``xy[offsets[e]:offsets[e + 1]]``).
     nodes : GeoDataFrame
-        One row per graph node (index ``0..n-1``): ``osmid`` and Point geometry. Made when first
-        read: the network itself holds the nodes as arrays (:attr:`node_xy`, :attr:`node_osmid`).
+        One row per graph node (index ``0..n-1``): ``osmid`` and Point geometry. A view, made when
+        first read.
     edges : GeoDataFrame
-        One row per edge (index ``0..m-1``): ``u``, ``v`` (node positions), ``length`` (metres, along
-        the geometry, which runs from ``u`` to ``v``), ``osmid`` of the way, its tag columns, and
-        LineString geometry. Made when first read: the network holds its edges as arrays and its
-        way columns one row per way (:meth:`edge_values` reads a column without the frame); a
-        lean network (``walk_network(..., lean=True)``) makes even the LineStrings only when asked.
+        One row per edge (index ``0..m-1``): ``u``, ``v``, ``length``, ``osmid`` of the way, its tag
+        columns, and LineString geometry. A view, made when first read (:meth:`edge_values` reads
+        one column without it).
+    geometry : numpy.ndarray
+        The edges' LineStrings, a view made when first read (for a city, ~100 bytes an edge).
     crs : pyproj.CRS
         The projected CRS of both layers.
     bounds : tuple or None
@@ -49,6 +59,21 @@ class Network:
     settings : Settings
         The settings it was built with (``edge_chunk``, ``main_component_m``); default
         :func:`urbancover.core.settings.current`.
+
+    Notes
+    -----
+    A network has one form: the arrays above plus the way columns, one row per way. Every other
+    view (:attr:`geometry`, :attr:`nodes`, :attr:`edges`, :attr:`tree`, :attr:`main_tree`,
+    :attr:`segment_index`, :attr:`csr`, ...) is made from them when first read and kept. How a pass
+    over the edges' shapes holds them is the network's own choice (:meth:`lines`,
+    :meth:`nearest_edges`, :meth:`over_lines`): a network of at most :data:`settings.edge_chunk`
+    edges, or whose :attr:`geometry` has been read, makes its LineStrings and one STRtree once and
+    keeps them; a bigger one makes them a chunk at a time and keeps none, so a 1M-edge city is
+    measured without a LineString per edge. The results are the same either way.
+
+    A network given as GeoDataFrames (``Network(nodes, edges, crs)``, as :func:`from_networkx`
+    builds it) keeps them as its :attr:`nodes` and :attr:`edges` views and reads its arrays from
+    them.
     """
 
     def __init__(
@@ -77,21 +102,35 @@ class Network:
         self.crs = pyproj.CRS(crs)
         self.bounds = bounds
         self.settings = resolve(settings)
+        # the views, made when first read (or the GeoDataFrames given)
         self._nodes = nodes
         self._edges = edges
-        if node_xy is not None:
-            self.__dict__["node_xy"] = np.asarray(node_xy, dtype=float).reshape(-1, 2)
-            self.__dict__["node_osmid"] = np.asarray(node_osmid if node_osmid is not None else np.arange(len(self.node_xy)))
-        self._columns = edge_columns
-        self._vertices = vertices
-        self._ways = way_table  # one row per line built from; edge_columns["way"] points into it
+        self._geometry: np.ndarray | None = None
         self._tree: shapely.STRtree | None = None
         self._segments: SegmentIndex | None = None
+        # the arrays
+        if node_xy is None:
+            node_xy = shapely.get_coordinates(nodes.geometry.values)
+            node_osmid = nodes["osmid"].to_numpy() if "osmid" in nodes.columns else None
+        self.node_xy = np.asarray(node_xy, dtype=float).reshape(-1, 2)
+        self.node_osmid = np.asarray(node_osmid if node_osmid is not None else np.arange(len(self.node_xy)))
+        if edges is not None:
+            edge_columns = {"u": edges["u"], "v": edges["v"], "length": edges["length"], "geometry": edges.geometry.to_numpy()}
+        self.u = np.asarray(edge_columns["u"], dtype=np.int64)
+        self.v = np.asarray(edge_columns["v"], dtype=np.int64)
+        self.length = np.asarray(edge_columns["length"], dtype=float)
+        if "geometry" in edge_columns:  # LineStrings given: they are the geometry view
+            self._geometry = np.asarray(edge_columns["geometry"], dtype=object)
+        self._vertices = vertices
+        self._way = edge_columns.get("way")  # each edge's row of way_table (one row per line built from)
+        self._ways = way_table
+        own = {"u": self.u, "v": self.v, "length": self.length}  # (and any other column given)
+        self._columns = own | {k: c for k, c in edge_columns.items() if k not in (*own, "geometry", "way")}
         #: What access legs may not cross (:class:`urbancover.network.barriers.Barriers`), or None: set by
         #: :func:`urbancover.evaluation.context.make_context` from the extract's walls, water and railways.
         self.barriers = None
 
-    # -- layers, made when first read when the network holds arrays -----------------------------
+    # -- views, made when first read ---------------------------------------------------------
     @property
     def nodes(self) -> gpd.GeoDataFrame:
         """The nodes as a GeoDataFrame (``osmid``, Point geometry); made once when first read."""
@@ -103,22 +142,37 @@ class Network:
 
     @property
     def edges(self) -> gpd.GeoDataFrame:
-        """The edges as a GeoDataFrame; made once when first read (a lean network holds arrays)."""
+        """The edges as a GeoDataFrame (their columns, the way columns, :attr:`geometry`); made once
+        when first read.
+        """
         if self._edges is None:
-            own = {k: v for k, v in self._columns.items() if k not in ("geometry", "way")}
+            own = {k: np.asarray(c) for k, c in self._columns.items()}
             frame = gpd.GeoDataFrame(own | {"geometry": self.geometry}, geometry="geometry", crs=self.crs)
             if self._ways is not None:  # the way columns, with their dtypes
-                ways = self._ways.iloc[self._columns["way"]].reset_index(drop=True)
+                ways = self._ways.iloc[self._way].reset_index(drop=True)
                 frame = gpd.GeoDataFrame(pd.concat([frame, ways], axis=1), geometry="geometry", crs=self.crs)
             self._edges = frame
         return self._edges
 
     @property
-    def has_geometry(self) -> bool:
-        """Whether the edge LineStrings exist (a lean network makes them when first asked for)."""
-        return self._edges is not None or "geometry" in self.__dict__ or (
-            self._columns is not None and "geometry" in self._columns
-        )
+    def geometry(self) -> np.ndarray:
+        """Edge LineStrings as a numpy array of shapely geometries; made from :attr:`vertices` once,
+        when first read, and kept (then every pass over the edges uses them and one STRtree).
+        """
+        if self._geometry is None:
+            self._geometry = _vertex_lines(*self.vertices, np.arange(self.n_edges))
+        return self._geometry
+
+    @property
+    def vertices(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(xy, offsets)``: the edges' vertices, edge after edge ((V, 2) floats), and where each
+        edge's start (``n_edges + 1`` int64: edge ``e`` is ``xy[offsets[e]:offsets[e + 1]]``). A
+        network given as GeoDataFrames reads them from its LineStrings once.
+        """
+        if self._vertices is None:
+            xy, edge = shapely.get_coordinates(self._geometry, return_index=True)
+            self._vertices = (xy, np.r_[0, np.cumsum(np.bincount(edge, minlength=self.n_edges))])
+        return self._vertices
 
     # -- arrays ------------------------------------------------------------------------------
     @property
@@ -141,57 +195,47 @@ class Network:
                 return None
             values = self._edges[column].to_numpy()
         elif self._ways is not None and column in self._ways.columns:
-            way = self._columns["way"]
+            way = self._way
             return self._ways[column].to_numpy()[way if edges is None else way[edges]]
-        elif column in self._columns and column != "way":
+        elif column in self._columns:
             values = np.asarray(self._columns[column])
         else:
             return None
         return values if edges is None else values[edges]
 
-    def _edge_array(self, column: str, dtype) -> np.ndarray:
-        if self._edges is not None:
-            return self._edges[column].to_numpy(dtype=dtype)
-        return np.asarray(self._columns[column], dtype=dtype)
-
-    @cached_property
-    def u(self) -> np.ndarray:
-        """Node position of each edge's first end (int64)."""
-        return self._edge_array("u", np.int64)
-
-    @cached_property
-    def v(self) -> np.ndarray:
-        """Node position of each edge's last end (int64)."""
-        return self._edge_array("v", np.int64)
-
-    @cached_property
-    def length(self) -> np.ndarray:
-        """Length of each edge along its geometry (metres)."""
-        return self._edge_array("length", float)
-
-    @cached_property
-    def geometry(self) -> np.ndarray:
-        """Edge LineStrings as a numpy array of shapely geometries (made once for a lean network)."""
-        if self._edges is not None:
-            return self._edges.geometry.to_numpy()
-        if "geometry" in self._columns:
-            return np.asarray(self._columns["geometry"], dtype=object)
-        return self.lines(np.arange(self.n_edges))
+    # -- passes over the edges' shapes: held whole or chunk by chunk, by size --------------------
+    def _keeps_lines(self) -> bool:
+        """The network's policy for its edges' LineStrings: kept (with one STRtree) when it has at
+        most :data:`settings.edge_chunk` edges (few; one tree is faster than a tree per chunk) or
+        they exist already (:attr:`geometry` was read); else made a chunk at a time and dropped.
+        """
+        return self._geometry is not None or self.n_edges <= self.settings.edge_chunk
 
     def lines(self, edges: np.ndarray) -> np.ndarray:
-        """LineStrings of some edges (positions), made for the caller and not kept when the network is
-        lean: what a city-wide pass uses chunk by chunk (:data:`settings.edge_chunk`). O(their vertices).
+        """LineStrings of some edges (positions), for the caller: taken from :attr:`geometry` when
+        the network keeps its lines (:meth:`_keeps_lines`), else made from :attr:`vertices` and not
+        kept. O(their vertices).
         """
         edges = np.asarray(edges, dtype=np.int64)
-        if self.has_geometry:
+        if self._keeps_lines():
             return self.geometry[edges]
-        return _vertex_lines(*self._vertices, edges)
+        return _vertex_lines(*self.vertices, edges)
 
     def edge_chunks(self, edges: np.ndarray | None = None):
-        """Edge positions (all, or ``edges``) in chunks of :data:`settings.edge_chunk`, for passes
-        over a lean network's lines that should not hold them all at once.
-        """
+        """Edge positions (all, or ``edges``) in consecutive chunks of :data:`settings.edge_chunk`."""
         return _chunks(np.arange(self.n_edges) if edges is None else np.asarray(edges, dtype=np.int64), self.settings)
+
+    def over_lines(self, fn) -> list:
+        """``fn(rows, lines, tree)`` over the edges' LineStrings as the network holds them, and the
+        list of its results: ``rows`` edge positions (int64, increasing, consecutive), ``lines`` their
+        LineStrings and ``tree`` an STRtree over these. Called once with every edge, :attr:`geometry`
+        and :attr:`tree` when the network keeps its lines (:meth:`_keeps_lines`), else once per chunk
+        of :data:`settings.edge_chunk` edges, whose lines and tree are made for the call and dropped
+        before the next chunk's (one chunk alive at a time). ``fn`` must not keep ``lines``.
+        """
+        if self._keeps_lines():
+            return [fn(np.arange(self.n_edges), self.geometry, self.tree)]
+        return [_with_tree(fn, rows, _vertex_lines(*self.vertices, rows)) for rows in self.edge_chunks()]
 
     @cached_property
     def csr(self) -> sp.csr_matrix:
@@ -208,21 +252,22 @@ class Network:
 
     @property
     def tree(self) -> shapely.STRtree:
-        """STRtree over the edge geometries (built once)."""
+        """STRtree over :attr:`geometry` (built once, when first read)."""
         if self._tree is None:
             self._tree = shapely.STRtree(self.geometry)
         return self._tree
 
     @property
     def segment_index(self) -> SegmentIndex:
-        """Grid index of every segment of the edge geometries (built once), for
+        """Grid index of every segment of the edges (built once from :attr:`vertices`; a network
+        given as GeoDataFrames from its LineStrings), for
         :func:`urbancover.network.nearest.nearest_segments`. O(segments).
         """
         if self._segments is None:
-            if self.has_geometry:
-                self._segments = SegmentIndex.from_lines(self.geometry, name="network edges")
+            if self._vertices is None and self._geometry is not None:
+                self._segments = SegmentIndex.from_lines(self._geometry, name="network edges")
             else:
-                xy, offsets = self._vertices
+                xy, offsets = self.vertices
                 line = np.repeat(np.arange(self.n_edges), np.diff(offsets))
                 self._segments = SegmentIndex.from_vertices(xy, line, self.n_edges, name="network edges")
         return self._segments
@@ -230,7 +275,7 @@ class Network:
     @property
     def total_bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of the edges, without making their LineStrings."""
-        if self.has_geometry:
+        if self._vertices is None:
             return tuple(float(b) for b in shapely.total_bounds(self.geometry))
         xy = self._vertices[0]
         return (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
@@ -239,12 +284,12 @@ class Network:
         """For each geometry, the nearest edge (of the real network with ``main_only``:
         :attr:`main_edges`) and its distance: ``(query, edge), distance`` as
         ``STRtree.query_nearest(..., return_distance=True, all_matches=False)`` gives them. Through
-        :attr:`tree` (:attr:`main_tree`) when the LineStrings exist; on a lean network through one
-        small STRtree per chunk of :data:`settings.edge_chunk` edges, the nearest over the chunks
-        kept (ties: the first). O(G log E) either way.
+        :attr:`tree` (:attr:`main_tree`) when the network keeps its lines (:meth:`_keeps_lines`),
+        else through one small STRtree per chunk of :data:`settings.edge_chunk` edges, the nearest
+        over the chunks kept (ties: the first). O(G log E) either way.
         """
         geoms = np.asarray(geoms, dtype=object)
-        if self.has_geometry:
+        if self._keeps_lines():
             tree, ids = self.main_tree if main_only else (self.tree, None)
             (qi, ki), d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
             return (qi, ki if ids is None else ids[ki]), d
@@ -257,16 +302,6 @@ class Network:
             best[qi[better]], edge[qi[better]] = d[better], rows[ki[better]]
         found = np.flatnonzero(edge >= 0)
         return (found, edge[found]), best[found]
-
-    @cached_property
-    def node_xy(self) -> np.ndarray:
-        """(n_nodes, 2) array of the node coordinates."""
-        return shapely.get_coordinates(self._nodes.geometry.values)
-
-    @cached_property
-    def node_osmid(self) -> np.ndarray:
-        """OSM id of each node."""
-        return self._nodes["osmid"].to_numpy()
 
     @cached_property
     def node_tree(self):
@@ -427,7 +462,7 @@ def walk_network(
     filter: str | None = "walk",
     clip=None,
     crs: pyproj.CRS | str | int | None = None,
-    lean: bool = False,
+    lean: bool | None = None,
     settings: Settings | None = None,
 ) -> Network:
     """Build the walking network from an OSM extract or from ways already read.
@@ -447,13 +482,11 @@ def walk_network(
     crs
         Projected CRS to build in; default the UTM zone of the data.
     lean
-        Keep the edges' vertices as arrays and make their LineStrings only when first read
-        (:attr:`Network.geometry`), or a chunk at a time where a pass allows (:meth:`Network.lines`:
-        snapping, parts inside polygons, road lengths): a 1M-edge city's network without 1M
-        LineStrings and their STRtree (~350 MB). Distances and results are the same;
-        :func:`urbancover.evaluate` builds its network so. A network of at most
-        :data:`settings.edge_chunk` edges keeps its LineStrings all the same (they are few, and
-        passes over them are faster through one STRtree).
+        Deprecated, ignored (a ``DeprecationWarning`` when given). Every network now holds its
+        edges as vertex arrays and makes their LineStrings when first read
+        (:attr:`Network.geometry`); passes over them (snapping, parts inside polygons, road
+        lengths) keep them and one STRtree for a network of at most :data:`settings.edge_chunk`
+        edges, and make them a chunk at a time for a bigger one, as ``lean=True`` did.
     settings
         The :class:`~urbancover.core.settings.Settings` to build with (the walking filter, chunks, the
         real network's size; kept as :attr:`Network.settings`); default
@@ -481,6 +514,12 @@ def walk_network(
     >>> net.crs.to_epsg()
     32650
     """
+    if lean is not None:
+        warnings.warn(
+            "walk_network: lean= is deprecated and ignored: every Network holds its edges as arrays and "
+            "makes their LineStrings when read (or a chunk at a time for a big network). Drop the keyword.",
+            DeprecationWarning, stacklevel=2,
+        )
     s = resolve(settings)
     name = "source"
     bounds = None
@@ -525,7 +564,7 @@ def walk_network(
     lines = lines.to_crs(target_crs)
     if bounds is None:
         bounds = tuple(float(b) for b in lines.total_bounds)
-    return Network(**_split_into_edges(lines, lean=lean, settings=s), bounds=bounds, settings=s)
+    return Network(**_split_into_edges(lines, settings=s), bounds=bounds, settings=s)
 
 
 def _chunks(ids: np.ndarray, s: Settings):
@@ -533,6 +572,11 @@ def _chunks(ids: np.ndarray, s: Settings):
     step = max(1, int(s.edge_chunk))
     for lo in range(0, len(ids), step):
         yield ids[lo:lo + step]
+
+
+def _with_tree(fn, rows: np.ndarray, lines: np.ndarray):
+    """``fn(rows, lines, STRtree(lines))``: the lines and their tree live only for the call."""
+    return fn(rows, lines, shapely.STRtree(lines))
 
 
 def _vertex_rows(offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -574,10 +618,10 @@ def _group_sizes(*keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False, settings: Settings | None = None) -> dict:
+def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None) -> dict:
     """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`:
-    node arrays, edge columns (with their LineStrings, or, ``lean``, vertex arrays) and the lines'
-    columns one row per line.
+    node arrays, edge columns, the edges' vertex arrays and the lines' columns one row per line. No
+    LineString per edge is kept (lengths and the duplicate check make them a chunk at a time).
     """
     s = resolve(settings)
     geoms = lines.geometry.values
@@ -639,27 +683,20 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False, settings: Set
     node_xy = coords[node_vertex]
     xy = coords[vert]
     del coords, line_of, ids, vert
+    del vert_edge
     lengths = np.empty(n_edges)
-    # a network of one chunk or less keeps its LineStrings: they are few, and every pass over them
-    # is then one STRtree, not a tree per chunk and call
-    lean = lean and n_edges > s.edge_chunk
-    geometry = None if lean else shapely.linestrings(xy, indices=vert_edge)
-    if geometry is not None:
-        lengths[:] = shapely.length(geometry)
-    else:  # chunk by chunk: a lean network keeps vertex arrays, not a LineString per edge
-        for rows in _chunks(np.arange(n_edges), s):
-            lengths[rows] = shapely.length(_vertex_lines(xy, offsets, rows))
+    for rows in _chunks(np.arange(n_edges), s):  # (a city's LineStrings are never all made at once)
+        lengths[rows] = shapely.length(_vertex_lines(xy, offsets, rows))
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges
     # joining the same two places (nodes at the same coordinates, either way round) with as many
     # vertices can be equal: only their normalized geometries are compared, not every edge's
-    del vert_edge
     place = _coordinate_classes(node_xy)
     group_size = _group_sizes(np.minimum(place[u], place[v]), np.maximum(place[u], place[v]), np.diff(offsets))
     dup = np.zeros(n_edges, dtype=bool)
     maybe = np.flatnonzero((group_size > 1) | (u == v))  # (normalize turns a closed line to start at its least vertex)
     if len(maybe):
-        cand = geometry[maybe] if geometry is not None else _vertex_lines(xy, offsets, maybe)
+        cand = _vertex_lines(xy, offsets, maybe)
         key = shapely.to_wkb(shapely.normalize(cand))
         dup[maybe] = pd.Series(key).duplicated().to_numpy()
     keep = ~dup
@@ -673,17 +710,11 @@ def _split_into_edges(lines: gpd.GeoDataFrame, lean: bool = False, settings: Set
     # the way columns stay one row per way; each edge points to its way's row
     if dup.any():
         u, v, lengths, src_line = u[keep], v[keep], lengths[keep], src_line[keep]
-        if lean:
-            take, offsets = _vertex_rows(offsets, np.flatnonzero(keep))
-            xy = xy[take]
-        else:
-            geometry = geometry[keep]
+        take, offsets = _vertex_rows(offsets, np.flatnonzero(keep))
+        xy = xy[take]
     out["edge_columns"] = {"u": u, "v": v, "length": lengths, "way": src_line}
     out["way_table"] = table
-    if lean:
-        out["vertices"] = (xy, offsets)
-    else:  # the LineStrings made above, kept; the edges' GeoDataFrame is made when first read
-        out["edge_columns"]["geometry"] = geometry
+    out["vertices"] = (xy, offsets)
     return out
 
 
