@@ -231,7 +231,7 @@ def evaluate(
         extract serve them, so an extract reaching a margin beyond the area avoids edge effects
         (a note says when it does not). Or a name: ``"built-up"`` (the built-up land: built-up
         ``landuse`` and buildings grown by ``settings.built_up_buffer_m``), ``"streets"`` (the hull
-        of the walking network's vertices, cut to the extract's bounds), ``"bounds"`` (the
+        of the walking network's vertices and any built-up land, cut to the extract's bounds), ``"bounds"`` (the
         extract's box: the default before PLAN_RULES.md revision 3). Default (``None`` or
         ``"auto"``): the built-up land, or the streets' hull when the built-up land holds less than
         ``settings.built_up_min_street_share`` of the street vertices; never the extract's box,

@@ -29,7 +29,7 @@ from urbancover.demand import (
 from urbancover.demand import compounds as compounds_from
 from urbancover.errors import InputError
 from urbancover.intervals import intersect, merge
-from urbancover.io.crs import require_crs
+from urbancover.io.crs import WGS84, require_crs, transformer
 from urbancover.io.osm import OSMData
 from urbancover.network import Network, walk_network
 from urbancover.present import Note
@@ -366,11 +366,17 @@ def _street_share(net: Network, land: np.ndarray, box: shapely.Geometry) -> floa
     return float(len(np.unique(hit))) / len(xy)
 
 
-def _streets_hull(net: Network, box: shapely.Geometry) -> shapely.Geometry:
-    """The convex hull of the walking network's vertices, cut to the extract's box (a bounding-box
-    export's long roads reach kilometres beyond it, a stray node anywhere).
+def _streets_hull(osm: OSMData, net: Network, built: np.ndarray, box: shapely.Geometry) -> shapely.Geometry:
+    """The convex hull of the streets (every vertex of the extract's highway ways, walkable or not:
+    a main road with separately mapped sidewalks is a street) and of what little built-up land there
+    is (so that no mapped home beyond the outermost street is left out, and a district of one
+    straight street still has an area), cut to the extract's box (a bounding-box export's long
+    roads reach kilometres beyond it, a stray node anywhere).
     """
-    xy = net.node_xy
+    lonlat = shapely.get_coordinates(osm.ways.geometry.values) if len(osm.ways) else np.zeros((0, 2))
+    x, y = transformer(WGS84, net.crs).transform(lonlat[:, 0], lonlat[:, 1])
+    xy = np.r_[np.c_[x, y].reshape(-1, 2), np.asarray(net.node_xy, dtype=float).reshape(-1, 2), shapely.get_coordinates(built)]
+    xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) < 3:
         return shapely.Polygon()
     return shapely.intersection(shapely.convex_hull(shapely.multipoints(xy)), box)
@@ -393,7 +399,7 @@ def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFr
     if area is None or isinstance(area, str):
         choice = "auto" if area is None else check_area_choice(area)
         source, geom = choice, extract
-        if choice in ("auto", "built-up"):
+        if choice in ("auto", "built-up", "streets"):
             built = built_up_pieces(features, extract, settings=s)
             cache[("built-up land",)] = built
             share = _street_share(net, built, extract)
@@ -401,7 +407,7 @@ def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFr
                 raise InputError("area='built-up': the extract maps no built-up land (no building, no landuse of "
                                  f"settings.built_up_landuse_values {list(s.built_up_landuse_values)}); name 'streets' or "
                                  "'bounds', or give polygons.")
-            if choice == "built-up" or (len(built) and share >= s.built_up_min_street_share):
+            if choice == "built-up" or (choice == "auto" and len(built) and share >= s.built_up_min_street_share):
                 geom = shapely.coverage_union_all(built)
                 if not geom.is_valid:  # tile pieces whose shared edges do not match vertex for vertex
                     geom = shapely.union_all(built)
@@ -413,7 +419,7 @@ def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFr
                 source = "streets"
                 built_km2 = float(shapely.area(built).sum()) / 1e6
         if source == "streets":
-            geom = _streets_hull(net, extract)
+            geom = _streets_hull(osm, net, built, extract)
             if choice == "streets":
                 note = Note("area.streets_given", km2=geom.area / 1e6)
             else:
