@@ -295,7 +295,8 @@ def make_context(
     homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
     comp, comp_source = compounds_from(osm, compounds, settings=s)
     comp = comp.to_crs(net.crs)
-    parts, row = cut_by_pieces(comp.geometry.values, chosen.cache.get(("area pieces",), shapely.get_parts(area_geom)))
+    pieces = chosen.cache[("area pieces",)] if ("area pieces",) in chosen.cache else shapely.get_parts(area_geom)
+    parts, row = cut_by_pieces(comp.geometry.values, pieces)
     inside = np.bincount(row, weights=shapely.area(parts), minlength=len(comp)) > 0.5 * shapely.area(comp.geometry.values)
     comp = comp[inside].reset_index(drop=True)
     notes.append(Note("compounds", source=comp_source, n=len(comp), old=int(comp["old"].sum())))
@@ -303,7 +304,11 @@ def make_context(
     if population is not None:
         pop = pop[shapely.intersects(area_geom, pop.geometry.values)].reset_index(drop=True)
     notes.append(Note("residents", source=pop_source, total=pop["residents"].sum()))
-    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom, settings=s), settings=s)
+    # residential land inside built-up land made of it is all of it (within the box): cut to the box,
+    # not to a city's outline (Malta: 0.7 s less, the same km²)
+    res_clip = _extract_if_inside(chosen, s)
+    check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom if res_clip is None else res_clip,
+                                                                             settings=s), settings=s)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
@@ -353,6 +358,16 @@ class _Area:
     note: Note
     notes: list
     cache: dict
+
+
+def _extract_if_inside(chosen: _Area, s: Settings) -> shapely.Geometry | None:
+    """The extract's box when the residential land lies inside the analysed area wherever it lies
+    in the box (the area is the built-up land and every residential ``landuse`` value is a built-up
+    one), else None.
+    """
+    if chosen.source == "built-up" and set(s.residential_landuse_values) <= set(s.built_up_landuse_values):
+        return chosen.cache[("extract box",)]
+    return None
 
 
 def _street_share(net: Network, land: np.ndarray, box: shapely.Geometry) -> float:

@@ -292,13 +292,31 @@ def _units(rule: Rule, ctx: Context) -> gpd.GeoDataFrame | None:
         b = ctx.facilities(selector, inside=True)
         b = b[shapely.get_dimensions(b.geometry.values) == 2]
         if len(b):
-            geoms = shapely.intersection(b.geometry.values, ctx.area)
+            parts, row = ctx.cut_to_area(b.geometry.values)  # by the area's pieces: a city's built-up land
+            order = np.argsort(row, kind="stable")
+            groups = np.split(parts[order], np.searchsorted(row[order], np.arange(1, len(b))))
+            geoms = np.array([_coverage_union(g) for g in groups], dtype=object)  # one per unit
             names = b["name"].fillna(b["osmid"].astype(str)).astype(str).to_numpy()
             keep = shapely.area(geoms) > 0
             if keep.any():
                 return gpd.GeoDataFrame({"unit": names[keep]}, geometry=geoms[keep], crs=ctx.crs)
     ctx.notes.append(Note("units.none", rule=rule.id))
     return None
+
+
+def _coverage_union(parts: np.ndarray) -> shapely.Geometry:
+    """The union of polygons sharing no area (the analysed area's pieces cut by a unit): a coverage
+    union, or a full one when their shared edges do not match vertex for vertex.
+    """
+    parts = shapely.get_parts(parts)
+    parts = parts[shapely.get_dimensions(parts) == 2]  # a cut may leave a line where it touches
+    if len(parts) == 0:
+        return shapely.Polygon()
+    try:
+        out = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        out = None
+    return out if out is not None and out.is_valid else shapely.union_all(parts)
 
 
 def _road_selector(rule: Rule):

@@ -118,8 +118,9 @@ def cut_by_pieces(geoms, pieces, tree: shapely.STRtree | None = None) -> tuple[n
 
     Cutting by a city's built-up land as one multipolygon makes every overlay walk its whole
     outline (Malta's roads by its built-up land: ~14 s); cut by the small pieces each geometry
-    meets, it costs about what the geometries do. A geometry properly inside one piece is its own
-    part (no overlay); parts of a lower dimension than their geometry (where it only touches a
+    meets, it costs about what the geometries do. A geometry properly inside one piece, and a piece
+    properly inside its polygon (a subdistrict's outline), are their own part (no overlay); parts
+    of a lower dimension than their geometry (where it only touches a
     piece) are left out, so the areas (or lengths) of a geometry's parts add up to its area (length)
     inside the union. O(P log N) for P (geometry, piece) pairs, one vectorised overlay over the
     pairs that cross a piece's outline.
@@ -154,7 +155,13 @@ def cut_by_pieces(geoms, pieces, tree: shapely.STRtree | None = None) -> tuple[n
     shapely.prepare(pieces)
     whole = shapely.contains_properly(pieces[pi], geoms[gi])
     parts = geoms[gi].copy()
-    parts[~whole] = shapely.intersection(geoms[gi[~whole]], pieces[pi[~whole]])
+    rest = np.flatnonzero(~whole)
+    if len(rest) and (shapely.get_dimensions(geoms) == 2).any():  # pieces inside a polygon: themselves
+        shapely.prepare(geoms)
+        inner = shapely.contains_properly(geoms[gi[rest]], pieces[pi[rest]])
+        parts[rest[inner]] = pieces[pi[rest[inner]]]
+        rest = rest[~inner]
+    parts[rest] = shapely.intersection(geoms[gi[rest]], pieces[pi[rest]])
     keep = ~shapely.is_empty(parts) & (shapely.get_dimensions(parts) == shapely.get_dimensions(geoms[gi]))
     return parts[keep], gi[keep].astype(np.int64)
 
