@@ -129,9 +129,13 @@ def test_preset_on_sample_every_rule_in_range(sample_report):
     # the sample has no market: the living circle says so for every home
     assert "market 100%" in summary.loc["living_10min", "missing"]
     assert (sample_report.results["living_10min"].layers["homes_unserved"]["missing"].str.contains("market")).all()
-    # no area given: toilets per km² of built-up land, not of the extract's box (rev 2)
-    assert "built-up" in summary.loc["toilet_density", "area_source"]
-    assert summary.loc["toilet_density", "area_km2"] < sample_report.context.area_km2
+    # no area given: toilets per km² of the analysed area where the data is, never the extract's box
+    # (rev 3 section G): the sample's streets run everywhere, its buildings in a few blocks (under half
+    # the street nodes), so the streets' hull
+    assert summary.loc["toilet_density", "area_source"].code == "area.streets"
+    box = sample_report.context.extract_box.area / 1e6
+    assert summary.loc["toilet_density", "area_km2"] == pytest.approx(sample_report.context.area_km2)
+    assert sample_report.context.area_km2 < box
     assert summary.loc["toilet_density", "value"] == pytest.approx(
         summary.loc["toilet_density", "facilities"] / summary.loc["toilet_density", "area_km2"])
 

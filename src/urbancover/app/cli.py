@@ -1,6 +1,6 @@
 """Command line.
 
-    urbancover analyze EXTRACT [--rules zhengzhou-2018] [--out DIR] [--area FILE] [--compounds FILE]
+    urbancover analyze EXTRACT [--rules zhengzhou-2018] [--out DIR] [--area FILE|built-up|streets|bounds] [--compounds FILE]
                                [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
                                [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
     urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
@@ -110,7 +110,9 @@ def _inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("extract", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
     p.add_argument("--rules", default="zhengzhou-2018", help="preset name or rule file (default: zhengzhou-2018)")
     p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument("--area", help="polygon file of the analysed area (default: the extract's bounds)")
+    p.add_argument("--area", help="polygon file of the analysed area, or a named one: built-up (the built-up land), "
+                                  "streets (the streets' hull), bounds (the extract's box, as before PLAN_RULES rev 3); "
+                                  "default: the built-up land, or the streets' hull where little land is built up")
     p.add_argument("--compounds", help="polygon file of residential compounds (columns name, year_built)")
     p.add_argument("--population", help="points or polygons with a 'population' column, or a GeoTIFF grid")
     p.add_argument("--units", help="polygon file of area units (subdistricts) with a 'name' column")
@@ -257,9 +259,18 @@ def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None
     return read_layer(path, crs=crs, name=f"{flag} {path}", **columns)
 
 
+def _named_area(area: str | None) -> bool:
+    """Whether ``--area`` names an area (``built-up``, ``streets``, ``bounds``, ``auto``) rather than a
+    file: a name wins (write ``./bounds`` for a file of that name).
+    """
+    from urbancover.evaluation.validate import AREA_CHOICES
+
+    return area is not None and area.strip().lower().replace("_", "-") in AREA_CHOICES
+
+
 def _input_files(args) -> list[str]:
     """Every file the run reads: never an output."""
-    files = [args.extract, args.area, args.compounds, args.population, args.units]
+    files = [args.extract, None if _named_area(args.area) else args.area, args.compounds, args.population, args.units]
     files += [item.partition("=")[2] for item in args.facilities]
     if Path(str(args.rules)).is_file():
         files.append(args.rules)
@@ -296,7 +307,7 @@ def _evaluate(args, only=None):
     from urbancover.evaluation.analysis import evaluate
 
     layers = {
-        "area": _read_layer(args.area, "area", args.crs, args=args),
+        "area": args.area if _named_area(args.area) else _read_layer(args.area, "area", args.crs, args=args),
         "compounds": _read_layer(args.compounds, "compounds", args.crs, args=args),
         "population": args.population if str(args.population).lower().endswith((".tif", ".tiff"))
         else _read_layer(args.population, "population", args.crs, args=args),

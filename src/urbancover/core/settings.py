@@ -304,12 +304,21 @@ class Settings:
     #: per-resident result.
     plausible_residents_per_km2: tuple[float, float] = (10_000.0, 40_000.0)
 
-    #: Built-up land, used by density rules when no analysed area is given (the extract's box holds
-    #: hills and water): these ``landuse`` polygons, plus every building grown by ``built_up_buffer_m``.
+    #: Built-up land, the analysed area when none is given (PLAN_RULES.md rev 3, section G: the extract's
+    #: box holds hills and water): these ``landuse`` polygons, plus every building grown by
+    #: ``built_up_buffer_m``.
     built_up_landuse_values: tuple[str, ...] = (
         "residential", "commercial", "retail", "industrial", "education", "institutional", "construction",
     )
     built_up_buffer_m: float = 50.0
+    #: "Little built-up land": without a given area, the built-up land is the analysed area only when it
+    #: holds at least this share of the walking network's vertices (where the streets are, and so where
+    #: the extract's data is); below it the mapped buildings and landuse are patches of a district whose
+    #: streets are mapped everywhere (common in Chinese OSM data) and the analysed area is the hull of the
+    #: streets instead. A half: the built-up land must hold most of what is measured. Malta 2018 (a whole
+    #: country with its rural roads and tracks): 72 %; the Shenzhen sample (streets everywhere, buildings
+    #: in a few blocks): 32 %; the Shanghai sample (no buildings): 0 %.
+    built_up_min_street_share: float = 0.5
     #: Built-up and residential land are united tile by tile (urbancover.core.tiles), on square tiles of this
     #: side in metres: one city-wide union of tens of thousands of overlapping polygons costs more than
     #: linearly in their number; many small ones don't.
@@ -351,7 +360,7 @@ _POSITIVE = frozenset({
     "truncated_full_block", "order_check_max", "incomplete_named", "edge_chunk", "union_tile_m", "union_block_pairs",
 })
 #: Settings that are shares (0 to 1).
-_SHARES = frozenset({"extent_outlier_share", "truncated_missing_share"})
+_SHARES = frozenset({"extent_outlier_share", "truncated_missing_share", "built_up_min_street_share"})
 
 
 def _plain(value):

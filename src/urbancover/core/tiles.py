@@ -25,7 +25,7 @@ import shapely
 
 from urbancover.core.settings import Settings, resolve
 
-__all__ = ["union_by_tiles"]
+__all__ = ["cut_by_pieces", "union_by_tiles"]
 
 
 def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, *, grow=0.0, quad_segs: int = 4,
@@ -110,6 +110,60 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
            for a, b in zip(cuts[:-1], cuts[1:])]
     pieces = np.concatenate(out)
     return pieces[shapely.get_dimensions(pieces) == 2]
+
+
+def cut_by_pieces(geoms, pieces, tree: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of each geometry inside the union of ``pieces`` (polygons no two of which share
+    any area, as :func:`union_by_tiles` makes them), and the row of the geometry each part is of.
+
+    Cutting by a city's built-up land as one multipolygon makes every overlay walk its whole
+    outline (Malta's roads by its built-up land: ~14 s); cut by the small pieces each geometry
+    meets, it costs about what the geometries do. A geometry properly inside one piece, and a piece
+    properly inside its polygon (a subdistrict's outline), are their own part (no overlay); parts
+    of a lower dimension than their geometry (where it only touches a
+    piece) are left out, so the areas (or lengths) of a geometry's parts add up to its area (length)
+    inside the union. O(P log N) for P (geometry, piece) pairs, one vectorised overlay over the
+    pairs that cross a piece's outline.
+
+    Parameters
+    ----------
+    geoms
+        Array-like of geometries (lines or polygons), in the pieces' CRS.
+    pieces
+        Array-like of polygons sharing no area.
+    tree
+        An STRtree over ``pieces``, when the caller keeps one.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The parts, and for each the position of its geometry in ``geoms``.
+
+    Examples
+    --------
+    >>> parts, row = cut_by_pieces([shapely.box(0, 0, 4, 1), shapely.box(10, 0, 11, 1)],
+    ...                            [shapely.box(0, 0, 2, 2), shapely.box(2, 0, 3, 2)])
+    >>> row.tolist(), shapely.area(parts).tolist()
+    ([0, 0], [2.0, 1.0])
+    """
+    geoms = np.asarray(geoms, dtype=object).ravel()
+    pieces = np.asarray(pieces, dtype=object).ravel()
+    if len(geoms) == 0 or len(pieces) == 0:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    tree = tree if tree is not None else shapely.STRtree(pieces)
+    gi, pi = tree.query(geoms, predicate="intersects")
+    shapely.prepare(pieces)
+    whole = shapely.contains_properly(pieces[pi], geoms[gi])
+    parts = geoms[gi].copy()
+    rest = np.flatnonzero(~whole)
+    if len(rest) and (shapely.get_dimensions(geoms) == 2).any():  # pieces inside a polygon: themselves
+        shapely.prepare(geoms)
+        inner = shapely.contains_properly(geoms[gi[rest]], pieces[pi[rest]])
+        parts[rest[inner]] = pieces[pi[rest[inner]]]
+        rest = rest[~inner]
+    parts[rest] = shapely.intersection(geoms[gi[rest]], pieces[pi[rest]])
+    keep = ~shapely.is_empty(parts) & (shapely.get_dimensions(parts) == shapely.get_dimensions(geoms[gi]))
+    return parts[keep], gi[keep].astype(np.int64)
 
 
 def _union_block(polygons, grow, tile, poly, x0, y0, side, ncols, clip, quad_segs) -> np.ndarray:

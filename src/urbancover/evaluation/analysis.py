@@ -230,7 +230,14 @@ def evaluate(
         The analysed area: a GeoDataFrame/GeoSeries (any CRS) or a shapely polygon in EPSG:4326.
         Homes, residents and street length are counted inside it; facilities of the whole
         extract serve them, so an extract reaching a margin beyond the area avoids edge effects
-        (a note says when it does not). Default: the extract's bounds.
+        (a note says when it does not). Or a name: ``"built-up"`` (the built-up land: built-up
+        ``landuse`` and buildings grown by ``settings.built_up_buffer_m``), ``"streets"`` (the hull
+        of the walking network's vertices and any built-up land, cut to the extract's bounds), ``"bounds"`` (the
+        extract's box: the default before PLAN_RULES.md revision 3). Default (``None`` or
+        ``"auto"``): the built-up land, or the streets' hull when the built-up land holds less than
+        ``settings.built_up_min_street_share`` of the street vertices; never the extract's box,
+        which holds sea and empty land. Every density and map uses it; ``report.context.area_note``
+        names it with its size.
     compounds
         Residential compounds (polygons; optional ``name``, ``year_built``). Default: OSM
         ``landuse=residential`` polygons.

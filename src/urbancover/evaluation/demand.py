@@ -213,6 +213,30 @@ def residential_land_km2(features: gpd.GeoDataFrame, area=None, *, settings: Set
     return float(shapely.area(pieces).sum()) / 1e6
 
 
+def built_up_pieces(features: gpd.GeoDataFrame, clip=None, *, settings: Settings | None = None) -> np.ndarray:
+    """Built-up land: ``landuse`` polygons of :data:`settings.built_up_landuse_values` and every
+    building grown by :data:`settings.built_up_buffer_m`, united, cut to ``clip`` when given.
+    ``features`` in a projected CRS in metres.
+
+    Returns the land as polygons cut along tiles of :data:`settings.union_tile_m`
+    (:func:`urbancover.core.tiles.union_by_tiles`: their union is the built-up land, no two share any
+    area), so the cost is about linear in the buildings, where one union of a whole city grows
+    faster (Malta's 13 000 buildings: 2.3 s against 3.7 s; 200 000 on a synthetic city: 30 s
+    against 345 s). The buildings are grown block by block of tiles inside the union, so their
+    grown copies are never all in memory at once. An empty array when nothing is built.
+
+    The evaluation computes it once (:meth:`urbancover.evaluation.context.Context.built_up_land`): it is the
+    default analysed area, and the toilet density's area under ``area="bounds"``.
+    """
+    s = resolve(settings)
+    geoms = np.asarray(features.geometry.values)
+    poly = shapely.get_dimensions(geoms) == 2
+    land = geoms[features["landuse"].isin(s.built_up_landuse_values).to_numpy() & poly] if "landuse" in features else geoms[:0]
+    buildings = geoms[features["building"].notna().to_numpy() & poly] if "building" in features else geoms[:0]
+    grow = np.r_[np.zeros(len(land)), np.full(len(buildings), s.built_up_buffer_m)]
+    return union_by_tiles(np.r_[land, buildings], s.union_tile_m, clip, grow=grow, settings=s)
+
+
 @dataclass(frozen=True)
 class Plausibility:
     """Whether a residents figure is plausible for the residential land it lives on.

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.tiles import union_by_tiles
+from urbancover.core.tiles import cut_by_pieces
 from urbancover.evaluation.context import Context
 from urbancover.evaluation.demand import home_rows, plausibility, residential_land_km2
 from urbancover.evaluation.gaps import RuleResult, base_row, warn_missing
@@ -75,32 +75,13 @@ FACILITIES, UNITS, DEAD_ENDS = "facilities", "units", "dead_ends"
 COUNT, MEETS = "count", "meets"
 
 
-def _is_extract_box(ctx: Context) -> bool:
-    """Whether the analysed area is the extract's bounding box (no area was given)."""
-    box = gpd.GeoSeries([ctx.osm.boundary], crs=4326).to_crs(ctx.crs).iloc[0]
-    return bool(shapely.equals_exact(shapely.normalize(box), shapely.normalize(ctx.area), tolerance=1e-3))
-
-
 def built_up_land(ctx: Context) -> np.ndarray:
-    """Built-up land inside the analysed area: ``landuse`` polygons of
+    """The extract's built-up land (:meth:`Context.built_up_land`: ``landuse`` polygons of
     :data:`settings.built_up_landuse_values` and every building grown by
-    :data:`settings.built_up_buffer_m`, united.
-
-    Returns the land as polygons cut along tiles of :data:`settings.union_tile_m`
-    (:func:`urbancover.core.tiles.union_by_tiles`: their union is the built-up land, no two share any
-    area), so the cost is about linear in the buildings, where one union of a whole city grows
-    faster (Malta's 13 000 buildings: 2.3 s against 3.7 s; 200 000 on a synthetic city: 30 s
-    against 345 s). The buildings are grown block by block of tiles inside the union, so their
-    grown copies are never all in memory at once. An empty array when nothing is built.
+    :data:`settings.built_up_buffer_m`, united tile by tile), computed once per evaluation and
+    shared: it is also the default analysed area. An empty array when nothing is built.
     """
-    f = ctx.features
-    geoms = np.asarray(f.geometry.values)
-    area = shapely.get_dimensions(geoms) == 2
-    s = ctx.settings
-    land = geoms[f["landuse"].isin(s.built_up_landuse_values).to_numpy() & area]
-    buildings = geoms[f["building"].notna().to_numpy() & area]
-    grow = np.r_[np.zeros(len(land)), np.full(len(buildings), s.built_up_buffer_m)]
-    return union_by_tiles(np.r_[land, buildings], s.union_tile_m, ctx.area, grow=grow, settings=s)
+    return ctx.built_up_land()
 
 
 @rule_kind("density")
@@ -108,21 +89,23 @@ def density_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Facilities per km², each counted once; ``min_per_km2`` or more meets the standard, and more
     than ``max_per_km2`` still meets it, reported as above the range (more toilets is no deficiency).
 
-    The area is the analysed area; when none was given (the extract's box, which holds hills and
-    water) and ``built_up_without_area`` (default true), the built-up land of :func:`built_up_land`.
-    The row's ``area_source`` says which.
+    The area is the analysed area (without a given area the built-up land, or the streets' hull:
+    :func:`urbancover.evaluation.context.make_context`); when the extract's box was asked for
+    (``area="bounds"``) and ``built_up_without_area`` (default true), the built-up land of
+    :func:`built_up_land`, as before PLAN_RULES.md revision 3. The row's ``area_source`` (a note)
+    says which, with its size.
     """
     fac = _facilities(ctx, rule.facilities, rule.id, rule)
     lo, hi = rule.params.get("min_per_km2", 0.0), rule.params.get("max_per_km2", math.inf)
-    area, source = ctx.area, "analysed area"
-    if rule.params.get("built_up_without_area", True) and _is_extract_box(ctx):
+    area, source = ctx.area, ctx.area_note or Note("area.user", km2=ctx.area_km2)
+    if rule.params.get("built_up_without_area", True) and ctx.area_source == "bounds":
         built = built_up_land(ctx)
         if shapely.area(built).sum() > 0:
-            area, source = built, "built-up land (no area given: landuse and buildings, not the extract's box)"
+            area = built
+            source = Note("area.built_up_in_bounds", km2=float(shapely.area(built).sum()) / 1e6,
+                          buffer=ctx.settings.built_up_buffer_m)
             hit, _ = shapely.STRtree(built).query(fac.geometry.values, predicate="intersects")
             fac = fac.iloc[np.unique(hit)]
-        else:
-            source = "the extract's box (no area given and no built-up land mapped)"
     km2 = float(shapely.area(area).sum()) / 1e6
     row = base_row(rule) | {"facilities": len(fac), "area_km2": km2, "area_source": source}
     target = f"{lo:g}-{hi:g} per km²" if math.isfinite(hi) else f">= {lo:g} per km²"
@@ -219,7 +202,7 @@ def _in_buildings(fac: gpd.GeoDataFrame, ctx: Context) -> gpd.GeoDataFrame:
 def _areas(fac: gpd.GeoDataFrame, ctx: Context, *, floor: bool, default_levels: float) -> np.ndarray:
     """Ground area (or floor area: x levels) of each facility inside the area; NaN without a polygon."""
     geoms = fac.geometry.values
-    inside = shapely.area(shapely.intersection(geoms, ctx.area))
+    inside = ctx.area_inside(geoms)
     area = np.where(shapely.get_dimensions(geoms) == 2, inside, np.nan)
     if floor:
         levels = parse_levels(fac["building:levels"].to_list() if "building:levels" in fac else [None] * len(fac))
@@ -244,7 +227,7 @@ def area_per_capita_rule(rule: Rule, ctx: Context) -> RuleResult:
                                           within_m=ctx.settings.same_facility_m)
         halls = halls[shapely.get_dimensions(halls.geometry.values) == 2]
     hall_area = _areas(halls, ctx, floor=True, default_levels=rule.params.get("default_levels", 1.0))
-    ground = shapely.intersection(shapely.union_all(polys), ctx.area) if len(polys) else shapely.Polygon()
+    ground = shapely.union_all(ctx.cut_to_area(np.array([shapely.union_all(polys)]))[0]) if len(polys) else shapely.Polygon()
     if len(halls):
         ground = shapely.difference(ground, shapely.union_all(shapely.make_valid(halls.geometry.values)))
     area = float(ground.area) + float(np.nansum(hall_area))
@@ -348,13 +331,31 @@ def _units(rule: Rule, ctx: Context) -> gpd.GeoDataFrame | None:
         b = ctx.facilities(selector, inside=True)
         b = b[shapely.get_dimensions(b.geometry.values) == 2]
         if len(b):
-            geoms = shapely.intersection(b.geometry.values, ctx.area)
+            parts, row = ctx.cut_to_area(b.geometry.values)  # by the area's pieces: a city's built-up land
+            order = np.argsort(row, kind="stable")
+            groups = np.split(parts[order], np.searchsorted(row[order], np.arange(1, len(b))))
+            geoms = np.array([_coverage_union(g) for g in groups], dtype=object)  # one per unit
             names = b["name"].fillna(b["osmid"].astype(str)).astype(str).to_numpy()
             keep = shapely.area(geoms) > 0
             if keep.any():
                 return gpd.GeoDataFrame({"unit": names[keep]}, geometry=geoms[keep], crs=ctx.crs)
     ctx.notes.append(Note("units.none", rule=rule.id))
     return None
+
+
+def _coverage_union(parts: np.ndarray) -> shapely.Geometry:
+    """The union of polygons sharing no area (the analysed area's pieces cut by a unit): a coverage
+    union, or a full one when their shared edges do not match vertex for vertex.
+    """
+    parts = shapely.get_parts(parts)
+    parts = parts[shapely.get_dimensions(parts) == 2]  # a cut may leave a line where it touches
+    if len(parts) == 0:
+        return shapely.Polygon()
+    try:
+        out = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        out = None
+    return out if out is not None and out.is_valid else shapely.union_all(parts)
 
 
 def _road_selector(rule: Rule):
@@ -379,6 +380,10 @@ def dual_carriageway_m(ways: gpd.GeoDataFrame, within_m: float, area) -> float:
     way of the same ``name`` running the opposite way is one carriageway of a pair; half of the
     paired length, inside ``area``, is the excess. Unnamed ways are never paired. ``ways`` in a
     projected CRS, geometry in OSM node order. O(W log W) (one STRtree query).
+
+    ``area`` is a polygon, or an array of polygons sharing no area whose union is the area (the
+    analysed area's pieces, :meth:`Context.area_pieces`: cut by those, a city's pairs cost
+    milliseconds; by one city-wide multipolygon, seconds).
     """
     if within_m <= 0 or len(ways) == 0:
         return 0.0
@@ -397,8 +402,9 @@ def dual_carriageway_m(ways: gpd.GeoDataFrame, within_m: float, area) -> float:
     if len(a) == 0:
         return 0.0
     zones = gpd.GeoDataFrame({"a": a}, geometry=shapely.buffer(geoms[b], within_m, quad_segs=4)).dissolve("a")
-    paired = shapely.intersection(shapely.intersection(geoms[zones.index.to_numpy()], zones.geometry.values), area)
-    return float(shapely.length(paired).sum()) / 2.0
+    paired = shapely.intersection(geoms[zones.index.to_numpy()], zones.geometry.values)
+    pieces = np.asarray(area, dtype=object).ravel() if isinstance(area, np.ndarray) else np.array([area])
+    return float(shapely.length(cut_by_pieces(paired, pieces)[0]).sum()) / 2.0
 
 
 @rule_kind("road_density")
@@ -411,14 +417,14 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
     ``dual_carriageway_m``).
     """
     net = _roads(rule, ctx)
-    row = base_row(rule) | {"area_km2": ctx.area_km2}
+    row = base_row(rule) | {"area_km2": ctx.area_km2, "area_source": ctx.area_note or Note("area.user", km2=ctx.area_km2)}
     if net is None:
         km, junctions, dual = 0.0, 0, 0.0
     else:
-        km = length_inside(net, np.array([ctx.area])) / 1000.0
+        km = length_inside(net, ctx.area_pieces()) / 1000.0
         ways = ctx.osm.ways[ctx.select("ways", _road_selector(rule))] if _road_selector(rule) else ctx.osm.ways
         ways = ways.to_crs(ctx.crs)
-        dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area) / 1000.0
+        dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area_pieces()) / 1000.0
         km -= dual
         degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)
         inside = shapely.intersects_xy(ctx.area, *net.node_xy.T)
@@ -445,8 +451,12 @@ def cut_way_ends(ways: pd.DataFrame) -> np.ndarray:
 @rule_kind("dead_ends")
 def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     """Ends of streets (degree-1 nodes) inside the area, except ends within ``boundary_m`` of the
-    extract's or the analysed area's edge, and ends of ways the extract cut (their next node is
+    extract's or the given analysed area's edge, and ends of ways the extract cut (their next node is
     missing from the file): there the data ends, not the street. A list, not a verdict.
+
+    The edge of an analysed area made from the data (the built-up land, the streets' hull) is not
+    where the data ends: the streets go on beyond it in the extract, and the degree of a node is
+    counted over all of them, so an end near that edge is a street's true end.
     """
     net = _roads(rule, ctx)
     row = base_row(rule)
@@ -462,7 +472,8 @@ def dead_ends_rule(rule: Rule, ctx: Context) -> RuleResult:
     edge_bound = gpd.GeoSeries([ctx.osm.boundary], crs=4326).to_crs(ctx.crs).iloc[0].exterior
     margin = rule.params.get("boundary_m", 0.0)
     far = shapely.distance(edge_bound, pts) > margin
-    far &= shapely.distance(shapely.boundary(ctx.area), pts) > margin
+    if ctx.area_source not in ("built-up", "streets"):
+        far &= shapely.distance(shapely.boundary(ctx.area), pts) > margin
     cut = np.isin(net.node_osmid[one], cut_way_ends(ctx.osm.ways))
     ends = one[far & ~cut & shapely.intersects_xy(ctx.area, xy[:, 0], xy[:, 1])]
     row["cut_by_extract"] = int(cut.sum())

@@ -358,8 +358,9 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     if not mask.any():
         return None
     roads = ways[mask].to_crs(ctx.crs)
-    lines = shapely.intersection(roads.geometry.values, ctx.area)
+    lines, line_row = ctx.cut_to_area(roads.geometry.values)
     parts, row = shapely.get_parts(lines, return_index=True)
+    row = line_row[row]
     keep = shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING
     parts, row = parts[keep], row[keep]
     if len(parts) == 0:

@@ -119,6 +119,22 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
     return layer
 
 
+#: The analysed areas a user names rather than draws (``evaluate(area=...)``, ``--area``): ``"auto"``
+#: (the default: the built-up land, or the hull of the streets where little land is built up),
+#: ``"built-up"``, ``"streets"``, and ``"bounds"`` (the extract's box: the behaviour before
+#: PLAN_RULES.md revision 3).
+AREA_CHOICES = ("auto", "built-up", "streets", "bounds")
+
+
+def check_area_choice(area: str) -> str:
+    """``area`` as one of :data:`AREA_CHOICES`, or an InputError naming them."""
+    name = area.strip().lower().replace("_", "-")
+    if name not in AREA_CHOICES:
+        raise InputError(f"area: {area!r} is not a polygon nor a named area; name one of {list(AREA_CHOICES)} "
+                         "(built-up land, the streets' hull, the extract's box) or give polygons.")
+    return name
+
+
 def check_inputs(
     *,
     area=None,
@@ -147,7 +163,9 @@ def check_inputs(
         notes of the checks (rows dropped, polygons repaired).
     """
     notes: list[str] = []
-    if area is not None:
+    if isinstance(area, str):  # a named area (urbancover.evaluation.context makes it from the extract)
+        area = check_area_choice(area)
+    elif area is not None:
         area = check_layer(area, "area", notes)
         if not (shapely.area(area.geometry.to_numpy()) > 0).any():
             raise InputError(f"{_labelled('area', area)}: the analysed area is empty or has no area; give polygons.")

@@ -90,7 +90,7 @@ def barriers_from(features: gpd.GeoDataFrame, crs, values: TagValues | None = No
     """The barriers of an extract's features (:attr:`urbancover.io.osm.OSMData.features`, any CRS),
     selected by :data:`settings.barrier_selector`, in ``crs``; openings by
     :data:`settings.barrier_opening_selector`. ``values``: the features' :class:`TagValues` when
-    the caller keeps them; ``settings`` default :func:`urbancover.settings.current`. O(F) tag tests,
+    the caller keeps them; ``settings`` default :func:`urbancover.core.settings.current`. O(F) tag tests,
     O(S) for S barrier segments.
     """
     s = resolve(settings)

@@ -85,7 +85,7 @@ KINDS: dict[str, Kind] = {
     ),
     # facilities per km2 of the analysed area within bounds
     "density": Kind(
-        # each facility once; without a given area, per km2 of built-up land when built_up_without_area
+        # each facility once; per km2 of the analysed area (with area="bounds": of built-up land when built_up_without_area)
         {
             "facilities": (SELECTOR, True), "min_per_km2": (NONNEG, False), "max_per_km2": (POSITIVE, False),
             "built_up_without_area": (BOOL, False),

@@ -308,6 +308,18 @@ def target_text(text, lang: str) -> str:
 # ------------------------------------------------------------------------------------ notes
 
 
+#: What an analysed area is, by its source (:attr:`urbancover.evaluation.context.Context.area_source`).
+AREA_SOURCES = {
+    "en": {"user": "given by the user", "built-up": "built-up land", "streets": "the streets' hull", "bounds": "the extract's bounds"},
+    "zh": {"user": "用户给定", "built-up": "建成区", "streets": "街道外包范围", "bounds": "数据外框"},
+}
+
+
+def _km2(x: float) -> str:
+    """An area in km²: one decimal from 1 km² (``123.4``), two significant digits below (``0.31``)."""
+    return f"{x:.1f}" if x >= 1 else f"{x:.2g}"
+
+
 def _unit(p: dict, lang: str) -> str:
     return LAYER_WORDS[lang][p["unit"]]
 
@@ -373,7 +385,38 @@ NOTES: dict[str, dict] = {
               "the layer is probably {system}; pass crs='{likely}'.",
         "zh": "{name}：点位距道路的中位距离为 {given:.0f} 米，按 {system} 转换后为 {after:.0f} 米：该图层很可能是 {system} 坐标；"
               "请传入 crs='{likely}'。"},
-    "area.bounds": {"en": "analysed area: the extract's bounds ({km2:.2f} km²).", "zh": "分析范围：数据范围（{km2:.2f} 平方公里）。"},
+    "area.built_up": {
+        "en": lambda p: (f"analysed area: built-up land, {_km2(p['km2'])} km² ("
+                         + ("as asked" if p.get("given") else "no area given")
+                         + f": built-up landuse and buildings grown by {p['buffer']:g} m, holding {p['share']:.0%} of the "
+                           "street vertices; not the extract's box)."),
+        "zh": lambda p: (f"分析范围：建成区，{_km2(p['km2'])} 平方公里（" + ("按要求" if p.get("given") else "未给定范围")
+                         + f"：建设用地及外扩 {p['buffer']:g} 米的建筑物，含 {p['share']:.0%} 的街道节点；不取数据外框）。")},
+    # the analysed area named in a line (the report page's facts): "analysed area: built-up land, 117.0 km²"
+    "area.label": {
+        "en": lambda p: f"analysed area: {AREA_SOURCES['en'][p['source']]}, {_km2(p['km2'])} km²",
+        "zh": lambda p: f"分析范围：{AREA_SOURCES['zh'][p['source']]}，{_km2(p['km2'])} 平方公里"},
+    "area.built_up_in_bounds": {
+        "en": lambda p: (f"built-up land inside the extract's bounds, {_km2(p['km2'])} km² (built-up landuse and buildings "
+                         f"grown by {p['buffer']:g} m: the box holds hills and water)."),
+        "zh": lambda p: (f"数据外框内的建成区，{_km2(p['km2'])} 平方公里"
+                         f"（建设用地及外扩 {p['buffer']:g} 米的建筑物：外框含山地和水面）。")},
+    "area.streets": {
+        "en": lambda p: (f"analysed area: the streets' hull, {_km2(p['km2'])} km² (no area given, and "
+                         + (f"little built-up land mapped: {_km2(p['built_km2'])} km² holding {p['share']:.0%} of the street "
+                            f"vertices, under {p['min_share']:.0%}" if p["built_km2"] > 0 else "no built-up land mapped")
+                         + "; not the extract's box)."),
+        "zh": lambda p: (f"分析范围：街道外包范围，{_km2(p['km2'])} 平方公里（未给定范围，且"
+                         + (f"建成区数据少：{_km2(p['built_km2'])} 平方公里，仅含 {p['share']:.0%} 的街道节点，低于 {p['min_share']:.0%}"
+                            if p["built_km2"] > 0 else "数据中没有建成区")
+                         + "；不取数据外框）。")},
+    "area.streets_given": {"en": lambda p: f"analysed area: the streets' hull, {_km2(p['km2'])} km² (as asked).",
+                           "zh": lambda p: f"分析范围：街道外包范围，{_km2(p['km2'])} 平方公里（按要求）。"},
+    "area.bounds": {
+        "en": lambda p: (f"analysed area: the extract's bounds, {_km2(p['km2'])} km² ("
+                         + ("as asked" if p.get("given") else "the streets hold no area") + ")."),
+        "zh": lambda p: (f"分析范围：数据外框，{_km2(p['km2'])} 平方公里（"
+                         + ("按要求" if p.get("given") else "街道不成面") + "）。")},
     "area.user": {"en": "analysed area: {km2:.2f} km² given by the user.", "zh": "分析范围：用户给定，{km2:.2f} 平方公里。"},
     "area.margin": {
         "en": "the extract reaches only {margin:.0f} m beyond the analysed area, less than the largest threshold "

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 
 from urbancover.core.settings import Settings, resolve
-from urbancover.present import Verdict, say
+from urbancover.present import Note, Verdict, say
 from urbancover.present.formats import share, size, value
 from urbancover.present.words import target_text
 from urbancover.report.common import (
@@ -323,10 +323,11 @@ def _facts(report, lang: str) -> str:
     homes = len(ctx.homes)
     residents = float(ctx.population["residents"].sum()) if len(ctx.population) else 0.0
     est = getattr(ctx, "residents_estimated", False)
+    area = Note("area.label", source=getattr(ctx, "area_source", "user"), km2=ctx.area_km2).text(lang)
     if lang == "zh":
-        return (f"分析范围 {ctx.area_km2:.2f} km² · 住宅 {homes} 栋 · 居民 {residents:,.0f} 人{'（估算）' if est else ''} · "
+        return (f"{area} · 住宅 {homes} 栋 · 居民 {residents:,.0f} 人{'（估算）' if est else ''} · "
                 f"小区 {len(ctx.compounds)} 个 · 步行路网 {float(report.network.length.sum()) / 1000:.1f} km")
-    return (f"Analysed area {ctx.area_km2:.2f} km² · {homes} homes · {residents:,.0f} residents{' (estimated)' if est else ''} · "
+    return (f"{area[0].upper() + area[1:]} · {homes} homes · {residents:,.0f} residents{' (estimated)' if est else ''} · "
             f"{len(ctx.compounds)} compounds · {float(report.network.length.sum()) / 1000:.1f} km of walkable network")
 
 

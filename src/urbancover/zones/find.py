@@ -223,7 +223,7 @@ def _old_compounds(report, compounds, before_year, assume_old) -> tuple[str, gpd
         comp, comp_source = demand.compounds(ctx.osm, compounds, before_year=before_year, assume_old=assume_old,
                                              settings=ctx.settings)
         comp = comp.to_crs(ctx.crs)
-        inside = shapely.area(shapely.intersection(comp.geometry.values, ctx.area)) > 0.5 * shapely.area(comp.geometry.values)
+        inside = ctx.area_inside(comp.geometry.values) > 0.5 * shapely.area(comp.geometry.values)
         comp = comp[inside].reset_index(drop=True)
     else:
         comp = report.compounds
@@ -244,7 +244,7 @@ def _blocks_in_area(ctx, level, blocks, crs, min_inside_share: float):
     geoms_all = blocks.geometry.values
     ids_all = blocks["block"].to_numpy() if "block" in blocks else np.arange(len(blocks))
     if len(geoms_all):
-        share_in = shapely.area(shapely.intersection(geoms_all, ctx.area)) / shapely.area(geoms_all)
+        share_in = ctx.area_inside(geoms_all) / shapely.area(geoms_all)  # by the area's pieces: a city's built-up land
         inside = share_in > min_inside_share
     else:
         inside = np.zeros(0, dtype=bool)
