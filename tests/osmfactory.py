@@ -52,6 +52,30 @@ def write_osm(
     return path
 
 
+def rect(x0, y0, x1, y1):
+    """The four corners of a rectangle in local metres, counter-clockwise from (x0, y0)."""
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def closed_way(nodes, ways, wid, corners, tags):
+    """Add a closed way ``wid`` through ``corners`` (local metres) to the ``nodes``/``ways`` of
+    :func:`write_osm`; its nodes are numbered ``wid * 10 + i``.
+    """
+    ids = []
+    for i, xy in enumerate(corners):
+        nodes[wid * 10 + i] = xy
+        ids.append(wid * 10 + i)
+    ways.append((wid, ids + [ids[0]], tags))
+
+
+def utm_box(x0, y0, x1, y1):
+    """A rectangle in local metres as a one-row GeoSeries in UTM 50N (the hand-made cities' CRS)."""
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoSeries([shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)], crs=32650)
+
+
 def local_xy(gdf):
     """Coordinates of a projected layer relative to the test origin (X0, Y0)."""
     import shapely

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from osmfactory import X0, Y0, write_osm
+from osmfactory import closed_way, rect, utm_box, write_osm
 
 import urbancover as uc
 from urbancover.core.errors import InputError
@@ -35,22 +35,6 @@ from urbancover.plan.features import always_open, dedupe_points_in_polygons
 from urbancover.plan.selectors import select, unmatched, validate_selector
 
 RES = 400 * 6 / 35  # residents of the home
-
-
-def _rect(x0, y0, x1, y1):
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-
-
-def _poly(nodes, ways, wid, corners, tags):
-    ids = []
-    for i, xy in enumerate(corners):
-        nodes[wid * 10 + i] = xy
-        ids.append(wid * 10 + i)
-    ways.append((wid, ids + [ids[0]], tags))
-
-
-def _box(x0, y0, x1, y1):
-    return gpd.GeoSeries([shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)], crs=32650)
 
 
 @pytest.fixture(scope="module")
@@ -96,23 +80,23 @@ def city_path(tmp_path_factory):
         (7, [13, 14], {"highway": "primary", "name": "Twin Rd", "oneway": "yes"}),
         (8, [15, 16], {"highway": "motorway"}),
     ]
-    _poly(nodes, ways, 20, _rect(90, 20, 110, 40), {"building": "yes"})
-    _poly(nodes, ways, 21, _rect(60, 10, 140, 50), {"landuse": "residential"})
+    closed_way(nodes, ways, 20, rect(90, 20, 110, 40), {"building": "yes"})
+    closed_way(nodes, ways, 21, rect(60, 10, 140, 50), {"landuse": "residential"})
     # green: a 900 m² pocket park, a 3 000 m² garden, a 6 000 m² park, all touching Long St (south side)
-    _poly(nodes, ways, 22, _rect(120, -30, 150, 0), {"leisure": "park"})
-    _poly(nodes, ways, 23, _rect(300, -100, 330, 0), {"leisure": "garden"})
-    _poly(nodes, ways, 24, _rect(650, -100, 710, 0), {"leisure": "park"})
+    closed_way(nodes, ways, 22, rect(120, -30, 150, 0), {"leisure": "park"})
+    closed_way(nodes, ways, 23, rect(300, -100, 330, 0), {"leisure": "garden"})
+    closed_way(nodes, ways, 24, rect(650, -100, 710, 0), {"leisure": "park"})
     # the toilet building around node 131
-    _poly(nodes, ways, 25, _rect(95, -10, 105, -1), {"amenity": "toilets", "building": "toilets"})
+    closed_way(nodes, ways, 25, rect(95, -10, 105, -1), {"amenity": "toilets", "building": "toilets"})
     # sports: a 20 x 30 pitch inside a 100 x 100 sports campus outline; a 20 x 20 hall of 2 floors
-    _poly(nodes, ways, 26, _rect(150, -240, 250, -140), {"leisure": "sports_centre"})
-    _poly(nodes, ways, 27, _rect(160, -230, 180, -200), {"leisure": "pitch", "sport": "basketball"})
-    _poly(nodes, ways, 28, _rect(300, -240, 320, -220), {"building": "sports_hall", "building:levels": "2"})
+    closed_way(nodes, ways, 26, rect(150, -240, 250, -140), {"leisure": "sports_centre"})
+    closed_way(nodes, ways, 27, rect(160, -230, 180, -200), {"leisure": "pitch", "sport": "basketball"})
+    closed_way(nodes, ways, 28, rect(300, -240, 320, -220), {"building": "sports_hall", "building:levels": "2"})
     # culture: a 40 x 40 square; the community centre's building 20 x 15, 1 floor; a subdistrict
     # centre 20 x 10, 3 floors
-    _poly(nodes, ways, 29, _rect(400, 120, 440, 160), {"place": "square"})
-    _poly(nodes, ways, 30, _rect(150, 150, 170, 165), {"building": "yes", "building:levels": "1"})
-    _poly(nodes, ways, 31, _rect(200, 150, 220, 160), {"amenity": "community_centre", "building": "yes",
+    closed_way(nodes, ways, 29, rect(400, 120, 440, 160), {"place": "square"})
+    closed_way(nodes, ways, 30, rect(150, 150, 170, 165), {"building": "yes", "building:levels": "1"})
+    closed_way(nodes, ways, 31, rect(200, 150, 220, 160), {"amenity": "community_centre", "building": "yes",
                                                        "building:levels": "3", "name": "东风街道综合文化服务中心"})
     return write_osm(tmp_path_factory.mktemp("rev2") / "rev2.osm", nodes, ways, bounds=(-100, -300, 1100, 300))
 
@@ -121,14 +105,14 @@ def city_path(tmp_path_factory):
 def a1(city_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return uc.evaluate(city_path, area=_box(0, -250, 500, 250))
+        return uc.evaluate(city_path, area=utm_box(0, -250, 500, 250))
 
 
 @pytest.fixture(scope="module")
 def a2(city_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return uc.evaluate(city_path, area=_box(600, -250, 1000, 250), only=[
+        return uc.evaluate(city_path, area=utm_box(600, -250, 1000, 250), only=[
             "toilet_density", "health_center_ratio", "health_station_ratio", "exercise_points",
             "sports_area_per_capita", "culture_area"])
 

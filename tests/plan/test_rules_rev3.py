@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from osmfactory import X0, Y0, write_osm
+from osmfactory import closed_way, rect, utm_box, write_osm
 
 import urbancover as uc
 from urbancover.core.errors import InputError
@@ -40,22 +40,6 @@ from urbancover.plan.rules import parse_rules
 from urbancover.plan.selectors import select, validate_selector
 
 RULES = uc.load_rules("zhengzhou-2018")
-
-
-def _rect(x0, y0, x1, y1):
-    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-
-
-def _poly(nodes, ways, wid, corners, tags):
-    ids = []
-    for i, xy in enumerate(corners):
-        nodes[wid * 10 + i] = xy
-        ids.append(wid * 10 + i)
-    ways.append((wid, ids + [ids[0]], tags))
-
-
-def _box(x0, y0, x1, y1):
-    return gpd.GeoSeries([shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)], crs=32650)
 
 
 @pytest.fixture(scope="module")
@@ -91,19 +75,19 @@ def city_path(tmp_path_factory):
         (2, [2, 5], {"highway": "residential", "access": "private"}),
         (3, [6, 7], {"highway": "residential", "name": "卫生院街"}),
     ]
-    _poly(nodes, ways, 20, _rect(90, 20, 110, 40), {"building": "yes"})
-    _poly(nodes, ways, 21, _rect(60, 10, 200, 80), {"landuse": "residential"})
-    _poly(nodes, ways, 22, _rect(120, 20, 140, 40), {"building": "yes", "amenity": "kindergarten"})
-    _poly(nodes, ways, 23, _rect(160, 20, 170, 30), {"building": "yes", "amenity": "toilets"})
+    closed_way(nodes, ways, 20, rect(90, 20, 110, 40), {"building": "yes"})
+    closed_way(nodes, ways, 21, rect(60, 10, 200, 80), {"landuse": "residential"})
+    closed_way(nodes, ways, 22, rect(120, 20, 140, 40), {"building": "yes", "amenity": "kindergarten"})
+    closed_way(nodes, ways, 23, rect(160, 20, 170, 30), {"building": "yes", "amenity": "toilets"})
     # a bus terminus touching Long St
-    _poly(nodes, ways, 24, _rect(540, -40, 600, 0), {"amenity": "bus_station", "name": "东风公交首末站"})
+    closed_way(nodes, ways, 24, rect(540, -40, 600, 0), {"amenity": "bus_station", "name": "东风公交首末站"})
     # a private pitch (20 x 30); a school's private grounds holding a 40 x 40 pitch without access tag
-    _poly(nodes, ways, 25, _rect(400, -60, 420, -30), {"leisure": "pitch", "sport": "basketball", "access": "private"})
-    _poly(nodes, ways, 26, _rect(200, -200, 300, -50), {"amenity": "school", "name": "育才学校", "access": "private"})
-    _poly(nodes, ways, 27, _rect(220, -150, 260, -110), {"leisure": "pitch", "sport": "soccer"})
+    closed_way(nodes, ways, 25, rect(400, -60, 420, -30), {"leisure": "pitch", "sport": "basketball", "access": "private"})
+    closed_way(nodes, ways, 26, rect(200, -200, 300, -50), {"amenity": "school", "name": "育才学校", "access": "private"})
+    closed_way(nodes, ways, 27, rect(220, -150, 260, -110), {"leisure": "pitch", "sport": "soccer"})
     # A2: the home H2 (6 floors) and a 40 x 40 square
-    _poly(nodes, ways, 28, _rect(800, 150, 830, 174), {"building": "apartments", "building:levels": "6"})
-    _poly(nodes, ways, 29, _rect(650, 150, 690, 190), {"place": "square"})
+    closed_way(nodes, ways, 28, rect(800, 150, 830, 174), {"building": "apartments", "building:levels": "6"})
+    closed_way(nodes, ways, 29, rect(650, 150, 690, 190), {"place": "square"})
     return write_osm(tmp_path_factory.mktemp("rev3") / "rev3.osm", nodes, ways, bounds=(-100, -300, 1100, 300))
 
 
@@ -115,14 +99,14 @@ def _evaluate(path, area, **kw):
 
 @pytest.fixture(scope="module")
 def a1(city_path):
-    return _evaluate(city_path, _box(0, -250, 500, 250), only=[
+    return _evaluate(city_path, utm_box(0, -250, 500, 250), only=[
         "bus_stop_500", "toilet_general_500", "fitness_15min", "living_10min", "kindergarten_school", "toilet_density",
         "exercise_points", "sports_area_per_capita", "road_density", "dead_ends"])
 
 
 @pytest.fixture(scope="module")
 def a2(city_path):
-    return _evaluate(city_path, _box(600, -250, 1000, 250), only=["health_center_ratio", "health_station_ratio", "culture_area"])
+    return _evaluate(city_path, utm_box(600, -250, 1000, 250), only=["health_center_ratio", "health_station_ratio", "culture_area"])
 
 
 def _row(report, rid):
@@ -363,11 +347,11 @@ def test_point_floor_area_only_from_a_building_of_its_own(tmp_path):
              4: (115, 25, {"amenity": "community_centre"}), 5: (105, 25, {"shop": "convenience"}),
              6: (215, 25, {"amenity": "community_centre"})}
     ways = [(1, [1, 2], {"highway": "residential"})]
-    _poly(nodes, ways, 20, _rect(10, 20, 30, 30), {"building": "yes", "building:levels": "2"})
-    _poly(nodes, ways, 21, _rect(100, 20, 120, 30), {"building": "yes", "building:levels": "2"})
-    _poly(nodes, ways, 22, _rect(210, 20, 230, 30), {"building": "retail", "shop": "mall", "building:levels": "2"})
+    closed_way(nodes, ways, 20, rect(10, 20, 30, 30), {"building": "yes", "building:levels": "2"})
+    closed_way(nodes, ways, 21, rect(100, 20, 120, 30), {"building": "yes", "building:levels": "2"})
+    closed_way(nodes, ways, 22, rect(210, 20, 230, 30), {"building": "retail", "shop": "mall", "building:levels": "2"})
     path = write_osm(tmp_path / "c.osm", nodes, ways, bounds=(-50, -50, 450, 100))
-    r = _evaluate(path, _box(-50, -50, 450, 100), only=["culture_area"])
+    r = _evaluate(path, utm_box(-50, -50, 450, 100), only=["culture_area"])
     fac = r.results["culture_area"].layers["facilities"]
     community = fac[fac["category"] == "community_culture_centre"]
     assert np.sort(community["area_m2"].to_numpy()) == pytest.approx([400, np.nan, np.nan], rel=1e-3, nan_ok=True)
@@ -382,7 +366,7 @@ def threshold_city(tmp_path_factory):
     OSM coordinates. A toilet 530.02 m north of the home's point: straight line 500.02 m."""
     nodes = {1: (-100, 0), 2: (700, 0), 3: (470.02, 0, {"highway": "bus_stop"}), 4: (0, 530.02, {"amenity": "toilets"})}
     ways = [(1, [1, 2], {"highway": "residential"})]
-    _poly(nodes, ways, 20, _rect(-10, 20, 10, 40), {"building": "apartments"})
+    closed_way(nodes, ways, 20, rect(-10, 20, 10, 40), {"building": "apartments"})
     return write_osm(tmp_path_factory.mktemp("exact") / "exact.osm", nodes, ways, bounds=(-150, -50, 750, 600))
 
 
