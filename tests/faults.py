@@ -20,7 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+import urbancover
+
+#: where the tests' own ``urbancover`` comes from (src/ with the editable install or PYTHONPATH=src,
+#: else the installed copy): the child imports the same package, so the two share one numba cache
+SRC = Path(urbancover.__file__).resolve().parents[1]
 
 _CHILD = r"""
 import os, signal, sys

@@ -23,7 +23,9 @@ def _execute(path: Path):
     kernel imports urbancover from this checkout (src/), like the test process."""
     nb = nbformat.read(path, as_version=4)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p)
+    import urbancover  # the package the tests import (src/ here): the kernel shares its numba cache
+
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(urbancover.__file__).resolve().parents[1]), env.get("PYTHONPATH", "")) if p)
     env.pop("MPLBACKEND", None)  # the kernel's own inline backend, as in Jupyter
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(FOLDER)}})
     client.execute(env=env)

@@ -92,7 +92,7 @@ def test_cli_writes_geopackage_and_prints_summary(tmp_path, capsys):
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
-    assert main(["analyze", str(tmp_path / "nope.osm.pbf")]) == 2
+    assert main(["analyze", str(tmp_path / "nope.osm.pbf"), "--out", str(tmp_path / "out")]) == 2  # no write into the repo
     err = capsys.readouterr().err.strip()
     assert "nope.osm.pbf" in err and "no such file" in err and len(err.splitlines()) == 1
 
