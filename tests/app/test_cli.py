@@ -350,21 +350,24 @@ def test_a_rule_id_that_is_a_path_writes_and_removes_nothing_outside_out(city, t
     ("shp", ("enospc", 2), "city_shp"),
     ("html", ("enospc-html", 1), "city.html"),
 ])
-def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named):
+def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named, monkeypatch, capsys):
     """A write failing with ENOSPC (a full disk: the OSError of write() names no file) is the
     environment's doing: exit 2, one line naming the output and the cause, nothing half-written
-    left (no .part file, no partial output), and the output folder's lock released."""
-    from faults import run_cli
+    left (no .part file, no partial output), and the output folder's lock released (checked from
+    the same process: a lock still held by the run would refuse it; a child's exit would free it)."""
+    from faults import full_disk
 
     from urbancover.core.files import FolderLock
 
     extract, rules = city
     out = tmp_path / "out"
-    args = ["analyze", extract, "--rules", rules, "--out", out, "-q"]
+    args = ["analyze", str(extract), "--rules", str(rules), "--out", str(out), "-q"]
     args += ["--report"] if fmt == "html" else ["--format", fmt]
-    res = run_cli(args, kill=step)
-    assert res.returncode == 2, res.stderr
-    err = res.stderr.strip()
+    full_disk(monkeypatch, step)
+    code = main(args)
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("urbancover: error: "), err
     assert "No space left on device" in err and "free space" in err
     assert str(out / named) in err  # the path the user asked for, not a temporary name
