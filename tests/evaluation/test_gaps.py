@@ -98,8 +98,8 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def sample_report():
-    return uc.evaluate(SAMPLE)
+def sample_report(shenzhen_report):
+    return shenzhen_report  # the preset on the Shenzhen sample, evaluated once per session (conftest.py)
 
 
 def test_preset_on_sample_every_rule_in_range(sample_report):
