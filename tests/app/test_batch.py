@@ -306,11 +306,19 @@ def test_batch_districts_of_one_extract(tmp_path):
     west = whole.intersection(shapely.box(cx - 1e5, 0, cx, 1e7))
     east = whole.intersection(shapely.box(cx, 0, cx + 1e5, 1e7))
     districts = gpd.GeoDataFrame({"name": ["west", "east"]}, geometry=[west, east], crs=32650)
-    tasks = make_tasks([SHENZHEN], districts=districts)
+    # the preset's bus_stop_500 alone (the rule whose street_km is compared; the other rules add nothing here)
+    from importlib import resources
+
+    text = (resources.files("urbancover.plan.presets") / "zhengzhou-2018.toml").read_text(encoding="utf-8")
+    blocks = text.split("[[rule]]")
+    rules = tmp_path / "bus.toml"
+    rules.write_text("[[rule]]".join([blocks[0], *[b for b in blocks[1:] if 'id = "bus_stop_500"' in b]]), encoding="utf-8")
+    assert [r.id for r in load_rules(rules)] == ["bus_stop_500"]
+    tasks = make_tasks([SHENZHEN], districts=districts, rules=str(rules))
     assert [t.name for t in tasks] == ["shenzhen_longgang__west", "shenzhen_longgang__east"]
-    summary = run_batch(tasks, tmp_path, workers=1)
+    summary = run_batch(tasks, tmp_path / "districts", workers=1)
     km = summary[summary["id"] == "bus_stop_500"].set_index("task")["street_km"]
-    whole = run_batch(make_tasks([SHENZHEN]), tmp_path / "whole", workers=1)
+    whole = run_batch(make_tasks([SHENZHEN], rules=str(rules)), tmp_path / "whole", workers=1)
     total = whole[whole["id"] == "bus_stop_500"]["street_km"].iloc[0]
     # the two districts split the streets of the whole extract between them
     assert km.sum() == pytest.approx(total, rel=1e-6)
