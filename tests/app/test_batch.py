@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
-from faults import run_cli, start_cli
+from faults import full_disk, run_cli, start_cli
 from tinycity import write_city, write_rules
 
 from urbancover.app.batch import make_tasks, run_batch, task_state
+from urbancover.app.cli import main
 from urbancover.core.files import FolderLock, OutputError, inside, safe_name
 from urbancover.plan.rules import load_rules
 
@@ -30,6 +31,12 @@ def city(tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
     return write_city(inp / "city.osm"), write_rules(inp / "rules.toml")
+
+
+def cli(args) -> int:
+    """``urbancover ARGS`` in this process (no second interpreter to start): for the runs that follow
+    a killed or failed one, whose result is what is checked; the runs that are killed stay in a child."""
+    return main([str(a) for a in args])
 
 
 def served(summary, task):
@@ -210,11 +217,11 @@ def test_killed_run_then_resume_gives_the_clean_result(one, tmp_path, kill):
     assert not (out / "city").exists()  # nothing half-written in place
     tasks = make_tasks([extract], rules=rules)
     assert task_state(tasks[0], out, _hash(rules)) == "missing"
-    assert run_cli([*base, "--out", out]).returncode == 0
+    assert cli([*base, "--out", out]) == 0
     _same_results(clean, out)
 
 
-def test_killed_no_resume_rerun_keeps_the_previous_complete_result(one, tmp_path):
+def test_killed_no_resume_rerun_keeps_the_previous_complete_result(one, tmp_path, capsys):
     import shutil
 
     extract, rules, clean = one
@@ -223,8 +230,8 @@ def test_killed_no_resume_rerun_keeps_the_previous_complete_result(one, tmp_path
     layers_before = gpkg_tables(tmp_path / "out" / "city" / "city.gpkg")[0]
     assert run_cli([*base, "--no-resume"], kill=("layer", 2)).returncode == -9
     assert gpkg_tables(tmp_path / "out" / "city" / "city.gpkg")[0] == layers_before
-    again = run_cli(base)
-    assert again.returncode == 0 and "0 done, 1 skipped" in again.stdout  # the old result is complete and trusted
+    assert cli(base) == 0
+    assert "0 done, 1 skipped" in capsys.readouterr().out  # the old result is complete and trusted
     _same_results(clean, tmp_path / "out")
 
 
@@ -387,7 +394,7 @@ def _temporary(out: Path) -> list[str]:
     return sorted(p.name for p in out.rglob("*") if p.name.startswith((".work-", ".old-", ".run-")) or ".part-" in p.name)
 
 
-def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(three, tmp_path):
+def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(three, tmp_path, capsys, monkeypatch):
     import shutil
 
     extracts, rules, clean = three
@@ -395,9 +402,12 @@ def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(
     shutil.copytree(clean, out)  # after a good run
     before = (out / "city" / "city.gpkg").read_bytes()
     base = ["batch", *extracts, "--rules", rules, "--workers", "1", "--out", out]
-    res = run_cli([*base, "--no-resume"], kill=("enospc", 1))  # the disk is full at city's first layer
-    assert res.returncode == 1, res.stderr  # a task failed; the others ran
-    assert "2 done, 0 skipped (done before), 1 failed" in res.stdout
+    full_disk(monkeypatch, ("enospc", 1))  # the disk is full at city's first layer (one worker: in this process)
+    code = cli([*base, "--no-resume"])
+    monkeypatch.undo()
+    res = capsys.readouterr()
+    assert code == 1, res.err  # a task failed; the others ran
+    assert "2 done, 0 skipped (done before), 1 failed" in res.out
     assert (out / "city" / "city.gpkg").read_bytes() == before  # the good result stays
     failed = json.loads((out / "city" / "failed.json").read_text(encoding="utf-8"))
     assert "No space left on device" in failed["error"] and failed["kept"] == "city/city.gpkg"
@@ -409,23 +419,26 @@ def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(
     assert _temporary(out) == []
     tasks = make_tasks(extracts, rules=rules)
     assert task_state(tasks[0], out, _hash(rules)) == "failed"  # retried by a plain rerun
-    again = run_cli(base)
-    assert again.returncode == 0 and "1 done, 2 skipped" in again.stdout, again.stderr
+    code = cli(base)
+    captured = capsys.readouterr()
+    assert code == 0 and "1 done, 2 skipped" in captured.out, captured.err
     assert not (out / "city" / "failed.json").exists()
     _same_results(clean, out)
 
 
-def test_a_failed_first_run_leaves_no_partial_geopackage(three, tmp_path):
+def test_a_failed_first_run_leaves_no_partial_geopackage(three, tmp_path, capsys, monkeypatch):
     extracts, rules, clean = three
     out = tmp_path / "out"
     base = ["batch", extracts[0], "--rules", rules, "--workers", "1", "--out", out]
-    res = run_cli(base, kill=("enospc", 2))  # one layer written, the second fails
-    assert res.returncode == 1, res.stderr
+    full_disk(monkeypatch, ("enospc", 2))  # one layer written, the second fails (one worker: in this process)
+    code = cli(base)
+    monkeypatch.undo()
+    assert code == 1, capsys.readouterr().err
     assert sorted(p.name for p in (out / "city").iterdir()) == [".done.json", "failed.json", "summary.csv"]
     row = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", keep_default_na=False).iloc[0]
     assert "No space left on device" in row["error"] and "city.gpkg" in row["error"] and row["result"] == ""
     assert _temporary(out) == []
-    assert run_cli(base).returncode == 0
+    assert cli(base) == 0
     names, table = gpkg_tables(out / "city" / "city.gpkg")
     ref_names, ref = gpkg_tables(clean / "city" / "city.gpkg")
     assert names == ref_names
@@ -466,9 +479,8 @@ def test_an_interrupted_batch_stops_cleans_up_and_resumes_to_the_clean_result(th
     assert _temporary(out) == []
     with FolderLock(out):  # released
         pass
-    # the resume checks what the interrupted run left behind; one worker runs it without spawning a pool
-    resumed = run_cli([*base[:base.index("--workers") + 1], "1", *base[base.index("--workers") + 2:]])
-    assert resumed.returncode == 0, resumed.stderr
+    # the resume checks what the interrupted run left behind: in this process, with one worker (no pool to spawn)
+    assert cli([*base[:base.index("--workers") + 1], "1", *base[base.index("--workers") + 2:]]) == 0
     _same_results(clean, out)
 
 
