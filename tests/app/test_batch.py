@@ -332,8 +332,8 @@ def test_batch_districts_of_one_extract(tmp_path):
 
 
 def test_batch_on_a_dask_cluster(city, tmp_path):
-    """The API path on a Dask cluster, in this process (threads; a process cluster costs seconds to
-    start and is what --scheduler ADDRESS reaches, see test_dask_workers_lost_...)."""
+    """The API path (scheduler=Client) on a Dask cluster in this process: worker threads, as a process
+    cluster's would cost seconds to start (the CLI's --scheduler ADDRESS, over TCP: test_dask_workers_lost_...)."""
     distributed = pytest.importorskip("distributed")
     extract, rules = city
     town = write_city(extract.with_name("town.osm"), stop_x=500)
