@@ -237,7 +237,7 @@ def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "probably GCJ-02" in out and "--crs gcj02" in out
     assert share(tmp_path / "raw") != pytest.approx(share(tmp_path / "osm"), abs=1e-3)
-    assert main([*base, "--facilities", "bus_stop_500"]) == 2
+    assert main([*base, "--out", str(tmp_path / "bad"), "--facilities", "bus_stop_500"]) == 2  # no write into the repo
     assert "RULE=FILE" in capsys.readouterr().err
 
 
