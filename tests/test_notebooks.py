@@ -5,10 +5,15 @@ root. Needs the ``test`` (or ``notebook``) extra: nbclient, nbformat, ipykernel.
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+# nbformat validates notebooks with jsonschema, whose optional "iri" format checker (rfc3987_syntax,
+# if installed) builds an Earley parser when imported: ~4 s of every test run, for a format the
+# notebook schema never uses. Without it jsonschema skips that one format; the kernels never load it.
+sys.modules.setdefault("rfc3987_syntax", None)
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
