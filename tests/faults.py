@@ -20,7 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+import urbancover
+
+#: where the tests' own ``urbancover`` comes from (src/ with the editable install or PYTHONPATH=src,
+#: else the installed copy): the child imports the same package, so the two share one numba cache
+SRC = Path(urbancover.__file__).resolve().parents[1]
 
 _CHILD = r"""
 import os, signal, sys
@@ -93,3 +97,40 @@ def start_cli(args: list[str], **popen) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
     return subprocess.Popen([sys.executable, "-c", _CHILD, *map(str, args)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **popen)
+
+
+def full_disk(monkeypatch, step: tuple[str, int]) -> None:
+    """Arm, in this process, the ``("enospc", n)`` or ``("enospc-html", n)`` fault of the child above
+    (the same wrappers: the n-th write writes part of its data, then raises ``OSError(ENOSPC)``), so a
+    full disk is tested without paying a second interpreter; the faults that kill stay in a child."""
+    import errno
+    import pathlib
+
+    kind, n = step
+    count = [0]
+
+    def arm(module, name, only=lambda *a: True):
+        real = getattr(module, name)
+
+        def wrapper(*a, **k):
+            if only(*a):
+                count[0] += 1
+                if count[0] == n:
+                    target = a[0] if isinstance(a[0], (str, os.PathLike)) else a[1]
+                    with open(target, "ab") as f:  # part of the data reached the disk
+                        f.write(b"\0" * 1000)
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return real(*a, **k)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    if kind == "enospc":
+        import pyarrow.parquet
+        import pyogrio
+
+        arm(pyogrio, "write_dataframe")
+        arm(pyarrow.parquet, "write_table")
+    elif kind == "enospc-html":
+        arm(pathlib.Path, "write_text", only=lambda path, *a: str(path).endswith(".html"))
+    else:
+        raise ValueError(f"not a full-disk fault: {step}")

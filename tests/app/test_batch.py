@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
-from faults import run_cli, start_cli
+from faults import full_disk, run_cli, start_cli
 from tinycity import write_city, write_rules
 
 from urbancover.app.batch import make_tasks, run_batch, task_state
+from urbancover.app.cli import main
 from urbancover.core.files import FolderLock, OutputError, inside, safe_name
 from urbancover.plan.rules import load_rules
 
@@ -30,6 +31,12 @@ def city(tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
     return write_city(inp / "city.osm"), write_rules(inp / "rules.toml")
+
+
+def cli(args) -> int:
+    """``urbancover ARGS`` in this process (no second interpreter to start): for the runs that follow
+    a killed or failed one, whose result is what is checked; the runs that are killed stay in a child."""
+    return main([str(a) for a in args])
 
 
 def served(summary, task):
@@ -187,32 +194,45 @@ def test_two_processes_racing_on_one_out_lose_nothing(city, tmp_path):
     assert clean.attrs["states"] == {"city": "done", "town": "done"}
 
 
+@pytest.fixture(scope="module")
+def one(tmp_path_factory):
+    """The tiny city and its clean batch run, computed once for the kill tests below (each compares
+    its resumed run with it; none writes into it)."""
+    base = tmp_path_factory.mktemp("one")
+    inp = base / "in"
+    inp.mkdir()
+    extract, rules = write_city(inp / "city.osm"), write_rules(inp / "rules.toml")
+    clean = base / "clean"
+    assert run_batch(make_tasks([extract], rules=rules), clean, workers=1).attrs["states"] == {"city": "done"}
+    return extract, rules, clean
+
+
 @pytest.mark.parametrize("kill", [("layer", 1), ("layer", 2), ("rename", 1)])
-def test_killed_run_then_resume_gives_the_clean_result(city, tmp_path, kill):
-    extract, rules = city
+def test_killed_run_then_resume_gives_the_clean_result(one, tmp_path, kill):
+    extract, rules, clean = one
     base = ["batch", extract, "--rules", rules, "--workers", "1"]
-    assert run_cli([*base, "--out", tmp_path / "clean"]).returncode == 0
     out = tmp_path / "out"
     killed = run_cli([*base, "--out", out], kill=kill)
     assert killed.returncode == -9  # SIGKILL: no clean-up ran
     assert not (out / "city").exists()  # nothing half-written in place
     tasks = make_tasks([extract], rules=rules)
     assert task_state(tasks[0], out, _hash(rules)) == "missing"
-    assert run_cli([*base, "--out", out]).returncode == 0
-    _same_results(tmp_path / "clean", out)
+    assert cli([*base, "--out", out]) == 0
+    _same_results(clean, out)
 
 
-def test_killed_no_resume_rerun_keeps_the_previous_complete_result(city, tmp_path):
-    extract, rules = city
+def test_killed_no_resume_rerun_keeps_the_previous_complete_result(one, tmp_path, capsys):
+    import shutil
+
+    extract, rules, clean = one
     base = ["batch", extract, "--rules", rules, "--workers", "1", "--out", tmp_path / "out"]
-    assert run_cli(base).returncode == 0
+    shutil.copytree(clean, tmp_path / "out")  # after a good run
     layers_before = gpkg_tables(tmp_path / "out" / "city" / "city.gpkg")[0]
     assert run_cli([*base, "--no-resume"], kill=("layer", 2)).returncode == -9
     assert gpkg_tables(tmp_path / "out" / "city" / "city.gpkg")[0] == layers_before
-    again = run_cli(base)
-    assert again.returncode == 0 and "0 done, 1 skipped" in again.stdout  # the old result is complete and trusted
-    assert run_cli([*base[:-1], tmp_path / "clean"]).returncode == 0
-    _same_results(tmp_path / "clean", tmp_path / "out")
+    assert cli(base) == 0
+    assert "0 done, 1 skipped" in capsys.readouterr().out  # the old result is complete and trusted
+    _same_results(clean, tmp_path / "out")
 
 
 def _hash(rules):
@@ -237,27 +257,46 @@ def _same_results(a: Path, b: Path) -> None:
 
 
 def test_batch_collects_resumes_and_reports_failures(tmp_path, capsys):
+    """Two workers collect every rule's row of every task and the failure of a cut extract; a rerun
+    skips the finished tasks. On tiny cities (the samples add nothing here: the batch is the same
+    for any extract) with two rules, so a task's rows beyond its first would be seen missing."""
+    import bz2
+
+    from tinycity import RULES
+
     from urbancover.app.cli import main
 
-    broken = tmp_path / "broken.osm.bz2"
-    broken.write_bytes(SHENZHEN.read_bytes()[:5000])  # truncated
+    inp = tmp_path / "in"
+    inp.mkdir()
+    city, town = write_city(inp / "city.osm"), write_city(inp / "town.osm", stop_x=500)
+    rules = inp / "rules.toml"
+    second = RULES[RULES.index("[[rule]]"):].replace("500", "300")  # the same rule at 300 m
+    rules.write_text(RULES + second, encoding="utf-8")
+    assert [r.id for r in load_rules(rules)] == ["bus_stop_500", "bus_stop_300"]
+    broken = inp / "broken.osm.bz2"
+    broken.write_bytes(bz2.compress(city.read_bytes())[:-200])  # truncated
     out = tmp_path / "out"
-    code = main(["batch", str(SHENZHEN), str(SHANGHAI), str(broken), "--out", str(out), "--workers", "2", "-q"])
+    code = main(["batch", str(city), str(town), str(broken), "--rules", str(rules), "--out", str(out), "--workers", "2", "-q"])
     assert code == 1  # one task failed
     summary = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    assert set(summary["task"]) == {"shenzhen_longgang", "shanghai_jingan_drive", "broken"}
+    assert set(summary["task"]) == {"city", "town", "broken"}
     errors = summary.groupby("task")["error"].first().fillna("")
     assert errors["broken"].startswith("OSMReadError") and "broken.osm.bz2" in errors["broken"]
-    assert errors["shenzhen_longgang"] == "" and errors["shanghai_jingan_drive"] == ""
-    n_rules = len(load_rules("zhengzhou-2018"))
-    assert (summary["task"] == "shenzhen_longgang").sum() == n_rules
-    assert (out / "shenzhen_longgang" / "shenzhen_longgang.gpkg").exists()
+    assert errors["city"] == "" and errors["town"] == ""
+    assert (summary["task"] == "city").sum() == 2 and (summary["task"] == "town").sum() == 2
+    rows = summary[summary["task"] != "broken"].set_index(["task", "id"])["residents_served"]
+    # hand-worked (tinycity.py): 500 m serves home A (~130 m) only from x = 0 and both (~430 m) from x = 500;
+    # 300 m serves home A only from x = 0 and neither from x = 500
+    assert rows.to_dict() == pytest.approx({("city", "bus_stop_500"): 0.5, ("city", "bus_stop_300"): 0.5,
+                                            ("town", "bus_stop_500"): 1.0, ("town", "bus_stop_300"): 0.0}, abs=1e-3)
+    assert (out / "city" / "city.gpkg").exists()
     # a second run skips finished tasks: their files are not rewritten
-    done = out / "shenzhen_longgang" / "summary.csv"
+    done = out / "city" / "summary.csv"
     before = done.stat().st_mtime_ns
-    again = run_batch(make_tasks([SHENZHEN, SHANGHAI]), out)
+    again = run_batch(make_tasks([city, town], rules=rules), out)
     assert done.stat().st_mtime_ns == before
-    assert set(again["task"]) == {"shenzhen_longgang", "shanghai_jingan_drive"}
+    assert set(again["task"]) == {"city", "town"}
+    assert again.attrs["states"] == {"city": "skipped", "town": "skipped"}
 
 
 def test_batch_districts_of_one_extract(tmp_path):
@@ -274,27 +313,40 @@ def test_batch_districts_of_one_extract(tmp_path):
     west = whole.intersection(shapely.box(cx - 1e5, 0, cx, 1e7))
     east = whole.intersection(shapely.box(cx, 0, cx + 1e5, 1e7))
     districts = gpd.GeoDataFrame({"name": ["west", "east"]}, geometry=[west, east], crs=32650)
-    tasks = make_tasks([SHENZHEN], districts=districts)
+    # the preset's bus_stop_500 alone (the rule whose street_km is compared; the other rules add nothing here)
+    from importlib import resources
+
+    text = (resources.files("urbancover.plan.presets") / "zhengzhou-2018.toml").read_text(encoding="utf-8")
+    blocks = text.split("[[rule]]")
+    rules = tmp_path / "bus.toml"
+    rules.write_text("[[rule]]".join([blocks[0], *[b for b in blocks[1:] if 'id = "bus_stop_500"' in b]]), encoding="utf-8")
+    assert [r.id for r in load_rules(rules)] == ["bus_stop_500"]
+    tasks = make_tasks([SHENZHEN], districts=districts, rules=str(rules))
     assert [t.name for t in tasks] == ["shenzhen_longgang__west", "shenzhen_longgang__east"]
-    summary = run_batch(tasks, tmp_path, workers=1)
+    summary = run_batch(tasks, tmp_path / "districts", workers=1)
     km = summary[summary["id"] == "bus_stop_500"].set_index("task")["street_km"]
     # the whole box as a district of its own (without a district the analysed area is where the data
     # is, PLAN_RULES rev 3 section G: the streets' hull here, smaller than the box)
     box = gpd.GeoDataFrame({"name": ["whole"]}, geometry=[whole], crs=32650)
-    whole = run_batch(make_tasks([SHENZHEN], districts=box), tmp_path / "whole", workers=1)
+    whole = run_batch(make_tasks([SHENZHEN], rules=str(rules), districts=box), tmp_path / "whole", workers=1)
     total = whole[whole["id"] == "bus_stop_500"]["street_km"].iloc[0]
     # the two districts split the streets of the whole box between them
     assert km.sum() == pytest.approx(total, rel=1e-6)
 
 
-def test_batch_on_a_dask_cluster(tmp_path):
+def test_batch_on_a_dask_cluster(city, tmp_path):
+    """The API path (scheduler=Client) on a Dask cluster in this process: worker threads, as a process
+    cluster's would cost seconds to start (the CLI's --scheduler ADDRESS, over TCP: test_dask_workers_lost_...)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    extract, rules = city
+    town = write_city(extract.with_name("town.osm"), stop_x=500)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
-            summary = run_batch(make_tasks([SHENZHEN, SHANGHAI]), tmp_path, scheduler=client)
-    assert set(summary["task"]) == {"shenzhen_longgang", "shanghai_jingan_drive"}
+            summary = run_batch(make_tasks([extract, town], rules=rules), tmp_path / "out", scheduler=client)
+    assert set(summary["task"]) == {"city", "town"}
     assert summary["error"].isna().all()
-    assert os.path.exists(tmp_path / "shanghai_jingan_drive" / "shanghai_jingan_drive.gpkg")
+    assert summary.set_index("task")["residents_served"].to_dict() == pytest.approx({"city": 0.5, "town": 1.0}, abs=1e-3)
+    assert os.path.exists(tmp_path / "out" / "town" / "town.gpkg")
 
 
 def test_a_district_reads_only_its_margin_and_gets_the_whole_extracts_answer(tmp_path):
@@ -345,7 +397,7 @@ def _temporary(out: Path) -> list[str]:
     return sorted(p.name for p in out.rglob("*") if p.name.startswith((".work-", ".old-", ".run-")) or ".part-" in p.name)
 
 
-def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(three, tmp_path):
+def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(three, tmp_path, capsys, monkeypatch):
     import shutil
 
     extracts, rules, clean = three
@@ -353,9 +405,12 @@ def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(
     shutil.copytree(clean, out)  # after a good run
     before = (out / "city" / "city.gpkg").read_bytes()
     base = ["batch", *extracts, "--rules", rules, "--workers", "1", "--out", out]
-    res = run_cli([*base, "--no-resume"], kill=("enospc", 1))  # the disk is full at city's first layer
-    assert res.returncode == 1, res.stderr  # a task failed; the others ran
-    assert "2 done, 0 skipped (done before), 1 failed" in res.stdout
+    full_disk(monkeypatch, ("enospc", 1))  # the disk is full at city's first layer (one worker: in this process)
+    code = cli([*base, "--no-resume"])
+    monkeypatch.undo()
+    res = capsys.readouterr()
+    assert code == 1, res.err  # a task failed; the others ran
+    assert "2 done, 0 skipped (done before), 1 failed" in res.out
     assert (out / "city" / "city.gpkg").read_bytes() == before  # the good result stays
     failed = json.loads((out / "city" / "failed.json").read_text(encoding="utf-8"))
     assert "No space left on device" in failed["error"] and failed["kept"] == "city/city.gpkg"
@@ -367,23 +422,26 @@ def test_a_failed_rerun_keeps_the_good_result_and_records_the_failure_beside_it(
     assert _temporary(out) == []
     tasks = make_tasks(extracts, rules=rules)
     assert task_state(tasks[0], out, _hash(rules)) == "failed"  # retried by a plain rerun
-    again = run_cli(base)
-    assert again.returncode == 0 and "1 done, 2 skipped" in again.stdout, again.stderr
+    code = cli(base)
+    captured = capsys.readouterr()
+    assert code == 0 and "1 done, 2 skipped" in captured.out, captured.err
     assert not (out / "city" / "failed.json").exists()
     _same_results(clean, out)
 
 
-def test_a_failed_first_run_leaves_no_partial_geopackage(three, tmp_path):
+def test_a_failed_first_run_leaves_no_partial_geopackage(three, tmp_path, capsys, monkeypatch):
     extracts, rules, clean = three
     out = tmp_path / "out"
     base = ["batch", extracts[0], "--rules", rules, "--workers", "1", "--out", out]
-    res = run_cli(base, kill=("enospc", 2))  # one layer written, the second fails
-    assert res.returncode == 1, res.stderr
+    full_disk(monkeypatch, ("enospc", 2))  # one layer written, the second fails (one worker: in this process)
+    code = cli(base)
+    monkeypatch.undo()
+    assert code == 1, capsys.readouterr().err
     assert sorted(p.name for p in (out / "city").iterdir()) == [".done.json", "failed.json", "summary.csv"]
     row = pd.read_csv(out / "summary.csv", encoding="utf-8-sig", keep_default_na=False).iloc[0]
     assert "No space left on device" in row["error"] and "city.gpkg" in row["error"] and row["result"] == ""
     assert _temporary(out) == []
-    assert run_cli(base).returncode == 0
+    assert cli(base) == 0
     names, table = gpkg_tables(out / "city" / "city.gpkg")
     ref_names, ref = gpkg_tables(clean / "city" / "city.gpkg")
     assert names == ref_names
@@ -424,8 +482,8 @@ def test_an_interrupted_batch_stops_cleans_up_and_resumes_to_the_clean_result(th
     assert _temporary(out) == []
     with FolderLock(out):  # released
         pass
-    resumed = run_cli(base)
-    assert resumed.returncode == 0, resumed.stderr
+    # the resume checks what the interrupted run left behind: in this process, with one worker (no pool to spawn)
+    assert cli([*base[:base.index("--workers") + 1], "1", *base[base.index("--workers") + 2:]]) == 0
     _same_results(clean, out)
 
 

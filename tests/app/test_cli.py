@@ -239,7 +239,7 @@ def test_analyze_with_a_gcj02_facility_file(tmp_path, capsys):
     assert main([*base, "--out", str(tmp_path / "raw"), "--facilities", f"bus_stop_500={path}"]) == 0
     assert "很可能是 GCJ-02 坐标" in capsys.readouterr().out  # the table's language (zh by default)
     assert share(tmp_path / "raw") != pytest.approx(share(tmp_path / "osm"), abs=1e-3)
-    assert main([*base, "--facilities", "bus_stop_500"]) == 2
+    assert main([*base, "--out", str(tmp_path / "bad"), "--facilities", "bus_stop_500"]) == 2  # no write into the repo
     assert "RULE=FILE" in capsys.readouterr().err
 
 
@@ -352,21 +352,24 @@ def test_a_rule_id_that_is_a_path_writes_and_removes_nothing_outside_out(city, t
     ("shp", ("enospc", 2), "city_shp"),
     ("html", ("enospc-html", 1), "city.html"),
 ])
-def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named):
+def test_a_full_disk_is_exit_2_naming_the_path_in_every_format(city, tmp_path, fmt, step, named, monkeypatch, capsys):
     """A write failing with ENOSPC (a full disk: the OSError of write() names no file) is the
     environment's doing: exit 2, one line naming the output and the cause, nothing half-written
-    left (no .part file, no partial output), and the output folder's lock released."""
-    from faults import run_cli
+    left (no .part file, no partial output), and the output folder's lock released (checked from
+    the same process: a lock still held by the run would refuse it; a child's exit would free it)."""
+    from faults import full_disk
 
     from urbancover.core.files import FolderLock
 
     extract, rules = city
     out = tmp_path / "out"
-    args = ["analyze", extract, "--rules", rules, "--out", out, "-q"]
+    args = ["analyze", str(extract), "--rules", str(rules), "--out", str(out), "-q"]
     args += ["--report"] if fmt == "html" else ["--format", fmt]
-    res = run_cli(args, kill=step)
-    assert res.returncode == 2, res.stderr
-    err = res.stderr.strip()
+    full_disk(monkeypatch, step)
+    code = main(args)
+    monkeypatch.undo()
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("urbancover: error: "), err
     assert "No space left on device" in err and "free space" in err
     assert str(out / named) in err  # the path the user asked for, not a temporary name
@@ -407,12 +410,13 @@ def test_a_later_run_removes_the_stale_part_files_it_owns(city, tmp_path):
     assert stale and stale[0].startswith(".city.part-")
     (out / "city_geojson").mkdir()
     (out / "city_geojson" / ".x.part-999999999-abcdef.geojson").write_text("stale")  # no such process
-    live = out / f".other.part-{os.getpid()}-abcdef.gpkg"  # this test's process is alive
+    # a live process other than the runs below (they run in this process, which counts itself alive)
+    live = out / f".other.part-{os.getppid()}-abcdef.gpkg"
     live.write_text("being written")
     mine = out / ".notes.part.txt"
     mine.write_text("the user's")
-    assert run_cli(args).returncode == 0
-    assert run_cli([*args, "--format", "geojson"]).returncode == 0
+    assert main([*map(str, args)]) == 0  # the runs after the killed one: in this process
+    assert main([*map(str, args), "--format", "geojson"]) == 0
     left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if ".part" in p.name)
     assert left == [".notes.part.txt", live.name]
 

@@ -23,7 +23,6 @@ from osmfactory import square, write_osm
 
 import urbancover as uc
 from urbancover.app.cli import main, summary_table
-from urbancover.datasets import sample_path
 from urbancover.evaluation.gaps import STATUSES, place_status
 
 BUS = "bus_stop_500"
@@ -132,8 +131,8 @@ def test_place_status_by_hand():
 
 
 @pytest.fixture(scope="module")
-def sample_report():
-    return uc.evaluate(sample_path())
+def sample_report(shenzhen_report):
+    return shenzhen_report  # the preset on the Shenzhen sample, evaluated once per session (conftest.py)
 
 
 def _every_layer(report):

@@ -35,8 +35,8 @@ def _evaluate(**kw):
 
 
 @pytest.fixture(scope="module")
-def report():
-    return _evaluate()
+def report(shenzhen_report):
+    return shenzhen_report  # the preset on the Shenzhen sample, evaluated once per session (conftest.py)
 
 
 @pytest.fixture(scope="module")
