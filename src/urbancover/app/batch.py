@@ -701,6 +701,12 @@ def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
                     proc.kill()
                     proc.join(5)
             pool.shutdown(wait=False, cancel_futures=True)
+            # the pool's manager thread notices its dead workers and ends: join it now, or the
+            # interpreter's exit wakes it through a pipe already closed ("Bad file descriptor" in an
+            # atexit traceback, one interrupted run in eight)
+            manager = getattr(pool, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(10)
         raise
     pool.shutdown(wait=True)
     return lost
