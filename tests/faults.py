@@ -45,22 +45,6 @@ def arm(module, name, after, sig=signal.SIGKILL):
 
     setattr(module, name, wrapper)
 
-def full_disk(module, name, only=lambda *a: True):
-    real = getattr(module, name)
-
-    def wrapper(*a, **k):
-        if only(*a):
-            count[0] += 1
-            if count[0] == n:
-                import errno
-                target = a[0] if isinstance(a[0], (str, os.PathLike)) else a[1]
-                with open(target, "ab") as f:  # part of the data reached the disk
-                    f.write(b"\0" * 1000)
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real(*a, **k)
-
-    setattr(module, name, wrapper)
-
 if step == "layer":
     import pyogrio
     arm(pyogrio, "write_dataframe", after=True)
@@ -69,14 +53,9 @@ elif step == "rename":
 elif step in ("sigterm", "sigint"):
     import pyogrio
     arm(pyogrio, "write_dataframe", after=True, sig=signal.SIGTERM if step == "sigterm" else signal.SIGINT)
-elif step == "enospc":
-    import pyogrio
-    import pyarrow.parquet
-    full_disk(pyogrio, "write_dataframe")
-    full_disk(pyarrow.parquet, "write_table")
-elif step == "enospc-html":
-    import pathlib
-    full_disk(pathlib.Path, "write_text", only=lambda path, *a: str(path).endswith(".html"))
+elif step in ("enospc", "enospc-html"):
+    from faults import arm_full_disk
+    arm_full_disk((step, n))
 from urbancover.app.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -85,7 +64,7 @@ sys.exit(main(sys.argv[1:]))
 def run_cli(args: list[str], *, kill: tuple[str, int] | None = None, timeout: float = 600,
             **popen) -> subprocess.CompletedProcess:
     """Run ``urbancover ARGS`` from this checkout in a child process, optionally killed at ``kill``."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    env = _child_env()
     if kill:
         env.update(UC_KILL_STEP=kill[0], UC_KILL_AT=str(kill[1]))
     return subprocess.run([sys.executable, "-c", _CHILD, *map(str, args)], env=env, capture_output=True,
@@ -94,15 +73,21 @@ def run_cli(args: list[str], *, kill: tuple[str, int] | None = None, timeout: fl
 
 def start_cli(args: list[str], **popen) -> subprocess.Popen:
     """Start ``urbancover ARGS`` in a child process (for races)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]))
+    env = _child_env()
     return subprocess.Popen([sys.executable, "-c", _CHILD, *map(str, args)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
-def full_disk(monkeypatch, step: tuple[str, int]) -> None:
-    """Arm, in this process, the ``("enospc", n)`` or ``("enospc-html", n)`` fault of the child above
-    (the same wrappers: the n-th write writes part of its data, then raises ``OSError(ENOSPC)``), so a
-    full disk is tested without paying a second interpreter; the faults that kill stay in a child."""
+def _child_env() -> dict:
+    """The child's environment: this checkout's urbancover first, and this folder (for :func:`arm_full_disk`)."""
+    path = [str(SRC), str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+
+
+def arm_full_disk(step: tuple[str, int], set_attr=setattr) -> None:
+    """Arm the ``("enospc", n)`` or ``("enospc-html", n)`` fault: the n-th write writes part of its
+    data, then raises ``OSError(ENOSPC)``. ``set_attr`` installs each wrapper: ``setattr`` in the
+    child, ``monkeypatch.setattr`` in a test's own process (:func:`full_disk`)."""
     import errno
     import pathlib
 
@@ -122,7 +107,7 @@ def full_disk(monkeypatch, step: tuple[str, int]) -> None:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             return real(*a, **k)
 
-        monkeypatch.setattr(module, name, wrapper)
+        set_attr(module, name, wrapper)
 
     if kind == "enospc":
         import pyarrow.parquet
@@ -134,3 +119,9 @@ def full_disk(monkeypatch, step: tuple[str, int]) -> None:
         arm(pathlib.Path, "write_text", only=lambda path, *a: str(path).endswith(".html"))
     else:
         raise ValueError(f"not a full-disk fault: {step}")
+
+
+def full_disk(monkeypatch, step: tuple[str, int]) -> None:
+    """Arm, in this process, the same full-disk fault the child arms (:func:`arm_full_disk`), so a
+    full disk is tested without paying a second interpreter; the faults that kill stay in a child."""
+    arm_full_disk(step, monkeypatch.setattr)
