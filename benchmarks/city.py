@@ -147,7 +147,7 @@ def evaluate_once(path: Path) -> dict:
 def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
     """evaluate's steps one by one, each with its time and peak RSS (MiB)."""
     import urbancover as uc
-    from urbancover.evaluation import measure
+    from urbancover.evaluation import kinds, measure  # (importing urbancover registers the rule kinds)
     from urbancover.evaluation.context import make_context
     from urbancover.plan.rules import load_rules
 
@@ -164,11 +164,11 @@ def stages(path: Path, peak: Peak, outputs: bool = True) -> dict:
     warnings.simplefilter("ignore")
     ruleset = load_rules(RULES)
     osm = step("read", lambda: uc.read_osm(str(path)))
-    net = step("network", lambda: uc.walk_network(osm, lean=True))
+    net = step("network", lambda: uc.walk_network(osm))
     ctx = step("context (demand layers)", lambda: make_context(osm, net, margin_needed=ruleset.max_threshold))
     results = {}
     for rule in ruleset:
-        results[rule.id] = step(f"rule {rule.id}", lambda rule=rule: measure.evaluator(rule)(rule, ctx))
+        results[rule.id] = step(f"rule {rule.id}", lambda rule=rule: kinds.evaluator(rule)(rule, ctx))
     out["segments"] = int(net.n_edges)
     out["osm_objects"] = int(len(osm.features) if hasattr(osm, "features") else 0)
     out["homes"] = int(len(ctx.homes))
