@@ -76,6 +76,29 @@ def utm_box(x0, y0, x1, y1):
     return gpd.GeoSeries([shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)], crs=32650)
 
 
+def pbf_blobs(data: bytes) -> list[tuple[int, int, str]]:
+    """(start, end, type) of every blob of a .pbf file's bytes: a 4-byte length, the BlobHeader
+    (its type in field 1, the blob's size in field 3, a varint), then the Blob."""
+    out, pos = [], 0
+    while pos < len(data):
+        hlen = int.from_bytes(data[pos:pos + 4], "big")
+        header = data[pos + 4:pos + 4 + hlen]
+        tlen = header[1]
+        kind = header[2:2 + tlen].decode()
+        assert header[2 + tlen] == 0x18  # field 3, varint
+        i, size, shift = 2 + tlen + 1, 0, 0
+        while True:
+            b = header[i]
+            size |= (b & 0x7F) << shift
+            i, shift = i + 1, shift + 7
+            if b < 0x80:
+                break
+        end = pos + 4 + hlen + size
+        out.append((pos, end, kind))
+        pos = end
+    return out
+
+
 def local_xy(gdf):
     """Coordinates of a projected layer relative to the test origin (X0, Y0)."""
     import shapely

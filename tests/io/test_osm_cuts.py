@@ -18,7 +18,7 @@ import osmium
 import pyproj
 import pytest
 import shapely
-from osmfactory import X0, Y0, square, write_osm
+from osmfactory import X0, Y0, pbf_blobs, square, write_osm
 
 import urbancover as uc
 from urbancover.app.cli import main
@@ -282,23 +282,8 @@ def test_deleted_and_invisible_objects_are_not_data(full, tmp_path, suffix):
 
 
 def _blob_starts(data: bytes) -> list[tuple[int, str]]:
-    """(start offset, type) of every blob of a .pbf, from the BlobHeader's type (field 1) and
-    datasize (field 3)."""
-    out, pos = [], 0
-    while pos < len(data):
-        hlen = int.from_bytes(data[pos:pos + 4], "big")
-        header = data[pos + 4:pos + 4 + hlen]
-        kind = header[2:2 + header[1]].decode()
-        i, size, shift = 2 + header[1] + 1, 0, 0
-        while True:
-            b = header[i]
-            size |= (b & 0x7F) << shift
-            i, shift = i + 1, shift + 7
-            if b < 0x80:
-                break
-        out.append((pos, kind))
-        pos += 4 + hlen + size
-    return out
+    """(start offset, type) of every blob of a .pbf."""
+    return [(start, kind) for start, _, kind in pbf_blobs(data)]
 
 
 def _parks_pbf(path: Path, n_parks: int) -> Path:

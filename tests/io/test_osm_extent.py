@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import struct
 import warnings
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import osmium
 import pyproj
 import pytest
 import shapely
+from osmfactory import pbf_blobs
 
 import urbancover as uc
 from urbancover.core import settings
@@ -177,25 +177,8 @@ def _write_pbf(path: Path, n: int = 120) -> Path:
 
 
 def _blob_ends(data: bytes) -> list[tuple[int, str]]:
-    """(end offset, type) of every blob of a .pbf: 4-byte length, BlobHeader (type field 1,
-    datasize field 3), Blob."""
-    out, pos = [], 0
-    while pos < len(data):
-        (hlen,) = struct.unpack(">I", data[pos:pos + 4])
-        header = data[pos + 4:pos + 4 + hlen]
-        tlen = header[1]
-        btype = header[2:2 + tlen].decode()
-        i, size, shift = 2 + tlen + 1, 0, 0  # field 3 (datasize), varint
-        assert header[2 + tlen] == 0x18
-        while True:
-            b = header[i]
-            size |= (b & 0x7F) << shift
-            i, shift = i + 1, shift + 7
-            if b < 0x80:
-                break
-        pos += 4 + hlen + size
-        out.append((pos, btype))
-    return out
+    """(end offset, type) of every blob of a .pbf."""
+    return [(end, kind) for _, end, kind in pbf_blobs(data)]
 
 
 @pytest.fixture()
