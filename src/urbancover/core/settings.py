@@ -503,25 +503,31 @@ def _assign(name: str, value) -> None:
 
 
 class _SettingsModule(types.ModuleType):
-    """This module: ``urbancover.core.settings.<name>`` reads the current value, and assigning it
+    """This module: ``urbancover.settings.<name>`` reads the current value, and assigning it
     replaces the current object (the older way to change a setting; :func:`override` is preferred).
+
+    Each setting is a property of this class (a data descriptor, made below), so tools that save and
+    restore a module attribute (``pytest``'s ``monkeypatch.setattr``, ``unittest.mock.patch``) read
+    and write the current value through it; an unknown name is refused with a did-you-mean.
     """
 
-    def __getattr__(self, name: str):
-        if name in _FIELDS:
-            return getattr(current(), name)
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
     def __setattr__(self, name: str, value) -> None:
-        if name in _FIELDS:
-            _assign(name, value)
-        elif name.startswith("__") or name in self.__dict__:
-            super().__setattr__(name, value)
+        if name in _FIELDS or name.startswith("__") or name in self.__dict__:
+            super().__setattr__(name, value)  # a setting: its property's setter (_assign)
         else:
             _known({name: value})
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | _FIELDS)
 
+
+def _setting_property(name: str) -> property:
+    return property(lambda module: getattr(current(), name), lambda module, value: _assign(name, value),
+                    doc=f"The current value of :attr:`Settings.{name}`.")
+
+
+for _name in _FIELDS:
+    setattr(_SettingsModule, _name, _setting_property(_name))
+del _name
 
 sys.modules[__name__].__class__ = _SettingsModule
