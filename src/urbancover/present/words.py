@@ -12,7 +12,7 @@ addresses a planner.
 
 from __future__ import annotations
 
-__all__ = ["HEADERS", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
+__all__ = ["HEADERS", "HEADERS_NARROW", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
            "measure_text", "render", "size_text", "target_text", "verdict_text"]
 
 #: Every word the maps and the page print, per language. Tests check that the font has every glyph.
@@ -63,6 +63,7 @@ TEXT = {
         "distance_range": "到最近设施的路网距离",
         "fails": "未达标规则",
         "none": "无",
+        "no_facility": "无",
         "missing": "缺少",
         "name": "名称",
         "category": "类别",
@@ -155,6 +156,7 @@ TEXT = {
         "distance_range": "Network distance to the nearest facility",
         "fails": "Rules failed",
         "none": "none",
+        "no_facility": "no facility",
         "missing": "Missing",
         "name": "Name",
         "category": "Category",
@@ -234,6 +236,15 @@ HEADERS = {
     "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
            "residents": "residents served (network | straight)", "street": "street served (network | straight)",
            "reason": "why undetermined"},
+}
+
+#: Headers of the command line's summary table at 120 columns (``--wide`` has :data:`HEADERS`):
+#: the shares' columns are ``<network> | <straight line>``, their sizes left to ``--wide``.
+HEADERS_NARROW = {
+    "zh": {"rule": "规则", "name": "名称", "value": "数值", "target": "目标", "passed": "结论",
+           "residents": "居民覆盖", "street": "街道覆盖", "network": "路网", "straight": "直线"},
+    "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
+           "residents": "residents", "street": "street length", "network": "net", "straight": "line"},
 }
 
 #: Words of the command line's ``zones`` and ``analyze`` output around the tables.

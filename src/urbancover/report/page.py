@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from urbancover.core.progress import tell
 from urbancover.core.settings import Settings, resolve
 from urbancover.present import Note, Verdict, say
 from urbancover.present.formats import share, size, value
@@ -279,6 +280,7 @@ def html_report(
         try:
             from urbancover.report.interactive import interactive_map
 
+            tell("HTML report: interactive map")
             m = interactive_map(report, zones=zones, lang=lang, offline=offline, settings=s)
             doc = m.get_root().render()
             parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
@@ -294,7 +296,8 @@ def html_report(
     chosen = distance_rules(report) if maps is True else (list(maps) if maps else [])
     if chosen:
         parts.append(f"<section id='maps'><h2>{esc(T['maps'])}</h2>")
-        for rid in chosen:
+        for k, rid in enumerate(chosen):
+            tell(f"HTML report: map {k + 1}/{len(chosen)} {rid}")
             fig = gap_map(report, rid, lang=lang, zones=zones, settings=s)
             w, h = fig.get_size_inches()
             data = _b64_png(fig, dpi)
@@ -313,6 +316,7 @@ def html_report(
             rel = str(gpath)
         foot.append(f"{esc(T['gpkg'])}<a href='{esc(rel)}'>{esc(gpath.name)}</a>")
     parts.append("<footer>" + "<br>".join(foot) + "</footer></body></html>")
+    tell("HTML report: fonts")
     page = with_web_font("".join(parts), text=None if embedded is None else "".join(parts[:embedded] + parts[embedded + 1:]))
     path.write_text(page, encoding="utf-8")
     return path
