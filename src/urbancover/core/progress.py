@@ -40,7 +40,7 @@ def compiling(what: str = "the network kernels") -> None:
     install or a cleared cache: seconds, then cached on disk). Shown as :func:`tell` shows any step,
     so only while a display is open; each ``what`` once per process.
     """
-    if what in _COMPILED:
+    if what in _COMPILED or _DISPLAY.get() is None:
         return
     _COMPILED.add(what)
     tell(f"compiling {what} (first run only; cached afterwards)")
