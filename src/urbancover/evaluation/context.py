@@ -328,7 +328,8 @@ def make_context(
     # not to a city's outline (Malta: 0.7 s less, the same km²)
     res_clip = _extract_if_inside(chosen, s)
     check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom if res_clip is None else res_clip,
-                                                                             settings=s), settings=s)
+                                                                             settings=s), settings=s,
+                         estimated=population is None)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
