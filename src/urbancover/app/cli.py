@@ -33,8 +33,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
-
 from urbancover.app.batch import extract_stem
 from urbancover.core.errors import InputError, UrbancoverError
 from urbancover.plan.rules import KINDS, check_rules_file

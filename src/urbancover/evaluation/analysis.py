@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError, UnknownRuleError
+from urbancover.core.errors import InputError, UnknownRuleError, warn
 from urbancover.core.progress import Steps
 from urbancover.core.settings import Settings, resolve
 from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kinds register themselves
@@ -190,7 +189,7 @@ def _warnings_noted(func):
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
                 elif str(w.message) not in told:
                     told.append(str(w.message))
-                    warnings.warn(w.message, stacklevel=2)
+                    warn(w.message, w.category)
         notes = report.notes
         notes[:0] = [n for n in report.context.osm.notes if n not in notes]
         notes.extend(m for m in told if m not in notes)

@@ -345,7 +345,8 @@ def population_points(
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():
-        return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), Note("residents.raster" if raster else "residents.points")
+        points = gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs)
+        return points, Note("residents.raster" if raster else "residents.points")
     if not (dims == 2).all():
         raise InputError("population: give either points or polygons, not a mix or lines.")
     floor = estimate_residents(homes, settings=s)  # proportional to floor area

@@ -163,7 +163,7 @@ def text_table(header: list[str], rows: list[list[str]], *, align: str = "", max
     Parameters
     ----------
     header
-        One text per column; a ``"\\n"`` in it makes a header of several lines.
+        One text per column; a line break in it makes a header of several lines.
     rows
         Cells, one text per column. A row shorter than the header ends with a cell spanning the
         columns left (a sentence in place of the figures): it never widens them and is clipped to them.
