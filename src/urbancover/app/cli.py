@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     _inputs(a)
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
     a.add_argument("--report", action="store_true",
-                   help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
+                   help="also write the HTML report: one self-contained page with the summary, notes, maps and "
+                        "demonstration-zone candidates; printed, A4 pages with each gap map on its own (needs urbancover[maps])")
     a.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
                    help="also write a print-quality gap map per distance rule (png when no format is given)")
     a.add_argument("--format", choices=("gpkg", "parquet", "geojson", "shp"), default="gpkg",
