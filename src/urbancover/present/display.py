@@ -164,11 +164,11 @@ def summary_text(rows, lang: str = "zh", *, wide: bool = False, say_text=None) -
     if not wide:
         net = f"{H['network']:>{6 - width(H['network']) + len(H['network'])}} | {H['straight']}"
         header = [H[k] for k in ("rule", "name", "value", "target", "passed")] + [f"{H[u]}\n{net}" for u in units]
-        shrink, least = (1, 3), (16, 14)
+        shrink, least = (1, 3, 0), (16, 14, 22)  # an id is cut only when longer than the preset's longest
         if not units and any(len(b) > 5 for b in body):  # no share column for a reason to stand in: its own
             header.append(HEADERS[lang]["reason"])
             body = [b if len(b) > 5 else b + [""] for b in body]
-            shrink, least = (1, 3, 5), (16, 14, 24)
+            shrink, least = (1, 3, 5, 0), (16, 14, 24, 22)
         return text_table(header, body, align="llrll" + "l" * len(units), max_width=TERMINAL_WIDTH, shrink=shrink,
                           min_width=least)
     header = [H[k] for k in ("rule", "name", "value", "target", "passed")] + [H[u] for u in units] + [H["reason"]]

@@ -288,6 +288,7 @@ def html_report(
 
             tell("HTML report: interactive map")
             m = interactive_map(report, zones=zones, lang=lang, offline=offline, settings=s)
+            tell("HTML report: interactive map, written into the page")
             doc = m.get_root().render()
             parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
             # an attribute in single quotes needs only & and ' escaped (JSON's many " stay as they are)
