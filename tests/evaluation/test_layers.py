@@ -240,12 +240,13 @@ def test_no_demand_is_undetermined_with_reason(tmp_path):
 def test_shares_carry_their_size(city_report):
     s = city_report.summary.loc[BUS]
     assert s["street_km"] == pytest.approx(1.2, abs=1e-3)  # 1000 m + the lone 200 m street
-    table = summary_table(city_report.summary, lang="en")
+    table = summary_table(city_report.summary, lang="en", wide=True)  # the sizes are details (--wide)
     line = next(x for x in table.splitlines() if x.strip().startswith(BUS))
     # one share format in every output (the CLI wrote "25.0 %", the report "25.0%")
-    assert f"{100 * s['residents_served']:.1f}% | {100 * s['residents_served_straight']:.1f}% of {s['residents']:,.0f} residents" in line
-    assert "of 1.20 km" in line
-    assert "共 1.20 公里" in summary_table(city_report.summary, lang="zh")
+    assert f"{100 * s['residents_served']:.1f}% | {100 * s['residents_served_straight']:.1f}%" in line
+    assert f"of {s['residents']:,.0f} residents" in line and "of 1.20 km" in line
+    assert "共 1.20 公里" in summary_table(city_report.summary, lang="zh", wide=True)
+    assert "of 1.20 km" not in summary_table(city_report.summary, lang="en")  # 120 columns: no sizes
 
 
 def test_edge_note_quotes_the_rules_evaluated(city):

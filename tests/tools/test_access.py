@@ -214,6 +214,17 @@ def test_two_step_fca_hand_worked():
     np.testing.assert_allclose(homes["supply_per_resident"], [0.05, 0.07, 0.02])
 
 
+def test_two_step_fca_names_its_column_by_what_it_counts():
+    """Without demand_column each place counts as one (not one resident): the same street, three
+    places of one each; clinic 0 reaches places 0 and 1 (R = 2/2), clinic 1 places 1 and 2 (R = 1/2):
+    A = [1, 1.5, 0.5] per place, in a column that says so."""
+    net = uc.walk_network(lines_gdf(line((0, 0), (1000, 0))), filter=None)
+    places = uc.two_step_fca(net, points((0, 0), (1000, 0)).assign(d=[2, 1]),
+                             points((100, 0), (500, 0), (900, 0)), 500, supply_column="d")
+    assert "supply_per_resident" not in places
+    np.testing.assert_allclose(places["supply_per_place"], [1.0, 1.5, 0.5])
+
+
 # -- properties on the Shenzhen sample -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample(shenzhen_osm, shenzhen_net):

@@ -70,7 +70,7 @@ from urbancover.core.files import (
     write_csv,
     write_marker,
 )
-from urbancover.core.progress import log_line
+from urbancover.core.progress import log_line, tell
 from urbancover.core.settings import Settings, current, resolve
 
 SUMMARY = "summary.csv"
@@ -399,6 +399,7 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, z
             for rid, res in report.results.items():
                 if res.measurement is not None:
                     path = target("maps", f"{safe_name(rid, 'rule')}.{outputs.maps}")
+                    tell(f"map {path.name}")
                     with atomic_path(path) as part:
                         maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300, settings=settings)
                     written.append(path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError, UnknownRuleError
-from urbancover.core.progress import in_notebook, log_line, progress_bar
+from urbancover.core.errors import InputError, UnknownRuleError, warn
+from urbancover.core.progress import Steps
 from urbancover.core.settings import Settings, resolve
 from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kinds register themselves
 from urbancover.evaluation.context import Context, make_context
@@ -190,7 +189,7 @@ def _warnings_noted(func):
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
                 elif str(w.message) not in told:
                     told.append(str(w.message))
-                    warnings.warn(w.message, stacklevel=2)
+                    warn(w.message, w.category)
         notes = report.notes
         notes[:0] = [n for n in report.context.osm.notes if n not in notes]
         notes.extend(m for m in told if m not in notes)
@@ -302,24 +301,26 @@ def evaluate(
         area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, facilities=facilities, valid_facility_keys=ruleset.facility_keys,
     )
-    bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
-    bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
-    bar.step("walking network")
-    network = network if network is not None else walk_network(osm, settings=settings)
-    bar.step("homes, residents and compounds")
-    ctx = make_context(
-        osm, network, population_column=population_column, units_column=units_column,
-        margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
-        checked_notes=checked_notes, settings=settings, **layers,
-    )
-    ctx.osm_tags = bool(osm_tags)
-    ctx.on_progress = bar.detail if progress else None
-    results = {}
-    for rule in chosen:
-        bar.step(rule.id)
-        results[rule.id] = evaluator(rule)(rule, ctx)
-    bar.close()
+    bar = Steps(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
+    try:  # the bar goes whatever happens (and with it the display the library tell()s)
+        bar.step("reading extract")
+        osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
+        bar.step("walking network")
+        network = network if network is not None else walk_network(osm, settings=settings)
+        bar.step("homes, residents and compounds")
+        ctx = make_context(
+            osm, network, population_column=population_column, units_column=units_column,
+            margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
+            checked_notes=checked_notes, settings=settings, **layers,
+        )
+        ctx.osm_tags = bool(osm_tags)
+        ctx.on_progress = bar.detail if progress else None  # (the library tell()s it too: compiling ...)
+        results = {}
+        for rule in chosen:
+            bar.step(rule.id)
+            results[rule.id] = evaluator(rule)(rule, ctx)
+    finally:
+        bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
     return Report(
         summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
@@ -357,43 +358,6 @@ def _max_threshold(rules) -> float:
     rules = [r for r in rules if KINDS[r.kind].distance]
     values = [r.threshold for r in rules] + [c.threshold for r in rules for c in r.categories]
     return max((v for v in values if v is not None), default=0.0)
-
-
-class _Progress:
-    """A tqdm bar over named steps on a terminal; off a terminal (a log file, a batch worker) one
-    line per step on stderr, so a long run shows where it is; or nothing.
-    """
-
-    def __init__(self, total: int, show: bool, label: str = ""):
-        self.bar = None
-        self.lines = show and not in_notebook() and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-        self.total, self.done, self.label, self.name = total, 0, label, ""
-        if show and not self.lines:
-            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook
-        self.started = False
-
-    def step(self, name: str) -> None:
-        self.name = name
-        if self.lines:
-            self.done += 1
-            log_line(self.label, f"step {self.done}/{self.total} {name}")
-        if self.bar is not None:
-            if self.started:
-                self.bar.update(1)
-            self.started = True
-            self.bar.set_description(name)
-
-    def detail(self, message: str) -> None:
-        """A step inside the current one (a rule's facilities, places, streets)."""
-        if self.lines:
-            log_line(self.label, f"step {self.done}/{self.total} {self.name}: {message}")
-        if self.bar is not None:
-            self.bar.set_postfix_str(message, refresh=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.close()
 
 
 def _compound_table(ctx: Context, results: dict) -> gpd.GeoDataFrame:

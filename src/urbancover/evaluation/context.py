@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 from urbancover.core.intervals import intersect, merge
 from urbancover.core.settings import Settings, current, resolve
 from urbancover.evaluation.demand import (
@@ -328,7 +327,8 @@ def make_context(
     # not to a city's outline (Malta: 0.7 s less, the same km²)
     res_clip = _extract_if_inside(chosen, s)
     check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom if res_clip is None else res_clip,
-                                                                             settings=s), settings=s)
+                                                                             settings=s), settings=s,
+                         estimated=population is None)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
@@ -486,7 +486,7 @@ def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFr
     covered = geom.intersection(extract).area / geom.area if source == "user" else 1.0
     if covered < AREA_COVERED_MIN:
         msg = Note("area.outside", share=100 * covered, km2=geom.area / 1e6, extract=osm.path.name)
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warn(msg, UserWarning)
         notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
     if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond

@@ -31,6 +31,7 @@ import shapely
 from urbancover.core import intervals
 from urbancover.core.errors import InputError
 from urbancover.core.files import atomic_path, part_folder, writing
+from urbancover.core.progress import tell
 from urbancover.network.walk import line_substrings
 from urbancover.plan.rules import ID_PATTERN
 from urbancover.present import say
@@ -151,6 +152,7 @@ def _write_gpkg(tables, final: Path) -> Path:
     try:
         with atomic_path(final) as part:
             for name, table in tables:
+                tell(f"layer {name}")
                 pyogrio.write_dataframe(for_file(table), part, layer=name, driver="GPKG")
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
@@ -166,6 +168,7 @@ def _write_files(tables, folder: Path, fmt: str, final: Path) -> list[Path]:
     suffix, driver = FORMATS[fmt]
     written = []
     for name, table in tables:
+        tell(f"layer {name}")
         if not isinstance(table, gpd.GeoDataFrame) or "geometry" not in table:
             target = folder / f"{name}.csv"
             with writing(final / target.name):

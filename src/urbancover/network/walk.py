@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from functools import cached_property
 
 import geopandas as gpd
@@ -22,7 +21,7 @@ import scipy.sparse as sp
 import shapely
 
 from urbancover.core.compiled import compiled
-from urbancover.core.errors import InputError, NoWalkableWaysError
+from urbancover.core.errors import InputError, NoWalkableWaysError, warn
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
@@ -515,10 +514,10 @@ def walk_network(
     32650
     """
     if lean is not None:
-        warnings.warn(
+        warn(
             "walk_network: lean= is deprecated and ignored: every Network holds its edges as arrays and "
             "makes their LineStrings when read (or a chunk at a time for a big network). Drop the keyword.",
-            DeprecationWarning, stacklevel=2,
+            DeprecationWarning,
         )
     s = resolve(settings)
     name = "source"

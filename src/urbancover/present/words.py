@@ -12,7 +12,7 @@ addresses a planner.
 
 from __future__ import annotations
 
-__all__ = ["HEADERS", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
+__all__ = ["HEADERS", "HEADERS_NARROW", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
            "measure_text", "render", "size_text", "target_text", "verdict_text"]
 
 #: Every word the maps and the page print, per language. Tests check that the font has every glyph.
@@ -63,6 +63,7 @@ TEXT = {
         "distance_range": "到最近设施的路网距离",
         "fails": "未达标规则",
         "none": "无",
+        "no_facility": "无",
         "missing": "缺少",
         "name": "名称",
         "category": "类别",
@@ -155,6 +156,7 @@ TEXT = {
         "distance_range": "Network distance to the nearest facility",
         "fails": "Rules failed",
         "none": "none",
+        "no_facility": "no facility",
         "missing": "Missing",
         "name": "Name",
         "category": "Category",
@@ -234,6 +236,15 @@ HEADERS = {
     "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
            "residents": "residents served (network | straight)", "street": "street served (network | straight)",
            "reason": "why undetermined"},
+}
+
+#: Headers of the command line's summary table at 120 columns (``--wide`` has :data:`HEADERS`):
+#: the shares' columns are ``<network> | <straight line>``, their sizes left to ``--wide``.
+HEADERS_NARROW = {
+    "zh": {"rule": "规则", "name": "名称", "value": "数值", "target": "目标", "passed": "结论",
+           "residents": "居民覆盖", "street": "街道覆盖", "network": "路网", "straight": "直线"},
+    "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
+           "residents": "residents", "street": "street length", "network": "net", "straight": "line"},
 }
 
 #: Words of the command line's ``zones`` and ``analyze`` output around the tables.
@@ -443,6 +454,7 @@ NOTES: dict[str, dict] = {
         "zh": "由住宅建筑占地面积 × 层数（缺少 building:levels 时按建筑类型取默认层数，如 apartments {apartments:g} 层）"
               "/ 人均 {per_person:g} m² 估算"},
     "residents.points": {"en": "user population points", "zh": "用户提供的人口点"},
+    "residents.raster": {"en": "user population grid (GeoTIFF), one point per cell", "zh": "用户提供的人口栅格（GeoTIFF），每个像元一个点"},
     "residents.polygons": {"en": "user population polygons, spread over the homes inside by floor area",
                            "zh": "用户提供的人口面，按建筑面积分配到其中的住宅"},
     "residents": {"en": "residents: {source} ({total:,.0f} in the area).", "zh": "居民：{source}（范围内约 {total:,.0f} 人）。"},
@@ -452,14 +464,24 @@ NOTES: dict[str, dict] = {
     "residents.plausible": {
         "en": "residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected).",
         "zh": "居民数合理：居住用地每平方公里 {density:,.0f} 人（合理范围 {lo:,.0f}-{hi:,.0f}）。"},
+    # the advice follows the residents' source: estimated from the map (give a population layer), or
+    # the user's layer (check it, or the residential land it is divided by)
     "residents.implausible": {
         "en": lambda p: (f"residents implausible: {p['density']:,.0f} per km² of residential land ({p['land_km2']:.2f} km²), "
-                         f"{p['lo']:,.0f}-{p['hi']:,.0f} expected in old districts; too {'few' if p['few'] else 'many'} homes "
-                         "or floors are mapped, so per-resident results are unreliable. Give a population layer or totals "
-                         "per subdistrict."),
+                         f"{p['lo']:,.0f}-{p['hi']:,.0f} expected in old districts; "
+                         + (f"the population layer gives too {'few' if p['few'] else 'many'} residents for the residential "
+                            "land mapped, so per-resident results are unreliable. Check the population layer (its counts, "
+                            "their unit and its extent) and the residential land (landuse=residential) in the extract."
+                            if p.get("user") else
+                            f"too {'few' if p['few'] else 'many'} homes or floors are mapped, so per-resident results are "
+                            "unreliable. Give a population layer or totals per subdistrict.")),
         "zh": lambda p: (f"居民数不合理：居住用地（{p['land_km2']:.2f} 平方公里）每平方公里 {p['density']:,.0f} 人，"
-                         f"老旧片区应为 {p['lo']:,.0f}-{p['hi']:,.0f} 人；数据中的住宅或层数{'过少' if p['few'] else '过多'}，"
-                         "按人均计算的结果不可靠。请提供人口图层或各街道的人口总数。")},
+                         f"老旧片区应为 {p['lo']:,.0f}-{p['hi']:,.0f} 人；"
+                         + (f"人口图层给出的居民相对于数据中的居住用地{'过少' if p['few'] else '过多'}，按人均计算的结果不可靠。"
+                            "请核对人口图层（人数、单位和范围）以及数据中的居住用地（landuse=residential）。"
+                            if p.get("user") else
+                            f"数据中的住宅或层数{'过少' if p['few'] else '过多'}，按人均计算的结果不可靠。"
+                            "请提供人口图层或各街道的人口总数。"))},
     "homes.none": {"en": "no residential buildings in the area: building-based shares are undefined.",
                    "zh": "分析范围内没有住宅建筑：按住宅计的比例无法计算。"},
     # the user's layers

@@ -474,7 +474,9 @@ def two_step_fca(
     Returns
     -------
     GeoDataFrame, or (GeoDataFrame, GeoDataFrame)
-        ``demand`` with a column ``supply_per_resident``; with ``return_ratio``, also ``supply`` with
+        ``demand`` with a column named by what it counts: ``supply_per_resident`` with a
+        ``demand_column`` (people at each place), ``supply_per_place`` without one (each place counts
+        as one: a building is not one resident); with ``return_ratio``, also ``supply`` with
         ``supply_ratio`` and ``catchment_demand``.
 
     Notes
@@ -509,7 +511,7 @@ def two_step_fca(
         score += np.bincount(p, weights=r[f] * w, minlength=nt)
         ratio[np.unique(f)] = r[np.unique(f)]
     out = _out(demand)
-    out["supply_per_resident"] = score
+    out["supply_per_resident" if demand_column is not None else "supply_per_place"] = score
     if not return_ratio:
         return out
     fac = _out(supply)
