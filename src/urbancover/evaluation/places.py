@@ -150,15 +150,18 @@ def streets_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
             "highway": net.edge_values("highway", pe), "name": net.edge_values("name", pe)}
     # roads that are not walkable, measured in pieces at their middles: the same pieces for every
     # rule that selects the same road (one cut of a way), matched by their geometry
-    road_geoms = [m.roads.geometry for m in rules.values() if m.roads is not None]
-    keys = np.unique(shapely.to_wkb(np.concatenate(road_geoms))) if road_geoms else np.zeros(0, dtype=object)
-    road_geom = shapely.from_wkb(keys) if len(keys) else np.zeros(0, dtype=object)
+    # (a piece mapped twice, by two overlapping ways, is two pieces, as the rules count it)
+    road_keys = {rid: _piece_keys(m.roads.geometry) for rid, m in rules.items() if m.roads is not None}
+    keys = pd.MultiIndex.from_arrays([[], []])
+    for k in road_keys.values():
+        keys = keys.union(k)
+    road_geom = shapely.from_wkb(keys.get_level_values(0).to_numpy()) if len(keys) else np.zeros(0, dtype=object)
     n_roads = len(keys)
     road_row, road_len = {}, np.zeros(n_roads)
     road_hw, road_name = np.full(n_roads, None, dtype=object), np.full(n_roads, None, dtype=object)
     for rid, m in rules.items():
         if m.roads is not None:
-            rows = np.searchsorted(keys, shapely.to_wkb(m.roads.geometry))
+            rows = keys.get_indexer(road_keys[rid])
             road_row[rid] = rows
             road_len[rows], road_hw[rows], road_name[rows] = m.roads.length, m.roads.highway, m.roads.name
     cols = {k: np.concatenate([np.asarray(v), extra]) for k, v, extra in (
@@ -175,8 +178,12 @@ def streets_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
         if rid in road_row:
             d[len(pe) + road_row[rid]] = m.roads.network_m
             dem[len(pe) + road_row[rid]] = True
-        with np.errstate(invalid="ignore"):
-            ok = (d <= m.limits).all(axis=1)
+        # served: the piece lies in the rule's covered intervals (what its summary measures; the
+        # pieces break at their ends), a road piece by its own distance as the rule measures it
+        ok = np.zeros(n, dtype=bool)
+        ok[: len(pe)] = _within(covered[rid], pe, mid)
+        if rid in road_row:
+            ok[len(pe) + road_row[rid]] = (m.roads.network_m <= m.limits).all(axis=1)
         metres = finite(d.max(axis=1) if d.shape[1] else np.full(n, np.nan))
         cols[f"{rid}_m"] = metres
         cols[f"{rid}_min"] = ctx.walk.minutes(metres)
@@ -187,6 +194,15 @@ def streets_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
     lines = line_substrings(net.lines(pe), ps, pn) if len(pe) else np.zeros(0, dtype=object)
     geom = np.concatenate([np.asarray(lines, dtype=object), np.asarray(road_geom, dtype=object)])
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(geom, crs=ctx.crs), crs=ctx.crs)
+
+
+def _piece_keys(geoms: np.ndarray) -> pd.MultiIndex:
+    """A key per road piece: its WKB and its rank among the pieces of the same geometry (0 for the
+    first, 1 for a second piece mapped by an overlapping way ...): pieces match across rules, and
+    duplicates stay apart.
+    """
+    wkb = pd.Series(shapely.to_wkb(geoms), dtype=object)
+    return pd.MultiIndex.from_arrays([wkb.to_numpy(), wkb.groupby(wkb, sort=False).cumcount().to_numpy()])
 
 
 def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
