@@ -84,6 +84,8 @@ def test_home_layer_has_named_distances_status_and_excess(city_report):
     assert set(homes.columns) - {"x"} == {"osmid", "element", "name", "building", "levels", "compound", "residents",
                                           "network_m", "network_min", "straight_m", "status", "over_by_m", "geometry"}
     assert set(homes["status"]) <= set(STATUSES)
+    # x = 470 and 3000 lie in no compound: NULL, not -1 (issue 23.4); x = 900 in the second
+    assert homes["compound"].dtype == "Int64" and homes["compound"].isna().tolist() == [True, False, True]
 
 
 def test_osm_tags_only_when_asked(city):

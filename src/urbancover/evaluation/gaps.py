@@ -22,11 +22,12 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   place's own access leg could cross them) and ``behind_walls``; the summary then has
   ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres).
   Homes keep ``osmid``, ``element``, ``name``, ``building``,
-  ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
-  ``evaluate(..., osm_tags=True)``. Every rule whose demand is homes or residents makes
-  ``homes_unserved`` (a rule of ``residents`` only, measured at the same points, also keeps its
-  ``residents_unserved``, whose points carry their home's ``osmid`` and ``name`` when the residents
-  were estimated from the homes). Every home with every rule: the report's ``homes`` layer
+  ``levels`` (tagged floors), ``compound`` (row of the compounds; ``<NA>``, a file's NULL, for
+  none) and ``residents``; every OSM tag column only with ``evaluate(..., osm_tags=True)``.
+  Every rule whose demand is homes or residents makes ``homes_unserved`` (a rule of
+  ``residents`` only, measured at the same points, also keeps its ``residents_unserved``, whose
+  points carry their home's ``osmid`` and ``name`` when the residents were estimated from the
+  homes). Every home with every rule: the report's ``homes`` layer
   (:mod:`urbancover.evaluation.places`).
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
   ``end_m`` along it (from its ``u`` end), ``length_m``, ``highway``, ``name``, ``network_m_from`` and
@@ -265,6 +266,12 @@ def finite(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a), a, np.nan)
 
 
+def no_compound_null(compound: np.ndarray) -> pd.arrays.IntegerArray:
+    """Rows of compounds (-1: in none) as pandas' nullable ``Int64``, ``<NA>`` (a file's NULL) for none."""
+    compound = np.asarray(compound)
+    return pd.array(np.where(compound >= 0, compound, None), dtype="Int64")
+
+
 def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """A layer split by geometry family: ``{"points": ..., "lines": ..., "areas": ...}`` (non-empty
     families only; multi-geometries go with their family).
@@ -455,6 +462,8 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
                     v[at] = homes[col].to_numpy()[h[at]]
                     feats = feats.assign(**{col: v})
         feats = feats.drop(columns=[c for c in ("tags", "demand_source", "home") if c in feats])
+    if "compound" in feats:  # no compound: NULL (pandas <NA>), not -1
+        feats = feats.assign(compound=no_compound_null(feats["compound"].to_numpy()))
     has = np.array([len(c.facilities) > 0 for c in checks])
     tol = float(m.rule.tolerance)
     status, over = place_status(p.network_m, m.thresholds, has, tol)

@@ -48,7 +48,7 @@ import shapely
 
 from urbancover.core import intervals
 from urbancover.evaluation.context import Context
-from urbancover.evaluation.gaps import HOME_COLUMNS, finite
+from urbancover.evaluation.gaps import HOME_COLUMNS, finite, no_compound_null
 from urbancover.evaluation.measure import Measurement, counts_homes, home_distances
 from urbancover.network.walk import line_substrings
 
@@ -98,8 +98,7 @@ def homes_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
     out = homes.assign(levels=levels)
     out = out[[c for c in HOME_COLUMNS if c in out] + [homes.geometry.name]].reset_index(drop=True)
     if "compound" in out:
-        comp = out["compound"].to_numpy()
-        out["compound"] = pd.array(np.where(comp >= 0, comp, None), dtype="Int64")
+        out["compound"] = no_compound_null(out["compound"].to_numpy())
     served, counted = {}, {}
     cols = {}
     for rid, res in results.items():
