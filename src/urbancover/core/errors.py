@@ -31,6 +31,15 @@ class UnknownRuleError(InputError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownLayerError(InputError, KeyError):
+    """A layer name that a report or a rule's layers do not hold (a ``KeyError`` too); the message
+    lists the names they hold.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CRSError(InputError):
     """A layer has no coordinate reference system, or one that cannot be used here."""
 

@@ -37,12 +37,13 @@ from urbancover.network.barriers import barriers_from
 from urbancover.network.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.network.walk import Network, walk_network
 from urbancover.plan.selectors import GEOMETRY_KEY, TagValues, select
+from urbancover.plan.walking import WalkingTime, walking_time
 from urbancover.present import Note
 
 #: What one evaluation computes once and its rules share (:meth:`Context.memo`): the families.
 MEMO_FAMILIES = frozenset({
     "tag values", "snapped", "street network", "area intervals", "facility field", "demand places", "measurement",
-    "gap grid", "home rows", "built-up land", "extract box", "area pieces", "area tree",
+    "gap grid", "home rows", "home places", "built-up land", "extract box", "area pieces", "area tree",
 })
 
 T = TypeVar("T")
@@ -97,6 +98,15 @@ class Context:
     #: The note naming the analysed area and its size (also in :attr:`notes`): what the report's
     #: page, the CLI and the summary say of the area.
     area_note: Note | None = None
+    #: Minutes <-> metres of the rule set evaluated (its ``[walking]`` table,
+    #: :func:`urbancover.plan.walking.walking_time`): the ``*_min`` columns of the layers. None: the
+    #: shipped preset's table (:attr:`walk`).
+    walking: WalkingTime | None = None
+
+    @property
+    def walk(self) -> WalkingTime:
+        """:attr:`walking`, or the shipped preset's table when the evaluation set none."""
+        return self.walking if self.walking is not None else walking_time()
 
     def progress(self, message: str) -> None:
         """Report a step inside a rule to :attr:`on_progress`, when set."""

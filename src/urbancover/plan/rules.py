@@ -427,6 +427,11 @@ def _walking(raw, where) -> dict:
         else:
             raise InputError(f"{where}: unknown key {key!r} in [walking]{did_you_mean([key], ['minutes', 'speed_kmh'])}; "
                              "allowed: minutes, speed_kmh.")
+    rows = sorted(out["minutes"].items())
+    if any(b[1] <= a[1] for a, b in zip(rows, rows[1:])):
+        # minutes between rows are interpolated (urbancover.plan.walking): a longer walk is farther
+        raise InputError(f"{where}: [walking.minutes] metres must grow with the minutes, got "
+                         f"{{ {', '.join(f'{m:g} = {d:g}' for m, d in rows)} }}.")
     return out
 
 
