@@ -20,6 +20,7 @@ from urbancover.core.settings import Settings, resolve
 from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kinds register themselves
 from urbancover.evaluation.context import Context, make_context
 from urbancover.evaluation.kinds import evaluator
+from urbancover.evaluation.runinfo import RunInfo, run_info
 from urbancover.evaluation.validate import check_inputs
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network.walk import Network, walk_network
@@ -51,6 +52,9 @@ class Report:
         The prepared inputs (network, area, homes, residents ...).
     notes : list of str
         What the evaluation assumed or could not do.
+    run : RunInfo or None
+        What made the result (date, version, rule set and extract with their SHA-256, the area,
+        the settings changed): every deliverable writes it (:mod:`urbancover.evaluation.runinfo`).
     """
 
     summary: pd.DataFrame
@@ -59,6 +63,7 @@ class Report:
     by_unit: pd.DataFrame | None
     context: Context
     notes: list[str] = field(default_factory=list)
+    run: RunInfo | None = None
 
     @property
     def network(self) -> Network:
@@ -321,9 +326,10 @@ def evaluate(
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
+    run = run_info(ruleset, osm.path, area_source=ctx.area_source, area_km2=ctx.area_km2, settings_changed=settings.changes())
     return Report(
         summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
-        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
+        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes, run=run,
     )
 
 
