@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from urbancover.core.files import file_sha256
@@ -76,7 +76,8 @@ class RunInfo:
 
     def rows(self) -> list[tuple[str, str]]:
         """``(key, value)`` as text, one per attribute: the GeoPackage's ``run`` table (``settings_changed``
-        as JSON, a missing value as ``""``)."""
+        as JSON, a missing value as ``""``).
+        """
         out = []
         for key, value in self.as_dict().items():
             if isinstance(value, dict):
@@ -98,7 +99,7 @@ def run_info(ruleset: RuleSet, extract: str | Path | None, *, area_source: str, 
         size, digest = path.stat().st_size, file_sha256(path)
         stamp, source = header_timestamp(path)
     return RunInfo(
-        created_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
         urbancover_version=__version__,
         rules_id=ruleset.id,
         rules_file=ruleset.path.name if ruleset.path is not None and rules_of == "file bytes" else "",
