@@ -75,7 +75,7 @@ figure.map.landscape img{max-height:182mm}figure.map.portrait img{max-height:268
 figure.map figcaption{display:none}
 footer{display:none}.printonly{display:block;font-size:8pt}
 }
-.printonly{display:none}
+@media screen{.printonly{display:none}}
 """
 
 
