@@ -177,3 +177,19 @@ def test_no_compound_is_null_not_minus_one(written):
     layer = report.results["bus_stop_500"].layers["residents_unserved"]
     assert len(layer) and (layer["compound"] == -1).all()  # in memory: a row index, -1 for none
     assert table(gpkg, 'SELECT compound FROM "bus_stop_500__residents_unserved"') == [(None,)] * len(layer)
+
+
+def test_styles_follow_a_layers_kind_not_its_rule():
+    """Layers other helpers add (``homes``, ``streets``, with ``n_failed``) and layers split by
+    geometry type get the style of their kind; a name nothing matches gets the neutral fallback."""
+    from urbancover.evaluation.styles import layer_style
+
+    kinds = {name: layer_style(name, gtype, cols).kind for name, gtype, cols in [
+        ("homes", "Polygon", ["n_failed", "bus_stop_500_served"]), ("streets", "LineString", ["n_failed"]),
+        ("r__homes_unserved_areas", "MultiPolygon", []), ("r__unmatched_points", "Point", []),
+        ("r__units", "Polygon", ["unit", "count", "meets"]), ("r__street_distance", "LineString", ["served", "ratio", "status"]),
+        ("something_new", "Point", ["x"])]}
+    assert kinds == {"homes": "served", "streets": "served", "r__homes_unserved_areas": "unserved",
+                     "r__unmatched_points": "facilities", "r__units": "meets", "r__street_distance": "street_distance",
+                     "something_new": "plain"}
+    assert layer_style("summary", None, ["id"]) is None  # a table: no style

@@ -342,7 +342,7 @@ def for_file(df: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(s):
             out[col] = s.replace([np.inf, -np.inf], np.nan)
         elif s.dtype == object and _booleans(s):
-            out[col] = pd.array([None if _blank(v) else bool(v) for v in s], dtype="boolean")
+            out[col] = s.astype("boolean")
         if col == "compound" and pd.api.types.is_integer_dtype(s):
             out[col] = s.astype("Int64").mask(s < 0)
     return out
@@ -353,9 +353,10 @@ def _blank(v) -> bool:
 
 
 def _booleans(s: pd.Series) -> bool:
-    """Whether an object column holds only booleans and blanks, and at least one boolean."""
-    kinds = {True if isinstance(v, (bool, np.bool_)) else None if _blank(v) else False for v in s}
-    return True in kinds and False not in kinds
+    """Whether an object column holds only booleans and blanks, and at least one boolean (pandas'
+    type inference, in C: no Python loop over a city's rows).
+    """
+    return pd.api.types.infer_dtype(s, skipna=True) == "boolean"
 
 
 def summary_tables(summary: pd.DataFrame) -> dict[str, pd.DataFrame]:

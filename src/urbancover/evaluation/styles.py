@@ -2,8 +2,9 @@
 (:mod:`urbancover.present.palette`), as QML and SLD in the GeoPackage's ``layer_styles`` table, so a
 layer opens in QGIS as the gap map draws it.
 
-A layer's style follows from its name, its geometry type and its columns, never from a list of
-rule kinds, so layers added later are styled too. The first that applies:
+A layer's style follows from its name (after ``<rule id>__``, without the ``_points`` / ``_lines`` /
+``_areas`` of a layer split by geometry type), its geometry type and its columns, never from a
+list of rule kinds, so layers added later are styled too. The first that applies:
 
 1. ``*street_distance``: classes of network distance over the threshold (``ratio``) while
    ``status`` is ``served``, on the gap map's green-to-orange ramp; ``beyond`` red; ``no path``
@@ -12,7 +13,8 @@ rule kinds, so layers added later are styled too. The first that applies:
 3. ``*gaps``: red hatching.
 4. a ``served`` column: served green (homes grey, as on the maps), not served red; else an
    ``n_failed`` column (homes, streets, compounds with every rule): no rule failed as served,
-   one or more failed red.
+   one or more failed red; else a ``meets`` column (area units of a count rule, facilities of a
+   minimum-area rule): green (facilities blue) or red.
 5. ``*facilities*`` and ``*unmatched``: blue points, lines and pale blue areas.
 6. ``compounds``: pale fill, dashed grey outline. ``zones``: purple outline. ``*dead_ends``: red crosses.
 7. anything else: a neutral grey of its geometry type (the documented fallback).
@@ -118,6 +120,8 @@ def layer_style(name: str, geometry_type: str | None, columns=(), lang: str = "e
     T, S = TEXT[lang], STATUS[lang]
     cols = set(columns)
     base = name.rsplit("__", 1)[-1]
+    for part in ("_points", "_lines", "_areas"):  # a layer split by geometry type (export.one_type) is styled as its whole
+        base = base.removesuffix(part)
     if base.endswith("street_distance"):
         classes = [Class(T["style_ratio"].format(lo=lo, hi=hi) if hi is not None else T["style_ratio_top"].format(lo=lo),
                          (("status", "=", "served"), ("ratio", ">=", lo)) + ((("ratio", "<", hi),) if hi is not None else ()),
@@ -150,6 +154,15 @@ def layer_style(name: str, geometry_type: str | None, columns=(), lang: str = "e
             yes, no, words = (("n_failed", "=", 0),), (("n_failed", ">", 0),), (T["style_all_rules"], T["style_some_rule"])
         return Style("served", fam, (Class(words[0], yes, ok), Class(words[1], no, bad),
                                      Class(name, None, _plain(fam, HOME, HOME_EDGE))))
+    if "meets" in cols:  # area units meeting a count rule, facilities meeting a minimum area
+        facilities = "facilities" in base
+        words = (T["facility"], T["facility_below"]) if facilities else (T["unit_ok"], T["unit_fail"])
+        ok = _plain(fam, FACILITY if facilities else NEAR, "#ffffff" if fam == "point" else FACILITY if facilities else NEAR)
+        bad = _plain(fam, BEYOND, "#ffffff" if fam == "point" else BEYOND)
+        if fam == "polygon":
+            ok, bad = (Symbol(sym.fill, sym.stroke, width=0.5, alpha=0.35) for sym in (ok, bad))
+        return Style("meets", fam, (Class(words[0], (("meets", "=", True),), ok), Class(words[1], (("meets", "=", False),), bad),
+                                    Class(name, None, _plain(fam, HOME, HOME_EDGE))))
     if "facilities" in base or base.endswith("unmatched"):
         if fam == "polygon":
             sym = Symbol(FACILITY_FILL, FACILITY, width=0.3, alpha=0.55)
