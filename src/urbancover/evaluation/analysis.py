@@ -157,7 +157,8 @@ class Report:
         Every layer holds one geometry type (a layer mixing points and polygons is written as
         ``<layer>_points`` and ``<layer>_areas``) and no infinity (``status`` says why a distance is
         missing). Empty layers are skipped in Shapefile, which cannot type them. The layers are
-        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`).
+        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`),
+        and ``run.json`` beside them holds the run record (:attr:`run`).
         """
         return export_report(self, path, format)
 
