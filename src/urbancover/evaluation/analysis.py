@@ -327,7 +327,7 @@ def evaluate(
         results[rule.id] = evaluator(rule)(rule, ctx)
     bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
-    run = run_info(ruleset, osm.path, area_source=ctx.area_source, area_km2=ctx.area_km2, settings_changed=settings.changes())
+    run = run_info(ruleset, osm.path, area_source=ctx.area_source, area_km2=ctx.area_km2, settings_changed=ctx.settings.changes())
     return Report(
         summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
         by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes, run=run,
