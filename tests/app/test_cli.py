@@ -25,7 +25,8 @@ def city(tmp_path):
 
 
 def served(gpkg):
-    return pyogrio.read_dataframe(gpkg, layer="summary").set_index("id").loc["bus_stop_500", "residents_served"]
+    values = pyogrio.read_dataframe(gpkg, layer="summary_values")  # the kind-specific values, one row each
+    return values.set_index(["rule", "name"]).loc[("bus_stop_500", "residents_served"), "value"]
 
 
 def one_error_line(capsys) -> str:
@@ -448,5 +449,7 @@ def test_one_writer_every_output_has_the_same_layers(city, tmp_path):
     assert all(s == layer_sets[0] for s in layer_sets), layer_sets
     assert {"bus_stop_500__street_distance", "bus_stop_500__residents_unserved", "compounds", "summary"} <= set(layer_sets[0])
     files = report.export(tmp_path / "json", format="geojson")
-    stems = sorted(p.name.removesuffix(".geojson").removesuffix(".csv") for p in files)
-    assert stems == layer_sets[0]
+    stems = sorted(p.name.removesuffix(".geojson").removesuffix(".csv") for p in files if p.name != "run.json")
+    # the GeoPackage's own tables: the run record (run.json beside a folder's files) and QGIS's styles
+    assert stems == sorted(set(layer_sets[0]) - {"run", "layer_styles"})
+    assert tmp_path / "json" / "run.json" in files

@@ -20,6 +20,7 @@ from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kind
 from urbancover.evaluation.context import Context, make_context
 from urbancover.evaluation.kinds import evaluator
 from urbancover.evaluation.places import HOMES, STREETS, failed_rules, home_status, homes_layer, streets_layer
+from urbancover.evaluation.runinfo import RunInfo, run_info
 from urbancover.evaluation.validate import check_inputs
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network.walk import Network, walk_network
@@ -73,6 +74,9 @@ class Report:
         The prepared inputs (network, area, homes, residents ...).
     notes : list of str
         What the evaluation assumed or could not do.
+    run : RunInfo or None
+        What made the result (date, version, rule set and extract with their SHA-256, the area,
+        the settings changed): every deliverable writes it (:mod:`urbancover.evaluation.runinfo`).
     """
 
     summary: pd.DataFrame
@@ -81,6 +85,8 @@ class Report:
     by_unit: pd.DataFrame | None
     context: Context
     notes: list[str] = field(default_factory=list)
+    #: What made the result (date, version, rule set and extract hashes, area, changed settings).
+    run: RunInfo | None = None
     #: The report-wide layers (``homes``, ``streets``) once made by :meth:`layers`.
     _made: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -273,7 +279,8 @@ class Report:
         Every layer holds one geometry type (a layer mixing points and polygons is written as
         ``<layer>_points`` and ``<layer>_areas``) and no infinity (``status`` says why a distance is
         missing). Empty layers are skipped in Shapefile, which cannot type them. The layers are
-        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`).
+        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`),
+        and ``run.json`` beside them holds the run record (:attr:`run`).
         """
         return export_report(self, path, format)
 
@@ -445,9 +452,10 @@ def evaluate(
     finally:
         bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
+    run = run_info(ruleset, osm.path, area_source=ctx.area_source, area_km2=ctx.area_km2, settings_changed=ctx.settings.changes())
     return Report(
         summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
-        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
+        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes, run=run,
     )
 
 

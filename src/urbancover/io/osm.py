@@ -511,6 +511,33 @@ def _clip_geometry(clip) -> shapely.Geometry | None:
     return geom
 
 
+#: Where :func:`header_timestamp` found an extract's date, in the order it looks.
+TIMESTAMP_KEYS = ("osmosis_replication_timestamp", "timestamp")
+
+
+def header_timestamp(path: str | os.PathLike) -> tuple[str | None, str]:
+    """The date of an extract's data from its file header, and where it came from.
+
+    Returns ``(timestamp, source)``: the header's ``osmosis_replication_timestamp`` (Geofabrik and
+    planet extracts), else its ``timestamp`` (as osmium writes it), with the key as ``source``; or
+    ``(None, "none in the header")``. Only the header is read (milliseconds, whatever the file's
+    size); the newest object timestamp would cost a pass over the file and is not looked for.
+    """
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    except Exception:  # noqa: BLE001 - an unreadable header has no date; read_osm says why it fails
+        return None, "none in the header"
+    try:
+        header = reader.header()
+        for key in TIMESTAMP_KEYS:
+            value = header.get(key)
+            if value:
+                return str(value), key
+    finally:
+        reader.close()
+    return None, "none in the header"
+
+
 def _header_box(reader: osmium.io.Reader) -> tuple[float, float, float, float] | None:
     """The file header's box, unwrapped across the antimeridian, or None."""
     box = reader.header().box()

@@ -80,7 +80,7 @@ figure.map.landscape img{width:auto;height:209.5mm}figure.map.portrait img{width
 figure.map figcaption{display:none}
 footer{display:none}.printonly{display:block;font-size:8pt}
 }
-.printonly{display:none}
+@media screen{.printonly{display:none}}
 """
 
 
@@ -266,7 +266,8 @@ def html_report(
         f"<header><h1>{esc(heading)}</h1>",
         f"<p class='sub'>{esc(_facts(report, lang))}</p>",
         # on paper the footer would take a page of its own after the last map: its words go here
-        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}</p></header>",
+        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}"
+        f"{' · ' + run_line(report, lang) if getattr(report, 'run', None) else ''}</p></header>",
     ]
     # the summary first (on screen and on paper), then what the evaluation assumed
     parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
@@ -314,6 +315,8 @@ def html_report(
                          f"<figcaption><code>{esc(rid)}</code> {esc(name)}</figcaption></figure>")
         parts.append("</section>")
     foot = [esc(T["attribution"]), esc(T["generated_by"].format(version=__version__))]
+    if getattr(report, "run", None) is not None:  # what made the result (urbancover.evaluation.runinfo)
+        foot.append(run_line(report, lang))
     if gpkg:
         gpath = path.with_suffix(".gpkg") if gpkg is True else Path(gpkg)
         export_gpkg(report, gpath, zones=zones)
@@ -327,6 +330,26 @@ def html_report(
     page = with_web_font("".join(parts), text=None if embedded is None else "".join(parts[:embedded] + parts[embedded + 1:]))
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def run_line(report, lang: str) -> str:
+    """The report's run record (``report.run``) as one sentence of ``lang`` in HTML (identifiers,
+    hashes and dates as ``<code>``): the page's footer.
+    """
+    T, run = check_lang(lang), report.run
+
+    def code(text) -> str:
+        return f"<code>{esc(str(text))}</code>"
+
+    changed = ", ".join(f"{k}={v}" for k, v in sorted(run.settings_changed.items()))
+    return esc(T["run_record"]).format(
+        created=code(run.created_utc.replace("+00:00", "")), rules=code(run.rules_id), rules_sha256=code(run.rules_sha256),
+        rules_of=esc(T["run_rules_of_file" if run.rules_sha256_of == "file bytes" else "run_rules_of_json"]),
+        extract=code(run.extract or "-"),
+        extract_sha256=code(run.extract_sha256 or "-"),
+        osm=code(run.osm_timestamp) if run.osm_timestamp else esc(T["run_no_osm_date"]),
+        area=esc(Note("area.label", source=run.area_source, km2=run.area_km2).text(lang)),
+        settings=code(changed) if changed else esc(T["run_no_changes"]))
 
 
 def _facts(report, lang: str) -> str:
