@@ -43,7 +43,7 @@ from urbancover.present import Note
 #: What one evaluation computes once and its rules share (:meth:`Context.memo`): the families.
 MEMO_FAMILIES = frozenset({
     "tag values", "snapped", "street network", "area intervals", "facility field", "demand places", "measurement",
-    "gap grid", "home rows", "built-up land", "extract box", "area pieces", "area tree",
+    "gap grid", "home rows", "built-up land", "extract box", "area pieces", "area tree", "straight line",
 })
 
 T = TypeVar("T")
