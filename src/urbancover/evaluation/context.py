@@ -44,6 +44,7 @@ from urbancover.present import Note
 MEMO_FAMILIES = frozenset({
     "tag values", "snapped", "street network", "area intervals", "facility field", "demand places", "measurement",
     "gap grid", "home rows", "built-up land", "extract box", "area pieces", "area tree", "straight line",
+    "selection",
 })
 
 T = TypeVar("T")
@@ -185,9 +186,14 @@ class Context:
         return self.memo("tag values", table, make)
 
     def select(self, table: str, selector) -> np.ndarray:
-        """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``."""
-        by_shape = any(GEOMETRY_KEY in alt for alt in selector)
-        return select(self._table(table, geometry=by_shape), selector, values=self.tag_values(table))
+        """Boolean mask of the rows of ``table`` (see :meth:`tag_values`) matching ``selector``,
+        matched once per evaluation (the gates' selector is asked for by every facility set).
+        """
+        def make():
+            by_shape = any(GEOMETRY_KEY in alt for alt in selector)
+            return select(self._table(table, geometry=by_shape), selector, values=self.tag_values(table))
+
+        return self.memo("selection", (table, json.dumps(selector, sort_keys=True, default=str)), make).copy()
 
     def _table(self, table: str, geometry: bool = True):
         if table == "edges":  # the tags (and lines) a selection reads, not the edges' whole GeoDataFrame
