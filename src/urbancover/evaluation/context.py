@@ -145,6 +145,16 @@ class Context:
         return self.memo("extract box", None,
                          lambda: gpd.GeoSeries([self.osm.boundary], crs=4326).to_crs(self.crs).iloc[0])
 
+    def ways(self) -> gpd.GeoDataFrame:
+        """The extract's highway ways (:attr:`OSMData.ways`) in the network's CRS: the extract's one
+        projected copy (:meth:`OSMData.projected`), shared by the walking network and every street
+        network and road measure, when the network is in the extract's CRS (as it is unless built
+        in another); else reprojected here.
+        """
+        if self.crs.is_exact_same(self.osm.crs):
+            return self.osm.projected("ways")
+        return self.osm.ways.to_crs(self.crs)
+
     def built_up_land(self) -> np.ndarray:
         """The extract's built-up land (:func:`urbancover.evaluation.demand.built_up_pieces`, cut to
         the extract's bounds) as polygons along tiles, computed once per evaluation: it is the default
@@ -241,7 +251,7 @@ class Context:
         edges are arrays until their LineStrings are read).
         """
         def make():
-            ways = self.osm.ways[self.select("ways", selector)]
+            ways = self.ways()[self.select("ways", selector)]
             return walk_network(ways, filter=None, crs=self.crs, settings=self.settings) if len(ways) else None
 
         return self.memo("street network", json.dumps(selector, sort_keys=True, default=str), make)

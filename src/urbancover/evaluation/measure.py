@@ -358,7 +358,7 @@ def road_pieces(rule: Rule, ctx: Context, checks: tuple[Check, ...]) -> RoadPiec
     mask = ctx.select("ways", selector) & ~ctx.osm.walkable(ctx.settings)
     if not mask.any():
         return None
-    roads = ways[mask].to_crs(ctx.crs)
+    roads = ctx.ways()[mask]
     lines, line_row = ctx.cut_to_area(roads.geometry.values)
     parts, row = shapely.get_parts(lines, return_index=True)
     row = line_row[row]
