@@ -25,6 +25,7 @@ from urbancover.core.settings import Settings, current, resolve
 from urbancover.evaluation.demand import (
     Plausibility,
     built_up_pieces,
+    home_rows,
     plausibility,
     population_points,
     residential_buildings,
@@ -327,7 +328,9 @@ def make_context(
     chosen = _area(area, osm, net, margin_needed, features, s)
     area_geom, notes = chosen.geom, chosen.notes
     notes.extend(checked)
-    homes_all = residential_buildings(osm, settings=s).to_crs(net.crs)
+    # the homes found once, in the projected features (the rules reading "home rows" share them)
+    rows_of_homes = home_rows(features, s)
+    homes_all = residential_buildings(features, settings=s, rows=rows_of_homes).to_crs(net.crs)
     homes = homes_all[shapely.intersects(area_geom, shapely.point_on_surface(homes_all.geometry.values))].reset_index(drop=True)
     comp, comp_source = compounds_from(osm, compounds, settings=s)
     comp = comp.to_crs(net.crs)
@@ -367,6 +370,7 @@ def make_context(
     )
     for family, value in chosen.cache.items():  # what choosing the area made: the rules share it
         ctx.memo(family, None, lambda value=value: value)
+    ctx.memo("home rows", None, lambda: rows_of_homes[0])
     if net.barriers is None:  # walls, water, railways: what access legs may not cross (PLAN_RULES rev 3, G)
         net.barriers = barriers_from(features, net.crs, values=ctx.tag_values("features"), settings=s)
     if net.barriers:
