@@ -425,7 +425,9 @@ def _street_share(net: Network, land: np.ndarray, box: shapely.Geometry) -> floa
     xy = xy[shapely.intersects_xy(box, xy[:, 0], xy[:, 1])] if len(xy) else xy
     if len(xy) == 0 or len(land) == 0:
         return 0.0
-    hit, _ = shapely.STRtree(land).query(shapely.points(xy), predicate="intersects")
+    # the tree over the points, the land's pieces the (prepared) queries: a point is tested against
+    # a piece's indexed outline, not each piece's every vertex per point (Malta: 0.6 -> 0.43 s)
+    _, hit = shapely.STRtree(shapely.points(xy)).query(land, predicate="intersects")
     return float(len(np.unique(hit))) / len(xy)
 
 
