@@ -102,3 +102,24 @@ def test_homes_found_once(city, monkeypatch):
     ctx = report.context
     assert "home rows" in [f for f, _ in ctx._memo]  # noqa: SLF001 - the shared rows are made with the context
     assert len(ctx.homes) == 2
+
+
+def test_the_streets_hull_without_one_multipoint_of_them_all():
+    # the hull made chunk by chunk is the one hull of all the points, vertex for vertex: points on a
+    # circle (every one a vertex), a grid with ties and collinear runs, a line (a degenerate hull)
+    import numpy as np
+    import shapely
+
+    from urbancover.evaluation.context import convex_hull_of
+
+    t = np.linspace(0, 2 * np.pi, 101)[:-1]
+    circle = np.c_[np.cos(t), np.sin(t)] * 500 + 3e5
+    grid = np.array([(x, y) for x in range(12) for y in range(9)], dtype=float)
+    line = np.c_[np.arange(40.0), np.full(40, 5.0)]
+    for xy in (circle, grid, line):
+        whole = shapely.convex_hull(shapely.multipoints(xy))
+        for chunk in (2, 7, 33):
+            assert shapely.equals_exact(convex_hull_of(xy, chunk=chunk), whole, 0)
+    # the grid's hull by hand: the rectangle (0, 0)-(11, 8), its four corners only
+    assert convex_hull_of(grid, chunk=5).area == 88.0
+    assert len(shapely.get_coordinates(convex_hull_of(grid, chunk=5))) == 5

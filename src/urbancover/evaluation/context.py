@@ -444,7 +444,27 @@ def _streets_hull(osm: OSMData, net: Network, built: np.ndarray, box: shapely.Ge
     xy = xy[np.isfinite(xy).all(axis=1)]
     if len(xy) < 3:
         return shapely.Polygon()
-    return shapely.intersection(shapely.convex_hull(shapely.multipoints(xy)), box)
+    return shapely.intersection(convex_hull_of(xy), box)
+
+
+#: Points per MultiPoint in :func:`convex_hull_of`.
+HULL_CHUNK = 100_000
+
+
+def convex_hull_of(xy: np.ndarray, chunk: int = HULL_CHUNK) -> shapely.Geometry:
+    """The convex hull of the points ``xy`` ((n, 2) array), as ``shapely.convex_hull`` of one
+    MultiPoint of them all gives it, made without that MultiPoint: the hull of each ``chunk`` of
+    points, then the hull of those hulls' vertices. A vertex of the whole hull is a vertex of its
+    chunk's hull (an extreme point of the whole is one of any part holding it), so the last hull
+    sees every vertex it keeps and the same lowest point it starts from: the same polygon. A city's
+    streets (the 1M-segment city: ~5 M vertices) then never make a MultiPoint of millions of
+    points (1.4 GB and 22 s under load; now a chunk's at a time).
+    """
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) > chunk:
+        xy = np.concatenate([shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy[i:i + chunk])))
+                             for i in range(0, len(xy), chunk)])
+    return shapely.convex_hull(shapely.multipoints(xy))
 
 
 def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFrame, s: Settings) -> _Area:
