@@ -23,7 +23,8 @@ from urbancover.io.osm import OSMData
 from urbancover.present import Note
 
 
-def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings | None = None) -> gpd.GeoDataFrame:
+def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings | None = None,
+                          rows: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """Homes among the OSM buildings.
 
     A building is a home when its ``building`` value is one of
@@ -41,6 +42,9 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings
     settings
         The :class:`~urbancover.core.settings.Settings` (every function of this module takes it);
         default :func:`urbancover.core.settings.current`.
+    rows
+        What :func:`home_rows` gave for these features, when the caller has it (an evaluation
+        finds the homes once and shares the rows with its rules); None: found here.
 
     Returns
     -------
@@ -49,7 +53,7 @@ def residential_buildings(osm: OSMData | gpd.GeoDataFrame, *, settings: Settings
     """
     s = resolve(settings)
     features = osm.features if isinstance(osm, OSMData) else osm
-    rows, by_tag = home_rows(features, s)
+    rows, by_tag = home_rows(features, s) if rows is None else rows
     out = features.iloc[rows].copy()
     out["demand_source"] = np.where(by_tag, "building tag", "inside residential landuse")
     return out.reset_index(drop=True)

@@ -422,8 +422,7 @@ def road_density_rule(rule: Rule, ctx: Context) -> RuleResult:
         km, junctions, dual = 0.0, 0, 0.0
     else:
         km = length_inside(net, ctx.area_pieces()) / 1000.0
-        ways = ctx.osm.ways[ctx.select("ways", _road_selector(rule))] if _road_selector(rule) else ctx.osm.ways
-        ways = ways.to_crs(ctx.crs)
+        ways = ctx.ways()[ctx.select("ways", _road_selector(rule))] if _road_selector(rule) else ctx.ways()
         dual = dual_carriageway_m(ways, rule.params.get("dual_carriageway_m", 0.0), ctx.area_pieces()) / 1000.0
         km -= dual
         degree = np.bincount(np.r_[net.u, net.v], minlength=net.n_nodes)

@@ -530,7 +530,9 @@ def walk_network(
         target_crs = pyproj.CRS(crs) if crs is not None else source.crs
         bounds_poly = gpd.GeoSeries([source.boundary], crs=4326).to_crs(target_crs)
         bounds = tuple(float(b) for b in bounds_poly.total_bounds)
-        ways = source.ways
+        # the extract's one projected copy of its ways when building in its own CRS (the walking
+        # network and every street network of an evaluation share it: no reprojection each)
+        ways = source.projected("ways") if target_crs.is_exact_same(source.crs) else source.ways
         if filter == "walk" and len(ways):
             ways = ways[source.walkable(s)]  # (computed once per extract)
             filter = None
