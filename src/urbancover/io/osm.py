@@ -222,9 +222,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
                 "(as 'osmium getid' without -r writes); include the nodes, e.g. 'osmium getid -r'.")
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
-    ways = _ways_frame(ways_raw, clip_geom, s)
+    ways, way_rows = _ways_frame(ways_raw, clip_geom, s)
     features = _features_frame(feats_raw, clip_geom, s)
-    walk = walkable_mask(ways["tags"], settings=s) if len(ways) else np.zeros(0, dtype=bool)
+    walk = ways_raw["walk"][way_rows]  # (walkable_mask of the rows' tags, from the flat tag arrays)
     bounds, crs = _extent(path, ways, walk, features, clip_geom, header_box, notes, s)
     osm = OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes, settings=s)
     osm._cache["walkable"] = walk
@@ -618,6 +618,23 @@ class _Tags:
         out[self.owner[m]] = True
         return out
 
+    def walkable(self, objs: np.ndarray, s: Settings) -> np.ndarray:
+        """Per object of ``objs`` (all with a ``highway`` tag): what :func:`walkable_mask` gives for
+        its tags, from the flat arrays (one regex test per distinct value).
+        """
+        mask = np.ones(len(objs), dtype=bool)
+        for key, pattern in s.walk_exclude:
+            m = self._key_mask([key])
+            if not m.any():
+                continue
+            rx = re.compile(pattern)
+            values = self.values[m]
+            uniq, inv = np.unique(values.astype(str), return_inverse=True)
+            bad = np.zeros(self.n, dtype=bool)
+            bad[self.owner[m][np.array([rx.search(v) is not None for v in uniq.tolist()], dtype=bool)[inv]]] = True
+            mask &= ~bad[objs]
+        return mask
+
     def column(self, key: str) -> np.ndarray:
         """Per object: the value of ``key`` or None (object array)."""
         out = np.full(self.n, None, dtype=object)
@@ -626,28 +643,46 @@ class _Tags:
         return out
 
 
+_REFS_TABLE = bytes.maketrans(b"N,xy", b"\n\n,,")  # a way's refs, one "id,lon,lat" row per node ('n' deleted)
+
+
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) and the number of
-    references of each way, parsed by pandas' C CSV parser after four C-level replacements turn
-    the text into ``first,id,lon,lat`` rows. A reference without a location (``n5xy``) gets NaN.
-    The text holds libosmium's fixed-point coordinates in decimal (at most 7 decimals), which the
-    parser turns into the doubles ``osmium.osm.Location.lon`` gives. O(total length).
+    references of each way, parsed by pandas' C CSV parser after one C-level ``bytes.translate``
+    turns the text into ``id,lon,lat`` rows (``N`` and ``,`` to newlines, ``x`` and ``y`` to commas,
+    ``n`` deleted); the counts are the ``n`` between consecutive ``N`` (numpy on the bytes). A
+    reference without a location (``n5xy``) gets NaN. The text holds libosmium's fixed-point
+    coordinates in decimal (at most 7 decimals), which the parser turns into the doubles
+    ``osmium.osm.Location.lon`` gives. O(total length).
     """
     counts = np.zeros(len(fields), dtype=np.int64)
     body = [f for f in fields if len(f) > 1]
     if not body:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
-    text = "".join(body).replace(",n", "\n0,").replace("Nn", "\n1,").replace("x", ",").replace("y", ",")
-    rows = pd.read_csv(io.BytesIO(text[1:].encode("ascii")), header=None, names=["first", "id", "lon", "lat"],
-                       dtype={"first": np.int8, "id": np.int64, "lon": float, "lat": float}, engine="c")
-    starts = np.flatnonzero(rows["first"].to_numpy())
-    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = np.diff(np.r_[starts, len(rows)])
+    raw = "".join(body).encode("ascii")
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    way_start = np.flatnonzero(arr == ord("N"))
+    n_refs = np.diff(np.r_[np.searchsorted(np.flatnonzero(arr == ord("n")), way_start), np.count_nonzero(arr == ord("n"))])
+    del arr
+    rows = pd.read_csv(io.BytesIO(raw.translate(_REFS_TABLE, b"n")), header=None, names=["id", "lon", "lat"],
+                       dtype={"id": np.int64, "lon": float, "lat": float}, engine="c")
+    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = n_refs
     return rows["id"].to_numpy(), rows["lon"].to_numpy(), rows["lat"].to_numpy(), counts
 
 
 _OPL_WIDTH = {"n": 4, "w": 3, "r": 3}  # fields of a node (id, tags, x, y), a way (id, tags, refs), a relation
 _OPL_META = 2  # after the id, " v<version> d<V|D>" (add_metadata=version): ``dD`` marks a deleted object
+
+
+def _opl_numbers(xs: list[str], ys: list[str]) -> np.ndarray:
+    """(n, 2) doubles of OPL ``x``/``y`` fields that all hold a location (``x14.5097046``), one C
+    parse (``np.fromstring``, correctly rounded as ``float`` is) of their joined text.
+    """
+    if not xs:
+        return np.zeros((0, 2))
+    text = (" ".join(xs) + " " + " ".join(ys)).replace("x", "").replace("y", "")
+    return np.fromstring(text, dtype=float, sep=" ").reshape(2, -1).T.copy()
 
 
 class _OrderError(Exception):
@@ -866,9 +901,9 @@ def _scan(path: Path, s: Settings):
     for key, values in s.feature_node_values.items():
         node_feat |= tags.has_value(key, values)[:n_nodes]
     xs, ys = cols["n"][2], cols["n"][3]
-    located = np.fromiter((len(x) > 1 for x in xs), dtype=bool, count=n_nodes)
+    located = np.fromiter(map(len, xs), dtype=np.int64, count=n_nodes) > 1
     node_sel = np.flatnonzero(node_feat & located)
-    node_xy = np.array([(float(xs[i][1:]), float(ys[i][1:])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
+    node_xy = _opl_numbers([xs[i] for i in node_sel.tolist()], [ys[i] for i in node_sel.tolist()])
 
     # ways that are streets or features: node references with their locations
     is_hw = tags.has_any(["highway"])[n_nodes:n_nodes + n_ways]
@@ -886,6 +921,7 @@ def _scan(path: Path, s: Settings):
         "osmid": ids[w_obj[hw]], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
         "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
         "columns": {k: tags.column(k)[w_obj[hw]] for k in s.way_columns},
+        "walk": tags.walkable(w_obj[hw], s),
     }
     lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
     # tagged ways (not streets: those are cut into runs) that lost nodes at the extract's edge
@@ -1285,12 +1321,15 @@ def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
 
 
-def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
-    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
+def _ways_frame(raw: dict, clip_geom, s: Settings) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings.
+    Returns the frame and, per row, the index of its way in ``raw``.
+    """
     columns = ["osmid", *s.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
     n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
     if n_nodes.sum() == 0:
-        return _empty_frame(columns)
+        return _empty_frame(columns), none
     lon, lat = raw["lon"], raw["lat"]
     ok = np.isfinite(lon)
     ids = raw["node_ids"]
@@ -1307,7 +1346,7 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     run_id = run_id[vert_keep]
     kept_idx = np.flatnonzero(ok)[vert_keep]
     if len(kept_idx) == 0:
-        return _empty_frame(columns)
+        return _empty_frame(columns), none
     run_idx = np.cumsum(np.r_[True, run_id[1:] != run_id[:-1]]) - 1  # run_id is sorted: renumber 0..
     geoms = _ragged(shapely.GeometryType.LINESTRING, np.c_[lon[kept_idx], lat[kept_idx]], run_idx)
     breaks = np.flatnonzero(np.diff(run_idx)) + 1
@@ -1327,7 +1366,8 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     data["cut_end"] = ~ends_way[last]
     frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
     # a run whose vertices all share one location has no length; drop it
-    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
+    has_length = shapely.length(frame.geometry.values) > 0
+    return frame[has_length].reset_index(drop=True), way_idx[has_length]
 
 
 def _features_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
