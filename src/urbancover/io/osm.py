@@ -17,6 +17,7 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 from __future__ import annotations
 
 import io
+import itertools
 import operator
 import os
 import re
@@ -547,15 +548,26 @@ def _node_feature_keys(s: Settings) -> set[str]:
     return set(s.feature_keys) - set(s.feature_node_values)
 
 
-def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
-    """Occurrences of the one-byte ``sep`` in each of ``fields``, counted on the bytes of the
-    fields joined by newlines (which OPL fields never hold): O(total length) in numpy.
+def _factorize_unescaped(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of the OPL tokens unescaped (``%20%`` -> space), unescaping each distinct
+    token once; tokens that unescape alike share one code.
     """
-    if not fields:
-        return np.zeros(0, dtype=np.int64)
-    raw = np.frombuffer("\n".join(fields).encode("utf-8"), dtype=np.uint8)
-    ends = np.r_[np.flatnonzero(raw == 10), len(raw)]
-    return np.diff(np.r_[0, np.searchsorted(np.flatnonzero(raw == ord(sep)), ends)])
+    # a dict keeps each token's first position (map and setdefault run in C, no bytecode per
+    # token; faster than pandas' hash table on Python strs), renumbered densely in that order
+    index: dict[str, int] = {}
+    first = np.fromiter(map(index.setdefault, tokens, itertools.count()), dtype=np.int64, count=len(tokens))
+    dense = np.zeros(len(tokens), dtype=np.int64)
+    dense[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(len(index))
+    code = dense[first]
+    uniques = np.empty(len(index), dtype=object)
+    uniques[:] = list(index)
+    escaped = [i for i, t in enumerate(uniques.tolist()) if "%" in t]
+    if escaped:
+        uniques = np.asarray(uniques, dtype=object).copy()
+        uniques[escaped] = [_opl_unescape(uniques[i]) for i in escaped]
+        remap, uniques = pd.factorize(uniques, use_na_sentinel=False)
+        code = remap[code]
+    return code, np.asarray(uniques, dtype=object)
 
 
 class _Tags:
@@ -567,23 +579,20 @@ class _Tags:
 
     def __init__(self, fields: list[str]):
         self.n = len(fields)
-        if fields and min(map(len, fields)) > 1:  # no untagged object
-            tagged = np.ones(self.n, dtype=bool)
-            body = [f[1:] for f in fields]
-        else:
-            tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
-            body = [f[1:] for f in fields if len(f) > 1]
+        tagged = np.fromiter(map(len, fields), dtype=np.int64, count=self.n) > 1
+        body = fields if tagged.all() else list(itertools.compress(fields, tagged.tolist()))
         counts = np.zeros(self.n, dtype=np.int64)
-        counts[tagged] = _separator_counts(body, ",") + 1
-        joined = ",".join(body)
-        flat = joined.replace("=", ",").split(",") if joined else []  # separators in keys and values are escaped
-        if "%" in joined:  # each distinct escaped token once
-            plain = {t: _opl_unescape(t) for t in set(flat) if "%" in t}
-            flat = [plain.get(t, t) for t in flat]
+        counts[tagged] = np.fromiter(map(operator.methodcaller("count", "="), body), dtype=np.int64, count=len(body))
+        # "Tk=v,k=v" fields: the T of each dropped where it follows a newline (keys and values never
+        # hold one; '=' and ',' in them are escaped), then one split
+        joined = "\n".join(body)[1:].replace("\nT", ",")
+        flat = joined.replace("=", ",").split(",") if joined else []
+        del joined
         # one string object per distinct key and per distinct value (a city's 650k "building" keys
-        # are one str, not 650k): the tag dicts share them, ~90 bytes a tag less
-        self.code, uniques = pd.factorize(np.array(flat[0::2], dtype=object), use_na_sentinel=False)
-        vcode, vuniques = pd.factorize(np.array(flat[1::2], dtype=object), use_na_sentinel=False)
+        # are one str, not 650k): the tag dicts share them, ~90 bytes a tag less; OPL's %hex%
+        # escapes undone on the distinct tokens only
+        self.code, uniques = _factorize_unescaped(flat[0::2])
+        vcode, vuniques = _factorize_unescaped(flat[1::2])
         del flat
         self.values = vuniques[vcode]
         self._keys, self._values = uniques[self.code].tolist(), self.values.tolist()
