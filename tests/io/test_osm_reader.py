@@ -51,3 +51,17 @@ def test_tags_with_separators_escapes_and_untagged_ways_read_back_as_written(tmp
     got = {int(i): t for i, t in zip(osm.ways["osmid"], osm.ways["tags"])}
     assert got == {10: tags[0], 12: tags[1], 14: tags[2]}
     assert osm.ways.set_index("osmid").loc[10, "name"] == tags[0]["name"]
+
+
+def test_a_closed_feature_way_tagged_area_no_is_a_line_the_others_polygons(tmp_path):
+    """libosmium's rule, now read from the flat tag arrays: a closed way is an area unless it is
+    tagged area=no (then a closed line, e.g. a fence round a park)."""
+    sq = [(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]
+    nodes = {i + 1: xy for i, xy in enumerate(sq + [(x + 300.0, y) for x, y in sq])}
+    nodes.update({9: (-50.0, -50.0), 10: (500.0, -50.0)})
+    ways = [(1, [9, 10], {"highway": "residential"}),
+            (2, [1, 2, 3, 4, 1], {"barrier": "fence", "area": "no"}),
+            (3, [5, 6, 7, 8, 5], {"leisure": "park", "area": "yes"})]
+    f = uc.read_osm(write_osm(tmp_path / "a.osm", nodes, ways, bounds=(-60, -60, 510, 110))).features.set_index("osmid")
+    assert f.loc[2].geometry.geom_type == "LineString" and f.loc[2].geometry.is_closed
+    assert f.loc[3].geometry.geom_type == "Polygon"

@@ -39,7 +39,7 @@ from urbancover.core.errors import OSMReadError, TruncatedExtractWarning
 from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, current, resolve
 from urbancover.io.crs import WGS84, transformer
-from urbancover.io.extent import complete_extent, densified_box, street_extent
+from urbancover.io.extent import complete_extent, densified_box, median_utm, street_extent
 from urbancover.present import Note
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
@@ -442,42 +442,41 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Setting
         lonlat = shapely.get_coordinates(shapely.centroid(features.geometry.values))
     if len(lonlat) == 0:
         raise OSMReadError(f"{path}: holds no ways or features with locations.")
+    if clip_geom is not None or header_box is not None:  # the zone only (street_extent's, without its outlier search)
+        ok = np.isfinite(lonlat).all(axis=1)
+        crs = median_utm(lonlat[ok, 0], lonlat[ok, 1])
+        return tuple(map(float, clip_geom.bounds if clip_geom is not None else header_box)), crs
     ext = street_extent(lonlat[:, 0], lonlat[:, 1], settings=s)
-    if clip_geom is not None:
-        bounds = tuple(float(b) for b in clip_geom.bounds)
-    elif header_box is not None:
-        bounds = header_box
-    else:
-        shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
-        core = complete_extent(shapes, settings=s)
-        if core is not None:
-            bounds = core[0].bounds
-            far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
-            box = lambda b: f"{b[0]:.5f}, {b[1]:.5f}, {b[2]:.5f}, {b[3]:.5f}"  # noqa: E731
-            farther = _box_km2(far, ext.crs, s) > 1.1 * km2
-            note = Note("osm.no_bounds_compact", name=path.name, n=core[1], m=s.extent_compact_m, box=box(bounds), km2=km2,
-                        far=box(far) if farther else "", far_km2=_box_km2(far, ext.crs, s) if farther else 0.0)
-            notes.append(note)
-            _outliers(path, core[0].outliers, "the others", notes, s)
-            return tuple(map(float, bounds)), ext.crs
-        bounds = ext.bounds
-        if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
-            near = features[features["element"] != "relation"]
-            xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
-            if len(xy):
-                to_m = transformer(WGS84, ext.crs)
-                bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
-                fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
-                gap = s.extent_outlier_gap_m
-                ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
-                if ok.any():
-                    bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
-                              max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
-        what = "streets'" if len(ways) else "features'"
-        notes.append(Note("osm.no_bounds", name=path.name, min=s.extent_compact_min, m=s.extent_compact_m, what_en=what,
-                          what_zh="道路" if len(ways) else "要素",
-                          box=f"{bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}"))
-        _outliers(path, ext.outliers, "the other streets", notes, s)
+    shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
+    core = complete_extent(shapes, settings=s)
+    if core is not None:
+        bounds = core[0].bounds
+        far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
+        box = lambda b: f"{b[0]:.5f}, {b[1]:.5f}, {b[2]:.5f}, {b[3]:.5f}"  # noqa: E731
+        farther = _box_km2(far, ext.crs, s) > 1.1 * km2
+        note = Note("osm.no_bounds_compact", name=path.name, n=core[1], m=s.extent_compact_m, box=box(bounds), km2=km2,
+                    far=box(far) if farther else "", far_km2=_box_km2(far, ext.crs, s) if farther else 0.0)
+        notes.append(note)
+        _outliers(path, core[0].outliers, "the others", notes, s)
+        return tuple(map(float, bounds)), ext.crs
+    bounds = ext.bounds
+    if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
+        near = features[features["element"] != "relation"]
+        xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
+        if len(xy):
+            to_m = transformer(WGS84, ext.crs)
+            bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
+            fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
+            gap = s.extent_outlier_gap_m
+            ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
+            if ok.any():
+                bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
+                          max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
+    what = "streets'" if len(ways) else "features'"
+    notes.append(Note("osm.no_bounds", name=path.name, min=s.extent_compact_min, m=s.extent_compact_m, what_en=what,
+                      what_zh="道路" if len(ways) else "要素",
+                      box=f"{bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}"))
+    _outliers(path, ext.outliers, "the other streets", notes, s)
     return tuple(map(float, bounds)), ext.crs
 
 
@@ -955,7 +954,8 @@ def _scan(path: Path, s: Settings):
         "columns": {k: tags.column(k)[w_obj[hw]] for k in s.way_columns},
         "walk": tags.walkable(w_obj[hw], s),
     }
-    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
+    area_no = tags.has_value("area", ["no"])[w_obj]
+    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, area_no)
     # tagged ways (not streets: those are cut into runs) that lost nodes at the extract's edge
     unlocated = np.zeros(len(kept), dtype=bool)
     unlocated[np.repeat(np.arange(len(kept)), counts)[np.isnan(lon)]] = True
@@ -1187,7 +1187,7 @@ def _ring_areas(outer: np.ndarray, inner: np.ndarray) -> shapely.Geometry:
     return shapely.multipolygons(parts) if len(parts) != 1 else parts[0]
 
 
-def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
+def _way_geometries(feature, refs, lon, lat, counts, start, area_no):
     """Lines and polygons of the feature ways, built as libosmium builds them.
 
     A feature way closed by its node ids (and not ``area=no``) is an area candidate, never a line;
@@ -1199,20 +1199,20 @@ def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
     polygon (libosmium refuses those) is repaired with ``shapely.make_valid``. Vectorised, O(R) for
     R node references.
 
-    Returns (way index, line) pairs, (way index, polygon) pairs as two (indices, geometries) tuples,
-    and the indices of repaired ways.
+    ``area_no`` says per way whether it is tagged ``area=no``. Returns (way index, line) pairs,
+    (way index, polygon) pairs as two (indices, geometries) tuples, and the indices of repaired ways.
     """
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
     fw = np.flatnonzero(feature & (counts >= 1))
     if len(fw) == 0:
         return empty, empty, []
     first, last = start[fw], start[fw] + counts[fw] - 1
-    area_ok = np.array([w_tags[i].get("area") != "no" for i in fw.tolist()], dtype=bool)
+    area_ok = ~area_no[fw]
     closed_id = refs[first] == refs[last]
     vert = np.repeat(first, counts[fw]) + ranges(counts[fw])
     owner = np.repeat(np.arange(len(fw)), counts[fw])
     complete = np.ones(len(fw), dtype=bool)
-    np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
+    complete[owner[~np.isfinite(lon[vert])]] = False
     xy = np.c_[lon[vert], lat[vert]]
     rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
     dxy, downer = xy[~rep], owner[~rep]
