@@ -23,6 +23,7 @@ import shapely
 
 from urbancover.core.compiled import compiled
 from urbancover.core.errors import InputError, NoWalkableWaysError
+from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
@@ -668,33 +669,40 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
         first, last = first[~drop], last[~drop]
     if len(ids) == 0:
         raise NoWalkableWaysError("source: every line has zero length; no network can be built.")
-    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     shared = counts[inverse] > 1
     # a way that turns back on itself (A B A, common in exported graphs) is split at the turn so
     # the two runs become identical edges, one of which is dropped below
     turn = np.zeros(len(ids), dtype=bool)
     turn[1:-1] = ~first[1:-1] & ~last[1:-1] & (ids[:-2] == ids[2:])
     is_node = shared | first | last | turn
-    del inverse, counts, shared, turn, first, same_line, dup  # (a city's network: ~8 MB per array)
+    del counts, shared, turn, first, same_line, dup  # (a city's network: ~8 MB per array)
     # segment k runs from vertex k to k+1 (only where k is not the last vertex of its line)
     seg = np.flatnonzero(~last)
     starts_edge = is_node[seg]
     edge_of_seg = np.cumsum(starts_edge) - 1
     n_edges = int(edge_of_seg[-1]) + 1
     # vertices of each edge: the start vertex of each of its segments, plus the end of its last one
+    # an edge's segments are consecutive ones of one line: its vertices run from its start vertex
+    # to its end vertex (no sort)
     last_seg_of_edge = np.r_[np.flatnonzero(np.diff(edge_of_seg)), len(seg) - 1]
-    vert = np.concatenate([seg, seg[last_seg_of_edge] + 1])
-    vert_edge = np.concatenate([edge_of_seg, np.arange(n_edges)])
-    order = np.lexsort((vert, vert_edge))
-    vert, vert_edge = vert[order], vert_edge[order]
-    del order, edge_of_seg
-    offsets = np.r_[0, np.cumsum(np.bincount(vert_edge, minlength=n_edges))]
+    del edge_of_seg
     start_vertex = seg[starts_edge]
     end_vertex = seg[last_seg_of_edge] + 1
     del seg, starts_edge, last_seg_of_edge, is_node, last
-    node_osmid, node_pos = np.unique(np.r_[ids[start_vertex], ids[end_vertex]], return_inverse=True)
-    u, v = node_pos[:n_edges], node_pos[n_edges:]
-    del node_pos
+    n_vert = end_vertex - start_vertex + 1
+    offsets = np.r_[0, np.cumsum(n_vert)]
+    vert = np.repeat(start_vertex, n_vert) + ranges(n_vert)
+    del n_vert
+    # nodes: the distinct ids at edge ends in id order, numbered by their rank among all distinct
+    # ids (from the sort above, not a second one)
+    at_end = np.zeros(len(uniq), dtype=bool)
+    at_end[inverse[start_vertex]] = True
+    at_end[inverse[end_vertex]] = True
+    rank = np.cumsum(at_end) - 1
+    node_osmid = uniq[at_end]
+    u, v = rank[inverse[start_vertex]], rank[inverse[end_vertex]]
+    del uniq, inverse, at_end, rank
     # node coordinates: any vertex carrying that id
     node_vertex = np.empty(len(node_osmid), dtype=np.int64)
     node_vertex[u] = start_vertex
@@ -703,7 +711,6 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
     node_xy = coords[node_vertex]
     xy = coords[vert]
     del coords, line_of, ids, vert
-    del vert_edge
     lengths = _edge_lengths(xy, offsets)
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges
