@@ -25,7 +25,7 @@ from urbancover.core.compiled import compiled
 from urbancover.core.errors import InputError, NoWalkableWaysError
 from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, resolve
-from urbancover.io.crs import require_crs, utm_crs_for
+from urbancover.io.crs import require_crs, transformer, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
 from urbancover.network.nearest import SegmentIndex
 
@@ -562,10 +562,20 @@ def walk_network(
         )
     if target_crs is None or not pyproj.CRS(target_crs).is_projected:
         raise InputError(f"walk_network: crs must be a projected CRS in metres, got {target_crs}.")
-    lines = lines.to_crs(target_crs)
+    geoms = lines.geometry.values
+    if shapely.has_z(geoms).any():
+        lines = lines.to_crs(target_crs)
+        coords = None
+    else:  # the vertices reprojected as GeoSeries.to_crs does (same transformer), without making LineStrings
+        coords = shapely.get_coordinates(geoms, return_index=True)
+        if not pyproj.CRS(lines.crs).is_exact_same(pyproj.CRS(target_crs)):
+            x, y = transformer(lines.crs, target_crs).transform(coords[0][:, 0], coords[0][:, 1])
+            coords = (np.c_[x, y], coords[1])
     if bounds is None:
-        bounds = tuple(float(b) for b in lines.total_bounds)
-    return Network(**_split_into_edges(lines, settings=s), bounds=bounds, settings=s)
+        xy = coords[0] if coords is not None else shapely.get_coordinates(lines.geometry.values)
+        bounds = (tuple(float(b) for b in (*np.nanmin(xy, axis=0), *np.nanmax(xy, axis=0))) if len(xy)
+                  else tuple(float(b) for b in lines.to_crs(target_crs).total_bounds))
+    return Network(**_split_into_edges(lines, settings=s, coords=coords, crs=target_crs), bounds=bounds, settings=s)
 
 
 def _chunks(ids: np.ndarray, s: Settings):
@@ -639,14 +649,19 @@ def _group_sizes(*keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None) -> dict:
+def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None, coords=None, crs=None) -> dict:
     """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`:
     node arrays, edge columns, the edges' vertex arrays and the lines' columns one row per line. No
     LineString per edge is kept (lengths are summed from the vertex arrays; the duplicate check
     makes the LineStrings of the few candidate edges only). ``settings`` is unused (kept for callers).
+    ``coords``: the lines' vertices and their line numbers (``shapely.get_coordinates(...,
+    return_index=True)``) already in ``crs``, when the caller reprojected them (default: those of
+    ``lines``, in ``lines.crs``).
     """
-    geoms = lines.geometry.values
-    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+    if coords is None:
+        coords = shapely.get_coordinates(lines.geometry.values, return_index=True)
+        crs = lines.crs
+    coords, line_of = coords
     if "node_ids" in lines.columns:
         ids = np.concatenate(lines["node_ids"].to_list()).astype(np.int64)
         if len(ids) != len(coords):
@@ -731,7 +746,7 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
     table = lines.drop(columns=drop).reset_index(drop=True)  # one row per line
     if "osmid" not in table.columns:
         table.insert(0, "source_row", lines.index.to_numpy())
-    out = {"crs": lines.crs, "node_xy": node_xy, "node_osmid": node_osmid}
+    out = {"crs": crs, "node_xy": node_xy, "node_osmid": node_osmid}
     # the way columns stay one row per way; each edge points to its way's row
     if dup.any():
         u, v, lengths, src_line = u[keep], v[keep], lengths[keep], src_line[keep]
