@@ -726,9 +726,11 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     ``<delete>``: libosmium's ``dD``) and those whose ids ``hidden`` gives by type (JOSM's
     ``action="delete"``). Returns the columns and the number of objects left out.
 
-    A sorted file's text holds its nodes, then its ways, then its relations: each type's block is
-    split by two C-level string operations (no Python step per line). A file with nodes after
-    ways (libosmium's location handler reads it as it streams) is first regrouped line by line.
+    A sorted file's text holds its nodes, then its ways, then its relations: the whole text is
+    split once at its whitespace (C-level, no copy of a block; OPL escapes every whitespace
+    character of keys and values: libosmium lets through printable code points up to U+05FF only,
+    never a space) and each type's tokens are a slice of the result. A file with nodes after ways
+    (libosmium's location handler reads it as it streams) is first regrouped line by line.
 
     Raises _OrderError when the ways are not sorted by id, which libosmium's area assembler
     refuses (``osmium::id_order``: 0 and negative ids first by absolute value).
@@ -736,11 +738,21 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: absent or first
     present = [k for k in "nwr" if starts[k] or text.startswith(k)]
     bounds = [starts[k] for k in present] + [len(text)]
-    blocks = {k: text[lo:hi].rstrip("\n") for k, lo, hi in zip(present, bounds, bounds[1:])}
-    cols = {k: _opl_block(k, b) for k, b in blocks.items()}
-    if any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
+    n_lines = [text.count("\n", lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    if n_lines and not text.endswith("\n"):
+        n_lines[-1] += 1
+    tokens = text.split()
+    ends = np.cumsum([n * (_OPL_WIDTH[k] + _OPL_META) for k, n in zip(present, n_lines)]).tolist()
+    cols = {}
+    if not ends or ends[-1] == len(tokens):
+        cols = {k: _opl_block(k, tokens[a:b], n) for k, a, b, n in zip(present, [0, *ends], ends, n_lines)}
+    del tokens
+    if len(cols) != len(present) or any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
         lines = text.rstrip("\n").split("\n")
-        cols = {k: _opl_block(k, "\n".join([ln for ln in lines if ln.startswith(k)])) for k in present}
+        cols = {}
+        for k in present:
+            mine = [ln for ln in lines if ln.startswith(k)]
+            cols[k] = _opl_block(k, " ".join(mine).split(), len(mine))
     out, dropped = {}, 0
     for k in "nwr":
         if k not in cols:
@@ -765,16 +777,15 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     return out, dropped
 
 
-def _opl_block(kind: str, block: str) -> list | None:
-    """The field columns of a block of OPL lines of one type (ids parsed; the version left out,
-    the visibility flag last), or None when the block holds lines of another type (the file
-    interleaves its types).
+def _opl_block(kind: str, tokens: list[str], n_lines: int) -> list | None:
+    """The field columns of the tokens of ``n_lines`` OPL lines of one type (ids parsed; the
+    version left out, the visibility flag last), or None when they hold lines of another type (the
+    file interleaves its types).
     """
     width = _OPL_WIDTH[kind] + _OPL_META
-    tokens = block.replace("\n", " ").split(" ")
     cols = [tokens[c::width] for c in range(width)]
     ids = " ".join(cols[0])
-    if len(tokens) != width * (block.count("\n") + 1) or (" " + ids).count(" " + kind) != len(cols[0]):
+    if len(tokens) != width * n_lines or (" " + ids).count(" " + kind) != len(cols[0]):
         return None
     ids = np.fromstring(ids.replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
     return [ids, *cols[1 + _OPL_META:], cols[_OPL_META]]
