@@ -1360,6 +1360,23 @@ def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feat
     return set(rows["osmid"]) | set(broken)
 
 
+def _as_column(values: np.ndarray):
+    """The column pandas makes of an object array of strings and None (its ``str`` dtype where
+    strings are inferred), converted from the distinct values only and taken by their codes (a
+    city's 1M values are a few hundred strings): the same dtype and values as the frame's own
+    conversion, which turns every element. Other arrays are returned as they are.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return values
+    sample = np.empty(len(uniques) + 1, dtype=object)  # the kinds of values the column holds
+    sample[:-1] = uniques
+    dtype = pd.Series(sample if (codes < 0).any() else sample[:-1]).dtype
+    if dtype == object:
+        return values
+    return pd.array(sample[:-1], dtype=dtype).take(codes, allow_fill=True)
+
+
 def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
 
@@ -1400,7 +1417,7 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> tuple[gpd.GeoDataFrame, np
     ends_way = np.r_[way_of[1:] != way_of[:-1], True]
     data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
     for key in s.way_columns:
-        data[key] = raw["columns"][key][way_idx]
+        data[key] = _as_column(raw["columns"][key][way_idx])
     all_tags = raw["tags"]
     data["tags"] = [all_tags[i] for i in way_idx.tolist()]
     kept_ids = ids[kept_idx]
@@ -1421,9 +1438,9 @@ def _features_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     n_node_rows = raw["n_node_rows"]
     element = np.array(["node"] * n_node_rows + ["way"] * (len(obj) - n_node_rows) + ["relation"] * len(rel["osmid"]),
                        dtype=object)
-    data = {"element": element, "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
+    data = {"element": _as_column(element), "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
     for key in s.feature_columns:
-        data[key] = np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)]
+        data[key] = _as_column(np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)])
     data["tags"] = [tags.dicts[i] for i in obj.tolist()] + rel["tags"]
     geoms = np.r_[raw["geoms"], np.array(rel["geoms"], dtype=object)]
     single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON
