@@ -681,24 +681,21 @@ def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) and the number of
     references of each way, parsed by pandas' C CSV parser after one C-level ``bytes.translate``
     turns the text into ``id,lon,lat`` rows (``N`` and ``,`` to newlines, ``x`` and ``y`` to commas,
-    ``n`` deleted); the counts are the ``n`` between consecutive ``N`` (numpy on the bytes). A
+    ``n`` deleted); a way's count is its field's commas + 1 (C-level ``str.count``). A
     reference without a location (``n5xy``) gets NaN. The text holds libosmium's fixed-point
     coordinates in decimal (at most 7 decimals), which the parser turns into the doubles
     ``osmium.osm.Location.lon`` gives. O(total length).
     """
     counts = np.zeros(len(fields), dtype=np.int64)
-    body = [f for f in fields if len(f) > 1]
+    has = np.fromiter(map(len, fields), dtype=np.int64, count=len(fields)) > 1
+    body = fields if has.all() else list(itertools.compress(fields, has.tolist()))
     if not body:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
     raw = "".join(body).encode("ascii")
-    arr = np.frombuffer(raw, dtype=np.uint8)
-    way_start = np.flatnonzero(arr == ord("N"))
-    n_refs = np.diff(np.r_[np.searchsorted(np.flatnonzero(arr == ord("n")), way_start), np.count_nonzero(arr == ord("n"))])
-    del arr
     rows = pd.read_csv(io.BytesIO(raw.translate(_REFS_TABLE, b"n")), header=None, names=["id", "lon", "lat"],
                        dtype={"id": np.int64, "lon": float, "lat": float}, engine="c")
-    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = n_refs
+    counts[has] = np.fromiter(map(operator.methodcaller("count", ","), body), dtype=np.int64, count=len(body)) + 1
     return rows["id"].to_numpy(), rows["lon"].to_numpy(), rows["lat"].to_numpy(), counts
 
 
