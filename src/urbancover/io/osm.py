@@ -1058,7 +1058,8 @@ def _locate_negative_nodes(path: Path, refs_fields: list[str]) -> bool:
     a location (``n-5xy``). Only when the text holds one: one more pass over the file's nodes,
     in Python (editor files are small), for the negative ids.
     """
-    hit = [i for i, f in enumerate(refs_fields) if "n-" in f]
+    has = map(operator.methodcaller("__contains__", "n-"), refs_fields)  # (C-level, no bytecode per way)
+    hit = np.flatnonzero(np.fromiter(has, dtype=bool, count=len(refs_fields))).tolist()
     if not hit:
         return False
     wanted = {int(m) for i in hit for m in _NEGATIVE_REF.findall(refs_fields[i])}
