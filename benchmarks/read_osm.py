@@ -173,16 +173,18 @@ def main() -> None:
         "libosmium threads, `time.process_time`, of the same best run) are steadier.",
         "",
         "| extract | OSM objects | read_osm before (s) | read_osm after (s) | read speed-up | read CPU before / after (s) "
-        "| walk_network before / after (s) | read+network before (objects/s) | read+network after (objects/s) | speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| walk_network before / after (s) | read+network before (objects/s) | read+network after (objects/s) | speed-up "
+        "| read+network CPU before / after (objects/s of CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, n, res in rows:
         b, a = res["before"], res["after"]
         tb, ta = b["read"] + b["net"], a["read"] + a["net"]
+        cb, ca = b["read_cpu"] + b["net_cpu"], a["read_cpu"] + a["net_cpu"]
         lines.append(
             f"| {name} | {n:,} | {b['read']:.3f} | {a['read']:.3f} | {b['read'] / a['read']:.1f}x | "
             f"{b['read_cpu']:.3f} / {a['read_cpu']:.3f} | {b['net']:.3f} / {a['net']:.3f} | {n / tb:,.0f} | "
-            f"{n / ta:,.0f} | {tb / ta:.1f}x |"
+            f"{n / ta:,.0f} | {tb / ta:.1f}x | {n / cb:,.0f} / {n / ca:,.0f} |"
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

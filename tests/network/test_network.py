@@ -290,3 +290,23 @@ def test_evaluate_on_a_chunked_network_equals_the_whole_one(monkeypatch):
         ga, gb = a[name].geometry.values, b[name].geometry.values
         assert float(shapely.length(ga).sum()) == pytest.approx(float(shapely.length(gb).sum()), rel=1e-9, abs=1e-6), name
         assert float(shapely.area(ga).sum()) == pytest.approx(float(shapely.area(gb).sum()), rel=1e-9, abs=1e-6), name
+
+
+def test_edge_lengths_are_geos_lengths_to_the_bit():
+    """Edge lengths (summed in numpy, without a LineString per edge) are what shapely.length gives
+    for each edge's LineString, bit for bit: edges of 1 to 40 segments with awkward coordinates,
+    split where the lines share a vertex."""
+    import geopandas as gpd
+    import shapely
+
+    from urbancover.network.walk import walk_network
+
+    rng = np.random.default_rng(3)
+    lines = []
+    for n in (2, 3, 9, 17, 41):
+        xy = np.cumsum(rng.normal(0, 37.3, (n, 2)), axis=0) + [500_000.123456789, 2_500_000.987654321]
+        lines.append(shapely.LineString(xy))
+    lines.append(shapely.LineString([lines[2].coords[4], lines[4].coords[20]]))  # splits both at shared vertices
+    net = walk_network(gpd.GeoDataFrame(geometry=lines, crs=32649), filter=None)
+    assert net.n_edges > len(lines)
+    np.testing.assert_array_equal(net.length, shapely.length(net.geometry))

@@ -16,7 +16,10 @@ Both are in EPSG:4326 as read; :attr:`OSMData.crs` is the local UTM zone chosen 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
+import itertools
 import operator
 import os
 import re
@@ -35,7 +38,7 @@ from urbancover.core.errors import OSMReadError, TruncatedExtractWarning, warn
 from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, current, resolve
 from urbancover.io.crs import WGS84, transformer
-from urbancover.io.extent import complete_extent, densified_box, street_extent
+from urbancover.io.extent import complete_extent, densified_box, median_utm, street_extent
 from urbancover.present import Note
 
 _SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".osm.pbf", ".pbf", ".osc", ".xml", ".xml.bz2")
@@ -192,7 +195,28 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     >>> osm.crs.to_epsg()
     32650
     """
-    s = resolve(settings)
+    with _gc_paused():
+        return _read(path, clip, strict, resolve(settings))
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector off while the reader makes its objects (a tag dict per
+    kept object, strings, geometries: none in a reference cycle), back on after (if it was on).
+    Each collection the allocations would trigger walks every object made so far: 15% of the
+    reading time on Malta. Collections of other threads wait until the reader is done.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _read(path, clip: Clip, strict: bool, s: Settings) -> OSMData:
+    """:func:`read_osm` with its settings resolved."""
     path = Path(path)
     if not path.exists():
         raise OSMReadError(f"{path}: no such file. Give the path of an .osm, .osm.bz2 or .osm.pbf extract.")
@@ -221,9 +245,9 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
                 "(as 'osmium getid' without -r writes); include the nodes, e.g. 'osmium getid -r'.")
         raise OSMReadError(f"{path}: holds no OSM ways or tagged features; is it an empty export?")
 
-    ways = _ways_frame(ways_raw, clip_geom, s)
+    ways, way_rows = _ways_frame(ways_raw, clip_geom, s)
     features = _features_frame(feats_raw, clip_geom, s)
-    walk = walkable_mask(ways["tags"], settings=s) if len(ways) else np.zeros(0, dtype=bool)
+    walk = ways_raw["walk"][way_rows]  # (walkable_mask of the rows' tags, from the flat tag arrays)
     bounds, crs = _extent(path, ways, walk, features, clip_geom, header_box, notes, s)
     osm = OSMData(path=path, ways=ways, features=features, bounds=bounds, crs=crs, notes=notes, settings=s)
     osm._cache["walkable"] = walk
@@ -417,42 +441,41 @@ def _extent(path, ways, walk, features, clip_geom, header_box, notes, s: Setting
         lonlat = shapely.get_coordinates(shapely.centroid(features.geometry.values))
     if len(lonlat) == 0:
         raise OSMReadError(f"{path}: holds no ways or features with locations.")
+    if clip_geom is not None or header_box is not None:  # the zone only (street_extent's, without its outlier search)
+        ok = np.isfinite(lonlat).all(axis=1)
+        crs = median_utm(lonlat[ok, 0], lonlat[ok, 1])
+        return tuple(map(float, clip_geom.bounds if clip_geom is not None else header_box)), crs
     ext = street_extent(lonlat[:, 0], lonlat[:, 1], settings=s)
-    if clip_geom is not None:
-        bounds = tuple(float(b) for b in clip_geom.bounds)
-    elif header_box is not None:
-        bounds = header_box
-    else:
-        shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
-        core = complete_extent(shapes, settings=s)
-        if core is not None:
-            bounds = core[0].bounds
-            far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
-            box = lambda b: f"{b[0]:.5f}, {b[1]:.5f}, {b[2]:.5f}, {b[3]:.5f}"  # noqa: E731
-            farther = _box_km2(far, ext.crs, s) > 1.1 * km2
-            note = Note("osm.no_bounds_compact", name=path.name, n=core[1], m=s.extent_compact_m, box=box(bounds), km2=km2,
-                        far=box(far) if farther else "", far_km2=_box_km2(far, ext.crs, s) if farther else 0.0)
-            notes.append(note)
-            _outliers(path, core[0].outliers, "the others", notes, s)
-            return tuple(map(float, bounds)), ext.crs
-        bounds = ext.bounds
-        if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
-            near = features[features["element"] != "relation"]
-            xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
-            if len(xy):
-                to_m = transformer(WGS84, ext.crs)
-                bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
-                fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
-                gap = s.extent_outlier_gap_m
-                ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
-                if ok.any():
-                    bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
-                              max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
-        what = "streets'" if len(ways) else "features'"
-        notes.append(Note("osm.no_bounds", name=path.name, min=s.extent_compact_min, m=s.extent_compact_m, what_en=what,
-                          what_zh="道路" if len(ways) else "要素",
-                          box=f"{bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}"))
-        _outliers(path, ext.outliers, "the other streets", notes, s)
+    shapes = np.r_[ways.geometry.values, features.geometry.values[features["element"].to_numpy() != "relation"]]
+    core = complete_extent(shapes, settings=s)
+    if core is not None:
+        bounds = core[0].bounds
+        far, km2 = ext.bounds, _box_km2(bounds, ext.crs, s)
+        box = lambda b: f"{b[0]:.5f}, {b[1]:.5f}, {b[2]:.5f}, {b[3]:.5f}"  # noqa: E731
+        farther = _box_km2(far, ext.crs, s) > 1.1 * km2
+        note = Note("osm.no_bounds_compact", name=path.name, n=core[1], m=s.extent_compact_m, box=box(bounds), km2=km2,
+                    far=box(far) if farther else "", far_km2=_box_km2(far, ext.crs, s) if farther else 0.0)
+        notes.append(note)
+        _outliers(path, core[0].outliers, "the others", notes, s)
+        return tuple(map(float, bounds)), ext.crs
+    bounds = ext.bounds
+    if len(ways) and len(features):  # tagged nodes and ways near the streets belong to the area too
+        near = features[features["element"] != "relation"]
+        xy = shapely.get_coordinates(shapely.centroid(near.geometry.values))  # a long river adds its centre only
+        if len(xy):
+            to_m = transformer(WGS84, ext.crs)
+            bx, by = to_m.transform(np.array([bounds[0], bounds[2]]), np.array([bounds[1], bounds[3]]))
+            fx, fy = to_m.transform(xy[:, 0], xy[:, 1])
+            gap = s.extent_outlier_gap_m
+            ok = (fx > bx[0] - gap) & (fx < bx[1] + gap) & (fy > by[0] - gap) & (fy < by[1] + gap)
+            if ok.any():
+                bounds = (min(bounds[0], xy[ok, 0].min()), min(bounds[1], xy[ok, 1].min()),
+                          max(bounds[2], xy[ok, 0].max()), max(bounds[3], xy[ok, 1].max()))
+    what = "streets'" if len(ways) else "features'"
+    notes.append(Note("osm.no_bounds", name=path.name, min=s.extent_compact_min, m=s.extent_compact_m, what_en=what,
+                      what_zh="道路" if len(ways) else "要素",
+                      box=f"{bounds[0]:.5f}, {bounds[1]:.5f}, {bounds[2]:.5f}, {bounds[3]:.5f}"))
+    _outliers(path, ext.outliers, "the other streets", notes, s)
     return tuple(map(float, bounds)), ext.crs
 
 
@@ -573,15 +596,26 @@ def _node_feature_keys(s: Settings) -> set[str]:
     return set(s.feature_keys) - set(s.feature_node_values)
 
 
-def _separator_counts(fields: list[str], sep: str) -> np.ndarray:
-    """Occurrences of the one-byte ``sep`` in each of ``fields``, counted on the bytes of the
-    fields joined by newlines (which OPL fields never hold): O(total length) in numpy.
+def _factorize_unescaped(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of the OPL tokens unescaped (``%20%`` -> space), unescaping each distinct
+    token once; tokens that unescape alike share one code.
     """
-    if not fields:
-        return np.zeros(0, dtype=np.int64)
-    raw = np.frombuffer("\n".join(fields).encode("utf-8"), dtype=np.uint8)
-    ends = np.r_[np.flatnonzero(raw == 10), len(raw)]
-    return np.diff(np.r_[0, np.searchsorted(np.flatnonzero(raw == ord(sep)), ends)])
+    # a dict keeps each token's first position (map and setdefault run in C, no bytecode per
+    # token; faster than pandas' hash table on Python strs), renumbered densely in that order
+    index: dict[str, int] = {}
+    first = np.fromiter(map(index.setdefault, tokens, itertools.count()), dtype=np.int64, count=len(tokens))
+    dense = np.zeros(len(tokens), dtype=np.int64)
+    dense[np.fromiter(index.values(), dtype=np.int64, count=len(index))] = np.arange(len(index))
+    code = dense[first]
+    uniques = np.empty(len(index), dtype=object)
+    uniques[:] = list(index)
+    escaped = [i for i, t in enumerate(uniques.tolist()) if "%" in t]
+    if escaped:
+        uniques = np.asarray(uniques, dtype=object).copy()
+        uniques[escaped] = [_opl_unescape(uniques[i]) for i in escaped]
+        remap, uniques = pd.factorize(uniques, use_na_sentinel=False)
+        code = remap[code]
+    return code, np.asarray(uniques, dtype=object)
 
 
 class _Tags:
@@ -593,23 +627,20 @@ class _Tags:
 
     def __init__(self, fields: list[str]):
         self.n = len(fields)
-        if fields and min(map(len, fields)) > 1:  # no untagged object
-            tagged = np.ones(self.n, dtype=bool)
-            body = [f[1:] for f in fields]
-        else:
-            tagged = np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=self.n)
-            body = [f[1:] for f in fields if len(f) > 1]
+        tagged = np.fromiter(map(len, fields), dtype=np.int64, count=self.n) > 1
+        body = fields if tagged.all() else list(itertools.compress(fields, tagged.tolist()))
         counts = np.zeros(self.n, dtype=np.int64)
-        counts[tagged] = _separator_counts(body, ",") + 1
-        joined = ",".join(body)
-        flat = joined.replace("=", ",").split(",") if joined else []  # separators in keys and values are escaped
-        if "%" in joined:  # each distinct escaped token once
-            plain = {t: _opl_unescape(t) for t in set(flat) if "%" in t}
-            flat = [plain.get(t, t) for t in flat]
+        counts[tagged] = np.fromiter(map(operator.methodcaller("count", "="), body), dtype=np.int64, count=len(body))
+        # "Tk=v,k=v" fields: the T of each dropped where it follows a newline (keys and values never
+        # hold one; '=' and ',' in them are escaped), then one split
+        joined = "\n".join(body)[1:].replace("\nT", ",")
+        flat = joined.replace("=", ",").split(",") if joined else []
+        del joined
         # one string object per distinct key and per distinct value (a city's 650k "building" keys
-        # are one str, not 650k): the tag dicts share them, ~90 bytes a tag less
-        self.code, uniques = pd.factorize(np.array(flat[0::2], dtype=object), use_na_sentinel=False)
-        vcode, vuniques = pd.factorize(np.array(flat[1::2], dtype=object), use_na_sentinel=False)
+        # are one str, not 650k): the tag dicts share them, ~90 bytes a tag less; OPL's %hex%
+        # escapes undone on the distinct tokens only
+        self.code, uniques = _factorize_unescaped(flat[0::2])
+        vcode, vuniques = _factorize_unescaped(flat[1::2])
         del flat
         self.values = vuniques[vcode]
         self._keys, self._values = uniques[self.code].tolist(), self.values.tolist()
@@ -644,6 +675,23 @@ class _Tags:
         out[self.owner[m]] = True
         return out
 
+    def walkable(self, objs: np.ndarray, s: Settings) -> np.ndarray:
+        """Per object of ``objs`` (all with a ``highway`` tag): what :func:`walkable_mask` gives for
+        its tags, from the flat arrays (one regex test per distinct value).
+        """
+        mask = np.ones(len(objs), dtype=bool)
+        for key, pattern in s.walk_exclude:
+            m = self._key_mask([key])
+            if not m.any():
+                continue
+            rx = re.compile(pattern)
+            values = self.values[m]
+            uniq, inv = np.unique(values.astype(str), return_inverse=True)
+            bad = np.zeros(self.n, dtype=bool)
+            bad[self.owner[m][np.array([rx.search(v) is not None for v in uniq.tolist()], dtype=bool)[inv]]] = True
+            mask &= ~bad[objs]
+        return mask
+
     def column(self, key: str) -> np.ndarray:
         """Per object: the value of ``key`` or None (object array)."""
         out = np.full(self.n, None, dtype=object)
@@ -652,28 +700,43 @@ class _Tags:
         return out
 
 
+_REFS_TABLE = bytes.maketrans(b"N,xy", b"\n\n,,")  # a way's refs, one "id,lon,lat" row per node ('n' deleted)
+
+
 def _opl_refs(fields: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node ids, lon, lat of the ``N`` fields of ways (``Nn1x..y..,n2x..y..``) and the number of
-    references of each way, parsed by pandas' C CSV parser after four C-level replacements turn
-    the text into ``first,id,lon,lat`` rows. A reference without a location (``n5xy``) gets NaN.
-    The text holds libosmium's fixed-point coordinates in decimal (at most 7 decimals), which the
-    parser turns into the doubles ``osmium.osm.Location.lon`` gives. O(total length).
+    references of each way, parsed by pandas' C CSV parser after one C-level ``bytes.translate``
+    turns the text into ``id,lon,lat`` rows (``N`` and ``,`` to newlines, ``x`` and ``y`` to commas,
+    ``n`` deleted); a way's count is its field's commas + 1 (C-level ``str.count``). A
+    reference without a location (``n5xy``) gets NaN. The text holds libosmium's fixed-point
+    coordinates in decimal (at most 7 decimals), which the parser turns into the doubles
+    ``osmium.osm.Location.lon`` gives. O(total length).
     """
     counts = np.zeros(len(fields), dtype=np.int64)
-    body = [f for f in fields if len(f) > 1]
+    has = np.fromiter(map(len, fields), dtype=np.int64, count=len(fields)) > 1
+    body = fields if has.all() else list(itertools.compress(fields, has.tolist()))
     if not body:
         e = np.zeros(0)
         return e.astype(np.int64), e, e, counts
-    text = "".join(body).replace(",n", "\n0,").replace("Nn", "\n1,").replace("x", ",").replace("y", ",")
-    rows = pd.read_csv(io.BytesIO(text[1:].encode("ascii")), header=None, names=["first", "id", "lon", "lat"],
-                       dtype={"first": np.int8, "id": np.int64, "lon": float, "lat": float}, engine="c")
-    starts = np.flatnonzero(rows["first"].to_numpy())
-    counts[np.fromiter((len(f) > 1 for f in fields), dtype=bool, count=len(fields))] = np.diff(np.r_[starts, len(rows)])
+    raw = "".join(body).encode("ascii")
+    rows = pd.read_csv(io.BytesIO(raw.translate(_REFS_TABLE, b"n")), header=None, names=["id", "lon", "lat"],
+                       dtype={"id": np.int64, "lon": float, "lat": float}, engine="c")
+    counts[has] = np.fromiter(map(operator.methodcaller("count", ","), body), dtype=np.int64, count=len(body)) + 1
     return rows["id"].to_numpy(), rows["lon"].to_numpy(), rows["lat"].to_numpy(), counts
 
 
 _OPL_WIDTH = {"n": 4, "w": 3, "r": 3}  # fields of a node (id, tags, x, y), a way (id, tags, refs), a relation
 _OPL_META = 2  # after the id, " v<version> d<V|D>" (add_metadata=version): ``dD`` marks a deleted object
+
+
+def _opl_numbers(xs: list[str], ys: list[str]) -> np.ndarray:
+    """(n, 2) doubles of OPL ``x``/``y`` fields that all hold a location (``x14.5097046``), one C
+    parse (``np.fromstring``, correctly rounded as ``float`` is) of their joined text.
+    """
+    if not xs:
+        return np.zeros((0, 2))
+    text = (" ".join(xs) + " " + " ".join(ys)).replace("x", "").replace("y", "")
+    return np.fromstring(text, dtype=float, sep=" ").reshape(2, -1).T.copy()
 
 
 class _OrderError(Exception):
@@ -686,9 +749,11 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     ``<delete>``: libosmium's ``dD``) and those whose ids ``hidden`` gives by type (JOSM's
     ``action="delete"``). Returns the columns and the number of objects left out.
 
-    A sorted file's text holds its nodes, then its ways, then its relations: each type's block is
-    split by two C-level string operations (no Python step per line). A file with nodes after
-    ways (libosmium's location handler reads it as it streams) is first regrouped line by line.
+    A sorted file's text holds its nodes, then its ways, then its relations: the whole text is
+    split once at its whitespace (C-level, no copy of a block; OPL escapes every whitespace
+    character of keys and values: libosmium lets through printable code points up to U+05FF only,
+    never a space) and each type's tokens are a slice of the result. A file with nodes after ways
+    (libosmium's location handler reads it as it streams) is first regrouped line by line.
 
     Raises _OrderError when the ways are not sorted by id, which libosmium's area assembler
     refuses (``osmium::id_order``: 0 and negative ids first by absolute value).
@@ -696,11 +761,21 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     starts = {k: 0 if text.startswith(k) else text.find("\n" + k) + 1 for k in "nwr"}  # 0: absent or first
     present = [k for k in "nwr" if starts[k] or text.startswith(k)]
     bounds = [starts[k] for k in present] + [len(text)]
-    blocks = {k: text[lo:hi].rstrip("\n") for k, lo, hi in zip(present, bounds, bounds[1:])}
-    cols = {k: _opl_block(k, b) for k, b in blocks.items()}
-    if any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
+    n_lines = [text.count("\n", lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    if n_lines and not text.endswith("\n"):
+        n_lines[-1] += 1
+    tokens = text.split()
+    ends = np.cumsum([n * (_OPL_WIDTH[k] + _OPL_META) for k, n in zip(present, n_lines)]).tolist()
+    cols = {}
+    if not ends or ends[-1] == len(tokens):
+        cols = {k: _opl_block(k, tokens[a:b], n) for k, a, b, n in zip(present, [0, *ends], ends, n_lines)}
+    del tokens
+    if len(cols) != len(present) or any(c is None for c in cols.values()):  # types interleaved: regroup the lines by type
         lines = text.rstrip("\n").split("\n")
-        cols = {k: _opl_block(k, "\n".join([ln for ln in lines if ln.startswith(k)])) for k in present}
+        cols = {}
+        for k in present:
+            mine = [ln for ln in lines if ln.startswith(k)]
+            cols[k] = _opl_block(k, " ".join(mine).split(), len(mine))
     out, dropped = {}, 0
     for k in "nwr":
         if k not in cols:
@@ -725,16 +800,15 @@ def _opl_columns(text: str, hidden: dict[str, np.ndarray] | None = None) -> tupl
     return out, dropped
 
 
-def _opl_block(kind: str, block: str) -> list | None:
-    """The field columns of a block of OPL lines of one type (ids parsed; the version left out,
-    the visibility flag last), or None when the block holds lines of another type (the file
-    interleaves its types).
+def _opl_block(kind: str, tokens: list[str], n_lines: int) -> list | None:
+    """The field columns of the tokens of ``n_lines`` OPL lines of one type (ids parsed; the
+    version left out, the visibility flag last), or None when they hold lines of another type (the
+    file interleaves its types).
     """
     width = _OPL_WIDTH[kind] + _OPL_META
-    tokens = block.replace("\n", " ").split(" ")
     cols = [tokens[c::width] for c in range(width)]
     ids = " ".join(cols[0])
-    if len(tokens) != width * (block.count("\n") + 1) or (" " + ids).count(" " + kind) != len(cols[0]):
+    if len(tokens) != width * n_lines or (" " + ids).count(" " + kind) != len(cols[0]):
         return None
     ids = np.fromstring(ids.replace(kind, ""), dtype=np.int64, sep=" ")  # C parser
     return [ids, *cols[1 + _OPL_META:], cols[_OPL_META]]
@@ -892,9 +966,9 @@ def _scan(path: Path, s: Settings):
     for key, values in s.feature_node_values.items():
         node_feat |= tags.has_value(key, values)[:n_nodes]
     xs, ys = cols["n"][2], cols["n"][3]
-    located = np.fromiter((len(x) > 1 for x in xs), dtype=bool, count=n_nodes)
+    located = np.fromiter(map(len, xs), dtype=np.int64, count=n_nodes) > 1
     node_sel = np.flatnonzero(node_feat & located)
-    node_xy = np.array([(float(xs[i][1:]), float(ys[i][1:])) for i in node_sel.tolist()], dtype=float).reshape(-1, 2)
+    node_xy = _opl_numbers([xs[i] for i in node_sel.tolist()], [ys[i] for i in node_sel.tolist()])
 
     # ways that are streets or features: node references with their locations
     is_hw = tags.has_any(["highway"])[n_nodes:n_nodes + n_ways]
@@ -912,8 +986,10 @@ def _scan(path: Path, s: Settings):
         "osmid": ids[w_obj[hw]], "tags": [w_tags[i] for i in hw.tolist()], "n_nodes": counts[hw],
         "node_ids": refs[hw_vert], "lon": lon[hw_vert], "lat": lat[hw_vert],
         "columns": {k: tags.column(k)[w_obj[hw]] for k in s.way_columns},
+        "walk": tags.walkable(w_obj[hw], s),
     }
-    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, w_tags)
+    area_no = tags.has_value("area", ["no"])[w_obj]
+    lines_, polys, broken = _way_geometries(obj_feature[w_obj], refs, lon, lat, counts, start, area_no)
     # tagged ways (not streets: those are cut into runs) that lost nodes at the extract's edge
     unlocated = np.zeros(len(kept), dtype=bool)
     unlocated[np.repeat(np.arange(len(kept)), counts)[np.isnan(lon)]] = True
@@ -1008,7 +1084,8 @@ def _locate_negative_nodes(path: Path, refs_fields: list[str]) -> bool:
     a location (``n-5xy``). Only when the text holds one: one more pass over the file's nodes,
     in Python (editor files are small), for the negative ids.
     """
-    hit = [i for i, f in enumerate(refs_fields) if "n-" in f]
+    has = map(operator.methodcaller("__contains__", "n-"), refs_fields)  # (C-level, no bytecode per way)
+    hit = np.flatnonzero(np.fromiter(has, dtype=bool, count=len(refs_fields))).tolist()
     if not hit:
         return False
     wanted = {int(m) for i in hit for m in _NEGATIVE_REF.findall(refs_fields[i])}
@@ -1145,7 +1222,7 @@ def _ring_areas(outer: np.ndarray, inner: np.ndarray) -> shapely.Geometry:
     return shapely.multipolygons(parts) if len(parts) != 1 else parts[0]
 
 
-def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
+def _way_geometries(feature, refs, lon, lat, counts, start, area_no):
     """Lines and polygons of the feature ways, built as libosmium builds them.
 
     A feature way closed by its node ids (and not ``area=no``) is an area candidate, never a line;
@@ -1157,20 +1234,20 @@ def _way_geometries(feature, refs, lon, lat, counts, start, w_tags):
     polygon (libosmium refuses those) is repaired with ``shapely.make_valid``. Vectorised, O(R) for
     R node references.
 
-    Returns (way index, line) pairs, (way index, polygon) pairs as two (indices, geometries) tuples,
-    and the indices of repaired ways.
+    ``area_no`` says per way whether it is tagged ``area=no``. Returns (way index, line) pairs,
+    (way index, polygon) pairs as two (indices, geometries) tuples, and the indices of repaired ways.
     """
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
     fw = np.flatnonzero(feature & (counts >= 1))
     if len(fw) == 0:
         return empty, empty, []
     first, last = start[fw], start[fw] + counts[fw] - 1
-    area_ok = np.array([w_tags[i].get("area") != "no" for i in fw.tolist()], dtype=bool)
+    area_ok = ~area_no[fw]
     closed_id = refs[first] == refs[last]
     vert = np.repeat(first, counts[fw]) + ranges(counts[fw])
     owner = np.repeat(np.arange(len(fw)), counts[fw])
     complete = np.ones(len(fw), dtype=bool)
-    np.logical_and.at(complete, owner, np.isfinite(lon[vert]))
+    complete[owner[~np.isfinite(lon[vert])]] = False
     xy = np.c_[lon[vert], lat[vert]]
     rep = np.r_[False, (owner[1:] == owner[:-1]) & (xy[1:] == xy[:-1]).all(axis=1)]
     dxy, downer = xy[~rep], owner[~rep]
@@ -1307,16 +1384,36 @@ def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feat
     return set(rows["osmid"]) | set(broken)
 
 
+def _as_column(values: np.ndarray):
+    """The column pandas makes of an object array of strings and None (its ``str`` dtype where
+    strings are inferred), converted from the distinct values only and taken by their codes (a
+    city's 1M values are a few hundred strings): the same dtype and values as the frame's own
+    conversion, which turns every element. Other arrays are returned as they are.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:
+        return values
+    sample = np.empty(len(uniques) + 1, dtype=object)  # the kinds of values the column holds
+    sample[:-1] = uniques
+    dtype = pd.Series(sample if (codes < 0).any() else sample[:-1]).dtype
+    if dtype == object:
+        return values
+    return pd.array(sample[:-1], dtype=dtype).take(codes, allow_fill=True)
+
+
 def _empty_frame(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
 
 
-def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
-    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings."""
+def _ways_frame(raw: dict, clip_geom, s: Settings) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Cut ways into runs of located (and, with a clip, inside) nodes and build LineStrings.
+    Returns the frame and, per row, the index of its way in ``raw``.
+    """
     columns = ["osmid", *s.way_columns, "tags", "node_ids", "cut_start", "cut_end"]
     n_nodes = np.asarray(raw["n_nodes"], dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
     if n_nodes.sum() == 0:
-        return _empty_frame(columns)
+        return _empty_frame(columns), none
     lon, lat = raw["lon"], raw["lat"]
     ok = np.isfinite(lon)
     ids = raw["node_ids"]
@@ -1333,7 +1430,7 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     run_id = run_id[vert_keep]
     kept_idx = np.flatnonzero(ok)[vert_keep]
     if len(kept_idx) == 0:
-        return _empty_frame(columns)
+        return _empty_frame(columns), none
     run_idx = np.cumsum(np.r_[True, run_id[1:] != run_id[:-1]]) - 1  # run_id is sorted: renumber 0..
     geoms = _ragged(shapely.GeometryType.LINESTRING, np.c_[lon[kept_idx], lat[kept_idx]], run_idx)
     breaks = np.flatnonzero(np.diff(run_idx)) + 1
@@ -1344,7 +1441,7 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     ends_way = np.r_[way_of[1:] != way_of[:-1], True]
     data = {"osmid": np.asarray(raw["osmid"], dtype=np.int64)[way_idx]}
     for key in s.way_columns:
-        data[key] = raw["columns"][key][way_idx]
+        data[key] = _as_column(raw["columns"][key][way_idx])
     all_tags = raw["tags"]
     data["tags"] = [all_tags[i] for i in way_idx.tolist()]
     kept_ids = ids[kept_idx]
@@ -1353,7 +1450,8 @@ def _ways_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     data["cut_end"] = ~ends_way[last]
     frame = gpd.GeoDataFrame(data, geometry=geoms, crs=WGS84)
     # a run whose vertices all share one location has no length; drop it
-    return frame[shapely.length(frame.geometry.values) > 0].reset_index(drop=True)
+    has_length = shapely.length(frame.geometry.values) > 0
+    return frame[has_length].reset_index(drop=True), way_idx[has_length]
 
 
 def _features_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
@@ -1364,9 +1462,9 @@ def _features_frame(raw: dict, clip_geom, s: Settings) -> gpd.GeoDataFrame:
     n_node_rows = raw["n_node_rows"]
     element = np.array(["node"] * n_node_rows + ["way"] * (len(obj) - n_node_rows) + ["relation"] * len(rel["osmid"]),
                        dtype=object)
-    data = {"element": element, "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
+    data = {"element": _as_column(element), "osmid": np.r_[raw["ids"][obj], np.asarray(rel["osmid"], dtype=np.int64)]}
     for key in s.feature_columns:
-        data[key] = np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)]
+        data[key] = _as_column(np.r_[tags.column(key)[obj], np.array([t.get(key) for t in rel["tags"]], dtype=object)])
     data["tags"] = [tags.dicts[i] for i in obj.tolist()] + rel["tags"]
     geoms = np.r_[raw["geoms"], np.array(rel["geoms"], dtype=object)]
     single = shapely.get_type_id(geoms) == shapely.GeometryType.MULTIPOLYGON

@@ -22,8 +22,9 @@ import shapely
 
 from urbancover.core.compiled import compiled
 from urbancover.core.errors import InputError, NoWalkableWaysError, warn
+from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, resolve
-from urbancover.io.crs import require_crs, utm_crs_for
+from urbancover.io.crs import require_crs, transformer, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
 from urbancover.network.nearest import SegmentIndex
 
@@ -562,10 +563,20 @@ def walk_network(
         )
     if target_crs is None or not pyproj.CRS(target_crs).is_projected:
         raise InputError(f"walk_network: crs must be a projected CRS in metres, got {target_crs}.")
-    lines = lines.to_crs(target_crs)
+    geoms = lines.geometry.values
+    if shapely.has_z(geoms).any():
+        lines = lines.to_crs(target_crs)
+        coords = None
+    else:  # the vertices reprojected as GeoSeries.to_crs does (same transformer), without making LineStrings
+        coords = shapely.get_coordinates(geoms, return_index=True)
+        if not pyproj.CRS(lines.crs).is_exact_same(pyproj.CRS(target_crs)):
+            x, y = transformer(lines.crs, target_crs).transform(coords[0][:, 0], coords[0][:, 1])
+            coords = (np.c_[x, y], coords[1])
     if bounds is None:
-        bounds = tuple(float(b) for b in lines.total_bounds)
-    return Network(**_split_into_edges(lines, settings=s), bounds=bounds, settings=s)
+        xy = coords[0] if coords is not None else shapely.get_coordinates(lines.geometry.values)
+        bounds = (tuple(float(b) for b in (*np.nanmin(xy, axis=0), *np.nanmax(xy, axis=0))) if len(xy)
+                  else tuple(float(b) for b in lines.to_crs(target_crs).total_bounds))
+    return Network(**_split_into_edges(lines, settings=s, coords=coords, crs=target_crs), bounds=bounds, settings=s)
 
 
 def _chunks(ids: np.ndarray, s: Settings):
@@ -591,6 +602,26 @@ def _vertex_lines(xy: np.ndarray, offsets: np.ndarray, edges: np.ndarray) -> np.
     """LineStrings of ``edges`` from a vertex array and its per-edge offsets."""
     take, new = _vertex_rows(offsets, edges)
     return shapely.linestrings(xy[take], indices=np.repeat(np.arange(len(edges)), np.diff(new)))
+
+
+def _edge_lengths(xy: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Length of each edge (vertices ``xy[offsets[i]:offsets[i + 1]]``), summed as GEOS sums a
+    LineString's length (``shapely.length``): ``sqrt(dx * dx + dy * dy)`` per segment, added left to
+    right from the first, so the figures are the same to the bit, without making a LineString. One
+    numpy step per segment position (edges sorted by their number of segments), O(total segments).
+    """
+    d = np.diff(xy, axis=0)
+    seg = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])  # seg[k]: vertex k to k + 1 (across edges too; never read)
+    del d
+    n_seg = np.diff(offsets) - 1
+    out = seg[offsets[:-1]].copy() if len(seg) else np.zeros(len(n_seg))
+    if len(n_seg) and n_seg.max() > 1:
+        order = np.argsort(-n_seg, kind="stable")
+        active = np.searchsorted(-n_seg[order], -np.arange(1, int(n_seg.max())), side="left")  # edges with > k segments
+        first = offsets[:-1][order]
+        for k, n in enumerate(active.tolist(), start=1):
+            out[order[:n]] += seg[first[:n] + k]
+    return out
 
 
 def _coordinate_classes(xy: np.ndarray) -> np.ndarray:
@@ -619,14 +650,19 @@ def _group_sizes(*keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None) -> dict:
+def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None, coords=None, crs=None) -> dict:
     """Split lines at shared nodes into edges; returns the keyword arguments of :class:`Network`:
     node arrays, edge columns, the edges' vertex arrays and the lines' columns one row per line. No
-    LineString per edge is kept (lengths and the duplicate check make them a chunk at a time).
+    LineString per edge is kept (lengths are summed from the vertex arrays; the duplicate check
+    makes the LineStrings of the few candidate edges only). ``settings`` is unused (kept for callers).
+    ``coords``: the lines' vertices and their line numbers (``shapely.get_coordinates(...,
+    return_index=True)``) already in ``crs``, when the caller reprojected them (default: those of
+    ``lines``, in ``lines.crs``).
     """
-    s = resolve(settings)
-    geoms = lines.geometry.values
-    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+    if coords is None:
+        coords = shapely.get_coordinates(lines.geometry.values, return_index=True)
+        crs = lines.crs
+    coords, line_of = coords
     if "node_ids" in lines.columns:
         ids = np.concatenate(lines["node_ids"].to_list()).astype(np.int64)
         if len(ids) != len(coords):
@@ -649,33 +685,40 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
         first, last = first[~drop], last[~drop]
     if len(ids) == 0:
         raise NoWalkableWaysError("source: every line has zero length; no network can be built.")
-    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     shared = counts[inverse] > 1
     # a way that turns back on itself (A B A, common in exported graphs) is split at the turn so
     # the two runs become identical edges, one of which is dropped below
     turn = np.zeros(len(ids), dtype=bool)
     turn[1:-1] = ~first[1:-1] & ~last[1:-1] & (ids[:-2] == ids[2:])
     is_node = shared | first | last | turn
-    del inverse, counts, shared, turn, first, same_line, dup  # (a city's network: ~8 MB per array)
+    del counts, shared, turn, first, same_line, dup  # (a city's network: ~8 MB per array)
     # segment k runs from vertex k to k+1 (only where k is not the last vertex of its line)
     seg = np.flatnonzero(~last)
     starts_edge = is_node[seg]
     edge_of_seg = np.cumsum(starts_edge) - 1
     n_edges = int(edge_of_seg[-1]) + 1
     # vertices of each edge: the start vertex of each of its segments, plus the end of its last one
+    # an edge's segments are consecutive ones of one line: its vertices run from its start vertex
+    # to its end vertex (no sort)
     last_seg_of_edge = np.r_[np.flatnonzero(np.diff(edge_of_seg)), len(seg) - 1]
-    vert = np.concatenate([seg, seg[last_seg_of_edge] + 1])
-    vert_edge = np.concatenate([edge_of_seg, np.arange(n_edges)])
-    order = np.lexsort((vert, vert_edge))
-    vert, vert_edge = vert[order], vert_edge[order]
-    del order, edge_of_seg
-    offsets = np.r_[0, np.cumsum(np.bincount(vert_edge, minlength=n_edges))]
+    del edge_of_seg
     start_vertex = seg[starts_edge]
     end_vertex = seg[last_seg_of_edge] + 1
     del seg, starts_edge, last_seg_of_edge, is_node, last
-    node_osmid, node_pos = np.unique(np.r_[ids[start_vertex], ids[end_vertex]], return_inverse=True)
-    u, v = node_pos[:n_edges], node_pos[n_edges:]
-    del node_pos
+    n_vert = end_vertex - start_vertex + 1
+    offsets = np.r_[0, np.cumsum(n_vert)]
+    vert = np.repeat(start_vertex, n_vert) + ranges(n_vert)
+    del n_vert
+    # nodes: the distinct ids at edge ends in id order, numbered by their rank among all distinct
+    # ids (from the sort above, not a second one)
+    at_end = np.zeros(len(uniq), dtype=bool)
+    at_end[inverse[start_vertex]] = True
+    at_end[inverse[end_vertex]] = True
+    rank = np.cumsum(at_end) - 1
+    node_osmid = uniq[at_end]
+    u, v = rank[inverse[start_vertex]], rank[inverse[end_vertex]]
+    del uniq, inverse, at_end, rank
     # node coordinates: any vertex carrying that id
     node_vertex = np.empty(len(node_osmid), dtype=np.int64)
     node_vertex[u] = start_vertex
@@ -684,10 +727,7 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
     node_xy = coords[node_vertex]
     xy = coords[vert]
     del coords, line_of, ids, vert
-    del vert_edge
-    lengths = np.empty(n_edges)
-    for rows in _chunks(np.arange(n_edges), s):  # (a city's LineStrings are never all made at once)
-        lengths[rows] = shapely.length(_vertex_lines(xy, offsets, rows))
+    lengths = _edge_lengths(xy, offsets)
     # the same street mapped twice (a way retracing itself, or two ways over the same nodes) would
     # count its length twice: keep one edge per geometry, whichever direction it runs. Only edges
     # joining the same two places (nodes at the same coordinates, either way round) with as many
@@ -707,7 +747,7 @@ def _split_into_edges(lines: gpd.GeoDataFrame, settings: Settings | None = None)
     table = lines.drop(columns=drop).reset_index(drop=True)  # one row per line
     if "osmid" not in table.columns:
         table.insert(0, "source_row", lines.index.to_numpy())
-    out = {"crs": lines.crs, "node_xy": node_xy, "node_osmid": node_osmid}
+    out = {"crs": crs, "node_xy": node_xy, "node_osmid": node_osmid}
     # the way columns stay one row per way; each edge points to its way's row
     if dup.any():
         u, v, lengths, src_line = u[keep], v[keep], lengths[keep], src_line[keep]
