@@ -457,6 +457,22 @@ def _worker_init() -> None:
     """
     _WORKER["pool"] = True
     signal.signal(signal.SIGTERM, _worker_signal)
+    _load_kernels()
+
+
+def _load_kernels() -> None:
+    """In a pool or Dask worker: every compiled kernel loaded before the first task, under a lock
+    per machine, so that workers started together on a fresh install compile them once, not once
+    each (:func:`urbancover.network.kernels.load_kernels`; a no-op after the first call).
+    """
+    from urbancover.network.kernels import load_kernels
+
+    load_kernels()
+
+
+def _run_task_on_dask(args):
+    _load_kernels()
+    return _run_task_here(args)
 
 
 def _worker_signal(signum, frame) -> None:
@@ -750,7 +766,7 @@ def _run_dask(args, scheduler, progress: bool, run_file: Path) -> dict[str, str]
     lost: dict[str, str] = {}
     futures = []
     try:
-        futures = client.map(_run_task_here, args, pure=False)
+        futures = client.map(_run_task_on_dask, args, pure=False)
         names = {f.key: a[0].name for f, a in zip(futures, args)}
         for fut in _progress(dask_completed(futures), progress, len(futures)):
             if fut.status == "error":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["in_notebook", "log_line", "progress_bar"]
+__all__ = ["compiling", "in_notebook", "log_line", "progress_bar"]
 
 
 def in_notebook() -> bool:
@@ -51,3 +51,13 @@ def log_line(label: str, message: str) -> None:
     """
     prefix = f"{label}: " if label else ""
     print(f"urbancover: {time.strftime('%H:%M:%S')} {prefix}{message}", file=sys.stderr, flush=True)
+
+
+def compiling(message: str = "compiling numba kernels (first run on this machine only, a few seconds)...") -> None:
+    """The line shown when urbancover's numba kernels compile: once per process, on the first
+    compile, which happens only on a fresh install (or after numba or urbancover changed); later
+    runs load them from numba's on-disk cache. Called by :mod:`urbancover.core.compiled` (replace
+    or silence it there with :func:`~urbancover.core.compiled.set_compile_notice`). Plain English:
+    core sits below :mod:`urbancover.present.words`, so a front end in another language passes its own.
+    """
+    log_line("", message)
