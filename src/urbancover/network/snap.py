@@ -31,6 +31,7 @@ from urbancover.core.errors import InputError
 from urbancover.core.intervals import merge, total
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, transformer
+from urbancover.io.utm import lonlat_to_utm, utm_zone_of
 from urbancover.network.barriers import legs_blocked, nearest_legal
 from urbancover.network.nearest import nearest_segments
 from urbancover.network.walk import Network
@@ -139,12 +140,20 @@ class Places:
         return out
 
 
+#: points from which :func:`places` projects lon/lat to UTM with the compiled projection (fewer: pyproj,
+#: whose set-up is then most of the time, and the numbers to_crs gives to the last bit)
+COMPILED_PROJECTION_MIN = 4096
+
+
 def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     """A layer (GeoDataFrame or GeoSeries with a CRS) in ``crs``, as coordinates if it holds only
     2D points (missing and empty rows allowed), else as geometries (:func:`as_geometry`).
 
-    Points are reprojected with :func:`urbancover.io.crs.transformer` on coordinate arrays: the same numbers as
-    ``to_crs``, without making a shapely geometry per point (5-10x faster on 500k points).
+    Points are reprojected on coordinate arrays, without making a shapely geometry per point (5-10x
+    faster on 500k points): with :func:`urbancover.io.crs.transformer`, the same numbers as ``to_crs``;
+    or, for :data:`COMPILED_PROJECTION_MIN` points or more in WGS 84 lon/lat going to a WGS 84 UTM
+    zone (a network's CRS), with the compiled :func:`urbancover.io.utm.lonlat_to_utm`, within a
+    micrometre of them (nanometres as tested) at a fifth of the time.
     """
     if not isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
         return Places(None, None, as_geometry(data, crs, name))  # (raises the usual error)
@@ -159,7 +168,11 @@ def places(data: Layer, crs: pyproj.CRS, name: str) -> Places:
     else:
         coords, row = shapely.get_coordinates(geoms, return_index=True)
     if not data.crs.is_exact_same(crs):
-        x, y = transformer(data.crs, crs).transform(coords[:, 0], coords[:, 1])
+        zone = utm_zone_of(data.crs, crs) if HAVE_NUMBA and len(coords) >= COMPILED_PROJECTION_MIN else None
+        if zone is not None:  # lon/lat to a UTM zone: compiled (urbancover.io.utm), 4-5x pyproj's speed
+            x, y = lonlat_to_utm(coords[:, 0], coords[:, 1], *zone)
+        else:
+            x, y = transformer(data.crs, crs).transform(coords[:, 0], coords[:, 1])
         coords = np.column_stack([x, y])
     if row is None:
         return Places(coords, np.ones(len(geoms), dtype=bool))
