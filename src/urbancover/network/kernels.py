@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 
 from urbancover.core.compiled import HAVE_NUMBA
+from urbancover.io.utm import lonlat_to_utm
 from urbancover.network.nearest import SegmentIndex, crossing_legs, legal_segments, nearest_segments, segments_within
 from urbancover.network.snap import snap_xy
 from urbancover.network.walk import walk_network
@@ -69,6 +70,9 @@ def _call_every_kernel() -> None:
     wall = SegmentIndex.from_lines([shapely.LineString([(5, -5), (5, 5)])])
     crossing_legs(wall, xy, xy[::-1], 0.5)  # (_legs_blocked, _blocked)
     legal_segments(index, wall, xy, np.zeros(2), 100.0, 0.5)  # (_nearest_legal)
+    lon, lat = np.linspace(114.0, 114.1, 5000), np.linspace(22.5, 22.6, 5000)
+    lonlat_to_utm(lon[:2], lat[:2], 50)  # lon/lat targets: the series (_forward)
+    lonlat_to_utm(lon, lat, 50)  # and many of them, interpolated on a grid (_interpolate)
 
 
 @contextlib.contextmanager
