@@ -88,7 +88,7 @@ print(json.dumps(got))
 #: what evaluating the tiny city compiles (kernels it calls and the helpers they call), one specialisation each
 TINY_RUN_KERNELS = {
     "nearest._segments", "nearest._grid", "nearest._order_by_cell", "nearest._cell_key", "nearest._cell_box",
-    "nearest._crosses", "nearest._floordiv", "nearest._query", "nearest._seg_distance", "nearest._seg_measure",
+    "nearest._crosses", "nearest._floordiv", "nearest._zeros", "nearest._query", "nearest._seg_distance", "nearest._seg_measure",
     "walk._csr_min", "walk._heap_sort_row", "walk._sift_row",
 }
 

@@ -369,7 +369,8 @@ def _segments(coords, line):
             n += 1
     x0, y0, x1, y1, start = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     edge, rank = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    box = np.array([np.inf, np.inf, -np.inf, -np.inf])
+    bx0 = by0 = np.inf
+    bx1 = by1 = -np.inf
     run = 0.0
     k = 0
     s = 0
@@ -387,12 +388,22 @@ def _segments(coords, line):
         dy = by - ay
         run += math.sqrt(dx * dx + dy * dy)
         k += 1
-        box[0] = min(box[0], ax, bx)
-        box[1] = min(box[1], ay, by)
-        box[2] = max(box[2], ax, bx)
-        box[3] = max(box[3], ay, by)
+        bx0 = min(bx0, min(ax, bx))
+        by0 = min(by0, min(ay, by))
+        bx1 = max(bx1, max(ax, bx))
+        by1 = max(by1, max(ay, by))
         s += 1
-    return x0, y0, x1, y1, edge, start, rank, box
+    return x0, y0, x1, y1, edge, start, rank, (bx0, by0, bx1, by1)
+
+
+@compiled
+def _zeros(n):
+    """``np.zeros(n, dtype=np.int64)``, written with the np.empty every kernel uses (one numpy
+    overload fewer to compile on a fresh install)."""
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        out[i] = 0
+    return out
 
 
 @compiled
@@ -455,7 +466,7 @@ def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
         sx0[k], sy0[k], sx1[k], sy1[k] = x0[o], y0[o], x1[o], y1[o]
         sedge[k], sstart[k], srank[k] = edge[o], start[o], rank[o]
     # count the segments through each cell, then list them
-    cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
+    cell_start = _zeros(nx * ny + 1)
     for s in range(n):
         i0, i1, j0, j1, single = _cell_box(sx0[s], sy0[s], sx1[s], sy1[s], minx, miny, cell, nx, ny)
         for j in range(j0, j1 + 1):
@@ -521,7 +532,7 @@ def _seg_measure(px, py, ax, ay, bx, by, start):
 def _cell_key(px, py, minx, miny, cell, nx, ny):
     """Grid cell of each point, clamped into the grid (NaN: cell 0)."""
     n = len(px)
-    key = np.zeros(n, dtype=np.int64)
+    key = _zeros(n)
     for q in range(n):
         fx = (px[q] - minx) / cell
         fy = (py[q] - miny) / cell
@@ -536,7 +547,7 @@ def _cell_key(px, py, minx, miny, cell, nx, ny):
 def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     """Positions of the points sorted by grid cell (counting sort, O(n + cells))."""
     key = _cell_key(px, py, minx, miny, cell, nx, ny)
-    first = np.zeros(nx * ny + 1, dtype=np.int64)
+    first = _zeros(nx * ny + 1)
     for q in range(len(key)):
         first[key[q] + 1] += 1
     for c in range(nx * ny):

@@ -404,7 +404,10 @@ def csr_min(rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n: int) -> sp.csr
 @compiled
 def _csr_min(rows, cols, w, n):
     m = len(rows)
-    start = np.zeros(n + 1, dtype=np.int64)
+    start = np.empty(n + 1, dtype=np.int64)
+    start[0] = 0
+    for r in range(n):
+        start[r + 1] = 0
     for k in range(m):
         start[rows[k] + 1] += 1
     for r in range(n):
@@ -417,7 +420,8 @@ def _csr_min(rows, cols, w, n):
         c[p] = cols[k]
         d[p] = w[k]
         fill[rows[k]] += 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.empty(n + 1, dtype=np.int64)
+    indptr[0] = 0
     indices = np.empty(m, dtype=np.int32)
     data = np.empty(m)
     pos = 0
