@@ -89,7 +89,7 @@ print(json.dumps(got))
 TINY_RUN_KERNELS = {
     "nearest._segments", "nearest._grid", "nearest._order_by_cell", "nearest._cell_key", "nearest._cell_box",
     "nearest._crosses", "nearest._floordiv", "nearest._zeros", "nearest._query", "nearest._seg_distance", "nearest._seg_measure",
-    "walk._csr_min", "walk._heap_sort_row", "walk._sift_row",
+    "walk._csr_min", "walk._heap_sort_row", "walk._sift_row", "snap._on_edges",
 }
 
 

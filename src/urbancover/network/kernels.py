@@ -51,7 +51,7 @@ def load_kernels() -> float:
 
 def _call_every_kernel() -> None:
     # a network of two streets meeting at a node: the segment index (_segments, _grid, _order_by_cell),
-    # the CSR matrix (_csr_min), snapping with a point on a node (_query, _nearer_end)
+    # the CSR matrix (_csr_min), snapping with a point on a node (_query, _on_edges)
     lines = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (10, 0), (20, 0)]),
                                        shapely.LineString([(10, 0), (10, 10)])], crs=32650)
     net = walk_network(lines, filter=None)

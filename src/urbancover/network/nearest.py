@@ -399,7 +399,8 @@ def _segments(coords, line):
 @compiled
 def _zeros(n):
     """``np.zeros(n, dtype=np.int64)``, written with the np.empty every kernel uses (one numpy
-    overload fewer to compile on a fresh install)."""
+    overload fewer to compile on a fresh install).
+    """
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         out[i] = 0

@@ -306,42 +306,51 @@ def snap_xy(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: fl
     points after the network's segment index is built (once).
     """
     e, o, d = nearest_segments(network.segment_index, xy, max_distance=max_distance)
-    ok = e >= 0
-    if ok.all():
-        edge[rows], offset[rows], access[rows] = e, o, d
-    else:
-        edge[rows[ok]], offset[rows[ok]], access[rows[ok]] = e[ok], o[ok], d[ok]
-    close = np.flatnonzero(d <= NODE_TOLERANCE)
-    if len(close) == 0:
+    # one compiled pass writes the rows and places the points on a node on the node's own edge
+    far = _on_edges(xy, e, o, d, rows, network.u, network.v, network.node_xy, network.node_edge, network.length,
+                    NODE_TOLERANCE, edge, offset, access)
+    if len(far) == 0:
         return
-    node, dn = _nearer_end(xy, e, close, network.u, network.v, network.node_xy)
-    far = dn > NODE_TOLERANCE
-    if far.any():  # near a node, but the nearest edge does not end there
-        dk, nk = network.node_tree.query(xy[close[far]], distance_upper_bound=NODE_TOLERANCE)
-        hit = np.isfinite(dk)
-        node[np.flatnonzero(far)[hit]], dn[np.flatnonzero(far)[hit]] = nk[hit], dk[hit]
-    at = close[dn <= NODE_TOLERANCE]
-    node = node[dn <= NODE_TOLERANCE]
+    # near a node, but the nearest edge does not end there (a node lying on an unconnected way)
+    dk, nk = network.node_tree.query(xy[far], distance_upper_bound=NODE_TOLERANCE)
+    hit = np.isfinite(dk) & (dk <= NODE_TOLERANCE)
+    at, node = far[hit], nk[hit]
     ne = network.node_edge[node]
     edge[rows[at]] = ne
     offset[rows[at]] = np.where(network.u[ne] == node, 0.0, network.length[ne])
-    access[rows[at]] = dn[dn <= NODE_TOLERANCE]
+    access[rows[at]] = dk[hit]
 
 
 @compiled
-def _nearer_end(xy, e, rows, u, v, node_xy):
-    """For the points ``rows`` of ``xy`` on edges ``e``: the end of the edge nearer each point
-    (``u`` on a tie) and the straight distance to it. O(len(rows)).
+def _on_edges(xy, e, o, d, rows, u, v, node_xy, node_edge, length, tol, edge, offset, access):
+    """Write each snapped point (``e >= 0``) into row ``rows[k]`` of ``edge``, ``offset``,
+    ``access``; a point within ``tol`` of the nearer end of its edge (``u`` on a tie) is placed on
+    that node, on the node's own edge (``node_edge``), at the straight distance to it. Returns the
+    points within ``tol`` of their edge whose nearer end is farther than ``tol``. O(len(e)).
     """
-    node = np.empty(len(rows), dtype=np.int64)
-    dist = np.empty(len(rows))
-    for k in range(len(rows)):
-        q = rows[k]
-        a, b = u[e[q]], v[e[q]]
-        da = math.hypot(xy[q, 0] - node_xy[a, 0], xy[q, 1] - node_xy[a, 1])
-        db = math.hypot(xy[q, 0] - node_xy[b, 0], xy[q, 1] - node_xy[b, 1])
-        node[k], dist[k] = (a, da) if da <= db else (b, db)
-    return node, dist
+    far = np.empty(len(e), dtype=np.int64)
+    n_far = 0
+    for k in range(len(e)):
+        q = e[k]
+        if q < 0:
+            continue
+        r = rows[k]
+        edge[r], offset[r], access[r] = q, o[k], d[k]
+        if not d[k] <= tol:
+            continue
+        a, b = u[q], v[q]
+        da = math.hypot(xy[k, 0] - node_xy[a, 0], xy[k, 1] - node_xy[a, 1])
+        db = math.hypot(xy[k, 0] - node_xy[b, 0], xy[k, 1] - node_xy[b, 1])
+        node, dn = (a, da) if da <= db else (b, db)
+        if dn > tol:
+            far[n_far] = k
+            n_far += 1
+            continue
+        ne = node_edge[node]
+        edge[r] = ne
+        offset[r] = 0.0 if u[ne] == node else length[ne]
+        access[r] = dn
+    return far[:n_far]
 
 
 def around_barriers(network: Network, xy: np.ndarray, rows: np.ndarray, max_distance: float | None,
