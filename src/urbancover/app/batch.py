@@ -463,11 +463,13 @@ def _worker_init() -> None:
 def _load_kernels() -> None:
     """In a pool or Dask worker: every compiled kernel loaded before the first task, under a lock
     per machine, so that workers started together on a fresh install compile them once, not once
-    each (:func:`urbancover.network.kernels.load_kernels`; a no-op after the first call).
+    each (:func:`urbancover.network.kernels.load_kernels`; a no-op after the first call). A failure
+    here is left to the task, which compiles what it uses and reports its own error.
     """
     from urbancover.network.kernels import load_kernels
 
-    load_kernels()
+    with contextlib.suppress(Exception):
+        load_kernels()
 
 
 def _run_task_on_dask(args):
