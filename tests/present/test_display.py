@@ -112,11 +112,15 @@ def test_one_wrote_line_per_folder_with_its_count(tmp_path, monkeypatch, capsys)
     assert wrote_lines([tmp_path / "a.gpkg"], "zh") == [f"已写出 {tmp_path / 'a.gpkg'}"]
 
 
-def test_told_steps_and_compiling_show_only_in_an_open_display(capsys, monkeypatch):
+def test_told_steps_show_only_in_an_open_display_and_compiling_once_either_way(capsys, monkeypatch):
     monkeypatch.setattr(progress, "_COMPILED", set())
     progress.tell("nobody listens")
-    progress.compiling("the test kernels")  # no display: nothing, and not spent
     assert capsys.readouterr().err == ""
+    progress.compiling("the other kernels")  # no display: a line of its own on stderr, once
+    progress.compiling("the other kernels")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].endswith("compiling the other kernels (first run on this machine only, "
+                                                 "a few seconds; cached afterwards)")
     steps = progress.Steps(2, True, "city.osm")  # stderr is no terminal here: lines
     steps.step("writing city.gpkg")
     progress.tell("layer summary")
@@ -128,5 +132,6 @@ def test_told_steps_and_compiling_show_only_in_an_open_display(capsys, monkeypat
     assert [line.split(" ", 2)[2] for line in err] == [
         "city.osm: step 1/2 writing city.gpkg",
         "city.osm: step 1/2 writing city.gpkg: layer summary",
-        "city.osm: step 1/2 writing city.gpkg: compiling the test kernels (first run only; cached afterwards)",
+        "city.osm: step 1/2 writing city.gpkg: compiling the test kernels (first run on this machine only, a few seconds; "
+        "cached afterwards)",
     ]

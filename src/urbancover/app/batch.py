@@ -456,6 +456,24 @@ def _worker_init() -> None:
     """
     _WORKER["pool"] = True
     signal.signal(signal.SIGTERM, _worker_signal)
+    _load_kernels()
+
+
+def _load_kernels() -> None:
+    """In a pool or Dask worker: every compiled kernel loaded before the first task, under a lock
+    per machine, so that workers started together on a fresh install compile them once, not once
+    each (:func:`urbancover.network.kernels.load_kernels`; a no-op after the first call). A failure
+    here is left to the task, which compiles what it uses and reports its own error.
+    """
+    from urbancover.network.kernels import load_kernels
+
+    with contextlib.suppress(Exception):
+        load_kernels()
+
+
+def _run_task_on_dask(args):
+    _load_kernels()
+    return _run_task_here(args)
 
 
 def _worker_signal(signum, frame) -> None:
@@ -749,7 +767,7 @@ def _run_dask(args, scheduler, progress: bool, run_file: Path) -> dict[str, str]
     lost: dict[str, str] = {}
     futures = []
     try:
-        futures = client.map(_run_task_here, args, pure=False)
+        futures = client.map(_run_task_on_dask, args, pure=False)
         names = {f.key: a[0].name for f, a in zip(futures, args)}
         for fut in _progress(dask_completed(futures), progress, len(futures)):
             if fut.status == "error":

@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     args.warned = warned = _Warned.start(getattr(args, "quiet", False), getattr(args, "lang", "en"))
+    if getattr(args, "quiet", False):  # nothing but errors: not even the line of a first compile
+        from urbancover.core.compiled import set_compile_notice
+
+        set_compile_notice(None)
     try:
         with stop_on_signals():  # Ctrl-C and SIGTERM clean up (no .part file left), then one line
             return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)

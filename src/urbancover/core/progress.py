@@ -33,17 +33,25 @@ def tell(message: str) -> None:
         show(message)
 
 
-def compiling(what: str = "the network kernels") -> None:
-    """Tell the user that numba compiles ``what`` now, so the pause that follows is explained.
+def compiling(what: str = "numba kernels") -> None:
+    """Tell the user that numba compiles ``what`` now, so the pause that follows is explained: once
+    per ``what`` and process, on the first compile, which happens only on a fresh install (or after
+    numba or urbancover changed); later runs load the kernels from numba's on-disk cache.
 
-    For the compiled kernels to call just before a call that compiles (their first use after an
-    install or a cleared cache: seconds, then cached on disk). Shown as :func:`tell` shows any step,
-    so only while a display is open; each ``what`` once per process.
+    Called by :mod:`urbancover.core.compiled` (replace or silence it there with
+    :func:`~urbancover.core.compiled.set_compile_notice`). Shown as a detail of the open display
+    (:class:`Steps`: the bar's postfix, or a log line), else as one line on stderr. Plain English:
+    core sits below :mod:`urbancover.present.words`, so a front end in another language passes its own
+    notice.
     """
-    if what in _COMPILED or _DISPLAY.get() is None:
+    if what in _COMPILED:
         return
     _COMPILED.add(what)
-    tell(f"compiling {what} (first run only; cached afterwards)")
+    message = f"compiling {what} (first run on this machine only, a few seconds; cached afterwards)"
+    if _DISPLAY.get() is not None:
+        tell(message)
+    else:
+        log_line("", message)
 
 
 _COMPILED: set[str] = set()

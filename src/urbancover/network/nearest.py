@@ -357,15 +357,6 @@ def _grid_args(ix: SegmentIndex):
 
 # -- kernels ---------------------------------------------------------------------------------------
 @compiled
-def _segment_arrays(n):
-    """Empty arrays for n segments: x0, y0, x1, y1, edge, start (float), rank (int), as
-    :func:`_segments` fills them and :func:`_grid` reorders them.
-    """
-    return (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int64), np.empty(n),
-            np.empty(n, dtype=np.int64))
-
-
-@compiled
 def _segments(coords, line):
     """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
     before it (summed in order, as GEOS does), its rank along the edge, and the bounds
@@ -376,8 +367,10 @@ def _segments(coords, line):
     for i in range(m - 1):
         if line[i + 1] == line[i]:
             n += 1
-    x0, y0, x1, y1, edge, start, rank = _segment_arrays(n)
-    box = np.array([np.inf, np.inf, -np.inf, -np.inf])
+    x0, y0, x1, y1, start = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    edge, rank = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    bx0 = by0 = np.inf
+    bx1 = by1 = -np.inf
     run = 0.0
     k = 0
     s = 0
@@ -395,12 +388,23 @@ def _segments(coords, line):
         dy = by - ay
         run += math.sqrt(dx * dx + dy * dy)
         k += 1
-        box[0] = min(box[0], ax, bx)
-        box[1] = min(box[1], ay, by)
-        box[2] = max(box[2], ax, bx)
-        box[3] = max(box[3], ay, by)
+        bx0 = min(bx0, min(ax, bx))
+        by0 = min(by0, min(ay, by))
+        bx1 = max(bx1, max(ax, bx))
+        by1 = max(by1, max(ay, by))
         s += 1
-    return x0, y0, x1, y1, edge, start, rank, box
+    return x0, y0, x1, y1, edge, start, rank, (bx0, by0, bx1, by1)
+
+
+@compiled
+def _zeros(n):
+    """``np.zeros(n, dtype=np.int64)``, written with the np.empty every kernel uses (one numpy
+    overload fewer to compile on a fresh install).
+    """
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        out[i] = 0
+    return out
 
 
 @compiled
@@ -451,14 +455,19 @@ def _grid(x0, y0, x1, y1, edge, start, rank, minx, miny, cell, nx, ny):
     segments through each cell (in segment order). Two counting sorts, O(S + cells).
     """
     n = len(x0)
-    order = _order_by_cell((x0 + x1) * 0.5, (y0 + y1) * 0.5, minx, miny, cell, nx, ny)
-    sx0, sy0, sx1, sy1, sedge, sstart, srank = _segment_arrays(n)
+    mx, my = np.empty(n), np.empty(n)
+    for k in range(n):  # (a loop, not array arithmetic: numba compiles a loop faster)
+        mx[k] = (x0[k] + x1[k]) * 0.5
+        my[k] = (y0[k] + y1[k]) * 0.5
+    order = _order_by_cell(mx, my, minx, miny, cell, nx, ny)
+    sx0, sy0, sx1, sy1, sstart = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    sedge, srank = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     for k in range(n):
         o = order[k]
         sx0[k], sy0[k], sx1[k], sy1[k] = x0[o], y0[o], x1[o], y1[o]
         sedge[k], sstart[k], srank[k] = edge[o], start[o], rank[o]
     # count the segments through each cell, then list them
-    cell_start = np.zeros(nx * ny + 1, dtype=np.int64)
+    cell_start = _zeros(nx * ny + 1)
     for s in range(n):
         i0, i1, j0, j1, single = _cell_box(sx0[s], sy0[s], sx1[s], sy1[s], minx, miny, cell, nx, ny)
         for j in range(j0, j1 + 1):
@@ -524,7 +533,7 @@ def _seg_measure(px, py, ax, ay, bx, by, start):
 def _cell_key(px, py, minx, miny, cell, nx, ny):
     """Grid cell of each point, clamped into the grid (NaN: cell 0)."""
     n = len(px)
-    key = np.zeros(n, dtype=np.int64)
+    key = _zeros(n)
     for q in range(n):
         fx = (px[q] - minx) / cell
         fy = (py[q] - miny) / cell
@@ -539,7 +548,7 @@ def _cell_key(px, py, minx, miny, cell, nx, ny):
 def _order_by_cell(px, py, minx, miny, cell, nx, ny):
     """Positions of the points sorted by grid cell (counting sort, O(n + cells))."""
     key = _cell_key(px, py, minx, miny, cell, nx, ny)
-    first = np.zeros(nx * ny + 1, dtype=np.int64)
+    first = _zeros(nx * ny + 1)
     for q in range(len(key)):
         first[key[q] + 1] += 1
     for c in range(nx * ny):
@@ -798,9 +807,7 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
                         n += 1
             # by distance, then lowest edge, then first segment along it (the plain kernel's ties)
             keys = cand[:n]
-            o = np.argsort(seg_rank[keys], kind="mergesort")
-            o = o[np.argsort(seg_edge[keys[o]], kind="mergesort")]
-            o = o[np.argsort(cd[:n][o], kind="mergesort")]
+            o = _by_distance(keys, cd, seg_edge, seg_rank)
             for m in range(n):
                 s = keys[o[m]]
                 ax, ay, bx, by = x0[s], y0[s], x1[s], y1[s]
@@ -829,3 +836,46 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
             lo = r
             r = min(max(2.0 * r, r + 20.0), limit)
     return 0
+
+
+@compiled
+def _before(i, j, keys, cd, seg_edge, seg_rank):
+    """Whether candidate ``i`` comes before ``j``: nearer, then lower edge, then first along it
+    (a total order: no two candidates are the same segment).
+    """
+    if cd[i] != cd[j]:
+        return cd[i] < cd[j]
+    a, b = keys[i], keys[j]
+    if seg_edge[a] != seg_edge[b]:
+        return seg_edge[a] < seg_edge[b]
+    return seg_rank[a] < seg_rank[b]
+
+
+@compiled
+def _by_distance(keys, cd, seg_edge, seg_rank):
+    """Positions ``0..n-1`` of the ``n = len(keys)`` candidates in :func:`_before` order: a heap sort, O(n log n),
+    written out (numba's own argsort costs ~1 s of compiling per key type on a fresh install).
+    """
+    n = len(keys)  # (not an argument: a literal 0 in the caller would compile a second specialisation)
+    o = np.arange(n)
+    for root in range(n // 2 - 1, -1, -1):
+        _sift(o, root, n, keys, cd, seg_edge, seg_rank)
+    for end in range(n - 1, 0, -1):
+        o[0], o[end] = o[end], o[0]
+        _sift(o, end - end, end, keys, cd, seg_edge, seg_rank)
+    return o
+
+
+@compiled
+def _sift(o, root, end, keys, cd, seg_edge, seg_rank):
+    """Move ``o[root]`` down the max-heap ``o[:end]`` (:func:`_by_distance`)."""
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and _before(o[child], o[child + 1], keys, cd, seg_edge, seg_rank):
+            child += 1
+        if not _before(o[root], o[child], keys, cd, seg_edge, seg_rank):
+            return
+        o[root], o[child] = o[child], o[root]
+        root = child
