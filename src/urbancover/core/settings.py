@@ -248,7 +248,7 @@ class Settings:
     #: width; the reached lengths are exact whatever this is).
     service_area_quad_segs: int = 4
 
-    #: Before and after (urbancover.compare): a home, compound or facility whose OSM id is not in the
+    #: Before and after (urbancover.compare, urbancover.change): a home, compound or facility whose OSM id is not in the
     #: other evaluation is the same one when its point (a home's point on its footprint, as the rules
     #: measure it) lies within this many metres of one there that is not matched by id either (the
     #: nearest, one to one). A building redrawn or split from a way into a relation gets a new id but

@@ -144,7 +144,7 @@ def write_report(report, path: str | os.PathLike, format: str | None = None, *, 
 def write_tables(tables: dict, path: str | os.PathLike) -> Path:
     """Write named tables and layers (``{name: DataFrame or GeoDataFrame}``) to one GeoPackage,
     replacing it atomically: the writer of :func:`write_report` for tables that are not a report's
-    (:meth:`urbancover.compare.Comparison.to_gpkg`'s change tables).
+    (:meth:`urbancover.change.Comparison.to_gpkg`'s change tables).
     """
     unsafe = [name for name in tables if not ID_PATTERN.match(str(name))]
     if unsafe:

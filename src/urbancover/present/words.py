@@ -246,7 +246,7 @@ ZONE_HEADERS = {
            "note": "note", "files": "files", "warning": "warning"},
 }
 
-#: Words of before and after (urbancover.compare): the change map's title and legend, the command
+#: Words of before and after (urbancover.compare, urbancover.change): the change map's title and legend, the command
 #: line's table, and the change of each home, street piece or facility (the files' ``change`` column
 #: holds the English key; ``change_<key with _>`` says it).
 COMPARE = {

@@ -933,7 +933,7 @@ def change_map(
     settings: Settings | None = None,
 ):
     """Static map of what changed for one rule between two evaluations
-    (:func:`urbancover.compare.compare`): homes newly served (green) and no longer served (dark
+    (:func:`urbancover.compare`): homes newly served (green) and no longer served (dark
     red), homes still not served (light red), street demand newly served or no longer served (thick
     green / red lines), facilities added (green star) and removed (red cross), over the after
     evaluation's streets, compounds and homes; title, share before and after with its size, legend,
@@ -942,7 +942,7 @@ def change_map(
     Parameters
     ----------
     comparison
-        A :class:`urbancover.compare.Comparison`.
+        A :class:`urbancover.change.Comparison`.
     rule_id
         A rule of the comparison.
     lang, path, dpi, paper, orientation, settings

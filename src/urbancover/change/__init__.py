@@ -9,9 +9,10 @@
 >>> change.to_gpkg("change.gpkg")                                          # doctest: +SKIP
 
 The package sits above :mod:`urbancover.report` (its change maps are drawn there, by the static
-maps' conventions) and below :mod:`urbancover.app`.
+maps' conventions) and below :mod:`urbancover.app`. (It is not named ``compare``: ``urbancover.compare``
+is the function.)
 """
 
-from urbancover.compare.change import Comparison, compare
+from urbancover.change.compare import Comparison, compare
 
 __all__ = ["Comparison", "compare"]
