@@ -19,7 +19,7 @@ import pytest
 from osmfactory import square, write_osm
 
 import urbancover as uc
-from urbancover.app.cli import main
+from urbancover.app.cli import _width, main
 from urbancover.core.errors import InputError, UnknownRuleError
 from urbancover.present.words import COMPARE
 from urbancover.siting import add_sites, site_facilities
@@ -185,8 +185,17 @@ def test_cli_compare(tiny, tmp_path, capsys):
     d = tiny["dir"]
     out = tmp_path / "out"
     code = main(["compare", str(d / "one.osm"), str(d / "two.osm"), "--rules", str(tiny["rules"]), "--area", "bounds",
-                 "--only", "bus_stop_500", "--out", str(out), "--lang", "en", "-q"])
+                 "--only", "bus_stop_500", "--out", str(out), "--lang", "zh"])
     assert code == 0
+    table = capsys.readouterr().out.splitlines()
+    W = COMPARE["zh"]
+    assert table[0].split()[:2] == [W["col_rule"], W["col_share"]]
+    # the columns line up by display width (a hanzi takes two columns): every line as wide as the header
+    assert _width(table[1]) == _width(table[0])
+    # residents: each home 20 x 20 m x 6 floors / 35 m² a person = 68.6 (settings' estimate), 137.1 in all
+    assert table[1].split() == ["bus_stop_500", "50.0%", "→", "100.0%", "69/137", "→", "137/137", "1/2", "→", "2/2", "+1",
+                                "/", "-0", "+1", "/", "-0"]
+    assert table[-1] == f"{W['wrote']} {out / 'one_vs_two_maps' / 'bus_stop_500.png'}"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["one_vs_two.gpkg", "one_vs_two_maps"]
     assert [p.name for p in (out / "one_vs_two_maps").iterdir()] == ["bus_stop_500.png"]
     homes = pyogrio.read_dataframe(out / "one_vs_two.gpkg", layer="change_homes")

@@ -498,35 +498,66 @@ def _compare(args) -> int:
 
 
 def change_table(comparison, lang: str = "zh") -> str:
-    """The change of each rule as a plain text table in ``lang``: the share before and after with
-    its size, homes served before and after, homes newly served / no longer served, street metres
-    newly served / no longer served, facilities added / removed.
+    """The change of each rule as a plain text table in ``lang``, its columns lined up by display
+    width (a hanzi takes two): the share before and after, served of all before and after, homes
+    served, homes newly served / no longer served, street metres newly served / no longer served,
+    facilities added / removed.
     """
-    from urbancover.change.compare import share_change
+    from urbancover.change.compare import size_change
+    from urbancover.present.formats import share
     from urbancover.present.words import COMPARE
 
     W = COMPARE[lang]
 
     def n(v):
-        return "" if pd.isna(v) else f"{int(v):,}"
-
-    def m(v):
-        return "" if pd.isna(v) else f"{v:,.0f} m"
+        return f"{int(v):,}"
 
     rows = []
     for rid, r in comparison.summary.iterrows():
-        rows.append({W["col_rule"]: rid, W["col_share"]: share_change(r, lang),
-                     W["col_homes"]: "" if pd.isna(r["homes_before"]) else
-                     f"{n(r['homes_served_before'])}/{n(r['homes_before'])} → {n(r['homes_served_after'])}/{n(r['homes_after'])}",
-                     W["col_newly"]: "" if pd.isna(r["homes_newly_served"]) else
-                     f"+{n(r['homes_newly_served'])} / -{n(r['homes_newly_unserved'])}",
-                     W["col_street"]: "" if pd.isna(r["street_m_newly_served"]) else
-                     f"+{m(r['street_m_newly_served'])} / -{m(r['street_m_newly_unserved'])}",
-                     W["col_facilities"]: "" if pd.isna(r["facilities_added"]) else
-                     f"+{n(r['facilities_added'])} / -{n(r['facilities_removed'])}"})
-    t = pd.DataFrame(rows, columns=[W[k] for k in ("col_rule", "col_share", "col_homes", "col_newly", "col_street",
-                                                   "col_facilities")])
-    return t.to_string(index=False)
+        shared = r["unit"] != ""
+        rows.append([
+            rid,
+            f"{share(r['value_before'])} → {share(r['value_after'])}" if shared
+            else f"{value(r['value_before'])} → {value(r['value_after'])}",
+            size_change(r, lang) if shared else "",
+            "" if pd.isna(r["homes_before"]) else
+            f"{n(r['homes_served_before'])}/{n(r['homes_before'])} → {n(r['homes_served_after'])}/{n(r['homes_after'])}",
+            "" if pd.isna(r["homes_newly_served"]) else f"+{n(r['homes_newly_served'])} / -{n(r['homes_newly_unserved'])}",
+            "" if pd.isna(r["street_m_newly_served"]) else
+            f"+{r['street_m_newly_served']:,.0f} / -{r['street_m_newly_unserved']:,.0f}",
+            "" if pd.isna(r["facilities_added"]) else f"+{n(r['facilities_added'])} / -{n(r['facilities_removed'])}",
+        ])
+    headers = [W[k] for k in ("col_rule", "col_share", "col_size", "col_homes", "col_newly", "col_street", "col_facilities")]
+    return _text_table(headers, rows)
+
+
+def value(v) -> str:
+    """A rule's value that is not a share, for the change table."""
+    from urbancover.present.formats import value as fmt
+
+    return fmt(v)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: East Asian wide and fullwidth characters two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _text_table(headers: list[str], rows: list[list[str]]) -> str:
+    """Rows under headers, the first column left-aligned and the others right-aligned, by display
+    width; columns empty in every row are left out.
+    """
+    keep = [k for k in range(len(headers)) if k == 0 or any(r[k] for r in rows)]
+    table = [[headers[k] for k in keep]] + [[r[k] for k in keep] for r in rows]
+    widths = [max(_width(row[k]) for row in table) for k in range(len(keep))]
+    lines = []
+    for row in table:
+        cells = [c + " " * (w - _width(c)) if k == 0 else " " * (w - _width(c)) + c
+                 for k, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def summary_table(summary, lang: str = "zh") -> str:

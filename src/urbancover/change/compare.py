@@ -148,20 +148,40 @@ class Comparison:
 
 
 def share_change(row, lang: str) -> str:
-    """``"residents served 37.7% → 100.0% (2,526 → 6,702 of 6,702)"`` for a summary row of a
-    comparison (a rule's value that is not a share: ``"value 1.2 → 1.5"``).
+    """``"residents served 37.7% → 100.0% (2,526/6,702 → 6,702/6,702)"`` for a summary row of a
+    comparison (a rule's value that is not a share: ``"1.2 → 1.5"``).
     """
     W = COMPARE[check_lang(lang)]
-    if _missing(row["size_before"]) and _missing(row["size_after"]):
+    if row["unit"] not in UNIT_WORDS[lang]:
         return f"{_value(row['value_before'])} → {_value(row['value_after'])}"
-    unit = row["unit"]
-    what = {"zh": {"residents": "居民", "buildings": "住宅", "compounds": "小区", "street": "街道"},
-            "en": {"residents": "residents", "buildings": "homes", "compounds": "compounds", "street": "street"}}[lang][unit]
-    text = W["share"].format(what=what, before=share(row["value_before"]), after=share(row["value_after"]))
-    km = unit == "street"
-    sizes = (f"{number(row['served_before'], km)}/{number(row['size_before'], km)} → "
-             f"{number(row['served_after'], km)}/{number(row['size_after'], km)}")
-    return f"{text}（{sizes}{' 公里' if km else ''}）" if lang == "zh" else f"{text} ({sizes}{' km' if km else ''})"
+    text = W["share"].format(what=UNIT_WORDS[lang][row["unit"]], before=share(row["value_before"]),
+                             after=share(row["value_after"]))
+    return f"{text}（{size_change(row, lang)}）" if lang == "zh" else f"{text} ({size_change(row, lang)})"
+
+
+#: What a rule's share is of, per unit, in words.
+UNIT_WORDS = {"zh": {"residents": "居民", "buildings": "住宅", "compounds": "小区", "street": "街道"},
+              "en": {"residents": "residents", "buildings": "homes", "compounds": "compounds", "street": "street"}}
+
+
+def size_change(row, lang: str, unit: bool = False) -> str:
+    """``"2,526/6,702 → 6,702/6,702"`` (served of all, before and after; km of street with
+    ``" km"``); with ``unit`` followed by what is counted (``"residents"``); "—" for a side with
+    nothing to serve.
+    """
+    km = row["unit"] == "street"
+
+    def side(served, size):
+        if _missing(size) or size == 0 or _missing(served):
+            return "—"
+        return f"{number(served, km)}/{number(size, km)}"
+
+    text = f"{side(row['served_before'], row['size_before'])} → {side(row['served_after'], row['size_after'])}"
+    if km:
+        text += " 公里" if lang == "zh" else " km"
+    elif unit and row["unit"] in UNIT_WORDS[lang]:
+        text += ("" if lang == "zh" else " ") + UNIT_WORDS[lang][row["unit"]]
+    return text
 
 
 def compare(before: Report, after: Report, *, rules: list[str] | None = None, settings: Settings | None = None) -> Comparison:
