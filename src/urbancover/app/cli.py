@@ -5,6 +5,7 @@
                                [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
     urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
     urbancover compare BEFORE AFTER [same inputs] [--after-facilities RULE=FILE ...] [--only RULE ...] [--maps png|pdf]
+                               [--report]
     urbancover rules list | show NAME_OR_FILE | check FILE | copy PRESET FILE
     urbancover batch EXTRACT... --out DIR [--districts FILE] [--scheduler ADDRESS] [--workers N]
                                 [--report] [--maps [png|pdf]] [--overwrite] [--wait SECONDS]
@@ -83,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="facility layers of the after state only, replacing OSM's, e.g. bus_stop_500=stops_and_sites.geojson")
     c.add_argument("--only", nargs="+", metavar="RULE", help="compare only these rule ids")
     c.add_argument("--maps", choices=("png", "pdf"), default="png", help="format of the change maps (default png)")
+    c.add_argument("--report", action="store_true", help="also write the before-and-after HTML page (the change table, "
+                                                         "notes and change maps in one file)")
     c.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write")
 
     r = sub.add_parser("rules", help="list the presets, show a rule set, or check a rule file")
@@ -448,7 +451,7 @@ def _zones(args) -> int:
 def _compare(args) -> int:
     from urbancover.app.batch import write_change_maps
     from urbancover.change import compare
-    from urbancover.core.files import FolderLock, OutputGuard, safe_name
+    from urbancover.core.files import FolderLock, OutputGuard, atomic_path, safe_name
     from urbancover.evaluation.validate import check_facility_keys
 
     for flag, path in (("BEFORE", args.before), ("AFTER", args.after)):
@@ -468,8 +471,9 @@ def _compare(args) -> int:
     rids = [r.id for r in ruleset if args.only is None or r.id in args.only]
 
     def planned():
-        return [guard.target(f"{name}.gpkg")] + [guard.target(f"{name}_maps", f"{safe_name(rid, 'rule')}.{args.maps}")
-                                                 for rid in rids if KINDS[ruleset[rid].kind].distance]
+        return ([guard.target(f"{name}.gpkg")] + ([guard.target(f"{name}.html")] if args.report else [])
+                + [guard.target(f"{name}_maps", f"{safe_name(rid, 'rule')}.{args.maps}")
+                   for rid in rids if KINDS[ruleset[rid].kind].distance])
 
     planned()  # refuse a foreign file or an input in the way before the evaluations
     before = _evaluate(args, only=args.only)
@@ -484,6 +488,11 @@ def _compare(args) -> int:
         written = [guard.wrote(change.to_gpkg(guard.target(f"{name}.gpkg")))]
         written += [guard.wrote(p) for p in write_change_maps(change, lambda rid: guard.target(
             f"{name}_maps", f"{safe_name(rid, 'rule')}.{args.maps}"), lang=args.lang)]
+        if args.report:
+            page = guard.target(f"{name}.html")
+            with atomic_path(page) as part:
+                change.to_html(part, lang=args.lang)
+            written.append(guard.wrote(page))
     if not args.quiet:
         from urbancover.present.words import COMPARE
 

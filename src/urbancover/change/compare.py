@@ -132,6 +132,14 @@ class Comparison:
                 out[name] = layer
         return out
 
+    def to_html(self, path: str | os.PathLike, *, lang: str = "zh", **kwargs) -> Path:
+        """Write the before-and-after page (:func:`urbancover.report.page.change_report`: the change
+        of every rule, the notes and the change maps, in one self-contained HTML file).
+        """
+        from urbancover.report.page import change_report
+
+        return change_report(self, path, lang=lang, **kwargs)
+
     def plot(self, rule_id: str, *, lang: str = "zh", path: str | os.PathLike | None = None, **kwargs):
         """The change map of one rule (:func:`urbancover.report.static.change_map`, same keywords:
         ``paper``, ``orientation``, ``dpi``, ``settings``); returns the matplotlib Figure.
