@@ -32,7 +32,7 @@ from urbancover.evaluation.export import street_distances
 from urbancover.evaluation.measure import LAYER_UNITS, demand_places
 from urbancover.present import Note, say
 from urbancover.present.formats import check_lang, number, share
-from urbancover.present.words import COMPARE
+from urbancover.present.words import COMPARE, LAYER_WORDS
 
 #: Values of the ``change`` column: of homes, compounds and street pieces; of facilities.
 SERVED, UNSERVED = "newly served", "newly unserved"
@@ -160,16 +160,11 @@ def share_change(row, lang: str) -> str:
     comparison (a rule's value that is not a share: ``"1.2 → 1.5"``).
     """
     W = COMPARE[check_lang(lang)]
-    if row["unit"] not in UNIT_WORDS[lang]:
+    if row["unit"] not in LAYER_WORDS[lang]:
         return f"{_value(row['value_before'])} → {_value(row['value_after'])}"
-    text = W["share"].format(what=UNIT_WORDS[lang][row["unit"]], before=share(row["value_before"]),
+    text = W["share"].format(what=LAYER_WORDS[lang][row["unit"]], before=share(row["value_before"]),
                              after=share(row["value_after"]))
     return f"{text}（{size_change(row, lang)}）" if lang == "zh" else f"{text} ({size_change(row, lang)})"
-
-
-#: What a rule's share is of, per unit, in words.
-UNIT_WORDS = {"zh": {"residents": "居民", "buildings": "住宅", "compounds": "小区", "street": "街道"},
-              "en": {"residents": "residents", "buildings": "homes", "compounds": "compounds", "street": "street"}}
 
 
 def size_change(row, lang: str, unit: bool = False) -> str:
@@ -186,9 +181,9 @@ def size_change(row, lang: str, unit: bool = False) -> str:
 
     text = f"{side(row['served_before'], row['size_before'])} → {side(row['served_after'], row['size_after'])}"
     if km:
-        text += " 公里" if lang == "zh" else " km"
-    elif unit and row["unit"] in UNIT_WORDS[lang]:
-        text += ("" if lang == "zh" else " ") + UNIT_WORDS[lang][row["unit"]]
+        text += " " + COMPARE[lang]["km"]
+    elif unit and row["unit"] in LAYER_WORDS[lang]:
+        text += ("" if lang == "zh" else " ") + LAYER_WORDS[lang][row["unit"]]
     return text
 
 

@@ -282,6 +282,7 @@ COMPARE = {
         "change_newly_served": "新覆盖", "change_newly_unserved": "失去覆盖", "change_added": "新增", "change_removed": "撤除",
         "wrote": "已写出",
         "note": "说明",
+        "km": "公里",
     },
     "en": {
         "title": "{name}: before and after",
@@ -316,6 +317,7 @@ COMPARE = {
         "change_removed": "removed",
         "wrote": "wrote",
         "note": "note",
+        "km": "km",
     },
 }
 
