@@ -529,7 +529,7 @@ def _changed_streets(before: Report, after: Report, rid: str, s: Settings) -> li
     sb, lb, vb = _street_samples(before, rid, step, crs)
     sa, la, va = _street_samples(after, rid, step, crs)
     out = []
-    for change, (segs, length, served), (other, other_served) in (
+    for change, (segs, _, served), (other, other_served) in (
             (SERVED, (sa, la, va), (sb, vb)), (UNSERVED, (sb, lb, vb), (sa, va))):
         if len(segs) == 0 or len(other) == 0:
             continue
@@ -542,16 +542,10 @@ def _changed_streets(before: Report, after: Report, rid: str, s: Settings) -> li
         rows = np.flatnonzero(want)[q[hit]]
         if len(rows) == 0:
             continue
-        merged = shapely.line_merge(shapely.union_all(segs[rows]))
+        # consecutive segments share their ends exactly: joined without noding (a city's are many)
+        merged = shapely.line_merge(shapely.multilinestrings(segs[rows]))
         for part in shapely.get_parts(merged):
             out.append({"rule": rid, "change": change, "length_m": float(part.length), "geometry": part})
-        # the exact metres of the segments (a merge may round a hair)
-        total = float(length[rows].sum())
-        got = sum(p["length_m"] for p in out if p["change"] == change and p["rule"] == rid)
-        if got > 0:
-            for p in out:
-                if p["change"] == change and p["rule"] == rid:
-                    p["length_m"] *= total / got
     return out
 
 
