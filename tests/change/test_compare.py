@@ -214,13 +214,16 @@ def test_cli_compare(tiny, tmp_path, capsys):
 
 
 @pytest.fixture(scope="module")
-def sited(shenzhen_osm, shenzhen_net):
-    """The sample before, the siting for bus_stop_500, and the sample with its sites built."""
+def sited(shenzhen_osm):
+    """The sample before, the siting for bus_stop_500, and the sample with its sites built (on a
+    network of this module's own: an evaluation gives its network the extract's barriers, and the
+    session's ``shenzhen_net`` must stay as other tests expect it)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        before = uc.evaluate(shenzhen_osm, only=["bus_stop_500"], network=shenzhen_net)
+        net = uc.walk_network(shenzhen_osm)
+        before = uc.evaluate(shenzhen_osm, only=["bus_stop_500"], network=net)
         res = site_facilities(before, "bus_stop_500")
-        after = uc.evaluate(add_sites(shenzhen_osm, res.sites, res.facility_tags), only=["bus_stop_500"], network=shenzhen_net)
+        after = uc.evaluate(add_sites(shenzhen_osm, res.sites, res.facility_tags), only=["bus_stop_500"], network=net)
     return before, res, after, uc.compare(before, after)
 
 
