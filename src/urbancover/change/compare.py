@@ -282,9 +282,13 @@ def _input_notes(before: Report, after: Report) -> list:
     """Notes on inputs that make a comparison doubtful: different areas, different settings."""
     notes = []
     a_area = after.context.area
-    b_area = gpd.GeoSeries([before.context.area], crs=before.context.crs).to_crs(after.context.crs).iloc[0]
-    union = shapely.union(a_area, b_area).area
-    shared = shapely.intersection(a_area, b_area).area / union if union > 0 else 1.0
+    b_area = before.context.area
+    if before.context.crs != after.context.crs:
+        b_area = gpd.GeoSeries([b_area], crs=before.context.crs).to_crs(after.context.crs).iloc[0]
+    shared = 1.0
+    if not shapely.equals_exact(a_area, b_area, tolerance=0.01):  # (a city's built-up land: a costly union)
+        union = shapely.union(a_area, b_area).area
+        shared = shapely.intersection(a_area, b_area).area / union if union > 0 else 1.0
     if shared < 0.99:
         notes.append(Note("compare.area", before=b_area.area / 1e6, after=a_area.area / 1e6, shared=shared))
     sb, sa = before.context.settings.as_dict(), after.context.settings.as_dict()
@@ -494,57 +498,79 @@ def _point_table(fac: gpd.GeoDataFrame, crs) -> _Side:
     return _home_table(fac, crs)
 
 
-def _street_samples(report: Report, rid: str, step: float, crs):
-    """Street demand of a rule as short segments (at most ``step`` metres): ``(segments, length,
-    served)``, the walkable streets from the distances along them (cut where a distance crosses
-    the threshold) and the roads that are not walkable (measured at their pieces' middles).
+@dataclass
+class _Streets:
+    """A rule's street demand on one side: its pieces (lines of one status: cut where a distance
+    crosses the threshold) with ``served``, and the pieces cut into samples of at most the step:
+    their ends ``a``, ``b`` (coordinates), ``length`` and ``served``.
+    """
+
+    pieces: np.ndarray
+    served: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    length: np.ndarray
+    sample_served: np.ndarray
+
+
+def _street_samples(report: Report, rid: str, step: float, crs) -> _Streets:
+    """A rule's street demand (:class:`_Streets`): the walkable streets from the distances along
+    them, and the roads that are not walkable (measured at their pieces' middles).
     """
     m = report.results[rid].measurement
     pieces = street_distances(report, rid, step=np.inf)
     pieces = pieces[pieces["demand"].to_numpy(dtype=bool)]
-    geoms = [pieces.geometry.values]
+    geoms = [np.asarray(pieces.geometry.values, dtype=object)]
     served = [pieces["served"].to_numpy(dtype=bool)]
     if m.roads is not None and len(m.roads):
         geoms.append(np.asarray(m.roads.geometry, dtype=object))
         served.append((m.roads.network_m <= m.limits).all(axis=1))
     geoms, served = np.concatenate(geoms), np.concatenate(served)
     if report.context.crs != crs:
-        geoms = gpd.GeoSeries(geoms, crs=report.context.crs).to_crs(crs).values
-    parts, of = shapely.get_parts(shapely.segmentize(np.asarray(geoms, dtype=object), step), return_index=True)
+        geoms = np.asarray(gpd.GeoSeries(geoms, crs=report.context.crs).to_crs(crs).values, dtype=object)
+    parts, of = shapely.get_parts(shapely.segmentize(geoms, step), return_index=True)
     xy, idx = shapely.get_coordinates(parts, return_index=True)
     same = idx[1:] == idx[:-1]
     a, b = xy[:-1][same], xy[1:][same]
     length = np.hypot(*(b - a).T)
     keep = length > 0
-    segs = shapely.linestrings(np.stack([a[keep], b[keep]], axis=1)) if keep.any() else np.zeros(0, dtype=object)
-    return segs, length[keep], served[of[idx[:-1][same]]][keep]
+    return _Streets(geoms, served, a[keep], b[keep], length[keep], served[of[idx[:-1][same]]][keep])
 
 
 def _changed_streets(before: Report, after: Report, rid: str, s: Settings) -> list[dict]:
-    """Street demand newly served and no longer served: each sample segment of one side matched to
-    the other side's street demand within ``compare_match_m`` (by its middle); merged into lines.
+    """Street demand newly served and no longer served: each sample of one side served there,
+    matched by its middle to the nearest piece of the other side's street demand within
+    ``compare_match_m``, that piece not served; the samples joined into lines.
+
+    Cost: O(S log P) for S samples and P pieces (one STRtree of the other side's pieces, the
+    samples' middles as points, lines made only for the samples that changed).
     """
     crs = after.context.crs
     step, tol = float(s.compare_street_step_m), float(s.compare_match_m)
-    sb, lb, vb = _street_samples(before, rid, step, crs)
-    sa, la, va = _street_samples(after, rid, step, crs)
+    sides = {SERVED: (_street_samples(after, rid, step, crs), None), UNSERVED: (_street_samples(before, rid, step, crs), None)}
+    sides[SERVED] = (sides[SERVED][0], sides[UNSERVED][0])  # after, matched to before
+    sides[UNSERVED] = (sides[UNSERVED][0], sides[SERVED][0])  # before, matched to after
     out = []
-    for change, (segs, _, served), (other, other_served) in (
-            (SERVED, (sa, la, va), (sb, vb)), (UNSERVED, (sb, lb, vb), (sa, va))):
-        if len(segs) == 0 or len(other) == 0:
+    for change, (this, other) in sides.items():
+        rows = np.flatnonzero(this.sample_served)  # SERVED: served after; UNSERVED: served before
+        unserved = np.flatnonzero(~other.served)
+        if len(rows) == 0 or len(unserved) == 0:
             continue
-        want = served  # SERVED: served after; UNSERVED: served before
-        mids = shapely.line_interpolate_point(segs[want], 0.5, normalized=True)
-        (q, o), _ = shapely.STRtree(other).query_nearest(mids, max_distance=tol, return_distance=True, all_matches=False)
+        mids = shapely.points((this.a[rows] + this.b[rows]) / 2.0)
+        # only samples near an unserved piece of the other side can have changed (most are not: one
+        # query against the fewer unserved pieces, then the nearest piece for those only)
+        near = np.unique(shapely.STRtree(other.pieces[unserved]).query(mids, predicate="dwithin", distance=tol)[0])
+        rows, mids = rows[near], mids[near]
+        (q, o), _ = shapely.STRtree(other.pieces).query_nearest(mids, max_distance=tol, return_distance=True,
+                                                                 all_matches=False)
         _, first = np.unique(q, return_index=True)
         q, o = q[first], o[first]
-        hit = ~other_served[o]  # and not served on the other side
-        rows = np.flatnonzero(want)[q[hit]]
+        rows = rows[q[~other.served[o]]]  # ... and not served on the other side
         if len(rows) == 0:
             continue
-        # consecutive segments share their ends exactly: joined without noding (a city's are many)
-        merged = shapely.line_merge(shapely.multilinestrings(segs[rows]))
-        for part in shapely.get_parts(merged):
+        # consecutive samples share their ends exactly: joined without noding (a city's are many)
+        segs = shapely.linestrings(np.stack([this.a[rows], this.b[rows]], axis=1))
+        for part in shapely.get_parts(shapely.line_merge(shapely.multilinestrings(segs))):
             out.append({"rule": rid, "change": change, "length_m": float(part.length), "geometry": part})
     return out
 
