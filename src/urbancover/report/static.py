@@ -1020,7 +1020,11 @@ def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
         sel = homes[homes["change"] == change]
         if len(sel):
             _draw_polys(ax, s, _polys(sel), facecolor=color, edgecolor="#252525", linewidth=0.6, zorder=6)
-            handles.append(Patch(facecolor=color, edgecolor="#252525", label=W[f"home_{key}"]))
+            # and ringed: a home is a speck on a city's map
+            xy = _points(sel)
+            ax.scatter(xy[:, 0], xy[:, 1], s=70, marker="o", facecolor="none", edgecolor=color, linewidth=1.1, zorder=6)
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor=color,
+                                  markeredgecolor=color, markeredgewidth=1.1, label=W[f"home_{key}"]))
     fac = comparison.facilities[comparison.facilities["rule"] == rule_id]
     m = res.measurement
     if m is not None:
@@ -1032,7 +1036,9 @@ def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
             near = shapely.STRtree(shapely.points(axy)).query(shapely.points(xy), predicate="dwithin", distance=0.5)[0]
             xy = np.delete(xy, np.unique(near), axis=0)
         if len(xy):
-            ax.scatter(xy[:, 0], xy[:, 1], s=30, marker="o", color=FACILITY, edgecolor="white", linewidth=0.8, zorder=12)
+            small = len(xy) > 300  # a city's hundreds of stops: dots, so the changes stay visible
+            ax.scatter(xy[:, 0], xy[:, 1], s=8 if small else 30, marker="o", color=FACILITY, edgecolor="white",
+                       linewidth=0.3 if small else 0.8, zorder=12)
             handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6, color=FACILITY, markeredgecolor="white",
                                   label=W["facility_kept"]))
     for change, color, marker, size, key in (("added", NEWLY_SERVED, "*", 190, "facility_added"),
@@ -1040,17 +1046,19 @@ def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
         sel = fac[fac["change"] == change]
         if len(sel):
             xy = shapely.get_coordinates(sel.geometry.values)
-            ax.scatter(xy[:, 0], xy[:, 1], s=size, marker=marker, color=color, edgecolor="white", linewidth=0.9, zorder=13)
+            size = size if len(sel) <= 100 else size / 3
+            ax.scatter(xy[:, 0], xy[:, 1], s=size, marker=marker, color=color, edgecolor="white", linewidth=0.6, zorder=13)
             handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=11 if marker == "*" else 8, color=color,
                                   markeredgecolor="white", label=W[key]))
     from matplotlib.collections import LineCollection
 
     rings = shapely.get_rings(shapely.get_parts(np.asarray([ctx.area], dtype=object)))
     rxy, ring = shapely.get_coordinates(rings, return_index=True)
+    # the area under the changes, in grey: a city's built-up land has thousands of rings
     if len(rxy):
-        ax.add_collection(LineCollection(np.split(rxy, np.flatnonzero(np.diff(ring)) + 1), colors="black",
-                                         linewidths=1.1, linestyles=[(0, (6, 3))], zorder=9))
-    handles.append(Line2D([], [], color="black", linewidth=1.1, linestyle=(0, (6, 3)), label=T["area"]))
+        ax.add_collection(LineCollection(np.split(rxy, np.flatnonzero(np.diff(ring)) + 1), colors="#737373",
+                                         linewidths=0.8, linestyles=[(0, (6, 3))], zorder=2.5))
+    handles.append(Line2D([], [], color="#737373", linewidth=0.8, linestyle=(0, (6, 3)), label=T["area"]))
     heading = W["title"].format(name=_title(rule, lang))
     parts = [p for p in comparison.lines(lang)[rule_id].split("；" if lang == "zh" else "; ")]
     _page(fig, ax, report, net.crs, T, lang, heading, parts, "；" if lang == "zh" else "; ", handles, None, paper,
