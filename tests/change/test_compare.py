@@ -185,7 +185,7 @@ def test_cli_compare(tiny, tmp_path, capsys):
     d = tiny["dir"]
     out = tmp_path / "out"
     code = main(["compare", str(d / "one.osm"), str(d / "two.osm"), "--rules", str(tiny["rules"]), "--area", "bounds",
-                 "--only", "bus_stop_500", "--out", str(out), "--lang", "zh", "--report"])
+                 "--only", "bus_stop_500", "--out", str(out), "--lang", "zh", "--report", "--maps", "pdf"])
     assert code == 0
     table = capsys.readouterr().out.splitlines()
     W = COMPARE["zh"]
@@ -195,12 +195,12 @@ def test_cli_compare(tiny, tmp_path, capsys):
     # residents: each home 20 x 20 m x 6 floors / 35 m² a person = 68.6 (settings' estimate), 137.1 in all
     assert table[1].split() == ["bus_stop_500", "50.0%", "→", "100.0%", "69/137", "→", "137/137", "1/2", "→", "2/2", "+1",
                                 "/", "-0", "+1", "/", "-0"]
-    assert table[-2:] == [f"{W['wrote']} {out / 'one_vs_two_maps' / 'bus_stop_500.png'}", f"{W['wrote']} {out / 'one_vs_two.html'}"]
+    assert table[-2:] == [f"{W['wrote']} {out / 'one_vs_two_maps' / 'bus_stop_500.pdf'}", f"{W['wrote']} {out / 'one_vs_two.html'}"]
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["one_vs_two.gpkg", "one_vs_two.html",
                                                                                     "one_vs_two_maps"]
     page = (out / "one_vs_two.html").read_text(encoding="utf-8")
     assert page.count("<img ") == 1 and COMPARE["zh"]["page_title"] in page and "<td class='num'>1/2 → 2/2</td>" in page
-    assert [p.name for p in (out / "one_vs_two_maps").iterdir()] == ["bus_stop_500.png"]
+    assert [p.name for p in (out / "one_vs_two_maps").iterdir()] == ["bus_stop_500.pdf"]
     homes = pyogrio.read_dataframe(out / "one_vs_two.gpkg", layer="change_homes")
     assert list(homes["osmid"].astype(int)) == [102]
     capsys.readouterr()
@@ -252,6 +252,16 @@ def test_sample_newly_served_homes_are_the_sitings_covered_set(sited):
     assert len(got) == len(expected) and (got["matched"] == "osmid").all()
     assert (c.homes["change"] != "newly unserved").all()
     assert (got["metres_before"].fillna(np.inf) > 500).all() and (got["metres_after"] <= 500 + 0.05).all()
+
+
+def test_sample_compounds_newly_served(sited):
+    # the same extract: the compounds are the same rows, matched by their OSM ids
+    before, res, after, c = sited
+    vb = before.compounds["served_bus_stop_500"].to_numpy(dtype=bool)
+    va = after.compounds["served_bus_stop_500"].to_numpy(dtype=bool)
+    row = c.summary.loc["bus_stop_500"]
+    assert (row["compounds_newly_served"], row["compounds_newly_unserved"]) == ((~vb & va).sum(), (vb & ~va).sum())
+    assert (~vb & va).sum() > 0
 
 
 def test_sample_street_metres_match_the_shares(sited):
