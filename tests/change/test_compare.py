@@ -110,7 +110,7 @@ def test_street_metres_newly_served(tiny):
     lines = c.streets[c.streets["rule"] == "street_stop_500"]
     assert lines["length_m"].sum() == pytest.approx(row["street_m_newly_served"])
     assert lines.total_bounds[0] - 500_000 == pytest.approx(500.0, abs=step)  # it starts where the old reach ended
-    assert np.isnan(row["homes_before"])  # a street rule counts no homes
+    assert pd.isna(row["homes_before"])  # a street rule counts no homes (NA, NULL in the GeoPackage)
 
 
 def test_a_removed_stop_leaves_a_home_unserved(tiny):

@@ -258,6 +258,8 @@ def compare(before: Report, after: Report, *, rules: list[str] | None = None, se
         street_rows += changed_streets
         fac_rows += changed_fac
     summary = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    for col in _COUNTS:  # whole numbers, missing where a rule counts no such thing (NULL in a file, not 12.0)
+        summary[col] = pd.array(summary[col], dtype="Int64")
     summary.index = pd.Index(summary["rule"].to_numpy(), name="rule_id")
     return Comparison(
         summary=summary,
@@ -276,6 +278,10 @@ _SUMMARY_COLUMNS = [
     "street_m_newly_served", "street_m_newly_unserved", "facilities_before", "facilities_after", "facilities_added",
     "facilities_removed", "verdict_before", "verdict_after",
 ]
+
+
+#: Columns of the summary that count (homes, compounds, facilities).
+_COUNTS = [c for c in _SUMMARY_COLUMNS if c.startswith(("homes", "compounds_", "facilities_"))]
 
 
 def _input_notes(before: Report, after: Report) -> list:
@@ -603,7 +609,7 @@ def _finite(v: float) -> float:
 
 
 def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v))
+    return v is None or (np.ndim(v) == 0 and bool(pd.isna(v)))
 
 
 def _n(v) -> str:

@@ -416,4 +416,7 @@ def change_report(comparison, path: str | os.PathLike, *, lang: str = "zh", dpi:
 
 
 def _nan(v) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v))
+    """None, NaN or pandas' NA (a count a rule does not make)."""
+    import pandas as pd
+
+    return v is None or (np.ndim(v) == 0 and bool(pd.isna(v)))
