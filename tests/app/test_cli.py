@@ -1,5 +1,6 @@
 """The command line: flags shell users expect, errors naming the flag, exit codes, outputs that never destroy."""
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,8 @@ def city(tmp_path):
 
 
 def served(gpkg):
-    return pyogrio.read_dataframe(gpkg, layer="summary").set_index("id").loc["bus_stop_500", "residents_served"]
+    values = pyogrio.read_dataframe(gpkg, layer="summary_values")  # the kind-specific values, one row each
+    return values.set_index(["rule", "name"]).loc[("bus_stop_500", "residents_served"), "value"]
 
 
 def one_error_line(capsys) -> str:
@@ -265,7 +267,11 @@ def test_analyze_writes_report_and_maps(tmp_path, capsys):
     assert "bus_stop_500" in html and "park_500" in html and "公交站点500米覆盖" in html
     for rid in ("bus_stop_500", "park_500"):
         png = tmp_path / "maps" / f"{rid}.png"
-        assert png.stat().st_size > 50_000 and str(png) in out
+        assert png.stat().st_size > 50_000
+    # one "wrote" line per folder, naming its files when they are few
+    wrote = [line for line in out.splitlines() if line.startswith("已写出 ")]
+    assert wrote == [f"已写出 {tmp_path}{os.sep} (2 个文件：shenzhen_longgang.gpkg, shenzhen_longgang.html)",
+                     f"已写出 {tmp_path / 'maps'}{os.sep} (2 个文件：bus_stop_500.png, park_500.png)"]
 
 
 def test_unexpected_errors_are_one_line_unless_debug(monkeypatch, capsys, tmp_path):
@@ -443,5 +449,7 @@ def test_one_writer_every_output_has_the_same_layers(city, tmp_path):
     assert all(s == layer_sets[0] for s in layer_sets), layer_sets
     assert {"bus_stop_500__street_distance", "bus_stop_500__residents_unserved", "compounds", "summary"} <= set(layer_sets[0])
     files = report.export(tmp_path / "json", format="geojson")
-    stems = sorted(p.name.removesuffix(".geojson").removesuffix(".csv") for p in files)
-    assert stems == layer_sets[0]
+    stems = sorted(p.name.removesuffix(".geojson").removesuffix(".csv") for p in files if p.name != "run.json")
+    # the GeoPackage's own tables: the run record (run.json beside a folder's files) and QGIS's styles
+    assert stems == sorted(set(layer_sets[0]) - {"run", "layer_styles"})
+    assert tmp_path / "json" / "run.json" in files

@@ -11,6 +11,7 @@ estimated residents); bus stops on the street at the x given. With a stop at x =
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,9 @@ import pytest
 from osmfactory import square, write_osm
 
 import urbancover as uc
-from urbancover.app.cli import _width, main
+from urbancover.app.cli import main
 from urbancover.core.errors import InputError, UnknownRuleError
+from urbancover.present.formats import width as _width
 from urbancover.present.words import COMPARE
 from urbancover.siting import add_sites, site_facilities
 
@@ -160,7 +162,10 @@ def test_gpkg_and_words(tiny, tmp_path):
     path = c.to_gpkg(tmp_path / "change.gpkg")
     layers = dict(pyogrio.list_layers(path))
     assert layers == {"change_summary": None, "change_homes": "Polygon", "change_streets": "LineString",
-                      "change_facilities": "Point"}
+                      "change_facilities": "Point", "run": None, "run_before": None, "layer_styles": None}
+    run_b = dict(pyogrio.read_dataframe(path, layer="run_before").to_numpy())
+    run_a = dict(pyogrio.read_dataframe(path, layer="run").to_numpy())
+    assert [Path(str(r["extract"])).name for r in (run_b, run_a)] == ["one.osm", "two.osm"]
     summary = pyogrio.read_dataframe(path, layer="change_summary")
     assert list(summary["rule"]) == ["bus_stop_500", "street_stop_500"]
     homes = pyogrio.read_dataframe(path, layer="change_homes")

@@ -51,6 +51,21 @@ def test_population_grid(tmp_path):
     report = uc.evaluate(_city(tmp_path), only=["bus_stop_500"], population=str(tif))
     # cell centres: x=150 (access 110 -> 10 + 150 + 50 = 210, served), x=450 (10 + 450 + 50 = 510, not), x=950
     assert _share(report) == pytest.approx(5 / 100)
+    # the note names the grid as the source (it said "user population points")
+    residents = [n for n in report.notes if n.startswith("residents:")]
+    assert residents == ["residents: user population grid (GeoTIFF), one point per cell (100 in the area)."]
+
+
+def test_implausible_residents_advice_follows_their_source():
+    from urbancover.evaluation.demand import plausibility
+
+    # 100 residents on 1 km² of residential land: far below 10 000 per km²
+    estimated = plausibility(100, 1.0).message
+    given = plausibility(100, 1.0, estimated=False).message
+    assert "too few homes or floors are mapped" in estimated and "Give a population layer" in estimated
+    assert "Give a population layer" not in given and "homes or floors" not in given
+    assert "the population layer gives too few residents" in given and "Check the population layer" in given
+    assert "请提供人口图层" in estimated.text("zh") and "请核对人口图层" in given.text("zh")
 
 
 def _grid(path, cells, nodata=None):

@@ -82,8 +82,10 @@ def test_home_layer_has_named_distances_status_and_excess(city_report):
     np.testing.assert_allclose(homes["straight_m"], np.hypot([470, 900, 3000], 30), atol=0.5)
     # the default columns, no raw OSM tags
     assert set(homes.columns) - {"x"} == {"osmid", "element", "name", "building", "levels", "compound", "residents",
-                                          "network_m", "straight_m", "status", "over_by_m", "geometry"}
+                                          "network_m", "network_min", "straight_m", "status", "over_by_m", "geometry"}
     assert set(homes["status"]) <= set(STATUSES)
+    # x = 470 and 3000 lie in no compound: NULL, not -1 (issue 23.4); x = 900 in the second
+    assert homes["compound"].dtype == "Int64" and homes["compound"].isna().tolist() == [True, False, True]
 
 
 def test_osm_tags_only_when_asked(city):
@@ -118,6 +120,118 @@ def test_compounds_say_served(city_report):
     assert list(by_x[f"served_{BUS}"]) == [True, False]  # around x = 100 (150 m) and x = 900 (950 m)
     assert BUS not in comp.columns
     assert list(by_x["failed_rules"]) == ["", BUS]
+
+
+@pytest.fixture(scope="module")
+def every_report(city):
+    """The city with a rule counting only the homes of old compounds beside the bus stops."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return uc.evaluate(city, only=[BUS, "garden_100_in_compound", "toilet_main_300"])
+
+
+def _by_x(layer):
+    x = shapely.get_x(shapely.centroid(layer.geometry.values))
+    return layer.assign(x=np.round(x - x.min() + 470)).sort_values("x").reset_index(drop=True)
+
+
+def test_homes_layer_holds_every_home_with_metres_minutes_and_served(every_report):
+    """Every home, served or not (the unserved layer holds those at x = 470, 900, 3000; the home at
+    x = 100 is a kindergarten, not a home): 520 m is 10 + 20 / 500 x 5 = 10.2 minutes on the
+    preset's table (10 min = 500 m, 15 min = 1000 m), 950 m is 14.5 minutes; no path is NaN."""
+    homes = _by_x(every_report.layers()["homes"])
+    assert len(homes) == len(every_report.context.homes) == 3
+    assert list(homes["x"]) == [470, 900, 3000]
+    np.testing.assert_allclose(homes[f"{BUS}_m"][:2], [520, 950], atol=0.05)
+    np.testing.assert_allclose(homes[f"{BUS}_min"][:2], [10.2, 14.5], atol=0.001)
+    assert homes[[f"{BUS}_m", f"{BUS}_min"]].iloc[2].isna().all()
+    assert homes[f"{BUS}_served"].dtype == bool and not homes[f"{BUS}_served"].any()
+    # no compound: NULL, not -1; the home at x = 900 lies in the second compound
+    assert homes["compound"].dtype == "Int64"
+    assert homes["compound"].isna().tolist() == [True, False, True] and homes["compound"][1] == 1
+    # a rule counting only homes of old compounds: <NA> for the others, which it never fails
+    garden = homes["garden_100_in_compound_served"]
+    assert garden.dtype == "boolean" and garden.isna().tolist() == [True, False, True] and not garden[1]
+    assert list(homes["failed_rules"]) == [BUS, f"{BUS}, garden_100_in_compound", BUS]
+    assert list(homes["n_failed"]) == [1, 2, 1]
+    assert {"osmid", "name"} <= set(homes.columns) and homes["osmid"].notna().all()
+    assert "toilet_main_300_m" not in homes  # a rule of streets only has no home column
+    # the public per-home accessor says the same
+    st = every_report.home_status(BUS)
+    np.testing.assert_allclose(st["network_m"], every_report.layers()["homes"][f"{BUS}_m"])
+    assert list(st.columns) == ["osmid", "element", "network_m", "minutes", "served", "counted"]
+
+
+def test_served_homes_agree_with_the_unserved_layer_and_the_summary(every_report):
+    homes = every_report.layers()["homes"]
+    for rid in (BUS, "garden_100_in_compound"):
+        unserved = every_report.results[rid].layers["homes_unserved"]
+        assert int((homes[f"{rid}_served"] == False).sum()) == len(unserved)  # noqa: E712 (<NA> is not False)
+        assert set(homes["osmid"][homes[f"{rid}_served"] == False]) == set(unserved["osmid"])  # noqa: E712
+
+
+def test_streets_layer_cuts_where_a_rule_changes(every_report):
+    """The bus stop reaches the 1000 m street up to 490.05 m (500 m + 5 cm tolerance - 10 m access):
+    two pieces there, and the lone 200 m street, which nothing reaches. No main street: the toilet
+    rule counts no piece."""
+    streets = every_report.layers()["streets"].sort_values(["edge", "start_m"]).reset_index(drop=True)
+    assert len(streets) == 3
+    np.testing.assert_allclose(streets["length_m"], [490.05, 509.95, 200.0], atol=0.02)
+    assert streets[f"{BUS}_served"].tolist() == [True, False, False]
+    assert streets[f"{BUS}_demand"].all() and not streets["toilet_main_300_demand"].any()
+    # at the pieces' middles: 10 + 245 m, 10 + 745 m (12.55 min: 10 + 255 / 500 x 5); none on the lone street
+    np.testing.assert_allclose(streets[f"{BUS}_m"][:2], [255.03, 755.03], atol=0.05)
+    np.testing.assert_allclose(streets[f"{BUS}_min"][:2], [4.2505, 12.5503], atol=0.001)
+    assert np.isnan(streets[f"{BUS}_m"][2])
+    assert list(streets["failed_rules"]) == ["", BUS, BUS]
+    # the pieces a rule counts and serves are its street share, exactly
+    d, ok = streets[f"{BUS}_demand"], streets[f"{BUS}_served"]
+    share = streets["length_m"][d & ok].sum() / streets["length_m"][d].sum()
+    assert share == pytest.approx(every_report.summary.loc[BUS, "street_served"], abs=1e-12)
+
+
+def test_failed_lookups_list_what_exists(every_report):
+    with pytest.raises(KeyError, match=r"no layer 'homes_unserved'.*'homes', 'streets'"):
+        every_report.layers()["homes_unserved"]
+    with pytest.raises(KeyError, match=r"no layer 'nope'.*'homes_unserved'"):
+        every_report.results[BUS].layers["nope"]
+    with pytest.raises(KeyError, match=r"no rule 'bus_stop'.*'bus_stop_500'"):
+        every_report.results["bus_stop"]
+    with pytest.raises(KeyError, match=r"no rule 'bus_stop'.*'bus_stop_500'"):
+        every_report.sweep("bus_stop", [300])
+    with pytest.raises(KeyError, match=r"no rule 'bus'.*'bus_stop_500'"):
+        every_report.service_areas("bus")
+    assert every_report.results[BUS].layers.get("nope") is None  # a mapping's get still works
+
+
+def test_report_service_areas_in_minutes_from_the_walking_table(every_report):
+    """The stop is 10 m off the west end of the 1000 m street: 5, 10, 15 minutes are 300, 500 and
+    1000 m, so 290, 490 and 990 m of the street."""
+    sa = every_report.service_areas(BUS)
+    assert list(sa["band_m"]) == [300.0, 500.0, 1000.0] and list(sa["minutes"]) == [5.0, 10.0, 15.0]
+    np.testing.assert_allclose(sa["length_m"], [290, 490, 990], atol=0.01)
+    assert set(sa["category"]) == {BUS} and sa.crs == every_report.network.crs
+    assert (shapely.area(sa.geometry.values) > 0).all()
+    assert every_report.service_areas(BUS, bands=[100])["length_m"].tolist() == [pytest.approx(90, abs=0.01)]
+
+
+def test_residents_only_rule_keeps_stable_names_and_home_ids(city, tmp_path):
+    """A rule of residents only (estimated from the homes) has the same ``homes_unserved`` as one of
+    homes, and its residents' points carry their home's osmid."""
+    from urbancover.plan.rules import load_rules
+
+    rules = (tmp_path / "r.toml")
+    rules.write_text('[ruleset]\nid = "t"\n[[rule]]\nid = "bus"\nkind = "radius"\nthreshold_m = 500\n'
+                     'demand = ["residents"]\nfacilities = [{ highway = "bus_stop" }]\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = uc.evaluate(city, load_rules(rules))
+    layers = report.results["bus"].layers
+    assert {"homes_unserved", "residents_unserved"} <= set(layers)
+    assert len(layers["homes_unserved"]) == 3 and set(layers["homes_unserved"]["status"]) == {"beyond", "no path"}
+    assert set(layers["residents_unserved"]["osmid"]) == set(layers["homes_unserved"]["osmid"])
+    homes = report.layers()["homes"]
+    assert (homes["bus_served"] == False).sum() == 3  # noqa: E712
 
 
 def test_place_status_by_hand():
@@ -240,12 +354,13 @@ def test_no_demand_is_undetermined_with_reason(tmp_path):
 def test_shares_carry_their_size(city_report):
     s = city_report.summary.loc[BUS]
     assert s["street_km"] == pytest.approx(1.2, abs=1e-3)  # 1000 m + the lone 200 m street
-    table = summary_table(city_report.summary, lang="en")
+    table = summary_table(city_report.summary, lang="en", wide=True)  # the sizes are details (--wide)
     line = next(x for x in table.splitlines() if x.strip().startswith(BUS))
     # one share format in every output (the CLI wrote "25.0 %", the report "25.0%")
-    assert f"{100 * s['residents_served']:.1f}% | {100 * s['residents_served_straight']:.1f}% of {s['residents']:,.0f} residents" in line
-    assert "of 1.20 km" in line
-    assert "共 1.20 公里" in summary_table(city_report.summary, lang="zh")
+    assert f"{100 * s['residents_served']:.1f}% | {100 * s['residents_served_straight']:.1f}%" in line
+    assert f"of {s['residents']:,.0f} residents" in line and "of 1.20 km" in line
+    assert "共 1.20 公里" in summary_table(city_report.summary, lang="zh", wide=True)
+    assert "of 1.20 km" not in summary_table(city_report.summary, lang="en")  # 120 columns: no sizes
 
 
 def test_edge_note_quotes_the_rules_evaluated(city):
@@ -314,3 +429,25 @@ def test_a_report_with_layers_not_yet_made_pickles(city):
     assert not copy.results[BUS].layers.is_made("gaps")
     a, b = copy.results[BUS].layers["gaps"], report.results[BUS].layers["gaps"]
     assert len(a) == len(b) and np.isclose(a.area.sum(), b.area.sum())
+
+
+def test_sample_homes_layer_has_every_home_and_the_unserved_counts(sample_report):
+    """The preset on the Shenzhen sample: one row per home; per rule counting homes, the homes not
+    served are exactly the rows of its ``homes_unserved`` layer; the streets layer gives every
+    street rule's share."""
+    layers = sample_report.layers()
+    homes, streets = layers["homes"], layers["streets"]
+    assert len(homes) == len(sample_report.context.homes) and homes["osmid"].is_unique
+    rules = [rid for rid, res in sample_report.results.items()
+             if res.measurement is not None and "residential_buildings" in res.rule.demand]
+    assert len(rules) >= 7
+    for rid in rules:
+        unserved = sample_report.results[rid].layers["homes_unserved"]
+        assert int((homes[f"{rid}_served"] == False).sum()) == len(unserved), rid  # noqa: E712
+        assert homes[f"{rid}_m"].notna().sum() >= int((homes[f"{rid}_served"] == True).sum())  # noqa: E712
+    for rid, res in sample_report.results.items():
+        if res.measurement is not None and "streets" in res.rule.demand:
+            d, ok = streets[f"{rid}_demand"], streets[f"{rid}_served"]
+            want = sample_report.summary.loc[rid, "street_served"]
+            got = streets["length_m"][d & ok].sum() / streets["length_m"][d].sum() if d.any() else np.nan
+            assert got == pytest.approx(want, abs=1e-9, nan_ok=True), rid

@@ -71,8 +71,8 @@ def test_every_output_sees_one_facility_and_one_share(one_stop_report, tmp_path)
     # the GeoPackage
     path = report.to_gpkg(tmp_path / "one.gpkg")
     assert len(pyogrio.read_dataframe(path, layer=f"{RID}__facilities_points")) == 1
-    summary = pyogrio.read_dataframe(path, layer="summary")
-    assert summary.loc[summary["id"] == RID, "residents_served"].item() == pytest.approx(row["residents_served"])
+    values = pyogrio.read_dataframe(path, layer="summary_values")
+    assert values.set_index(["rule", "name"]).loc[(RID, "residents_served"), "value"] == pytest.approx(row["residents_served"])
     # siting starts from the measured share
     res = uc.site_facilities(report, RID, demand="residents")
     assert res.before == pytest.approx(row["residents_served"], abs=1e-12)

@@ -206,3 +206,14 @@ def test_projected_layers_share_columns_but_not_changes():
     q.loc[0, "name"] = "changed"
     p.loc[1, "amenity"] = "changed"
     assert src["name"].iloc[0] == before and src["amenity"].iloc[1] != "changed"
+
+
+def test_crs_error_is_sentences_each_with_its_full_stop():
+    import geopandas as gpd
+
+    from urbancover.io.crs import require_crs
+
+    with pytest.raises(uc.InputError) as err:
+        require_crs(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]), "stops")
+    # it read "... for longitude/latitude For AutoNavi/Tencent ..."
+    assert "for longitude/latitude. For AutoNavi/Tencent or Baidu coordinates" in str(err.value)

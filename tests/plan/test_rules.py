@@ -37,6 +37,19 @@ def test_preset_holds_the_plan_numbers():
     assert "500" in rule.text_zh
 
 
+def test_presets_cite_the_plan_and_nothing_unshipped():
+    """A preset is shipped (and copied by ``rules copy``): it cites the plan's text and clauses, not
+    the project's own digest (PLAN_RULES.md), which is not in the package."""
+    from importlib import resources
+
+    for name in presets():
+        text = (resources.files("urbancover.plan.presets") / f"{name}.toml").read_text(encoding="utf-8")
+        assert "PLAN_RULES" not in text, name
+        rs = load_rules(name)
+        assert rs.source and all(r.clause for r in rs), name
+    assert "郑政办〔2018〕14号" in load_rules("zhengzhou-2018").name_zh
+
+
 def test_user_file_loads_and_minutes_resolve(tmp_path):
     rs = load_rules(_write(tmp_path, GOOD_RULE))
     assert rs["stops"].threshold == 400

@@ -25,7 +25,7 @@ from urbancover.present.words import NOTES
 #: data's and the tool's names, file names.
 ALLOWED = {"m", "km", "OSM", "OpenStreetMap", "contributors", "ODbL", "urbancover", "Leaflet", "GeoPackage", "gpkg",
            "html", "png", "N", "unmatched", "x", "building:levels", "apartments", "landuse", "residential",
-           "osmium", "smart", "complete_ways"}
+           "osmium", "smart", "complete_ways", "SHA", "UTC"}  # SHA-256 and UTC: the run record's hash and time
 
 
 def _allowed(report) -> set[str]:

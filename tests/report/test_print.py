@@ -11,6 +11,7 @@ import subprocess
 import warnings
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from helpers import SHENZHEN
@@ -178,12 +179,23 @@ def test_html_report_prints_on_a4_summary_first_one_map_per_page(report, tmp_pat
     assert pages[0] == pytest.approx(a4_portrait, abs=1.5)
     assert 1 <= len(portrait) <= 3 and len(landscape) == len(chosen)
     assert pages[len(portrait):] == landscape
+    if shutil.which("pdftoppm"):  # a map page is the map's own A4 page: it fills the sheet (it filled ~70 %)
+        png = tmp_path / "map"
+        subprocess.run(["pdftoppm", "-r", "20", "-png", "-f", str(len(portrait) + 1), "-l", str(len(portrait) + 1),
+                        "-singlefile", str(pdf), str(png)], check=True)
+        from PIL import Image
+
+        img = np.asarray(Image.open(f"{png}.png").convert("L"))
+        ys, xs = np.nonzero(img < 255)  # the figure's near-white background and everything on it
+        assert (xs.max() - xs.min() + 1) / img.shape[1] > 0.95 and (ys.max() - ys.min() + 1) / img.shape[0] > 0.95
     if shutil.which("pdftotext"):
         first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True).stdout
         assert "bus_stop_500" in first and "Rules (network distance next to straight-line distance)" in first
         for k in range(len(portrait) + 1, len(pages) + 1):  # a map page holds no table
             text = subprocess.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"], capture_output=True, text=True).stdout
             assert "straight-line distance)" not in text
+    # a requirement is never cut between its sign, number and unit (it printed "≤ 500" / "米")
+    assert "network distance ≤\u00a0500\u00a0m" in page.read_text(encoding="utf-8")
 
 
 def test_print_stylesheet_hides_the_interactive_map_and_sizes_pages(report, tmp_path):

@@ -108,8 +108,8 @@ def test_k_nearest_equal_sorted_reference(city, cutoff):
     lim = np.inf if cutoff is None else cutoff
     want = np.sort(np.where(ref <= lim, ref, np.inf), axis=0)[:k].T
     got = out[[f"nearest_{i}_m" for i in range(1, k + 1)]].to_numpy()
-    np.testing.assert_allclose(got, want, atol=TOL, rtol=0)
-    assert np.array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_allclose(got, np.where(np.isinf(want), np.nan, want), atol=TOL, rtol=0)
+    assert np.array_equal(np.isnan(got), np.isinf(want))  # unreachable: NaN, as in the layers
     # the facility named is one at that distance; minutes at 4.5 km/h = 75 m per minute
     for i in range(1, k + 1):
         has = np.isfinite(out[f"nearest_{i}_m"]).to_numpy()
@@ -124,7 +124,7 @@ def test_k_nearest_more_than_there_are(city):
     k = len(fac) + 2
     out = uc.k_nearest(net, fac, pl, k)
     got = out[[f"nearest_{i}_m" for i in range(1, k + 1)]].to_numpy()
-    assert np.isinf(got[:, -2:]).all()
+    assert np.isnan(got[:, -2:]).all()
     np.testing.assert_array_equal(np.isfinite(got).sum(axis=1), np.isfinite(ref).sum(axis=0))
 
 
@@ -214,6 +214,17 @@ def test_two_step_fca_hand_worked():
     np.testing.assert_allclose(homes["supply_per_resident"], [0.05, 0.07, 0.02])
 
 
+def test_two_step_fca_names_its_column_by_what_it_counts():
+    """Without demand_column each place counts as one (not one resident): the same street, three
+    places of one each; clinic 0 reaches places 0 and 1 (R = 2/2), clinic 1 places 1 and 2 (R = 1/2):
+    A = [1, 1.5, 0.5] per place, in a column that says so."""
+    net = uc.walk_network(lines_gdf(line((0, 0), (1000, 0))), filter=None)
+    places = uc.two_step_fca(net, points((0, 0), (1000, 0)).assign(d=[2, 1]),
+                             points((100, 0), (500, 0), (900, 0)), 500, supply_column="d")
+    assert "supply_per_resident" not in places
+    np.testing.assert_allclose(places["supply_per_place"], [1.0, 1.5, 0.5])
+
+
 # -- properties on the Shenzhen sample -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample(shenzhen_osm, shenzhen_net):
@@ -229,7 +240,7 @@ def test_sample_k_nearest_first_is_network_distance(sample):
     net, stops, homes = sample
     out = uc.k_nearest(net, stops, homes, 3, cutoff=1500)
     d = uc.network_distance(net, stops, homes, cutoff=1500)
-    np.testing.assert_allclose(out["nearest_1_m"], d, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(out["nearest_1_m"], np.where(np.isinf(d), np.nan, d), atol=1e-6, rtol=0)
     k = out[["nearest_1_m", "nearest_2_m", "nearest_3_m"]].to_numpy()
     both = np.isfinite(k[:, 1:])
     assert (k[:, 1:][both] >= k[:, :-1][both]).all()
@@ -364,8 +375,8 @@ def test_bad_inputs_are_named(city):
         uc.two_step_fca(net, fac, pl.assign(p=[1.0] * 9 + [-2.0]), 300, demand_column="p")
     with pytest.raises(InputError, match="decay"):
         uc.two_step_fca(net, fac, pl, 300, decay=lambda d: d)
-    with pytest.raises(InputError, match="bands_min needs speed_kmh"):
-        uc.service_areas(net, fac, bands_min=[5])
+    with pytest.raises(InputError, match="speed_kmh"):
+        uc.service_areas(net, fac, bands_min=[5], speed_kmh=0)
     with pytest.raises(InputError, match="beta"):
         uc.gravity(net, fac, pl, beta=-1)
     with pytest.raises(InputError, match="places"):
@@ -378,7 +389,7 @@ def test_no_facilities_gives_empty_results(city):
     net, _, pl, _ = city
     none = geoms()
     assert (uc.count_within(net, none, pl, 300)["count_300m"] == 0).all()
-    assert np.isinf(uc.k_nearest(net, none, pl, 2)["nearest_2_m"]).all()
+    assert np.isnan(uc.k_nearest(net, none, pl, 2)["nearest_2_m"]).all()
     sa = uc.service_areas(net, none, [300])
     assert len(sa) == 0 and sa.crs == net.crs
 
@@ -391,7 +402,43 @@ def test_results_do_not_depend_on_chunking(city, monkeypatch):
     net, fac, pl, ref = city
     monkeypatch.setattr(bounded, "CHUNK_MAX", 2)
     got = uc.k_nearest(net, fac, pl, 3)[["nearest_1_m", "nearest_2_m", "nearest_3_m"]].to_numpy()
-    np.testing.assert_allclose(got, np.sort(ref, axis=0)[:3].T, atol=TOL, rtol=0)
+    want = np.sort(ref, axis=0)[:3].T
+    np.testing.assert_allclose(got, np.where(np.isinf(want), np.nan, want), atol=TOL, rtol=0)
     pop = np.arange(1.0, 11.0)
     homes = uc.two_step_fca(net, fac, pl.assign(p=pop), 220, demand_column="p")
     np.testing.assert_allclose(homes["supply_per_resident"], two_sfca_reference(ref, np.ones(6), pop, 220)[0], rtol=1e-9)
+
+
+# -- minutes from the rule set's walking table (issue 23.2) ----------------------------------------
+def test_service_areas_in_minutes_need_no_speed():
+    """5, 10, 15 minutes are the preset's 300, 500, 1000 m (not 333/667/1000 m at 4 km/h): a stop
+    20 m off a 3000 m street at x = 1500 reaches 280, 480 and 980 m either way."""
+    net = uc.walk_network(lines_gdf(line((0, 0), (3000, 0))), filter=None)
+    sa = uc.service_areas(net, points((1500, 20)), bands_min=[5, 10, 15], width=5)
+    assert list(sa["band_m"]) == [300.0, 500.0, 1000.0] and list(sa["minutes"]) == [5.0, 10.0, 15.0]
+    np.testing.assert_allclose(sa["length_m"], [560, 960, 1960], atol=1e-6)
+    # 7.5 minutes lies between the rows: 400 m (piecewise-linear); a speed given: at that speed
+    assert uc.service_areas(net, points((1500, 20)), bands_min=[7.5])["band_m"].tolist() == [400.0]
+    assert uc.service_areas(net, points((1500, 20)), bands_min=[4], speed_kmh=4.5)["band_m"].tolist() == [300.0]
+
+
+def test_k_nearest_names_facilities_by_id_and_gives_minutes(city):
+    """The facilities' ``osmid`` and ``name`` (not their index labels); minutes from the walking
+    table: 70 m (place 0 from facility 0, worked in test_reference_matrix_agrees_with_hand_values)
+    is 70 / 300 x 5 minutes."""
+    net, fac, pl, ref = city
+    fac = fac.set_index(pd.Index([f"i{k}" for k in range(len(fac))])).assign(
+        osmid=np.arange(100, 100 + len(fac)), name=[f"stop {k}" for k in range(len(fac))])
+    out = uc.k_nearest(net, fac, pl, 2)
+    assert out["nearest_1_m"][0] == pytest.approx(70.0)
+    assert out["nearest_1_facility"][0] == 100 and out["nearest_1_name"][0] == "stop 0"
+    assert out["nearest_1_min"][0] == pytest.approx(70 / 300 * 5)
+    has = out["nearest_1_m"].notna().to_numpy()
+    best = np.argmin(np.where(np.isfinite(ref), ref, np.inf), axis=0)
+    ids = out["nearest_1_facility"].to_numpy()[has].astype(int)
+    np.testing.assert_allclose(ref[ids - 100, np.flatnonzero(has)], ref[best[has], np.flatnonzero(has)], atol=TOL)
+    assert out["nearest_1_facility"][~has].isna().all() and out["nearest_1_min"][~has].isna().all()
+    by_label = uc.k_nearest(net, fac, pl, 1, id_column="name")
+    assert by_label["nearest_1_facility"][0] == "stop 0"
+    with pytest.raises(InputError, match=r"id_column 'ref' is not a column of facilities; it has \["):
+        uc.k_nearest(net, fac, pl, 1, id_column="ref")

@@ -47,7 +47,6 @@ import traceback
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -70,7 +69,7 @@ from urbancover.core.files import (
     write_csv,
     write_marker,
 )
-from urbancover.core.progress import log_line
+from urbancover.core.progress import log_line, tell
 from urbancover.core.settings import Settings, current, resolve
 
 SUMMARY = "summary.csv"
@@ -207,13 +206,12 @@ def settings_hash(settings: Settings | None) -> str:
 
 
 def rules_hash(rules: str | os.PathLike) -> str:
-    """SHA-256 of a rule set's text (a preset's, or a rule file's bytes); refuses unknown rules."""
-    from urbancover.plan.rules import load_rules, presets
+    """SHA-256 of a rule set's text (a preset's, or a rule file's bytes: :func:`urbancover.plan.rules.rules_sha256`,
+    the hash every run record shows); refuses unknown rules.
+    """
+    from urbancover.plan.rules import load_rules, rules_sha256
 
-    load_rules(rules)  # a bad rule set is an input error before any task starts
-    if str(rules) in presets():
-        return text_hash((resources.files("urbancover.plan.presets") / f"{rules}.toml").read_bytes())
-    return text_hash(Path(rules).read_bytes())
+    return rules_sha256(load_rules(rules))[0]  # a bad rule set is an input error before any task starts
 
 
 def _step(task: Task, progress: bool, message: str) -> None:
@@ -399,6 +397,7 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, z
             for rid, res in report.results.items():
                 if res.measurement is not None:
                     path = target("maps", f"{safe_name(rid, 'rule')}.{outputs.maps}")
+                    tell(f"map {path.name}")
                     with atomic_path(path) as part:
                         maps.gap_map(report, rid, lang=outputs.lang, path=part, dpi=300, settings=settings)
                     written.append(path)

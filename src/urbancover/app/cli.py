@@ -2,7 +2,7 @@
 
     urbancover analyze EXTRACT [--rules zhengzhou-2018] [--out DIR] [--area FILE|built-up|streets|bounds] [--compounds FILE]
                                [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
-                               [--crs EPSG|gcj02|bd09] [--lang zh|en] [--strict] [-q]
+                               [--crs EPSG|gcj02|bd09] [--lang zh|en] [--wide] [--strict] [-q]
     urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
     urbancover compare BEFORE AFTER [same inputs] [--after-facilities RULE=FILE ...] [--only RULE ...] [--maps png|pdf]
                                [--report]
@@ -35,8 +35,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import pandas as pd
-
 from urbancover.app.batch import extract_stem
 from urbancover.core.errors import InputError, UrbancoverError
 from urbancover.plan.rules import KINDS, check_rules_file
@@ -56,12 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     _inputs(a)
     a.add_argument("--only", nargs="+", metavar="RULE", help="evaluate only these rule ids")
     a.add_argument("--report", action="store_true",
-                   help="also write a one-page HTML report with maps and demonstration-zone candidates (needs urbancover[maps])")
+                   help="also write the HTML report: one self-contained page with the summary, notes, maps and "
+                        "demonstration-zone candidates; printed, A4 pages with each gap map on its own (needs urbancover[maps])")
     a.add_argument("--maps", nargs="?", const="png", choices=("png", "pdf"),
                    help="also write a print-quality gap map per distance rule (png when no format is given)")
     a.add_argument("--format", choices=("gpkg", "parquet", "geojson", "shp"), default="gpkg",
                    help="format of the layers: one GeoPackage (default), or a folder <extract>_<format> of GeoParquet, "
                         "GeoJSON or Shapefile files, one per layer, with the summary as CSV")
+    a.add_argument("--wide", action="store_true",
+                   help="print the summary with every detail (whole names, the shares' sizes, reasons), wider than 120 columns")
     a.add_argument("--strict", action="store_true",
                    help="exit 1 if a rule misses its target; exit 2 if the extract looks cut short")
     a.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write "
@@ -344,6 +345,7 @@ def _evaluate(args, only=None):
 def _analyze(args) -> int:
     from urbancover.app.batch import Outputs, task_zones, write_maps
     from urbancover.core.files import FolderLock, OutputGuard, safe_name
+    from urbancover.core.progress import Steps
     from urbancover.evaluation.export import write_report
 
     ruleset = _check_before_work(args, args.only)
@@ -363,38 +365,66 @@ def _analyze(args) -> int:
 
     planned()  # refuse a foreign file or an input in the way before the evaluation
     report = _evaluate(args, only=args.only)
-    zones = task_zones(report, outputs)
-    with FolderLock(args.out, wait=600):  # another run writing here: wait for it
-        guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
-        guard.sweep([".", "maps", f"{stem}_{args.format}"])  # .part files of runs that were killed
-        planned()
-        if args.format == "gpkg":
-            written = [guard.wrote(p) for p in write_report(report, guard.target(f"{stem}.gpkg"), "gpkg", zones=zones)]
-        else:
-            folder = f"{stem}_{args.format}"
-            files = write_report(report, guard.out / folder, args.format, zones=zones,
-                                 target=lambda name: guard.target(folder, name))
-            written = [guard.wrote(p) for p in files]
-        if args.report or args.maps:
-            written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target,
-                                                           zones=zones)]
+    # after the evaluation's bar, the rest is said too: each zone search, layer, map and page
+    steps = Steps(1 + bool(args.report) + bool(args.report or args.maps), not args.quiet, Path(args.extract).name)
+    try:
+        if args.report:
+            steps.step("demonstration zones")
+        zones = task_zones(report, outputs)
+        with FolderLock(args.out, wait=600):  # another run writing here: wait for it
+            guard = OutputGuard(args.out, _input_files(args), overwrite=args.overwrite)
+            guard.sweep([".", "maps", f"{stem}_{args.format}"])  # .part files of runs that were killed
+            planned()
+            if args.format == "gpkg":
+                steps.step(f"writing {stem}.gpkg")
+                written = [guard.wrote(p) for p in write_report(report, guard.target(f"{stem}.gpkg"), "gpkg", zones=zones)]
+            else:
+                folder = f"{stem}_{args.format}"
+                steps.step(f"writing {folder}{os.sep}")
+                files = write_report(report, guard.out / folder, args.format, zones=zones,
+                                     target=lambda name: guard.target(folder, name))
+                written = [guard.wrote(p) for p in files]
+            if args.report or args.maps:
+                steps.step("writing " + " and ".join(w for w, on in (("maps", args.maps), ("the HTML report", args.report)) if on))
+                written += [guard.wrote(p) for p in write_maps(report, guard.out, stem, outputs, target=guard.target,
+                                                               zones=zones)]
+    finally:
+        steps.close()
     if not args.quiet:
         from urbancover.present import say
 
-        print(summary_table(report, lang=args.lang))
-        label, wrote = ("说明", "已写出") if args.lang == "zh" else ("note", "wrote")
+        print(summary_table(report, lang=args.lang, wide=args.wide))
+        label = "说明" if args.lang == "zh" else "note"
         for note in report.notes:
             _say(sys.stdout, f"{label}: {cli_message(say(note, args.lang))}")
         args.warned.noted(report.notes)
-        folder = guard.out / f"{stem}_{args.format}"
-        if args.format != "gpkg":
-            n = sum(1 for p in written if Path(p).parent == folder)
-            _say(sys.stdout, f"{wrote} {folder}{os.sep} ({n} {'个文件' if args.lang == 'zh' else 'files'})")
-        for path in written:
-            if args.format == "gpkg" or Path(path).parent != folder:
-                _say(sys.stdout, f"{wrote} {path}")
+        for line in wrote_lines(written, args.lang):
+            _say(sys.stdout, line)
     failed = any(res.summary.verdict is Verdict.FAIL for res in report.results.values())
     return 1 if args.strict and failed else 0
+
+
+def wrote_lines(paths, lang: str = "en") -> list[str]:
+    """One "wrote" line per output folder, in the order first written: a folder's only file by its
+    path (``wrote out/city.gpkg``), several by the folder, their count and, for a few, their names
+    (``wrote out/maps/ (2 files: bus_stop_500.png, park_500.png)``; ``wrote out/city_shp/ (254 files)``).
+    """
+    from urbancover.present.words import ZONE_HEADERS
+
+    W = ZONE_HEADERS[lang]
+    folders: dict[Path, list[Path]] = {}
+    for p in paths:
+        p = Path(p)
+        folders.setdefault(p.parent, []).append(p)
+    lines = []
+    for folder, files in folders.items():
+        if len(files) == 1:
+            lines.append(f"{W['wrote']} {files[0]}")
+            continue
+        colon = "：" if lang == "zh" else ": "
+        names = f"{colon}{', '.join(f.name for f in files)}" if len(files) <= 4 else ""
+        lines.append(f"{W['wrote']} {folder}{os.sep} ({len(files)} {W['files']}{names})")
+    return lines
 
 
 def _zones(args) -> int:
@@ -512,8 +542,10 @@ def change_table(comparison, lang: str = "zh") -> str:
     served, homes newly served / no longer served, street metres newly served / no longer served,
     facilities added / removed.
     """
+    import pandas as pd
+
     from urbancover.change.compare import size_change
-    from urbancover.present.formats import share
+    from urbancover.present.formats import share, text_table
     from urbancover.present.words import COMPARE
 
     W = COMPARE[lang]
@@ -537,7 +569,8 @@ def change_table(comparison, lang: str = "zh") -> str:
             "" if pd.isna(r["facilities_added"]) else f"+{n(r['facilities_added'])} / -{n(r['facilities_removed'])}",
         ])
     headers = [W[k] for k in ("col_rule", "col_share", "col_size", "col_homes", "col_newly", "col_street", "col_facilities")]
-    return _text_table(headers, rows)
+    keep = [k for k in range(len(headers)) if k == 0 or any(r[k] for r in rows)]  # columns no rule fills: left out
+    return text_table([headers[k] for k in keep], [[r[k] for k in keep] for r in rows], align="l" + "r" * (len(keep) - 1))
 
 
 def value(v) -> str:
@@ -547,60 +580,22 @@ def value(v) -> str:
     return fmt(v)
 
 
-def _width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: East Asian wide and fullwidth characters two."""
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _text_table(headers: list[str], rows: list[list[str]]) -> str:
-    """Rows under headers, the first column left-aligned and the others right-aligned, by display
-    width; columns empty in every row are left out.
-    """
-    keep = [k for k in range(len(headers)) if k == 0 or any(r[k] for r in rows)]
-    table = [[headers[k] for k in keep]] + [[r[k] for k in keep] for r in rows]
-    widths = [max(_width(row[k]) for row in table) for k in range(len(keep))]
-    lines = []
-    for row in table:
-        cells = [c + " " * (w - _width(c)) if k == 0 else " " * (w - _width(c)) + c
-                 for k, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def summary_table(summary, lang: str = "zh") -> str:
-    """The summary as a plain text table in ``lang`` (``zh`` or ``en``): value, target and verdict per
-    rule; for distance rules the share of residents and of street length served by network and by
-    straight line, each with its size ("37.7% | 46.4% of 6,702 residents"); an undetermined rule says
-    so, with its reason, never as a pass. ``summary``: a Report (its typed rows), or a summary table.
+def summary_table(summary, lang: str = "zh", wide: bool = False) -> str:
+    """The summary as a plain text table in ``lang`` (``zh`` or ``en``) that fits 120 columns, or
+    every detail with ``wide`` (:func:`urbancover.present.display.summary_text`): value, target and
+    verdict per rule; for distance rules the share of residents and of street length served by
+    network and by straight line ("37.7% | 46.4%", with its size when wide: "of 6,702 residents");
+    an undetermined rule says so, with its reason, never as a pass. ``summary``: a Report (its
+    typed rows), or a summary table.
     """
     from urbancover.evaluation.results import SummaryRow
-    from urbancover.present import Verdict, say
-    from urbancover.present.formats import share_pair, value_of
-    from urbancover.present.words import HEADERS, target_text, verdict_text
+    from urbancover.present.display import summary_text
 
     if hasattr(summary, "results"):
         rows = [res.summary for res in summary.results.values()]
     else:
         rows = [SummaryRow.from_columns(r) for _, r in summary.iterrows()]
-    H = HEADERS[lang]
-    table = []
-    for r in rows:
-        row = {H["rule"]: r.id, H["name"]: (r.name_zh if lang == "zh" else r.name_en) or r.name_en or "",
-               H["value"]: value_of(r.value, r.measure), H["target"]: target_text(r.target_text, lang),
-               H["passed"]: verdict_text(r.verdict, lang)}
-        for key in ("residents", "street"):
-            row[H[key]] = share_pair(r.shares[key], lang) if key in r.shares else ""
-        undetermined = r.verdict is Verdict.UNDETERMINED
-        row[H["reason"]] = cli_message(say(r.reason, lang)) if undetermined and r.reason else ""
-        table.append(row)
-    t = pd.DataFrame(table, columns=list(H[k] for k in ("rule", "name", "value", "target", "passed", "residents", "street", "reason")))
-    if not t[H["reason"]].astype(bool).any():
-        t = t.drop(columns=H["reason"])
-    return t.to_string(index=False, na_rep="")
-
-
+    return summary_text(rows, lang, wide=wide, say_text=cli_message)
 
 
 def _rules(args) -> int:

@@ -112,15 +112,17 @@ class Comparison:
 
     def to_gpkg(self, path: str | os.PathLike) -> Path:
         """Write the change tables to one GeoPackage, replacing it atomically: ``change_summary``,
-        and the layers ``change_homes``, ``change_streets``, ``change_facilities`` when they hold a
-        row (:func:`urbancover.evaluation.export.write_tables`, the one GeoPackage writer's).
+        the layers ``change_homes``, ``change_streets``, ``change_facilities`` when they hold a row,
+        and what made each side: the after evaluation's ``run`` record (as in its own GeoPackage) and
+        the before's as ``run_before`` (:func:`urbancover.evaluation.export.write_tables`, the one
+        GeoPackage writer's).
         """
         from urbancover.evaluation.export import write_tables
 
         path = Path(path)
         if path.suffix.lower() != ".gpkg":
             raise InputError(f"path: {path} is not a .gpkg file; give the GeoPackage's file name, e.g. change.gpkg.")
-        return write_tables(self.tables(), path)
+        return write_tables(self.tables(), path, run=getattr(self.after, "run", None))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """What :meth:`to_gpkg` writes, by name (empty layers left out: a layer of no rows has no
@@ -130,6 +132,9 @@ class Comparison:
         for name, layer in zip(TABLES[1:], (self.homes, self.streets, self.facilities)):
             if len(layer):
                 out[name] = layer
+        run = getattr(self.before, "run", None)
+        if run is not None:  # what made the before (the after's is the file's ``run`` record)
+            out["run_before"] = pd.DataFrame(run.rows(), columns=["key", "value"])
         return out
 
     def to_html(self, path: str | os.PathLike, *, lang: str = "zh", **kwargs) -> Path:

@@ -31,6 +31,15 @@ class UnknownRuleError(InputError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownLayerError(InputError, KeyError):
+    """A layer name that a report or a rule's layers do not hold (a ``KeyError`` too); the message
+    lists the names they hold.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class CRSError(InputError):
     """A layer has no coordinate reference system, or one that cannot be used here."""
 
@@ -58,3 +67,25 @@ class TruncatedExtractWarning(UserWarning):
     ways): its results may be wrong. ``read_osm(..., strict=True)`` raises :class:`OSMReadError`
     instead; the CLI's ``--strict`` turns this warning into exit code 2.
     """
+
+
+def warn(message, category: type[Warning] = UserWarning) -> None:
+    """Issue a warning at the user's line: the line that called into urbancover, however deep in the
+    library the warning is raised (a fixed ``stacklevel`` points into the library when the call
+    comes through another of its functions, or at ``sys:1`` when the stack is shorter). The one
+    way the library warns.
+
+    The frame just outside the outermost urbancover frame of the stack is the user's (a script, a
+    notebook cell, a test); with no urbancover frame outside this one, the caller's.
+    """
+    import sys
+    import warnings
+
+    frame, k, outer = sys._getframe(1), 1, 0
+    while frame is not None:
+        name = frame.f_globals.get("__name__") or ""
+        if name == "urbancover" or name.startswith("urbancover."):
+            outer = k
+        frame, k = frame.f_back, k + 1
+    # stacklevel 1 is this line, 2 the caller (frame k = 1): the frame outside frame ``outer`` is outer + 2
+    warnings.warn(message, category, stacklevel=outer + 2)

@@ -530,12 +530,34 @@ def file_fingerprint(path: str | os.PathLike, *, hash: bool = True) -> dict:
     st = path.stat()
     out = {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if hash:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        out["sha256"] = h.hexdigest()
+        out["sha256"] = file_sha256(path)
     return out
+
+
+#: Hashes already computed in this process, by (path, device, inode, size, modification time).
+_HASHED: dict[tuple, str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, hex, read in 1 MiB blocks (a big extract is never held in memory).
+
+    The one hash of input files: batch's done-markers (:func:`file_fingerprint`) and every
+    deliverable's run record (:class:`urbancover.evaluation.runinfo.RunInfo`). Cost: one read of the
+    file (~0.5 s per GB), once per process while the file is unchanged (same size and modification
+    time): a batch worker's districts of one province extract hash it once.
+    """
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _HASHED:
+        return _HASHED[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if len(_HASHED) >= 256:
+        _HASHED.clear()
+    _HASHED[key] = h.hexdigest()
+    return _HASHED[key]
 
 
 def fingerprint_matches(stored: dict, path: str | os.PathLike) -> bool:

@@ -215,7 +215,7 @@ class Settings:
     #: this many metres, each measured at its middle from the nearest walkable point.
     road_piece_m: float = 10.0
 
-    #: The one-page HTML report embeds the interactive map only for networks of at most this many edges.
+    #: The HTML report embeds the interactive map only for networks of at most this many edges.
     #: Malta (47k edges, 11 distance rules) makes a map of about 9 MB that Chromium opens in a few
     #: seconds (benchmarks/results/outputs.md); twice that is still usable, beyond it a page holds more
     #: than a browser opens smoothly: the report then says where the layers are (the GeoPackage, and

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,17 +13,39 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError, UnknownRuleError
-from urbancover.core.progress import in_notebook, log_line, progress_bar
+from urbancover.core.errors import InputError, UnknownLayerError, UnknownRuleError, warn
+from urbancover.core.progress import Steps
 from urbancover.core.settings import Settings, resolve
 from urbancover.evaluation import gaps, indicators  # noqa: F401 - the rule kinds register themselves
 from urbancover.evaluation.context import Context, make_context
 from urbancover.evaluation.kinds import evaluator
+from urbancover.evaluation.places import HOMES, STREETS, failed_rules, home_status, homes_layer, streets_layer
+from urbancover.evaluation.runinfo import RunInfo, run_info
 from urbancover.evaluation.validate import check_inputs
 from urbancover.io.osm import OSMData, read_osm
 from urbancover.network.walk import Network, walk_network
 from urbancover.plan.rules import KINDS, RuleSet, load_rules
+from urbancover.plan.walking import WalkingTime, walking_time
 from urbancover.present import Note
+
+
+class Results(dict):
+    """``Report.results``: rule id -> :class:`~urbancover.evaluation.gaps.RuleResult`; a rule id it
+    does not hold raises :class:`~urbancover.core.errors.UnknownRuleError` (a ``KeyError``) naming
+    the ids it holds.
+    """
+
+    def __missing__(self, rule_id):
+        raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(self)}.")
+
+
+class LayerDict(dict):
+    """What :meth:`Report.layers` returns: a dict whose missing name raises a ``KeyError`` naming
+    the layers it holds.
+    """
+
+    def __missing__(self, name):
+        raise UnknownLayerError(f"layers: the report has no layer {name!r}; it has {list(self)}.")
 
 
 @dataclass
@@ -45,12 +66,17 @@ class Report:
         One row per compound in the area: ``old``, and per distance rule ``served_<rule id>`` (True
         when the compound is served);
         ``failed_rules`` lists the rules it fails (this feeds the demonstration-zone search).
+        ``report.layers()["homes"]`` and ``["streets"]`` hold every home and every public street
+        piece with every distance rule (:mod:`urbancover.evaluation.places`).
     by_unit : DataFrame or None
         Share of residents served per distance rule and area unit, when units were given.
     context : Context
         The prepared inputs (network, area, homes, residents ...).
     notes : list of str
         What the evaluation assumed or could not do.
+    run : RunInfo or None
+        What made the result (date, version, rule set and extract with their SHA-256, the area,
+        the settings changed): every deliverable writes it (:mod:`urbancover.evaluation.runinfo`).
     """
 
     summary: pd.DataFrame
@@ -59,11 +85,102 @@ class Report:
     by_unit: pd.DataFrame | None
     context: Context
     notes: list[str] = field(default_factory=list)
+    #: What made the result (date, version, rule set and extract hashes, area, changed settings).
+    run: RunInfo | None = None
+    #: The report-wide layers (``homes``, ``streets``) once made by :meth:`layers`.
+    _made: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.results, Results):
+            self.results = Results(self.results)
 
     @property
     def network(self) -> Network:
         """The walking network the rules were measured on."""
         return self.context.network
+
+    @property
+    def walking(self) -> WalkingTime:
+        """Minutes <-> metres of the rule set evaluated (its ``[walking]`` table;
+        :mod:`urbancover.plan.walking`): ``report.walking.minutes(400)`` is 7.5 with the preset.
+        """
+        return self.context.walk
+
+    def _distance_rule(self, rule_id: str):
+        """The measurement of a distance rule; a rule id not in the report, or not measured by
+        distance, is an error naming the ones that are.
+        """
+        res = self.results[rule_id]
+        if res.measurement is None:
+            measured = [rid for rid, r in self.results.items() if r.measurement is not None]
+            raise InputError(f"rule_id: {rule_id!r} is a {res.rule.kind!r} rule, not measured by distance; "
+                             f"the distance rules are {measured}.")
+        return res.measurement
+
+    def home_status(self, rule_id: str) -> pd.DataFrame:
+        """A distance rule at every home (rows of ``report.context.homes``): ``osmid``, ``element``,
+        ``network_m`` (NaN: no facility reachable, or a home the rule does not count), ``minutes``,
+        ``served`` and ``counted`` (:func:`urbancover.evaluation.places.home_status`). What
+        ``report.layers()["homes"]`` holds for one rule; the per-home status to compare two reports.
+        """
+        return home_status(self.context, self._distance_rule(rule_id))
+
+    def service_areas(self, rule_id: str, bands_min=(5, 10, 15), *, bands=None, width: float | None = None) -> gpd.GeoDataFrame:
+        """Where a distance rule's facilities reach within walking minutes: one polygon per band (and
+        per category of an ``all_of`` rule), from the rule's own distances (the same facilities,
+        entrances and access legs as its shares).
+
+        Parameters
+        ----------
+        rule_id
+            A distance rule of the report.
+        bands_min
+            Walking minutes, turned into metres by the rule set's walking table
+            (:attr:`walking`: 5, 10, 15 min are 300, 500, 1000 m with the preset).
+        bands
+            Metres instead of minutes.
+        width
+            Buffer around the reached street pieces, metres (default
+            ``settings.service_area_width_m``).
+
+        Returns
+        -------
+        GeoDataFrame
+            ``category`` (the rule id for a one-category rule), ``band_m``, ``minutes``,
+            ``length_m`` (street metres reached) and the polygon, in the network's CRS; a band
+            reaching no street has no row.
+
+        Examples
+        --------
+        >>> report.service_areas("bus_stop_500", bands_min=(5, 10, 15))  # doctest: +SKIP
+        """
+        from urbancover.core.errors import require_number
+        from urbancover.network.walk import piece_areas
+
+        m = self._distance_rule(rule_id)
+        walk = self.walking
+        if bands is None:
+            values = [walk.metres(require_number(b, "bands_min", positive=True)) for b in np.atleast_1d(bands_min)]
+        else:
+            values = [require_number(b, "bands", positive=True) for b in np.atleast_1d(bands)]
+        values = np.unique(np.asarray(values, dtype=float))
+        s = self.context.settings
+        width = require_number(s.service_area_width_m if width is None else width, "width", positive=True)
+        rows, parts = [], []
+        for c in m.checks:
+            for b in values:
+                e, a, z = c.field.covered_intervals(float(b))
+                if len(e):
+                    parts.append((e, a, z, np.full(len(e), len(rows))))
+                    rows.append({"category": c.name, "band_m": float(b), "minutes": float(walk.minutes(b)),
+                                 "length_m": float(np.sum(z - a))})
+        frame = pd.DataFrame(rows, columns=["category", "band_m", "minutes", "length_m"])
+        if parts:
+            e, a, z, g = (np.concatenate(x) for x in zip(*parts))
+            geom = piece_areas(self.network, e, a, z, g, width, s.service_area_quad_segs)
+        else:
+            geom = np.zeros(0, dtype=object)
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, crs=self.network.crs), crs=self.network.crs)
 
     def sweep(self, rule_id: str, thresholds) -> pd.DataFrame:
         """Shares served by a distance rule at other thresholds, from the distances already measured.
@@ -85,12 +202,7 @@ class Report:
         --------
         >>> report.sweep("bus_stop_500", [200, 300, 400, 500])  # doctest: +SKIP
         """
-        if rule_id not in self.results:
-            raise UnknownRuleError(f"rule_id: the report has no rule {rule_id!r}; it has {list(self.results)}.")
-        m = self.results[rule_id].measurement
-        if m is None:
-            raise InputError(f"rule_id: {rule_id!r} is a {self.results[rule_id].rule.kind!r} rule, not measured by distance.")
-        return m.sweep(thresholds)
+        return self._distance_rule(rule_id).sweep(thresholds)
 
     def __repr__(self) -> str:
         from urbancover.present.display import report_repr
@@ -103,10 +215,13 @@ class Report:
         return report_html(self)
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Every layer, named ``<rule id>__<layer>``, plus ``compounds`` (layers not yet made are made
-        now and kept, see :class:`urbancover.evaluation.gaps.Layers`).
+        """Every layer, named ``<rule id>__<layer>``, plus ``compounds``, ``homes`` (every home with
+        every distance rule) and ``streets`` (every public street piece with every rule of street
+        demand, when a rule has street demand): see :mod:`urbancover.evaluation.places`. Layers not
+        yet made are made now and kept (see :class:`urbancover.evaluation.gaps.Layers`); a name it
+        does not hold raises a ``KeyError`` listing those it does.
         """
-        return dict(self.iter_layers(keep=True))
+        return LayerDict(self.iter_layers(keep=True))
 
     def iter_layers(self, *, keep: bool = False):
         """``(name, GeoDataFrame)`` of every layer in turn, as :meth:`layers` names them; with
@@ -117,6 +232,18 @@ class Report:
             for name in res.layers:
                 yield f"{rid}__{name}", res.layers[name] if keep else res.layers.peek(name)
         yield "compounds", self.compounds
+        made = self.__dict__.setdefault("_made", {})  # (a report pickled before it had them)
+        for name, make, wanted in ((HOMES, homes_layer, True),
+                                   (STREETS, streets_layer, any(r.measurement is not None and r.measurement.streets is not None
+                                                                for r in self.results.values()))):
+            if not wanted:
+                continue
+            layer = made.get(name)
+            if layer is None:
+                layer = make(self.context, self.results)
+                if keep:
+                    made[name] = layer
+            yield name, layer
 
     def to_gpkg(self, path: str | os.PathLike, *, extra: dict[str, pd.DataFrame] | None = None, zones=None,
                 street_distance: bool = True) -> Path:
@@ -152,7 +279,8 @@ class Report:
         Every layer holds one geometry type (a layer mixing points and polygons is written as
         ``<layer>_points`` and ``<layer>_areas``) and no infinity (``status`` says why a distance is
         missing). Empty layers are skipped in Shapefile, which cannot type them. The layers are
-        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`).
+        those of :meth:`to_gpkg`, in every format (:func:`urbancover.evaluation.export.write_report`),
+        and ``run.json`` beside them holds the run record (:attr:`run`).
         """
         return export_report(self, path, format)
 
@@ -190,7 +318,7 @@ def _warnings_noted(func):
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
                 elif str(w.message) not in told:
                     told.append(str(w.message))
-                    warnings.warn(w.message, stacklevel=2)
+                    warn(w.message, w.category)
         notes = report.notes
         notes[:0] = [n for n in report.context.osm.notes if n not in notes]
         notes.extend(m for m in told if m not in notes)
@@ -302,28 +430,32 @@ def evaluate(
         area=area, compounds=compounds, population=population, population_column=population_column,
         units=units, units_column=units_column, facilities=facilities, valid_facility_keys=ruleset.facility_keys,
     )
-    bar = _Progress(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
-    bar.step("reading extract")
-    osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
-    bar.step("walking network")
-    network = network if network is not None else walk_network(osm, settings=settings)
-    bar.step("homes, residents and compounds")
-    ctx = make_context(
-        osm, network, population_column=population_column, units_column=units_column,
-        margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
-        checked_notes=checked_notes, settings=settings, **layers,
-    )
-    ctx.osm_tags = bool(osm_tags)
-    ctx.on_progress = bar.detail if progress else None
-    results = {}
-    for rule in chosen:
-        bar.step(rule.id)
-        results[rule.id] = evaluator(rule)(rule, ctx)
-    bar.close()
+    bar = Steps(len(chosen) + 3, progress, "" if isinstance(source, OSMData) else Path(source).name)
+    try:  # the bar goes whatever happens (and with it the display the library tell()s)
+        bar.step("reading extract")
+        osm = source if isinstance(source, OSMData) else read_osm(source, strict=strict, settings=settings)
+        bar.step("walking network")
+        network = network if network is not None else walk_network(osm, settings=settings)
+        bar.step("homes, residents and compounds")
+        ctx = make_context(
+            osm, network, population_column=population_column, units_column=units_column,
+            margin_needed=_max_threshold(chosen), valid_facility_keys=ruleset.facility_keys,
+            checked_notes=checked_notes, settings=settings, **layers,
+        )
+        ctx.osm_tags = bool(osm_tags)
+        ctx.walking = walking_time(ruleset)
+        ctx.on_progress = bar.detail if progress else None  # (the library tell()s it too: compiling ...)
+        results = {}
+        for rule in chosen:
+            bar.step(rule.id)
+            results[rule.id] = evaluator(rule)(rule, ctx)
+    finally:
+        bar.close()
     ctx.on_progress = None  # the bar is done (and the report stays picklable)
+    run = run_info(ruleset, osm.path, area_source=ctx.area_source, area_km2=ctx.area_km2, settings_changed=ctx.settings.changes())
     return Report(
         summary=summary_frame([r.summary for r in results.values()]), results=results, compounds=_compound_table(ctx, results),
-        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes,
+        by_unit=_by_unit(ctx, results), context=ctx, notes=ctx.notes, run=run,
     )
 
 
@@ -359,52 +491,12 @@ def _max_threshold(rules) -> float:
     return max((v for v in values if v is not None), default=0.0)
 
 
-class _Progress:
-    """A tqdm bar over named steps on a terminal; off a terminal (a log file, a batch worker) one
-    line per step on stderr, so a long run shows where it is; or nothing.
-    """
-
-    def __init__(self, total: int, show: bool, label: str = ""):
-        self.bar = None
-        self.lines = show and not in_notebook() and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
-        self.total, self.done, self.label, self.name = total, 0, label, ""
-        if show and not self.lines:
-            self.bar = progress_bar(total=total, unit="step", leave=False)  # a terminal or a notebook
-        self.started = False
-
-    def step(self, name: str) -> None:
-        self.name = name
-        if self.lines:
-            self.done += 1
-            log_line(self.label, f"step {self.done}/{self.total} {name}")
-        if self.bar is not None:
-            if self.started:
-                self.bar.update(1)
-            self.started = True
-            self.bar.set_description(name)
-
-    def detail(self, message: str) -> None:
-        """A step inside the current one (a rule's facilities, places, streets)."""
-        if self.lines:
-            log_line(self.label, f"step {self.done}/{self.total} {self.name}: {message}")
-        if self.bar is not None:
-            self.bar.set_postfix_str(message, refresh=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.close()
-
-
 def _compound_table(ctx: Context, results: dict) -> gpd.GeoDataFrame:
     comp = ctx.compounds.copy()
-    failed = np.full(len(comp), "", dtype=object)
-    for rid, res in results.items():
-        if res.compound_served is not None:
-            comp[f"served_{rid}"] = res.compound_served
-            failed = failed + np.where(res.compound_served, "", rid + ", ")
-    comp["failed_rules"] = [f[:-2] for f in failed]
-    comp["n_failed"] = [len(f.split(", ")) if f else 0 for f in comp["failed_rules"]]
+    served = {rid: res.compound_served for rid, res in results.items() if res.compound_served is not None}
+    for rid, ok in served.items():
+        comp[f"served_{rid}"] = ok
+    comp["failed_rules"], comp["n_failed"] = failed_rules(served, len(comp))
     homes = ctx.homes
     comp["homes"] = np.bincount(homes["compound"][homes["compound"] >= 0], minlength=len(comp))[: len(comp)] if len(comp) else []
     comp["residents"] = np.bincount(ctx.population["compound"][ctx.population["compound"] >= 0],

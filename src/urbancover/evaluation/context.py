@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 from urbancover.core.intervals import intersect, merge
 from urbancover.core.settings import Settings, current, resolve
 from urbancover.evaluation.demand import (
@@ -38,12 +37,13 @@ from urbancover.network.barriers import barriers_from
 from urbancover.network.snap import Places, Snapped, parts_inside, snap_geometries, snap_places
 from urbancover.network.walk import Network, walk_network
 from urbancover.plan.selectors import GEOMETRY_KEY, TagValues, select
+from urbancover.plan.walking import WalkingTime, walking_time
 from urbancover.present import Note
 
 #: What one evaluation computes once and its rules share (:meth:`Context.memo`): the families.
 MEMO_FAMILIES = frozenset({
     "tag values", "snapped", "street network", "area intervals", "facility field", "demand places", "measurement",
-    "gap grid", "home rows", "built-up land", "extract box", "area pieces", "area tree",
+    "gap grid", "home rows", "home places", "built-up land", "extract box", "area pieces", "area tree",
 })
 
 T = TypeVar("T")
@@ -98,6 +98,15 @@ class Context:
     #: The note naming the analysed area and its size (also in :attr:`notes`): what the report's
     #: page, the CLI and the summary say of the area.
     area_note: Note | None = None
+    #: Minutes <-> metres of the rule set evaluated (its ``[walking]`` table,
+    #: :func:`urbancover.plan.walking.walking_time`): the ``*_min`` columns of the layers. None: the
+    #: shipped preset's table (:attr:`walk`).
+    walking: WalkingTime | None = None
+
+    @property
+    def walk(self) -> WalkingTime:
+        """:attr:`walking`, or the shipped preset's table when the evaluation set none."""
+        return self.walking if self.walking is not None else walking_time()
 
     def progress(self, message: str) -> None:
         """Report a step inside a rule to :attr:`on_progress`, when set."""
@@ -328,7 +337,8 @@ def make_context(
     # not to a city's outline (Malta: 0.7 s less, the same km²)
     res_clip = _extract_if_inside(chosen, s)
     check = plausibility(float(pop["residents"].sum()), residential_land_km2(features, area_geom if res_clip is None else res_clip,
-                                                                             settings=s), settings=s)
+                                                                             settings=s), settings=s,
+                         estimated=population is None)
     if check.ok is False:
         notes.append(check.message)
     homes = homes.assign(compound=_compound_of(homes, comp))
@@ -486,7 +496,7 @@ def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFr
     covered = geom.intersection(extract).area / geom.area if source == "user" else 1.0
     if covered < AREA_COVERED_MIN:
         msg = Note("area.outside", share=100 * covered, km2=geom.area / 1e6, extract=osm.path.name)
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warn(msg, UserWarning)
         notes.append(msg)
     margin = extract.exterior.distance(geom) if extract.contains(geom) else 0.0
     if need > 0 and margin < need:  # only with distance rules evaluated: the others read no facility beyond

@@ -251,9 +251,11 @@ class Plausibility:
 
 
 def plausibility(residents: float, land_km2: float, *, low: float | None = None, high: float | None = None,
-                 settings: Settings | None = None) -> Plausibility:
+                 settings: Settings | None = None, estimated: bool = True) -> Plausibility:
     """Check residents per km² of residential land against the plausible range of old districts
-    (:data:`settings.plausible_residents_per_km2`, 10 000-40 000).
+    (:data:`settings.plausible_residents_per_km2`, 10 000-40 000). ``estimated``: the residents were
+    estimated from the homes (the advice is to give a population layer), else they are the user's
+    population layer (the advice is to check it).
 
     Examples
     --------
@@ -271,7 +273,7 @@ def plausibility(residents: float, land_km2: float, *, low: float | None = None,
     if lo <= density <= hi:
         return Plausibility(True, density, Note("residents.plausible", density=density, lo=lo, hi=hi))
     return Plausibility(False, density, Note("residents.implausible", density=density, land_km2=land_km2, lo=lo, hi=hi,
-                                             few=bool(density < lo)))
+                                             few=bool(density < lo), user=not estimated))
 
 
 def check_population(layer: gpd.GeoDataFrame, column: str = "population", *, name: str = "population") -> np.ndarray:
@@ -337,12 +339,14 @@ def population_points(
                          apartments=s.default_levels_by_building.get("apartments", s.default_building_levels))
     if isinstance(population, (str, os.PathLike)) and str(population).lower().endswith((".tif", ".tiff")):
         population = raster_points(population, column=column)
+    raster = population.attrs.get("source") == "raster"  # read from a grid here or by evaluate's check
     population = require_crs(population, "population")
     values = check_population(population, column)
     pop = population.to_crs(homes.crs)
     dims = shapely.get_dimensions(pop.geometry.values)
     if (dims == 0).all():
-        return gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs), Note("residents.points")
+        points = gpd.GeoDataFrame({"residents": values, "home": -1}, geometry=pop.geometry.values, crs=homes.crs)
+        return points, Note("residents.raster" if raster else "residents.points")
     if not (dims == 2).all():
         raise InputError("population: give either points or polygons, not a mix or lines.")
     floor = estimate_residents(homes, settings=s)  # proportional to floor area
@@ -400,6 +404,8 @@ def raster_points(path: str | os.PathLike, *, column: str = "population", band: 
     filled = np.ma.filled(values.astype(float), 0.0)
     rows, cols = np.nonzero(filled > 0)
     xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
-    return gpd.GeoDataFrame(
+    out = gpd.GeoDataFrame(
         {column: filled[rows, cols]}, geometry=gpd.points_from_xy(np.asarray(xs), np.asarray(ys)), crs=crs.to_wkt()
     )
+    out.attrs["source"] = "raster"  # population_points names the grid as the residents' source
+    return out

@@ -8,7 +8,23 @@ write the same layer set:
 * ``<rule id>__street_distance`` for every distance rule (with ``street_distance=True``, the
   default): the streets cut where the distance crosses the threshold, as the gap maps colour them;
 * ``zones`` when demonstration-zone candidates are given;
-* the ``summary`` table (and ``summary_by_unit`` with units), and any ``extra`` named tables.
+* the ``summary`` table, one row per rule with the columns every rule has (:data:`SUMMARY_COLUMNS`),
+  and ``summary_values``, the kind-specific values in long form (one row per rule and value:
+  ``rule``, ``kind``, ``name`` and the value in ``value`` (numbers), ``flag`` (booleans) or
+  ``text``; ``summary_values.pivot(index="rule", columns="name", values="value")`` gives the
+  numbers wide), ``summary_by_unit`` with units, and any ``extra`` named tables;
+* the run record (:class:`urbancover.evaluation.runinfo.RunInfo`: date, version, rule set and
+  extract with their SHA-256, the OSM date, the analysed area, the settings changed): in a
+  GeoPackage the ``run`` table (``key``, ``value``) and the dataset's metadata (GeoPackage metadata
+  extension, ``gpkg_metadata``: GDAL's key/value XML, which ``pyogrio.read_info`` shows, and the
+  same record as JSON); beside the files of a folder format, ``run.json``.
+
+Files open well in a GIS: booleans are booleans (nullable: an undetermined rule's ``passed`` is
+NULL), ``compound`` is NULL for a place in no compound, and no layer is of unknown geometry type:
+an empty layer is written typed by its name (:func:`empty_geometry_type`), or left out when its
+name does not say its type, and the run record lists it (``layers_left_out``). A GeoPackage also
+holds QGIS's ``layer_styles`` table, a default style per spatial layer with the colours and
+classes of the static maps (:mod:`urbancover.evaluation.styles`).
 
 Every file is written atomically (:func:`urbancover.core.files.atomic_path`): a GeoPackage under a
 temporary name renamed into place, the files of a folder format in a hidden temporary folder moved
@@ -31,6 +47,7 @@ import shapely
 from urbancover.core import intervals
 from urbancover.core.errors import InputError
 from urbancover.core.files import atomic_path, part_folder, writing
+from urbancover.core.progress import tell
 from urbancover.network.walk import line_substrings
 from urbancover.plan.rules import ID_PATTERN
 from urbancover.present import say
@@ -41,6 +58,19 @@ FORMATS = {"gpkg": (".gpkg", "GPKG"), "parquet": (".parquet", None), "geojson": 
 FORMAT_ALIASES = {"geopackage": "gpkg", "geoparquet": "parquet", "json": "geojson", "shapefile": "shp"}
 #: The files of one Shapefile layer besides the ``.shp``.
 SHAPEFILE_SIDES = (".dbf", ".shx", ".prj", ".cpg")
+#: The written ``summary`` table's columns: those every rule has (the typed fields of
+#: :class:`urbancover.evaluation.results.SummaryRow`); the others go to ``summary_values``.
+SUMMARY_COLUMNS = ("id", "kind", "name_zh", "name_en", "clause", "measure", "value", "target", "target_text", "passed",
+                   "verdict", "reason")
+#: The run record beside the files of a folder format.
+RUN_JSON = "run.json"
+#: The geometry type of an empty layer by the end of its name (after ``<rule id>__``): GIS formats
+#: type every layer, and an empty one cannot say its own.
+EMPTY_TYPES = (("_points", "Point"), ("residents_unserved", "Point"), ("dead_ends", "Point"),
+               ("_lines", "LineString"), ("streets_unserved", "LineString"), ("street_distance", "LineString"),
+               ("streets", "LineString"),
+               ("_areas", "Polygon"), ("homes_unserved", "Polygon"), ("compounds_unserved", "Polygon"), ("gaps", "Polygon"),
+               ("compounds", "Polygon"), ("zones", "Polygon"), ("homes", "Polygon"))
 
 
 def export_format(path: str | os.PathLike, format: str | None = None) -> str:
@@ -74,7 +104,7 @@ def report_tables(report, *, zones=None, street_distance: bool = True, extra: di
     z = zones_layer(zones, report.network.crs)
     if z is not None:
         yield "zones", z
-    yield "summary", report.summary
+    yield from summary_tables(report.summary).items()
     if report.by_unit is not None:
         yield "summary_by_unit", report.by_unit
     yield from (extra or {}).items()
@@ -123,14 +153,22 @@ def write_report(report, path: str | os.PathLike, format: str | None = None, *, 
         raise InputError(f"rule ids {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers "
                          "and files; see urbancover rules check.")
     tables = report_tables(report, zones=zones, street_distance=street_distance, extra=extra)
+    run = getattr(report, "run", None)
     if fmt == "gpkg":
         final = path if path.suffix.lower() == ".gpkg" else path / "urbancover.gpkg"
-        return [_write_gpkg(tables, final)]
+        return [_write_gpkg(tables, final, run)]
     if path.exists() and not path.is_dir():
         raise InputError(f"path: {path} is a file; {fmt} exports write one file per layer into a folder.")
     target = target or (lambda name: path / name)
     with part_folder(path) as tmp:
-        files = _write_files(tables, tmp, fmt, path)
+        left_out: list[str] = []
+        files = _write_files(tables, tmp, fmt, path, left_out)
+        if run is not None:
+            sidecar = tmp / RUN_JSON
+            with writing(path / RUN_JSON):
+                sidecar.write_text(json.dumps(dict(run.as_dict(), layers_left_out=left_out), indent=1, ensure_ascii=False) + "\n",
+                                   encoding="utf-8")
+            files.append(sidecar)
         finals = [Path(target(f.name)) for f in files]  # refuse (a foreign file) before moving anything
         with writing(path):
             for f, final in zip(files, finals):
@@ -141,42 +179,106 @@ def write_report(report, path: str | os.PathLike, format: str | None = None, *, 
     return finals
 
 
-def write_tables(tables: dict, path: str | os.PathLike) -> Path:
+def write_tables(tables: dict, path: str | os.PathLike, run=None) -> Path:
     """Write named tables and layers (``{name: DataFrame or GeoDataFrame}``) to one GeoPackage,
     replacing it atomically: the writer of :func:`write_report` for tables that are not a report's
-    (:meth:`urbancover.change.Comparison.to_gpkg`'s change tables).
+    (:meth:`urbancover.change.Comparison.to_gpkg`'s change tables), with the ``run`` record of
+    ``run`` (a :class:`urbancover.evaluation.runinfo.RunInfo`) when given, as a report's.
     """
     unsafe = [name for name in tables if not ID_PATTERN.match(str(name))]
     if unsafe:
         raise InputError(f"tables {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers.")
-    return _write_gpkg(iter(tables.items()), Path(path))
+    return _write_gpkg(iter(tables.items()), Path(path), run)
 
 
-def _write_gpkg(tables, final: Path) -> Path:
+def _write_gpkg(tables, final: Path, run=None) -> Path:
     import pyogrio
+
+    from urbancover.evaluation.styles import layer_styles_table
 
     # SQLite syncs to disk after every layer by default (~0.1 s each); the file is new and renamed
     # into place only when complete, so a crash loses nothing that could not be written again
     previous = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    written, left_out = [], []  # (name, geometry type, columns) of each spatial layer; empty ones of no known type
     try:
         with atomic_path(final) as part:
             for name, table in tables:
-                pyogrio.write_dataframe(for_file(table), part, layer=name, driver="GPKG")
+                tell(f"layer {name}")
+                table = for_file(table)
+                options = {}
+                if isinstance(table, gpd.GeoDataFrame) and "geometry" in table:
+                    gtype = empty_geometry_type(name) if len(table) == 0 else _geometry_type(table)
+                    if gtype is None:  # GDAL would type it Unknown: a layer no GIS can style or add to
+                        left_out.append(name)
+                        continue
+                    if len(table) == 0:
+                        options["geometry_type"] = gtype
+                    written.append((name, gtype, [c for c in table.columns if c != table.geometry.name]))
+                pyogrio.write_dataframe(table, part, layer=name, driver="GPKG", **options)
+            if run is not None:
+                record = dict(run.as_dict(), layers_left_out=left_out)
+                rows = run.rows() + [("layers_left_out", json.dumps(left_out, ensure_ascii=False))]
+                pyogrio.write_dataframe(pd.DataFrame(rows, columns=["key", "value"]), part, layer="run", driver="GPKG",
+                                        dataset_metadata=dict(rows))
+                _add_json_metadata(part, record)
+            if written:
+                pyogrio.write_dataframe(layer_styles_table(written), part, layer="layer_styles", driver="GPKG",
+                                        layer_options={"FID": "id"})
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": previous})
     return final
 
 
-def _write_files(tables, folder: Path, fmt: str, final: Path) -> list[Path]:
+def _geometry_type(table: gpd.GeoDataFrame) -> str | None:
+    """The GeoPackage geometry type pyogrio gives a non-empty layer (None: no geometry at all)."""
+    types = set(shapely.get_type_id(table.geometry.values[~shapely.is_missing(table.geometry.values)]).tolist())
+    names = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
+    found = {names.get(t, "Unknown") for t in types}
+    if not found:
+        return None
+    if len(found) == 1:
+        return found.pop()
+    multi = {f if f.startswith("Multi") else "Multi" + f for f in found}
+    return multi.pop() if len(multi) == 1 else "Unknown"
+
+
+def empty_geometry_type(name: str) -> str | None:
+    """The geometry type of an empty layer from its name (:data:`EMPTY_TYPES`), or None when the name does not say it."""
+    base = name.rsplit("__", 1)[-1]
+    return next((t for end, t in EMPTY_TYPES if base.endswith(end)), None)
+
+
+def _add_json_metadata(path: Path, record: dict) -> None:
+    """The run record as JSON in the GeoPackage metadata extension (``gpkg_metadata``, scope
+    ``dataset``, referenced by the whole GeoPackage), beside GDAL's key/value XML of it.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            cur = con.execute("INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) VALUES (?, ?, ?, ?)",
+                              ("dataset", "https://github.com/urbancover/urbancover#run", "application/json",
+                               json.dumps(record, ensure_ascii=False, indent=1)))
+            con.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, column_name, row_id_value, "
+                        "timestamp, md_file_id, md_parent_id) VALUES ('geopackage', NULL, NULL, NULL, "
+                        "strftime('%Y-%m-%dT%H:%M:%fZ','now'), ?, NULL)", (cur.lastrowid,))
+    finally:
+        con.close()
+
+
+def _write_files(tables, folder: Path, fmt: str, final: Path, left_out: list | None = None) -> list[Path]:
     """One file per layer (and per table, as CSV) into ``folder``; the files written. A failure
-    names the file in ``final``, the folder they are for.
+    names the file in ``final``, the folder they are for. The layers left out (a Shapefile's empty
+    layers) are added to ``left_out``.
     """
     import pyogrio
 
     suffix, driver = FORMATS[fmt]
     written = []
     for name, table in tables:
+        tell(f"layer {name}")
         if not isinstance(table, gpd.GeoDataFrame) or "geometry" not in table:
             target = folder / f"{name}.csv"
             with writing(final / target.name):
@@ -185,6 +287,8 @@ def _write_files(tables, folder: Path, fmt: str, final: Path) -> list[Path]:
             continue
         for part_name, part in one_type(name, table).items():
             if fmt == "shp" and len(part) == 0:
+                if left_out is not None:
+                    left_out.append(part_name)
                 continue
             layer = gpd.GeoDataFrame(for_file(part), geometry=part.geometry.name, crs=part.crs)
             if fmt == "geojson":
@@ -237,7 +341,10 @@ def short_fields(table: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFram
 
 
 def for_file(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy with dict/list columns as JSON text and no infinities, which GeoPackage can store."""
+    """Copy as files store it: dict/list columns as JSON text, no infinities, an object column of
+    booleans (and None) as a nullable boolean column (a GeoPackage BOOLEAN, NULL where undetermined,
+    not the text 'False'), and ``compound`` -1 (in no compound) as NULL.
+    """
     out = df.reset_index(drop=True)
     geom = getattr(out, "_geometry_column_name", None)
     for col in out.columns:
@@ -249,7 +356,52 @@ def for_file(df: pd.DataFrame) -> pd.DataFrame:
                              if isinstance(v, (dict, list, tuple, np.ndarray)) else v)
         elif pd.api.types.is_float_dtype(s):
             out[col] = s.replace([np.inf, -np.inf], np.nan)
+        elif s.dtype == object and _booleans(s):
+            out[col] = s.astype("boolean")
+        if col == "compound" and pd.api.types.is_integer_dtype(s):
+            out[col] = s.astype("Int64").mask(s < 0)
     return out
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def _booleans(s: pd.Series) -> bool:
+    """Whether an object column holds only booleans and blanks, and at least one boolean (pandas'
+    type inference, in C: no Python loop over a city's rows).
+    """
+    return pd.api.types.infer_dtype(s, skipna=True) == "boolean"
+
+
+def summary_tables(summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The summary as files hold it: ``summary`` (one row per rule, :data:`SUMMARY_COLUMNS`) and
+    ``summary_values`` (every other value of a rule, one row each: ``rule``, ``kind``, ``name``, and
+    the value in ``value`` if a number, ``flag`` if a boolean, else ``text``).
+    """
+    core = summary.reindex(columns=list(SUMMARY_COLUMNS))  # the same columns whatever the rules
+    rows = []
+    others = [c for c in summary.columns if c not in SUMMARY_COLUMNS]
+    for rid, kind, values in zip(summary.get("id", summary.index), summary.get("kind", [""] * len(summary)),
+                                 summary[others].itertuples(index=False, name=None)):
+        for name, v in zip(others, values):
+            if _blank(v) or (isinstance(v, str) and v == ""):
+                continue
+            row = {"rule": str(rid), "kind": str(kind), "name": name, "value": np.nan, "flag": None, "text": None}
+            if isinstance(v, (bool, np.bool_)):
+                row["flag"] = bool(v)
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                row["value"] = float(v)
+            elif isinstance(v, (dict, list, tuple, np.ndarray)):
+                row["text"] = json.dumps(list(v) if isinstance(v, (tuple, np.ndarray)) else v, ensure_ascii=False, default=str)
+            else:
+                row["text"] = str(v)
+            rows.append(row)
+    values = pd.DataFrame(rows, columns=["rule", "kind", "name", "value", "flag", "text"])
+    values["value"] = values["value"].astype(float)
+    values["flag"] = pd.array(list(values["flag"]), dtype="boolean")
+    values["text"] = values["text"].astype(object)
+    return {"summary": core, "summary_values": values}
 
 
 # ------------------------------------------------------------------------- street distances

@@ -13,7 +13,8 @@ it, by straight-line distance.
 Layers of a distance rule (``RuleResult.layers``), one geometry type each, no infinities:
 
 * ``homes_unserved`` / ``residents_unserved`` / ``compounds_unserved``: the places not served, with
-  ``network_m`` and ``straight_m`` (metres to the nearest facility; ``network_m_<category>`` and
+  ``network_m``, ``network_min`` (the same in walking minutes, from the rule set's walking table:
+  :mod:`urbancover.plan.walking`) and ``straight_m`` (metres to the nearest facility; ``network_m_<category>`` and
   ``straight_m_<category>`` for an ``all_of`` rule), ``status`` (see :data:`STATUSES`), ``over_by_m``
   (how far beyond the threshold; NaN unless ``status == "beyond"``) and, for ``all_of``,
   ``status_<category>`` and ``missing``. When the extract has barriers (walls, water, railways:
@@ -21,8 +22,13 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   place's own access leg could cross them) and ``behind_walls``; the summary then has
   ``<unit>_behind_walls``, ``<unit>_served_no_walls`` and ``<unit>_walls_add_m`` (median metres).
   Homes keep ``osmid``, ``element``, ``name``, ``building``,
-  ``levels`` (tagged floors), ``compound`` and ``residents``; every OSM tag column only with
-  ``evaluate(..., osm_tags=True)``.
+  ``levels`` (tagged floors), ``compound`` (row of the compounds; ``<NA>``, a file's NULL, for
+  none) and ``residents``; every OSM tag column only with ``evaluate(..., osm_tags=True)``.
+  Every rule whose demand is homes or residents makes ``homes_unserved`` (a rule of
+  ``residents`` only, measured at the same points, also keeps its ``residents_unserved``, whose
+  points carry their home's ``osmid`` and ``name`` when the residents were estimated from the
+  homes). Every home with every rule: the report's ``homes`` layer
+  (:mod:`urbancover.evaluation.places`).
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
   ``end_m`` along it (from its ``u`` end), ``length_m``, ``highway``, ``name``, ``network_m_from`` and
   ``network_m_to`` (distance at the piece's two ends), ``status`` and ``over_by_m`` (the largest
@@ -48,13 +54,15 @@ import pandas as pd
 import shapely
 
 from urbancover.core import intervals
+from urbancover.core.errors import UnknownLayerError
 from urbancover.evaluation.context import Context
 from urbancover.evaluation.kinds import rule_kind
-from urbancover.evaluation.measure import LAYER_UNITS, Measurement, gap_cells, measure
+from urbancover.evaluation.measure import LAYER_UNITS, DemandPlaces, Measurement, gap_cells, home_places, measure
 from urbancover.evaluation.results import SummaryRow
 from urbancover.network.walk import line_substrings
 from urbancover.plan.rules import Rule
 from urbancover.plan.selectors import describe
+from urbancover.plan.walking import WalkingTime, walking_time
 from urbancover.present import Note, Verdict
 
 log = logging.getLogger(__name__)
@@ -113,7 +121,7 @@ class Layers(MutableMapping):
             return len(self._made[name])
         if name in self._later:
             return self._rows.get(name)
-        raise KeyError(name)
+        raise self._missing(name)
 
     def peek(self, name: str):
         """The layer ``name``, made now if it is not, without keeping it."""
@@ -121,12 +129,12 @@ class Layers(MutableMapping):
             return self._made[name]
         if name in self._later:
             return self._later[name]()
-        raise KeyError(name)
+        raise self._missing(name)
 
     def __getitem__(self, name: str):
         if name not in self._made:
             if name not in self._later:
-                raise KeyError(name)
+                raise self._missing(name)
             self._made[name] = self._later.pop(name)()
         return self._made[name]
 
@@ -138,10 +146,14 @@ class Layers(MutableMapping):
 
     def __delitem__(self, name: str) -> None:
         if name not in self._made and name not in self._later:
-            raise KeyError(name)
+            raise self._missing(name)
         self._made.pop(name, None)
         self._later.pop(name, None)
         self._order.remove(name)
+
+    def _missing(self, name) -> UnknownLayerError:
+        """The ``KeyError`` of a name not held, listing the names held."""
+        return UnknownLayerError(f"layers: no layer {name!r}; the layers are {list(self._order)}.")
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._order))
@@ -252,6 +264,12 @@ def finite(a: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan)
+
+
+def no_compound_null(compound: np.ndarray) -> pd.arrays.IntegerArray:
+    """Rows of compounds (-1: in none) as pandas' nullable ``Int64``, ``<NA>`` (a file's NULL) for none."""
+    compound = np.asarray(compound)
+    return pd.array(np.where(compound >= 0, compound, None), dtype="Int64")
 
 
 def one_geometry_type(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
@@ -367,10 +385,25 @@ def _places(layer: str, m: Measurement, ctx: Context, result: RuleResult) -> flo
             row["missing"] = Note("detail.list", items=lacking) if lacking else "none"
     if layer == "compounds" and not only_old:
         result.compound_served = net_ok
+    made = partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags, walking=ctx.walk,
+                   homes=ctx.homes if layer == "residents" else None)
     if layer in ("residential_buildings", "compounds") or (layer == "residents" and "residential_buildings" not in result.rule.demand):
         name = {"residents": RESIDENTS_UNSERVED, "residential_buildings": HOMES_UNSERVED}.get(layer, COMPOUNDS_UNSERVED)
-        result.layers.later(name, partial(place_layer, m, layer, ~net_ok, osm_tags=ctx.osm_tags), rows=int((~net_ok).sum()))
+        result.layers.later(name, made, rows=int((~net_ok).sum()))
+    if layer == "residents" and "residential_buildings" not in result.rule.demand:
+        # the same name whatever the demand: a rule of residents also lists its unserved homes
+        # (measured at the same points when first read)
+        result.layers.later(HOMES_UNSERVED, partial(unserved_homes, m, ctx))
     return share
+
+
+def unserved_homes(m: Measurement, ctx: Context) -> gpd.GeoDataFrame:
+    """The ``homes_unserved`` layer of a rule whose demand is residents only: its homes
+    (:func:`urbancover.evaluation.measure.home_places`) not served.
+    """
+    homes = home_places(m, ctx)
+    miss = ~(homes.network_m <= m.limits).all(axis=1)
+    return place_layer(m, "residential_buildings", miss, osm_tags=ctx.osm_tags, walking=ctx.walk, places=homes)
 
 
 def _walls(layer: str, p, limits: np.ndarray, label: str, total: float, ctx: Context, result: RuleResult) -> None:
@@ -400,11 +433,18 @@ def _walls(layer: str, p, limits: np.ndarray, label: str, total: float, ctx: Con
                        nearer=int((d < -0.05).sum()), no_path=no_path))
 
 
-def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False) -> gpd.GeoDataFrame:
+def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool = False, walking: WalkingTime | None = None,
+                homes: gpd.GeoDataFrame | None = None, places: DemandPlaces | None = None) -> gpd.GeoDataFrame:
     """The places of a demand layer selected by ``rows`` (boolean), with their distances, ``status``
     and ``over_by_m`` (see the module docstring); OSM tag columns only with ``osm_tags``.
+
+    ``walking``: the rule set's minutes (``network_min`` beside ``network_m``; default the shipped
+    preset's table). ``homes``: the evaluation's homes, for residents estimated from them (each
+    point then carries its home's ``osmid`` and ``name``). ``places``: the places measured, when not
+    the measurement's own (:func:`urbancover.evaluation.measure.home_places`).
     """
-    p = m.places[layer]
+    p = m.places[layer] if places is None else places
+    walking = walking if walking is not None else walking_time()
     checks = m.checks
     many = len(checks) > 1
     feats = p.features
@@ -413,7 +453,17 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
         feats = feats.assign(levels=levels)
         feats = feats[[c for c in HOME_COLUMNS if c in feats] + [feats.geometry.name]]
     else:
+        if homes is not None and "home" in feats and not osm_tags:  # residents at homes: the home's id
+            h = feats["home"].to_numpy()
+            at = h >= 0
+            for col in ("osmid", "name"):
+                if col in homes and col not in feats:
+                    v = np.full(len(h), None, dtype=object)
+                    v[at] = homes[col].to_numpy()[h[at]]
+                    feats = feats.assign(**{col: v})
         feats = feats.drop(columns=[c for c in ("tags", "demand_source", "home") if c in feats])
+    if "compound" in feats:  # no compound: NULL (pandas <NA>), not -1
+        feats = feats.assign(compound=no_compound_null(feats["compound"].to_numpy()))
     has = np.array([len(c.facilities) > 0 for c in checks])
     tol = float(m.rule.tolerance)
     status, over = place_status(p.network_m, m.thresholds, has, tol)
@@ -421,6 +471,7 @@ def place_layer(m: Measurement, layer: str, rows: np.ndarray, *, osm_tags: bool 
     for k, c in enumerate(checks):
         suffix = f"_{c.name}" if many else ""
         cols[f"network_m{suffix}"] = finite(p.network_m[:, k])
+        cols[f"network_min{suffix}"] = walking.minutes(cols[f"network_m{suffix}"])
         cols[f"straight_m{suffix}"] = finite(p.straight_m[:, k])
         if p.no_walls_m is not None:
             cols[f"no_walls_m{suffix}"] = finite(p.no_walls_m[:, k])

@@ -446,6 +446,41 @@ def _measure(rule: Rule, ctx: Context) -> Measurement:
     return Measurement(rule, kind_of(rule), checks, places, streets, roads, listed)
 
 
+def counts_homes(rule: Rule) -> bool:
+    """Whether a rule's demand is homes or the residents living in them (the rules of the ``homes``
+    layer, :func:`home_distances`).
+    """
+    return "residential_buildings" in rule.demand or "residents" in rule.demand
+
+
+def home_places(m: Measurement, ctx: Context) -> DemandPlaces:
+    """The homes a rule counts, as :class:`DemandPlaces`: the measurement's own when its demand
+    names ``residential_buildings``; else (a rule of ``residents`` only) measured now at the same
+    points, with the same snap, once per evaluation (cached on the context by rule id).
+    """
+    if "residential_buildings" in m.places:
+        return m.places["residential_buildings"]
+    only_old = m.rule.params.get("homes_in") == "old_compounds"
+    return ctx.memo("home places", m.rule.id, lambda: _places(ctx, "residential_buildings", only_old, m.checks))
+
+
+def home_distances(m: Measurement, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """``(network_m, counted)`` for **every** home of the evaluation (rows of ``ctx.homes``):
+    (homes x checks) network metres (``inf``: no facility reachable; NaN: a home the rule does not
+    count) and the boolean mask of the homes the rule counts (all of them, or those of old compounds
+    for a rule with ``homes_in = "old_compounds"``).
+    """
+    p = home_places(m, ctx)
+    n = len(ctx.homes)
+    if m.rule.params.get("homes_in") == "old_compounds":
+        counted = in_old(ctx, ctx.homes["compound"].to_numpy())
+    else:
+        counted = np.ones(n, dtype=bool)
+    net = np.full((n, len(m.checks)), np.nan)
+    net[counted] = p.network_m
+    return net, counted
+
+
 def distance_rules(results: dict) -> list[str]:
     """Ids of the rules among ``results`` (rule id -> RuleResult) measured by distance."""
     return [rid for rid, res in results.items() if res.measurement is not None]

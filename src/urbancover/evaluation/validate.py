@@ -10,13 +10,12 @@ off the extract is refused. Every failure is an :class:`~urbancover.core.errors.
 from __future__ import annotations
 
 import os
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 from urbancover.evaluation.demand import check_compound_layer, check_population, raster_points
 from urbancover.io.crs import require_crs
 from urbancover.io.layers import check_degrees, read_layer
@@ -101,7 +100,7 @@ def check_layer(layer, name: str, notes: list[str]) -> gpd.GeoDataFrame:
                          "geometries (export it again with them), or leave the layer out.")
     if unusable.any():
         msg = Note("layer.unusable", name=name, n=int(unusable.sum()), total=len(layer))
-        warnings.warn(msg, UserWarning, stacklevel=4)
+        warn(msg, UserWarning)
         notes.append(msg)
         layer = layer[~unusable]
         geoms = geoms[~unusable]
@@ -214,7 +213,7 @@ def facility_layers(layers: dict | None, valid: set | None, net: Network, notes:
     check_facility_keys(layers or {}, valid)
     for key, layer in (layers or {}).items():
         layer = require_crs(layer, f"facilities[{key!r}]")
-        check = warn_if_offset(layer, net, name=f"facilities[{key!r}]", stacklevel=4)
+        check = warn_if_offset(layer, net, name=f"facilities[{key!r}]")
         if check.flagged:
             notes.append(check.message)
         layer = layer.to_crs(net.crs)

@@ -73,7 +73,7 @@ def require_crs(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> gpd.GeoDat
     if data.crs is None:
         raise CRSError(
             f"{name} has no coordinate reference system, so distances cannot be measured. "
-            "Declare it, e.g. layer.set_crs('EPSG:4326') for longitude/latitude "
+            "Declare it, e.g. layer.set_crs('EPSG:4326') for longitude/latitude. "
             "For AutoNavi/Tencent or Baidu coordinates use urbancover.read_layer(path, crs='gcj02' or 'bd09')."
         )
     return data

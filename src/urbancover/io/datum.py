@@ -25,12 +25,10 @@ All conversions are vectorised numpy: arrays in, arrays out, no Python loop over
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import shapely
 
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 
 # Krasovsky 1940 ellipsoid, as in the public GCJ-02 algorithm
 _A = 6378245.0
@@ -136,11 +134,10 @@ def _solve(target_lon, target_lat, start_lon, start_lat, forward, tol, max_iter,
         y[active] -= ry
         active = active[(np.abs(rx) > tol) | (np.abs(ry) > tol)]
     if len(active):
-        warnings.warn(
+        warn(
             f"{what}: {len(active)} point(s) did not converge to {tol} degrees in {max_iter} iterations; "
             "their result may be off by more than that.",
             RuntimeWarning,
-            stacklevel=3,
         )
     return x.reshape(shape), y.reshape(shape)
 

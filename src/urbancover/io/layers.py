@@ -229,7 +229,7 @@ def read_layer(
     if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
         out = to_wgs84(source, crs, name=name or "layer", override=override)
         if streets is not None:
-            warn_if_offset(out, streets, name=name or "layer", stacklevel=3)
+            warn_if_offset(out, streets, name=name or "layer")
         return out
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(
@@ -242,7 +242,7 @@ def read_layer(
         out = read_points_csv(path, crs, name=name, x_column=x_column, y_column=y_column, override=override,
                               encoding=read_kwargs.get("encoding"))
         if streets is not None:
-            warn_if_offset(out, streets, name=name or path.name, stacklevel=3)
+            warn_if_offset(out, streets, name=name or path.name)
         return out
     name = name or path.name
     try:
@@ -266,7 +266,7 @@ def read_layer(
     out = to_wgs84(layer, crs, name=name, override=override)
     out.attrs["path"] = str(path)
     if streets is not None:
-        warn_if_offset(out, streets, name=name, stacklevel=3)
+        warn_if_offset(out, streets, name=name)
     return out
 
 

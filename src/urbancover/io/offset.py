@@ -10,7 +10,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from urbancover.core.errors import CRSError, InputError
+from urbancover.core.errors import CRSError, InputError, warn
 from urbancover.io.crs import CRS_FIX, WGS84, transformer, utm_crs
 from urbancover.io.datum import SYSTEM_LABEL, TO_WGS84
 from urbancover.io.osm import OSMData
@@ -187,8 +187,9 @@ def detect_offset(
     return OffsetCheck(name=name, n_points=n, median_m=median, shift_m=shift, likely=likely, flagged=flagged)
 
 
-def warn_if_offset(points, streets, *, name: str = "layer", stacklevel: int = 2, **kwargs) -> OffsetCheck:
-    """Run :func:`detect_offset` and emit a :class:`UserWarning` when the layer looks offset.
+def warn_if_offset(points, streets, *, name: str = "layer", stacklevel: int | None = None, **kwargs) -> OffsetCheck:
+    """Run :func:`detect_offset` and emit a :class:`UserWarning` when the layer looks offset, at the
+    user's line (:func:`urbancover.core.errors.warn`; or ``stacklevel`` when given).
 
     The warning reads like "bus stops: points sit a median 43 m from the streets, 12 m after
     converting from GCJ-02: the layer is probably GCJ-02; pass crs='gcj02'". Returns the
@@ -196,5 +197,8 @@ def warn_if_offset(points, streets, *, name: str = "layer", stacklevel: int = 2,
     """
     check = detect_offset(points, streets, name=name, **kwargs)
     if check.flagged:
-        warnings.warn(check.message, UserWarning, stacklevel=stacklevel)
+        if stacklevel is None:
+            warn(check.message, UserWarning)
+        else:
+            warnings.warn(check.message, UserWarning, stacklevel=stacklevel)
     return check

@@ -21,7 +21,6 @@ import operator
 import os
 import re
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from urbancover.core.errors import OSMReadError, TruncatedExtractWarning
+from urbancover.core.errors import OSMReadError, TruncatedExtractWarning, warn
 from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, current, resolve
 from urbancover.io.crs import WGS84, transformer
@@ -212,7 +211,7 @@ def read_osm(path: str | os.PathLike, *, clip: Clip = None, strict: bool = False
     ways_raw, feats_raw, header_box, stats = _scan(path, s)
     notes: list[str] = []
     for note in stats["notes"]:  # deleted objects left out, incomplete relations
-        warnings.warn(note, UserWarning, stacklevel=2)
+        warn(note, UserWarning)
         notes.append(note)
     _check_truncation(path, stats, strict, notes, s)
     if len(ways_raw["osmid"]) == 0 and len(feats_raw["obj"]) == 0 and not feats_raw["relations"]["osmid"]:
@@ -247,7 +246,7 @@ def _check_truncation(path: Path, stats: dict, strict: bool, notes: list[str], s
     msg = Note("osm.truncated", path=str(path), problem=problem)
     if strict:
         raise OSMReadError(msg + " (strict=True refuses it.)")
-    warnings.warn(msg, TruncatedExtractWarning, stacklevel=3)
+    warn(msg, TruncatedExtractWarning)
     notes.append(msg)
 
 
@@ -461,7 +460,7 @@ def _outliers(path: Path, n: int, others: str, notes: list[str], s: Settings) ->
     """Warn and note that ``n`` lone vertices were left out of the default area (when any)."""
     if n:
         msg = Note("osm.outliers", path=str(path), n=n, gap=s.extent_outlier_gap_m, others=others)
-        warnings.warn(msg, UserWarning, stacklevel=4)
+        warn(msg, UserWarning)
         notes.append(msg)
 
 
@@ -510,6 +509,33 @@ def _clip_geometry(clip) -> shapely.Geometry | None:
     if geom.is_empty or geom.area == 0:
         raise OSMReadError("clip: the clip area is empty or has no area.")
     return geom
+
+
+#: Where :func:`header_timestamp` found an extract's date, in the order it looks.
+TIMESTAMP_KEYS = ("osmosis_replication_timestamp", "timestamp")
+
+
+def header_timestamp(path: str | os.PathLike) -> tuple[str | None, str]:
+    """The date of an extract's data from its file header, and where it came from.
+
+    Returns ``(timestamp, source)``: the header's ``osmosis_replication_timestamp`` (Geofabrik and
+    planet extracts), else its ``timestamp`` (as osmium writes it), with the key as ``source``; or
+    ``(None, "none in the header")``. Only the header is read (milliseconds, whatever the file's
+    size); the newest object timestamp would cost a pass over the file and is not looked for.
+    """
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+    except Exception:  # noqa: BLE001 - an unreadable header has no date; read_osm says why it fails
+        return None, "none in the header"
+    try:
+        header = reader.header()
+        for key in TIMESTAMP_KEYS:
+            value = header.get(key)
+            if value:
+                return str(value), key
+    finally:
+        reader.close()
+    return None, "none in the header"
 
 
 def _header_box(reader: osmium.io.Reader) -> tuple[float, float, float, float] | None:
@@ -896,9 +922,9 @@ def _scan(path: Path, s: Settings):
         notes.append(_lost_ways_note(path, ids[w_obj[lost]], [w_tags[i] for i in lost.tolist()], s))
     feats = _feature_rows(tags, ids, node_sel, node_xy, w_obj, lines_, polys)
     if broken:
-        warnings.warn(
+        warn(
             f"{path}: {len(broken)} closed way(s) with an invalid outline (e.g. self-intersecting: way "
-            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning, stacklevel=3,
+            f"{int(ids[w_obj[broken[0]]])}) were repaired with shapely.make_valid.", UserWarning,
         )
     rel = np.flatnonzero(obj_feature[n_nodes + n_ways:])
     if len(rel):
@@ -1273,10 +1299,10 @@ def _relation_areas(path: Path, rel_lines: list[str], way_lines: list[str], feat
         osmium.apply(reader, manager.second_pass_handler(_Areas()))
     rows["geoms"] = list(shapely.from_wkb(rows["geoms"])) if rows["geoms"] else []
     if broken:
-        warnings.warn(
+        warn(
             f"{path}: {len(broken)} multipolygon relation(s) with invalid rings (e.g. relation "
             f"{broken[0]}) could not be assembled and are left out; fix them in an OSM editor.",
-            UserWarning, stacklevel=4,
+            UserWarning,
         )
     return set(rows["osmid"]) | set(broken)
 

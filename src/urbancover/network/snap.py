@@ -17,7 +17,6 @@ The engine (:mod:`urbancover.engine`) searches from these; it never snaps anythi
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -27,7 +26,7 @@ import pyproj
 import shapely
 
 from urbancover.core.compiled import HAVE_NUMBA, compiled
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 from urbancover.core.intervals import merge, total
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, transformer
@@ -268,17 +267,15 @@ def _warn_far(edge: np.ndarray, rows: np.ndarray, max_distance: float | None, na
     walled = 0 if behind is None else int(behind[lost].sum())
     far = len(lost) - walled
     if walled:
-        warnings.warn(
+        warn(
             f"{name}: {walled} of {of} places reach no walkable edge within {max_distance} m without crossing a "
             "barrier (a wall, water, a railway) and have no opening (gate) within reach: they have no path "
             "(distance inf). Check the gates of their compound, or settings.barrier_selector.",
-            stacklevel=4,
         )
     if far:
-        warnings.warn(
+        warn(
             f"{name}: {far} of {of} places lie more than {max_distance} m from every walkable edge; "
             "they are unreachable (distance inf). Check their CRS, or raise settings.max_snap_distance.",
-            stacklevel=4,
         )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from functools import cached_property
 
 import geopandas as gpd
@@ -22,7 +21,7 @@ import scipy.sparse as sp
 import shapely
 
 from urbancover.core.compiled import compiled
-from urbancover.core.errors import InputError, NoWalkableWaysError
+from urbancover.core.errors import InputError, NoWalkableWaysError, warn
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, utm_crs_for
 from urbancover.io.osm import OSMData, read_osm, walkable_mask
@@ -515,10 +514,10 @@ def walk_network(
     32650
     """
     if lean is not None:
-        warnings.warn(
+        warn(
             "walk_network: lean= is deprecated and ignored: every Network holds its edges as arrays and "
             "makes their LineStrings when read (or a chunk at a time for a big network). Drop the keyword.",
-            DeprecationWarning, stacklevel=2,
+            DeprecationWarning,
         )
     s = resolve(settings)
     name = "source"
@@ -771,6 +770,26 @@ def line_substrings(lines: np.ndarray, start: np.ndarray, end: np.ndarray) -> np
         return np.zeros(0, dtype=object)
     xy, piece = substring_coords(lines, np.arange(len(lines)), np.asarray(start, float), np.asarray(end, float))
     return shapely.linestrings(xy, indices=piece)
+
+
+def piece_areas(network: Network, edge: np.ndarray, start: np.ndarray, end: np.ndarray, group: np.ndarray,
+                width: float, quad_segs: int) -> np.ndarray:
+    """One polygon per group of street pieces (``start``..``end`` metres along ``edge``; ``group``:
+    0..g-1 per piece): the union of the pieces buffered by ``width`` metres, as service areas draw
+    them. Every piece is buffered, then one union per group (a row of a padded array): 2-4x faster
+    than buffering each group's MultiLineString, and the same polygon (buffer distributes over union).
+    """
+    group = np.asarray(group, dtype=np.int64)
+    if len(group) == 0:
+        return np.zeros(0, dtype=object)
+    pieces = line_substrings(network.lines(np.asarray(edge)), start, end)
+    cnt = np.bincount(group)
+    grid = np.full((len(cnt), int(cnt.max())), None, dtype=object)
+    order = np.argsort(group, kind="stable")
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    grid[group, rank] = shapely.buffer(pieces, width, quad_segs=quad_segs)
+    return shapely.union_all(grid, axis=1)
 
 
 def substring_coords(

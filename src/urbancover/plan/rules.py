@@ -14,7 +14,9 @@ distances) lives in the file, never in code. See ``docs/rules.md`` for every key
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -23,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from urbancover.core.errors import InputError, UnknownRuleError
+from urbancover.core.files import file_sha256, text_hash
 from urbancover.plan.selectors import validate_selector
 
 #: Keys every rule may have, whatever its kind.
@@ -368,6 +371,33 @@ def load_rules(rules: str | os.PathLike | RuleSet = "zhengzhou-2018") -> RuleSet
     return parse_rules(data, where=str(path), path=path)
 
 
+#: What :func:`rules_sha256` hashed: the rule file's bytes (a preset's shipped ``.toml`` or the
+#: user's file), or the canonical JSON of a rule set built in Python (or changed after reading).
+RULES_HASH_OF = ("file bytes", "canonical JSON")
+
+
+def rules_sha256(rules: RuleSet) -> tuple[str, str]:
+    """SHA-256 of a rule set and what was hashed (one of :data:`RULES_HASH_OF`).
+
+    A rule set read from a file (a preset or the user's ``.toml``) is hashed as the file's bytes,
+    so ``sha256sum rules.toml`` gives the same value; one built in Python, or one whose file no
+    longer reads as the same rules (changed since, or a read rule set edited with
+    ``dataclasses.replace``), as the canonical JSON of its fields (sorted keys, no path). Batch's
+    done-markers and every deliverable's run record use this one function.
+    """
+    path = rules.path
+    if path is not None:
+        try:
+            same = load_rules(path) == rules
+        except (OSError, InputError):
+            same = False
+        if same:
+            return file_sha256(path), RULES_HASH_OF[0]
+    data = dataclasses.asdict(rules)
+    data.pop("path", None)
+    return text_hash(json.dumps(data, sort_keys=True, ensure_ascii=False, default=repr)), RULES_HASH_OF[1]
+
+
 def parse_rules(data: dict, *, where: str = "rules", path: Path | None = None) -> RuleSet:
     """Validate a rule set given as a dict (the parsed TOML) and resolve its thresholds."""
     unknown = set(data) - RULESET_KEYS
@@ -427,6 +457,11 @@ def _walking(raw, where) -> dict:
         else:
             raise InputError(f"{where}: unknown key {key!r} in [walking]{did_you_mean([key], ['minutes', 'speed_kmh'])}; "
                              "allowed: minutes, speed_kmh.")
+    rows = sorted(out["minutes"].items())
+    if any(b[1] <= a[1] for a, b in zip(rows, rows[1:])):
+        # minutes between rows are interpolated (urbancover.plan.walking): a longer walk is farther
+        raise InputError(f"{where}: [walking.minutes] metres must grow with the minutes, got "
+                         f"{{ {', '.join(f'{m:g} = {d:g}' for m, d in rows)} }}.")
     return out
 
 

@@ -1,5 +1,6 @@
 """How a :class:`~urbancover.Report` and a :class:`~urbancover.evaluation.gaps.RuleResult` show themselves: a
-one-line text repr, and a compact HTML table in Jupyter.
+one-line text repr, a compact HTML table in Jupyter, and the command line's summary table
+(:func:`summary_text`: 120 columns, or every detail with ``wide``).
 
 Only pandas and the objects' attributes are used (no import of the modules that define them), so
 the classes can call these from their ``__repr__`` and ``_repr_html_``.
@@ -15,10 +16,13 @@ import html
 import math
 
 from urbancover.present import Verdict, say
-from urbancover.present.formats import is_missing, share, size, value_of
+from urbancover.present.formats import is_missing, share, size, text_table, value_of, width
 from urbancover.present.words import verdict_text
 
-__all__ = ["fmt_number", "report_html", "report_repr", "result_html", "result_repr"]
+__all__ = ["TERMINAL_WIDTH", "fmt_number", "report_html", "report_repr", "result_html", "result_repr", "summary_text"]
+
+#: Columns the command line's summary table fits in (without ``--wide``).
+TERMINAL_WIDTH = 120
 
 #: Columns of the notebook summary of a report: share unit, label.
 _PAIRS = (("residents", "residents served"), ("buildings", "buildings served"), ("street", "street length served"))
@@ -118,3 +122,56 @@ def _count(layers, name: str) -> str:
     """
     n = layers.rows(name) if hasattr(layers, "rows") else len(layers[name])
     return "made when read" if n is None else str(n)
+
+
+def _pair(s, lang: str, sized: bool) -> str:
+    """A share by network and by straight line, the bar at the same column in every row:
+    ``" 37.7% | 46.4%"``, with its size when ``sized`` (``"... of 6,702 residents"``).
+    """
+    text = f"{share(s.served):>6} | {share(s.straight)}"
+    return f"{text:<15} {size(s, lang)}".rstrip() if sized else text
+
+
+def summary_text(rows, lang: str = "zh", *, wide: bool = False, say_text=None) -> str:
+    """The summary rows of a report as a text table for a terminal, in ``lang``.
+
+    Per rule: id, name, value (``no facility`` / ``无`` for a ratio with no facility, counts as
+    whole numbers), target, verdict, and for distance rules the shares of residents and of street
+    length served by network | by straight line. Without ``wide`` the table fits
+    :data:`TERMINAL_WIDTH` columns (CJK characters count two): long names and targets are cut with
+    "…", the shares' sizes are left out and an undetermined rule's reason stands in place of its
+    shares. With ``wide``, every text whole, the sizes ("of 6,702 residents") and a column of reasons.
+
+    ``rows``: :class:`~urbancover.evaluation.results.SummaryRow` objects (or rows with the same
+    attributes); ``say_text(sentence) -> str`` rewords a reason (the command line names its flags).
+    """
+    from urbancover.present.words import HEADERS, HEADERS_NARROW, target_text
+
+    say_text = say_text or (lambda text: text)
+    H = HEADERS[lang] if wide else HEADERS_NARROW[lang]
+    units = [u for u in ("residents", "street") if any(u in r.shares for r in rows)]
+    body, reasons = [], []
+    for r in rows:
+        name = (r.name_zh if lang == "zh" else r.name_en) or r.name_en or ""
+        cells = [r.id, name, value_of(r.value, r.measure, lang), target_text(r.target_text, lang), verdict_text(r.verdict, lang)]
+        why = say_text(say(r.reason, lang)) if r.verdict is Verdict.UNDETERMINED and r.reason else ""
+        shares = [_pair(r.shares[u], lang, wide) if u in r.shares else "" for u in units]
+        if wide:
+            body.append(cells + shares + [why])
+            reasons.append(why)
+        else:
+            body.append(cells + ([why] if why else shares))  # the reason spans the shares' columns
+    if not wide:
+        net = f"{H['network']:>{6 - width(H['network']) + len(H['network'])}} | {H['straight']}"
+        header = [H[k] for k in ("rule", "name", "value", "target", "passed")] + [f"{H[u]}\n{net}" for u in units]
+        shrink, least = (1, 3, 0), (16, 14, 22)  # an id is cut only when longer than the preset's longest
+        if not units and any(len(b) > 5 for b in body):  # no share column for a reason to stand in: its own
+            header.append(HEADERS[lang]["reason"])
+            body = [b if len(b) > 5 else b + [""] for b in body]
+            shrink, least = (1, 3, 5, 0), (16, 14, 24, 22)
+        return text_table(header, body, align="llrll" + "l" * len(units), max_width=TERMINAL_WIDTH, shrink=shrink,
+                          min_width=least)
+    header = [H[k] for k in ("rule", "name", "value", "target", "passed")] + [H[u] for u in units] + [H["reason"]]
+    if not any(reasons):
+        header, body = header[:-1], [b[:-1] for b in body]
+    return text_table(header, body, align="llrll")

@@ -12,7 +12,7 @@ addresses a planner.
 
 from __future__ import annotations
 
-__all__ = ["COMPARE", "HEADERS", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
+__all__ = ["COMPARE", "HEADERS", "HEADERS_NARROW", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
            "measure_text", "render", "size_text", "target_text", "verdict_text"]
 
 #: Every word the maps and the page print, per language. Tests check that the font has every glyph.
@@ -40,6 +40,10 @@ TEXT = {
         "area": "分析范围",
         "zone": "示范片区候选",
         "dead_end": "断头路端点",
+        "style_ratio": "路网距离为阈值的 {lo:g}–{hi:g} 倍",
+        "style_ratio_top": "路网距离为阈值的 {lo:g} 倍至阈值",
+        "style_all_rules": "全部规则达标",
+        "style_some_rule": "至少一条规则未达标",
         "unit_ok": "达标单元",
         "unit_fail": "未达标单元",
         "roads": "道路",
@@ -63,6 +67,7 @@ TEXT = {
         "distance_range": "到最近设施的路网距离",
         "fails": "未达标规则",
         "none": "无",
+        "no_facility": "无",
         "missing": "缺少",
         "name": "名称",
         "category": "类别",
@@ -100,6 +105,12 @@ TEXT = {
         "zones_none": "未提供示范片区候选。",
         "gpkg": "全部图层已导出至 GeoPackage：",
         "generated_by": "由 urbancover {version} 生成。",
+        "run_record": "运行记录：{created}（UTC）· 规则集 {rules}（SHA-256 {rules_sha256}，{rules_of}）· "
+                      "OSM 数据 {extract}（SHA-256 {extract_sha256}；数据日期 {osm}）· {area} · 改动的设置：{settings}。",
+        "run_rules_of_file": "规则文件字节",
+        "run_rules_of_json": "规则集的规范 JSON",
+        "run_no_osm_date": "文件头未注明",
+        "run_no_changes": "无",
         "offline_note": "本页自包含，离线可用（Leaflet 已内嵌，无底图瓦片）。",
         "online_note": "交互地图从网络加载 Leaflet 脚本与底图瓦片，离线时无法显示。",
         "scale_m": "米",
@@ -132,6 +143,10 @@ TEXT = {
         "area": "Analysed area",
         "zone": "Demonstration zone candidate",
         "dead_end": "Dead-end street",
+        "style_ratio": "Network distance {lo:g}–{hi:g} × the threshold",
+        "style_ratio_top": "Network distance {lo:g} × the threshold up to it",
+        "style_all_rules": "Meets every rule",
+        "style_some_rule": "Fails at least one rule",
         "unit_ok": "Unit meeting the rule",
         "unit_fail": "Unit failing the rule",
         "roads": "Roads",
@@ -155,6 +170,7 @@ TEXT = {
         "distance_range": "Network distance to the nearest facility",
         "fails": "Rules failed",
         "none": "none",
+        "no_facility": "no facility",
         "missing": "Missing",
         "name": "Name",
         "category": "Category",
@@ -193,6 +209,12 @@ TEXT = {
         "zones_none": "No demonstration zone candidates were given.",
         "gpkg": "Every layer exported to the GeoPackage ",
         "generated_by": "Made with urbancover {version}.",
+        "run_record": "Run record: {created} (UTC) · rule set {rules} (SHA-256 {rules_sha256}, of the {rules_of}) · "
+                      "OSM extract {extract} (SHA-256 {extract_sha256}; data of {osm}) · {area} · settings changed: {settings}.",
+        "run_rules_of_file": "file's bytes",
+        "run_rules_of_json": "rule set's canonical JSON",
+        "run_no_osm_date": "no date in the file header",
+        "run_no_changes": "none",
         "offline_note": "This page is self-contained and works offline (Leaflet inlined, no background tiles).",
         "online_note": "The interactive map loads Leaflet and background tiles from the internet; it is blank offline.",
         "scale_m": "m",
@@ -234,6 +256,15 @@ HEADERS = {
     "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
            "residents": "residents served (network | straight)", "street": "street served (network | straight)",
            "reason": "why undetermined"},
+}
+
+#: Headers of the command line's summary table at 120 columns (``--wide`` has :data:`HEADERS`):
+#: the shares' columns are ``<network> | <straight line>``, their sizes left to ``--wide``.
+HEADERS_NARROW = {
+    "zh": {"rule": "规则", "name": "名称", "value": "数值", "target": "目标", "passed": "结论",
+           "residents": "居民覆盖", "street": "街道覆盖", "network": "路网", "straight": "直线"},
+    "en": {"rule": "rule", "name": "name", "value": "value", "target": "target", "passed": "verdict",
+           "residents": "residents", "street": "street length", "network": "net", "straight": "line"},
 }
 
 #: Words of the command line's ``zones`` and ``analyze`` output around the tables.
@@ -518,6 +549,7 @@ NOTES: dict[str, dict] = {
         "zh": "由住宅建筑占地面积 × 层数（缺少 building:levels 时按建筑类型取默认层数，如 apartments {apartments:g} 层）"
               "/ 人均 {per_person:g} m² 估算"},
     "residents.points": {"en": "user population points", "zh": "用户提供的人口点"},
+    "residents.raster": {"en": "user population grid (GeoTIFF), one point per cell", "zh": "用户提供的人口栅格（GeoTIFF），每个像元一个点"},
     "residents.polygons": {"en": "user population polygons, spread over the homes inside by floor area",
                            "zh": "用户提供的人口面，按建筑面积分配到其中的住宅"},
     "residents": {"en": "residents: {source} ({total:,.0f} in the area).", "zh": "居民：{source}（范围内约 {total:,.0f} 人）。"},
@@ -527,14 +559,24 @@ NOTES: dict[str, dict] = {
     "residents.plausible": {
         "en": "residents plausible: {density:,.0f} per km² of residential land ({lo:,.0f}-{hi:,.0f} expected).",
         "zh": "居民数合理：居住用地每平方公里 {density:,.0f} 人（合理范围 {lo:,.0f}-{hi:,.0f}）。"},
+    # the advice follows the residents' source: estimated from the map (give a population layer), or
+    # the user's layer (check it, or the residential land it is divided by)
     "residents.implausible": {
         "en": lambda p: (f"residents implausible: {p['density']:,.0f} per km² of residential land ({p['land_km2']:.2f} km²), "
-                         f"{p['lo']:,.0f}-{p['hi']:,.0f} expected in old districts; too {'few' if p['few'] else 'many'} homes "
-                         "or floors are mapped, so per-resident results are unreliable. Give a population layer or totals "
-                         "per subdistrict."),
+                         f"{p['lo']:,.0f}-{p['hi']:,.0f} expected in old districts; "
+                         + (f"the population layer gives too {'few' if p['few'] else 'many'} residents for the residential "
+                            "land mapped, so per-resident results are unreliable. Check the population layer (its counts, "
+                            "their unit and its extent) and the residential land (landuse=residential) in the extract."
+                            if p.get("user") else
+                            f"too {'few' if p['few'] else 'many'} homes or floors are mapped, so per-resident results are "
+                            "unreliable. Give a population layer or totals per subdistrict.")),
         "zh": lambda p: (f"居民数不合理：居住用地（{p['land_km2']:.2f} 平方公里）每平方公里 {p['density']:,.0f} 人，"
-                         f"老旧片区应为 {p['lo']:,.0f}-{p['hi']:,.0f} 人；数据中的住宅或层数{'过少' if p['few'] else '过多'}，"
-                         "按人均计算的结果不可靠。请提供人口图层或各街道的人口总数。")},
+                         f"老旧片区应为 {p['lo']:,.0f}-{p['hi']:,.0f} 人；"
+                         + (f"人口图层给出的居民相对于数据中的居住用地{'过少' if p['few'] else '过多'}，按人均计算的结果不可靠。"
+                            "请核对人口图层（人数、单位和范围）以及数据中的居住用地（landuse=residential）。"
+                            if p.get("user") else
+                            f"数据中的住宅或层数{'过少' if p['few'] else '过多'}，按人均计算的结果不可靠。"
+                            "请提供人口图层或各街道的人口总数。"))},
     "homes.none": {"en": "no residential buildings in the area: building-based shares are undefined.",
                    "zh": "分析范围内没有住宅建筑：按住宅计的比例无法计算。"},
     # the user's layers

@@ -1,4 +1,4 @@
-"""Maps and reports of an evaluation: static gap maps, an interactive map, a one-page HTML report,
+"""Maps and reports of an evaluation: static gap maps, an interactive map, a self-contained HTML report,
 and the export of every layer to one GeoPackage.
 
 >>> import urbancover as uc

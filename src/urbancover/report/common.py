@@ -21,6 +21,7 @@ from urbancover.evaluation.results import SummaryRow
 from urbancover.present import LANGS, say  # noqa: F401 - the words moved to urbancover.present; these names stay
 from urbancover.present import check_lang as _lang
 from urbancover.present.formats import distance, share
+from urbancover.present.palette import BEYOND, FACILITY  # noqa: F401 - the maps' colours, named here
 from urbancover.present.words import MEASURES_ZH, TEXT, VERDICTS, measure_text, verdict_text  # noqa: F401
 
 #: Family name of the shipped font (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1).
@@ -34,8 +35,8 @@ SYSTEM_CJK_FAMILIES = (
     "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Noto Sans CJK JP",
 )
 
-#: Colours both the static and the interactive maps use: unserved (beyond the threshold), facilities.
-BEYOND, FACILITY = "#d7191c", "#2166ac"
+#: Colours both the static and the interactive maps use: unserved (beyond the threshold), facilities
+#: (defined once, in :mod:`urbancover.present.palette`, imported above).
 
 
 def check_lang(lang: str) -> dict:

@@ -26,6 +26,7 @@ import shapely
 
 from urbancover.core import intervals
 from urbancover.core.errors import InputError
+from urbancover.core.progress import tell
 from urbancover.core.settings import Settings, resolve
 from urbancover.evaluation import gaps, indicators
 from urbancover.present.formats import value
@@ -339,7 +340,8 @@ def interactive_map(
     fails = home_failures(report)
     chosen = rules if rules is not None else list(report.results)
     first = True
-    for rid in chosen:
+    for k, rid in enumerate(chosen):
+        tell(f"interactive map: layer {k + 1}/{len(chosen)} {rid}")
         res = report.results[rid]
         name = f"{rid} · {rule_name(res.rule, lang)}"
         fg = folium.FeatureGroup(name=name, show=first, control=True)
@@ -350,6 +352,7 @@ def interactive_map(
         fg.add_to(m)
         first = False
 
+    tell("interactive map: compounds and zones")
     _compound_layer(s, folium, m, report, T)
     z = zones_frame(zones, crs, lang)
     if z is not None and len(z):

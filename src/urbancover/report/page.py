@@ -1,4 +1,4 @@
-"""One-page HTML report of a district, and the export of every layer to one GeoPackage."""
+"""The HTML report of a district (one self-contained page; printed, A4 pages), and the export of every layer to one GeoPackage."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
+from urbancover.core.progress import tell
 from urbancover.core.settings import Settings, resolve
 from urbancover.present import Note, Verdict, say
-from urbancover.present.formats import share, size, value
+from urbancover.present.formats import share, size, value, value_of
 from urbancover.present.words import target_text, verdict_text
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
@@ -54,28 +55,32 @@ footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid va
 """
 
 #: Print stylesheet: A4 pages, the summary table first, the interactive map left out (it cannot
-#: print), and each gap map alone on a page of its own orientation, scaled to fit it.
+#: print), and each gap map alone on a page of its own orientation, filling it: a gap map is an A4
+#: page with its own margins, so its page has none and the map prints at its true scale.
 PRINT_CSS = """
 @page{size:A4 portrait;margin:12mm 11mm}
-@page landscape{size:A4 landscape;margin:10mm}
-@page portrait{size:A4 portrait;margin:10mm}
+@page landscape{size:A4 landscape;margin:0}
+@page portrait{size:A4 portrait;margin:0}
 @media print{
 body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
 h1{font-size:17pt}h2{font-size:12.5pt;margin:12pt 0 5pt;break-after:avoid;page-break-after:avoid}
-table{font-size:7.5pt}th,td{padding:1.5pt 3pt}td.rule{min-width:0;width:30mm}
-table.summary td:nth-child(2){min-width:28mm}td.pair{white-space:nowrap}td.pair .line{display:inline}
+table{font-size:7pt}th,td{padding:1pt 2.5pt;line-height:1.25}td.rule{min-width:0}td.rule code{font-size:6.5pt}
+td.pair{white-space:nowrap;font-size:6.5pt}td.pair .line{display:inline}td.pair .size{white-space:normal}
+table.summary{table-layout:fixed;width:100%}table.summary th:nth-child(1){width:15%}table.summary th:nth-child(2){width:15%}
+table.summary th:nth-child(n+3):nth-child(-n+6){width:10.5%}table.summary th:nth-child(7){width:16%}
+table.summary th:nth-child(8){width:12%}td.rule code{overflow-wrap:anywhere}
 thead{display:table-header-group}tr{break-inside:avoid;page-break-inside:avoid}
-.badge{padding:0 4pt;font-size:7.5pt;border:1px solid #666;-webkit-print-color-adjust:exact;print-color-adjust:exact}
-ul.notes{font-size:8.5pt}
+.badge{padding:0 3pt;font-size:6.5pt;border:1px solid #666;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ul.notes{font-size:8.5pt;overflow-wrap:anywhere}
 #interactive,iframe.map,#maps>h2{display:none}
 figure.map{margin:0;break-before:page;page-break-before:always;break-inside:avoid;page-break-inside:avoid}
 figure.map.landscape{page:landscape}figure.map.portrait{page:portrait}
-figure.map img{display:block;width:auto;height:auto;max-width:100%;border:none;margin:0 auto}
-figure.map.landscape img{max-height:182mm}figure.map.portrait img{max-height:268mm}
+figure.map img{display:block;border:none;margin:0;max-width:none}
+figure.map.landscape img{width:auto;height:209.5mm}figure.map.portrait img{width:auto;height:296.5mm}
 figure.map figcaption{display:none}
 footer{display:none}.printonly{display:block;font-size:8pt}
 }
-.printonly{display:none}
+@media screen{.printonly{display:none}}
 """
 
 
@@ -108,13 +113,14 @@ def _requirement(m, row, lang, T) -> str:
     """The rule's requirement in words: its distance(s) from the measurement, else its target."""
     if m is None:
         return esc(target_text(row.target_text, lang))
-    unit = " 米" if lang == "zh" else " m"
+    unit = "\u00a0米" if lang == "zh" else "\u00a0m"  # no break inside "≤ 500 米" (it printed "≤ 500" / "米")
     if len(m.checks) == 1:
         text = T["distance_rule"].format(t=f"{m.checks[0].threshold:g}{unit}")
     else:
         sep = "，" if lang == "zh" else ", "
         text = sep.join(f"{(c.name_zh or c.name) if lang == 'zh' else c.name} ≤ {c.threshold:g}{unit}" for c in m.checks)
-    return f"{esc(text)}<br><span class='sub'>{esc(T['target'])} {100 * m.rule.target:g}%</span>"
+    text = text.replace("≤ ", "≤\u00a0")
+    return f"{esc(text)}<br><span class='sub'>{esc(T['target'])}\u00a0{100 * m.rule.target:g}%</span>"
 
 
 def _pair(row, key, lang: str = "en") -> str:
@@ -150,7 +156,7 @@ def summary_table(report, lang: str = "zh") -> str:
         row = res.summary
         other = ""
         if res.measurement is None:
-            other = f"{esc(measure_text(row.measure, lang))}: <b>{esc(value(row.value))}</b>"
+            other = f"{esc(measure_text(row.measure, lang))}: <b>{esc(value_of(row.value, row.measure, lang))}</b>"
             for extra in ("facilities_needed", "units_failing", "detail"):
                 if row.extra.get(extra) not in ("", None):
                     val = row.extra[extra]
@@ -197,7 +203,7 @@ def html_report(
     offline: bool = True,
     settings: Settings | None = None,
 ) -> Path:
-    """Write a one-page HTML report of a district.
+    """Write the HTML report of a district: one self-contained page.
 
     The page holds: the title, the summary table of every rule (shares served by network distance
     next to straight-line distance, pass/fail), the notes of the evaluation (what it assumed:
@@ -206,8 +212,9 @@ def html_report(
     distance rule. Everything is inside the one file (maps as base64 PNG, the interactive map in
     an ``iframe srcdoc``, Leaflet and the characters of the CJK font inlined), so it opens offline.
 
-    Printed (or saved as PDF from a browser) it is A4: the summary first, the interactive map left
-    out, and each gap map alone on a page of its own orientation, scaled to fit.
+    Printed (or saved as PDF from a browser) it is A4: the summary and notes first (compact: the
+    summary of the preset on one page in Chinese), the interactive map left out, and each gap map
+    alone on a page of its own orientation, filling it (the map's own A4 page, so its scale bar is true).
 
     Parameters
     ----------
@@ -259,7 +266,8 @@ def html_report(
         f"<header><h1>{esc(heading)}</h1>",
         f"<p class='sub'>{esc(_facts(report, lang))}</p>",
         # on paper the footer would take a page of its own after the last map: its words go here
-        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}</p></header>",
+        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}"
+        f"{' · ' + run_line(report, lang) if getattr(report, 'run', None) else ''}</p></header>",
     ]
     # the summary first (on screen and on paper), then what the evaluation assumed
     parts.append(f"<section id='summary'><h2>{esc(T['summary'])}</h2>{summary_table(report, lang)}</section>")
@@ -279,7 +287,9 @@ def html_report(
         try:
             from urbancover.report.interactive import interactive_map
 
+            tell("HTML report: interactive map")
             m = interactive_map(report, zones=zones, lang=lang, offline=offline, settings=s)
+            tell("HTML report: interactive map, written into the page")
             doc = m.get_root().render()
             parts.append(f"<p class='sub'>{esc(T['interactive_help'])} {esc(T['offline_note'] if offline else T['online_note'])}</p>")
             # an attribute in single quotes needs only & and ' escaped (JSON's many " stay as they are)
@@ -294,7 +304,8 @@ def html_report(
     chosen = distance_rules(report) if maps is True else (list(maps) if maps else [])
     if chosen:
         parts.append(f"<section id='maps'><h2>{esc(T['maps'])}</h2>")
-        for rid in chosen:
+        for k, rid in enumerate(chosen):
+            tell(f"HTML report: map {k + 1}/{len(chosen)} {rid}")
             fig = gap_map(report, rid, lang=lang, zones=zones, settings=s)
             w, h = fig.get_size_inches()
             data = _b64_png(fig, dpi)
@@ -304,6 +315,8 @@ def html_report(
                          f"<figcaption><code>{esc(rid)}</code> {esc(name)}</figcaption></figure>")
         parts.append("</section>")
     foot = [esc(T["attribution"]), esc(T["generated_by"].format(version=__version__))]
+    if getattr(report, "run", None) is not None:  # what made the result (urbancover.evaluation.runinfo)
+        foot.append(run_line(report, lang))
     if gpkg:
         gpath = path.with_suffix(".gpkg") if gpkg is True else Path(gpkg)
         export_gpkg(report, gpath, zones=zones)
@@ -313,9 +326,30 @@ def html_report(
             rel = str(gpath)
         foot.append(f"{esc(T['gpkg'])}<a href='{esc(rel)}'>{esc(gpath.name)}</a>")
     parts.append("<footer>" + "<br>".join(foot) + "</footer></body></html>")
+    tell("HTML report: fonts")
     page = with_web_font("".join(parts), text=None if embedded is None else "".join(parts[:embedded] + parts[embedded + 1:]))
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def run_line(report, lang: str) -> str:
+    """The report's run record (``report.run``) as one sentence of ``lang`` in HTML (identifiers,
+    hashes and dates as ``<code>``): the page's footer.
+    """
+    T, run = check_lang(lang), report.run
+
+    def code(text) -> str:
+        return f"<code>{esc(str(text))}</code>"
+
+    changed = ", ".join(f"{k}={v}" for k, v in sorted(run.settings_changed.items()))
+    return esc(T["run_record"]).format(
+        created=code(run.created_utc.replace("+00:00", "")), rules=code(run.rules_id), rules_sha256=code(run.rules_sha256),
+        rules_of=esc(T["run_rules_of_file" if run.rules_sha256_of == "file bytes" else "run_rules_of_json"]),
+        extract=code(run.extract or "-"),
+        extract_sha256=code(run.extract_sha256 or "-"),
+        osm=code(run.osm_timestamp) if run.osm_timestamp else esc(T["run_no_osm_date"]),
+        area=esc(Note("area.label", source=run.area_source, km2=run.area_km2).text(lang)),
+        settings=code(changed) if changed else esc(T["run_no_changes"]))
 
 
 def _facts(report, lang: str) -> str:

@@ -19,6 +19,22 @@ from urbancover.io.crs import transformer
 from urbancover.network.walk import substring_coords
 from urbancover.plan.rules import KINDS
 from urbancover.present.formats import value as fmt_value
+
+# colours (one definition with the GeoPackage's styles): green near a facility, yellow-orange
+# towards the threshold, red beyond it (and for everything not served), blue for facilities
+from urbancover.present.palette import (
+    COMPOUND_EDGE,
+    COMPOUND_FILL,
+    FACILITY_FILL,
+    HOME,
+    HOME_EDGE,
+    NEAR,
+    RAMP,
+    STREET,
+    UNREACHABLE,
+    UNSERVED_EDGE,
+    ZONE,
+)
 from urbancover.present.words import target_text
 from urbancover.report.common import (
     BEYOND,
@@ -35,12 +51,6 @@ from urbancover.report.common import (
     zones_frame,
 )
 
-# colours: green near a facility, yellow-orange towards the threshold, red beyond it (and for
-# everything not served), blue for facilities
-NEAR, FAR, UNREACHABLE = "#1a9850", "#fdae61", "#7f0000"
-FACILITY_FILL = "#92c5de"
-HOME, HOME_EDGE, UNSERVED_EDGE = "#d9d9d9", "#8c8c8c", "#67000d"
-ZONE = "#6a3d9a"
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "h"]
 
 #: ISO 216 paper sizes in inches, portrait (A4: 210 x 297 mm, A3: 297 x 420 mm).
@@ -253,7 +263,7 @@ def _panel_north_arrow(nax, crs, x: float, y: float, T: dict) -> None:
 def _cmap():
     from matplotlib.colors import LinearSegmentedColormap
 
-    cmap = LinearSegmentedColormap.from_list("urbancover_near_far", [NEAR, "#a6d96a", "#ffffbf", FAR], N=256)
+    cmap = LinearSegmentedColormap.from_list("urbancover_near_far", list(RAMP), N=256)
     return cmap.with_extremes(over=BEYOND, bad=UNREACHABLE)
 
 
@@ -595,8 +605,8 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
     # compounds and homes under the streets
     comp = ctx.compounds
     if len(comp):
-        _draw_polys(ax, s, _polys(comp), facecolor="#f4f1ea", edgecolor="#6e6e6e", linewidth=0.7, linestyle="--", zorder=1)
-        handles.append(Patch(facecolor="#f4f1ea", edgecolor="#6e6e6e", linestyle="--", label=T["compound"]))
+        _draw_polys(ax, s, _polys(comp), facecolor=COMPOUND_FILL, edgecolor=COMPOUND_EDGE, linewidth=0.7, linestyle="--", zorder=1)
+        handles.append(Patch(facecolor=COMPOUND_FILL, edgecolor=COMPOUND_EDGE, linestyle="--", label=T["compound"]))
     homes = ctx.homes
     if len(homes):
         _draw_polys(ax, s, _polys(homes), facecolor=HOME, edgecolor=HOME_EDGE, linewidth=0.3, zorder=3)
@@ -809,8 +819,8 @@ def _draw_streets_by_distance(ax, report, rule_id, checks, lang, T, handles, res
     if (~finite).any():
         handles.append(Line2D([], [], color=UNREACHABLE, linewidth=2.0, label=T["street_unreachable"]))
     if has_demand:
-        handles.append(Line2D([], [], color="#555555", linewidth=2.0, label=T["street_demand"]))
-        handles.append(Line2D([], [], color="#555555", linewidth=0.6, alpha=0.6, label=T["street_other"]))
+        handles.append(Line2D([], [], color=STREET, linewidth=2.0, label=T["street_demand"]))
+        handles.append(Line2D([], [], color=STREET, linewidth=0.6, alpha=0.6, label=T["street_other"]))
     return {"cmap": cmap, "vmax": vmax, "label": label, "ratio": not (len(checks.fields) == 1 or same)}
 
 

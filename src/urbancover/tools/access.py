@@ -6,8 +6,14 @@
 * for every place (home): :func:`count_within` (facilities within a distance), :func:`k_nearest`
   (distances to the k nearest), :func:`gravity` (decayed sum of supply) and :func:`two_step_fca`
   (two-step floating catchment: supply per resident);
-* :func:`minutes`: walking minutes beside metres; functions whose result has a distance column take
-  ``speed_kmh=`` to add the minutes.
+* :func:`minutes`: walking minutes beside metres, from a rule set's walking table
+  (:mod:`urbancover.plan.walking`: 5 min = 300 m, 10 = 500, 15 = 1000 m in the shipped preset,
+  piecewise-linear between rows) or at ``speed_kmh=`` when one is given; every result with a
+  distance column gives the minutes beside it.
+
+Unreachable: a place with no facility within reach has NaN (missing) metres and minutes in the
+tables returned here (``k_nearest``), as in the evaluation's layers, where ``status`` says why; the
+engine's arrays (:class:`urbancover.DistanceField`) and :func:`minutes` of an array keep ``inf``.
 
 Distance is the engine's (access leg of the place + shortest path along the streets between the two
 projections, the direct run when both lie on one edge + access leg of the facility; a polygon
@@ -32,13 +38,14 @@ import pandas as pd
 import shapely
 
 from urbancover.core.errors import InputError
-from urbancover.core.intervals import ranges
 from urbancover.core.settings import Settings, resolve
 from urbancover.engine import distance_field
 from urbancover.engine.bounded import Places, Sources, dedupe_min, pairs, reach_intervals
 from urbancover.io.crs import require_crs
 from urbancover.network.snap import TOUCH, seeds, snap_points
-from urbancover.network.walk import Network, line_substrings
+from urbancover.network.walk import Network, piece_areas
+from urbancover.plan.rules import RuleSet
+from urbancover.plan.walking import walking_time
 
 __all__ = [
     "count_within",
@@ -56,29 +63,35 @@ Layer = gpd.GeoDataFrame | gpd.GeoSeries
 
 
 # -- units ----------------------------------------------------------------------------------------
-def minutes(metres, speed_kmh: float):
-    """Walking minutes for a distance in metres at ``speed_kmh`` (``inf`` stays ``inf``).
+def minutes(metres, speed_kmh: float | None = None, *, rules: RuleSet | str | None = None):
+    """Walking minutes for a distance in metres (``inf`` stays ``inf``).
 
     Parameters
     ----------
     metres
         A number or array of distances in metres.
     speed_kmh
-        Walking speed in km/h (a rule set's ``[walking] speed_kmh``; 4-5 km/h is usual).
+        Walking speed in km/h (4-5 km/h is usual): ``metres / (speed_kmh * 1000 / 60)``. Default:
+        the walking table of ``rules`` (:func:`urbancover.plan.walking.walking_time`).
+    rules
+        The rule set (or preset name) whose ``[walking]`` table converts; default the shipped preset
+        (5 min = 300 m, 10 = 500 m, 15 = 1000 m; piecewise-linear between rows, beyond the last
+        row at its pace: see :mod:`urbancover.plan.walking`).
 
     Returns
     -------
     float or numpy.ndarray
-        ``metres / (speed_kmh * 1000 / 60)``.
 
     Examples
     --------
     >>> minutes(500, 3.0)
     10.0
+    >>> minutes([300, 400, 500])
+    array([ 5. ,  7.5, 10. ])
     """
-    speed = _speed(speed_kmh)
-    out = np.asarray(metres, dtype=float) / (speed * 1000.0 / 60.0)
-    return float(out) if out.ndim == 0 else out
+    if speed_kmh is not None:
+        _speed(speed_kmh)
+    return walking_time(rules, speed_kmh=speed_kmh).minutes(metres)
 
 
 def _speed(speed_kmh) -> float:
@@ -269,6 +282,8 @@ def k_nearest(
     *,
     cutoff: float | None = None,
     speed_kmh: float | None = None,
+    rules: RuleSet | str | None = None,
+    id_column: str | None = None,
     reach: float = TOUCH,
     settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
@@ -283,16 +298,21 @@ def k_nearest(
     cutoff
         Metres: farther facilities are not looked for (their distance is ``inf``); ``None``
         searches the whole network (cost grows with K x V).
-    speed_kmh
-        Also give walking minutes at this speed.
+    speed_kmh, rules
+        The minutes: at ``speed_kmh`` when given, else from the walking table of ``rules``
+        (default the shipped preset's, see :func:`minutes`).
+    id_column
+        The column of ``facilities`` that names a facility (default ``osmid`` when it has one, else
+        the index label).
 
     Returns
     -------
     GeoDataFrame
-        ``places`` with, for i = 1..k, ``nearest_<i>_m`` (metres, ``inf`` when fewer than i
-        facilities are reachable), ``nearest_<i>_facility`` (index label in ``facilities``, missing
-        when none) and, with ``speed_kmh``, ``nearest_<i>_min``. ``nearest_1_m`` is
-        :func:`urbancover.network_distance`.
+        ``places`` with, for i = 1..k, ``nearest_<i>_m`` (metres, NaN when fewer than i facilities
+        are reachable), ``nearest_<i>_min`` (walking minutes), ``nearest_<i>_facility`` (the
+        facility's ``id_column``, missing when none) and, when ``facilities`` has a ``name`` column,
+        ``nearest_<i>_name``. ``nearest_1_m`` is :func:`urbancover.network_distance` (which keeps
+        ``inf`` for unreachable).
 
     Notes
     -----
@@ -309,6 +329,10 @@ def k_nearest(
     limit = _distance(cutoff, "cutoff", allow_none=True)
     if speed_kmh is not None:
         _speed(speed_kmh)
+    walk = walking_time(rules, speed_kmh=speed_kmh)
+    if id_column is not None and (not isinstance(facilities, gpd.GeoDataFrame) or id_column not in facilities):
+        have = list(facilities.columns) if isinstance(facilities, gpd.GeoDataFrame) else []
+        raise InputError(f"k_nearest: id_column {id_column!r} is not a column of facilities; it has {have}.")
     gen, nt = _pair_chunks(network, facilities, places, limit, reach=reach, settings=settings)
     best_p, best_f, best_d = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     for f, p, d in gen:
@@ -323,16 +347,24 @@ def k_nearest(
     dist[best_p, rank] = best_d
     src = np.full((nt, k), -1, dtype=np.int64)
     src[best_p, rank] = best_f
-    labels = np.asarray(facilities.index, dtype=object)
+    has_cols = isinstance(facilities, gpd.GeoDataFrame)
+    if id_column is None and has_cols and "osmid" in facilities:
+        id_column = "osmid"
+    labels = np.asarray(facilities[id_column] if id_column is not None else facilities.index, dtype=object)
+    names = np.asarray(facilities["name"], dtype=object) if has_cols and "name" in facilities else None
+    dist = np.where(np.isfinite(dist), dist, np.nan)  # unreachable: NaN, as in the layers
     out = _out(places)
     for i in range(k):
-        out[f"nearest_{i + 1}_m"] = dist[:, i]
-        lab = np.full(nt, None, dtype=object)
         has = src[:, i] >= 0
+        out[f"nearest_{i + 1}_m"] = dist[:, i]
+        out[f"nearest_{i + 1}_min"] = walk.minutes(dist[:, i])
+        lab = np.full(nt, None, dtype=object)
         lab[has] = labels[src[has, i]]
         out[f"nearest_{i + 1}_facility"] = lab
-        if speed_kmh is not None:
-            out[f"nearest_{i + 1}_min"] = minutes(dist[:, i], speed_kmh)
+        if names is not None:
+            nm = np.full(nt, None, dtype=object)
+            nm[has] = names[src[has, i]]
+            out[f"nearest_{i + 1}_name"] = nm
     return out
 
 
@@ -474,7 +506,9 @@ def two_step_fca(
     Returns
     -------
     GeoDataFrame, or (GeoDataFrame, GeoDataFrame)
-        ``demand`` with a column ``supply_per_resident``; with ``return_ratio``, also ``supply`` with
+        ``demand`` with a column named by what it counts: ``supply_per_resident`` with a
+        ``demand_column`` (people at each place), ``supply_per_place`` without one (each place counts
+        as one: a building is not one resident); with ``return_ratio``, also ``supply`` with
         ``supply_ratio`` and ``catchment_demand``.
 
     Notes
@@ -509,7 +543,7 @@ def two_step_fca(
         score += np.bincount(p, weights=r[f] * w, minlength=nt)
         ratio[np.unique(f)] = r[np.unique(f)]
     out = _out(demand)
-    out["supply_per_resident"] = score
+    out["supply_per_resident" if demand_column is not None else "supply_per_place"] = score
     if not return_ratio:
         return out
     fac = _out(supply)
@@ -519,12 +553,12 @@ def two_step_fca(
 
 
 # -- service areas --------------------------------------------------------------------------------
-def _bands(bands, bands_min, speed_kmh) -> np.ndarray:
+def _bands(bands, bands_min, speed_kmh, rules=None) -> np.ndarray:
     if bands_min is not None:
-        if speed_kmh is None:
-            raise InputError("service_areas: bands_min needs speed_kmh to turn minutes into metres.")
-        mpm = _speed(speed_kmh) * 1000.0 / 60.0
-        values = [_distance(b, "bands_min") * mpm for b in np.atleast_1d(np.asarray(bands_min, dtype=object))]
+        if speed_kmh is not None:
+            _speed(speed_kmh)
+        walk = walking_time(rules, speed_kmh=speed_kmh)
+        values = [walk.metres(_distance(b, "bands_min")) for b in np.atleast_1d(np.asarray(bands_min, dtype=object))]
     else:
         values = [_distance(b, "bands") for b in np.atleast_1d(np.asarray(bands, dtype=object))]
     out = np.unique(np.asarray(values, dtype=float))
@@ -574,6 +608,7 @@ def service_areas(
     width: float | None = None,
     speed_kmh: float | None = None,
     bands_min: Sequence[float] | None = None,
+    rules: RuleSet | str | None = None,
     reach: float = TOUCH,
     settings: Settings | None = None,
 ) -> gpd.GeoDataFrame:
@@ -596,16 +631,18 @@ def service_areas(
     width
         Buffer around the reached street pieces, metres; default
         :data:`urbancover.core.settings.service_area_width_m` (of ``settings``, default the current ones).
-    speed_kmh
-        Walking speed: adds a ``minutes`` column.
+    speed_kmh, rules
+        How minutes and metres convert: at ``speed_kmh`` when given, else the walking table of
+        ``rules`` (default the shipped preset's: 5 min = 300 m, 10 = 500 m, 15 = 1000 m; see
+        :func:`minutes`).
     bands_min
-        Bands in walking minutes instead of ``bands`` (needs ``speed_kmh``).
+        Bands in walking minutes instead of ``bands``.
 
     Returns
     -------
     GeoDataFrame
         Columns ``facility`` (index label in ``facilities``; not with ``merged``), ``band_m``,
-        ``minutes`` (with ``speed_kmh``), ``length_m`` (street metres reached) and Polygon /
+        ``minutes`` (walking minutes of the band), ``length_m`` (street metres reached) and Polygon /
         MultiPolygon geometry in the network's CRS, sorted by facility and band. A facility that
         reaches no street within a band (its access leg is longer) has no row for it.
 
@@ -619,10 +656,10 @@ def service_areas(
 
     Examples
     --------
-    >>> areas = service_areas(net, stops, bands_min=[5, 10, 15], speed_kmh=4.5)
+    >>> areas = service_areas(net, stops, bands_min=[5, 10, 15])  # 300, 500, 1000 m
     >>> areas.explore(column="minutes")
     """
-    bands = _bands(bands, bands_min, speed_kmh)
+    bands = _bands(bands, bands_min, speed_kmh, rules)
     s = resolve(settings)
     width = _distance(s.service_area_width_m if width is None else width, "width")
     if width <= 0:
@@ -641,15 +678,10 @@ def service_areas(
         keys = ["facility", "band_m"]
     iv = iv.sort_values(keys, kind="stable").reset_index(drop=True)
     group = iv.groupby(keys, sort=True).ngroup().to_numpy() if len(iv) else np.zeros(0, dtype=np.int64)
-    pieces = line_substrings(net.lines(iv["edge"].to_numpy()), iv["start"].to_numpy(), iv["end"].to_numpy())
     head = iv.groupby(group)[keys].first().reset_index(drop=True) if len(iv) else pd.DataFrame({k: [] for k in keys})
     if len(iv):
-        # buffer every piece, then one union per group (a row of a padded array): 2-4x faster than
-        # buffering each group's MultiLineString, and the same polygon (buffer distributes over union)
-        cnt = np.bincount(group)
-        grid = np.full((len(cnt), int(cnt.max())), None, dtype=object)
-        grid[group, ranges(cnt)] = shapely.buffer(pieces, width, quad_segs=s.service_area_quad_segs)
-        geom = shapely.union_all(grid, axis=1)
+        geom = piece_areas(net, iv["edge"].to_numpy(), iv["start"].to_numpy(), iv["end"].to_numpy(), group,
+                           width, s.service_area_quad_segs)
         length = np.bincount(group, weights=(iv["end"] - iv["start"]).to_numpy(), minlength=len(head))
     else:
         geom, length = np.zeros(0, dtype=object), np.zeros(0)
@@ -658,7 +690,6 @@ def service_areas(
         labels = np.asarray(facilities.index, dtype=object)
         out["facility"] = labels[out["facility"].to_numpy(dtype=np.int64)] if len(out) else []
     out["band_m"] = out["band_m"].astype(float)
-    if speed_kmh is not None:
-        out["minutes"] = minutes(out["band_m"].to_numpy(), speed_kmh)
+    out["minutes"] = minutes(out["band_m"].to_numpy(), speed_kmh, rules=rules)
     out["length_m"] = length
     return gpd.GeoDataFrame(out, geometry=geom, crs=net.crs)

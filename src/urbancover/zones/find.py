@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from urbancover.core.errors import InputError
+from urbancover.core.errors import InputError, warn
 from urbancover.plan.selectors import describe
 from urbancover.present import Note
 from urbancover.zones.blocks import LEVELS, MIN_STRIP_M, TOL, as_metric, road_classes, street_blocks
@@ -166,7 +165,7 @@ def find_zones(
     def fail(what: str, message: str, search: dict) -> gpd.GeoDataFrame:
         out = _empty(crs, rules)
         out.attrs.update(base_attrs, failed=what, diagnosis=message, search=search)
-        warnings.warn(f"find_zones: no demonstration zone: {message}", stacklevel=3)
+        warn(f"find_zones: no demonstration zone: {message}")
         return out
 
     search_info = {"method": None, "blocks": int(len(geoms)), "states": 0, "candidates": 0, "seconds": 0.0}
