@@ -10,6 +10,7 @@ extract, reproducibly and offline.
 
 import sys as _sys
 
+from urbancover.change import Comparison, compare
 from urbancover.core import settings
 from urbancover.core.errors import (
     CRSError,
@@ -60,6 +61,7 @@ from urbancover.zones import find_zones, street_blocks
 
 __all__ = [
     "CRSError",
+    "Comparison",
     "DistanceField",
     "InputError",
     "Network",
@@ -73,6 +75,7 @@ __all__ = [
     "TruncatedExtractWarning",
     "UrbancoverError",
     "bd09_to_wgs84",
+    "compare",
     "count_within",
     "detect_offset",
     "distance_field",

@@ -410,6 +410,27 @@ def write_maps(report, folder: Path, stem: str, outputs: Outputs, target=None, z
     return written
 
 
+def write_change_maps(comparison, target, *, lang: str = "zh", settings: Settings | None = None) -> list[Path]:
+    """The change map of every distance rule of a comparison (:meth:`urbancover.change.Comparison.plot`),
+    each written atomically at ``target(rule_id)`` (its suffix: the format).
+    """
+    try:
+        from urbancover import report as _maps  # noqa: F401
+    except ImportError as err:
+        raise InputError(f"compare: the change maps need the map extras: pip install 'urbancover[maps]' ({err}).") from err
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rid, res in comparison.after.results.items():
+            if rid in comparison.summary.index and res.measurement is not None:
+                path = target(rid)
+                with atomic_path(path) as part:
+                    fig = comparison.plot(rid, lang=lang, path=part, dpi=300, settings=resolve(settings))
+                    fig.clear()
+                written.append(path)
+    return written
+
+
 def _replace_folder(work: Path, final: Path) -> None:
     """Move a finished task folder into place; the previous one (the task's own product) goes last."""
     old = None

@@ -4,6 +4,8 @@
                                [--population FILE] [--units FILE] [--facilities RULE=FILE ...]
                                [--crs EPSG|gcj02|bd09] [--lang zh|en] [--wide] [--strict] [-q]
     urbancover zones EXTRACT [same inputs] [--level tertiary] [--band 0.8 1.2] [--min-old 3] [--top 5]
+    urbancover compare BEFORE AFTER [same inputs] [--after-facilities RULE=FILE ...] [--only RULE ...] [--maps png|pdf]
+                               [--report]
     urbancover rules list | show NAME_OR_FILE | check FILE | copy PRESET FILE
     urbancover batch EXTRACT... --out DIR [--districts FILE] [--scheduler ADDRESS] [--workers N]
                                 [--report] [--maps [png|pdf]] [--overwrite] [--wait SECONDS]
@@ -74,6 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     z.add_argument("--top", type=int, default=5, help="how many non-overlapping zones to return")
     z.add_argument("--overwrite", action="store_true", help="replace an existing zones file urbancover did not write")
 
+    c = sub.add_parser("compare", help="before and after: evaluate two extracts with the same rules and area; write the "
+                                       "change tables and a change map per rule, print the change")
+    _inputs(c, extract=False)
+    c.add_argument("before", help="the earlier OSM extract (.osm, .osm.bz2 or .osm.pbf)")
+    c.add_argument("after", help="the later OSM extract (or the same file, with --after-facilities)")
+    c.add_argument("--after-facilities", nargs="+", metavar="RULE=FILE", default=[],
+                   help="facility layers of the after state only, replacing OSM's, e.g. bus_stop_500=stops_and_sites.geojson")
+    c.add_argument("--only", nargs="+", metavar="RULE", help="compare only these rule ids")
+    c.add_argument("--maps", choices=("png", "pdf"), default="png", help="format of the change maps (default png)")
+    c.add_argument("--report", action="store_true", help="also write the before-and-after HTML page (the change table, "
+                                                         "notes and change maps in one file)")
+    c.add_argument("--overwrite", action="store_true", help="replace existing outputs urbancover did not write")
+
     r = sub.add_parser("rules", help="list the presets, show a rule set, or check a rule file")
     rs = r.add_subparsers(dest="action", required=True)
     rs.add_parser("list", help="list the shipped rule sets")
@@ -106,9 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _inputs(p: argparse.ArgumentParser) -> None:
-    """The inputs of an evaluation, shared by analyze and zones."""
-    p.add_argument("extract", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
+def _inputs(p: argparse.ArgumentParser, extract: bool = True) -> None:
+    """The inputs of an evaluation, shared by analyze, zones and compare (its two extracts are its own)."""
+    if extract:
+        p.add_argument("extract", help="OSM extract: .osm, .osm.bz2 or .osm.pbf")
     p.add_argument("--rules", default="zhengzhou-2018", help="preset name or rule file (default: zhengzhou-2018)")
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument("--area", help="polygon file of the analysed area, or a named one: built-up (the built-up land), "
@@ -229,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         set_compile_notice(None)
     try:
         with stop_on_signals():  # Ctrl-C and SIGTERM clean up (no .part file left), then one line
-            return {"analyze": _analyze, "zones": _zones, "rules": _rules, "batch": _batch}[args.command](args)
+            return {"analyze": _analyze, "zones": _zones, "compare": _compare, "rules": _rules,
+                    "batch": _batch}[args.command](args)
     except KeyboardInterrupt as err:
         warned.tell()
         code = err.exit_code if isinstance(err, Interrupted) else 130
@@ -275,7 +292,8 @@ def _named_area(area: str | None) -> bool:
 
 def _input_files(args) -> list[str]:
     """Every file the run reads: never an output."""
-    files = [args.extract, None if _named_area(args.area) else args.area, args.compounds, args.population, args.units]
+    files = [getattr(args, "extract", None), None if _named_area(args.area) else args.area, args.compounds, args.population,
+             args.units]
     files += [item.partition("=")[2] for item in args.facilities]
     if Path(str(args.rules)).is_file():
         files.append(args.rules)
@@ -462,6 +480,108 @@ def _zones(args) -> int:
         else:
             _say(sys.stdout, f"{W['no_zone']}: {cli_message(say(diagnosis, args.lang))}")
     return 0 if len(zones) else 1
+
+
+def _compare(args) -> int:
+    from urbancover.app.batch import write_change_maps
+    from urbancover.change import compare
+    from urbancover.core.files import FolderLock, OutputGuard, atomic_path, safe_name
+    from urbancover.evaluation.validate import check_facility_keys
+
+    for flag, path in (("BEFORE", args.before), ("AFTER", args.after)):
+        if not Path(path).is_file():
+            raise InputError(f"{flag} {path}: no such file (the {'earlier' if flag == 'BEFORE' else 'later'} OSM extract).")
+    args.extract = args.before
+    ruleset = _check_before_work(args, args.only)
+    for item in args.after_facilities:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise InputError(f"--after-facilities {item!r}: expected RULE=FILE, e.g. bus_stop_500=stops.geojson.")
+    check_facility_keys([item.partition("=")[0] for item in args.after_facilities], ruleset.facility_keys)
+    stem_b, stem_a = (safe_name(extract_stem(p), "extract") for p in (args.before, args.after))
+    name = f"{stem_b}_vs_{stem_a}" if stem_a != stem_b else f"{stem_b}_change"
+    inputs = _input_files(args) + [args.after] + [item.partition("=")[2] for item in args.after_facilities]
+    guard = OutputGuard(args.out, inputs, overwrite=args.overwrite)
+    rids = [r.id for r in ruleset if args.only is None or r.id in args.only]
+
+    def planned():
+        return ([guard.target(f"{name}.gpkg")] + ([guard.target(f"{name}.html")] if args.report else [])
+                + [guard.target(f"{name}_maps", f"{safe_name(rid, 'rule')}.{args.maps}")
+                   for rid in rids if KINDS[ruleset[rid].kind].distance])
+
+    planned()  # refuse a foreign file or an input in the way before the evaluations
+    before = _evaluate(args, only=args.only)
+    args.extract = args.after
+    args.facilities = list(args.facilities) + list(args.after_facilities)
+    after = _evaluate(args, only=args.only)
+    change = compare(before, after)
+    with FolderLock(args.out, wait=600):
+        guard = OutputGuard(args.out, inputs, overwrite=args.overwrite)
+        guard.sweep([".", f"{name}_maps"])
+        planned()
+        written = [guard.wrote(change.to_gpkg(guard.target(f"{name}.gpkg")))]
+        written += [guard.wrote(p) for p in write_change_maps(change, lambda rid: guard.target(
+            f"{name}_maps", f"{safe_name(rid, 'rule')}.{args.maps}"), lang=args.lang)]
+        if args.report:
+            page = guard.target(f"{name}.html")
+            with atomic_path(page) as part:
+                change.to_html(part, lang=args.lang)
+            written.append(guard.wrote(page))
+    if not args.quiet:
+        from urbancover.present.words import COMPARE
+
+        W = COMPARE[args.lang]
+        print(change_table(change, args.lang))
+        for note in [*change.notes, *(n for n in after.notes if n not in before.notes)]:
+            _say(sys.stdout, f"{W['note']}: {cli_message(say(note, args.lang))}")
+        args.warned.noted(before.notes + after.notes)
+        for path in written:
+            _say(sys.stdout, f"{W['wrote']} {path}")
+    return 0
+
+
+def change_table(comparison, lang: str = "zh") -> str:
+    """The change of each rule as a plain text table in ``lang``, its columns lined up by display
+    width (a hanzi takes two): the share before and after, served of all before and after, homes
+    served, homes newly served / no longer served, street metres newly served / no longer served,
+    facilities added / removed.
+    """
+    import pandas as pd
+
+    from urbancover.change.compare import size_change
+    from urbancover.present.formats import share, text_table
+    from urbancover.present.words import COMPARE
+
+    W = COMPARE[lang]
+
+    def n(v):
+        return f"{int(v):,}"
+
+    rows = []
+    for rid, r in comparison.summary.iterrows():
+        shared = r["unit"] != ""
+        rows.append([
+            rid,
+            f"{share(r['value_before'])} → {share(r['value_after'])}" if shared
+            else f"{value(r['value_before'])} → {value(r['value_after'])}",
+            size_change(r, lang) if shared else "",
+            "" if pd.isna(r["homes_before"]) else
+            f"{n(r['homes_served_before'])}/{n(r['homes_before'])} → {n(r['homes_served_after'])}/{n(r['homes_after'])}",
+            "" if pd.isna(r["homes_newly_served"]) else f"+{n(r['homes_newly_served'])} / -{n(r['homes_newly_unserved'])}",
+            "" if pd.isna(r["street_m_newly_served"]) else
+            f"+{r['street_m_newly_served']:,.0f} / -{r['street_m_newly_unserved']:,.0f}",
+            "" if pd.isna(r["facilities_added"]) else f"+{n(r['facilities_added'])} / -{n(r['facilities_removed'])}",
+        ])
+    headers = [W[k] for k in ("col_rule", "col_share", "col_size", "col_homes", "col_newly", "col_street", "col_facilities")]
+    keep = [k for k in range(len(headers)) if k == 0 or any(r[k] for r in rows)]  # columns no rule fills: left out
+    return text_table([headers[k] for k in keep], [[r[k] for k in keep] for r in rows], align="l" + "r" * (len(keep) - 1))
+
+
+def value(v) -> str:
+    """A rule's value that is not a share, for the change table."""
+    from urbancover.present.formats import value as fmt
+
+    return fmt(v)
 
 
 def summary_table(summary, lang: str = "zh", wide: bool = False) -> str:

@@ -248,6 +248,19 @@ class Settings:
     #: width; the reached lengths are exact whatever this is).
     service_area_quad_segs: int = 4
 
+    #: Before and after (urbancover.compare, urbancover.change): a home, compound or facility whose OSM id is not in the
+    #: other evaluation is the same one when its point (a home's point on its footprint, as the rules
+    #: measure it) lies within this many metres of one there that is not matched by id either (the
+    #: nearest, one to one). A building redrawn or split from a way into a relation gets a new id but
+    #: stays where it was (its point moves by a metre or two); 5 m is less than half the gap between the
+    #: points of neighbouring homes, so a neighbour is never taken for it. Street demand is compared by
+    #: location too: a point of one evaluation's streets within this distance of the other's.
+    compare_match_m: float = 5.0
+    #: ... the streets are compared at points at most this many metres apart (each point weighs the
+    #: metres around it): the metres newly served or unserved are exact to about this step at each end
+    #: of a change, and a city's 5 000 km of street make a million points.
+    compare_street_step_m: float = 5.0
+
     # -- reading OSM extracts (urbancover.io.osm, urbancover.io.extent) --------------------------------
     #: Street vertices separated from the median street vertex by a gap wider than this (metres, along
     #: x or y) are lone outliers when their side holds at most ``extent_outlier_share`` of the vertices:
@@ -358,6 +371,7 @@ _POSITIVE = frozenset({
     "polygon_reach_m", "main_component_m", "default_building_levels", "floor_area_per_person", "road_piece_m",
     "map_piece_mm", "gap_cell_m", "service_area_quad_segs", "extent_outlier_gap_m", "boundary_segment_deg",
     "truncated_full_block", "order_check_max", "incomplete_named", "edge_chunk", "union_tile_m", "union_block_pairs",
+    "compare_street_step_m",
 })
 #: Settings that are shares (0 to 1).
 _SHARES = frozenset({"extent_outlier_share", "truncated_missing_share", "built_up_min_street_share"})

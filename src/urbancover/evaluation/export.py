@@ -179,6 +179,18 @@ def write_report(report, path: str | os.PathLike, format: str | None = None, *, 
     return finals
 
 
+def write_tables(tables: dict, path: str | os.PathLike, run=None) -> Path:
+    """Write named tables and layers (``{name: DataFrame or GeoDataFrame}``) to one GeoPackage,
+    replacing it atomically: the writer of :func:`write_report` for tables that are not a report's
+    (:meth:`urbancover.change.Comparison.to_gpkg`'s change tables), with the ``run`` record of
+    ``run`` (a :class:`urbancover.evaluation.runinfo.RunInfo`) when given, as a report's.
+    """
+    unsafe = [name for name in tables if not ID_PATTERN.match(str(name))]
+    if unsafe:
+        raise InputError(f"tables {unsafe}: not identifiers (ASCII letters, digits and _), so they cannot name layers.")
+    return _write_gpkg(iter(tables.items()), Path(path), run)
+
+
 def _write_gpkg(tables, final: Path, run=None) -> Path:
     import pyogrio
 

@@ -12,7 +12,7 @@ addresses a planner.
 
 from __future__ import annotations
 
-__all__ = ["HEADERS", "HEADERS_NARROW", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
+__all__ = ["COMPARE", "HEADERS", "HEADERS_NARROW", "LAYER_WORDS", "MEASURES_ZH", "NOTES", "STATUS", "TEXT", "VERDICTS", "ZONE_HEADERS",
            "measure_text", "render", "size_text", "target_text", "verdict_text"]
 
 #: Every word the maps and the page print, per language. Tests check that the font has every glyph.
@@ -275,6 +275,81 @@ ZONE_HEADERS = {
     "en": {"rank": "rank", "area_km2": "area_km2", "old_compounds": "old_compounds", "residents": "residents",
            "score": "score", "reason": "reason", "old_source": "old compounds", "wrote": "wrote", "no_zone": "no zone",
            "note": "note", "files": "files", "warning": "warning"},
+}
+
+#: Words of before and after (urbancover.compare, urbancover.change): the change map's title and legend, the command
+#: line's table, and the change of each home, street piece or facility (the files' ``change`` column
+#: holds the English key; ``change_<key with _>`` says it).
+COMPARE = {
+    "zh": {
+        "title": "{name}：前后对比",
+        "street": "街道",
+        "street_newly_served": "新覆盖的街道",
+        "street_newly_unserved": "失去覆盖的街道",
+        "home": "住宅（不变）",
+        "home_still_unserved": "住宅（仍未覆盖）",
+        "home_newly_served": "新覆盖的住宅",
+        "home_newly_unserved": "失去覆盖的住宅",
+        "facility_kept": "设施（不变）",
+        "facility_added": "新增设施",
+        "facility_removed": "撤除的设施",
+        "share": "{what}覆盖 {before} → {after}",
+        "homes": "住宅 {sb}/{nb} → {sa}/{na} 栋",
+        "homes_newly": "新覆盖 {n} 栋，失去覆盖 {m} 栋",
+        "street_newly": "街道新覆盖 {n}，失去覆盖 {m}",
+        "facilities": "设施新增 {added} 处，撤除 {removed} 处",
+        "col_rule": "规则",
+        "col_share": "覆盖率",
+        "col_size": "已覆盖/总数",
+        "col_homes": "已覆盖住宅",
+        "col_newly": "住宅 +/-",
+        "col_street": "街道米 +/-",
+        "col_facilities": "设施 +/-",
+        "col_verdict": "结论",
+        "page_title": "前后对比",
+        "page_sub": "之前：{before} · 之后：{after}",
+        "page_summary": "各规则的变化",
+        "page_maps": "变化地图（按规则）",
+        "change_newly_served": "新覆盖", "change_newly_unserved": "失去覆盖", "change_added": "新增", "change_removed": "撤除",
+        "wrote": "已写出",
+        "note": "说明",
+        "km": "公里",
+    },
+    "en": {
+        "title": "{name}: before and after",
+        "street": "Street",
+        "street_newly_served": "Street newly served",
+        "street_newly_unserved": "Street no longer served",
+        "home": "Home (no change)",
+        "home_still_unserved": "Home (still not served)",
+        "home_newly_served": "Home newly served",
+        "home_newly_unserved": "Home no longer served",
+        "facility_kept": "Facility (no change)",
+        "facility_added": "Facility added",
+        "facility_removed": "Facility removed",
+        "share": "{what} served {before} → {after}",
+        "homes": "homes {sb}/{nb} → {sa}/{na}",
+        "homes_newly": "{n} newly served, {m} no longer served",
+        "street_newly": "street {n} newly served, {m} no longer served",
+        "facilities": "facilities {added} added, {removed} removed",
+        "col_rule": "rule",
+        "col_share": "served",
+        "col_size": "of all",
+        "col_homes": "homes served",
+        "col_newly": "homes +/-",
+        "col_street": "street m +/-",
+        "col_facilities": "facilities +/-",
+        "col_verdict": "verdict",
+        "page_title": "Before and after",
+        "page_sub": "before: {before} · after: {after}",
+        "page_summary": "What changed, per rule",
+        "page_maps": "Change maps, one per rule",
+        "change_newly_served": "newly served", "change_newly_unserved": "no longer served", "change_added": "added",
+        "change_removed": "removed",
+        "wrote": "wrote",
+        "note": "note",
+        "km": "km",
+    },
 }
 
 #: The demand layers' units, as a share's size says them and as notes name them.
@@ -692,6 +767,23 @@ NOTES: dict[str, dict] = {
               "({km2:.2f} km², {old} old compounds) has compactness {c:.2f} < min_compactness {min_c:g}.",
         "zh": "存在 {lo:.2f}-{hi:.2f} km² 且含 {k} 个以上老旧小区的组合，但形状都过于狭长：最紧凑的一个"
               "（{km2:.2f} km²，{old} 个老旧小区）紧凑度 {c:.2f} < 要求 {min_c:g}。"},
+    "compare.area": {
+        "en": "compare: the two evaluations analysed different areas ({before:.2f} km² before, {after:.2f} km² after, "
+              "{shared:.0%} shared); shares and counts compare different districts. Evaluate both with the same area= "
+              "(--area).",
+        "zh": "前后对比：两次评估的分析范围不同（之前 {before:.2f} 平方公里，之后 {after:.2f} 平方公里，重合 {shared:.0%}），"
+              "比例和数量比较的是不同的片区。请用同一分析范围评估两次。"},
+    "compare.settings": {
+        "en": "compare: the two evaluations used different settings ({names}); a change may come from them, not from the data.",
+        "zh": "前后对比：两次评估的设置不同（{names}），变化可能来自设置而非数据。"},
+    "compare.only_one": {
+        "en": "compare: rule(s) {rules} were evaluated in only one of the two reports; they are left out.",
+        "zh": "前后对比：规则 {rules} 只在其中一次评估中计算，未作比较。"},
+    "compare.unmatched": {
+        "en": "compare: {gone} home(s) of before and {new} of after have no counterpart in the other (not the same OSM id, "
+              "none within {tol:g} m): built or demolished, or mapped anew; they count in each side's totals only.",
+        "zh": "前后对比：之前有 {gone} 栋住宅、之后有 {new} 栋住宅在另一次中找不到对应（OSM 编号不同，{tol:g} 米内也没有）："
+              "新建、拆除或重新绘制；它们只计入各自一方的总数。"},
     "zone.none.few_old": {
         "en": "the area holds only {n} old compound(s) ({source}); a zone needs {k}. Give a compound layer (compounds=..., "
               "with year_built), or change before_year / assume_old.",

@@ -14,7 +14,7 @@ from urbancover.core.progress import tell
 from urbancover.core.settings import Settings, resolve
 from urbancover.present import Note, Verdict, say
 from urbancover.present.formats import share, size, value, value_of
-from urbancover.present.words import target_text
+from urbancover.present.words import target_text, verdict_text
 from urbancover.report.common import (
     WEB_FONT_FAMILY,
     check_lang,
@@ -378,3 +378,79 @@ def export_gpkg(report, path: str | os.PathLike, *, zones: gpd.GeoDataFrame | No
     return Path(report.to_gpkg(path, zones=zones, street_distance=street_distance))
 
 
+
+
+# ------------------------------------------------------------------------------- before and after
+
+
+def change_report(comparison, path: str | os.PathLike, *, lang: str = "zh", dpi: int = 130,
+                  settings: Settings | None = None) -> Path:
+    """Write the before-and-after page of a comparison (:func:`urbancover.compare`): the two extracts,
+    the change of every rule (share before and after with its size, homes served, homes and street
+    metres newly served / no longer served, facilities added / removed, verdicts), the comparison's
+    notes and the change map of every distance rule (:func:`urbancover.report.static.change_map`),
+    in one self-contained file that prints on A4 as the gap report does.
+    """
+    from urbancover.core.version import __version__
+    from urbancover.present.words import COMPARE
+    from urbancover.report.static import change_map
+
+    s = resolve(settings)
+    T = check_lang(lang)
+    W = COMPARE[lang]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    heading = W["page_title"]
+    names = [_district(comparison.before), _district(comparison.after)]
+    sub = W["page_sub"].format(before=names[0] or "—", after=names[1] or "—")
+    rs = "zh-CN" if lang == "zh" else "en"
+    parts = [
+        f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<meta name='generator' content='urbancover {esc(__version__)}'>"
+        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}{PRINT_CSS}</style></head><body>",
+        f"<header><h1>{esc(heading)}</h1><p class='sub'>{esc(sub)}</p>",
+        f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}</p></header>",
+    ]
+    head = [W[k] for k in ("col_rule", "col_share", "col_homes", "col_newly", "col_street", "col_facilities", "col_verdict")]
+    rows = []
+    lines = comparison.lines(lang)
+    for rid, r in comparison.summary.iterrows():
+        rule = comparison.after.results[rid].rule
+        cells = [lines[rid].split("；" if lang == "zh" else "; ")[0]]
+        cells.append("" if _nan(r["homes_before"]) else
+                     f"{r['homes_served_before']:,.0f}/{r['homes_before']:,.0f} → {r['homes_served_after']:,.0f}/{r['homes_after']:,.0f}")
+        cells.append("" if _nan(r["homes_newly_served"]) else f"+{r['homes_newly_served']:,.0f} / -{r['homes_newly_unserved']:,.0f}")
+        cells.append("" if _nan(r["street_m_newly_served"]) else
+                     f"+{r['street_m_newly_served']:,.0f} / -{r['street_m_newly_unserved']:,.0f} m")
+        cells.append("" if _nan(r["facilities_added"]) else f"+{r['facilities_added']:,.0f} / -{r['facilities_removed']:,.0f}")
+        cells.append(f"{verdict_text(r['verdict_before'], lang)} → {verdict_text(r['verdict_after'], lang)}")
+        rows.append(f"<tr><td class='rule'><b>{esc(rule_name(rule, lang))}</b><br><code>{esc(rid)}</code></td>"
+                    + "".join(f"<td class='{'pair' if k == 0 else 'num'}'>{esc(c)}</td>" for k, c in enumerate(cells)) + "</tr>")
+    parts.append(f"<section id='summary'><h2>{esc(W['page_summary'])}</h2><table class='summary'><thead><tr>"
+                 + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></section>")
+    if comparison.notes:
+        parts.append(f"<section id='notes'><h2>{esc(T['notes'])}</h2><ul class='notes'>"
+                     + "".join(f"<li>{esc(say(n, lang))}</li>" for n in comparison.notes) + "</ul></section>")
+    chosen = [rid for rid in comparison.summary.index if comparison.after.results[rid].measurement is not None]
+    if chosen:
+        parts.append(f"<section id='maps'><h2>{esc(W['page_maps'])}</h2>")
+        for rid in chosen:
+            fig = change_map(comparison, rid, lang=lang, settings=s)
+            w, h = fig.get_size_inches()
+            data = _b64_png(fig, dpi)
+            name = rule_name(comparison.after.results[rid].rule, lang)
+            orient = "landscape" if w > h else "portrait"
+            parts.append(f"<figure id='map-{esc(rid)}' class='map {orient}'><img alt='{esc(name)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption><code>{esc(rid)}</code> {esc(lines[rid])}</figcaption></figure>")
+        parts.append("</section>")
+    parts.append(f"<footer>{esc(T['attribution'])}<br>{esc(T['generated_by'].format(version=__version__))}</footer></body></html>")
+    path.write_text(with_web_font("".join(parts)), encoding="utf-8")
+    return path
+
+
+def _nan(v) -> bool:
+    """None, NaN or pandas' NA (a count a rule does not make)."""
+    import pandas as pd
+
+    return v is None or (np.ndim(v) == 0 and bool(pd.isna(v)))

@@ -921,3 +921,156 @@ def _draw_other(ax, report, rule_id, T, handles, s: Settings):
         ax.scatter(xy[:, 0], xy[:, 1], s=40, marker="X", color=BEYOND, edgecolor="white", linewidth=0.6, zorder=12)
         handles.append(Line2D([], [], linestyle="none", marker="X", markersize=7, color=BEYOND, markeredgecolor="white",
                               label=T["dead_end"]))
+
+
+# ------------------------------------------------------------------------------- before and after
+
+#: Colours of the change map: newly served (green; homes darker than streets, so a home stands out on
+#: its street), no longer served (red), still not served (light red).
+NEWLY_SERVED, NEWLY_UNSERVED, STILL_UNSERVED = "#1a9850", "#b2182b", "#f4a582"
+STREET_NEWLY_SERVED, STREET_NEWLY_UNSERVED = "#66bd63", "#f46d43"
+
+
+def change_map(
+    comparison,
+    rule_id: str,
+    *,
+    lang: str = "zh",
+    path: str | os.PathLike | None = None,
+    dpi: int = 200,
+    paper: str = "A4",
+    orientation: str | None = None,
+    settings: Settings | None = None,
+):
+    """Static map of what changed for one rule between two evaluations
+    (:func:`urbancover.compare`): homes newly served (green) and no longer served (dark
+    red), homes still not served (light red), street demand newly served or no longer served (thick
+    green / red lines), facilities added (green star) and removed (red cross), over the after
+    evaluation's streets, compounds and homes; title, share before and after with its size, legend,
+    scale bar and north arrow as on the gap maps (:func:`gap_map`).
+
+    Parameters
+    ----------
+    comparison
+        A :class:`urbancover.change.Comparison`.
+    rule_id
+        A rule of the comparison.
+    lang, path, dpi, paper, orientation, settings
+        As for :func:`gap_map`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    s = resolve(settings)
+    T = check_lang(lang)
+    comparison.rule(rule_id)  # an unknown rule: UnknownRuleError naming the rules compared
+    if paper not in PAPER:
+        raise InputError(f"change_map(paper={paper!r}): unknown paper size; use one of {sorted(PAPER)}.")
+    if orientation is not None and orientation not in ORIENTATIONS:
+        raise InputError(f"change_map(orientation={orientation!r}): use 'portrait', 'landscape' or None.")
+    import matplotlib
+
+    rc = {"font.family": font_families(lang), "pdf.fonttype": 3, "ps.fonttype": 3, "svg.fonttype": "path",
+          "axes.unicode_minus": False}
+    with matplotlib.rc_context(rc):
+        fig = _draw_change(comparison, rule_id, lang, T, paper, orientation, s)
+        if path is not None:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=dpi, metadata=_metadata(path, comparison.after, rule_id, lang))
+    return fig
+
+
+def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from urbancover.present.words import COMPARE
+
+    W = COMPARE[lang]
+    report = comparison.after
+    ctx = report.context
+    net = report.network
+    res = report.results[rule_id]
+    rule = res.rule
+    fig = _map_figure(figsize=PAPER[paper][::-1])
+    ax = fig.add_axes((0.05, 0.05, 0.6, 0.8))
+    x0, x1, y0, y1 = _extent(report)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for sp in ax.spines.values():
+        sp.set_linewidth(0.8)
+    handles: list = []
+    if len(ctx.compounds):
+        _draw_polys(ax, s, _polys(ctx.compounds), facecolor="#f4f1ea", edgecolor="#6e6e6e", linewidth=0.7, linestyle="--",
+                    zorder=1)
+        handles.append(Patch(facecolor="#f4f1ea", edgecolor="#6e6e6e", linestyle="--", label=T["compound"]))
+    _add_lines(ax, net.geometry, colors="#bdbdbd", linewidths=0.6, rasterize=_dense(net.n_edges, s), zorder=2)
+    handles.append(Line2D([], [], color="#bdbdbd", linewidth=0.8, label=W["street"]))
+    homes = comparison.homes[comparison.homes["rule"] == rule_id]
+    if len(ctx.homes):
+        _draw_polys(ax, s, _polys(ctx.homes), facecolor=HOME, edgecolor=HOME_EDGE, linewidth=0.3, zorder=3)
+        handles.append(Patch(facecolor=HOME, edgecolor=HOME_EDGE, label=W["home"]))
+    still = res.layers.get(gaps.HOMES_UNSERVED)
+    if still is not None and len(still):
+        _draw_polys(ax, s, _polys(still), facecolor=STILL_UNSERVED, edgecolor=HOME_EDGE, linewidth=0.3, zorder=4)
+        handles.append(Patch(facecolor=STILL_UNSERVED, edgecolor=HOME_EDGE, label=W["home_still_unserved"]))
+    streets = comparison.streets[comparison.streets["rule"] == rule_id]
+    for change, color, street_color, key in (("newly served", "#006837", STREET_NEWLY_SERVED, "newly_served"),
+                                             ("newly unserved", NEWLY_UNSERVED, STREET_NEWLY_UNSERVED, "newly_unserved")):
+        sel = streets[streets["change"] == change]
+        if len(sel):
+            _add_lines(ax, sel.geometry.values, colors=street_color, linewidths=2.4, rasterize=_dense(len(sel), s), zorder=5,
+                       capstyle="round")
+            handles.append(Line2D([], [], color=street_color, linewidth=2.4, label=W[f"street_{key}"]))
+        sel = homes[homes["change"] == change]
+        if len(sel):
+            _draw_polys(ax, s, _polys(sel), facecolor=color, edgecolor="#252525", linewidth=0.6, zorder=6)
+            # and ringed: a home is a speck on a city's map
+            xy = _points(sel)
+            ax.scatter(xy[:, 0], xy[:, 1], s=70, marker="o", facecolor="none", edgecolor=color, linewidth=1.1, zorder=6)
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor=color,
+                                  markeredgecolor=color, markeredgewidth=1.1, label=W[f"home_{key}"]))
+    fac = comparison.facilities[comparison.facilities["rule"] == rule_id]
+    m = res.measurement
+    if m is not None:
+        kept = [c.facilities for c in m.checks]
+        xy = np.concatenate([_points(f) for f in kept]) if kept else np.zeros((0, 2))
+        added = fac[fac["change"] == "added"]
+        if len(added):  # the added ones are drawn as such, not as kept
+            axy = shapely.get_coordinates(added.geometry.values)
+            near = shapely.STRtree(shapely.points(axy)).query(shapely.points(xy), predicate="dwithin", distance=0.5)[0]
+            xy = np.delete(xy, np.unique(near), axis=0)
+        if len(xy):
+            small = len(xy) > 300  # a city's hundreds of stops: dots, so the changes stay visible
+            ax.scatter(xy[:, 0], xy[:, 1], s=8 if small else 30, marker="o", color=FACILITY, edgecolor="white",
+                       linewidth=0.3 if small else 0.8, zorder=12)
+            handles.append(Line2D([], [], linestyle="none", marker="o", markersize=6, color=FACILITY, markeredgecolor="white",
+                                  label=W["facility_kept"]))
+    for change, color, marker, size, key in (("added", NEWLY_SERVED, "*", 190, "facility_added"),
+                                             ("removed", NEWLY_UNSERVED, "X", 90, "facility_removed")):
+        sel = fac[fac["change"] == change]
+        if len(sel):
+            xy = shapely.get_coordinates(sel.geometry.values)
+            size = size if len(sel) <= 100 else size / 3
+            ax.scatter(xy[:, 0], xy[:, 1], s=size, marker=marker, color=color, edgecolor="white", linewidth=0.6, zorder=13)
+            handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=11 if marker == "*" else 8, color=color,
+                                  markeredgecolor="white", label=W[key]))
+    from matplotlib.collections import LineCollection
+
+    rings = shapely.get_rings(shapely.get_parts(np.asarray([ctx.area], dtype=object)))
+    rxy, ring = shapely.get_coordinates(rings, return_index=True)
+    # the area under the changes, in grey: a city's built-up land has thousands of rings
+    if len(rxy):
+        ax.add_collection(LineCollection(np.split(rxy, np.flatnonzero(np.diff(ring)) + 1), colors="#737373",
+                                         linewidths=0.8, linestyles=[(0, (6, 3))], zorder=2.5))
+    handles.append(Line2D([], [], color="#737373", linewidth=0.8, linestyle=(0, (6, 3)), label=T["area"]))
+    heading = W["title"].format(name=_title(rule, lang))
+    parts = [p for p in comparison.lines(lang)[rule_id].split("；" if lang == "zh" else "; ")]
+    _page(fig, ax, report, net.crs, T, lang, heading, parts, "；" if lang == "zh" else "; ", handles, None, paper,
+          orientation)
+    return fig
