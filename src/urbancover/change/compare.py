@@ -29,7 +29,7 @@ from urbancover.core.settings import Settings
 from urbancover.evaluation.analysis import Report
 from urbancover.evaluation.demand import demand_points
 from urbancover.evaluation.export import street_distances
-from urbancover.evaluation.measure import LAYER_UNITS, demand_places
+from urbancover.evaluation.measure import LAYER_UNITS, counts_homes, home_distances
 from urbancover.present import Note, say
 from urbancover.present.formats import check_lang, number, share
 from urbancover.present.words import COMPARE, LAYER_WORDS
@@ -394,30 +394,20 @@ class _Matched:
 
 def _home_status(report: Report, rule_id: str) -> pd.DataFrame | None:
     """``home`` (row of ``report.context.homes``), ``served`` and ``metres`` of every home a distance
-    rule counts, from its measurement; None when the rule's demand is neither homes nor residents.
+    rule counts, from its measurement (:func:`urbancover.evaluation.measure.home_distances`, which
+    the report's ``homes`` layer reads too); None when the rule's demand is neither homes nor residents.
 
     ``metres``: network metres to the farthest category the rule needs (``inf``: none reachable);
     ``served``: every category within its threshold (+ the rule's tolerance), as the rule counts.
-    The one reader of per-home status here (a ``homes`` layer of the report can replace it).
     """
-    res = report.results[rule_id]
-    m = res.measurement
-    if m is None or not ({"residential_buildings", "residents"} & set(m.rule.demand)):
+    m = report.results[rule_id].measurement
+    if m is None or not counts_homes(m.rule):
         return None
-    ctx = report.context
-    if "residential_buildings" in m.places:
-        p = m.places["residential_buildings"]
-        feats, net_m = p.features, p.network_m
-    else:  # residents only: the homes' own points, snapped once per evaluation as the rules snap them
-        only_old = m.rule.params.get("homes_in") == "old_compounds"
-        feats, pts, _ = demand_places(ctx, "residential_buildings", only_old=only_old)
-        pts = np.asarray(pts)
-        snapped = ctx.snapped(("residential_buildings", only_old), pts, name="residential buildings")
-        net_m = np.column_stack([c.field.at_snapped(snapped, geoms=pts) for c in m.checks]) if len(pts) else \
-            np.zeros((0, len(m.checks)))
-    served = (net_m <= m.limits).all(axis=1)
-    metres = net_m.max(axis=1) if net_m.shape[1] else np.full(len(net_m), np.inf)
-    return pd.DataFrame({"home": ctx.homes.index.get_indexer(feats.index), "served": served, "metres": metres})
+    net, counted = home_distances(m, report.context)
+    net = net[counted]
+    served = (net <= m.limits).all(axis=1)
+    metres = net.max(axis=1) if net.shape[1] else np.full(len(net), np.inf)
+    return pd.DataFrame({"home": np.flatnonzero(counted), "served": served, "metres": metres})
 
 
 def _rule_change(before: Report, after: Report, rid: str, homes: _Matched, comps: _Matched, s: Settings):
