@@ -189,6 +189,19 @@ def _zones_table(z, T, diagnosis: str = "") -> str:
     return "".join(rows)
 
 
+def page_head(heading: str, lang: str) -> str:
+    """The page's ``<head>`` (language, generator, title, the styles for screen and print) and the
+    opening ``<body>``: the same for the report and the before-and-after page.
+    """
+    from urbancover.core.version import __version__
+
+    rs = "zh-CN" if lang == "zh" else "en"
+    return (f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<meta name='generator' content='urbancover {esc(__version__)}'>"
+            f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}{PRINT_CSS}</style></head><body>")
+
+
 def html_report(
     report,
     path: str | os.PathLike,
@@ -257,12 +270,8 @@ def html_report(
     z = zones_frame(zones, report.network.crs, lang)
     district = _district(report)
     heading = title if title is not None else (f"{T['report_title']} — {district}" if district else T["report_title"])
-    rs = "zh-CN" if lang == "zh" else "en"
     parts = [
-        f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<meta name='generator' content='urbancover {esc(__version__)}'>"
-        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}{PRINT_CSS}</style></head><body>",
+        page_head(heading, lang),
         f"<header><h1>{esc(heading)}</h1>",
         f"<p class='sub'>{esc(_facts(report, lang))}</p>",
         # on paper the footer would take a page of its own after the last map: its words go here
@@ -403,12 +412,8 @@ def change_report(comparison, path: str | os.PathLike, *, lang: str = "zh", dpi:
     heading = W["page_title"]
     names = [_district(comparison.before), _district(comparison.after)]
     sub = W["page_sub"].format(before=names[0] or "—", after=names[1] or "—")
-    rs = "zh-CN" if lang == "zh" else "en"
     parts = [
-        f"<!DOCTYPE html><html lang='{rs}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<meta name='generator' content='urbancover {esc(__version__)}'>"
-        f"<title>{esc(heading)}</title><style>{CSS % {'font': WEB_FONT_FAMILY}}{PRINT_CSS}</style></head><body>",
+        page_head(heading, lang),
         f"<header><h1>{esc(heading)}</h1><p class='sub'>{esc(sub)}</p>",
         f"<p class='sub printonly'>{esc(T['attribution'])} · {esc(T['generated_by'].format(version=__version__))}</p></header>",
     ]

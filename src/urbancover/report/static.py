@@ -571,6 +571,21 @@ def _metadata(path: Path, report, rule_id, lang) -> dict:
     return {}
 
 
+def draw_area(ax, area, label: str, *, color: str, linewidth: float, zorder: float):
+    """Draw the analysed area's outline dashed on ``ax`` and return its legend handle: its rings as
+    one collection (built-up land has thousands of rings, Malta's ~2 000: a plot call each is slow).
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    rings = shapely.get_rings(shapely.get_parts(np.asarray([area], dtype=object)))
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    if len(xy):
+        ax.add_collection(LineCollection(np.split(xy, np.flatnonzero(np.diff(ring)) + 1), colors=color,
+                                         linewidths=linewidth, linestyles=[(0, (6, 3))], zorder=zorder))
+    return Line2D([], [], color=color, linewidth=linewidth, linestyle=(0, (6, 3)), label=label)
+
+
 def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orientation=None, *, s: Settings):
     import matplotlib
     from matplotlib.lines import Line2D
@@ -659,15 +674,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
         _draw_other(ax, report, rule_id, T, handles, s)
 
     # analysed area and zones on top
-    # one collection of the area's rings: built-up land has thousands (Malta's: ~2 000), a plot call each is slow
-    from matplotlib.collections import LineCollection
-
-    rings = shapely.get_rings(shapely.get_parts(np.asarray([ctx.area], dtype=object)))
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    if len(xy):
-        ax.add_collection(LineCollection(np.split(xy, np.flatnonzero(np.diff(ring)) + 1), colors="black",
-                                         linewidths=1.1, linestyles=[(0, (6, 3))], zorder=9))
-    handles.append(Line2D([], [], color="black", linewidth=1.1, linestyle=(0, (6, 3)), label=T["area"]))
+    handles.append(draw_area(ax, ctx.area, T["area"], color="black", linewidth=1.1, zorder=9))
     z = zones_frame(zones, net.crs)
     if z is not None and len(z):
         _draw_polys(ax, s, _polys(z), facecolor="none", edgecolor=ZONE, linewidth=2.2, zorder=10)
@@ -1060,15 +1067,8 @@ def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
             ax.scatter(xy[:, 0], xy[:, 1], s=size, marker=marker, color=color, edgecolor="white", linewidth=0.6, zorder=13)
             handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=11 if marker == "*" else 8, color=color,
                                   markeredgecolor="white", label=W[key]))
-    from matplotlib.collections import LineCollection
-
-    rings = shapely.get_rings(shapely.get_parts(np.asarray([ctx.area], dtype=object)))
-    rxy, ring = shapely.get_coordinates(rings, return_index=True)
-    # the area under the changes, in grey: a city's built-up land has thousands of rings
-    if len(rxy):
-        ax.add_collection(LineCollection(np.split(rxy, np.flatnonzero(np.diff(ring)) + 1), colors="#737373",
-                                         linewidths=0.8, linestyles=[(0, (6, 3))], zorder=2.5))
-    handles.append(Line2D([], [], color="#737373", linewidth=0.8, linestyle=(0, (6, 3)), label=T["area"]))
+    # the area under the changes, in grey
+    handles.append(draw_area(ax, ctx.area, T["area"], color="#737373", linewidth=0.8, zorder=2.5))
     heading = W["title"].format(name=_title(rule, lang))
     parts = [p for p in comparison.lines(lang)[rule_id].split("；" if lang == "zh" else "; ")]
     _page(fig, ax, report, net.crs, T, lang, heading, parts, "；" if lang == "zh" else "; ", handles, None, paper,
