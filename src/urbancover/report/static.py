@@ -571,6 +571,21 @@ def _metadata(path: Path, report, rule_id, lang) -> dict:
     return {}
 
 
+def frame_map(ax, report) -> None:
+    """Frame a map of ``report`` on ``ax``: the extent the report's maps zoom to (the analysed area),
+    equal scales, no ticks, a white sheet in a thin frame.
+    """
+    x0, x1, y0, y1 = _extent(report)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("white")
+    for sp in ax.spines.values():
+        sp.set_linewidth(0.8)
+
+
 def draw_area(ax, area, label: str, *, color: str, linewidth: float, zorder: float):
     """Draw the analysed area's outline dashed on ``ax`` and return its legend handle: its rings as
     one collection (built-up land has thousands of rings, Malta's ~2 000: a plot call each is slow).
@@ -603,15 +618,7 @@ def _draw(report, rule_id, lang, T, ax, zones, circles, title, paper="A4", orien
         ax = fig.add_axes((0.05, 0.05, 0.6, 0.8))
     else:
         fig = ax.figure
-    x0, x1, y0, y1 = _extent(report)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_facecolor("white")
-    for sp in ax.spines.values():
-        sp.set_linewidth(0.8)
+    frame_map(ax, report)
     handles: list = []
     distance_rule = res.measurement is not None
     checks = rule_checks(report, rule_id, lang) if distance_rule else None
@@ -1003,14 +1010,7 @@ def _draw_change(comparison, rule_id, lang, T, paper, orientation, s: Settings):
     rule = res.rule
     fig = _map_figure(figsize=PAPER[paper][::-1])
     ax = fig.add_axes((0.05, 0.05, 0.6, 0.8))
-    x0, x1, y0, y1 = _extent(report)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for sp in ax.spines.values():
-        sp.set_linewidth(0.8)
+    frame_map(ax, report)
     handles: list = []
     if len(ctx.compounds):
         _draw_polys(ax, s, _polys(ctx.compounds), facecolor="#f4f1ea", edgecolor="#6e6e6e", linewidth=0.7, linestyle="--",
