@@ -10,6 +10,7 @@ import sqlite3
 import warnings
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pyogrio
 import pytest
 from tinycity import RULES, write_city
@@ -117,6 +118,11 @@ def test_booleans_are_booleans_with_null_for_undetermined(written):
     assert flags[("stop_ratio", "residents_estimated")] == 1  # no population given: estimated
     back = pyogrio.read_dataframe(gpkg, layer="bus_stop_500__street_distance")
     assert back["served"].dtype == bool
+    # minutes beside metres, from the walking table (between its rows 300 m = 5, 500 m = 10,
+    # 1000 m = 15 minutes, piecewise linear; past 1000 m at 1000 m per 15 minutes); no path: NULL both
+    m = back["network_m"].to_numpy(float)
+    by_hand = np.interp(m, [0, 300, 500, 1000], [0, 5, 10, 15]) + np.maximum(m - 1000, 0) * 15 / 1000
+    np.testing.assert_allclose(back["network_min"], by_hand, rtol=0, atol=1e-9)
 
 
 def test_no_layer_of_unknown_geometry_type(written):

@@ -105,11 +105,17 @@ def test_street_layer_has_ends_and_from_to_distances(city_report):
     assert piece["start_m"] == pytest.approx(490.05, abs=0.01) and piece["end_m"] == pytest.approx(1000, abs=0.01)
     assert piece["network_m_from"] == pytest.approx(500.05, abs=0.01) and piece["network_m_to"] == pytest.approx(1010, abs=0.01)
     assert piece["over_by_m"] == pytest.approx(510, abs=0.01)  # at the far end: 1010 - 500
+    # minutes from the walking table (10 min = 500 m, 15 min = 1000 m; beyond the last row at its
+    # pace, 1000 m per 15 min): 10 + 0.05 / 100 = 10.0005 and 15 + 10 x 0.015 = 15.15
+    # (the metres are those above to 0.01 m: 1.5e-4 min at most)
+    assert piece["network_min_from"] == pytest.approx(10.0005, abs=2e-4)
+    assert piece["network_min_to"] == pytest.approx(15.15, abs=2e-4)
     assert (main_street["length_m"] == main_street["end_m"] - main_street["start_m"]).all()
     np.testing.assert_allclose(main_street["length_m"], main_street.length, atol=0.01)
     lone = streets[streets["status"] == "no path"]
     assert lone["length_m"].sum() == pytest.approx(200, abs=0.01)
     assert lone["network_m_from"].isna().all() and lone["over_by_m"].isna().all()
+    assert lone["network_min_from"].isna().all()
     assert not {"dist_u", "dist_v"} & set(streets.columns)
 
 

@@ -512,7 +512,8 @@ def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def street_layer(report, rule_id: str) -> gpd.GeoDataFrame:
     """The ``<rule id>__street_distance`` layer: :func:`street_distances` cut only where the distance
-    crosses the threshold, with the layers' column names (``network_m`` ...) and a ``status``
+    crosses the threshold, with the layers' column names (``network_m`` ...), ``network_min`` (the
+    same in walking minutes, from the rule set's table) and a ``status``
     (``served``, ``beyond``, ``no path``, ``no facility``: files keep no ``inf``).
     """
     pieces = street_distances(report, rule_id, step=math.inf)
@@ -521,6 +522,8 @@ def street_layer(report, rule_id: str) -> gpd.GeoDataFrame:
     out = pieces.rename(columns={"network_distance": "network_m", "distance_from": "network_m_from",
                                  "distance_to": "network_m_to", "start": "start_m", "end": "end_m"})
     out.columns = [c.replace("network_distance_", "network_m_") for c in out.columns]
+    # walking minutes beside the metres, from the rule set's table (report.walking)
+    out.insert(out.columns.get_loc("network_m") + 1, "network_min", report.walking.minutes(out["network_m"].to_numpy(float)))
     status = np.where(out["served"].to_numpy(dtype=bool), "served",
                       np.where(~has.all(), "no facility",
                                np.where(np.isinf(out["network_m"].to_numpy(dtype=float)), "no path", "beyond")))

@@ -31,8 +31,8 @@ Layers of a distance rule (``RuleResult.layers``), one geometry type each, no in
   (:mod:`urbancover.evaluation.places`).
 * ``streets_unserved``: unserved pieces of street demand (LineStrings): ``edge``, ``start_m`` and
   ``end_m`` along it (from its ``u`` end), ``length_m``, ``highway``, ``name``, ``network_m_from`` and
-  ``network_m_to`` (distance at the piece's two ends), ``status`` and ``over_by_m`` (the largest
-  excess along the piece).
+  ``network_m_to`` (distance at the piece's two ends), ``network_min_from`` and ``network_min_to``
+  (the same in walking minutes), ``status`` and ``over_by_m`` (the largest excess along the piece).
 * ``facilities_points`` and ``facilities_areas``: the facilities measured, points and polygons in
   separate layers (``category``, ``osmid``, ``name``; areas also ``area_m2``).
 * ``gaps``: residential land beyond the threshold (polygons).
@@ -511,14 +511,16 @@ def _streets(m: Measurement, ctx: Context, result: RuleResult) -> float:
     served.straight = straight_m / length if length > 0 else np.nan
     if length == 0:
         note(ctx, Note("streets.none", rule=rule.id))
-    result.layers.later(STREETS_UNSERVED, partial(streets_layer, m, covered))
+    result.layers.later(STREETS_UNSERVED, partial(streets_layer, m, covered, walking=ctx.walk))
     return share
 
 
-def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFrame:
+def streets_layer(m: Measurement, covered: intervals.Intervals, *, walking: WalkingTime | None = None) -> gpd.GeoDataFrame:
     """The unserved pieces of a rule's street demand (``covered``: the demand's covered intervals),
-    the ``streets_unserved`` layer (see the module docstring).
+    the ``streets_unserved`` layer (see the module docstring); ``walking``: the rule set's minutes
+    (``network_min_from``/``_to`` beside the metres; default the shipped preset's table).
     """
+    walking = walking if walking is not None else walking_time()
     checks, demand, roads = m.checks, m.streets, m.roads
     net = checks[0].field.network
     # uncovered = demand minus covered
@@ -542,6 +544,8 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
         suffix = f"_{c.name}" if len(checks) > 1 else ""
         cols[f"network_m_from{suffix}"] = finite(d_from[:, k])
         cols[f"network_m_to{suffix}"] = finite(d_to[:, k])
+        cols[f"network_min_from{suffix}"] = walking.minutes(cols[f"network_m_from{suffix}"])
+        cols[f"network_min_to{suffix}"] = walking.minutes(cols[f"network_m_to{suffix}"])
     cols["status"] = status
     cols["over_by_m"] = over
     layer = gpd.GeoDataFrame(cols, geometry=line_substrings(net.lines(edge), start, end), crs=net.crs)
@@ -554,6 +558,8 @@ def streets_layer(m: Measurement, covered: intervals.Intervals) -> gpd.GeoDataFr
             suffix = f"_{c.name}" if len(checks) > 1 else ""
             extra[f"network_m_from{suffix}"] = finite(roads.network_m[off, k])
             extra[f"network_m_to{suffix}"] = finite(roads.network_m[off, k])
+            extra[f"network_min_from{suffix}"] = walking.minutes(extra[f"network_m_from{suffix}"])
+            extra[f"network_min_to{suffix}"] = walking.minutes(extra[f"network_m_to{suffix}"])
         extra["status"], extra["over_by_m"] = r_status, r_over
         pieces = gpd.GeoDataFrame(extra, geometry=roads.geometry[off], crs=net.crs)
         layer = gpd.GeoDataFrame(pd.concat([layer, pieces], ignore_index=True), geometry="geometry", crs=net.crs)
