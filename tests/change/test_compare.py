@@ -10,6 +10,7 @@ estimated residents); bus stops on the street at the x given. With a stop at x =
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -200,7 +201,9 @@ def test_cli_compare(tiny, tmp_path, capsys):
     # residents: each home 20 x 20 m x 6 floors / 35 m² a person = 68.6 (settings' estimate), 137.1 in all
     assert table[1].split() == ["bus_stop_500", "50.0%", "→", "100.0%", "69/137", "→", "137/137", "1/2", "→", "2/2", "+1",
                                 "/", "-0", "+1", "/", "-0"]
-    assert table[-2:] == [f"{W['wrote']} {out / 'one_vs_two_maps' / 'bus_stop_500.pdf'}", f"{W['wrote']} {out / 'one_vs_two.html'}"]
+    # one "wrote" line per folder: the GeoPackage and the page in --out, the one map in its folder
+    assert table[-2:] == [f"{W['wrote']} {out}{os.sep} (2 个文件：one_vs_two.gpkg, one_vs_two.html)",
+                          f"{W['wrote']} {out / 'one_vs_two_maps' / 'bus_stop_500.pdf'}"]
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["one_vs_two.gpkg", "one_vs_two.html",
                                                                                     "one_vs_two_maps"]
     page = (out / "one_vs_two.html").read_text(encoding="utf-8")

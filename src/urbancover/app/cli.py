@@ -535,8 +535,8 @@ def _compare(args) -> int:
         for note in [*change.notes, *(n for n in after.notes if n not in before.notes)]:
             _say(sys.stdout, f"{W['note']}: {cli_message(say(note, args.lang))}")
         args.warned.noted(before.notes + after.notes)
-        for path in written:
-            _say(sys.stdout, f"{W['wrote']} {path}")
+        for line in wrote_lines(written, args.lang):
+            _say(sys.stdout, line)
     return 0
 
 
