@@ -29,7 +29,7 @@ from urbancover.core.settings import Settings
 from urbancover.evaluation.analysis import Report
 from urbancover.evaluation.demand import demand_points
 from urbancover.evaluation.export import street_distances
-from urbancover.evaluation.measure import LAYER_UNITS, counts_homes, home_distances
+from urbancover.evaluation.measure import LAYER_UNITS, counts_homes
 from urbancover.present import Note, say
 from urbancover.present.formats import check_lang, number, share
 from urbancover.present.words import COMPARE, LAYER_WORDS
@@ -394,20 +394,17 @@ class _Matched:
 
 def _home_status(report: Report, rule_id: str) -> pd.DataFrame | None:
     """``home`` (row of ``report.context.homes``), ``served`` and ``metres`` of every home a distance
-    rule counts, from its measurement (:func:`urbancover.evaluation.measure.home_distances`, which
-    the report's ``homes`` layer reads too); None when the rule's demand is neither homes nor residents.
-
-    ``metres``: network metres to the farthest category the rule needs (``inf``: none reachable);
-    ``served``: every category within its threshold (+ the rule's tolerance), as the rule counts.
+    rule counts: :meth:`~urbancover.evaluation.analysis.Report.home_status` (what the ``homes`` layer
+    holds) cut to the counted homes; None when the rule's demand is neither homes nor residents.
+    ``metres``: network metres to the farthest category the rule needs (NaN: none reachable).
     """
     m = report.results[rule_id].measurement
     if m is None or not counts_homes(m.rule):
         return None
-    net, counted = home_distances(m, report.context)
-    net = net[counted]
-    served = (net <= m.limits).all(axis=1)
-    metres = net.max(axis=1) if net.shape[1] else np.full(len(net), np.inf)
-    return pd.DataFrame({"home": np.flatnonzero(counted), "served": served, "metres": metres})
+    st = report.home_status(rule_id)
+    counted = st["counted"].to_numpy(dtype=bool)
+    return pd.DataFrame({"home": np.flatnonzero(counted), "served": st["served"].to_numpy()[counted].astype(bool),
+                         "metres": st["network_m"].to_numpy(dtype=float)[counted]})
 
 
 def _rule_change(before: Report, after: Report, rid: str, homes: _Matched, comps: _Matched, s: Settings):
