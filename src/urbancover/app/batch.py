@@ -750,11 +750,6 @@ def _run_local(args, n: int, progress: bool, run_file: Path) -> dict[str, str]:
     return lost
 
 
-def _has_error(frame: pd.DataFrame) -> pd.Series:
-    """Rows whose ``error`` holds a message (read back from CSV an empty column is float NaN)."""
-    return frame["error"].notna() & frame["error"].astype(str).ne("")
-
-
 def _say(progress: bool, message: str) -> None:
     if progress:
         print(f"urbancover: {message}", file=sys.stderr, flush=True)

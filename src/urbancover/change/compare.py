@@ -30,7 +30,7 @@ from urbancover.evaluation.analysis import Report
 from urbancover.evaluation.demand import demand_points
 from urbancover.evaluation.export import street_distances
 from urbancover.evaluation.measure import LAYER_UNITS, counts_homes
-from urbancover.present import Note, say
+from urbancover.present import Note
 from urbancover.present.formats import check_lang, number, share
 from urbancover.present.words import COMPARE, LAYER_WORDS
 
@@ -616,8 +616,3 @@ def _value(v) -> str:
     from urbancover.present.formats import value
 
     return value(v)
-
-
-def notes_text(comparison: Comparison, lang: str) -> list[str]:
-    """The comparison's notes said in ``lang``."""
-    return [say(n, lang) for n in comparison.notes]
