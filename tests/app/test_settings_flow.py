@@ -162,3 +162,19 @@ def _rules_hash(rules):
 
     load_rules(rules)
     return rules_hash(rules)
+
+
+def test_threads_change_no_result_so_no_task_reruns_for_them(city, tmp_path):
+    """settings.threads changes how fast a task runs, not its result: a task done on one thread is
+    done on any; a change of a result setting still makes it stale."""
+    extract, _, rules = city
+    out = tmp_path / "out"
+    with override(threads=1):
+        run_batch(make_tasks([extract], rules=rules), out, workers=1)
+    task = make_tasks([extract], rules=rules)[0]
+    assert json.loads((out / "city" / ".done.json").read_text())["settings"] == {}
+    for n in (0, 2, 7):
+        with override(threads=n):
+            assert task_state(task, out, _rules_hash(rules)) == "done"
+    with override(threads=2, max_snap_distance=300):
+        assert task_state(task, out, _rules_hash(rules)) == "stale"

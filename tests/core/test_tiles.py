@@ -103,3 +103,28 @@ def test_invalid_polygons_are_repaired_and_bad_distances_refused():
         with pytest.raises(ValueError, match="grow"):
             union_by_tiles([shapely.box(0, 0, 1, 1)], 1.0, grow=bad)
     assert len(union_by_tiles([None], 1.0)) == 0
+
+
+def test_blocks_on_several_threads_give_the_same_pieces_in_the_same_order(monkeypatch):
+    """settings.threads=3: the blocks run on three threads at once (seen from inside the block
+    step), and the pieces are those of one thread, byte for byte and in the same order."""
+    import threading
+
+    from urbancover.core.settings import Settings
+
+    polys, clip = _field()
+    seen = set()
+    inner = tiles._union_block
+
+    def watched(*a, **kw):
+        seen.add(threading.get_ident())
+        return inner(*a, **kw)
+
+    monkeypatch.setattr(tiles, "_union_block", watched)
+    one = union_by_tiles(polys, 40.0, clip, block_pairs=9, settings=Settings(threads=1))
+    assert len(seen) == 1
+    seen.clear()
+    three = union_by_tiles(polys, 40.0, clip, block_pairs=9, settings=Settings(threads=3))
+    assert len(seen) > 1
+    assert len(one) == len(three)
+    assert bool(np.all(shapely.to_wkb(one) == shapely.to_wkb(three)))

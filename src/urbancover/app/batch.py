@@ -69,6 +69,7 @@ from urbancover.core.files import (
     write_csv,
     write_marker,
 )
+from urbancover.core.parallel import thread_count
 from urbancover.core.progress import log_line, tell
 from urbancover.core.settings import Settings, current, resolve
 
@@ -200,9 +201,18 @@ def make_tasks(
 
 def settings_hash(settings: Settings | None) -> str:
     """SHA-256 of the settings that differ from the defaults (:meth:`Settings.changes`; the defaults'
-    hash is that of ``{}``, so a marker written before settings were recorded matches them).
+    hash is that of ``{}``, so a marker written before settings were recorded matches them), but
+    for those that change no result (:data:`RESULT_NEUTRAL`: a task done on 2 threads is done).
     """
-    return text_hash(json.dumps(resolve(settings).changes(), sort_keys=True))
+    return text_hash(json.dumps(_result_changes(settings), sort_keys=True))
+
+
+#: Settings that change how fast a task runs, never its result: left out of the done-marker.
+RESULT_NEUTRAL = frozenset({"threads"})
+
+
+def _result_changes(settings: Settings | None) -> dict:
+    return {k: v for k, v in resolve(settings).changes().items() if k not in RESULT_NEUTRAL}
 
 
 def rules_hash(rules: str | os.PathLike) -> str:
@@ -269,7 +279,7 @@ def run_task(task: Task, out: str, rules_sha256: str | None = None, outputs: Out
     started = time.time()
     marker = {"task": task.name, "label": task.label, "district_sha256": text_hash(task.district_wkt or ""),
               "rules_sha256": rules_sha256 or rules_hash(task.rules), "outputs": _outputs_key(outputs),
-              "settings_sha256": settings_hash(s), "settings": s.changes()}
+              "settings_sha256": settings_hash(s), "settings": _result_changes(s)}
 
     def step(message: str) -> None:
         if run_file is not None and not os.path.exists(run_file):
@@ -480,6 +490,17 @@ def _worker_init() -> None:
     _load_kernels()
 
 
+def _share_cores(args: list, n: int) -> list:
+    """The tasks' arguments with ``settings.threads`` 0 (every core) made the workers' share of the
+    cores, so that ``n`` local workers do not each start a thread per core (n x cores threads).
+    """
+    if n <= 1:
+        return args
+    share = max(1, thread_count(Settings(threads=0)) // n)
+    return [(replace(t, settings=t.settings.replace(threads=share)), *rest) if t.settings.threads == 0 else (t, *rest)
+            for t, *rest in args]
+
+
 def _load_kernels() -> None:
     """In a pool or Dask worker: every compiled kernel loaded before the first task, under a lock
     per machine, so that workers started together on a fresh install compile them once, not once
@@ -609,7 +630,7 @@ def run_batch(
                     lost = _run_dask(args, scheduler, progress, run_file)
                 else:
                     n = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-                    lost = _run_local(args, n, progress, run_file)
+                    lost = _run_local(_share_cores(args, n), n, progress, run_file)
             except BaseException as err:  # Ctrl-C, SIGTERM: told, cleaned; summary.csv of what is done
                 with _ignore_signals():  # a second Ctrl-C does not cut the clean-up short
                     run_file.unlink(missing_ok=True)
