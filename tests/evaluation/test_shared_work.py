@@ -116,9 +116,15 @@ def test_the_streets_hull_without_one_multipoint_of_them_all():
     circle = np.c_[np.cos(t), np.sin(t)] * 500 + 3e5
     grid = np.array([(x, y) for x in range(12) for y in range(9)], dtype=float)
     line = np.c_[np.arange(40.0), np.full(40, 5.0)]
-    for xy in (circle, grid, line):
+    # a cloud (most points inside, left out before any hull), a rounded one (ties on every side),
+    # a long line with a few points off it
+    rng = np.random.default_rng(4)
+    cloud = rng.normal(size=(3000, 2)) * 800 + 4e5
+    rounded = np.round(rng.uniform(0, 15, (2000, 2))) + 3e5
+    thin = np.r_[np.c_[np.arange(500.0), np.full(500, 5.0)], [[250.0, 5.0 + 1e-7], [100.0, 5.0 - 1e-7]]]
+    for xy in (circle, grid, line, cloud, rounded, thin):
         whole = shapely.convex_hull(shapely.multipoints(xy))
-        for chunk in (2, 7, 33):
+        for chunk in (2, 7, 33, 10**6):
             assert shapely.equals_exact(convex_hull_of(xy, chunk=chunk), whole, 0)
     # the grid's hull by hand: the rectangle (0, 0)-(11, 8), its four corners only
     assert convex_hull_of(grid, chunk=5).area == 88.0
