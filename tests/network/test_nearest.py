@@ -272,3 +272,37 @@ def test_floor_division_matches_python():
     for a in (k * b, np.nextafter(k * b, np.inf), np.nextafter(k * b, -np.inf), rng.uniform(-1e5, 1e5, 3000)):
         got = np.array([_floordiv(x, y) for x, y in zip(a, b)])
         np.testing.assert_array_equal(got, [x // y for x, y in zip(a.tolist(), b.tolist())])
+
+
+def test_lines_in_boxes_holds_every_line_that_meets_a_box():
+    """Random streets (long ones crossing many cells, short ones, a zero-length one) and random
+    boxes (points, thin, large, some beyond the grid): every (box, line) pair whose shapes meet, as
+    shapely says, is among the pairs; each pair once; sorted by line, then box; and the grid keeps
+    most far-apart pairs out (it is an index, not everything)."""
+    import numpy as np
+    import shapely
+
+    from urbancover.network.nearest import SegmentIndex, lines_in_boxes
+
+    rng = np.random.default_rng(11)
+    starts = rng.uniform(0, 1000, (300, 2))
+    ends = starts + rng.normal(0, 60, (300, 2))
+    ends[:5] = starts[:5] + rng.uniform(-900, 900, (5, 2))  # long streets
+    ends[5] = starts[5]  # zero length
+    mids = (starts + ends) / 2 + rng.normal(0, 10, (300, 2))
+    lines = shapely.linestrings(np.stack([starts, mids, ends], axis=1))
+    index = SegmentIndex.from_lines(lines)
+    lo = rng.uniform(-100, 1100, (200, 2))
+    size = rng.choice([0.0, 1.0, 30.0, 400.0], (200, 2))
+    boxes = np.c_[lo, lo + size]
+    boxes[0] = [-500.0, -500.0, -400.0, -400.0]  # beyond the grid: meets nothing
+    boxes[1] = np.nan  # an empty geometry's bounds
+    b, line = lines_in_boxes(index, boxes)
+    polys = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+    want_b, want_l = shapely.STRtree(lines).query(polys, predicate="intersects")
+    got = set(zip(b.tolist(), line.tolist()))
+    assert set(zip(want_b.tolist(), want_l.tolist())) <= got
+    assert len(got) == len(b)
+    assert np.all(np.diff(line * 1000 + b) > 0)
+    assert 1 not in set(b.tolist())
+    assert len(got) < 0.2 * len(boxes) * len(lines)

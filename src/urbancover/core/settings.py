@@ -300,7 +300,7 @@ class Settings:
     incomplete_named: int = 5
 
     #: Edges per chunk when a pass over a big network's edges makes their LineStrings chunk by chunk
-    #: (:meth:`urbancover.network.walk.Network.over_lines`): ~25 MB of geometry alive at a time. A network
+    #: (:meth:`urbancover.network.walk.Network.over_pairs`): ~25 MB of geometry alive at a time. A network
     #: of at most this many edges keeps its LineStrings and one STRtree (few, and faster to query).
     edge_chunk: int = 100_000
 

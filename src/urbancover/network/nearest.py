@@ -33,8 +33,8 @@ import shapely
 from urbancover.core.compiled import HAVE_NUMBA, compiled
 from urbancover.core.errors import InputError
 
-__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_segments", "nearest_segments",
-           "segments_within"]
+__all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_segments", "lines_in_boxes",
+           "nearest_segments", "segments_within"]
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
@@ -239,6 +239,72 @@ def nearest_segments(
     if order is not None:
         edge[order], offset[order], dist[order] = edge.copy(), offset.copy(), dist.copy()
     return edge, offset, dist
+
+
+def lines_in_boxes(index: SegmentIndex, boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (box, line) of every indexed line with a segment listed in a grid cell the box meets:
+    every line that meets the box is among them (a cheap superset of what an STRtree query over the
+    lines gives, without the lines' geometries or a tree).
+
+    Parameters
+    ----------
+    index
+        A :class:`SegmentIndex`.
+    boxes
+        (n, 4) array of (minx, miny, maxx, maxy), as :func:`shapely.bounds` gives them; a box with a
+        NaN (an empty geometry's bounds) meets nothing.
+
+    Returns
+    -------
+    box, line : numpy.ndarray
+        int64 positions, each pair once, sorted by line, then by box.
+
+    Notes
+    -----
+    A segment is listed in every cell it passes through (:meth:`SegmentIndex.from_lines`), and the
+    cells of a box are taken with a rounding margin, so a point where a line meets the box lies in
+    one of the box's cells, with its segment listed there. O(C + P log P) for the C cells the boxes
+    meet and the P (box, segment) entries listed in them. numpy only (nothing to compile).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> idx = SegmentIndex.from_lines([shapely.LineString([(0, 0), (10, 0)]), shapely.LineString([(50, 50), (60, 50)])])
+    >>> lines_in_boxes(idx, [(2.0, -1.0, 3.0, 1.0), (49.0, 49.0, 70.0, 70.0)])  # two segments: one coarse cell
+    (array([0, 1, 0, 1]), array([0, 0, 1, 1]))
+    >>> lines_in_boxes(idx, [(200.0, 200.0, 300.0, 300.0)])  # beyond the grid: its nearest cell
+    (array([0]), array([1]))
+    """
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    rows = np.flatnonzero(np.isfinite(b).all(axis=1))
+    empty = np.zeros(0, dtype=np.int64)
+    if index.n_segments == 0 or len(rows) == 0:
+        return empty, empty
+    nx, ny = index.shape
+    (minx, miny), cell = index.origin, index.cell
+    eps = cell * 1e-9
+
+    def span(lo, hi, origin, n):
+        a = np.clip(np.floor((lo - eps - origin) / cell), 0, n - 1).astype(np.int64)
+        z = np.clip(np.floor((hi + eps - origin) / cell), 0, n - 1).astype(np.int64)
+        return a, z
+
+    i0, i1 = span(b[rows, 0], b[rows, 2], minx, nx)
+    j0, j1 = span(b[rows, 1], b[rows, 3], miny, ny)
+    w = i1 - i0 + 1
+    nc = w * (j1 - j0 + 1)
+    box = np.repeat(rows, nc)
+    k = np.arange(len(box)) - np.repeat(np.cumsum(nc) - nc, nc)  # a cell's rank among its box's cells
+    at = np.repeat(np.arange(len(rows)), nc)
+    cell_id = (j0[at] + k // w[at]) * nx + i0[at] + k % w[at]
+    del k, at
+    first, count = index.cell_start[cell_id], np.diff(index.cell_start)[cell_id]
+    box = np.repeat(box, count)
+    pos = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+    line = index.edge[index.cell_items[pos]]
+    del pos
+    key = np.unique(line * np.int64(len(b)) + box)
+    return key % len(b), key // len(b)
 
 
 def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -569,43 +569,38 @@ def parts_inside(
     Returns ``(edge, start, end, row)``: metres from the edge's ``u`` end, and the position in
     ``geoms`` of the geometry containing the part. With ``union``, only the union of the parts is
     wanted (the caller merges them): an edge wholly inside some geometry is given once, whole, and
-    its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: one STRtree query, one prepared
-    ``contains_properly`` test over the candidate pairs, and one ``intersection`` call over the pairs
-    whose edge crosses an outline (an edge inside is whole). The same steps run over each of
-    :meth:`Network.over_lines` (every edge at once on a small network; on a big one a chunk's
-    LineStrings made and dropped in turn, so a city's road network never holds one per edge).
+    its other pairs are skipped (then ``row`` names one geometry holding each part). Vectorised: the
+    pairs (geometry, edge) that meet (:meth:`Network.over_pairs`: one STRtree query on a small
+    network; on a big one, candidates from the segment grid, tested a chunk of edges at a time, so a
+    city's road network never holds one LineString per edge), one prepared ``contains_properly``
+    test over them, and one ``intersection`` call over the pairs whose edge crosses an outline (an
+    edge inside is whole).
     """
     shapely.prepare(geoms)
-    parts = network.over_lines(lambda rows, lines, tree: _parts_in_lines(network, geoms, lines, rows, union, tree=tree))
+    parts = network.over_pairs(geoms, lambda gi, ei, lines_of: _parts_of_pairs(network, geoms, gi, ei, lines_of, union))
     return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def length_inside(network: Network, geoms: np.ndarray) -> float:
     """Metres of the network's edges inside (or on) the union of ``geoms``: the summed length of
-    :func:`parts_inside`, merged per edge, chunk by chunk of :meth:`Network.over_lines` (an edge's
+    :func:`parts_inside`, merged per edge, chunk by chunk of :meth:`Network.over_pairs` (an edge's
     parts all lie in its chunk), so a city's road length is measured without a city's worth of intervals.
     """
     geoms = np.asarray(geoms, dtype=object)
     shapely.prepare(geoms)
-    return float(sum(network.over_lines(
-        lambda rows, lines, tree: total(merge(*_parts_in_lines(network, geoms, lines, rows, True, tree=tree)[:3]))
+    return float(sum(network.over_pairs(
+        geoms, lambda gi, ei, lines_of: total(merge(*_parts_of_pairs(network, geoms, gi, ei, lines_of, True)[:3]))
     )))
 
 
-def _parts_in_lines(network: Network, geoms, lines, rows, union: bool, tree=None):
-    """:func:`parts_inside` over ``lines``: the LineStrings of the edges ``rows`` (all edges when
-    None), queried through ``tree`` (an STRtree over ``lines``, made when not given).
+def _parts_of_pairs(network: Network, geoms, gi, ei, lines_of, union: bool):
+    """:func:`parts_inside` over the pairs (geometry ``gi``, edge ``ei``) that meet; ``lines_of``
+    gives the edges' LineStrings.
     """
-    tree = tree if tree is not None else shapely.STRtree(lines)
-    gi, li = tree.query(geoms, predicate="intersects")
     # an edge wholly inside its polygon is its own intersection: only the edges that cross an
     # outline need the (costly) overlay; the prepared predicate settles the rest
-    inside = shapely.contains_properly(geoms[gi], lines[li])
-    ei = li if rows is None else rows[li]
-    def line_of(e):
-        return lines[e] if rows is None else lines[e - rows[0]]
-
-    return _pair_parts(network, geoms, gi, ei, inside, union, line_of)
+    inside = shapely.contains_properly(geoms[gi], lines_of(ei))
+    return _pair_parts(network, geoms, gi, ei, inside, union, lines_of)
 
 
 def _union_pairs(network: Network, ei: np.ndarray, inside: np.ndarray) -> np.ndarray:
