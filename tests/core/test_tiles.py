@@ -9,6 +9,7 @@ import shapely
 import shapely.affinity
 
 from urbancover.core import tiles
+from urbancover.core.settings import Settings
 from urbancover.core.tiles import union_by_tiles
 
 
@@ -62,7 +63,7 @@ def test_a_union_in_blocks_is_one_shapely_union(block_pairs, monkeypatch):
     assert shapely.symmetric_difference(shapely.union_all(pieces), whole).area == pytest.approx(0, abs=whole.area * 1e-9)
     assert _no_shared_area(pieces) == pytest.approx(0, abs=1e-6)
     blocks.clear()
-    one = union_by_tiles(polys, 40.0, clip, block_pairs=10**9)
+    one = union_by_tiles(polys, 40.0, clip, block_pairs=10**9, settings=Settings(threads=1))
     assert len(blocks) == 1
     assert _same_pieces(pieces, one)
 
@@ -110,8 +111,6 @@ def test_blocks_on_several_threads_give_the_same_pieces_in_the_same_order(monkey
     step), and the pieces are those of one thread, byte for byte and in the same order."""
     import threading
 
-    from urbancover.core.settings import Settings
-
     polys, clip = _field()
     seen = set()
     inner = tiles._union_block
@@ -128,3 +127,18 @@ def test_blocks_on_several_threads_give_the_same_pieces_in_the_same_order(monkey
     assert len(seen) > 1
     assert len(one) == len(three)
     assert bool(np.all(shapely.to_wkb(one) == shapely.to_wkb(three)))
+
+
+def test_a_union_of_one_default_block_is_shared_among_threads(monkeypatch):
+    """A town's union (fewer pairs than one default block) on two threads: split into blocks of at
+    least 500 pairs, a quarter of a thread's share each, so both threads work; the same pieces in
+    the same order as one block on one thread."""
+    polys, clip = _field()
+    polys = np.concatenate([polys] * 12)  # ~2 000 (polygon, tile) pairs on 40 m tiles
+    blocks = _blocks_used(monkeypatch)
+    one = union_by_tiles(polys, 40.0, clip, settings=Settings(threads=1))
+    assert len(blocks) == 1
+    blocks.clear()
+    two = union_by_tiles(polys, 40.0, clip, settings=Settings(threads=2))
+    assert 2 <= len(blocks) <= 8
+    assert bool(np.all(shapely.to_wkb(one) == shapely.to_wkb(two)))

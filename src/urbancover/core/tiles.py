@@ -23,10 +23,14 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from urbancover.core.parallel import thread_map
+from urbancover.core.parallel import thread_count, thread_map
 from urbancover.core.settings import Settings, resolve
 
 __all__ = ["cut_by_pieces", "union_by_tiles"]
+
+#: Fewest (polygon, tile) pairs of a block split off to share a union among threads: below it, the
+#: block's fixed cost (numpy steps, one prepared box per tile) outweighs what a thread gains.
+_MIN_BLOCK_PAIRS = 500
 
 
 def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, *, grow=0.0, quad_segs: int = 4,
@@ -51,8 +55,9 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
         Segments per quarter circle of a grown polygon's round corners.
     block_pairs
         About how many (polygon, tile) pairs a block of tiles holds; default
-        :data:`settings.union_block_pairs`. A tile is never split: one tile with more pairs is a
-        block alone.
+        :data:`settings.union_block_pairs`, or fewer on several threads (about a quarter of each
+        thread's share, at least 500 pairs, so that a town's union is shared too). A tile is never
+        split: one tile with more pairs is a block alone. The pieces are the same whatever the blocks.
     settings
         The :class:`~urbancover.core.settings.Settings` of that default and of
         :data:`settings.threads` (blocks run on that many threads at once); default
@@ -107,6 +112,9 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
     del order
     # blocks: runs of whole tiles, a new one whenever about block_pairs pairs have gone by
     step = resolve(settings).union_block_pairs if block_pairs is None else block_pairs
+    threads = thread_count(settings)
+    if threads > 1:  # blocks enough to keep every thread busy (a town's union fits one default block)
+        step = min(step, max(_MIN_BLOCK_PAIRS, -(-len(tile) // (4 * threads))))
     starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])  # first pair of each tile
     block = starts // max(1, int(step))
     cuts = np.r_[starts[np.flatnonzero(np.r_[True, block[1:] != block[:-1]])], len(tile)]
