@@ -4,6 +4,7 @@ every layer's row count, total area and total length, and every note, on each ex
     git worktree add /tmp/old e7d3eee                        # the reference checkout
     python benchmarks/compare_results.py --old /tmp/old       # the two samples
     python benchmarks/compare_results.py --old /tmp/old --malta
+    python benchmarks/compare_results.py --old /tmp/old --malta --settings '{"edge_chunk": 5000}'  # a big network's path
 
 Each checkout evaluates the whole preset in its own subprocess (its own ``src`` first on the path)
 and writes a fingerprint as JSON; the two are compared value by value (floats to 10 significant
@@ -31,9 +32,11 @@ sys.path.insert(0, sys.argv[1])
 warnings.simplefilter("ignore")
 import numpy as np, shapely
 import urbancover as uc
+from urbancover.core.settings import override
 out = {}
-for src in sys.argv[3:]:
-    r = uc.evaluate(src)
+for src in sys.argv[4:]:
+    with override(**json.loads(sys.argv[3])):
+        r = uc.evaluate(src)
     s = r.summary.reset_index(drop=True)
     rows = json.loads(s.astype(object).where(s.notna(), None).to_json(orient="records", default_handler=str))
     layers = {}
@@ -46,10 +49,11 @@ json.dump(out, open(sys.argv[2], "w"), default=str)
 """
 
 
-def fingerprint(checkout: Path, extracts: list[Path]) -> dict:
+def fingerprint(checkout: Path, extracts: list[Path], settings: str = "{}") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
-        subprocess.run([sys.executable, "-c", _DUMP, str(checkout / "src"), str(out), *map(str, extracts)], check=True)
+        subprocess.run([sys.executable, "-c", _DUMP, str(checkout / "src"), str(out), settings, *map(str, extracts)],
+                       check=True)
         return json.loads(out.read_text())
 
 
@@ -77,6 +81,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--old", type=Path, required=True, help="the reference checkout (a folder with src/urbancover)")
     ap.add_argument("--malta", action="store_true", help="also ../shared/data/malta-2018.osm.pbf")
+    ap.add_argument("--settings", default="{}", help="settings for both checkouts, as JSON (e.g. "
+                    "'{\"edge_chunk\": 5000}': a network of more edges takes the big network's path)")
     ap.add_argument("extracts", nargs="*", type=Path, help="extracts (default: the two bundled samples)")
     args = ap.parse_args(argv)
     extracts = list(args.extracts) or list(SAMPLES)
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
         if malta is None:
             ap.error("--malta: ../shared/data/malta-2018.osm.pbf not found")
         extracts.append(malta)
-    lines = differences(fingerprint(args.old, extracts), fingerprint(ROOT, extracts))
+    lines = differences(fingerprint(args.old, extracts, args.settings), fingerprint(ROOT, extracts, args.settings))
     for line in lines:
         print(line)
     print(f"{len(extracts)} extract(s): {'identical' if not lines else f'{len(lines)} difference(s)'}")

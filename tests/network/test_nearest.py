@@ -274,7 +274,7 @@ def test_floor_division_matches_python():
         np.testing.assert_array_equal(got, [x // y for x, y in zip(a.tolist(), b.tolist())])
 
 
-def test_lines_in_boxes_holds_every_line_that_meets_a_box():
+def test_lines_in_boxes_holds_every_line_that_meets_a_box(monkeypatch):
     """Random streets (long ones crossing many cells, short ones, a zero-length one) and random
     boxes (points, thin, large, some beyond the grid): every (box, line) pair whose shapes meet, as
     shapely says, is among the pairs; each pair once; sorted by line, then box; and the grid keeps
@@ -306,3 +306,9 @@ def test_lines_in_boxes_holds_every_line_that_meets_a_box():
     assert np.all(np.diff(line * 1000 + b) > 0)
     assert 1 not in set(b.tolist())
     assert len(got) < 0.2 * len(boxes) * len(lines)
+    # the same pairs, in the same order, when the boxes are looked up a few cells at a time
+    from urbancover.network import nearest
+
+    monkeypatch.setattr(nearest, "_BOX_CELLS", 7)
+    b2, line2 = lines_in_boxes(index, boxes)
+    assert np.array_equal(b2, b) and np.array_equal(line2, line)

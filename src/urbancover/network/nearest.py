@@ -38,6 +38,8 @@ __all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_seg
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
+#: Grid cells of boxes looked up at a time by :func:`lines_in_boxes` (~2 segments each).
+_BOX_CELLS = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,17 +295,25 @@ def lines_in_boxes(index: SegmentIndex, boxes) -> tuple[np.ndarray, np.ndarray]:
     j0, j1 = span(b[rows, 1], b[rows, 3], miny, ny)
     w = i1 - i0 + 1
     nc = w * (j1 - j0 + 1)
-    box = np.repeat(rows, nc)
-    k = np.arange(len(box)) - np.repeat(np.cumsum(nc) - nc, nc)  # a cell's rank among its box's cells
-    at = np.repeat(np.arange(len(rows)), nc)
-    cell_id = (j0[at] + k // w[at]) * nx + i0[at] + k % w[at]
-    del k, at
-    first, count = index.cell_start[cell_id], np.diff(index.cell_start)[cell_id]
-    box = np.repeat(box, count)
-    pos = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
-    line = index.edge[index.cell_items[pos]]
-    del pos
-    key = np.unique(line * np.int64(len(b)) + box)
+    # boxes in batches of about _BOX_CELLS cells, so the (box, segment) entries alive at a time stay
+    # bounded (a city's built-up pieces meet every cell); a box is never split
+    batch = np.cumsum(nc) // _BOX_CELLS
+    cuts = np.r_[0, np.flatnonzero(batch[1:] != batch[:-1]) + 1, len(rows)]
+    keys = []
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        n = nc[lo:hi]
+        at = np.repeat(np.arange(lo, hi), n)
+        k = np.arange(len(at)) - np.repeat(np.cumsum(n) - n, n)  # a cell's rank among its box's cells
+        cell_id = (j0[at] + k // w[at]) * nx + i0[at] + k % w[at]
+        del k
+        first = index.cell_start[cell_id]
+        count = index.cell_start[cell_id + 1] - first
+        box = np.repeat(rows[at], count)
+        del at, cell_id
+        pos = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        keys.append(np.unique(index.edge[index.cell_items[pos]] * np.int64(len(b)) + box))
+        del pos, box
+    key = np.sort(np.concatenate(keys)) if len(keys) > 1 else keys[0]  # a box's pairs are in one batch only
     return key % len(b), key // len(b)
 
 
