@@ -142,3 +142,33 @@ def test_a_union_of_one_default_block_is_shared_among_threads(monkeypatch):
     two = union_by_tiles(polys, 40.0, clip, settings=Settings(threads=2))
     assert 2 <= len(blocks) <= 8
     assert bool(np.all(shapely.to_wkb(one) == shapely.to_wkb(two)))
+
+
+def test_no_thread_of_a_union_touches_the_warning_filters(monkeypatch):
+    """Invalid polygons (a bow tie) and grown ones on three threads: no block enters
+    warnings.catch_warnings (shapely.is_valid does; two threads saving and restoring the filters at
+    once left them "ignore" and a run lost its later notes), and a warning after the union is
+    still recorded."""
+    import threading
+    import warnings
+
+    polys, clip = _field()
+    bow = shapely.Polygon([(100, 100), (160, 160), (160, 100), (100, 160)])  # self-crossing: repaired
+    polys = np.concatenate([polys, [bow] * 5])
+    entered = []
+    enter = warnings.catch_warnings.__enter__
+
+    def spy(self):
+        entered.append(threading.get_ident())
+        return enter(self)
+
+    monkeypatch.setattr(warnings.catch_warnings, "__enter__", spy)
+    main = threading.get_ident()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        pieces = union_by_tiles(polys, 40.0, clip, grow=np.where(np.arange(len(polys)) % 3 == 0, 2.0, 0.0),
+                                block_pairs=9, settings=Settings(threads=3))
+        warnings.warn("after the union", UserWarning)
+    assert set(entered) == {main}
+    assert [str(w.message) for w in seen if str(w.message) == "after the union"] == ["after the union"]
+    assert len(pieces) and shapely.is_valid(pieces).all()

@@ -35,7 +35,10 @@ def thread_map(fn: Callable, items: Iterable, settings: Settings | None = None) 
     results in the items' order, whichever finishes first. One thread (or one item): a plain loop.
 
     ``fn`` must be safe to run on several items at once: it must not change what the items share
-    (shapely's reading operations are; :func:`shapely.prepare` on a shared geometry is not).
+    (shapely's reading operations are; :func:`shapely.prepare` on a shared geometry is not), nor
+    enter ``warnings.catch_warnings`` (the process's warning filters, saved and restored by two
+    threads at once, can stay "ignore" for good): :func:`shapely.is_valid` and
+    :func:`shapely.total_bounds` do, so call them before.
     An exception in any call is raised here, after the calls already running have ended.
     """
     items = list(items)

@@ -120,8 +120,14 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
     cuts = np.r_[starts[np.flatnonzero(np.r_[True, block[1:] != block[:-1]])], len(tile)]
     # the blocks share nothing they change: on several threads (settings.threads), each one's GEOS
     # work runs without the GIL, and their pieces come back in the blocks' order, as one by one
-    out = thread_map(lambda ab: _union_block(polygons, grow, tile[ab[0]:ab[1]], poly[ab[0]:ab[1]], x0, y0, side, ncols,
-                                             clip, quad_segs), zip(cuts[:-1], cuts[1:]), settings)
+    # which polygons to repair, tested here: shapely.is_valid silences GEOS inside a
+    # warnings.catch_warnings block, whose save and restore of the process's warning filters, run on
+    # two threads at once, can leave every later warning ignored (a run lost its barrier notes)
+    repair = np.zeros(len(polygons), dtype=bool)
+    as_is = np.flatnonzero(grow == 0)
+    repair[as_is] = ~shapely.is_valid(polygons[as_is])
+    out = thread_map(lambda ab: _union_block(polygons, grow, repair, tile[ab[0]:ab[1]], poly[ab[0]:ab[1]], x0, y0, side,
+                                             ncols, clip, quad_segs), zip(cuts[:-1], cuts[1:]), settings)
     pieces = np.concatenate(out)
     return pieces[shapely.get_dimensions(pieces) == 2]
 
@@ -180,14 +186,14 @@ def cut_by_pieces(geoms, pieces, tree: shapely.STRtree | None = None) -> tuple[n
     return parts[keep], gi[keep].astype(np.int64)
 
 
-def _union_block(polygons, grow, tile, poly, x0, y0, side, ncols, clip, quad_segs) -> np.ndarray:
+def _union_block(polygons, grow, repair, tile, poly, x0, y0, side, ncols, clip, quad_segs) -> np.ndarray:
     """One block: its pairs ``(tile, poly)`` sorted by tile; the pieces of each tile's union."""
     ids, ti = np.unique(tile, return_inverse=True)
     mine, pi = np.unique(poly, return_inverse=True)
     g, d = polygons[mine], grow[mine]
     grown = d > 0
     g[grown] = shapely.buffer(g[grown], d[grown], quad_segs=quad_segs)
-    bad = ~grown & ~shapely.is_valid(g)
+    bad = repair[mine]
     g[bad] = shapely.make_valid(g[bad])
     gx, gy = x0 + (ids % ncols) * side, y0 + (ids // ncols) * side
     tiles = shapely.box(gx, gy, gx + side, gy + side)
