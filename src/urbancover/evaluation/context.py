@@ -470,45 +470,57 @@ def convex_hull_of(xy: np.ndarray, chunk: int = HULL_CHUNK) -> shapely.Geometry:
     streets (the 1M-segment city: ~5 M vertices) then never make a MultiPoint of millions of
     points (1.4 GB and 22 s under load; now a chunk's at a time).
     """
-    xy = _not_inside_octagon(np.asarray(xy, dtype=float).reshape(-1, 2))
+    xy = _not_inside_octagon(np.asarray(xy, dtype=float).reshape(-1, 2), chunk)
     if len(xy) > chunk:
         xy = np.concatenate([shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy[i:i + chunk])))
                              for i in range(0, len(xy), chunk)])
     return shapely.convex_hull(shapely.multipoints(xy))
 
 
-def _not_inside_octagon(xy: np.ndarray) -> np.ndarray:
+def _not_inside_octagon(xy: np.ndarray, chunk: int = HULL_CHUNK) -> np.ndarray:
     """``xy`` without the points that lie well inside the octagon of its extreme points (lowest y,
     x - y, x, x + y, y, y - x, -x, -(x + y): support points in turn around the hull, so the octagon
     is inside the hull). A point inside it is inside the hull, never one of its vertices nor on
     its outline, so the hull of what is left is the hull of all (Akl-Toussaint). Points within a
     hair (1e-9 of the extent) of an edge are kept, so rounding never drops a vertex. A city's street
-    vertices (millions) leave a few thousand: one numpy pass instead of a GEOS hull of every chunk.
+    vertices (millions) leave a few thousand: numpy passes over ``chunk`` points at a time (a few
+    tens of MB alive) instead of a GEOS hull of every chunk.
     """
-    if len(xy) < 64:
+    if len(xy) < 64 or not np.isfinite(xy).all():
         return xy
-    x, y = xy[:, 0], xy[:, 1]
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return xy
-    ext = np.array([np.argmin(y), np.argmax(x - y), np.argmax(x), np.argmax(x + y),
-                    np.argmax(y), np.argmax(y - x), np.argmin(x), np.argmin(x + y)])
+    parts = range(0, len(xy), chunk)
+    # the extreme points in the eight directions, chunk by chunk, then among the chunks' own
+    cand = np.concatenate([_extremes(xy[i:i + chunk]) + i for i in parts])
+    c = xy[cand]
+    ext = cand[_extremes(c)]
     ext = ext[np.r_[True, ext[1:] != ext[:-1]]]  # a point extreme in two directions in turn: one corner
     ext = ext[np.r_[ext[:-1] != ext[0], True]] if len(ext) > 1 and ext[-1] == ext[0] else ext
     if len(np.unique(ext)) < 3:
         return xy
-    x0, y0 = float(x.mean()), float(y.mean())  # relative coordinates: small numbers, small rounding
-    px, py = x - x0, y - y0
-    cx, cy = px[ext], py[ext]
-    tol = 1e-9 * max(float(np.ptp(px)), float(np.ptp(py)), 1e-300)
-    inside = np.ones(len(xy), dtype=bool)
-    for k in range(len(ext)):
-        ax, ay, bx, by = cx[k], cy[k], cx[(k + 1) % len(ext)], cy[(k + 1) % len(ext)]
-        ln = float(np.hypot(bx - ax, by - ay))
-        if ln == 0.0:
-            return xy
-        # left of the edge a -> b (the octagon runs counter-clockwise) by more than tol
-        inside &= ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) > tol * ln
-    return xy[~inside]
+    x0, y0 = (float(v) for v in xy[ext].mean(axis=0))  # relative coordinates: small numbers, small rounding
+    corners = xy[ext] - (x0, y0)
+    tol = 1e-9 * float(np.ptp(corners, axis=0).max())
+    edges = np.c_[corners, np.roll(corners, -1, axis=0)]
+    if (np.hypot(edges[:, 2] - edges[:, 0], edges[:, 3] - edges[:, 1]) == 0).any():
+        return xy
+    keep = []
+    for i in parts:
+        px, py = xy[i:i + chunk, 0] - x0, xy[i:i + chunk, 1] - y0
+        inside = np.ones(len(px), dtype=bool)
+        for ax, ay, bx, by in edges:
+            # left of the edge a -> b (the octagon runs counter-clockwise) by more than tol
+            inside &= ((bx - ax) * (py - ay) - (by - ay) * (px - ax)) > tol * float(np.hypot(bx - ax, by - ay))
+        keep.append(xy[i:i + chunk][~inside])
+    return np.concatenate(keep)
+
+
+def _extremes(xy: np.ndarray) -> np.ndarray:
+    """Positions of the points extreme in the eight directions, in turn counter-clockwise from the
+    lowest (the first such point where several are).
+    """
+    x, y = xy[:, 0], xy[:, 1]
+    return np.array([np.argmin(y), np.argmax(x - y), np.argmax(x), np.argmax(x + y),
+                     np.argmax(y), np.argmax(y - x), np.argmin(x), np.argmin(x + y)])
 
 
 def _area(area, osm: OSMData, net: Network, need: float, features: gpd.GeoDataFrame, s: Settings) -> _Area:
