@@ -38,8 +38,8 @@ __all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_seg
 
 #: target mean number of segments per grid cell
 _PER_CELL = 2.0
-#: Grid cells of boxes looked up at a time by :func:`lines_in_boxes` (~2 segments each).
-_BOX_CELLS = 1 << 20
+#: Grid cells of boxes looked up at a time by :func:`lines_in_boxes` (~2 segments each: ~10 MB per array).
+_BOX_CELLS = 1 << 18
 
 
 @dataclass(frozen=True, eq=False)

@@ -231,7 +231,8 @@ class Network:
         LineStrings of edges among ``ei``. ``geoms`` should be prepared (:func:`shapely.prepare`).
 
         When the network keeps its lines (:meth:`_keeps_lines`): one call, the pairs from its STRtree.
-        Else the candidate pairs come from :attr:`segment_index` (:func:`~urbancover.network.nearest.lines_in_boxes`,
+        Else the candidate pairs come from the grid of segments (:attr:`segment_index` when made, else one
+        made for the call; :func:`~urbancover.network.nearest.lines_in_boxes`,
         no tree, no LineString of an edge far from every geometry) and are tested in chunks of at most
         :data:`settings.edge_chunk` edges (all pairs of an edge in one call, sorted by edge), whose
         LineStrings are made for the call and dropped. O(P log P) for P candidate pairs; a facility
@@ -240,7 +241,11 @@ class Network:
         if self._keeps_lines():
             gi, ei = self.tree.query(geoms, predicate="intersects")
             return [fn(gi, ei, lambda e: self.geometry[e])]
-        gi, ei = lines_in_boxes(self.segment_index, shapely.bounds(geoms))
+        # the index snapping keeps; a network never snapped to (a road network measured once) makes
+        # one for the call and drops it (the 1M-segment city's roads: ~60 MB kept for nothing)
+        index = self._segments if self._segments is not None else self._new_segment_index()
+        gi, ei = lines_in_boxes(index, shapely.bounds(geoms))
+        del index
         starts = np.flatnonzero(np.r_[True, ei[1:] != ei[:-1]]) if len(ei) else np.zeros(1, dtype=np.int64)
         cuts = np.r_[starts[::max(1, int(self.settings.edge_chunk))], len(ei)]
         out = []
@@ -279,13 +284,15 @@ class Network:
         :func:`urbancover.network.nearest.nearest_segments`. O(segments).
         """
         if self._segments is None:
-            if self._vertices is None and self._geometry is not None:
-                self._segments = SegmentIndex.from_lines(self._geometry, name="network edges")
-            else:
-                xy, offsets = self.vertices
-                line = np.repeat(np.arange(self.n_edges), np.diff(offsets))
-                self._segments = SegmentIndex.from_vertices(xy, line, self.n_edges, name="network edges")
+            self._segments = self._new_segment_index()
         return self._segments
+
+    def _new_segment_index(self) -> SegmentIndex:
+        if self._vertices is None and self._geometry is not None:
+            return SegmentIndex.from_lines(self._geometry, name="network edges")
+        xy, offsets = self.vertices
+        line = np.repeat(np.arange(self.n_edges), np.diff(offsets))
+        return SegmentIndex.from_vertices(xy, line, self.n_edges, name="network edges")
 
     @property
     def total_bounds(self) -> tuple[float, float, float, float]:
