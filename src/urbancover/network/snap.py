@@ -28,6 +28,7 @@ import shapely
 from urbancover.core.compiled import HAVE_NUMBA, compiled
 from urbancover.core.errors import InputError, warn
 from urbancover.core.intervals import merge, total
+from urbancover.core.parallel import threaded
 from urbancover.core.settings import Settings, resolve
 from urbancover.io.crs import require_crs, transformer
 from urbancover.io.utm import lonlat_to_utm, utm_zone_of
@@ -635,7 +636,7 @@ def _pair_parts(network: Network, geoms: np.ndarray, gi: np.ndarray, ei: np.ndar
     whole = (whole_e, np.zeros(len(whole_e)), whole_len, gi[inside].astype(np.int64))
     gi, ei = gi[~inside], ei[~inside]
     edge_geom = line_of(ei)
-    cut = shapely.intersection(edge_geom, geoms[gi])
+    cut = threaded(shapely.intersection, edge_geom, geoms[gi], settings=network.settings)  # the costly overlay, on every core
     pieces, pidx = shapely.get_parts(cut, return_index=True)
     keep = ~shapely.is_empty(pieces)
     pieces, pidx = pieces[keep], pidx[keep]
