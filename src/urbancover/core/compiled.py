@@ -18,6 +18,7 @@ Compiling happens once per machine, not per run: a kernel compiles when a run fi
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -88,26 +89,39 @@ try:  # pragma: no cover - which branch runs depends on the environment
         """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL) when a run first
         calls it; without numba, return it unchanged (plain Python: the same answers, slowly).
         """
-        return numba.njit(cache=True, nogil=True)(fn)
+        return numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)(fn)
 
     class _FirstCompile(_event.Listener):
         """Calls the notice when numba starts compiling an urbancover kernel (a cache miss) for the
-        first time in this process; loading from the on-disk cache fires no event.
+        first time in this process; loading from the on-disk cache fires no event. While a kernel
+        compiles (with the helpers and numpy functions it calls, which nest inside), Python's cyclic
+        garbage collector is paused: numba allocates so many objects that the collector's full passes
+        over the process's heap cost ~10 % of a fresh install's compile time; the garbage of the
+        compile is collected once it ends.
         """
 
         def on_start(self, ev) -> None:
-            if _announced[0]:
-                return
+            _depth[0] += 1
             disp = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
             module = getattr(getattr(disp, "py_func", None), "__module__", "") or ""
-            if module.startswith("urbancover."):
+            if not module.startswith("urbancover."):
+                return
+            if _depth[0] == 1 and gc.isenabled():
+                gc.disable()
+                _gc_paused[0] = True
+            if not _announced[0]:
                 _announced[0] = True
                 if _notice[0] is not None:
                     _notice[0]()
 
         def on_end(self, ev) -> None:
-            pass
+            _depth[0] -= 1
+            if _depth[0] == 0 and _gc_paused[0]:
+                _gc_paused[0] = False
+                gc.enable()
 
+    _depth: list = [0]  # compiles under way (nested: a kernel's helpers compile inside it)
+    _gc_paused: list = [False]  # whether the outermost compile paused the garbage collector
     _event.register("numba:compile", _FirstCompile())
 
 except ImportError:  # pragma: no cover
