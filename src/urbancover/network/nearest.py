@@ -357,6 +357,11 @@ def _grid_args(ix: SegmentIndex):
 
 
 # -- kernels ---------------------------------------------------------------------------------------
+# (Written for a short first compile, see urbancover.core.compiled: counters and flags carried
+# round a loop start as np.int64(0) / np.bool_(True), not 0 / True, whose literal types make numba's
+# type inference go round the loops again (2 rounds instead of 5-6, ~3x less typing); np.empty and
+# loops rather than np.full/np.zeros/np.arange, two-argument min/max: each numpy function or
+# min/max arity is one more compile.)
 @compiled
 def _segments(coords, line):
     """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
@@ -364,7 +369,7 @@ def _segments(coords, line):
     (minx, miny, maxx, maxy) of the segments. O(vertices).
     """
     m = len(line)
-    n = 0
+    n = np.int64(0)
     for i in range(m - 1):
         if line[i + 1] == line[i]:
             n += 1
@@ -373,14 +378,14 @@ def _segments(coords, line):
     bx0 = by0 = np.inf
     bx1 = by1 = -np.inf
     run = 0.0
-    k = 0
-    s = 0
+    k = np.int64(0)
+    s = np.int64(0)
     for i in range(m - 1):
         if line[i + 1] != line[i]:
             continue
         if s == 0 or line[i] != edge[s - 1]:
             run = 0.0
-            k = 0
+            k = np.int64(0)
         ax, ay, bx, by = coords[i, 0], coords[i, 1], coords[i + 1, 0], coords[i + 1, 1]
         x0[s], y0[s], x1[s], y1[s], edge[s] = ax, ay, bx, by, line[i]
         start[s] = run
@@ -582,8 +587,8 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
         cx = np.int64(max(0.0, min(nx - 1.0, math.floor(fx))))
         cy = np.int64(max(0.0, min(ny - 1.0, math.floor(fy))))
         best = np.inf
-        best_s = -1
-        r = 0
+        best_s = np.int64(-1)
+        r = np.int64(0)
         rmax = max(max(cx, nx - 1 - cx), max(cy, ny - 1 - cy))
         while True:
             # cells at Chebyshev distance r from (cx, cy), inside the grid
@@ -632,7 +637,7 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
     """Count (or write) the parts of segments within ``r`` of each point; returns the count. A line
     whose bounding box lies in a point's disc is given whole once for that point (``whole``).
     """
-    k = 0
+    k = np.int64(0)
     r2 = r * r
     for q in range(len(px)):
         x = px[q]
@@ -782,8 +787,8 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
         bseen[s] = -1
     cand = np.empty(nseg, dtype=np.int64)
     cd = np.empty(nseg)
-    stamp = 0
-    bstamp = 0
+    stamp = np.int64(0)
+    bstamp = np.int64(0)
     for q in range(len(px)):
         x = px[q]
         y = py[q]
@@ -791,11 +796,11 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
             continue
         lo = -1.0
         r = min(d0[q] * (1.0 + 1e-9) + 1e-9, limit)
-        first = True
-        done = False
+        first = np.bool_(True)
+        done = np.bool_(False)
         while not done:
             stamp += 1
-            n = 0
+            n = np.int64(0)
             i0 = max(0, math.floor((x - r - minx) / cell))
             i1 = min(nx - 1, math.floor((x + r - minx) / cell))
             j0 = max(0, math.floor((y - r - miny) / cell))
@@ -881,7 +886,7 @@ def _by_distance(keys, cd, seg_edge, seg_rank):
         else:
             end -= 1
             o[0], o[end] = o[end], o[0]
-            root = 0
+            root = np.int64(0)
         while True:  # move o[root] down the max-heap o[:end]
             child = 2 * root + 1
             if child >= end:

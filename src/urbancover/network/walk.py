@@ -424,7 +424,7 @@ def _csr_min(rows, cols, w, n):
     indptr[0] = 0
     indices = np.empty(m, dtype=np.int32)
     data = np.empty(m)
-    pos = 0
+    pos = np.int64(0)
     for r in range(n):
         a, b = start[r], start[r + 1]
         if b - a > 16:  # a heap sort of a long row (numba's argsort and slice assignment cost ~3 s to compile)
@@ -466,7 +466,7 @@ def _heap_sort_row(c, d, a, b):
             end -= 1
             c[a], c[a + end] = c[a + end], c[a]
             d[a], d[a + end] = d[a + end], d[a]
-            root = 0
+            root = np.int64(0)
         while True:  # move entry root down the max-heap of c[a:a + end]
             child = 2 * root + 1
             if child >= end:
