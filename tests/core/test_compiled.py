@@ -66,13 +66,24 @@ def test_load_kernels_loads_every_specialisation_a_run_uses(tmp_path):
 
 
 _TINY_RUN = r"""
-import json, sys, warnings
+import gc, json, sys, warnings
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from tinycity import write_city, write_rules
 import urbancover as uc
+from numba.core import event
 from numba.core.registry import CPUDispatcher
 out = Path(sys.argv[1])
+numba_own, gc_on = [], []
+class Seen(event.Listener):  # registered after urbancover's own listener: told after it
+    def on_start(self, ev):
+        f = ev.data["dispatcher"].py_func
+        gc_on.append(gc.isenabled())
+        if not f.__module__.startswith("urbancover."):
+            numba_own.append(f.__qualname__.split(".")[0] + str(ev.data["args"]))
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", Seen())
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     uc.evaluate(write_city(out / "city.osm"), write_rules(out / "rules.toml"))
@@ -82,14 +93,14 @@ for name, mod in list(sys.modules.items()):
         for key, obj in list(vars(mod).items()):
             if isinstance(obj, CPUDispatcher) and obj.__module__ == name and obj.signatures:
                 got[name.rsplit(".", 1)[1] + "." + key] = [len(obj.signatures), sum(obj.stats.cache_misses.values())]
-print(json.dumps(got))
+print(json.dumps({"kernels": got, "numba_own": numba_own, "gc_on": gc_on, "gc_after": gc.isenabled()}))
 """
 
 #: what evaluating the tiny city compiles (kernels it calls and the helpers they call), one specialisation each
 TINY_RUN_KERNELS = {
     "nearest._segments", "nearest._grid", "nearest._order_by_cell", "nearest._cell_key", "nearest._cell_box",
     "nearest._crosses", "nearest._floordiv", "nearest._zeros", "nearest._query", "nearest._seg_distance", "nearest._seg_measure",
-    "walk._csr_min", "walk._heap_sort_row", "walk._sift_row", "snap._on_edges",
+    "walk._csr_min", "walk._heap_sort_row", "snap._on_edges",
 }
 
 
@@ -111,9 +122,19 @@ def test_a_fresh_install_compiles_only_what_a_tiny_run_uses_once_and_says_so(tmp
                              capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr
         runs.append((json.loads(res.stdout.strip().splitlines()[-1]), res.stderr))
-    (first, err1), (second, err2) = runs
+    (info, err1), (info2, err2) = runs
+    first, second = info["kernels"], info2["kernels"]
     assert set(first) == TINY_RUN_KERNELS
     assert all(sigs == 1 and misses == 1 for sigs, misses in first.values()), first  # compiled, once
     assert err1.count("compiling numba kernels") == 1
     assert all(misses == 0 for _, misses in second.values()), second  # read from the cache
     assert "compiling" not in err2
+    # numba's own functions compiled for them: np.empty (float, int64 and int32 arrays) and
+    # two-argument min/max only (no np.full, np.zeros, np.arange, int(), 3- or 4-argument
+    # min/max: each is one more compile on a fresh install)
+    assert info["numba_own"] and all(
+        f.startswith(("ol_np_empty(", "_ol_array_allocate(", "ol_min(UniTuple(float64, 2)", "ol_max(UniTuple(float64, 2)",
+                      "ol_min(UniTuple(int64, 2)", "ol_max(UniTuple(int64, 2)", "ol_min(Tuple((float64, int64))"))
+        for f in info["numba_own"]), info["numba_own"]
+    # the garbage collector paused while kernels compile, and running again afterwards
+    assert info["gc_on"] and not any(info["gc_on"]) and info["gc_after"]

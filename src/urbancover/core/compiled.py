@@ -14,10 +14,20 @@ Compiling happens once per machine, not per run: a kernel compiles when a run fi
   by default :func:`urbancover.core.progress.compiling`, one plain line on stderr), so a fresh
   install does not sit silent for the seconds it takes. Callers with their own output (the CLI's
   ``--quiet``, a bilingual front end) replace or silence it.
+* **Keeping it short** (~5 s of a fresh install's first evaluation of the Shenzhen sample, ~0.4 s
+  of it numba's own start): numba's cost is its Python front end (type inference, lowering) and
+  LLVM, per compiled function and per operation, not the optimisation level. So each compiled
+  function costs ~0.05-0.1 s however small (helpers are only split out where several kernels share
+  them), every numpy function or ``min``/``max`` arity a kernel calls is one more compile (kernels
+  use ``np.empty`` and loops, two-argument ``min``/``max``), and loop counters start as
+  ``np.int64(0)``, not a literal ``0`` that sends type inference round the loops 3-4 more times.
+  The kernels compile without C-callable (cfunc) wrappers, and with Python's garbage collector
+  paused (below).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -88,26 +98,39 @@ try:  # pragma: no cover - which branch runs depends on the environment
         """Compile ``fn`` with numba (``njit``, cached on disk, releasing the GIL) when a run first
         calls it; without numba, return it unchanged (plain Python: the same answers, slowly).
         """
-        return numba.njit(cache=True, nogil=True)(fn)
+        return numba.njit(cache=True, nogil=True, no_cfunc_wrapper=True)(fn)
 
     class _FirstCompile(_event.Listener):
         """Calls the notice when numba starts compiling an urbancover kernel (a cache miss) for the
-        first time in this process; loading from the on-disk cache fires no event.
+        first time in this process; loading from the on-disk cache fires no event. While a kernel
+        compiles (with the helpers and numpy functions it calls, which nest inside), Python's cyclic
+        garbage collector is paused: numba allocates so many objects that the collector's full passes
+        over the process's heap cost ~10 % of a fresh install's compile time; the garbage of the
+        compile is collected once it ends.
         """
 
         def on_start(self, ev) -> None:
-            if _announced[0]:
-                return
+            _depth[0] += 1
             disp = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
             module = getattr(getattr(disp, "py_func", None), "__module__", "") or ""
-            if module.startswith("urbancover."):
+            if not module.startswith("urbancover."):
+                return
+            if _depth[0] == 1 and gc.isenabled():
+                gc.disable()
+                _gc_paused[0] = True
+            if not _announced[0]:
                 _announced[0] = True
                 if _notice[0] is not None:
                     _notice[0]()
 
         def on_end(self, ev) -> None:
-            pass
+            _depth[0] -= 1
+            if _depth[0] == 0 and _gc_paused[0]:
+                _gc_paused[0] = False
+                gc.enable()
 
+    _depth: list = [0]  # compiles under way (nested: a kernel's helpers compile inside it)
+    _gc_paused: list = [False]  # whether the outermost compile paused the garbage collector
     _event.register("numba:compile", _FirstCompile())
 
 except ImportError:  # pragma: no cover

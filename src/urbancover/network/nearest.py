@@ -361,6 +361,7 @@ def segments_within(index: SegmentIndex, xy, radius: float) -> tuple[np.ndarray,
     # each line's bounding box and length: a disc holding the whole box holds the whole line,
     # given once (on a city most lines near a point lie wholly in its disc)
     box, length = _line_bounds(index.x0, index.y0, index.x1, index.y1, index.edge, index.start, index.n_lines)
+    box = box.reshape(4, index.n_lines)
     args = (px, py, radius, index.x0, index.y0, index.x1, index.y1, index.edge, index.start,
             index.origin[0], index.origin[1], index.cell, nx, ny, index.cell_start, index.cell_items,
             box[0], box[1], box[2], box[3], length)
@@ -432,6 +433,11 @@ def _grid_args(ix: SegmentIndex):
 
 
 # -- kernels ---------------------------------------------------------------------------------------
+# (Written for a short first compile, see urbancover.core.compiled: counters and flags carried
+# round a loop start as np.int64(0) / np.bool_(True), not 0 / True, whose literal types make numba's
+# type inference go round the loops again (2 rounds instead of 5-6, ~3x less typing); np.empty and
+# loops rather than np.full/np.zeros/np.arange, two-argument min/max: each numpy function or
+# min/max arity is one more compile.)
 @compiled
 def _segments(coords, line):
     """Segments of the lines (vertex k to k + 1 of one line), the length of each segment's edge
@@ -439,7 +445,7 @@ def _segments(coords, line):
     (minx, miny, maxx, maxy) of the segments. O(vertices).
     """
     m = len(line)
-    n = 0
+    n = np.int64(0)
     for i in range(m - 1):
         if line[i + 1] == line[i]:
             n += 1
@@ -448,14 +454,14 @@ def _segments(coords, line):
     bx0 = by0 = np.inf
     bx1 = by1 = -np.inf
     run = 0.0
-    k = 0
-    s = 0
+    k = np.int64(0)
+    s = np.int64(0)
     for i in range(m - 1):
         if line[i + 1] != line[i]:
             continue
         if s == 0 or line[i] != edge[s - 1]:
             run = 0.0
-            k = 0
+            k = np.int64(0)
         ax, ay, bx, by = coords[i, 0], coords[i, 1], coords[i + 1, 0], coords[i + 1, 1]
         x0[s], y0[s], x1[s], y1[s], edge[s] = ax, ay, bx, by, line[i]
         start[s] = run
@@ -506,10 +512,10 @@ def _cell_box(ax, ay, bx, by, minx, miny, cell, nx, ny):
     and whether every cell of it is listed without a test (a box of at most 2 x 2 cells).
     """
     eps = cell * 1e-9
-    i0 = max(0, min(nx - 1, int(_floordiv(min(ax, bx) - eps - minx, cell))))
-    i1 = max(0, min(nx - 1, int(_floordiv(max(ax, bx) + eps - minx, cell))))
-    j0 = max(0, min(ny - 1, int(_floordiv(min(ay, by) - eps - miny, cell))))
-    j1 = max(0, min(ny - 1, int(_floordiv(max(ay, by) + eps - miny, cell))))
+    i0 = max(0, min(nx - 1, np.int64(_floordiv(min(ax, bx) - eps - minx, cell))))
+    i1 = max(0, min(nx - 1, np.int64(_floordiv(max(ax, bx) + eps - minx, cell))))
+    j0 = max(0, min(ny - 1, np.int64(_floordiv(min(ay, by) - eps - miny, cell))))
+    j1 = max(0, min(ny - 1, np.int64(_floordiv(max(ay, by) + eps - miny, cell))))
     return i0, i1, j0, j1, (i1 - i0 <= 1) and (j1 - j0 <= 1)
 
 
@@ -614,8 +620,8 @@ def _cell_key(px, py, minx, miny, cell, nx, ny):
         fx = (px[q] - minx) / cell
         fy = (py[q] - miny) / cell
         if math.isfinite(fx) and math.isfinite(fy):
-            cx = int(max(0.0, min(nx - 1.0, math.floor(fx))))
-            cy = int(max(0.0, min(ny - 1.0, math.floor(fy))))
+            cx = np.int64(max(0.0, min(nx - 1.0, math.floor(fx))))
+            cy = np.int64(max(0.0, min(ny - 1.0, math.floor(fy))))
             key[q] = cy * nx + cx
     return key
 
@@ -647,19 +653,19 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
         # distance from the point to the grid's box: nothing can be nearer
-        ox = max(minx - x, 0.0, x - gx1)
-        oy = max(miny - y, 0.0, y - gy1)
+        ox = max(max(minx - x, 0.0), x - gx1)
+        oy = max(max(miny - y, 0.0), y - gy1)
         if math.sqrt(ox * ox + oy * oy) > limit:
             continue
         # the point's cell, clamped into the grid (outside points start at the nearest cell)
         fx = (x - minx) / cell
         fy = (y - miny) / cell
-        cx = int(max(0.0, min(nx - 1.0, math.floor(fx))))
-        cy = int(max(0.0, min(ny - 1.0, math.floor(fy))))
+        cx = np.int64(max(0.0, min(nx - 1.0, math.floor(fx))))
+        cy = np.int64(max(0.0, min(ny - 1.0, math.floor(fy))))
         best = np.inf
-        best_s = -1
-        r = 0
-        rmax = max(cx, nx - 1 - cx, cy, ny - 1 - cy)
+        best_s = np.int64(-1)
+        r = np.int64(0)
+        rmax = max(max(cx, nx - 1 - cx), max(cy, ny - 1 - cy))
         while True:
             # cells at Chebyshev distance r from (cx, cy), inside the grid
             j0 = cy - r
@@ -688,8 +694,8 @@ def _query(px, py, x0, y0, x1, y1, seg_edge, seg_start, seg_rank, minx, miny, ce
             bx1 = minx + (cx + r + 1) * cell
             by0 = miny + (cy - r) * cell
             by1 = miny + (cy + r + 1) * cell
-            gap = min(x - bx0 if cx - r > 0 else np.inf, bx1 - x if cx + r < nx - 1 else np.inf,
-                      y - by0 if cy - r > 0 else np.inf, by1 - y if cy + r < ny - 1 else np.inf)
+            gap = min(min(min(x - bx0 if cx - r > 0 else np.inf, bx1 - x if cx + r < nx - 1 else np.inf),
+                          y - by0 if cy - r > 0 else np.inf), by1 - y if cy + r < ny - 1 else np.inf)
             # stop once every unvisited cell is farther than the best (ties included: strictly
             # farther, with a margin for rounding) or than the limit
             if gap > min(best, limit) * (1.0 + 1e-12) + 1e-9:
@@ -707,17 +713,17 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
     """Count (or write) the parts of segments within ``r`` of each point; returns the count. A line
     whose bounding box lies in a point's disc is given whole once for that point (``whole``).
     """
-    k = 0
+    k = np.int64(0)
     r2 = r * r
     for q in range(len(px)):
         x = px[q]
         y = py[q]
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
-        i0 = max(0, int(math.floor((x - r - minx) / cell)))
-        i1 = min(nx - 1, int(math.floor((x + r - minx) / cell)))
-        j0 = max(0, int(math.floor((y - r - miny) / cell)))
-        j1 = min(ny - 1, int(math.floor((y + r - miny) / cell)))
+        i0 = max(0, math.floor((x - r - minx) / cell))
+        i1 = min(nx - 1, math.floor((x + r - minx) / cell))
+        j0 = max(0, math.floor((y - r - miny) / cell))
+        j1 = min(ny - 1, math.floor((y + r - miny) / cell))
         for j in range(j0, j1 + 1):
             for i in range(i0, i1 + 1):
                 c = j * nx + i
@@ -768,19 +774,23 @@ def _within(px, py, r, x0, y0, x1, y1, seg_edge, seg_start, minx, miny, cell, nx
 
 @compiled
 def _line_bounds(x0, y0, x1, y1, seg_edge, seg_start, m):
-    """Bounding box (4, m) and length of each line, from its segments in any order."""
-    box = np.empty((4, m))
-    box[0, :] = np.inf
-    box[1, :] = np.inf
-    box[2, :] = -np.inf
-    box[3, :] = -np.inf
-    length = np.zeros(m)
+    """Bounding box (minx, miny, maxx, maxy: 4 rows of m, flat) and length of each line, from its
+    segments in any order.
+    """
+    box = np.empty(4 * m)
+    length = np.empty(m)
+    for e in range(m):
+        box[e] = np.inf
+        box[m + e] = np.inf
+        box[2 * m + e] = -np.inf
+        box[3 * m + e] = -np.inf
+        length[e] = 0.0
     for s in range(len(x0)):
         e = seg_edge[s]
-        box[0, e] = min(box[0, e], x0[s], x1[s])
-        box[1, e] = min(box[1, e], y0[s], y1[s])
-        box[2, e] = max(box[2, e], x0[s], x1[s])
-        box[3, e] = max(box[3, e], y0[s], y1[s])
+        box[e] = min(min(box[e], x0[s]), x1[s])
+        box[m + e] = min(min(box[m + e], y0[s]), y1[s])
+        box[2 * m + e] = max(max(box[2 * m + e], x0[s]), x1[s])
+        box[3 * m + e] = max(max(box[3 * m + e], y0[s]), y1[s])
         dx = x1[s] - x0[s]
         dy = y1[s] - y0[s]
         length[e] = max(length[e], seg_start[s] + math.sqrt(dx * dx + dy * dy))
@@ -829,8 +839,10 @@ def _blocked(ax, ay, bx, by, tol, x0, y0, x1, y1, minx, miny, cell, nx, ny, cell
 
 @compiled
 def _legs_blocked(ax, ay, bx, by, tol, x0, y0, x1, y1, minx, miny, cell, nx, ny, cell_start, cell_items):
-    out = np.zeros(len(ax), dtype=np.bool_)
-    seen = np.full(len(x0), -1, dtype=np.int64)
+    out = np.empty(len(ax), dtype=np.bool_)
+    seen = np.empty(len(x0), dtype=np.int64)  # (np.empty and a loop: np.full is one more compile)
+    for s in range(len(x0)):
+        seen[s] = -1
     for q in range(len(ax)):
         out[q] = _blocked(ax[q], ay[q], bx[q], by[q], tol, x0, y0, x1, y1, minx, miny, cell, nx, ny,
                           cell_start, cell_items, seen, q)
@@ -843,12 +855,16 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
                    bx0, by0, bx1, by1, bminx, bminy, bcell, bnx, bny, bcell_start, bcell_items,
                    out_edge, out_offset, out_dist, out_status):
     nseg = len(x0)
-    seen = np.full(nseg, -1, dtype=np.int64)
-    bseen = np.full(len(bx0), -1, dtype=np.int64)
+    seen = np.empty(nseg, dtype=np.int64)  # (np.empty and loops: np.full is one more compile)
+    for s in range(nseg):
+        seen[s] = -1
+    bseen = np.empty(len(bx0), dtype=np.int64)
+    for s in range(len(bx0)):
+        bseen[s] = -1
     cand = np.empty(nseg, dtype=np.int64)
     cd = np.empty(nseg)
-    stamp = 0
-    bstamp = 0
+    stamp = np.int64(0)
+    bstamp = np.int64(0)
     for q in range(len(px)):
         x = px[q]
         y = py[q]
@@ -856,15 +872,15 @@ def _nearest_legal(px, py, d0, limit, tol, allowed,
             continue
         lo = -1.0
         r = min(d0[q] * (1.0 + 1e-9) + 1e-9, limit)
-        first = True
-        done = False
+        first = np.bool_(True)
+        done = np.bool_(False)
         while not done:
             stamp += 1
-            n = 0
-            i0 = max(0, int(math.floor((x - r - minx) / cell)))
-            i1 = min(nx - 1, int(math.floor((x + r - minx) / cell)))
-            j0 = max(0, int(math.floor((y - r - miny) / cell)))
-            j1 = min(ny - 1, int(math.floor((y + r - miny) / cell)))
+            n = np.int64(0)
+            i0 = max(0, math.floor((x - r - minx) / cell))
+            i1 = min(nx - 1, math.floor((x + r - minx) / cell))
+            j0 = max(0, math.floor((y - r - miny) / cell))
+            j1 = min(ny - 1, math.floor((y + r - miny) / cell))
             for j in range(j0, j1 + 1):
                 for i in range(i0, i1 + 1):
                     c = j * nx + i
@@ -930,28 +946,31 @@ def _before(i, j, keys, cd, seg_edge, seg_rank):
 @compiled
 def _by_distance(keys, cd, seg_edge, seg_rank):
     """Positions ``0..n-1`` of the ``n = len(keys)`` candidates in :func:`_before` order: a heap sort, O(n log n),
-    written out (numba's own argsort costs ~1 s of compiling per key type on a fresh install).
+    written out (numba's own argsort costs ~1 s of compiling per key type on a fresh install; the
+    sift is written in, not a function of its own: each compiled function costs ~0.1 s on a fresh install).
     """
     n = len(keys)  # (not an argument: a literal 0 in the caller would compile a second specialisation)
-    o = np.arange(n)
-    for root in range(n // 2 - 1, -1, -1):
-        _sift(o, root, n, keys, cd, seg_edge, seg_rank)
-    for end in range(n - 1, 0, -1):
-        o[0], o[end] = o[end], o[0]
-        _sift(o, end - end, end, keys, cd, seg_edge, seg_rank)
+    o = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        o[i] = i
+    start = n // 2  # heapify (sift each root from n // 2 - 1 down to 0), then pop the largest to the end
+    end = n
+    while end > 1:
+        if start > 0:
+            start -= 1
+            root = start
+        else:
+            end -= 1
+            o[0], o[end] = o[end], o[0]
+            root = np.int64(0)
+        while True:  # move o[root] down the max-heap o[:end]
+            child = 2 * root + 1
+            if child >= end:
+                break
+            if child + 1 < end and _before(o[child], o[child + 1], keys, cd, seg_edge, seg_rank):
+                child += 1
+            if not _before(o[root], o[child], keys, cd, seg_edge, seg_rank):
+                break
+            o[root], o[child] = o[child], o[root]
+            root = child
     return o
-
-
-@compiled
-def _sift(o, root, end, keys, cd, seg_edge, seg_rank):
-    """Move ``o[root]`` down the max-heap ``o[:end]`` (:func:`_by_distance`)."""
-    while True:
-        child = 2 * root + 1
-        if child >= end:
-            return
-        if child + 1 < end and _before(o[child], o[child + 1], keys, cd, seg_edge, seg_rank):
-            child += 1
-        if not _before(o[root], o[child], keys, cd, seg_edge, seg_rank):
-            return
-        o[root], o[child] = o[child], o[root]
-        root = child

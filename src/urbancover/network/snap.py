@@ -327,7 +327,7 @@ def _on_edges(xy, e, o, d, rows, u, v, node_xy, node_edge, length, tol, edge, of
     points within ``tol`` of their edge whose nearer end is farther than ``tol``. O(len(e)).
     """
     far = np.empty(len(e), dtype=np.int64)
-    n_far = 0
+    n_far = np.int64(0)
     for k in range(len(e)):
         q = e[k]
         if q < 0:
