@@ -5,6 +5,7 @@ every layer's row count, total area and total length, and every note, on each ex
     python benchmarks/compare_results.py --old /tmp/old       # the two samples
     python benchmarks/compare_results.py --old /tmp/old --malta
     python benchmarks/compare_results.py --old /tmp/old --malta --settings '{"edge_chunk": 5000}'  # a big network's path
+    python benchmarks/compare_results.py --old /tmp/old --summary-only /tmp/urbancover-bench-city/synthetic-708-sorted.osm.pbf
 
 Each checkout evaluates the whole preset in its own subprocess (its own ``src`` first on the path)
 and writes a fingerprint as JSON; the two are compared value by value (floats to 10 significant
@@ -34,13 +35,14 @@ import numpy as np, shapely
 import urbancover as uc
 from urbancover.core.settings import override
 out = {}
-for src in sys.argv[4:]:
+summary_only = sys.argv[4] == "1"
+for src in sys.argv[5:]:
     with override(**json.loads(sys.argv[3])):
         r = uc.evaluate(src)
     s = r.summary.reset_index(drop=True)
     rows = json.loads(s.astype(object).where(s.notna(), None).to_json(orient="records", default_handler=str))
     layers = {}
-    for name, g in r.layers().items():
+    for name, g in ({} if summary_only else r.layers()).items():
         geom = g.geometry.values if "geometry" in g and len(g) else np.zeros(0, object)
         layers[name] = [len(g), round(float(shapely.area(geom).sum()), 1), round(float(shapely.length(geom).sum()), 1),
                         sorted(map(str, g.columns))]
@@ -49,11 +51,11 @@ json.dump(out, open(sys.argv[2], "w"), default=str)
 """
 
 
-def fingerprint(checkout: Path, extracts: list[Path], settings: str = "{}") -> dict:
+def fingerprint(checkout: Path, extracts: list[Path], settings: str = "{}", summary_only: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
-        subprocess.run([sys.executable, "-c", _DUMP, str(checkout / "src"), str(out), settings, *map(str, extracts)],
-                       check=True)
+        subprocess.run([sys.executable, "-c", _DUMP, str(checkout / "src"), str(out), settings, str(int(summary_only)),
+                        *map(str, extracts)], check=True)
         return json.loads(out.read_text())
 
 
@@ -83,6 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--malta", action="store_true", help="also ../shared/data/malta-2018.osm.pbf")
     ap.add_argument("--settings", default="{}", help="settings for both checkouts, as JSON (e.g. "
                     "'{\"edge_chunk\": 5000}': a network of more edges takes the big network's path)")
+    ap.add_argument("--summary-only", action="store_true", help="summary values and notes only, no layers (a "
+                    "city whose gap layers take minutes)")
     ap.add_argument("extracts", nargs="*", type=Path, help="extracts (default: the two bundled samples)")
     args = ap.parse_args(argv)
     extracts = list(args.extracts) or list(SAMPLES)
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
         if malta is None:
             ap.error("--malta: ../shared/data/malta-2018.osm.pbf not found")
         extracts.append(malta)
-    lines = differences(fingerprint(args.old, extracts, args.settings), fingerprint(ROOT, extracts, args.settings))
+    lines = differences(*(fingerprint(c, extracts, args.settings, args.summary_only) for c in (args.old, ROOT)))
     for line in lines:
         print(line)
     print(f"{len(extracts)} extract(s): {'identical' if not lines else f'{len(lines)} difference(s)'}")
