@@ -118,14 +118,15 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
     starts = np.flatnonzero(np.r_[True, tile[1:] != tile[:-1]])  # first pair of each tile
     block = starts // max(1, int(step))
     cuts = np.r_[starts[np.flatnonzero(np.r_[True, block[1:] != block[:-1]])], len(tile)]
-    # the blocks share nothing they change: on several threads (settings.threads), each one's GEOS
-    # work runs without the GIL, and their pieces come back in the blocks' order, as one by one
-    # which polygons to repair, tested here: shapely.is_valid silences GEOS inside a
-    # warnings.catch_warnings block, whose save and restore of the process's warning filters, run on
-    # two threads at once, can leave every later warning ignored (a run lost its barrier notes)
+    # which polygons to repair, tested here, before the threads: shapely.is_valid silences GEOS
+    # inside a warnings.catch_warnings block, whose save and restore of the process's warning
+    # filters, run on two threads at once, can leave every later warning ignored (a run lost its
+    # barrier notes)
     repair = np.zeros(len(polygons), dtype=bool)
     as_is = np.flatnonzero(grow == 0)
     repair[as_is] = ~shapely.is_valid(polygons[as_is])
+    # the blocks share nothing they change: on several threads (settings.threads), each one's GEOS
+    # work runs without the GIL, and their pieces come back in the blocks' order, as one by one
     out = thread_map(lambda ab: _union_block(polygons, grow, repair, tile[ab[0]:ab[1]], poly[ab[0]:ab[1]], x0, y0, side,
                                              ncols, clip, quad_segs), zip(cuts[:-1], cuts[1:]), settings)
     pieces = np.concatenate(out)

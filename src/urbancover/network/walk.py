@@ -235,8 +235,8 @@ class Network:
         made for the call; :func:`~urbancover.network.nearest.lines_in_boxes`,
         no tree, no LineString of an edge far from every geometry) and are tested in chunks of at most
         :data:`settings.edge_chunk` edges (all pairs of an edge in one call, sorted by edge), whose
-        LineStrings are made for the call and dropped. O(P log P) for P candidate pairs; a facility
-        set of a city no longer costs a pass over every edge (1M-segment city: ~1.5 s a set).
+        LineStrings are made for the call and dropped. O(P log P) for P candidate pairs: a city's
+        facility set no longer costs a LineString and a tree entry for each of its edges.
         """
         if self._keeps_lines():
             gi, ei = self.tree.query(geoms, predicate="intersects")
