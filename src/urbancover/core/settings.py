@@ -341,10 +341,11 @@ class Settings:
     #: city's built-up land held all 200 000 grown buildings and their cuts at once: +530 MB).
     union_block_pairs: int = 20_000
     #: Threads for the steps whose work is GEOS's, block by block, without Python in between (the
-    #: tiled unions; the overlay of streets crossing polygons' outlines): shapely releases the GIL there, so the blocks run on several cores at once, with
-    #: the same result as one after another (each block is its own; their pieces are put together in
-    #: order). 0: every core this process may use (:func:`os.sched_getaffinity`); 1: one. A batch's
-    #: local workers share the cores between them. Changes no result (a batch's done-marker ignores it).
+    #: tiled unions; the overlay of streets crossing polygons' outlines): shapely releases the GIL
+    #: there, so the blocks run on several cores at once, with the same result as one after another
+    #: (each block is its own; their pieces are put together in order). 0: every core this process
+    #: may use (:func:`os.sched_getaffinity`); 1: one. A batch's local workers share the cores
+    #: between them. Changes no result (a batch's done-marker ignores it).
     threads: int = 0
 
     def __post_init__(self) -> None:
