@@ -453,3 +453,18 @@ def test_one_writer_every_output_has_the_same_layers(city, tmp_path):
     # the GeoPackage's own tables: the run record (run.json beside a folder's files) and QGIS's styles
     assert stems == sorted(set(layer_sets[0]) - {"run", "layer_styles"})
     assert tmp_path / "json" / "run.json" in files
+
+
+def test_compile_readies_every_kernel_and_says_where(capsys, monkeypatch):
+    """`urbancover compile` (a container's build step) loads every kernel a run uses
+    (network/kernels.load_kernels, whose coverage tests/core/test_compiled.py checks) and says how
+    long and where numba keeps them; --quiet says nothing."""
+    from urbancover.network import kernels
+
+    calls = []
+    monkeypatch.setattr(kernels, "load_kernels", lambda: calls.append(1) or 2.5)
+    assert main(["compile"]) == 0
+    out = capsys.readouterr().out
+    assert calls == [1] and "ready in 2.5 s" in out and "numba's cache" in out
+    assert main(["compile", "--quiet"]) == 0
+    assert capsys.readouterr().out == "" and calls == [1, 1]

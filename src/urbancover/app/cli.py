@@ -101,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     copy.add_argument("file")
     copy.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
+    k = sub.add_parser("compile", help="compile the numba kernels now, once per machine (a container image's or CI "
+                                       "cache's build step), so that the first analysis compiles nothing")
+    k.add_argument("-q", "--quiet", action="store_true")
+
     b = sub.add_parser("batch", help="analyze many extracts (or districts) in parallel, resumable")
     b.add_argument("extracts", nargs="+", help="OSM extracts")
     b.add_argument("--out", required=True, help="output folder; one subfolder per task and summary.csv")
@@ -246,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_on_signals():  # Ctrl-C and SIGTERM clean up (no .part file left), then one line
             return {"analyze": _analyze, "zones": _zones, "compare": _compare, "rules": _rules,
-                    "batch": _batch}[args.command](args)
+                    "batch": _batch, "compile": _compile}[args.command](args)
     except KeyboardInterrupt as err:
         warned.tell()
         code = err.exit_code if isinstance(err, Interrupted) else 130
@@ -267,6 +271,20 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     finally:
         warned.close()
+
+
+def _compile(args) -> int:
+    """``urbancover compile``: every kernel compiled (or found compiled) in numba's cache."""
+    import numba
+
+    from urbancover.network.kernels import load_kernels
+
+    seconds = load_kernels()
+    where = numba.config.CACHE_DIR or "beside urbancover's modules (__pycache__) or in ~/.cache/numba"
+    if not args.quiet:
+        _say(sys.stdout, f"urbancover: compiled kernels ready in {seconds:.1f} s (numba's cache: {where}); an analysis "
+             "on this machine compiles nothing now.")
+    return 0
 
 
 def _read_layer(path: str | None, what: str, crs=None, flag: str = "", args=None):
