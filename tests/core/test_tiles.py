@@ -110,6 +110,7 @@ def test_blocks_on_several_threads_give_the_same_pieces_in_the_same_order(monkey
     """settings.threads=3: the blocks run on three threads at once (seen from inside the block
     step), and the pieces are those of one thread, byte for byte and in the same order."""
     import threading
+    import time
 
     polys, clip = _field()
     seen = set()
@@ -117,6 +118,7 @@ def test_blocks_on_several_threads_give_the_same_pieces_in_the_same_order(monkey
 
     def watched(*a, **kw):
         seen.add(threading.get_ident())
+        time.sleep(0.002)  # (a block never so quick that one thread takes them all)
         return inner(*a, **kw)
 
     monkeypatch.setattr(tiles, "_union_block", watched)
