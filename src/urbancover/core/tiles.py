@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from urbancover.core.intervals import ranges
 from urbancover.core.parallel import thread_count, thread_map
 from urbancover.core.settings import Settings, resolve
 
@@ -104,7 +105,7 @@ def union_by_tiles(polygons, side: float, clip: shapely.Geometry | None = None, 
     del bounds
     nx, n = i1 - i0 + 1, (i1 - i0 + 1) * (j1 - j0 + 1)
     poly = np.repeat(np.arange(len(polygons)), n)
-    k = np.arange(len(poly)) - np.repeat(np.cumsum(n) - n, n)  # pair's rank among its polygon's tiles
+    k = ranges(n)  # pair's rank among its polygon's tiles
     tile = (j0[poly] + k // nx[poly]) * ncols + i0[poly] + k % nx[poly]
     del k, nx, n, i0, i1, j0, j1
     order = np.argsort(tile, kind="stable")

@@ -32,6 +32,7 @@ import shapely
 
 from urbancover.core.compiled import HAVE_NUMBA, compiled
 from urbancover.core.errors import InputError
+from urbancover.core.intervals import ranges
 
 __all__ = ["HAVE_NUMBA", "SegmentIndex", "compiled", "crossing_legs", "legal_segments", "lines_in_boxes",
            "nearest_segments", "segments_within"]
@@ -303,14 +304,14 @@ def lines_in_boxes(index: SegmentIndex, boxes) -> tuple[np.ndarray, np.ndarray]:
     for lo, hi in zip(cuts[:-1], cuts[1:]):
         n = nc[lo:hi]
         at = np.repeat(np.arange(lo, hi), n)
-        k = np.arange(len(at)) - np.repeat(np.cumsum(n) - n, n)  # a cell's rank among its box's cells
+        k = ranges(n)  # a cell's rank among its box's cells
         cell_id = (j0[at] + k // w[at]) * nx + i0[at] + k % w[at]
         del k
         first = index.cell_start[cell_id]
         count = index.cell_start[cell_id + 1] - first
         box = np.repeat(rows[at], count)
         del at, cell_id
-        pos = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        pos = np.repeat(first, count) + ranges(count)
         keys.append(np.unique(index.edge[index.cell_items[pos]] * np.int64(len(b)) + box))
         del pos, box
     key = np.sort(np.concatenate(keys)) if len(keys) > 1 else keys[0]  # a box's pairs are in one batch only

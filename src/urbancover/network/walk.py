@@ -646,7 +646,7 @@ def _vertex_rows(offsets: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np
     """Rows of the vertex array holding ``edges``' vertices (in order), and their offsets."""
     counts = offsets[edges + 1] - offsets[edges]
     new = np.r_[0, np.cumsum(counts)]
-    return np.repeat(offsets[edges] - new[:-1], counts) + np.arange(int(new[-1])), new
+    return np.repeat(offsets[edges], counts) + ranges(counts), new
 
 
 def _vertex_lines(xy: np.ndarray, offsets: np.ndarray, edges: np.ndarray) -> np.ndarray:
