@@ -93,6 +93,23 @@ def locate(a: Intervals, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(same, k, -1).astype(np.int64)
 
 
+def holds(a: Intervals, edge: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Whether each point ``pos`` metres along edge ``edge`` lies in the interval of ``a`` (any
+    order) that starts last at or before it on its edge: for disjoint intervals, in any of them,
+    ends included. O((n + k) log k) for n points and k intervals (:func:`locate`).
+
+    >>> holds((np.array([0, 0]), np.array([5.0, 0.0]), np.array([9.0, 2.0])), np.array([0, 0, 0, 1]),
+    ...       np.array([1.0, 3.0, 9.0, 1.0])).tolist()
+    [True, False, True, False]
+    """
+    de, ds, dn = (np.asarray(x) for x in a)
+    if len(de) == 0 or len(edge) == 0:
+        return np.zeros(len(edge), dtype=bool)
+    o = np.lexsort((ds, de))
+    k = locate((de[o], ds[o], dn[o]), edge, pos)
+    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= pos)
+
+
 def complement(edge: np.ndarray, start: np.ndarray, end: np.ndarray, lengths: np.ndarray) -> Intervals:
     """The parts of every edge (``0..lengths[e]``) not in the disjoint sorted intervals given."""
     m = len(lengths)

@@ -451,7 +451,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     if not beyond_steps:
         # regular breaks only where some category is within its threshold, and at the edges' ends
         union = intervals.merge(*(np.concatenate(parts) for parts in zip(*covered)))
-        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | _within(union, e_reg, p_reg)
+        keep = (k_reg == 0) | (k_reg == n_seg[e_reg]) | intervals.holds(union, e_reg, p_reg)
         e_reg, p_reg = e_reg[keep], p_reg[keep]
     be, bp = [e_reg], [p_reg]
     for ce, cs, cn in covered:
@@ -481,7 +481,7 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
     in_demand = np.zeros(len(pe), bool)
     if demand is not None and len(demand[0]):
         # a piece is demand when its middle lies in a demand interval of its edge
-        in_demand = _within(demand, pe, mid)
+        in_demand = intervals.holds(demand, pe, mid)
     cols = {
         "edge": pe, "start": ps, "end": pn, "network_distance": distance, "distance_from": d_from, "distance_to": d_to,
         "ratio": ratio, "served": served, "demand": in_demand,
@@ -495,19 +495,6 @@ def street_distances(report, rule_id: str, *, step: float | None = None, resolut
         return pd.DataFrame(cols)
     geom = line_substrings(net.lines(pe), ps, pn) if len(pe) else np.zeros(0, dtype=object)
     return gpd.GeoDataFrame(cols, geometry=geom, crs=net.crs)
-
-
-def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Whether each point (edge ``e``, ``p`` metres along it) lies in the interval of ``iv``
-    (edge, start, end) that starts last before it on its edge (for disjoint intervals: in any),
-    by :func:`urbancover.core.intervals.locate`.
-    """
-    de, ds, dn = (np.asarray(x) for x in iv)
-    if len(de) == 0:
-        return np.zeros(len(e), dtype=bool)
-    o = np.lexsort((ds, de))
-    k = intervals.locate((de[o], ds[o], dn[o]), e, p)
-    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
 
 
 def street_layer(report, rule_id: str) -> gpd.GeoDataFrame:

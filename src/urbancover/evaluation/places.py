@@ -143,7 +143,7 @@ def streets_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
     keep = pn - ps > 1e-6
     pe, ps, pn = pe[keep], ps[keep], pn[keep]
     mid = (ps + pn) / 2.0
-    inside = _within(union, pe, mid) if union is not None else np.zeros(len(pe), dtype=bool)
+    inside = intervals.holds(union, pe, mid) if union is not None else np.zeros(len(pe), dtype=bool)
     pe, ps, pn, mid = pe[inside], ps[inside], pn[inside], mid[inside]
     cols = {"edge": pe, "start_m": ps, "end_m": pn, "length_m": pn - ps,
             "highway": net.edge_values("highway", pe), "name": net.edge_values("name", pe)}
@@ -173,14 +173,14 @@ def streets_layer(ctx: Context, results: dict) -> gpd.GeoDataFrame:
         d = np.full((n, len(m.checks)), np.nan)
         d[: len(pe)] = m.along(pe, mid) if len(pe) else np.zeros((0, len(m.checks)))
         dem = np.zeros(n, dtype=bool)
-        dem[: len(pe)] = _within(m.streets, pe, mid)
+        dem[: len(pe)] = intervals.holds(m.streets, pe, mid)
         if rid in road_row:
             d[len(pe) + road_row[rid]] = m.roads.network_m
             dem[len(pe) + road_row[rid]] = True
         # served: the piece lies in the rule's covered intervals (what its summary measures; the
         # pieces break at their ends), a road piece by its own distance as the rule measures it
         ok = np.zeros(n, dtype=bool)
-        ok[: len(pe)] = _within(covered[rid], pe, mid)
+        ok[: len(pe)] = intervals.holds(covered[rid], pe, mid)
         if rid in road_row:
             ok[len(pe) + road_row[rid]] = (m.roads.network_m <= m.limits).all(axis=1)
         metres = finite(d.max(axis=1) if d.shape[1] else np.full(n, np.nan))
@@ -204,11 +204,3 @@ def _piece_keys(geoms: np.ndarray) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays([wkb.to_numpy(), wkb.groupby(wkb, sort=False).cumcount().to_numpy()])
 
 
-def _within(iv, e: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Whether each point (edge ``e``, ``p`` metres along it) lies in the disjoint intervals ``iv``."""
-    de, ds, dn = (np.asarray(x) for x in iv)
-    if len(de) == 0 or len(e) == 0:
-        return np.zeros(len(e), dtype=bool)
-    o = np.lexsort((ds, de))
-    k = intervals.locate((de[o], ds[o], dn[o]), e, p)
-    return (k >= 0) & (dn[o][np.maximum(k, 0)] >= p)
